@@ -1,0 +1,165 @@
+//! `palisade-sdk`: what a Rust author needs to write a Palisade guardrail plugin.
+//!
+//! A plugin is a Wasm component exporting the `palisade:guardrail/guardrail` world (see `wit/guardrail.wit`).
+//! This crate generates the bindings, so a plugin implements [`Plugin`] and calls [`export_plugin!`]:
+//!
+//! ```ignore
+//! use palisade_sdk::{export_plugin, Context, Finding, Plugin, Verdict};
+//!
+//! struct Shouting;
+//!
+//! impl Plugin for Shouting {
+//!     fn configure(_config: &str) -> Result<Self, String> {
+//!         Ok(Shouting)
+//!     }
+//!     fn inspect(&self, _ctx: &Context, text: &str) -> Verdict {
+//!         let findings = text.match_indices("!!!").map(|(at, m)| {
+//!             Finding::new("demo.shouting", "CLASSIFICATION", at..at + m.len(), 0.5, "shouting")
+//!         });
+//!         Verdict::allow(findings.collect())
+//!     }
+//! }
+//!
+//! export_plugin!(Shouting);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2`; the `.wasm` in `target/wasm32-wasip2/release/`
+//! is the component to name in a bundle. Plugins detect and decide; the host's policy redacts, masks, hashes
+//! or denies what they find, so most plugins only return findings.
+//!
+//! What this crate does not do: it gives a plugin no files, network or environment (the host grants none).
+//! Data a plugin needs arrives in `configure`'s JSON (the bundle's `config` table, and `files` under `"files"`).
+#![deny(missing_docs)]
+
+extern crate self as palisade_sdk;
+
+/// Bindings generated from `wit/guardrail.wit`. Prefer the re-exports at the crate root.
+#[allow(missing_docs)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "guardrail",
+        pub_export_macro: true,
+        export_macro_name: "__export_guardrail",
+        default_bindings_module: "::palisade_sdk::bindings",
+        runtime_path: "::palisade_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+pub use bindings::palisade::guardrail::host::Level;
+pub use bindings::palisade::guardrail::types::{Decision, Direction, Finding, Span};
+pub use bindings::{Context, Verdict};
+
+/// A guardrail plugin: configured once per instance, then asked about each text the chain routes to it.
+///
+/// The host may keep a configured instance and reuse it for many calls, so `inspect` must not depend on
+/// having been called before; it may cache, but never carry one request's data into another's answer.
+pub trait Plugin: Sized + 'static {
+    /// Builds the plugin from the bundle's `config` table, as JSON (`{}` when the table is absent).
+    /// An `Err` rejects the whole bundle and its message is shown to the operator: name what was wrong.
+    fn configure(config: &str) -> Result<Self, String>;
+
+    /// Inspects one text. Spans in findings are UTF-8 byte ranges into `text`, on character boundaries.
+    fn inspect(&self, ctx: &Context, text: &str) -> Verdict;
+}
+
+impl Verdict {
+    /// Let the text pass; the bundle's policy decides what happens to each finding.
+    pub fn allow(findings: Vec<Finding>) -> Self {
+        Verdict { decision: Decision::Allow, findings, labels: Vec::new() }
+    }
+
+    /// Stop the exchange. The reason reaches the caller: say what was wrong, never repeat sensitive values.
+    pub fn deny(reason: impl Into<String>, findings: Vec<Finding>) -> Self {
+        Verdict { decision: Decision::Deny(reason.into()), findings, labels: Vec::new() }
+    }
+
+    /// Adds labels for later plugins and for the response.
+    pub fn with_labels(mut self, labels: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.labels.extend(labels.into_iter().map(Into::into));
+        self
+    }
+}
+
+impl Finding {
+    /// A finding over `span` (a byte range into the inspected text, e.g. a regex match's `range()`).
+    pub fn new(
+        rule: impl Into<String>,
+        category: impl Into<String>,
+        span: std::ops::Range<usize>,
+        confidence: f32,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            rule: rule.into(),
+            category: category.into(),
+            span: Some(Span::from(span)),
+            confidence,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<std::ops::Range<usize>> for Span {
+    /// Offsets past `u32::MAX` saturate; the host rejects such a span as out of bounds rather than
+    /// silently pointing somewhere else.
+    fn from(range: std::ops::Range<usize>) -> Self {
+        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Span { start: clamp(range.start), end: clamp(range.end) }
+    }
+}
+
+/// Writes to the host's log, tagged with this plugin's name. The host bounds how much it keeps.
+pub fn log(level: Level, message: &str) {
+    bindings::palisade::guardrail::host::log(level, message)
+}
+
+/// Exports a [`Plugin`] implementation as the component's `configure` and `inspect`.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        #[doc(hidden)]
+        pub struct __PalisadeExport;
+
+        impl $crate::bindings::Guest for __PalisadeExport {
+            fn configure(
+                config: ::std::string::String,
+            ) -> ::std::result::Result<(), ::std::string::String> {
+                $crate::__private::configure::<$plugin>(&config)
+            }
+
+            fn inspect(ctx: $crate::Context, text: ::std::string::String) -> $crate::Verdict {
+                $crate::__private::inspect::<$plugin>(&ctx, &text)
+            }
+        }
+
+        $crate::bindings::__export_guardrail!(__PalisadeExport with_types_in $crate::bindings);
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    use std::any::Any;
+    use std::cell::RefCell;
+
+    pub use wit_bindgen;
+
+    // A component instance is single-threaded, so one slot per instance is all the state there is.
+    thread_local! {
+        static PLUGIN: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+    }
+
+    pub fn configure<P: crate::Plugin>(config: &str) -> Result<(), String> {
+        let plugin = P::configure(config)?;
+        PLUGIN.with_borrow_mut(|slot| *slot = Some(Box::new(plugin)));
+        Ok(())
+    }
+
+    pub fn inspect<P: crate::Plugin>(ctx: &crate::Context, text: &str) -> crate::Verdict {
+        PLUGIN.with_borrow(|slot| match slot.as_ref().and_then(|p| p.downcast_ref::<P>()) {
+            Some(plugin) => plugin.inspect(ctx, text),
+            // The host always configures an instance before inspecting with it; a trap here is a host bug.
+            None => panic!("inspect called before configure"),
+        })
+    }
+}

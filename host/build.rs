@@ -1,0 +1,40 @@
+//! Builds the stock plugins (`plugins/`) for wasm32-wasip2 and writes the embedded default bundle: the
+//! manifest `host/default-bundle.toml` with each plugin's sha256 filled in, next to the `.wasm` files, in
+//! OUT_DIR. `src/bundle/embedded.rs` includes them, so `cargo build -p palisade` alone yields a binary that
+//! serves the stock plugins with no flags.
+
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+
+include!("build/guests.rs");
+
+/// (crate in `plugins/`, wasm file name the default bundle names).
+const STOCK: &[(&str, &str)] = &[("pii", "pii.wasm")];
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    println!("cargo:rerun-if-changed=default-bundle.toml");
+    println!("cargo:rerun-if-changed=../guest-sdk");
+    println!("cargo:rerun-if-changed=../wit");
+    let packages: Vec<&str> = STOCK.iter().map(|(krate, _)| *krate).collect();
+    let built = build_guests(&root.join("plugins"), &packages);
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    let template = std::fs::read_to_string("default-bundle.toml").expect("host/default-bundle.toml is readable");
+    let mut manifest = template.clone();
+    let mut embedded = String::from("&[\n");
+    for (krate, file) in STOCK {
+        let wasm_path = built.join(format!("{}.wasm", krate.replace('-', "_")));
+        let bytes = std::fs::read(&wasm_path).unwrap_or_else(|e| panic!("{}: {e}", wasm_path.display()));
+        let digest = hex::encode(Sha256::digest(&bytes));
+        let placeholder = format!("sha256 = \"@{file}\"");
+        assert!(manifest.contains(&placeholder), "default-bundle.toml must carry `{placeholder}` for {file}");
+        manifest = manifest.replace(&placeholder, &format!("sha256 = \"{digest}\""));
+        let dest = out_dir.join(file);
+        std::fs::write(&dest, &bytes).expect("OUT_DIR is writable");
+        writeln!(embedded, "    ({file:?}, include_bytes!({:?}) as &[u8]),", dest.display()).unwrap();
+    }
+    embedded.push(']');
+    std::fs::write(out_dir.join("bundle.toml"), manifest).expect("OUT_DIR is writable");
+    std::fs::write(out_dir.join("embedded_files.rs"), embedded).expect("OUT_DIR is writable");
+}

@@ -1,0 +1,441 @@
+//! Bundles: a directory with `bundle.toml` and the `.wasm` (and data) files it names.
+//!
+//! A bundle loads whole or not at all: the manifest is parsed and checked, every digest verified before
+//! anything is compiled, every component compiled and type-checked against the `guardrail` world, and every
+//! plugin's `configure` called. The first failure is returned, naming the file, the plugin and (where it
+//! applies) the manifest line; nothing of a failed load is kept.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use crate::engine::{Direction, Engine, Limits, PluginRuntime, MAX_PLUGIN_MEMORY};
+use crate::policy::Policy;
+use crate::{Error, Result};
+
+/// A plugin's budget when the manifest gives none. Regex scanners answer in tens of microseconds; 10 ms
+/// leaves room for a slow plugin without letting one stall a request.
+pub const DEFAULT_BUDGET: Duration = Duration::from_millis(10);
+
+/// A plugin's memory cap when the manifest gives none: enough for a regex-heavy plugin's tables.
+pub const DEFAULT_MEMORY: usize = 64 << 20;
+
+/// What to do when a plugin traps, times out, hits its memory limit or returns a bad verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Deny the exchange (fail closed). The default: a guardrail that fails open is not one.
+    Deny,
+    /// Carry on without this plugin's verdict (fail open), and say so in the response.
+    Skip,
+}
+
+impl OnError {
+    /// The name used in bundles and responses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::Deny => "deny",
+            OnError::Skip => "skip",
+        }
+    }
+}
+
+/// A loaded bundle: its identity, its policy, and its plugins in chain order.
+pub struct Bundle {
+    /// `[bundle] name`.
+    pub name: String,
+    /// `[bundle] version`.
+    pub version: String,
+    /// sha256 of `bundle.toml`, hex. It covers every plugin's digest, so it identifies the whole bundle.
+    pub digest: String,
+    /// The plugins, in manifest order.
+    pub plugins: Vec<Arc<LoadedPlugin>>,
+}
+
+impl Bundle {
+    /// `name@version`, as responses and logs name the bundle that decided.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+}
+
+/// One plugin of a loaded bundle: its runtime and what the manifest says about it.
+pub struct LoadedPlugin {
+    /// Runs the component.
+    pub runtime: PluginRuntime,
+    /// The `wasm` file, for messages.
+    pub wasm: String,
+    /// Directions it is called on.
+    pub directions: Vec<Direction>,
+    /// Its per-call budget.
+    pub budget: Duration,
+    /// What its failure does.
+    pub on_error: OnError,
+    /// The bundle's policy with this plugin's overrides on top.
+    pub policy: Policy,
+}
+
+impl LoadedPlugin {
+    /// The plugin's name in the bundle.
+    pub fn name(&self) -> &str {
+        self.runtime.name()
+    }
+
+    /// Whether the chain routes payloads of `direction` to it.
+    pub fn handles(&self, direction: Direction) -> bool {
+        self.directions.contains(&direction)
+    }
+}
+
+/// Where a bundle's files come from: a directory, or the stock bundle built into the binary.
+pub trait BundleSource {
+    /// How to name a file of the bundle in messages (a path, or `embedded:NAME`).
+    fn describe(&self, file: &str) -> String;
+    /// The bytes of a file the manifest names.
+    fn read(&self, file: &str) -> Result<Vec<u8>>;
+}
+
+/// A bundle directory on disk.
+pub struct DirSource {
+    dir: PathBuf,
+}
+
+impl DirSource {
+    /// The bundle in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> DirSource {
+        DirSource { dir: dir.into() }
+    }
+}
+
+impl BundleSource for DirSource {
+    fn describe(&self, file: &str) -> String {
+        self.dir.join(file).display().to_string()
+    }
+
+    fn read(&self, file: &str) -> Result<Vec<u8>> {
+        let path = self.dir.join(file);
+        std::fs::read(&path).map_err(|source| Error::Read { path, source })
+    }
+}
+
+/// The stock bundle built into the binary by `build.rs`.
+pub mod embedded {
+    use super::*;
+
+    /// The default manifest, with the stock plugins' digests filled in at build time.
+    pub const MANIFEST: &str = include_str!(concat!(env!("OUT_DIR"), "/bundle.toml"));
+
+    /// (file name, bytes) of every stock plugin.
+    pub const FILES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/embedded_files.rs"));
+
+    /// Reads the embedded files.
+    pub struct EmbeddedSource;
+
+    impl BundleSource for EmbeddedSource {
+        fn describe(&self, file: &str) -> String {
+            format!("embedded:{file}")
+        }
+
+        fn read(&self, file: &str) -> Result<Vec<u8>> {
+            FILES.iter().find(|(name, _)| *name == file).map(|(_, bytes)| bytes.to_vec()).ok_or_else(|| {
+                Error::Read {
+                    path: PathBuf::from(format!("embedded:{file}")),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "not built into this binary"),
+                }
+            })
+        }
+    }
+
+    /// Writes the embedded bundle to `dir` as an ordinary bundle directory, to copy and edit.
+    pub fn export(dir: &Path) -> Result<()> {
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|source| Error::Read { path, source })
+        };
+        std::fs::create_dir_all(dir).map_err(|source| Error::Read { path: dir.to_path_buf(), source })?;
+        write("bundle.toml", MANIFEST.as_bytes())?;
+        FILES.iter().try_for_each(|(name, bytes)| write(name, bytes))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    bundle: BundleMeta,
+    #[serde(default)]
+    policy: BTreeMap<String, String>,
+    #[serde(default, rename = "plugin")]
+    plugins: Vec<Spanned<PluginEntry>>,
+    #[serde(default)]
+    digests: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BundleMeta {
+    name: String,
+    version: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PluginEntry {
+    name: String,
+    wasm: String,
+    sha256: Option<String>,
+    directions: Option<Vec<DirectionName>>,
+    budget: Option<String>,
+    memory: Option<String>,
+    on_error: Option<OnError>,
+    config: Option<toml::Table>,
+    #[serde(default)]
+    policy: BTreeMap<String, String>,
+    #[serde(default)]
+    files: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum DirectionName {
+    Input,
+    Output,
+}
+
+/// Loads the bundle in directory `dir`.
+pub fn load_dir(engine: &Engine, dir: &Path) -> Result<Bundle> {
+    let source = DirSource::new(dir);
+    let manifest = source.read("bundle.toml")?;
+    let manifest = String::from_utf8(manifest).map_err(|e| Error::Manifest {
+        file: source.describe("bundle.toml"),
+        message: format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+    })?;
+    load(engine, &manifest, &source)
+}
+
+/// Loads the stock bundle built into the binary.
+pub fn load_embedded(engine: &Engine) -> Result<Bundle> {
+    load(engine, embedded::MANIFEST, &embedded::EmbeddedSource)
+}
+
+/// Loads a bundle from its manifest text and a source for the files it names.
+pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> Result<Bundle> {
+    let file = source.describe("bundle.toml");
+    let manifest: Manifest =
+        toml::from_str(manifest_text).map_err(|e| Error::Manifest { file: file.clone(), message: e.to_string() })?;
+    let at_line = |span: std::ops::Range<usize>| format!("{file}:{}", line_of(manifest_text, span.start));
+
+    if manifest.bundle.name.trim().is_empty() || manifest.bundle.version.trim().is_empty() {
+        return Err(Error::Manifest { file, message: "[bundle] needs a non-empty name and version".into() });
+    }
+    let policy = Policy::from_table(&manifest.policy)
+        .map_err(|message| Error::Manifest { file: file.clone(), message: format!("[policy] {message}") })?;
+
+    // Check everything that needs no compiling first, so a typo fails in microseconds, not after a compile.
+    let mut seen = std::collections::HashSet::new();
+    let mut checked = Vec::with_capacity(manifest.plugins.len());
+    for entry in &manifest.plugins {
+        let span = entry.span();
+        let entry = entry.get_ref();
+        let fail = |message: String| Error::Manifest {
+            file: at_line(span.clone()),
+            message: format!("plugin {:?}: {message}", entry.name),
+        };
+        if entry.name.trim().is_empty() {
+            return Err(fail("`name` is empty".into()));
+        }
+        if !seen.insert(entry.name.clone()) {
+            return Err(fail("a plugin of this name is already in the bundle; names must be unique".into()));
+        }
+        check_relative(&entry.wasm).map_err(|m| fail(format!("wasm = {:?}: {m}", entry.wasm)))?;
+        let budget = match &entry.budget {
+            None => DEFAULT_BUDGET,
+            Some(b) => parse_budget(b).map_err(|m| fail(format!("budget = {b:?}: {m}")))?,
+        };
+        let memory = match &entry.memory {
+            None => DEFAULT_MEMORY,
+            Some(m) => parse_memory(m).map_err(|msg| fail(format!("memory = {m:?}: {msg}")))?,
+        };
+        let directions = match &entry.directions {
+            None => vec![Direction::Input, Direction::Output],
+            Some(d) if d.is_empty() => {
+                return Err(fail("`directions` is empty, so the plugin would never run; list input, output or both".into()))
+            }
+            Some(d) => d
+                .iter()
+                .map(|d| match d {
+                    DirectionName::Input => Direction::Input,
+                    DirectionName::Output => Direction::Output,
+                })
+                .collect(),
+        };
+        let plugin_policy = policy.overridden_by(&entry.policy).map_err(|m| fail(format!("policy: {m}")))?;
+        let config = plugin_config(entry, &manifest.digests, source).map_err(|e| match e {
+            Error::Manifest { message, .. } => fail(message),
+            other => other,
+        })?;
+        checked.push((entry, span, budget, memory, directions, plugin_policy, config));
+    }
+
+    // Digests before compiling: an unverified component is never handed to the compiler.
+    let mut wasm_bytes = Vec::with_capacity(checked.len());
+    for (entry, span, ..) in &checked {
+        let bytes = source.read(&entry.wasm)?;
+        let actual = hex::encode(Sha256::digest(&bytes));
+        match &entry.sha256 {
+            None => {
+                return Err(Error::Manifest {
+                    file: at_line(span.clone()),
+                    message: format!(
+                        "plugin {:?}: no sha256 for {}; if you trust this file, add `sha256 = \"{actual}\"`",
+                        entry.name, entry.wasm
+                    ),
+                })
+            }
+            Some(expected) if !expected.eq_ignore_ascii_case(&actual) => {
+                return Err(Error::Plugin {
+                    plugin: entry.name.clone(),
+                    wasm: source.describe(&entry.wasm),
+                    message: format!(
+                        "sha256 mismatch: bundle.toml (line {}) says {expected}, the file is {actual}; \
+                         rebuild the bundle or fix the digest",
+                        line_of(manifest_text, span.start)
+                    ),
+                })
+            }
+            Some(_) => wasm_bytes.push(bytes),
+        }
+    }
+
+    let mut plugins = Vec::with_capacity(checked.len());
+    for ((entry, _, budget, memory, directions, policy, config), bytes) in checked.into_iter().zip(wasm_bytes) {
+        let plugin_error = |message: String| Error::Plugin {
+            plugin: entry.name.clone(),
+            wasm: entry.wasm.clone(),
+            message,
+        };
+        let compiled = engine.compile(&bytes).map_err(plugin_error)?;
+        let limits = Limits { budget, memory };
+        let runtime = PluginRuntime::new(&entry.name, compiled, config, limits)
+            .map_err(|e| plugin_error(e.to_string()))?;
+        plugins.push(Arc::new(LoadedPlugin {
+            runtime,
+            wasm: entry.wasm.clone(),
+            directions,
+            budget,
+            on_error: entry.on_error.unwrap_or(OnError::Deny),
+            policy,
+        }));
+    }
+
+    Ok(Bundle {
+        name: manifest.bundle.name,
+        version: manifest.bundle.version,
+        digest: hex::encode(Sha256::digest(manifest_text.as_bytes())),
+        plugins,
+    })
+}
+
+/// The JSON handed to `configure`: the plugin's `config` table, plus `"files"` with each named data file's
+/// contents once its digest (from `[digests]`) checks out.
+fn plugin_config(entry: &PluginEntry, digests: &BTreeMap<String, String>, source: &dyn BundleSource) -> Result<String> {
+    let manifest_error = |message: String| Error::Manifest { file: String::new(), message };
+    let mut config = serde_json::to_value(entry.config.clone().unwrap_or_default())
+        .map_err(|e| manifest_error(format!("config: {e}")))?;
+    if !entry.files.is_empty() {
+        let mut files = serde_json::Map::new();
+        for (key, file) in &entry.files {
+            check_relative(file).map_err(|m| manifest_error(format!("files.{key} = {file:?}: {m}")))?;
+            let expected = digests.get(file).ok_or_else(|| {
+                manifest_error(format!("files.{key} = {file:?} has no entry in [digests]; add its sha256 there"))
+            })?;
+            let bytes = source.read(file)?;
+            let actual = hex::encode(Sha256::digest(&bytes));
+            if !expected.eq_ignore_ascii_case(&actual) {
+                return Err(manifest_error(format!(
+                    "files.{key}: sha256 mismatch for {file}: [digests] says {expected}, the file is {actual}"
+                )));
+            }
+            let text = String::from_utf8(bytes)
+                .map_err(|_| manifest_error(format!("files.{key}: {file} is not UTF-8 text")))?;
+            files.insert(key.clone(), serde_json::Value::String(text));
+        }
+        if let serde_json::Value::Object(map) = &mut config {
+            map.insert("files".into(), serde_json::Value::Object(files));
+        }
+    }
+    Ok(config.to_string())
+}
+
+/// A bundle is self-contained: its files are named relative to it and never escape it.
+fn check_relative(file: &str) -> std::result::Result<(), String> {
+    let path = Path::new(file);
+    if file.is_empty()
+        || path.is_absolute()
+        || path.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err("must be a file name inside the bundle directory (no absolute paths, no `..`)".into());
+    }
+    Ok(())
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text.as_bytes()[..byte.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Parses a budget such as `2ms`, `500us` or `1s`.
+pub fn parse_budget(s: &str) -> std::result::Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e}; write e.g. \"2ms\", \"500us\" or \"1s\""))?;
+    if d.is_zero() || d > Duration::from_secs(60) {
+        return Err("must be more than 0 and at most 60s".into());
+    }
+    Ok(d)
+}
+
+/// Parses a memory size such as `32MiB`, `512KiB` or `1GiB` (binary units; `MB` is read as MiB).
+pub fn parse_memory(s: &str) -> std::result::Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: usize = number.parse().map_err(|_| "expected a number and a unit, e.g. \"32MiB\"".to_string())?;
+    let scale = match unit.trim() {
+        "B" | "" => 1,
+        "KiB" | "KB" | "K" => 1 << 10,
+        "MiB" | "MB" | "M" => 1 << 20,
+        "GiB" | "GB" | "G" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?}; use KiB, MiB or GiB")),
+    };
+    let bytes = n.checked_mul(scale).ok_or("too large")?;
+    if bytes < (1 << 20) || bytes > MAX_PLUGIN_MEMORY {
+        return Err(format!("must be between 1MiB and {}MiB", MAX_PLUGIN_MEMORY >> 20));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_budgets_parse_with_helpful_errors() {
+        assert_eq!(parse_memory("32MiB"), Ok(32 << 20));
+        assert_eq!(parse_memory("1GiB"), Ok(1 << 30));
+        assert!(parse_memory("32 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse_memory("4GiB").is_err());
+        assert_eq!(parse_budget("2ms"), Ok(Duration::from_millis(2)));
+        assert!(parse_budget("2 fortnights").is_err());
+        assert!(parse_budget("0ms").is_err());
+    }
+
+    #[test]
+    fn bundle_files_stay_inside_the_bundle() {
+        assert!(check_relative("pii.wasm").is_ok());
+        assert!(check_relative("sub/pii.wasm").is_ok());
+        assert!(check_relative("../pii.wasm").is_err());
+        assert!(check_relative("/etc/passwd").is_err());
+    }
+}

@@ -1,0 +1,348 @@
+//! Runs a bundle's plugins over one text, in manifest order, and applies the policy to what they find.
+//!
+//! After each plugin: its spans are validated, its findings mapped to the original input, the policy's
+//! redactions applied (so later plugins see the redacted text), and `found:<CATEGORY>` labels added for
+//! later plugins. A deny — from a plugin, from the policy, or from a failing plugin whose `on_error` is
+//! `deny` — ends the chain.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use crate::bundle::{Bundle, LoadedPlugin, OnError};
+use crate::engine::{self, Context, Decision, Direction, Verdict};
+use crate::error::PluginError;
+use crate::policy::{self, Action, HashKey};
+use crate::spans::EditMap;
+use crate::{Error, Result};
+
+/// One text to inspect, with what the gateway told us about the exchange.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// Which leg of the exchange.
+    pub direction: Dir,
+    /// The text.
+    pub text: String,
+    /// Verified identity of the caller.
+    pub principal: Option<String>,
+    /// Where the payload goes or came from.
+    pub destination: Option<String>,
+    /// The tool, for a tool call or result.
+    pub tool: Option<String>,
+    /// Labels from the gateway.
+    pub labels: Vec<String>,
+    /// Other pairs from the gateway.
+    pub metadata: Vec<(String, String)>,
+    /// JSON pointer of this text in a structured body; "" for plain text.
+    pub location: String,
+    /// When the caller stops waiting; bounds the whole chain.
+    pub deadline: Option<Instant>,
+}
+
+/// Direction of a request (the host's own type, so callers need not touch the Wasm bindings).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dir {
+    /// A prompt, a tool call: towards the model or tool.
+    #[default]
+    Input,
+    /// A model's answer, a tool's result.
+    Output,
+}
+
+impl std::str::FromStr for Dir {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Dir, String> {
+        match s {
+            "input" => Ok(Dir::Input),
+            "output" => Ok(Dir::Output),
+            other => Err(format!("unknown direction {other:?}; use input or output")),
+        }
+    }
+}
+
+/// The overall answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Pass unchanged.
+    Allow,
+    /// Pass with the text modified (redacted, masked, hashed or rewritten).
+    Modify,
+    /// Stop the exchange.
+    Deny,
+}
+
+impl Outcome {
+    /// `allow`, `modify` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Modify => "modify",
+            Outcome::Deny => "deny",
+        }
+    }
+}
+
+/// A finding as the response reports it: spans are byte offsets into the original input text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportedFinding {
+    /// The plugin that found it.
+    pub plugin: String,
+    /// Its rule id.
+    pub rule: String,
+    /// Its category.
+    pub category: String,
+    /// UTF-8 byte range into the original text; `None` for a finding about the text as a whole.
+    pub span: Option<Range<usize>>,
+    /// 0.0 to 1.0.
+    pub confidence: f32,
+    /// For people; never the value.
+    pub message: String,
+    /// What the policy did with it.
+    pub action: Action,
+}
+
+/// A plugin that failed and what its `on_error` made of it.
+#[derive(Clone, Debug)]
+pub struct PluginFailure {
+    /// The plugin.
+    pub plugin: String,
+    /// What went wrong.
+    pub error: PluginError,
+    /// `deny` or `skip`.
+    pub on_error: OnError,
+}
+
+/// The chain's answer for one text.
+#[derive(Clone, Debug)]
+pub struct Verdicts {
+    /// Allow, modify or deny.
+    pub outcome: Outcome,
+    /// The text after policy (the input, unchanged, on allow).
+    pub text: String,
+    /// On deny: which plugin, which rule, why.
+    pub reason: Option<String>,
+    /// Every finding of every plugin that ran.
+    pub findings: Vec<ReportedFinding>,
+    /// Labels from the request, the plugins, and `found:<CATEGORY>`.
+    pub labels: Vec<String>,
+    /// Plugins that failed.
+    pub failures: Vec<PluginFailure>,
+    /// Time spent in the chain.
+    pub elapsed: Duration,
+}
+
+/// Runs `bundle` over `request`.
+///
+/// Errors only when the caller's deadline passes; everything a plugin does wrong is that plugin's
+/// failure, decided by its `on_error` and reported in [`Verdicts::failures`].
+pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Verdicts> {
+    let started = Instant::now();
+    let direction = match request.direction {
+        Dir::Input => Direction::Input,
+        Dir::Output => Direction::Output,
+    };
+    let mut state = State {
+        text: request.text.clone(),
+        edits: EditMap::default(),
+        labels: Vec::new(),
+        findings: Vec::new(),
+        failures: Vec::new(),
+        denied: None,
+    };
+    for label in &request.labels {
+        state.add_label(label.clone());
+    }
+
+    for plugin in bundle.plugins.iter().filter(|p| p.handles(direction)) {
+        let budget = match request.deadline {
+            None => plugin.budget,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Error::DeadlineExceeded {
+                        elapsed: started.elapsed(),
+                        plugin: plugin.name().to_string(),
+                    });
+                }
+                left.min(plugin.budget)
+            }
+        };
+        let ctx = Context {
+            direction,
+            principal: request.principal.clone(),
+            destination: request.destination.clone(),
+            tool: request.tool.clone(),
+            labels: state.labels.clone(),
+            metadata: request.metadata.clone(),
+            location: request.location.clone(),
+        };
+        let verdict = plugin
+            .runtime
+            .inspect(&ctx, &state.text, budget)
+            .and_then(|v| validate(&v, &state.text).map(|()| v));
+        match verdict {
+            Ok(verdict) => state.apply(plugin, verdict, hash_key),
+            Err(error) => state.fail(plugin, error),
+        }
+        if state.denied.is_some() {
+            break;
+        }
+    }
+
+    let outcome = if state.denied.is_some() {
+        Outcome::Deny
+    } else if state.text != request.text {
+        Outcome::Modify
+    } else {
+        Outcome::Allow
+    };
+    Ok(Verdicts {
+        outcome,
+        text: state.text,
+        reason: state.denied,
+        findings: state.findings,
+        labels: state.labels,
+        failures: state.failures,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A verdict the host can use: bounded, and every span inside `text` on character boundaries.
+fn validate(verdict: &Verdict, text: &str) -> std::result::Result<(), PluginError> {
+    let bad = |m: String| Err(PluginError::BadVerdict(m));
+    if verdict.findings.len() > engine::MAX_FINDINGS_PER_VERDICT {
+        return bad(format!("{} findings, more than the limit of {}", verdict.findings.len(), engine::MAX_FINDINGS_PER_VERDICT));
+    }
+    for f in &verdict.findings {
+        if f.rule.is_empty() || f.category.is_empty() {
+            return bad("a finding with an empty rule or category".into());
+        }
+        if !(0.0..=1.0).contains(&f.confidence) {
+            return bad(format!("rule {:?}: confidence {} is outside 0.0..=1.0", f.rule, f.confidence));
+        }
+        if let Some(span) = &f.span {
+            let (start, end) = (span.start as usize, span.end as usize);
+            if start > end || end > text.len() {
+                return bad(format!("rule {:?}: span {start}..{end} is outside the text (0..{})", f.rule, text.len()));
+            }
+            if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+                return bad(format!("rule {:?}: span {start}..{end} splits a UTF-8 character", f.rule));
+            }
+        }
+    }
+    Ok(())
+}
+
+struct State {
+    text: String,
+    edits: EditMap,
+    labels: Vec<String>,
+    findings: Vec<ReportedFinding>,
+    failures: Vec<PluginFailure>,
+    denied: Option<String>,
+}
+
+impl State {
+    fn add_label(&mut self, label: String) {
+        if !self.labels.contains(&label) {
+            self.labels.push(label);
+        }
+    }
+
+    fn fail(&mut self, plugin: &LoadedPlugin, error: PluginError) {
+        tracing::warn!(plugin = plugin.name(), wasm = %plugin.wasm, %error, on_error = plugin.on_error.as_str(), "plugin failed");
+        if plugin.on_error == OnError::Deny {
+            self.denied = Some(format!("plugin {:?} failed ({error}) and its on_error is deny", plugin.name()));
+        }
+        self.failures.push(PluginFailure { plugin: plugin.name().to_string(), error, on_error: plugin.on_error });
+    }
+
+    fn apply(&mut self, plugin: &LoadedPlugin, verdict: Verdict, hash_key: &HashKey) {
+        // (span in the current text, action, category) for the findings the policy rewrites.
+        let mut rewrites: Vec<(Range<usize>, Action, String)> = Vec::new();
+        let mut policy_deny: Option<String> = None;
+        for f in &verdict.findings {
+            let action = plugin.policy.action(&f.category);
+            let span = f.span.as_ref().map(|s| s.start as usize..s.end as usize);
+            if let Some(span) = &span {
+                if action.modifies() && span.start < span.end {
+                    rewrites.push((span.clone(), action, f.category.clone()));
+                }
+            }
+            if action == Action::Deny && policy_deny.is_none() {
+                policy_deny = Some(format!(
+                    "plugin {:?} found {} (rule {}), which the policy denies",
+                    plugin.name(),
+                    f.category,
+                    f.rule
+                ));
+            }
+            self.findings.push(ReportedFinding {
+                plugin: plugin.name().to_string(),
+                rule: f.rule.clone(),
+                category: f.category.clone(),
+                span: span.map(|s| self.edits.to_original(s)),
+                confidence: f.confidence,
+                message: f.message.clone(),
+                action,
+            });
+        }
+        let mut found: Vec<&str> = verdict.findings.iter().map(|f| f.category.as_str()).collect();
+        found.sort_unstable();
+        found.dedup();
+        for category in found {
+            self.add_label(format!("found:{category}"));
+        }
+        for label in &verdict.labels {
+            self.add_label(label.clone());
+        }
+
+        match &verdict.decision {
+            Decision::Deny(reason) => {
+                self.denied = Some(format!("plugin {:?} denied: {reason}", plugin.name()));
+                return;
+            }
+            Decision::Rewrite(new_text) => {
+                self.edits.replace_all(self.text.len(), new_text.len());
+                self.text = new_text.clone();
+                return;
+            }
+            Decision::Allow => {}
+        }
+        if policy_deny.is_some() {
+            self.denied = policy_deny;
+            return;
+        }
+        if !rewrites.is_empty() {
+            let replacements = merge_rewrites(rewrites, &self.text, hash_key);
+            self.text = self.edits.apply(&self.text, &replacements);
+        }
+    }
+}
+
+/// Overlapping findings become one replacement: the union of their spans, the strongest action among them
+/// (redact over hash over mask), named after the widest finding's category.
+fn merge_rewrites(mut rewrites: Vec<(Range<usize>, Action, String)>, text: &str, key: &HashKey) -> Vec<(Range<usize>, String)> {
+    rewrites.sort_by_key(|(r, ..)| (r.start, std::cmp::Reverse(r.end)));
+    let mut merged: Vec<(Range<usize>, Action, String, usize)> = Vec::new();
+    for (range, action, category) in rewrites {
+        let width = range.end - range.start;
+        match merged.last_mut() {
+            Some(last) if range.start < last.0.end => {
+                last.0.end = last.0.end.max(range.end);
+                last.1 = last.1.max(action);
+                if width > last.3 {
+                    last.2 = category;
+                    last.3 = width;
+                }
+            }
+            _ => merged.push((range, action, category, width)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(range, action, category, _)| {
+            let with = policy::replacement(action, &category, &text[range.clone()], key);
+            (range, with)
+        })
+        .collect()
+}

@@ -1,0 +1,29 @@
+//! `palisade`: a guardrail service for AI traffic.
+//!
+//! A gateway hands Palisade each prompt, tool call and model answer; Palisade runs a bundle's chain of
+//! sandboxed WebAssembly plugins over the text and answers allow, modify (redacted) or deny, with findings
+//! and labels for the audit trail. This crate is the host: the wasmtime engine ([`engine`]), bundles
+//! ([`bundle`]), the chain and its policy ([`chain`], [`policy`]), and the `scan` command ([`scan`]).
+//!
+//! Data flows one way: request → chain (each plugin, in order, under its budget) → policy → response.
+//!
+//! ```no_run
+//! let engine = palisade::engine::Engine::new()?;
+//! let bundle = palisade::bundle::load_embedded(&engine)?;
+//! let request = palisade::chain::Request { text: "mail me at ana@example.com".into(), ..Default::default() };
+//! let verdicts = palisade::chain::run(&bundle, &request, &palisade::policy::HashKey::new(*b"key"))?;
+//! assert_eq!(verdicts.text, "mail me at [EMAIL_ADDRESS]");
+//! # Ok::<(), palisade::Error>(())
+//! ```
+#![deny(missing_docs, rust_2018_idioms)]
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod chain;
+pub mod engine;
+mod error;
+pub mod policy;
+pub mod scan;
+mod spans;
+
+pub use error::{Error, PluginError, Result};

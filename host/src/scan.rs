@@ -1,0 +1,223 @@
+//! `palisade scan`: runs the chain locally over files, standard input or JSON lines, with no server.
+//!
+//! Plain mode treats each input (a file, or standard input) as one text: the text after policy goes to
+//! standard output and a summary of findings to standard error, so `palisade scan < in.txt > out.txt`
+//! redacts a file. `--jsonl` mode reads one JSON object per line and writes one per line, as DESIGN.md
+//! specifies; unknown input fields are ignored, so a labelled corpus can be fed as it is.
+
+use std::io::{BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::Bundle;
+use crate::chain::{self, Dir, Outcome, Request, Verdicts};
+use crate::policy::HashKey;
+
+/// Exit status: every input allowed or modified.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: at least one input denied.
+pub const EXIT_DENIED: i32 = 1;
+/// Exit status: a usage, load or input error.
+pub const EXIT_ERROR: i32 = 2;
+
+/// One line of `--jsonl` input.
+#[derive(Deserialize)]
+struct Line {
+    id: serde_json::Value,
+    text: String,
+    direction: Option<String>,
+    destination: Option<String>,
+    principal: Option<String>,
+    tool: Option<String>,
+    #[serde(default)]
+    labels: Vec<String>,
+    content_type: Option<String>,
+}
+
+/// One line of `--jsonl` output.
+#[derive(Serialize)]
+struct Answer<'a> {
+    id: &'a serde_json::Value,
+    decision: &'static str,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    labels: &'a [String],
+    findings: Vec<FindingOut<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FailureOut>,
+    elapsed_us: u64,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    plugin: &'a str,
+    rule: &'a str,
+    category: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<usize>,
+    confidence: f32,
+    message: &'a str,
+    action: &'static str,
+}
+
+#[derive(Serialize)]
+struct FailureOut {
+    plugin: String,
+    error: String,
+    on_error: &'static str,
+}
+
+/// The worst outcome seen so far decides the exit status.
+#[derive(Default)]
+pub struct Tally {
+    denied: bool,
+    errors: bool,
+}
+
+impl Tally {
+    /// The exit status for what was seen.
+    pub fn exit_code(&self) -> i32 {
+        if self.errors {
+            EXIT_ERROR
+        } else if self.denied {
+            EXIT_DENIED
+        } else {
+            EXIT_OK
+        }
+    }
+
+    fn saw(&mut self, outcome: Outcome) {
+        self.denied |= outcome == Outcome::Deny;
+    }
+}
+
+/// Scans JSON lines from `input` (named `source` in messages) and writes one answer line per input line.
+/// A line that is not valid input is reported on standard error with its line number and counted as an
+/// error; the other lines are still scanned.
+pub fn jsonl(
+    bundle: &Bundle,
+    key: &HashKey,
+    default_direction: Dir,
+    source: &str,
+    input: impl BufRead,
+    out: &mut impl Write,
+    tally: &mut Tally,
+) -> std::io::Result<()> {
+    for (n, line) in input.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fail = |tally: &mut Tally, message: String| {
+            eprintln!("{source}:{}: {message}", n + 1);
+            tally.errors = true;
+        };
+        let parsed: Line = match serde_json::from_str(&line) {
+            Ok(l) => l,
+            Err(e) => {
+                fail(tally, format!("not a scan input line ({e}); expected {{\"id\", \"text\", …}}"));
+                continue;
+            }
+        };
+        if let Some(ct) = parsed.content_type.as_deref().filter(|ct| *ct != "text/plain") {
+            fail(tally, format!("content_type {ct:?} is not supported by scan yet; only text/plain"));
+            continue;
+        }
+        let direction = match parsed.direction.as_deref().map(str::parse).transpose() {
+            Ok(d) => d.unwrap_or(default_direction),
+            Err(e) => {
+                fail(tally, e);
+                continue;
+            }
+        };
+        let request = Request {
+            direction,
+            text: parsed.text,
+            principal: parsed.principal,
+            destination: parsed.destination,
+            tool: parsed.tool,
+            labels: parsed.labels,
+            ..Request::default()
+        };
+        match chain::run(bundle, &request, key) {
+            Ok(v) => {
+                tally.saw(v.outcome);
+                serde_json::to_writer(&mut *out, &answer(&parsed.id, &v))?;
+                out.write_all(b"\n")?;
+            }
+            Err(e) => fail(tally, e.to_string()),
+        }
+    }
+    out.flush()
+}
+
+/// Scans one whole text: the result text to `out`, a summary to standard error.
+pub fn plain(
+    bundle: &Bundle,
+    key: &HashKey,
+    direction: Dir,
+    source: &str,
+    text: String,
+    out: &mut impl Write,
+    tally: &mut Tally,
+) -> std::io::Result<()> {
+    let request = Request { direction, text, ..Request::default() };
+    match chain::run(bundle, &request, key) {
+        Ok(v) => {
+            tally.saw(v.outcome);
+            let mut summary = format!("{source}: {}", v.outcome.as_str());
+            if let Some(reason) = &v.reason {
+                summary.push_str(&format!(": {reason}"));
+            }
+            for f in &v.findings {
+                let at = f.span.as_ref().map(|s| format!(" at {}..{}", s.start, s.end)).unwrap_or_default();
+                summary.push_str(&format!("\n  {} {}{at} ({}, {})", f.category, f.rule, f.plugin, f.action));
+            }
+            for failure in &v.failures {
+                summary.push_str(&format!("\n  plugin {:?} failed: {} (on_error = {})", failure.plugin, failure.error, failure.on_error.as_str()));
+            }
+            eprintln!("{summary}");
+            if v.outcome != Outcome::Deny {
+                out.write_all(v.text.as_bytes())?;
+            }
+        }
+        Err(e) => {
+            eprintln!("{source}: {e}");
+            tally.errors = true;
+        }
+    }
+    out.flush()
+}
+
+fn answer<'a>(id: &'a serde_json::Value, v: &'a Verdicts) -> Answer<'a> {
+    Answer {
+        id,
+        decision: v.outcome.as_str(),
+        text: &v.text,
+        reason: v.reason.as_deref(),
+        labels: &v.labels,
+        findings: v
+            .findings
+            .iter()
+            .map(|f| FindingOut {
+                plugin: &f.plugin,
+                rule: &f.rule,
+                category: &f.category,
+                start: f.span.as_ref().map(|s| s.start),
+                end: f.span.as_ref().map(|s| s.end),
+                confidence: f.confidence,
+                message: &f.message,
+                action: f.action.as_str(),
+            })
+            .collect(),
+        errors: v
+            .failures
+            .iter()
+            .map(|f| FailureOut { plugin: f.plugin.clone(), error: f.error.to_string(), on_error: f.on_error.as_str() })
+            .collect(),
+        elapsed_us: u64::try_from(v.elapsed.as_micros()).unwrap_or(u64::MAX),
+    }
+}

@@ -1,0 +1,119 @@
+//! Maps spans in the text a later plugin saw back to the original input, through earlier rewrites.
+//!
+//! Each edit records a range of the current text and the range of the original it replaced. A position
+//! outside every edit moves by the edits before it; a position inside a replaced range widens to the whole
+//! original range, because a replacement has no finer correspondence. After a plugin's `rewrite`, the whole
+//! text is one edit, so later spans map to the whole original: coarse, but never wrong about what it covers.
+
+use std::ops::Range;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Edit {
+    current: Range<usize>,
+    original: Range<usize>,
+}
+
+/// The edits between the original input and the current text, sorted and non-overlapping.
+#[derive(Clone, Debug, Default)]
+pub struct EditMap {
+    edits: Vec<Edit>,
+}
+
+impl EditMap {
+    /// The original range that `range` of the current text came from.
+    pub fn to_original(&self, range: Range<usize>) -> Range<usize> {
+        let start = self.map_point(range.start, true);
+        let end = self.map_point(range.end, false).max(start);
+        start..end
+    }
+
+    fn map_point(&self, at: usize, is_start: bool) -> usize {
+        let mut shifted = at;
+        for e in &self.edits {
+            if at < e.current.start || (!is_start && at == e.current.start) {
+                break;
+            }
+            if at >= e.current.end {
+                shifted = at - e.current.end + e.original.end;
+                continue;
+            }
+            return if is_start { e.original.start } else { e.original.end };
+        }
+        shifted
+    }
+
+    /// Applies `replacements` (sorted, non-overlapping ranges of `text`) and records them; returns the new text.
+    pub fn apply(&mut self, text: &str, replacements: &[(Range<usize>, String)]) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut edits = Vec::with_capacity(self.edits.len() + replacements.len());
+        let mut old = self.edits.iter().peekable();
+        let mut copied_to = 0;
+        for (range, with) in replacements {
+            let shift = |r: &Range<usize>| {
+                let (start, end) = (r.start - copied_to + out.len(), r.end - copied_to + out.len());
+                start..end
+            };
+            while let Some(e) = old.next_if(|e| e.current.end <= range.start) {
+                edits.push(Edit { current: shift(&e.current), original: e.original.clone() });
+            }
+            // Earlier edits under this replacement are absorbed: `to_original` already widens over them.
+            while old.next_if(|e| e.current.start < range.end).is_some() {}
+            let original = self.to_original(range.clone());
+            out.push_str(&text[copied_to..range.start]);
+            let start = out.len();
+            out.push_str(with);
+            edits.push(Edit { current: start..out.len(), original });
+            copied_to = range.end;
+        }
+        for e in old {
+            let delta_out = out.len() as isize - copied_to as isize;
+            let current = (e.current.start as isize + delta_out) as usize..(e.current.end as isize + delta_out) as usize;
+            edits.push(Edit { current, original: e.original.clone() });
+        }
+        out.push_str(&text[copied_to..]);
+        self.edits = edits;
+        out
+    }
+
+    /// Records that the whole text (`original_len` bytes originally) was replaced by `new_len` bytes.
+    pub fn replace_all(&mut self, original_len: usize, new_len: usize) {
+        self.edits = vec![Edit { current: 0..new_len, original: 0..original_len }];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_spans_map_through_an_earlier_redaction() {
+        let original = "mail a@b.co then 1234 x";
+        let mut map = EditMap::default();
+        let text = map.apply(original, &[(5..11, "[EMAIL_ADDRESS]".into())]);
+        assert_eq!(text, "mail [EMAIL_ADDRESS] then 1234 x");
+        let at = text.find("1234").unwrap();
+        let mapped = map.to_original(at..at + 4);
+        assert_eq!(&original[mapped], "1234");
+        // A span over the redaction token widens to the original value.
+        assert_eq!(map.to_original(6..8), 5..11);
+    }
+
+    #[test]
+    fn edits_compose_across_two_rounds() {
+        let original = "aa XX bb YY cc";
+        let mut map = EditMap::default();
+        let t1 = map.apply(original, &[(3..5, "[LONG_TOKEN]".into())]);
+        let y = t1.find("YY").unwrap();
+        let t2 = map.apply(&t1, &[(y..y + 2, "[Y]".into())]);
+        assert_eq!(t2, "aa [LONG_TOKEN] bb [Y] cc");
+        let cc = t2.find("cc").unwrap();
+        assert_eq!(&original[map.to_original(cc..cc + 2)], "cc");
+        let y2 = t2.find("[Y]").unwrap();
+        assert_eq!(map.to_original(y2..y2 + 3), 9..11);
+        // A second-round replacement over a first-round token covers the original range of both.
+        let t3 = map.apply(&t2, &[(0..t2.find(" bb").unwrap(), "Z".into())]);
+        assert_eq!(t3, "Z bb [Y] cc");
+        assert_eq!(map.to_original(0..1), 0..5);
+        assert_eq!(map.to_original(t3.find("[Y]").unwrap()..t3.find("[Y]").unwrap() + 3), 9..11);
+    }
+}

@@ -1,0 +1,92 @@
+//! A test plugin whose behaviour its config picks, so one component covers every hostile and probing
+//! case the integration tests need. Never part of a real bundle.
+//!
+//! Modes: `find` (report each occurrence of `needle` as `category`), `deny`, `rewrite`, `loop`,
+//! `memory-bomb`, `panic`, `bad-span`, `split-char`, `huge-verdict`, `log-flood`, and for `configure`:
+//! `configure-error`, `configure-panic`. Any mode also adds `labels` and denies when a label in
+//! `deny_if_label` is already present.
+
+use palisade_sdk::{export_plugin, log, Context, Finding, Level, Plugin, Span, Verdict};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Testbed {
+    mode: String,
+    #[serde(default)]
+    needle: String,
+    #[serde(default = "default_category")]
+    category: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    labels: Vec<String>,
+    deny_if_label: Option<String>,
+}
+
+fn default_category() -> String {
+    "CLASSIFICATION".into()
+}
+
+impl Plugin for Testbed {
+    fn configure(config: &str) -> Result<Self, String> {
+        let t: Testbed = serde_json::from_str(config).map_err(|e| format!("bad testbed config: {e}"))?;
+        match t.mode.as_str() {
+            "configure-error" => Err("configure-error mode: rejecting config on purpose".into()),
+            "configure-panic" => panic!("configure-panic mode"),
+            _ => Ok(t),
+        }
+    }
+
+    fn inspect(&self, ctx: &Context, text: &str) -> Verdict {
+        if let Some(label) = &self.deny_if_label {
+            if ctx.labels.contains(label) {
+                return Verdict::deny(format!("saw label {label}"), vec![]);
+            }
+        }
+        let verdict = match self.mode.as_str() {
+            "find" => Verdict::allow(
+                text.match_indices(&self.needle)
+                    .map(|(at, m)| Finding::new("testbed.find", self.category.clone(), at..at + m.len(), 0.9, "needle"))
+                    .collect(),
+            ),
+            "deny" => Verdict::deny("testbed denies on purpose", vec![]),
+            "rewrite" => Verdict { decision: palisade_sdk::Decision::Rewrite(self.text.clone()), findings: vec![], labels: vec![] },
+            "loop" => loop {
+                std::hint::spin_loop();
+            },
+            "memory-bomb" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![0xA5; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "panic" => panic!("testbed panics on purpose"),
+            "bad-span" => Verdict::allow(vec![Finding {
+                rule: "testbed.bad-span".into(),
+                category: self.category.clone(),
+                span: Some(Span { start: 0, end: text.len() as u32 + 10 }),
+                confidence: 0.5,
+                message: "out of range".into(),
+            }]),
+            "split-char" => {
+                let at = text.char_indices().find(|(_, c)| c.len_utf8() > 1).map_or(0, |(i, _)| i + 1);
+                Verdict::allow(vec![Finding::new("testbed.split", self.category.clone(), at..at, 0.5, "splits")])
+            }
+            "huge-verdict" => Verdict::allow(
+                (0..20_000).map(|_| Finding::new("testbed.huge", self.category.clone(), 0..0, 0.5, "")).collect(),
+            ),
+            "log-flood" => {
+                for i in 0..10_000 {
+                    log(Level::Info, &format!("log line {i}"));
+                    println!("stdout line {i}");
+                }
+                Verdict::allow(vec![])
+            }
+            other => Verdict::deny(format!("unknown testbed mode {other:?}"), vec![]),
+        };
+        verdict.with_labels(self.labels.clone())
+    }
+}
+
+export_plugin!(Testbed);
