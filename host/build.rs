@@ -20,19 +20,29 @@ fn main() {
     let built = build_guests(&root.join("plugins"), &packages);
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    let template = std::fs::read_to_string("default-bundle.toml").expect("host/default-bundle.toml is readable");
+    let template = std::fs::read_to_string("default-bundle.toml")
+        .expect("host/default-bundle.toml is readable");
     let mut manifest = template.clone();
     let mut embedded = String::from("&[\n");
     for (krate, file) in STOCK {
         let wasm_path = built.join(format!("{}.wasm", krate.replace('-', "_")));
-        let bytes = std::fs::read(&wasm_path).unwrap_or_else(|e| panic!("{}: {e}", wasm_path.display()));
+        let bytes =
+            std::fs::read(&wasm_path).unwrap_or_else(|e| panic!("{}: {e}", wasm_path.display()));
         let digest = hex::encode(Sha256::digest(&bytes));
         let placeholder = format!("sha256 = \"@{file}\"");
-        assert!(manifest.contains(&placeholder), "default-bundle.toml must carry `{placeholder}` for {file}");
+        assert!(
+            manifest.contains(&placeholder),
+            "default-bundle.toml must carry `{placeholder}` for {file}"
+        );
         manifest = manifest.replace(&placeholder, &format!("sha256 = \"{digest}\""));
         let dest = out_dir.join(file);
         std::fs::write(&dest, &bytes).expect("OUT_DIR is writable");
-        writeln!(embedded, "    ({file:?}, include_bytes!({:?}) as &[u8]),", dest.display()).unwrap();
+        writeln!(
+            embedded,
+            "    ({file:?}, include_bytes!({:?}) as &[u8]),",
+            dest.display()
+        )
+        .unwrap();
     }
     embedded.push(']');
     std::fs::write(out_dir.join("bundle.toml"), manifest).expect("OUT_DIR is writable");

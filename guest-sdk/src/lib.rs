@@ -66,12 +66,20 @@ pub trait Plugin: Sized + 'static {
 impl Verdict {
     /// Let the text pass; the bundle's policy decides what happens to each finding.
     pub fn allow(findings: Vec<Finding>) -> Self {
-        Verdict { decision: Decision::Allow, findings, labels: Vec::new() }
+        Verdict {
+            decision: Decision::Allow,
+            findings,
+            labels: Vec::new(),
+        }
     }
 
     /// Stop the exchange. The reason reaches the caller: say what was wrong, never repeat sensitive values.
     pub fn deny(reason: impl Into<String>, findings: Vec<Finding>) -> Self {
-        Verdict { decision: Decision::Deny(reason.into()), findings, labels: Vec::new() }
+        Verdict {
+            decision: Decision::Deny(reason.into()),
+            findings,
+            labels: Vec::new(),
+        }
     }
 
     /// Adds labels for later plugins and for the response.
@@ -105,7 +113,10 @@ impl From<std::ops::Range<usize>> for Span {
     /// silently pointing somewhere else.
     fn from(range: std::ops::Range<usize>) -> Self {
         let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        Span { start: clamp(range.start), end: clamp(range.end) }
+        Span {
+            start: clamp(range.start),
+            end: clamp(range.end),
+        }
     }
 }
 
@@ -156,10 +167,12 @@ pub mod __private {
     }
 
     pub fn inspect<P: crate::Plugin>(ctx: &crate::Context, text: &str) -> crate::Verdict {
-        PLUGIN.with_borrow(|slot| match slot.as_ref().and_then(|p| p.downcast_ref::<P>()) {
-            Some(plugin) => plugin.inspect(ctx, text),
-            // The host always configures an instance before inspecting with it; a trap here is a host bug.
-            None => panic!("inspect called before configure"),
-        })
+        PLUGIN.with_borrow(
+            |slot| match slot.as_ref().and_then(|p| p.downcast_ref::<P>()) {
+                Some(plugin) => plugin.inspect(ctx, text),
+                // The host always configures an instance before inspecting with it; a trap here is a host bug.
+                None => panic!("inspect called before configure"),
+            },
+        )
     }
 }

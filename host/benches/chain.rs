@@ -1,1 +1,97 @@
-fn main() {}
+//! Chain latency: the stock bundle over prompts of several sizes, with configured instances reused
+//! (what the service does) against a fresh instance per call, and what a plugin stuck in a loop under a
+//! 2 ms budget costs a request.
+//!
+//! Run: `cargo bench -p palisade --bench chain`. Results and their ratios go in BENCHMARKS.md.
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use palisade::bundle::{self, Bundle};
+use palisade::chain::{self, Request};
+use palisade::engine::Engine;
+use palisade::policy::HashKey;
+
+/// A prompt of about `size` bytes: ordinary prose with an email, a card and a phone number every ~400 bytes.
+fn prompt(size: usize) -> String {
+    let chunk = "Please summarise the thread below and draft a reply to the customer, keeping the tone friendly. \
+                 She wrote from maria.lopez@example.com about order ORD-2024-118834 and asked us to charge \
+                 4111 1111 1111 1111 again, or call her back at (415) 555-0132 after 5pm. The firmware on \
+                 her router is 3.1.0.12 and the request id was 6f1c2a9e-3b7d-4c55-9a0e-1d2f3a4b5c6d. ";
+    chunk.repeat(size.div_ceil(chunk.len()))[..size].to_string()
+}
+
+fn run(bundle: &Bundle, text: &str, key: &HashKey) {
+    let request = Request {
+        text: text.to_string(),
+        ..Request::default()
+    };
+    let v = chain::run(bundle, &request, key).expect("no deadline");
+    assert!(v.failures.is_empty(), "{:?}", v.failures);
+}
+
+fn reuse_vs_fresh(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let bundle = bundle::load_embedded(&engine).unwrap();
+    let key = HashKey::new(*b"bench");
+    let mut group = c.benchmark_group("chain");
+    for size in [256usize, 4 << 10, 64 << 10] {
+        let text = prompt(size);
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(
+            BenchmarkId::new("reused-instance", size),
+            &text,
+            |b, text| b.iter(|| run(&bundle, text, &key)),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("fresh-instance", size),
+            &text,
+            |b, text| {
+                b.iter(|| {
+                    for p in &bundle.plugins {
+                        p.runtime.clear_idle();
+                    }
+                    run(&bundle, text, &key)
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+fn runaway_plugin(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = std::fs::read(palisade_test_plugins::TESTBED_WASM).unwrap();
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&wasm))
+    };
+    std::fs::write(dir.path().join("testbed.wasm"), &wasm).unwrap();
+    std::fs::write(
+        dir.path().join("bundle.toml"),
+        format!(
+            "[bundle]\nname = \"bench\"\nversion = \"1\"\n\n[[plugin]]\nname = \"loop\"\nwasm = \"testbed.wasm\"\n\
+             sha256 = \"{digest}\"\nbudget = \"2ms\"\non_error = \"skip\"\nconfig = {{ mode = \"loop\" }}\n"
+        ),
+    )
+    .unwrap();
+    let bundle = bundle::load_dir(&engine, dir.path()).unwrap();
+    let key = HashKey::new(*b"bench");
+    let mut group = c.benchmark_group("runaway");
+    group.measurement_time(Duration::from_secs(5));
+    group.bench_function("infinite-loop-2ms-budget", |b| {
+        b.iter(|| {
+            let request = Request {
+                text: "x".into(),
+                ..Request::default()
+            };
+            let v = chain::run(&bundle, &request, &key).unwrap();
+            assert_eq!(v.failures.len(), 1);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, reuse_vs_fresh, runaway_plugin);
+criterion_main!(benches);

@@ -142,12 +142,17 @@ pub mod embedded {
         }
 
         fn read(&self, file: &str) -> Result<Vec<u8>> {
-            FILES.iter().find(|(name, _)| *name == file).map(|(_, bytes)| bytes.to_vec()).ok_or_else(|| {
-                Error::Read {
+            FILES
+                .iter()
+                .find(|(name, _)| *name == file)
+                .map(|(_, bytes)| bytes.to_vec())
+                .ok_or_else(|| Error::Read {
                     path: PathBuf::from(format!("embedded:{file}")),
-                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "not built into this binary"),
-                }
-            })
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "not built into this binary",
+                    ),
+                })
         }
     }
 
@@ -157,9 +162,14 @@ pub mod embedded {
             let path = dir.join(name);
             std::fs::write(&path, bytes).map_err(|source| Error::Read { path, source })
         };
-        std::fs::create_dir_all(dir).map_err(|source| Error::Read { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         write("bundle.toml", MANIFEST.as_bytes())?;
-        FILES.iter().try_for_each(|(name, bytes)| write(name, bytes))
+        FILES
+            .iter()
+            .try_for_each(|(name, bytes)| write(name, bytes))
     }
 }
 
@@ -225,15 +235,23 @@ pub fn load_embedded(engine: &Engine) -> Result<Bundle> {
 /// Loads a bundle from its manifest text and a source for the files it names.
 pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> Result<Bundle> {
     let file = source.describe("bundle.toml");
-    let manifest: Manifest =
-        toml::from_str(manifest_text).map_err(|e| Error::Manifest { file: file.clone(), message: e.to_string() })?;
-    let at_line = |span: std::ops::Range<usize>| format!("{file}:{}", line_of(manifest_text, span.start));
+    let manifest: Manifest = toml::from_str(manifest_text).map_err(|e| Error::Manifest {
+        file: file.clone(),
+        message: e.to_string(),
+    })?;
+    let at_line =
+        |span: std::ops::Range<usize>| format!("{file}:{}", line_of(manifest_text, span.start));
 
     if manifest.bundle.name.trim().is_empty() || manifest.bundle.version.trim().is_empty() {
-        return Err(Error::Manifest { file, message: "[bundle] needs a non-empty name and version".into() });
+        return Err(Error::Manifest {
+            file,
+            message: "[bundle] needs a non-empty name and version".into(),
+        });
     }
-    let policy = Policy::from_table(&manifest.policy)
-        .map_err(|message| Error::Manifest { file: file.clone(), message: format!("[policy] {message}") })?;
+    let policy = Policy::from_table(&manifest.policy).map_err(|message| Error::Manifest {
+        file: file.clone(),
+        message: format!("[policy] {message}"),
+    })?;
 
     // Check everything that needs no compiling first, so a typo fails in microseconds, not after a compile.
     let mut seen = std::collections::HashSet::new();
@@ -249,7 +267,9 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
             return Err(fail("`name` is empty".into()));
         }
         if !seen.insert(entry.name.clone()) {
-            return Err(fail("a plugin of this name is already in the bundle; names must be unique".into()));
+            return Err(fail(
+                "a plugin of this name is already in the bundle; names must be unique".into(),
+            ));
         }
         check_relative(&entry.wasm).map_err(|m| fail(format!("wasm = {:?}: {m}", entry.wasm)))?;
         let budget = match &entry.budget {
@@ -262,9 +282,10 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
         };
         let directions = match &entry.directions {
             None => vec![Direction::Input, Direction::Output],
-            Some(d) if d.is_empty() => {
-                return Err(fail("`directions` is empty, so the plugin would never run; list input, output or both".into()))
-            }
+            Some(d) if d.is_empty() => return Err(fail(
+                "`directions` is empty, so the plugin would never run; list input, output or both"
+                    .into(),
+            )),
             Some(d) => d
                 .iter()
                 .map(|d| match d {
@@ -273,12 +294,22 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
                 })
                 .collect(),
         };
-        let plugin_policy = policy.overridden_by(&entry.policy).map_err(|m| fail(format!("policy: {m}")))?;
+        let plugin_policy = policy
+            .overridden_by(&entry.policy)
+            .map_err(|m| fail(format!("policy: {m}")))?;
         let config = plugin_config(entry, &manifest.digests, source).map_err(|e| match e {
             Error::Manifest { message, .. } => fail(message),
             other => other,
         })?;
-        checked.push((entry, span, budget, memory, directions, plugin_policy, config));
+        checked.push((
+            entry,
+            span,
+            budget,
+            memory,
+            directions,
+            plugin_policy,
+            config,
+        ));
     }
 
     // Digests before compiling: an unverified component is never handed to the compiler.
@@ -312,7 +343,9 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
     }
 
     let mut plugins = Vec::with_capacity(checked.len());
-    for ((entry, _, budget, memory, directions, policy, config), bytes) in checked.into_iter().zip(wasm_bytes) {
+    for ((entry, _, budget, memory, directions, policy, config), bytes) in
+        checked.into_iter().zip(wasm_bytes)
+    {
         let plugin_error = |message: String| Error::Plugin {
             plugin: entry.name.clone(),
             wasm: entry.wasm.clone(),
@@ -342,16 +375,26 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
 
 /// The JSON handed to `configure`: the plugin's `config` table, plus `"files"` with each named data file's
 /// contents once its digest (from `[digests]`) checks out.
-fn plugin_config(entry: &PluginEntry, digests: &BTreeMap<String, String>, source: &dyn BundleSource) -> Result<String> {
-    let manifest_error = |message: String| Error::Manifest { file: String::new(), message };
+fn plugin_config(
+    entry: &PluginEntry,
+    digests: &BTreeMap<String, String>,
+    source: &dyn BundleSource,
+) -> Result<String> {
+    let manifest_error = |message: String| Error::Manifest {
+        file: String::new(),
+        message,
+    };
     let mut config = serde_json::to_value(entry.config.clone().unwrap_or_default())
         .map_err(|e| manifest_error(format!("config: {e}")))?;
     if !entry.files.is_empty() {
         let mut files = serde_json::Map::new();
         for (key, file) in &entry.files {
-            check_relative(file).map_err(|m| manifest_error(format!("files.{key} = {file:?}: {m}")))?;
+            check_relative(file)
+                .map_err(|m| manifest_error(format!("files.{key} = {file:?}: {m}")))?;
             let expected = digests.get(file).ok_or_else(|| {
-                manifest_error(format!("files.{key} = {file:?} has no entry in [digests]; add its sha256 there"))
+                manifest_error(format!(
+                    "files.{key} = {file:?} has no entry in [digests]; add its sha256 there"
+                ))
             })?;
             let bytes = source.read(file)?;
             let actual = hex::encode(Sha256::digest(&bytes));
@@ -376,20 +419,29 @@ fn check_relative(file: &str) -> std::result::Result<(), String> {
     let path = Path::new(file);
     if file.is_empty()
         || path.is_absolute()
-        || path.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
+        || path
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
     {
-        return Err("must be a file name inside the bundle directory (no absolute paths, no `..`)".into());
+        return Err(
+            "must be a file name inside the bundle directory (no absolute paths, no `..`)".into(),
+        );
     }
     Ok(())
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
-    text.as_bytes()[..byte.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..byte.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parses a budget such as `2ms`, `500us` or `1s`.
 pub fn parse_budget(s: &str) -> std::result::Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("{e}; write e.g. \"2ms\", \"500us\" or \"1s\""))?;
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{e}; write e.g. \"2ms\", \"500us\" or \"1s\""))?;
     if d.is_zero() || d > Duration::from_secs(60) {
         return Err("must be more than 0 and at most 60s".into());
     }
@@ -401,7 +453,9 @@ pub fn parse_memory(s: &str) -> std::result::Result<usize, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
-    let n: usize = number.parse().map_err(|_| "expected a number and a unit, e.g. \"32MiB\"".to_string())?;
+    let n: usize = number
+        .parse()
+        .map_err(|_| "expected a number and a unit, e.g. \"32MiB\"".to_string())?;
     let scale = match unit.trim() {
         "B" | "" => 1,
         "KiB" | "KB" | "K" => 1 << 10,
@@ -410,8 +464,11 @@ pub fn parse_memory(s: &str) -> std::result::Result<usize, String> {
         other => return Err(format!("unknown unit {other:?}; use KiB, MiB or GiB")),
     };
     let bytes = n.checked_mul(scale).ok_or("too large")?;
-    if bytes < (1 << 20) || bytes > MAX_PLUGIN_MEMORY {
-        return Err(format!("must be between 1MiB and {}MiB", MAX_PLUGIN_MEMORY >> 20));
+    if !((1 << 20)..=MAX_PLUGIN_MEMORY).contains(&bytes) {
+        return Err(format!(
+            "must be between 1MiB and {}MiB",
+            MAX_PLUGIN_MEMORY >> 20
+        ));
     }
     Ok(bytes)
 }
@@ -424,7 +481,9 @@ mod tests {
     fn sizes_and_budgets_parse_with_helpful_errors() {
         assert_eq!(parse_memory("32MiB"), Ok(32 << 20));
         assert_eq!(parse_memory("1GiB"), Ok(1 << 30));
-        assert!(parse_memory("32 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse_memory("32 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
         assert!(parse_memory("4GiB").is_err());
         assert_eq!(parse_budget("2ms"), Ok(Duration::from_millis(2)));
         assert!(parse_budget("2 fortnights").is_err());

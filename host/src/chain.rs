@@ -210,22 +210,36 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
 fn validate(verdict: &Verdict, text: &str) -> std::result::Result<(), PluginError> {
     let bad = |m: String| Err(PluginError::BadVerdict(m));
     if verdict.findings.len() > engine::MAX_FINDINGS_PER_VERDICT {
-        return bad(format!("{} findings, more than the limit of {}", verdict.findings.len(), engine::MAX_FINDINGS_PER_VERDICT));
+        return bad(format!(
+            "{} findings, more than the limit of {}",
+            verdict.findings.len(),
+            engine::MAX_FINDINGS_PER_VERDICT
+        ));
     }
     for f in &verdict.findings {
         if f.rule.is_empty() || f.category.is_empty() {
             return bad("a finding with an empty rule or category".into());
         }
         if !(0.0..=1.0).contains(&f.confidence) {
-            return bad(format!("rule {:?}: confidence {} is outside 0.0..=1.0", f.rule, f.confidence));
+            return bad(format!(
+                "rule {:?}: confidence {} is outside 0.0..=1.0",
+                f.rule, f.confidence
+            ));
         }
         if let Some(span) = &f.span {
             let (start, end) = (span.start as usize, span.end as usize);
             if start > end || end > text.len() {
-                return bad(format!("rule {:?}: span {start}..{end} is outside the text (0..{})", f.rule, text.len()));
+                return bad(format!(
+                    "rule {:?}: span {start}..{end} is outside the text (0..{})",
+                    f.rule,
+                    text.len()
+                ));
             }
             if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-                return bad(format!("rule {:?}: span {start}..{end} splits a UTF-8 character", f.rule));
+                return bad(format!(
+                    "rule {:?}: span {start}..{end} splits a UTF-8 character",
+                    f.rule
+                ));
             }
         }
     }
@@ -251,9 +265,16 @@ impl State {
     fn fail(&mut self, plugin: &LoadedPlugin, error: PluginError) {
         tracing::warn!(plugin = plugin.name(), wasm = %plugin.wasm, %error, on_error = plugin.on_error.as_str(), "plugin failed");
         if plugin.on_error == OnError::Deny {
-            self.denied = Some(format!("plugin {:?} failed ({error}) and its on_error is deny", plugin.name()));
+            self.denied = Some(format!(
+                "plugin {:?} failed ({error}) and its on_error is deny",
+                plugin.name()
+            ));
         }
-        self.failures.push(PluginFailure { plugin: plugin.name().to_string(), error, on_error: plugin.on_error });
+        self.failures.push(PluginFailure {
+            plugin: plugin.name().to_string(),
+            error,
+            on_error: plugin.on_error,
+        });
     }
 
     fn apply(&mut self, plugin: &LoadedPlugin, verdict: Verdict, hash_key: &HashKey) {
@@ -286,7 +307,11 @@ impl State {
                 action,
             });
         }
-        let mut found: Vec<&str> = verdict.findings.iter().map(|f| f.category.as_str()).collect();
+        let mut found: Vec<&str> = verdict
+            .findings
+            .iter()
+            .map(|f| f.category.as_str())
+            .collect();
         found.sort_unstable();
         found.dedup();
         for category in found {
@@ -321,7 +346,11 @@ impl State {
 
 /// Overlapping findings become one replacement: the union of their spans, the strongest action among them
 /// (redact over hash over mask), named after the widest finding's category.
-fn merge_rewrites(mut rewrites: Vec<(Range<usize>, Action, String)>, text: &str, key: &HashKey) -> Vec<(Range<usize>, String)> {
+fn merge_rewrites(
+    mut rewrites: Vec<(Range<usize>, Action, String)>,
+    text: &str,
+    key: &HashKey,
+) -> Vec<(Range<usize>, String)> {
     rewrites.sort_by_key(|(r, ..)| (r.start, std::cmp::Reverse(r.end)));
     let mut merged: Vec<(Range<usize>, Action, String, usize)> = Vec::new();
     for (range, action, category) in rewrites {

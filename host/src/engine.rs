@@ -32,8 +32,10 @@ mod bindings {
 
 mod output;
 
-pub use bindings::palisade::guardrail::types::{Context, Decision, Direction, Finding, Span, Verdict};
 use bindings::palisade::guardrail::host::Level;
+pub use bindings::palisade::guardrail::types::{
+    Context, Decision, Direction, Finding, Span, Verdict,
+};
 use bindings::{Guardrail, GuardrailPre};
 
 /// How often the epoch advances. Budgets are rounded up to whole ticks, and a call is cut off within one
@@ -94,10 +96,12 @@ impl Engine {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(pool);
-        let wasmtime = wasmtime::Engine::new(&config).map_err(|e| crate::Error::Engine(format!("{e:#}")))?;
+        let wasmtime =
+            wasmtime::Engine::new(&config).map_err(|e| crate::Error::Engine(format!("{e:#}")))?;
 
         let mut linker = Linker::new(&wasmtime);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| crate::Error::Engine(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| crate::Error::Engine(format!("{e:#}")))?;
         Guardrail::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| crate::Error::Engine(format!("{e:#}")))?;
 
@@ -113,14 +117,22 @@ impl Engine {
                         engine.increment_epoch();
                     }
                 })
-                .map_err(|e| crate::Error::Engine(format!("cannot start the epoch ticker thread: {e}")))?
+                .map_err(|e| {
+                    crate::Error::Engine(format!("cannot start the epoch ticker thread: {e}"))
+                })?
         };
-        Ok(Engine { wasmtime, linker, ticker: Some(ticker), stop })
+        Ok(Engine {
+            wasmtime,
+            linker,
+            ticker: Some(ticker),
+            stop,
+        })
     }
 
     /// Compiles a component and checks that it exports the `guardrail` world this host speaks.
     pub fn compile(&self, wasm: &[u8]) -> Result<CompiledPlugin, String> {
-        let component = Component::new(&self.wasmtime, wasm).map_err(|e| format!("not a valid component: {e:#}"))?;
+        let component = Component::new(&self.wasmtime, wasm)
+            .map_err(|e| format!("not a valid component: {e:#}"))?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -170,9 +182,19 @@ struct Instance {
 impl PluginRuntime {
     /// Instantiates the plugin once and calls `configure`, so a bad config fails the bundle load, and
     /// keeps that instance for the first call.
-    pub fn new(name: &str, compiled: CompiledPlugin, config_json: String, limits: Limits) -> Result<Self, PluginError> {
-        let runtime =
-            PluginRuntime { name: name.into(), compiled, config_json, limits, idle: Mutex::new(Vec::new()) };
+    pub fn new(
+        name: &str,
+        compiled: CompiledPlugin,
+        config_json: String,
+        limits: Limits,
+    ) -> Result<Self, PluginError> {
+        let runtime = PluginRuntime {
+            name: name.into(),
+            compiled,
+            config_json,
+            limits,
+            idle: Mutex::new(Vec::new()),
+        };
         let first = runtime.instantiate()?;
         runtime.release(first);
         Ok(runtime)
@@ -186,14 +208,21 @@ impl PluginRuntime {
     /// Calls `inspect` under the plugin's limits; `budget` may be shortened by the caller's deadline.
     ///
     /// On any failure the instance that failed is dropped, so the next call gets a fresh one.
-    pub fn inspect(&self, ctx: &Context, text: &str, budget: Duration) -> Result<Verdict, PluginError> {
+    pub fn inspect(
+        &self,
+        ctx: &Context,
+        text: &str,
+        budget: Duration,
+    ) -> Result<Verdict, PluginError> {
         let mut instance = match self.take_idle() {
             Some(instance) => instance,
             None => self.instantiate()?,
         };
         instance.store.data_mut().begin_call();
         instance.store.set_epoch_deadline(ticks(budget));
-        let result = instance.guardrail.call_inspect(&mut instance.store, ctx, text);
+        let result = instance
+            .guardrail
+            .call_inspect(&mut instance.store, ctx, text);
         instance.store.data_mut().end_call();
         match result {
             Ok(verdict) => {
@@ -220,7 +249,11 @@ impl PluginRuntime {
         match configured {
             Ok(Ok(())) => Ok(Instance { store, guardrail }),
             Ok(Err(message)) => Err(PluginError::Configure(message)),
-            Err(e) => Err(PluginError::ConfigureTrap(Box::new(classify(e, store.data(), CONFIGURE_BUDGET)))),
+            Err(e) => Err(PluginError::ConfigureTrap(Box::new(classify(
+                e,
+                store.data(),
+                CONFIGURE_BUDGET,
+            )))),
         }
     }
 
@@ -250,14 +283,16 @@ fn ticks(budget: Duration) -> u64 {
 
 fn classify(error: wasmtime::Error, state: &HostState, budget: Duration) -> PluginError {
     if state.memory.hit {
-        return PluginError::MemoryLimit { limit: state.memory.max };
+        return PluginError::MemoryLimit {
+            limit: state.memory.max,
+        };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => PluginError::Timeout { budget },
         // A panic or abort in the guest ends in `unreachable`; its message went to stderr, hence the log.
-        Some(Trap::UnreachableCodeReached) => {
-            PluginError::Trap("panicked or aborted (its stderr, in the log, usually says why)".into())
-        }
+        Some(Trap::UnreachableCodeReached) => PluginError::Trap(
+            "panicked or aborted (its stderr, in the log, usually says why)".into(),
+        ),
         Some(trap) => PluginError::Trap(trap.to_string()),
         // Not a trap: a host-side error (e.g. a bad string from the guest); its root cause is the message.
         None => PluginError::Trap(error.root_cause().to_string()),
@@ -278,13 +313,26 @@ impl HostState {
     fn new(plugin: Arc<str>, memory: usize) -> HostState {
         let log_budget = Arc::new(AtomicUsize::new(LOG_LINES_PER_CALL));
         let logs_dropped = Arc::new(AtomicUsize::new(0));
-        let sink = |stream| output::LogSink::new(plugin.clone(), stream, log_budget.clone(), logs_dropped.clone());
+        let sink = |stream| {
+            output::LogSink::new(
+                plugin.clone(),
+                stream,
+                log_budget.clone(),
+                logs_dropped.clone(),
+            )
+        };
         // Nothing granted: no args, env, preopens or network; stdio goes to the bounded log.
-        let wasi = WasiCtxBuilder::new().stdout(sink("stdout")).stderr(sink("stderr")).build();
+        let wasi = WasiCtxBuilder::new()
+            .stdout(sink("stdout"))
+            .stderr(sink("stderr"))
+            .build();
         HostState {
             wasi,
             table: ResourceTable::new(),
-            memory: MemoryCap { max: memory, hit: false },
+            memory: MemoryCap {
+                max: memory,
+                hit: false,
+            },
             plugin,
             log_budget,
             logs_dropped,
@@ -307,7 +355,10 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -338,7 +389,12 @@ struct MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max {
             self.hit = true;
             return Ok(false);
@@ -346,7 +402,12 @@ impl ResourceLimiter for MemoryCap {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // Tables hold function references; a million entries is far past any real plugin.
         Ok(desired <= 1_000_000)
     }

@@ -14,7 +14,11 @@ use palisade::policy::HashKey;
 use palisade::scan;
 
 #[derive(Parser)]
-#[command(name = "palisade", version, about = "Guardrails for AI traffic: sandboxed Wasm plugins over every prompt, tool call and answer")]
+#[command(
+    name = "palisade",
+    version,
+    about = "Guardrails for AI traffic: sandboxed Wasm plugins over every prompt, tool call and answer"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,7 +65,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .init();
     match run(Cli::parse()) {
@@ -75,28 +80,51 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Scan { bundle, direction, jsonl, files } => {
+        Command::Scan {
+            bundle,
+            direction,
+            jsonl,
+            files,
+        } => {
             let engine = Engine::new()?;
             let bundle = load_bundle(&engine, bundle.as_deref())?;
             let key = hash_key()?;
             let mut tally = scan::Tally::default();
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let inputs = if files.is_empty() { vec![PathBuf::from("-")] } else { files };
+            let inputs = if files.is_empty() {
+                vec![PathBuf::from("-")]
+            } else {
+                files
+            };
             for path in inputs {
                 let (name, reader): (String, Box<dyn Read>) = if path.as_os_str() == "-" {
                     ("<stdin>".into(), Box::new(std::io::stdin()))
                 } else {
-                    let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+                    let file = std::fs::File::open(&path)
+                        .with_context(|| format!("cannot open {}", path.display()))?;
                     (path.display().to_string(), Box::new(file))
                 };
                 if jsonl {
-                    scan::jsonl(&bundle, &key, direction, &name, BufReader::new(reader), &mut out, &mut tally)?;
+                    scan::jsonl(
+                        &bundle,
+                        &key,
+                        direction,
+                        &name,
+                        BufReader::new(reader),
+                        &mut out,
+                        &mut tally,
+                    )?;
                 } else {
                     let mut bytes = Vec::new();
-                    BufReader::new(reader).read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
+                    BufReader::new(reader)
+                        .read_to_end(&mut bytes)
+                        .with_context(|| format!("cannot read {name}"))?;
                     let text = String::from_utf8(bytes).map_err(|e| {
-                        anyhow::anyhow!("{name}: not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())
+                        anyhow::anyhow!(
+                            "{name}: not UTF-8 text (invalid byte at offset {})",
+                            e.utf8_error().valid_up_to()
+                        )
                     })?;
                     scan::plain(&bundle, &key, direction, &name, text, &mut out, &mut tally)?;
                 }
@@ -113,7 +141,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 
 fn load_bundle(engine: &Engine, dir: Option<&std::path::Path>) -> anyhow::Result<Bundle> {
     let bundle = match dir {
-        Some(dir) => bundle::load_dir(engine, dir).with_context(|| format!("cannot load the bundle in {}", dir.display()))?,
+        Some(dir) => bundle::load_dir(engine, dir)
+            .with_context(|| format!("cannot load the bundle in {}", dir.display()))?,
         None => bundle::load_embedded(engine).context("cannot load the built-in stock bundle")?,
     };
     tracing::info!(bundle = %bundle.id(), digest = %bundle.digest, plugins = bundle.plugins.len(), "bundle loaded");

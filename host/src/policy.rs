@@ -59,7 +59,11 @@ impl FromStr for Action {
             "hash" => Action::Hash,
             "redact" => Action::Redact,
             "deny" => Action::Deny,
-            other => return Err(format!("unknown action {other:?}; use one of redact, mask, hash, deny, report")),
+            other => {
+                return Err(format!(
+                    "unknown action {other:?}; use one of redact, mask, hash, deny, report"
+                ))
+            }
         })
     }
 }
@@ -74,7 +78,10 @@ pub struct Policy {
 impl Default for Policy {
     /// Report everything: a bundle with no `[policy]` changes no text.
     fn default() -> Self {
-        Policy { default: Action::Report, categories: BTreeMap::new() }
+        Policy {
+            default: Action::Report,
+            categories: BTreeMap::new(),
+        }
     }
 }
 
@@ -83,7 +90,9 @@ impl Policy {
     pub fn from_table(table: &BTreeMap<String, String>) -> Result<Policy, String> {
         let mut policy = Policy::default();
         for (key, value) in table {
-            let action: Action = value.parse().map_err(|e| format!("{key} = {value:?}: {e}"))?;
+            let action: Action = value
+                .parse()
+                .map_err(|e| format!("{key} = {value:?}: {e}"))?;
             if key == "default" {
                 policy.default = action;
             } else {
@@ -106,7 +115,10 @@ impl Policy {
 
     /// The action for a category.
     pub fn action(&self, category: &str) -> Action {
-        self.categories.get(category).copied().unwrap_or(self.default)
+        self.categories
+            .get(category)
+            .copied()
+            .unwrap_or(self.default)
     }
 }
 
@@ -125,12 +137,14 @@ impl HashKey {
     /// A random key: pseudonyms are stable for this process only.
     pub fn random() -> Result<HashKey, String> {
         let mut key = vec![0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| format!("cannot read the OS random source for a hash key: {e}"))?;
+        getrandom::fill(&mut key)
+            .map_err(|e| format!("cannot read the OS random source for a hash key: {e}"))?;
         Ok(HashKey(key))
     }
 
     fn pseudonym(&self, category: &str, value: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         mac.update(category.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
@@ -202,7 +216,9 @@ mod tests {
             ("EMAIL_ADDRESS".into(), "redact".into()),
         ]))
         .unwrap();
-        let plugin = bundle.overridden_by(&BTreeMap::from([("EMAIL_ADDRESS".into(), "hash".into())])).unwrap();
+        let plugin = bundle
+            .overridden_by(&BTreeMap::from([("EMAIL_ADDRESS".into(), "hash".into())]))
+            .unwrap();
         assert_eq!(plugin.action("EMAIL_ADDRESS"), Action::Hash);
         assert_eq!(plugin.action("OTHER"), Action::Report);
         assert!(Policy::from_table(&BTreeMap::from([("X".into(), "explode".into())])).is_err());

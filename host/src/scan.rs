@@ -118,12 +118,22 @@ pub fn jsonl(
         let parsed: Line = match serde_json::from_str(&line) {
             Ok(l) => l,
             Err(e) => {
-                fail(tally, format!("not a scan input line ({e}); expected {{\"id\", \"text\", …}}"));
+                fail(
+                    tally,
+                    format!("not a scan input line ({e}); expected {{\"id\", \"text\", …}}"),
+                );
                 continue;
             }
         };
-        if let Some(ct) = parsed.content_type.as_deref().filter(|ct| *ct != "text/plain") {
-            fail(tally, format!("content_type {ct:?} is not supported by scan yet; only text/plain"));
+        if let Some(ct) = parsed
+            .content_type
+            .as_deref()
+            .filter(|ct| *ct != "text/plain")
+        {
+            fail(
+                tally,
+                format!("content_type {ct:?} is not supported by scan yet; only text/plain"),
+            );
             continue;
         }
         let direction = match parsed.direction.as_deref().map(str::parse).transpose() {
@@ -164,7 +174,11 @@ pub fn plain(
     out: &mut impl Write,
     tally: &mut Tally,
 ) -> std::io::Result<()> {
-    let request = Request { direction, text, ..Request::default() };
+    let request = Request {
+        direction,
+        text,
+        ..Request::default()
+    };
     match chain::run(bundle, &request, key) {
         Ok(v) => {
             tally.saw(v.outcome);
@@ -173,11 +187,23 @@ pub fn plain(
                 summary.push_str(&format!(": {reason}"));
             }
             for f in &v.findings {
-                let at = f.span.as_ref().map(|s| format!(" at {}..{}", s.start, s.end)).unwrap_or_default();
-                summary.push_str(&format!("\n  {} {}{at} ({}, {})", f.category, f.rule, f.plugin, f.action));
+                let at = f
+                    .span
+                    .as_ref()
+                    .map(|s| format!(" at {}..{}", s.start, s.end))
+                    .unwrap_or_default();
+                summary.push_str(&format!(
+                    "\n  {} {}{at} ({}, {})",
+                    f.category, f.rule, f.plugin, f.action
+                ));
             }
             for failure in &v.failures {
-                summary.push_str(&format!("\n  plugin {:?} failed: {} (on_error = {})", failure.plugin, failure.error, failure.on_error.as_str()));
+                summary.push_str(&format!(
+                    "\n  plugin {:?} failed: {} (on_error = {})",
+                    failure.plugin,
+                    failure.error,
+                    failure.on_error.as_str()
+                ));
             }
             eprintln!("{summary}");
             if v.outcome != Outcome::Deny {
@@ -216,7 +242,11 @@ fn answer<'a>(id: &'a serde_json::Value, v: &'a Verdicts) -> Answer<'a> {
         errors: v
             .failures
             .iter()
-            .map(|f| FailureOut { plugin: f.plugin.clone(), error: f.error.to_string(), on_error: f.on_error.as_str() })
+            .map(|f| FailureOut {
+                plugin: f.plugin.clone(),
+                error: f.error.to_string(),
+                on_error: f.on_error.as_str(),
+            })
             .collect(),
         elapsed_us: u64::try_from(v.elapsed.as_micros()).unwrap_or(u64::MAX),
     }

@@ -37,7 +37,11 @@ impl EditMap {
                 shifted = at - e.current.end + e.original.end;
                 continue;
             }
-            return if is_start { e.original.start } else { e.original.end };
+            return if is_start {
+                e.original.start
+            } else {
+                e.original.end
+            };
         }
         shifted
     }
@@ -50,11 +54,17 @@ impl EditMap {
         let mut copied_to = 0;
         for (range, with) in replacements {
             let shift = |r: &Range<usize>| {
-                let (start, end) = (r.start - copied_to + out.len(), r.end - copied_to + out.len());
+                let (start, end) = (
+                    r.start - copied_to + out.len(),
+                    r.end - copied_to + out.len(),
+                );
                 start..end
             };
             while let Some(e) = old.next_if(|e| e.current.end <= range.start) {
-                edits.push(Edit { current: shift(&e.current), original: e.original.clone() });
+                edits.push(Edit {
+                    current: shift(&e.current),
+                    original: e.original.clone(),
+                });
             }
             // Earlier edits under this replacement are absorbed: `to_original` already widens over them.
             while old.next_if(|e| e.current.start < range.end).is_some() {}
@@ -62,13 +72,20 @@ impl EditMap {
             out.push_str(&text[copied_to..range.start]);
             let start = out.len();
             out.push_str(with);
-            edits.push(Edit { current: start..out.len(), original });
+            edits.push(Edit {
+                current: start..out.len(),
+                original,
+            });
             copied_to = range.end;
         }
         for e in old {
             let delta_out = out.len() as isize - copied_to as isize;
-            let current = (e.current.start as isize + delta_out) as usize..(e.current.end as isize + delta_out) as usize;
-            edits.push(Edit { current, original: e.original.clone() });
+            let current = (e.current.start as isize + delta_out) as usize
+                ..(e.current.end as isize + delta_out) as usize;
+            edits.push(Edit {
+                current,
+                original: e.original.clone(),
+            });
         }
         out.push_str(&text[copied_to..]);
         self.edits = edits;
@@ -77,7 +94,10 @@ impl EditMap {
 
     /// Records that the whole text (`original_len` bytes originally) was replaced by `new_len` bytes.
     pub fn replace_all(&mut self, original_len: usize, new_len: usize) {
-        self.edits = vec![Edit { current: 0..new_len, original: 0..original_len }];
+        self.edits = vec![Edit {
+            current: 0..new_len,
+            original: 0..original_len,
+        }];
     }
 }
 
@@ -114,6 +134,9 @@ mod tests {
         let t3 = map.apply(&t2, &[(0..t2.find(" bb").unwrap(), "Z".into())]);
         assert_eq!(t3, "Z bb [Y] cc");
         assert_eq!(map.to_original(0..1), 0..5);
-        assert_eq!(map.to_original(t3.find("[Y]").unwrap()..t3.find("[Y]").unwrap() + 3), 9..11);
+        assert_eq!(
+            map.to_original(t3.find("[Y]").unwrap()..t3.find("[Y]").unwrap() + 3),
+            9..11
+        );
     }
 }

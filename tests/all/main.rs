@@ -1,1 +1,11 @@
-//! placeholder replaced below
+//! Palisade's integration tests: one test binary (it links once), one module per feature.
+//!
+//! Plugins here are real components built from source: the stock plugins embedded in `palisade`, and the
+//! test-only `testbed` plugin built by `tests/plugins`. The `cli` tests run the real `palisade` binary.
+
+mod bundle; // loading bundles: digests, manifest errors with line numbers, files, all-or-nothing
+mod chain; // order, deny short-circuit, labels flowing, policy actions, span mapping through redactions
+mod cli; // the `palisade` binary: scan in plain and JSON-lines modes, exit statuses, messages
+mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut off, mapped to on_error
+mod pii; // the stock pii plugin's rules, with positives and decoys
+mod util; // shared engine, bundle directories built on the fly

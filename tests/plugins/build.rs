@@ -1,7 +1,5 @@
 //! Builds the guest crates in `guests/` for wasm32-wasip2, so tests never rely on checked-in `.wasm`.
 
-
-
 include!("../../host/build/guests.rs");
 
 fn main() {
@@ -9,5 +7,8 @@ fn main() {
     println!("cargo:rerun-if-changed=../../guest-sdk");
     println!("cargo:rerun-if-changed=../../wit");
     let built = build_guests(&guests, &["testbed"]);
-    println!("cargo:rustc-env=TESTBED_WASM={}", built.join("testbed.wasm").display());
+    println!(
+        "cargo:rustc-env=TESTBED_WASM={}",
+        built.join("testbed.wasm").display()
+    );
 }

@@ -12,7 +12,9 @@ use super::LOG_LINE_MAX;
 
 /// Takes one line from the budget; false (and one more dropped) when it is spent.
 pub(super) fn take_line(budget: &AtomicUsize, dropped: &AtomicUsize) -> bool {
-    let took = budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok();
+    let took = budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok();
     if !took {
         dropped.fetch_add(1, Ordering::Relaxed);
     }
@@ -39,7 +41,12 @@ impl LogSink {
         budget: Arc<AtomicUsize>,
         dropped: Arc<AtomicUsize>,
     ) -> Self {
-        LogSink { plugin, stream, budget, dropped }
+        LogSink {
+            plugin,
+            stream,
+            budget,
+            dropped,
+        }
     }
 }
 

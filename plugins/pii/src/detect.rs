@@ -19,8 +19,15 @@ pub enum Entity {
 
 impl Entity {
     /// Every entity, in the order their recognisers run.
-    pub const ALL: &'static [Entity] =
-        &[Entity::Email, Entity::CreditCard, Entity::UsSsn, Entity::Iban, Entity::IpAddress, Entity::UkNhs, Entity::Phone];
+    pub const ALL: &'static [Entity] = &[
+        Entity::Email,
+        Entity::CreditCard,
+        Entity::UsSsn,
+        Entity::Iban,
+        Entity::IpAddress,
+        Entity::UkNhs,
+        Entity::Phone,
+    ];
 
     /// The finding category (Presidio's entity name).
     pub fn name(self) -> &'static str {
@@ -107,7 +114,11 @@ impl Detector {
         for r in &self.recognizers {
             for m in r.candidates.find_iter(text) {
                 if let Some((range, confidence)) = (r.validate)(text, m.range()) {
-                    hits.push(Hit { entity: r.entity, range, confidence });
+                    hits.push(Hit {
+                        entity: r.entity,
+                        range,
+                        confidence,
+                    });
                 }
             }
         }
@@ -129,7 +140,10 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         )],
         Entity::CreditCard => vec![make(r"\d(?:[ -]?\d){12,18}", validate_card)],
         Entity::UsSsn => vec![make(r"\d{3}[- ]\d{2}[- ]\d{4}", validate_ssn)],
-        Entity::Iban => vec![make(r"(?i)[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}", validate_iban)],
+        Entity::Iban => vec![make(
+            r"(?i)[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}",
+            validate_iban,
+        )],
         Entity::IpAddress => vec![
             make(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", validate_ipv4),
             make(r"(?i)[0-9a-f:]*:[0-9a-f:]*:[0-9a-f:.]*", validate_ipv6),
@@ -137,9 +151,15 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         Entity::UkNhs => vec![make(r"\d{3}[ -]?\d{3}[ -]?\d{4}", validate_nhs)],
         Entity::Phone => vec![
             // North American: (415) 555-0132, 415-555-0132, 415.555.0132, +1 415 555 0132.
-            make(r"(?:\+1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}", validate_nanp),
+            make(
+                r"(?:\+1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}",
+                validate_nanp,
+            ),
             // International with a country code: +44 20 7946 0958, +49 30 12345678, +33 1 23 45 67 89.
-            make(r"\+[1-9]\d{0,2}(?:[ .-]?\(0\))?(?:[ .-]?\d{1,5}){2,6}", validate_international),
+            make(
+                r"\+[1-9]\d{0,2}(?:[ .-]?\(0\))?(?:[ .-]?\d{1,5}){2,6}",
+                validate_international,
+            ),
             // UK national: 020 7946 0958, 07700 900123.
             make(r"0\d{2,4} \d{3,4} ?\d{3,4}", validate_uk_national),
         ],
@@ -156,7 +176,10 @@ fn keep_best_of_overlapping(mut hits: Vec<Hit>) -> Vec<Hit> {
     });
     let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
     for h in hits {
-        if !kept.iter().any(|k| k.range.start < h.range.end && h.range.start < k.range.end) {
+        if !kept
+            .iter()
+            .any(|k| k.range.start < h.range.end && h.range.start < k.range.end)
+        {
             kept.push(h);
         }
     }
@@ -185,19 +208,26 @@ fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
     let mut back = text[..range.start].chars().rev();
     match back.next() {
         Some(c) if is_word(c) => return false,
-        Some(c) if joiners.contains(&c) && back.next().is_some_and(|d| d.is_ascii_digit()) => return false,
+        Some(c) if joiners.contains(&c) && back.next().is_some_and(|d| d.is_ascii_digit()) => {
+            return false
+        }
         _ => {}
     }
     let mut ahead = text[range.end..].chars();
     match ahead.next() {
         Some(c) if is_word(c) => false,
-        Some(c) if joiners.contains(&c) && ahead.next().is_some_and(|d| d.is_ascii_digit()) => false,
+        Some(c) if joiners.contains(&c) && ahead.next().is_some_and(|d| d.is_ascii_digit()) => {
+            false
+        }
         _ => true,
     }
 }
 
 fn digits(s: &str) -> Vec<u8> {
-    s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect()
+    s.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect()
 }
 
 // ---- validators -------------------------------------------------------------------------------------------
@@ -215,7 +245,8 @@ fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)
         return None;
     }
     // `user:password@host` inside a URL is a credential in a connection string, not an address.
-    let token_start = text[..range.start].rfind(|c: char| c.is_whitespace() || "\"'<>(),;=".contains(c));
+    let token_start =
+        text[..range.start].rfind(|c: char| c.is_whitespace() || "\"'<>(),;=".contains(c));
     let token = &text[token_start.map_or(0, |i| i + 1)..range.start];
     if token.contains("://") {
         return None;
@@ -243,22 +274,29 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Issuer prefixes (IIN ranges) and lengths of the networks a card number can belong to.
 fn known_issuer(d: &[u8]) -> bool {
-    let prefix = |n: usize| d.iter().take(n).fold(0u32, |acc, &x| acc * 10 + u32::from(x));
+    let prefix = |n: usize| {
+        d.iter()
+            .take(n)
+            .fold(0u32, |acc, &x| acc * 10 + u32::from(x))
+    };
     let len = d.len();
     match d.first() {
-        Some(4) => matches!(len, 13 | 16 | 19),                                          // Visa
-        Some(5) => (51..=55).contains(&prefix(2)) && len == 16,                          // Mastercard
-        Some(2) => (2221..=2720).contains(&prefix(4)) && len == 16,                      // Mastercard 2-series
-        Some(3) if matches!(prefix(2), 34 | 37) => len == 15,                            // Amex
-        Some(3) if (3528..=3589).contains(&prefix(4)) => (16..=19).contains(&len),       // JCB
-        Some(3) if (300..=305).contains(&prefix(3)) || matches!(prefix(2), 36 | 38 | 39) => (14..=19).contains(&len), // Diners
+        Some(4) => matches!(len, 13 | 16 | 19), // Visa
+        Some(5) => (51..=55).contains(&prefix(2)) && len == 16, // Mastercard
+        Some(2) => (2221..=2720).contains(&prefix(4)) && len == 16, // Mastercard 2-series
+        Some(3) if matches!(prefix(2), 34 | 37) => len == 15, // Amex
+        Some(3) if (3528..=3589).contains(&prefix(4)) => (16..=19).contains(&len), // JCB
+        Some(3) if (300..=305).contains(&prefix(3)) || matches!(prefix(2), 36 | 38 | 39) => {
+            (14..=19).contains(&len)
+        } // Diners
         Some(6) => {
-            (prefix(4) == 6011 || prefix(2) == 65 || (644..=649).contains(&prefix(3))) && (16..=19).contains(&len)
+            (prefix(4) == 6011 || prefix(2) == 65 || (644..=649).contains(&prefix(3)))
+                && (16..=19).contains(&len)
         } // Discover
         _ => false,
     }
@@ -291,11 +329,22 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 {
         return None;
     }
-    let cued = has_cue(text, range.start, &["ssn", "social security", "social_security", "tax_id", "taxpayer"]);
+    let cued = has_cue(
+        text,
+        range.start,
+        &[
+            "ssn",
+            "social security",
+            "social_security",
+            "tax_id",
+            "taxpayer",
+        ],
+    );
     Some((range, if cued { 0.95 } else { 0.8 }))
 }
 
 /// ISO 13616 IBAN length per country, for the countries whose IBANs are most often seen.
+#[rustfmt::skip]
 fn iban_length(country: &str) -> Option<usize> {
     Some(match country {
         "AD" => 24, "AE" => 23, "AT" => 20, "BE" => 16, "BG" => 22, "BH" => 22, "BR" => 29, "CH" => 21,
@@ -330,7 +379,9 @@ fn validate_iban(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         return None;
     }
     let range = range.start..end;
-    if before(text, range.start).is_some_and(is_word) || after(text, range.end).is_some_and(|c| c.is_ascii_alphanumeric()) {
+    if before(text, range.start).is_some_and(is_word)
+        || after(text, range.end).is_some_and(|c| c.is_ascii_alphanumeric())
+    {
         return None;
     }
     // Mod-97 (ISO 7064) over the rearranged IBAN, letters as 10..35, folded digit by digit.
@@ -338,18 +389,27 @@ fn validate_iban(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     let mut rem: u32 = 0;
     for c in rearranged {
         let v = c.to_digit(36)?;
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     (rem == 1).then_some((range, 0.95))
 }
 
 /// Words that, right before a dotted quad, make it a version or an OID rather than an address.
-const VERSION_CUES: &[&str] =
-    &["version", "firmware", "build", "release", "ver", "fw", "oid", "v", "windows", "agent", "kernel", "os"];
+const VERSION_CUES: &[&str] = &[
+    "version", "firmware", "build", "release", "ver", "fw", "oid", "v", "windows", "agent",
+    "kernel", "os",
+];
 
 fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
-    if !value.split('.').all(|o| o.parse::<u8>().is_ok() && (o == "0" || !o.starts_with('0'))) {
+    if !value
+        .split('.')
+        .all(|o| o.parse::<u8>().is_ok() && (o == "0" || !o.starts_with('0')))
+    {
         return None;
     }
     // `1.3.6.1.4.1` and `10.0.19045.3803` are longer dotted runs; `Chrome/120.0.6099.109` sits after a slash.
@@ -357,7 +417,9 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         return None;
     }
     let preceding = text[..range.start].trim_end_matches([' ', ':', '=', '\t']);
-    let word_start = preceding.rfind(|c: char| !c.is_alphanumeric()).map_or(0, |i| i + 1);
+    let word_start = preceding
+        .rfind(|c: char| !c.is_alphanumeric())
+        .map_or(0, |i| i + 1);
     let word = preceding[word_start..].to_ascii_lowercase();
     if VERSION_CUES.contains(&word.as_str()) {
         return None;
@@ -383,7 +445,9 @@ fn validate_ipv6(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if groups < 2 || !value.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    if before(text, range.start).is_some_and(|c| is_word(c) || c == ':') || after(text, range.end).is_some_and(is_word) {
+    if before(text, range.start).is_some_and(|c| is_word(c) || c == ':')
+        || after(text, range.end).is_some_and(is_word)
+    {
         return None;
     }
     Some((range, 0.9))
@@ -405,7 +469,11 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     // Mod-11: weights 10 down to 2 over the first nine digits; the check digit is 11 minus the remainder
     // (11 reads as 0, and 10 means the number was never issued).
     let d = digits(value);
-    let sum: u32 = d[..9].iter().zip((2..=10).rev()).map(|(&x, w)| u32::from(x) * w).sum();
+    let sum: u32 = d[..9]
+        .iter()
+        .zip((2..=10).rev())
+        .map(|(&x, w)| u32::from(x) * w)
+        .sum();
     let check = match 11 - sum % 11 {
         11 => 0,
         10 => return None,
@@ -414,7 +482,14 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     if u32::from(d[9]) != check {
         return None;
     }
-    Some((range.clone(), if has_cue(text, range.start, NHS_CUES) { 0.95 } else { 0.5 }))
+    Some((
+        range.clone(),
+        if has_cue(text, range.start, NHS_CUES) {
+            0.95
+        } else {
+            0.5
+        },
+    ))
 }
 
 /// Whether one of `cues` appears (case-insensitively) in the 32 bytes before `at`.
@@ -440,7 +515,9 @@ fn validate_nanp(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
 fn validate_international(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
     let n = digits(value).len();
-    if !(8..=15).contains(&n) || value.starts_with("+1") && n == 11 && validate_nanp(text, range.clone()).is_some() {
+    if !(8..=15).contains(&n)
+        || value.starts_with("+1") && n == 11 && validate_nanp(text, range.clone()).is_some()
+    {
         // North American numbers are the NANP recogniser's; leave them to it.
         return None;
     }

@@ -30,7 +30,8 @@ struct Config {
 
 impl Plugin for Pii {
     fn configure(config: &str) -> Result<Self, String> {
-        let config: Config = serde_json::from_str(config).map_err(|e| format!("invalid pii config: {e}"))?;
+        let config: Config =
+            serde_json::from_str(config).map_err(|e| format!("invalid pii config: {e}"))?;
         let entities = match config.entities {
             None => Entity::ALL.to_vec(),
             Some(names) => names
@@ -38,12 +39,17 @@ impl Plugin for Pii {
                 .map(|n| {
                     Entity::from_name(n).ok_or_else(|| {
                         let known: Vec<&str> = Entity::ALL.iter().map(|e| e.name()).collect();
-                        format!("unknown entity {n:?} in `entities`; known: {}", known.join(", "))
+                        format!(
+                            "unknown entity {n:?} in `entities`; known: {}",
+                            known.join(", ")
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?,
         };
-        Ok(Pii { detector: Detector::new(&entities) })
+        Ok(Pii {
+            detector: Detector::new(&entities),
+        })
     }
 
     fn inspect(&self, _ctx: &Context, text: &str) -> Verdict {
@@ -52,7 +58,13 @@ impl Plugin for Pii {
             .detect(text)
             .into_iter()
             .map(|h| {
-                Finding::new(h.entity.rule(), h.entity.name(), h.range, h.confidence, h.entity.message())
+                Finding::new(
+                    h.entity.rule(),
+                    h.entity.name(),
+                    h.range,
+                    h.confidence,
+                    h.entity.message(),
+                )
             })
             .collect();
         Verdict::allow(findings)

@@ -1,7 +1,7 @@
 //! A test plugin whose behaviour its config picks, so one component covers every hostile and probing
 //! case the integration tests need. Never part of a real bundle.
 //!
-//! Modes: `find` (report each occurrence of `needle` as `category`), `deny`, `rewrite`, `loop`,
+//! Modes: `find` (report each occurrence of `needle` and of each of `needles` as `category`), `deny`, `rewrite`, `loop`,
 //! `memory-bomb`, `panic`, `bad-span`, `split-char`, `huge-verdict`, `log-flood`, and for `configure`:
 //! `configure-error`, `configure-panic`. Any mode also adds `labels` and denies when a label in
 //! `deny_if_label` is already present.
@@ -14,6 +14,8 @@ struct Testbed {
     mode: String,
     #[serde(default)]
     needle: String,
+    #[serde(default)]
+    needles: Vec<String>,
     #[serde(default = "default_category")]
     category: String,
     #[serde(default)]
@@ -29,7 +31,8 @@ fn default_category() -> String {
 
 impl Plugin for Testbed {
     fn configure(config: &str) -> Result<Self, String> {
-        let t: Testbed = serde_json::from_str(config).map_err(|e| format!("bad testbed config: {e}"))?;
+        let t: Testbed =
+            serde_json::from_str(config).map_err(|e| format!("bad testbed config: {e}"))?;
         match t.mode.as_str() {
             "configure-error" => Err("configure-error mode: rejecting config on purpose".into()),
             "configure-panic" => panic!("configure-panic mode"),
@@ -45,12 +48,27 @@ impl Plugin for Testbed {
         }
         let verdict = match self.mode.as_str() {
             "find" => Verdict::allow(
-                text.match_indices(&self.needle)
-                    .map(|(at, m)| Finding::new("testbed.find", self.category.clone(), at..at + m.len(), 0.9, "needle"))
+                std::iter::once(&self.needle)
+                    .chain(&self.needles)
+                    .filter(|n| !n.is_empty())
+                    .flat_map(|n| text.match_indices(n.as_str()))
+                    .map(|(at, m)| {
+                        Finding::new(
+                            "testbed.find",
+                            self.category.clone(),
+                            at..at + m.len(),
+                            0.9,
+                            "needle",
+                        )
+                    })
                     .collect(),
             ),
             "deny" => Verdict::deny("testbed denies on purpose", vec![]),
-            "rewrite" => Verdict { decision: palisade_sdk::Decision::Rewrite(self.text.clone()), findings: vec![], labels: vec![] },
+            "rewrite" => Verdict {
+                decision: palisade_sdk::Decision::Rewrite(self.text.clone()),
+                findings: vec![],
+                labels: vec![],
+            },
             "loop" => loop {
                 std::hint::spin_loop();
             },
@@ -65,16 +83,30 @@ impl Plugin for Testbed {
             "bad-span" => Verdict::allow(vec![Finding {
                 rule: "testbed.bad-span".into(),
                 category: self.category.clone(),
-                span: Some(Span { start: 0, end: text.len() as u32 + 10 }),
+                span: Some(Span {
+                    start: 0,
+                    end: text.len() as u32 + 10,
+                }),
                 confidence: 0.5,
                 message: "out of range".into(),
             }]),
             "split-char" => {
-                let at = text.char_indices().find(|(_, c)| c.len_utf8() > 1).map_or(0, |(i, _)| i + 1);
-                Verdict::allow(vec![Finding::new("testbed.split", self.category.clone(), at..at, 0.5, "splits")])
+                let at = text
+                    .char_indices()
+                    .find(|(_, c)| c.len_utf8() > 1)
+                    .map_or(0, |(i, _)| i + 1);
+                Verdict::allow(vec![Finding::new(
+                    "testbed.split",
+                    self.category.clone(),
+                    at..at,
+                    0.5,
+                    "splits",
+                )])
             }
             "huge-verdict" => Verdict::allow(
-                (0..20_000).map(|_| Finding::new("testbed.huge", self.category.clone(), 0..0, 0.5, "")).collect(),
+                (0..20_000)
+                    .map(|_| Finding::new("testbed.huge", self.category.clone(), 0..0, 0.5, ""))
+                    .collect(),
             ),
             "log-flood" => {
                 for i in 0..10_000 {

@@ -1,0 +1,126 @@
+//! Loading bundles: every problem is reported with the file, the plugin and the line, and nothing of a
+//! failed load is kept.
+
+use palisade::bundle;
+
+use crate::util::{bundle_dir, engine, load, sha256, testbed, HEADER, PII};
+
+fn load_err(manifest: &str) -> String {
+    match load(manifest) {
+        Ok(_) => panic!("bundle should not load:\n{manifest}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_embedded_default_bundle_loads() {
+    let b = bundle::load_embedded(engine()).unwrap();
+    assert_eq!(b.id(), "default@0.1.0");
+    assert_eq!(
+        b.plugins.iter().map(|p| p.name()).collect::<Vec<_>>(),
+        ["pii"]
+    );
+    assert_eq!(b.digest, sha256(bundle::embedded::MANIFEST.as_bytes()));
+}
+
+#[test]
+fn a_wrong_digest_is_rejected_before_compiling() {
+    let wrong = "0".repeat(64);
+    let msg = load_err(&format!("{HEADER}{}", PII.replace("@pii", &wrong)));
+    assert!(
+        msg.contains(r#"plugin "pii""#) && msg.contains("sha256 mismatch") && msg.contains(&wrong),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&sha256(crate::util::pii_wasm())),
+        "the message gives the actual digest: {msg}"
+    );
+}
+
+#[test]
+fn a_missing_digest_says_which_to_add() {
+    let msg = load_err(&format!(
+        "{HEADER}{}",
+        PII.replace("sha256 = \"@pii\"\n", "")
+    ));
+    assert!(
+        msg.contains("no sha256 for pii.wasm") && msg.contains(&sha256(crate::util::pii_wasm())),
+        "{msg}"
+    );
+    assert!(msg.contains("bundle.toml:"), "names the line: {msg}");
+}
+
+#[test]
+fn manifest_errors_name_the_line_and_the_fix() {
+    let msg = load_err(&format!("{HEADER}{PII}budget = \"2 fortnights\"\n"));
+    assert!(
+        msg.contains("bundle.toml:11") && msg.contains("budget") && msg.contains("2ms"),
+        "{msg}"
+    );
+    let msg = load_err(&format!("{HEADER}{PII}memory = \"8GiB\"\n"));
+    assert!(
+        msg.contains("memory") && msg.contains("between 1MiB"),
+        "{msg}"
+    );
+    let msg = load_err(&format!("{HEADER}{PII}colour = \"blue\"\n"));
+    assert!(
+        msg.contains("unknown field `colour`") && msg.contains("line"),
+        "{msg}"
+    );
+    let msg = load_err(&format!("{HEADER}{PII}{PII}"));
+    assert!(msg.contains("already in the bundle"), "{msg}");
+    let msg = load_err(&format!(
+        "{HEADER}{}",
+        PII.replace("pii.wasm", "../pii.wasm")
+    ));
+    assert!(msg.contains("inside the bundle directory"), "{msg}");
+    let msg = load_err(&HEADER.replace("default = \"report\"", "default = \"explode\""));
+    assert!(
+        msg.contains("[policy]") && msg.contains("redact, mask, hash, deny, report"),
+        "{msg}"
+    );
+    let msg = load_err(&format!("{HEADER}{PII}directions = []\n"));
+    assert!(msg.contains("never run"), "{msg}");
+}
+
+#[test]
+fn a_file_that_is_not_a_component_is_rejected() {
+    let dir = bundle_dir(&format!("{HEADER}{PII}"));
+    std::fs::write(dir.path().join("pii.wasm"), b"not wasm").unwrap();
+    let manifest = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
+    let fixed = manifest.replace(&sha256(crate::util::pii_wasm()), &sha256(b"not wasm"));
+    std::fs::write(dir.path().join("bundle.toml"), fixed).unwrap();
+    let msg = bundle::load_dir(engine(), dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains(r#"plugin "pii" (pii.wasm): not a valid component"#),
+        "{msg}"
+    );
+}
+
+#[test]
+fn data_files_are_digest_checked_and_handed_to_configure() {
+    let manifest = format!(
+        "{HEADER}{}\n[digests]\n\"words.txt\" = \"{}\"\n",
+        testbed(
+            "reader",
+            r#"{ mode = "find", needle = "x" }"#,
+            r#"files = { words = "words.txt" }"#
+        ),
+        sha256(b"alpha beta")
+    );
+    let dir = bundle_dir(&manifest);
+    std::fs::write(dir.path().join("words.txt"), b"alpha beta").unwrap();
+    assert!(bundle::load_dir(engine(), dir.path()).is_ok());
+    std::fs::write(dir.path().join("words.txt"), b"tampered").unwrap();
+    let msg = bundle::load_dir(engine(), dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("files.words: sha256 mismatch for words.txt"),
+        "{msg}"
+    );
+}

@@ -1,0 +1,142 @@
+//! The real `palisade` binary: `scan` in plain and JSON-lines modes, its exit statuses and messages.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::util::{bundle_dir, testbed, HEADER, PII};
+
+fn palisade(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(args)
+        .env_remove("PALISADE_BUNDLE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("palisade starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn scan_redacts_stdin_with_the_embedded_bundle() {
+    let o = palisade(&["scan"], "write to ana@example.com");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "write to [EMAIL_ADDRESS]");
+    assert!(
+        stderr(&o).contains("EMAIL_ADDRESS pii.email at 9..24 (pii, redact)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn scan_jsonl_answers_each_line_with_offsets_into_the_input() {
+    let input = concat!(
+        r#"{"id": "a", "text": "né à Zürich, mail zoé@example.fr? no: zoe@example.fr", "entities": []}"#,
+        "\n",
+        r#"{"id": 7, "text": "nothing here", "direction": "output"}"#,
+        "\n"
+    );
+    let o = palisade(&["scan", "--jsonl"], input);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[0]["decision"], "modify");
+    let f = &lines[0]["findings"][0];
+    let text = "né à Zürich, mail zoé@example.fr? no: zoe@example.fr";
+    let (start, end) = (
+        f["start"].as_u64().unwrap() as usize,
+        f["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(
+        &text[start..end],
+        "zoe@example.fr",
+        "UTF-8 byte offsets into the input"
+    );
+    assert_eq!(f["plugin"], "pii");
+    assert_eq!(f["category"], "EMAIL_ADDRESS");
+    assert!(lines[0]["elapsed_us"].is_u64());
+    assert_eq!(lines[1]["id"], 7);
+    assert_eq!(lines[1]["decision"], "allow");
+    assert_eq!(lines[1]["text"], "nothing here");
+}
+
+#[test]
+fn scan_exits_1_when_something_is_denied() {
+    let dir = bundle_dir(&format!(
+        "{HEADER}{}",
+        testbed("no", r#"{ mode = "deny" }"#, "")
+    ));
+    let o = palisade(&["scan", "--bundle", dir.path().to_str().unwrap()], "hello");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "", "a denied text is not written out");
+    assert!(
+        stderr(&o).contains("deny: plugin \"no\" denied"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn scan_reports_bad_lines_with_their_number_and_still_answers_the_rest() {
+    let input = "{\"id\": 1, \"text\": \"ok\"}\nnot json\n{\"id\": 3, \"text\": \"x\", \"direction\": \"sideways\"}\n{\"id\": 4, \"text\": \"ok\"}\n";
+    let o = palisade(&["scan", "--jsonl"], input);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o).lines().count(), 2);
+    let err = stderr(&o);
+    assert!(err.contains("<stdin>:2: not a scan input line"), "{err}");
+    assert!(
+        err.contains("<stdin>:3: unknown direction \"sideways\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn scan_with_a_broken_bundle_exits_2_and_says_why() {
+    let dir = bundle_dir(&format!("{HEADER}{}", PII.replace("@pii", &"0".repeat(64))));
+    let o = palisade(&["scan", "--bundle", dir.path().to_str().unwrap()], "x");
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("cannot load the bundle in") && err.contains("sha256 mismatch"),
+        "{err}"
+    );
+    let o = palisade(&["scan", "--direction", "up"], "x");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown direction \"up\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bundle_export_writes_a_bundle_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mine");
+    let o = palisade(&["bundle", "export", out.to_str().unwrap()], "");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = palisade(&["scan", "--bundle", out.to_str().unwrap()], "a@b.co");
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "[EMAIL_ADDRESS]")
+    );
+}

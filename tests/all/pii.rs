@@ -1,0 +1,149 @@
+//! The stock pii plugin, run as the real component through the embedded default bundle.
+
+use palisade::bundle;
+
+use crate::util::{engine, run};
+
+fn categories(text: &str) -> Vec<(String, String)> {
+    let bundle = bundle::load_embedded(engine()).expect("default bundle loads");
+    let v = run(&bundle, text);
+    v.findings
+        .iter()
+        .map(|f| {
+            let span = f.span.clone().expect("pii findings have spans");
+            (f.category.clone(), text[span].to_string())
+        })
+        .collect()
+}
+
+fn found(text: &str, category: &str, value: &str) {
+    let got = categories(text);
+    assert!(
+        got.contains(&(category.into(), value.into())),
+        "expected {category} {value:?} in {text:?}, got {got:?}"
+    );
+}
+
+fn none(text: &str) {
+    let got = categories(text);
+    assert!(got.is_empty(), "expected nothing in {text:?}, got {got:?}");
+}
+
+#[test]
+fn emails_including_plus_addressing_and_non_ascii_context() {
+    found(
+        "mail ana.maria+news@example.co.uk now",
+        "EMAIL_ADDRESS",
+        "ana.maria+news@example.co.uk",
+    );
+    found(
+        "Łukasz Żółć <lz@przyklad.pl> napisał",
+        "EMAIL_ADDRESS",
+        "lz@przyklad.pl",
+    );
+    // The credential in a connection string is not an address.
+    none("postgresql://app:hunter2@db.internal.example.com/app");
+    none("ana@localhost and user@ and @example.com");
+}
+
+#[test]
+fn phone_numbers_in_us_uk_and_de_formats() {
+    for p in [
+        "(415) 555-0132",
+        "415-555-0132",
+        "415.555.0132",
+        "+1 415 555 0132",
+        "+44 20 7946 0958",
+        "+49 30 12345678",
+        "07700 900123",
+    ] {
+        found(&format!("call {p} today"), "PHONE_NUMBER", p);
+    }
+    // Epoch milliseconds and digit runs inside longer numbers are not phone numbers.
+    none("created 1748372415940 and 1710512527");
+    none("order number 4532 0151 1283 0367");
+}
+
+#[test]
+fn credit_cards_need_luhn_and_a_known_issuer() {
+    for c in [
+        "4111 1111 1111 1111",
+        "5500-0000-0000-0004",
+        "378282246310005",
+        "6011111111111117",
+        "3530111333300000",
+    ] {
+        found(&format!("card: {c}."), "CREDIT_CARD", c);
+    }
+    none("order number 4532 0151 1283 0367"); // fails Luhn
+    none("tracking 1234567812345678"); // fails Luhn
+    none("card 4111 1111-1111 1111"); // mixed separators
+}
+
+#[test]
+fn ssns_outside_the_assigned_ranges_are_decoys() {
+    found("SSN 123-45-6789 on file", "US_SSN", "123-45-6789");
+    for decoy in [
+        "000-12-3456",
+        "666-12-3456",
+        "912-12-3456",
+        "123-00-4567",
+        "123-45-0000",
+        "123-45 6789",
+    ] {
+        none(&format!("claim {decoy} opened"));
+    }
+}
+
+#[test]
+fn ibans_need_country_length_and_mod_97() {
+    found(
+        "iban: DE89 3704 0044 0532 0130 00\n",
+        "IBAN_CODE",
+        "DE89 3704 0044 0532 0130 00",
+    );
+    found(
+        "GB82WEST12345698765432 is mine",
+        "IBAN_CODE",
+        "GB82WEST12345698765432",
+    );
+    none("iban: DE89 3704 0044 0532 0130 01"); // checksum off by one
+    none("ref XX89370400440532013000");
+}
+
+#[test]
+fn ip_addresses_but_not_versions_or_oids() {
+    found("from 203.0.113.7, again", "IP_ADDRESS", "203.0.113.7");
+    found("src_ip=10.1.2.3 latency", "IP_ADDRESS", "10.1.2.3");
+    found(
+        "login from fe80::1ff:fe23:4567:890a.",
+        "IP_ADDRESS",
+        "fe80::1ff:fe23:4567:890a",
+    );
+    found(
+        "host 2001:db8:0:0:1:0:0:1 up",
+        "IP_ADDRESS",
+        "2001:db8:0:0:1:0:0:1",
+    );
+    none("firmware 3.1.0.12 and version 1.13.8.52");
+    none("Chrome/120.0.6099.109 and OID 1.3.6.1.4.1.311.21.8 and 999.1.1.1");
+    none("at 14:22:07, mac 00:1a:2b:3c:4d:5e, std::vec::Vec");
+}
+
+#[test]
+fn nhs_numbers_with_a_valid_check_digit() {
+    found("NHS number 943 476 5919", "UK_NHS", "943 476 5919");
+    // A wrong check digit is no NHS number (though the same digits are a well-formed US phone number).
+    assert!(categories("NHS number 943 476 5918")
+        .iter()
+        .all(|(c, _)| c != "UK_NHS"));
+}
+
+#[test]
+fn default_policy_redacts_and_masks() {
+    let bundle = bundle::load_embedded(engine()).unwrap();
+    let v = run(&bundle, "mail ana@example.com, card 4111 1111 1111 1111");
+    assert_eq!(v.outcome, palisade::chain::Outcome::Modify);
+    assert_eq!(v.text, "mail [EMAIL_ADDRESS], card **** **** **** 1111");
+    assert!(v.labels.contains(&"found:EMAIL_ADDRESS".to_string()));
+}

@@ -1,0 +1,95 @@
+//! Helpers: one engine for the whole test binary, and bundle directories written on the fly from the
+//! embedded stock plugins and the test-only `testbed` plugin.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use palisade::bundle::{self, Bundle};
+use palisade::chain::{self, Dir, Request, Verdicts};
+use palisade::engine::Engine;
+use palisade::policy::HashKey;
+use sha2::{Digest, Sha256};
+
+/// One engine (and epoch ticker) for every test, as the service has one per process.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| Engine::new().expect("engine starts"))
+}
+
+pub fn key() -> HashKey {
+    HashKey::new(*b"test key")
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub fn pii_wasm() -> &'static [u8] {
+    bundle::embedded::FILES
+        .iter()
+        .find(|(n, _)| *n == "pii.wasm")
+        .expect("pii is embedded")
+        .1
+}
+
+pub fn testbed_wasm() -> Vec<u8> {
+    std::fs::read(palisade_test_plugins::TESTBED_WASM).expect("testbed.wasm was built")
+}
+
+/// A bundle directory holding `pii.wasm` and `testbed.wasm`, with `manifest` as its bundle.toml. In the
+/// manifest, `@pii` and `@testbed` stand for the files' sha256.
+pub fn bundle_dir(manifest: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_bundle(dir.path(), manifest);
+    dir
+}
+
+pub fn write_bundle(dir: &Path, manifest: &str) {
+    let testbed = testbed_wasm();
+    std::fs::write(dir.join("pii.wasm"), pii_wasm()).unwrap();
+    std::fs::write(dir.join("testbed.wasm"), &testbed).unwrap();
+    let manifest = manifest
+        .replace("@pii", &sha256(pii_wasm()))
+        .replace("@testbed", &sha256(&testbed));
+    std::fs::write(dir.join("bundle.toml"), manifest).unwrap();
+}
+
+/// Loads a bundle from a manifest (see [`bundle_dir`]).
+pub fn load(manifest: &str) -> palisade::Result<Bundle> {
+    let dir = bundle_dir(manifest);
+    bundle::load_dir(engine(), dir.path())
+}
+
+/// The header every test manifest starts with.
+pub const HEADER: &str = r#"
+[bundle]
+name = "test"
+version = "1"
+
+[policy]
+default = "report"
+EMAIL_ADDRESS = "redact"
+CREDIT_CARD = "mask"
+"#;
+
+/// A `[[plugin]]` table for testbed with the given name and config (inline TOML), plus extra keys.
+pub fn testbed(name: &str, config: &str, extra: &str) -> String {
+    format!(
+        "\n[[plugin]]\nname = \"{name}\"\nwasm = \"testbed.wasm\"\nsha256 = \"@testbed\"\nconfig = {config}\n{extra}\n"
+    )
+}
+
+pub const PII: &str = "\n[[plugin]]\nname = \"pii\"\nwasm = \"pii.wasm\"\nsha256 = \"@pii\"\n";
+
+pub fn run(bundle: &Bundle, text: &str) -> Verdicts {
+    run_dir(bundle, text, Dir::Input)
+}
+
+pub fn run_dir(bundle: &Bundle, text: &str, direction: Dir) -> Verdicts {
+    let request = Request {
+        direction,
+        text: text.into(),
+        ..Request::default()
+    };
+    chain::run(bundle, &request, &key()).expect("no deadline, so no error")
+}
