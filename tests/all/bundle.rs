@@ -3,7 +3,7 @@
 
 use palisade::bundle;
 
-use crate::util::{bundle_dir, engine, load, sha256, testbed, HEADER, PII};
+use crate::util::{bundle_dir, engine, load, sha256, testbed, HEADER, PII, PII_BARE};
 
 fn load_err(manifest: &str) -> String {
     match load(manifest) {
@@ -52,22 +52,22 @@ fn a_missing_digest_says_which_to_add() {
 
 #[test]
 fn manifest_errors_name_the_line_and_the_fix() {
-    let msg = load_err(&format!("{HEADER}{PII}budget = \"2 fortnights\"\n"));
+    let msg = load_err(&format!("{HEADER}{PII_BARE}budget = \"2 fortnights\"\n"));
     assert!(
         msg.contains("bundle.toml:11") && msg.contains("budget") && msg.contains("2ms"),
         "{msg}"
     );
-    let msg = load_err(&format!("{HEADER}{PII}memory = \"8GiB\"\n"));
+    let msg = load_err(&format!("{HEADER}{PII_BARE}memory = \"8GiB\"\n"));
     assert!(
         msg.contains("memory") && msg.contains("between 1MiB"),
         "{msg}"
     );
-    let msg = load_err(&format!("{HEADER}{PII}colour = \"blue\"\n"));
+    let msg = load_err(&format!("{HEADER}{PII_BARE}colour = \"blue\"\n"));
     assert!(
         msg.contains("unknown field `colour`") && msg.contains("line"),
         "{msg}"
     );
-    let msg = load_err(&format!("{HEADER}{PII}{PII}"));
+    let msg = load_err(&format!("{HEADER}{PII_BARE}{PII_BARE}"));
     assert!(msg.contains("already in the bundle"), "{msg}");
     let msg = load_err(&format!(
         "{HEADER}{}",
@@ -79,7 +79,7 @@ fn manifest_errors_name_the_line_and_the_fix() {
         msg.contains("[policy]") && msg.contains("redact, mask, hash, deny, report"),
         "{msg}"
     );
-    let msg = load_err(&format!("{HEADER}{PII}directions = []\n"));
+    let msg = load_err(&format!("{HEADER}{PII_BARE}directions = []\n"));
     assert!(msg.contains("never run"), "{msg}");
 }
 

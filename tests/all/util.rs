@@ -73,13 +73,26 @@ CREDIT_CARD = "mask"
 "#;
 
 /// A `[[plugin]]` table for testbed with the given name and config (inline TOML), plus extra keys.
+///
+/// Budgets are wall time, so a test that is not about time gets a generous one (unless `extra` sets its
+/// own): on a loaded CI machine a 10 ms budget can run out in the scheduler.
 pub fn testbed(name: &str, config: &str, extra: &str) -> String {
+    let budget = if extra.contains("budget") {
+        ""
+    } else {
+        "budget = \"5s\"\n"
+    };
     format!(
-        "\n[[plugin]]\nname = \"{name}\"\nwasm = \"testbed.wasm\"\nsha256 = \"@testbed\"\nconfig = {config}\n{extra}\n"
+        "\n[[plugin]]\nname = \"{name}\"\nwasm = \"testbed.wasm\"\nsha256 = \"@testbed\"\nconfig = {config}\n{budget}{extra}\n"
     )
 }
 
-pub const PII: &str = "\n[[plugin]]\nname = \"pii\"\nwasm = \"pii.wasm\"\nsha256 = \"@pii\"\n";
+/// The pii plugin with no optional keys, for tests that add their own.
+pub const PII_BARE: &str = "\n[[plugin]]\nname = \"pii\"\nwasm = \"pii.wasm\"\nsha256 = \"@pii\"\n";
+
+/// The pii plugin with a generous budget (see [`testbed`]).
+pub const PII: &str =
+    "\n[[plugin]]\nname = \"pii\"\nwasm = \"pii.wasm\"\nsha256 = \"@pii\"\nbudget = \"5s\"\n";
 
 pub fn run(bundle: &Bundle, text: &str) -> Verdicts {
     run_dir(bundle, text, Dir::Input)
