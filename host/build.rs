@@ -1,7 +1,7 @@
-//! Builds the stock plugins (`plugins/`) for wasm32-wasip2 and writes the embedded default bundle: the
-//! manifest `host/default-bundle.toml` with each plugin's sha256 filled in, next to the `.wasm` files, in
-//! OUT_DIR. `src/bundle/embedded.rs` includes them, so `cargo build -p palisade` alone yields a binary that
-//! serves the stock plugins with no flags.
+//! Compiles the gRPC contract (`proto/`), builds the stock plugins (`plugins/`) for wasm32-wasip2, and
+//! writes the embedded default bundle to OUT_DIR: `host/default-bundle.toml` with each plugin's sha256
+//! filled in, next to the `.wasm` files. `palisade::bundle::embedded` includes them, so
+//! `cargo build -p palisade` alone yields a binary that serves the stock plugins with no flags.
 
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -13,6 +13,7 @@ const STOCK: &[(&str, &str)] = &[("pii", "pii.wasm")];
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    compile_proto(&root);
     println!("cargo:rerun-if-changed=default-bundle.toml");
     println!("cargo:rerun-if-changed=../guest-sdk");
     println!("cargo:rerun-if-changed=../wit");
@@ -47,4 +48,25 @@ fn main() {
     embedded.push(']');
     std::fs::write(out_dir.join("bundle.toml"), manifest).expect("OUT_DIR is writable");
     std::fs::write(out_dir.join("embedded_files.rs"), embedded).expect("OUT_DIR is writable");
+}
+
+/// Compiles `proto/palisade/v1/guardrail.proto` with protox (pure Rust, so no protoc to install) and writes
+/// the encoded descriptor set next to the generated code, for server reflection.
+fn compile_proto(root: &Path) {
+    let proto_dir = root.join("proto");
+    println!("cargo:rerun-if-changed={}", proto_dir.display());
+    let fds = protox::compile(
+        [proto_dir.join("palisade/v1/guardrail.proto")],
+        [&proto_dir],
+    )
+    .unwrap_or_else(|e| panic!("proto/palisade/v1/guardrail.proto does not compile: {e}"));
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(
+        out_dir.join("palisade_descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )
+    .expect("OUT_DIR is writable");
+    tonic_prost_build::configure()
+        .compile_fds(fds)
+        .unwrap_or_else(|e| panic!("generating gRPC code failed: {e}"));
 }

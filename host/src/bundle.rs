@@ -448,8 +448,8 @@ pub fn parse_budget(s: &str) -> std::result::Result<Duration, String> {
     Ok(d)
 }
 
-/// Parses a memory size such as `32MiB`, `512KiB` or `1GiB` (binary units; `MB` is read as MiB).
-pub fn parse_memory(s: &str) -> std::result::Result<usize, String> {
+/// Parses a size such as `32MiB`, `512KiB`, `4MiB` or `1GiB` (binary units; `MB` is read as MiB).
+pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
@@ -463,7 +463,12 @@ pub fn parse_memory(s: &str) -> std::result::Result<usize, String> {
         "GiB" | "GB" | "G" => 1 << 30,
         other => return Err(format!("unknown unit {other:?}; use KiB, MiB or GiB")),
     };
-    let bytes = n.checked_mul(scale).ok_or("too large")?;
+    n.checked_mul(scale).ok_or_else(|| "too large".to_string())
+}
+
+/// Parses a plugin's memory cap: a size between 1 MiB and [`MAX_PLUGIN_MEMORY`].
+pub fn parse_memory(s: &str) -> std::result::Result<usize, String> {
+    let bytes = parse_size(s)?;
     if !((1 << 20)..=MAX_PLUGIN_MEMORY).contains(&bytes) {
         return Err(format!(
             "must be between 1MiB and {}MiB",

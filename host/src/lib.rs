@@ -3,7 +3,7 @@
 //! A gateway hands Palisade each prompt, tool call and model answer; Palisade runs a bundle's chain of
 //! sandboxed WebAssembly plugins over the text and answers allow, modify (redacted) or deny, with findings
 //! and labels for the audit trail. This crate is the host: the wasmtime engine ([`engine`]), bundles
-//! ([`bundle`]), the chain and its policy ([`chain`], [`policy`]), and the `scan` command ([`scan`]).
+//! ([`bundle`]), the chain and its policy ([`chain`], [`policy`]), the `scan` command ([`scan`]) and the gRPC service ([`server`]).
 //!
 //! Data flows one way: request → chain (each plugin, in order, under its budget) → policy → response.
 //!
@@ -24,6 +24,7 @@ pub mod engine;
 mod error;
 pub mod policy;
 pub mod scan;
+pub mod server;
 mod spans;
 
 pub use error::{Error, PluginError, Result};

@@ -1,5 +1,5 @@
-//! The `palisade` command: `scan` runs a bundle's chain over local input; `bundle export` writes the
-//! built-in stock bundle out as a directory to start a bundle of your own from.
+//! The `palisade` command: `serve` runs the gRPC service, `scan` runs a bundle's chain over local input,
+//! `bundle export` writes the built-in stock bundle out as a directory to start a bundle of your own from.
 
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
@@ -12,6 +12,8 @@ use palisade::chain::Dir;
 use palisade::engine::Engine;
 use palisade::policy::HashKey;
 use palisade::scan;
+use palisade::server::{self, BundleOrigin, Settings, Shared};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -20,12 +22,40 @@ use palisade::scan;
     about = "Guardrails for AI traffic: sandboxed Wasm plugins over every prompt, tool call and answer"
 )]
 struct Cli {
+    /// Log format: human-readable lines, or one JSON object per line for log pipelines.
+    #[arg(long, global = true, env = "PALISADE_LOG_FORMAT", default_value = "human", value_parser = ["human", "json"])]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve palisade.v1 (Guardrail, Admin), grpc.health.v1 and server reflection over gRPC.
+    ///
+    /// Logs go to standard error (filter with PALISADE_LOG, e.g. `info` or `palisade=debug`); payloads and
+    /// matched values are never logged. SIGTERM or Ctrl-C stops accepting calls, finishes the ones in
+    /// flight, and exits 0.
+    Serve {
+        /// Bundle directory (with bundle.toml); without it, the stock plugins built into this binary.
+        #[arg(long, env = "PALISADE_BUNDLE", value_name = "DIR")]
+        bundle: Option<PathBuf>,
+        /// Address to listen on. The default takes only local connections; use 0.0.0.0:50051 (or
+        /// [::]:50051) to listen on all interfaces, and port 0 for any free port.
+        #[arg(
+            long,
+            env = "PALISADE_LISTEN",
+            default_value = "127.0.0.1:50051",
+            value_name = "ADDR"
+        )]
+        listen: std::net::SocketAddr,
+        /// Largest text or body accepted; larger payloads get RESOURCE_EXHAUSTED.
+        #[arg(long, env = "PALISADE_MAX_PAYLOAD", default_value = "4MiB", value_parser = parse_size, value_name = "SIZE")]
+        max_payload: usize,
+        /// Chains that may run at once (default: one per core); more calls wait for a free worker.
+        #[arg(long, env = "PALISADE_WORKERS", value_name = "N")]
+        workers: Option<usize>,
+    },
     /// Run the chain over files, standard input or JSON lines, with no server.
     ///
     /// Exit status: 0 when every input was allowed or modified, 1 when any was denied, 2 on a usage, bundle
@@ -61,15 +91,29 @@ fn parse_dir(s: &str) -> Result<Dir, String> {
     s.parse()
 }
 
+fn parse_size(s: &str) -> Result<usize, String> {
+    bundle::parse_size(s)
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    // A service logs what it does; a command-line scan only what went wrong.
+    let default_filter = match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
-    match run(Cli::parse()) {
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(filter);
+    if cli.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("palisade: {e:#}");
@@ -80,6 +124,42 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Serve {
+            bundle,
+            listen,
+            max_payload,
+            workers,
+        } => {
+            let engine = Arc::new(Engine::new()?);
+            let loaded = load_bundle(&engine, bundle.as_deref())?;
+            let origin = match bundle {
+                Some(dir) => BundleOrigin::Dir(dir),
+                None => BundleOrigin::Embedded,
+            };
+            let workers = workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            let settings = Settings {
+                max_payload,
+                workers,
+            };
+            let bundle_id = loaded.id();
+            let shared = Shared::new(engine, origin, loaded, hash_key()?, settings);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| {
+                        format!("cannot listen on {listen} (--listen / PALISADE_LISTEN)")
+                    })?;
+                let addr = listener.local_addr()?;
+                tracing::info!(%addr, bundle = %bundle_id, workers, max_payload, "listening");
+                server::serve(listener, shared, shutdown_signal()).await?;
+                tracing::info!("stopped");
+                anyhow::Ok(0)
+            })
+        }
         Command::Scan {
             bundle,
             direction,
@@ -137,6 +217,30 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Resolves on SIGTERM (how orchestrators stop a service) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "cannot watch SIGTERM ({e}); only Ctrl-C stops the server gracefully"
+                );
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }
 
 fn load_bundle(engine: &Engine, dir: Option<&std::path::Path>) -> anyhow::Result<Bundle> {

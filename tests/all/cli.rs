@@ -16,7 +16,11 @@ fn palisade(args: &[&str], stdin: &str) -> Output {
         .expect("palisade starts");
     // A palisade that rejects its arguments exits without reading; that is its answer, not a test failure.
     if let Err(e) = child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing to palisade's stdin: {e}");
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "writing to palisade's stdin: {e}"
+        );
     }
     child.wait_with_output().unwrap()
 }

@@ -8,4 +8,5 @@ mod chain; // order, deny short-circuit, labels flowing, policy actions, span ma
 mod cli; // the `palisade` binary: scan in plain and JSON-lines modes, exit statuses, messages
 mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut off, mapped to on_error
 mod pii; // the stock pii plugin's rules, with positives and decoys
+mod serve; // `palisade serve` over gRPC: health, reflection, Check, Admin, deadlines, limits, shutdown
 mod util; // shared engine, bundle directories built on the fly

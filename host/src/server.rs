@@ -1,0 +1,482 @@
+//! `palisade serve`: the gRPC service gateways call (`palisade.v1.Guardrail`), the operators' `Admin`,
+//! `grpc.health.v1`, and server reflection (v1 and v1alpha), so `grpcurl` works with no proto files.
+//!
+//! Wasm calls are synchronous CPU work. They run on tokio's blocking pool behind a semaphore with one permit
+//! per worker (by default, one per core): the reactor never blocks, and a burst queues for a permit instead
+//! of oversubscribing the cores. Why not wasmtime's async support with epoch yielding: a stock plugin call
+//! takes microseconds, so fiber stacks and yields would cost more than they save, and every call is already
+//! bounded by its budget, so a slow one cannot hold a worker for long.
+//!
+//! Deadlines: the caller's `grpc-timeout` bounds the whole call — the wait for a worker and the chain (each
+//! plugin's budget is cut to what is left). Palisade answers DEADLINE_EXCEEDED slightly before the caller's
+//! deadline (5% of it, at least 1 ms) so the answer arrives while the caller still listens; tonic itself
+//! would answer CANCELLED at the deadline proper.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use tokio::sync::Semaphore;
+use tonic::{Request, Response, Status};
+
+use crate::bundle::{self, Bundle};
+use crate::chain::{self, Dir, Outcome};
+use crate::engine::{Direction, Engine};
+use crate::policy::HashKey;
+
+/// The generated gRPC code for `palisade.v1`, clients included, for callers written in Rust.
+#[allow(missing_docs, clippy::all)]
+pub mod proto {
+    tonic::include_proto!("palisade.v1");
+
+    /// The encoded descriptor set of `palisade.v1`, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/palisade_descriptor.bin"));
+}
+
+use proto::admin_server::{Admin, AdminServer};
+use proto::guardrail_server::{Guardrail, GuardrailServer};
+
+/// Where the served bundle comes from, for Status and Reload.
+#[derive(Clone, Debug)]
+pub enum BundleOrigin {
+    /// The stock bundle built into the binary.
+    Embedded,
+    /// A bundle directory.
+    Dir(PathBuf),
+}
+
+/// How the service runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The largest text or body accepted, in bytes.
+    pub max_payload: usize,
+    /// Chains that may run at once; more wait for a free worker.
+    pub workers: usize,
+}
+
+/// What the services share: the engine, the bundle now serving, and the limits.
+pub struct Shared {
+    engine: Arc<Engine>,
+    origin: BundleOrigin,
+    bundle: ArcSwap<Loaded>,
+    last_reload_error: Mutex<Option<String>>,
+    hash_key: HashKey,
+    workers: Arc<Semaphore>,
+    settings: Settings,
+}
+
+/// A bundle and when it was loaded.
+struct Loaded {
+    bundle: Arc<Bundle>,
+    at: SystemTime,
+}
+
+impl Shared {
+    /// State for a service that serves `bundle`, loaded from `origin`.
+    pub fn new(
+        engine: Arc<Engine>,
+        origin: BundleOrigin,
+        bundle: Bundle,
+        hash_key: HashKey,
+        settings: Settings,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            engine,
+            origin,
+            bundle: ArcSwap::from_pointee(Loaded {
+                bundle: Arc::new(bundle),
+                at: SystemTime::now(),
+            }),
+            last_reload_error: Mutex::new(None),
+            hash_key,
+            workers: Arc::new(Semaphore::new(settings.workers.max(1))),
+            settings,
+        })
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves; in-flight calls finish before this returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<GuardrailServer<GuardrailService>>()
+        .await;
+    health.set_serving::<AdminServer<AdminService>>().await;
+    // Both reflection versions: grpcurl speaks v1, older tools only v1alpha.
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the built-in descriptor sets are valid");
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .expect("the built-in descriptor sets are valid");
+
+    // Room for the request's other fields on top of the payload limit, so an oversize payload reaches our
+    // own check and gets RESOURCE_EXHAUSTED with the limit in the message.
+    let max_message = shared
+        .settings
+        .max_payload
+        .saturating_mul(2)
+        .saturating_add(1 << 20);
+    let guardrail = GuardrailServer::new(GuardrailService(shared.clone()))
+        .max_decoding_message_size(max_message);
+    let admin = AdminServer::new(AdminService(shared.clone()));
+
+    let health_on_shutdown = health.clone();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new calls; finishing the ones in flight");
+        health_on_shutdown
+            .set_not_serving::<GuardrailServer<GuardrailService>>()
+            .await;
+    };
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(guardrail)
+        .add_service(admin)
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        )
+        .await
+}
+
+/// `palisade.v1.Guardrail`.
+pub struct GuardrailService(Arc<Shared>);
+
+#[tonic::async_trait]
+impl Guardrail for GuardrailService {
+    async fn check(
+        &self,
+        request: Request<proto::CheckRequest>,
+    ) -> Result<Response<proto::CheckResponse>, Status> {
+        let received = Instant::now();
+        let deadline = caller_deadline(&request, received)?;
+        let req = request.into_inner();
+        let request_id = req.request_id.clone();
+        let span = tracing::info_span!("check", request_id = %request_id);
+        let _enter = span.enter();
+
+        let (text, as_body) = payload(&req, self.0.settings.max_payload)?;
+        let direction = match proto::Direction::try_from(req.direction) {
+            Ok(proto::Direction::Output) => Dir::Output,
+            Ok(proto::Direction::Input | proto::Direction::Unspecified) => Dir::Input,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                "direction {} is not a Direction; use DIRECTION_INPUT (1) or DIRECTION_OUTPUT (2)",
+                req.direction
+            )))
+            }
+        };
+        let media_type = req.content_type.split(';').next().unwrap_or("").trim();
+        if !(media_type.is_empty() || media_type.eq_ignore_ascii_case("text/plain")) {
+            return Err(Status::invalid_argument(format!(
+                "content_type {:?} is not supported yet; send text/plain",
+                req.content_type
+            )));
+        }
+        let chain_request = chain::Request {
+            direction,
+            text,
+            principal: non_empty(req.principal),
+            destination: non_empty(req.destination),
+            tool: non_empty(req.tool),
+            labels: req.labels,
+            metadata: req.metadata.into_iter().collect(),
+            location: String::new(),
+            deadline,
+        };
+
+        // The bundle this call started with finishes it, whatever a reload swaps in meanwhile.
+        let bundle = self.0.bundle.load().bundle.clone();
+        let permit = until(deadline, self.0.workers.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                Status::deadline_exceeded(format!(
+                    "deadline passed after {:?} waiting for a free worker",
+                    received.elapsed()
+                ))
+            })?
+            .map_err(|_| Status::unavailable("the server is shutting down"))?;
+        let shared = self.0.clone();
+        let run_bundle = bundle.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            chain::run(&run_bundle, &chain_request, &shared.hash_key)
+        });
+        let verdicts = until(deadline, work)
+            .await
+            .map_err(|_| {
+                Status::deadline_exceeded(format!(
+                    "deadline passed after {:?} in the chain",
+                    received.elapsed()
+                ))
+            })?
+            .map_err(|e| Status::internal(format!("the chain's worker failed: {e}")))?
+            .map_err(|e| match e {
+                crate::Error::DeadlineExceeded { .. } => Status::deadline_exceeded(e.to_string()),
+                other => Status::internal(other.to_string()),
+            })?;
+        if deadline.is_some_and(|d| Instant::now() > d) {
+            return Err(Status::deadline_exceeded(format!(
+                "deadline passed after {:?}",
+                received.elapsed()
+            )));
+        }
+
+        let elapsed_us = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
+        tracing::info!(bundle = %bundle.id(), decision = verdicts.outcome.as_str(), elapsed_us, findings = verdicts.findings.len(), "checked");
+        let decision = match verdicts.outcome {
+            Outcome::Allow => proto::Decision::Allow,
+            Outcome::Modify => proto::Decision::Modify,
+            Outcome::Deny => proto::Decision::Deny,
+        };
+        let content = (verdicts.outcome == Outcome::Modify).then(|| {
+            if as_body {
+                proto::check_response::Content::Body(verdicts.text.clone().into_bytes())
+            } else {
+                proto::check_response::Content::Text(verdicts.text.clone())
+            }
+        });
+        Ok(Response::new(proto::CheckResponse {
+            decision: decision.into(),
+            content,
+            reason: verdicts.reason.unwrap_or_default(),
+            findings: verdicts
+                .findings
+                .into_iter()
+                .map(|f| {
+                    let span = f.span.unwrap_or(0..0);
+                    proto::Finding {
+                        plugin: f.plugin,
+                        rule: f.rule,
+                        category: f.category,
+                        start: u32::try_from(span.start).unwrap_or(u32::MAX),
+                        end: u32::try_from(span.end).unwrap_or(u32::MAX),
+                        location: String::new(),
+                        confidence: f.confidence,
+                        message: f.message,
+                        action: f.action.as_str().into(),
+                    }
+                })
+                .collect(),
+            labels: verdicts.labels,
+            bundle: bundle.id(),
+            elapsed_us,
+            failures: verdicts
+                .failures
+                .into_iter()
+                .map(|f| proto::PluginFailure {
+                    plugin: f.plugin,
+                    error: f.error.to_string(),
+                    on_error: f.on_error.as_str().into(),
+                })
+                .collect(),
+        }))
+    }
+}
+
+/// The text to inspect, and whether it came as `body` (so the answer goes back as `body`).
+fn payload(req: &proto::CheckRequest, max: usize) -> Result<(String, bool), Status> {
+    use proto::check_request::Content;
+    let len = match &req.content {
+        Some(Content::Text(t)) => t.len(),
+        Some(Content::Body(b)) => b.len(),
+        None => {
+            return Err(Status::invalid_argument(
+                "the request has no content; set `text` or `body`",
+            ))
+        }
+    };
+    if len > max {
+        return Err(Status::resource_exhausted(format!(
+            "payload is {len} bytes, over the limit of {max} bytes (raise it with --max-payload / PALISADE_MAX_PAYLOAD)"
+        )));
+    }
+    match &req.content {
+        Some(Content::Text(t)) => Ok((t.clone(), false)),
+        Some(Content::Body(b)) => match std::str::from_utf8(b) {
+            Ok(t) => Ok((t.to_string(), true)),
+            Err(e) => Err(Status::invalid_argument(format!(
+                "body is not valid UTF-8: invalid byte at offset {}",
+                e.valid_up_to()
+            ))),
+        },
+        None => unreachable!("checked above"),
+    }
+}
+
+/// The caller's deadline from `grpc-timeout`, less a margin so the answer arrives in time.
+fn caller_deadline<T>(request: &Request<T>, received: Instant) -> Result<Option<Instant>, Status> {
+    let Some(value) = request.metadata().get("grpc-timeout") else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| Status::invalid_argument("grpc-timeout is not ASCII"))?;
+    let timeout = parse_grpc_timeout(value)
+        .ok_or_else(|| Status::invalid_argument(format!("grpc-timeout {value:?} is malformed")))?;
+    let margin = (timeout / 20).max(Duration::from_millis(1));
+    Ok(Some(received + timeout.saturating_sub(margin)))
+}
+
+/// `grpc-timeout` per the gRPC HTTP/2 spec: up to 8 digits and a unit (H, M, S, m, u, n).
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Awaits `fut`, giving up at `deadline` (never, without one).
+async fn until<F: std::future::Future>(
+    deadline: Option<Instant>,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d.into(), fut).await,
+        None => Ok(fut.await),
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// `palisade.v1.Admin`.
+pub struct AdminService(Arc<Shared>);
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn status(
+        &self,
+        _: Request<proto::StatusRequest>,
+    ) -> Result<Response<proto::StatusResponse>, Status> {
+        let loaded = self.0.bundle.load();
+        let b = &loaded.bundle;
+        let last_reload_error = self
+            .0
+            .last_reload_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Ok(Response::new(proto::StatusResponse {
+            bundle: b.id(),
+            digest: b.digest.clone(),
+            plugins: b
+                .plugins
+                .iter()
+                .map(|p| proto::PluginStatus {
+                    name: p.name().into(),
+                    wasm: p.wasm.clone(),
+                    directions: p
+                        .directions
+                        .iter()
+                        .map(|d| match d {
+                            Direction::Input => "input".to_string(),
+                            Direction::Output => "output".to_string(),
+                        })
+                        .collect(),
+                    budget_us: u64::try_from(p.budget.as_micros()).unwrap_or(u64::MAX),
+                    on_error: p.on_error.as_str().into(),
+                })
+                .collect(),
+            source: match &self.0.origin {
+                BundleOrigin::Embedded => "embedded".into(),
+                BundleOrigin::Dir(d) => d.display().to_string(),
+            },
+            last_reload_error: last_reload_error.unwrap_or_default(),
+            loaded_at_unix_ms: loaded
+                .at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .unwrap_or(0),
+        }))
+    }
+
+    async fn reload(
+        &self,
+        _: Request<proto::ReloadRequest>,
+    ) -> Result<Response<proto::ReloadResponse>, Status> {
+        let BundleOrigin::Dir(dir) = self.0.origin.clone() else {
+            return Err(Status::failed_precondition(
+                "serving the bundle built into the binary; there is no directory to reload (start with --bundle DIR)",
+            ));
+        };
+        let started = Instant::now();
+        let shared = self.0.clone();
+        // Loading compiles components: CPU work, kept off the reactor and off the request workers.
+        let loaded = tokio::task::spawn_blocking(move || bundle::load_dir(&shared.engine, &dir))
+            .await
+            .map_err(|e| Status::internal(format!("the reload worker failed: {e}")))?;
+        let mut last_error = self
+            .0
+            .last_reload_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match loaded {
+            Ok(b) => {
+                let response = proto::ReloadResponse {
+                    bundle: b.id(),
+                    digest: b.digest.clone(),
+                    elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                };
+                tracing::info!(bundle = %b.id(), digest = %b.digest, "bundle reloaded");
+                self.0.bundle.store(Arc::new(Loaded {
+                    bundle: Arc::new(b),
+                    at: SystemTime::now(),
+                }));
+                *last_error = None;
+                Ok(Response::new(response))
+            }
+            Err(e) => {
+                let message = format!(
+                    "reload failed, still serving {}: {e}",
+                    self.0.bundle.load().bundle.id()
+                );
+                tracing::error!("{message}");
+                *last_error = Some(e.to_string());
+                Err(Status::failed_precondition(message))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_parse_per_the_spec() {
+        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(
+            parse_grpc_timeout("99999999u"),
+            Some(Duration::from_micros(99_999_999))
+        );
+        assert_eq!(parse_grpc_timeout("123456789m"), None);
+        assert_eq!(parse_grpc_timeout("m"), None);
+        assert_eq!(parse_grpc_timeout("10x"), None);
+    }
+}

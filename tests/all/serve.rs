@@ -1,0 +1,427 @@
+//! `palisade serve`, started as the real binary on an ephemeral port and called with real gRPC clients:
+//! health, reflection, Check (modify, deny, bad input, limits, deadlines, concurrency), Admin, shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use palisade::server::proto::admin_client::AdminClient;
+use palisade::server::proto::guardrail_client::GuardrailClient;
+use palisade::server::proto::{
+    check_request, check_response, CheckRequest, Decision, ReloadRequest, StatusRequest,
+};
+use tonic::transport::Channel;
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+use crate::util::{bundle_dir, testbed, HEADER, PII};
+
+/// A running `palisade serve`; killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts the binary on 127.0.0.1:0, reads the bound address from its log, and waits until
+    /// grpc.health.v1 says SERVING (never a sleep).
+    async fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("PALISADE_LOG", "info")
+            .env_remove("PALISADE_BUNDLE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("palisade starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("addr="))
+                {
+                    let _ = tx.send(addr.parse::<SocketAddr>().expect("a socket address"));
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("palisade logs the address it listens on");
+        let server = Server { child, addr };
+        let mut health = HealthClient::new(server.channel().await);
+        let started = Instant::now();
+        loop {
+            let status = health
+                .check(HealthCheckRequest {
+                    service: "palisade.v1.Guardrail".into(),
+                })
+                .await;
+            if status.is_ok_and(|s| s.into_inner().status == ServingStatus::Serving as i32) {
+                return server;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never became SERVING"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connects")
+    }
+
+    async fn client(&self) -> GuardrailClient<Channel> {
+        GuardrailClient::new(self.channel().await)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn text(t: &str) -> CheckRequest {
+    CheckRequest {
+        content: Some(check_request::Content::Text(t.into())),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_and_reflection_work_with_no_proto_files() {
+    let server = Server::start(&[]).await;
+    let mut health = HealthClient::new(server.channel().await);
+    let overall = health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(overall.status, ServingStatus::Serving as i32);
+
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    let mut reflection = ServerReflectionClient::new(server.channel().await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("{answer:?}")
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    for want in [
+        "palisade.v1.Guardrail",
+        "palisade.v1.Admin",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_redacts_an_email_with_offsets_into_the_request_text() {
+    let server = Server::start(&[]).await;
+    let mut client = server.client().await;
+    let input = "Grüße, contact ana@example.com";
+    let r = client.check(text(input)).await.unwrap().into_inner();
+    assert_eq!(r.decision(), Decision::Modify);
+    assert_eq!(
+        r.content,
+        Some(check_response::Content::Text(
+            "Grüße, contact [EMAIL_ADDRESS]".into()
+        ))
+    );
+    let f = &r.findings[0];
+    assert_eq!(
+        (f.plugin.as_str(), f.category.as_str(), f.action.as_str()),
+        ("pii", "EMAIL_ADDRESS", "redact")
+    );
+    assert_eq!(&input[f.start as usize..f.end as usize], "ana@example.com");
+    assert_eq!(r.bundle, "default@0.1.0");
+    assert!(r.labels.contains(&"found:EMAIL_ADDRESS".to_string()));
+
+    // A body comes back as a body; an allowed payload comes back with no content.
+    let body = CheckRequest {
+        content: Some(check_request::Content::Body(b"mail a@b.co".to_vec())),
+        ..Default::default()
+    };
+    let r = client.check(body).await.unwrap().into_inner();
+    assert_eq!(
+        r.content,
+        Some(check_response::Content::Body(
+            b"mail [EMAIL_ADDRESS]".to_vec()
+        ))
+    );
+    let r = client
+        .check(text("nothing to see"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.decision(), r.content), (Decision::Allow, None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_deny_answers_deny_with_a_reason_and_a_skipped_plugin_is_reported() {
+    let manifest = format!(
+        "{HEADER}SECRET = \"deny\"\n{}{}{PII}",
+        testbed("broken", r#"{ mode = "panic" }"#, "on_error = \"skip\""),
+        testbed(
+            "secrets",
+            r#"{ mode = "find", needle = "hunter2", category = "SECRET" }"#,
+            ""
+        ),
+    );
+    let dir = bundle_dir(&manifest);
+    let server = Server::start(&["--bundle", dir.path().to_str().unwrap()]).await;
+    let mut client = server.client().await;
+    let r = client
+        .check(text("my password is hunter2"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.decision(), Decision::Deny);
+    assert_eq!(
+        r.reason,
+        "plugin \"secrets\" found SECRET (rule testbed.find), which the policy denies"
+    );
+    assert_eq!(r.content, None);
+    assert_eq!(r.failures.len(), 1);
+    assert_eq!(
+        (
+            r.failures[0].plugin.as_str(),
+            r.failures[0].on_error.as_str()
+        ),
+        ("broken", "skip")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_invalid_argument_or_resource_exhausted_with_what_was_wrong() {
+    let server = Server::start(&["--max-payload", "1KiB"]).await;
+    let mut client = server.client().await;
+
+    let bad_utf8 = CheckRequest {
+        content: Some(check_request::Content::Body(b"ok \xff\xfe".to_vec())),
+        ..Default::default()
+    };
+    let e = client.check(bad_utf8).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().contains("invalid byte at offset 3"),
+        "{}",
+        e.message()
+    );
+
+    let e = client.check(text(&"x".repeat(2048))).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted);
+    assert!(
+        e.message()
+            .contains("2048 bytes, over the limit of 1024 bytes"),
+        "{}",
+        e.message()
+    );
+
+    let e = client
+        .check(CheckRequest {
+            direction: 7,
+            ..text("x")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("direction 7"), "{}", e.message());
+
+    let e = client.check(CheckRequest::default()).await.unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (
+            Code::InvalidArgument,
+            "the request has no content; set `text` or `body`"
+        )
+    );
+
+    let e = client
+        .check(CheckRequest {
+            content_type: "application/x-unknown".into(),
+            ..text("x")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_callers_deadline_bounds_the_chain() {
+    let manifest = format!(
+        "{HEADER}{}",
+        testbed("slow", r#"{ mode = "loop" }"#, "budget = \"10s\"")
+    );
+    let dir = bundle_dir(&manifest);
+    let server = Server::start(&["--bundle", dir.path().to_str().unwrap()]).await;
+    let mut client = server.client().await;
+    let mut request = tonic::Request::new(text("x"));
+    request.set_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let e = client.check(request).await.unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
+    // Promptly: at the deadline, not after the plugin's 10 s budget. Loose bound for a loaded machine.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_concurrent_clients_get_their_own_answers() {
+    let server = Server::start(&[]).await;
+    let mut tasks = Vec::new();
+    for client_no in 0..50 {
+        let channel = server.channel().await;
+        tasks.push(tokio::spawn(async move {
+            let mut client = GuardrailClient::new(channel);
+            for i in 0..10 {
+                let input = format!(
+                    "client {client_no} call {i}: write to user{client_no}.{i}@example.com please"
+                );
+                let r = client
+                    .check(text(&input))
+                    .await
+                    .expect("answered")
+                    .into_inner();
+                assert_eq!(r.decision(), Decision::Modify);
+                let f = &r.findings[0];
+                assert_eq!(
+                    &input[f.start as usize..f.end as usize],
+                    format!("user{client_no}.{i}@example.com")
+                );
+                let want = format!("client {client_no} call {i}: write to [EMAIL_ADDRESS] please");
+                assert_eq!(r.content, Some(check_response::Content::Text(want)));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("client task");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_status_and_reload_keep_the_old_bundle_when_the_new_one_is_broken() {
+    let manifest = format!("{HEADER}{PII}");
+    let dir = bundle_dir(&manifest);
+    let server = Server::start(&["--bundle", dir.path().to_str().unwrap()]).await;
+    let mut admin = AdminClient::new(server.channel().await);
+    let s = admin.status(StatusRequest {}).await.unwrap().into_inner();
+    assert_eq!(
+        (
+            s.bundle.as_str(),
+            s.plugins.len(),
+            s.last_reload_error.as_str()
+        ),
+        ("test@1", 1, "")
+    );
+    assert_eq!(s.plugins[0].directions, ["input", "output"]);
+
+    let toml = dir.path().join("bundle.toml");
+    let current = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, current.replace("version = \"1\"", "version = \"2\"")).unwrap();
+    let r = admin.reload(ReloadRequest {}).await.unwrap().into_inner();
+    assert_eq!(r.bundle, "test@2");
+
+    std::fs::write(
+        &toml,
+        current.replace("version = \"1\"", "version = \"3\"\nbogus = 1"),
+    )
+    .unwrap();
+    let e = admin.reload(ReloadRequest {}).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(
+        e.message().contains("still serving test@2") && e.message().contains("bogus"),
+        "{}",
+        e.message()
+    );
+    let s = admin.status(StatusRequest {}).await.unwrap().into_inner();
+    assert_eq!(s.bundle, "test@2");
+    assert!(
+        s.last_reload_error.contains("bogus"),
+        "{}",
+        s.last_reload_error
+    );
+    let r = server
+        .client()
+        .await
+        .check(text("a@b.co"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.bundle, "test@2");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_finishes_in_flight_calls_and_exits_0() {
+    let manifest = format!(
+        "{HEADER}{}",
+        testbed(
+            "slow",
+            r#"{ mode = "loop" }"#,
+            "budget = \"500ms\"\non_error = \"skip\""
+        )
+    );
+    let dir = bundle_dir(&manifest);
+    let mut server = Server::start(&["--bundle", dir.path().to_str().unwrap()]).await;
+    let mut client = server.client().await;
+    // A call that takes ~500 ms (the plugin runs out its budget), in flight when SIGTERM arrives.
+    let in_flight = tokio::spawn(async move { client.check(text("x")).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let answer = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight call is answered");
+    assert_eq!(answer.into_inner().decision(), Decision::Allow);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}

