@@ -84,3 +84,17 @@ pub enum PluginError {
     #[error("configure failed: {0}")]
     ConfigureTrap(Box<PluginError>),
 }
+
+impl PluginError {
+    /// A short, fixed name for the kind of failure, for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PluginError::Timeout { .. } => "timeout",
+            PluginError::MemoryLimit { .. } => "memory_limit",
+            PluginError::Trap(_) => "trap",
+            PluginError::BadVerdict(_) => "bad_verdict",
+            PluginError::Instantiate(_) => "instantiate",
+            PluginError::Configure(_) | PluginError::ConfigureTrap(_) => "configure",
+        }
+    }
+}

@@ -22,6 +22,7 @@ pub mod bundle;
 pub mod chain;
 pub mod engine;
 mod error;
+pub mod metrics;
 pub mod policy;
 pub mod scan;
 pub mod server;

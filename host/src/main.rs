@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use palisade::bundle::{self, Bundle};
 use palisade::chain::Dir;
 use palisade::engine::Engine;
+use palisade::metrics::Metrics;
 use palisade::policy::HashKey;
 use palisade::scan;
 use palisade::server::{self, BundleOrigin, Settings, Shared};
@@ -52,6 +53,9 @@ enum Command {
         /// Largest text or body accepted; larger payloads get RESOURCE_EXHAUSTED.
         #[arg(long, env = "PALISADE_MAX_PAYLOAD", default_value = "4MiB", value_parser = parse_size, value_name = "SIZE")]
         max_payload: usize,
+        /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090); off unless given.
+        #[arg(long, env = "PALISADE_METRICS", value_name = "ADDR")]
+        metrics: Option<std::net::SocketAddr>,
         /// Chains that may run at once (default: one per core); more calls wait for a free worker.
         #[arg(long, env = "PALISADE_WORKERS", value_name = "N")]
         workers: Option<usize>,
@@ -128,6 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             bundle,
             listen,
             max_payload,
+            metrics,
             workers,
         } => {
             let engine = Arc::new(Engine::new()?);
@@ -143,19 +148,48 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 workers,
             };
             let bundle_id = loaded.id();
-            let shared = Shared::new(engine, origin, loaded, hash_key()?, settings);
+            let registry = Arc::new(Metrics::new());
+            let shared = Shared::new(
+                engine,
+                origin,
+                loaded,
+                hash_key()?,
+                settings,
+                registry.clone(),
+            );
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
-                    .with_context(|| {
-                        format!("cannot listen on {listen} (--listen / PALISADE_LISTEN)")
-                    })?;
+                    .with_context(|| format!("cannot listen on {listen} (--listen / PALISADE_LISTEN)"))?;
                 let addr = listener.local_addr()?;
+                // One signal, two servers: each waits for the flag to flip.
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                };
+                let metrics_server = match metrics {
+                    None => None,
+                    Some(metrics_addr) => {
+                        let listener = tokio::net::TcpListener::bind(metrics_addr).await.with_context(|| {
+                            format!("cannot listen on {metrics_addr} for metrics (--metrics / PALISADE_METRICS)")
+                        })?;
+                        tracing::info!(metrics_addr = %listener.local_addr()?, "serving metrics at /metrics");
+                        let done = until_stopped(stopped.clone());
+                        Some(tokio::spawn(palisade::metrics::serve(listener, registry, done)))
+                    }
+                };
+                tokio::spawn(async move {
+                    shutdown_signal().await;
+                    let _ = stop.send(true);
+                });
                 tracing::info!(%addr, bundle = %bundle_id, workers, max_payload, "listening");
-                server::serve(listener, shared, shutdown_signal()).await?;
+                server::serve(listener, shared, until_stopped(stopped)).await?;
+                if let Some(task) = metrics_server {
+                    task.await??;
+                }
                 tracing::info!("stopped");
                 anyhow::Ok(0)
             })

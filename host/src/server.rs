@@ -23,6 +23,7 @@ use tonic::{Request, Response, Status};
 use crate::bundle::{self, Bundle};
 use crate::chain::{self, Dir, Outcome};
 use crate::engine::{Direction, Engine};
+use crate::metrics::Metrics;
 use crate::policy::HashKey;
 
 /// The generated gRPC code for `palisade.v1`, clients included, for callers written in Rust.
@@ -65,6 +66,7 @@ pub struct Shared {
     hash_key: HashKey,
     workers: Arc<Semaphore>,
     settings: Settings,
+    metrics: Arc<Metrics>,
 }
 
 /// A bundle and when it was loaded.
@@ -81,7 +83,9 @@ impl Shared {
         bundle: Bundle,
         hash_key: HashKey,
         settings: Settings,
+        metrics: Arc<Metrics>,
     ) -> Arc<Shared> {
+        metrics.serving(&bundle.id(), &bundle.digest);
         Arc::new(Shared {
             engine,
             origin,
@@ -93,6 +97,7 @@ impl Shared {
             hash_key,
             workers: Arc::new(Semaphore::new(settings.workers.max(1))),
             settings,
+            metrics,
         })
     }
 }
@@ -161,12 +166,43 @@ impl Guardrail for GuardrailService {
         &self,
         request: Request<proto::CheckRequest>,
     ) -> Result<Response<proto::CheckResponse>, Status> {
+        use tracing::Instrument;
         let received = Instant::now();
+        let span = tracing::info_span!("check", request_id = %request.get_ref().request_id);
+        let answer = self
+            .answer(request, received)
+            .instrument(span.clone())
+            .await;
+        let _in_span = span.enter();
+        let metrics = &self.0.metrics;
+        match &answer {
+            Ok(response) => {
+                let r = response.get_ref();
+                let decision = match r.decision() {
+                    proto::Decision::Modify => "modify",
+                    proto::Decision::Deny => "deny",
+                    _ => "allow",
+                };
+                metrics.checked(decision, received.elapsed());
+                tracing::info!(bundle = %r.bundle, decision, elapsed_us = r.elapsed_us, findings = r.findings.len(), "checked");
+            }
+            Err(status) => {
+                metrics.check_error(status.code(), received.elapsed());
+                tracing::info!(code = ?status.code(), message = status.message(), "check refused");
+            }
+        }
+        answer
+    }
+}
+
+impl GuardrailService {
+    async fn answer(
+        &self,
+        request: Request<proto::CheckRequest>,
+        received: Instant,
+    ) -> Result<Response<proto::CheckResponse>, Status> {
         let deadline = caller_deadline(&request, received)?;
         let req = request.into_inner();
-        let request_id = req.request_id.clone();
-        let span = tracing::info_span!("check", request_id = %request_id);
-        let _enter = span.enter();
 
         let (text, as_body) = payload(&req, self.0.settings.max_payload)?;
         let direction = match proto::Direction::try_from(req.direction) {
@@ -236,7 +272,11 @@ impl Guardrail for GuardrailService {
         }
 
         let elapsed_us = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
-        tracing::info!(bundle = %bundle.id(), decision = verdicts.outcome.as_str(), elapsed_us, findings = verdicts.findings.len(), "checked");
+        for failure in &verdicts.failures {
+            self.0
+                .metrics
+                .plugin_failed(&failure.plugin, &failure.error);
+        }
         let decision = match verdicts.outcome {
             Outcome::Allow => proto::Decision::Allow,
             Outcome::Modify => proto::Decision::Modify,
@@ -443,6 +483,8 @@ impl Admin for AdminService {
                     elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 };
                 tracing::info!(bundle = %b.id(), digest = %b.digest, "bundle reloaded");
+                self.0.metrics.reloaded(true);
+                self.0.metrics.serving(&b.id(), &b.digest);
                 self.0.bundle.store(Arc::new(Loaded {
                     bundle: Arc::new(b),
                     at: SystemTime::now(),
@@ -456,6 +498,7 @@ impl Admin for AdminService {
                     self.0.bundle.load().bundle.id()
                 );
                 tracing::error!("{message}");
+                self.0.metrics.reloaded(false);
                 *last_error = Some(e.to_string());
                 Err(Status::failed_precondition(message))
             }

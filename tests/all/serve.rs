@@ -24,6 +24,8 @@ use crate::util::{bundle_dir, testbed, HEADER, PII};
 struct Server {
     child: Child,
     addr: SocketAddr,
+    /// Where metrics are served, when started with `--metrics`.
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl Server {
@@ -44,18 +46,27 @@ impl Server {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("addr="))
-                {
-                    let _ = tx.send(addr.parse::<SocketAddr>().expect("a socket address"));
-                }
+                let _ = tx.send(line);
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("palisade logs the address it listens on");
-        let server = Server { child, addr };
+        let address = |line: &str, key: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .map(|a| a.parse::<SocketAddr>().expect("a socket address"))
+        };
+        let (mut addr, mut metrics_addr) = (None, None);
+        while addr.is_none() {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("palisade logs the address it listens on");
+            metrics_addr = metrics_addr.or(address(&line, "metrics_addr="));
+            addr = address(&line, "addr=");
+        }
+        let server = Server {
+            child,
+            addr: addr.unwrap(),
+            metrics_addr,
+        };
         let mut health = HealthClient::new(server.channel().await);
         let started = Instant::now();
         loop {
@@ -424,4 +435,41 @@ async fn sigterm_finishes_in_flight_calls_and_exits_0() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_decisions_failures_and_the_bundle() {
+    let manifest = format!(
+        "{HEADER}{}{PII}",
+        testbed("broken", r#"{ mode = "panic" }"#, "on_error = \"skip\"")
+    );
+    let dir = bundle_dir(&manifest);
+    let server = Server::start(&[
+        "--bundle",
+        dir.path().to_str().unwrap(),
+        "--metrics",
+        "127.0.0.1:0",
+    ])
+    .await;
+    let mut client = server.client().await;
+    client.check(text("a@b.co")).await.unwrap();
+    client.check(CheckRequest::default()).await.unwrap_err();
+
+    use std::io::{Read, Write};
+    let mut http =
+        std::net::TcpStream::connect(server.metrics_addr.expect("metrics address logged")).unwrap();
+    http.write_all(b"GET /metrics HTTP/1.1\r\nHost: palisade\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    http.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    for want in [
+        "palisade_checks_total{decision=\"modify\"} 1",
+        "palisade_check_errors_total{code=\"InvalidArgument\"} 1",
+        "palisade_plugin_failures_total{plugin=\"broken\",kind=\"trap\"} 1",
+        "palisade_bundle_info{bundle=\"test@1\",digest=\"",
+        "palisade_check_duration_seconds_count 2",
+    ] {
+        assert!(page.contains(want), "{want} missing from:\n{page}");
+    }
 }
