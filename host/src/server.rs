@@ -330,30 +330,32 @@ impl GuardrailService {
 /// The text to inspect, and whether it came as `body` (so the answer goes back as `body`).
 fn payload(req: &proto::CheckRequest, max: usize) -> Result<(String, bool), Status> {
     use proto::check_request::Content;
-    let len = match &req.content {
-        Some(Content::Text(t)) => t.len(),
-        Some(Content::Body(b)) => b.len(),
-        None => {
-            return Err(Status::invalid_argument(
-                "the request has no content; set `text` or `body`",
-            ))
+    let within_limit = |len: usize| {
+        if len > max {
+            return Err(Status::resource_exhausted(format!(
+                "payload is {len} bytes, over the limit of {max} bytes (raise it with --max-payload / PALISADE_MAX_PAYLOAD)"
+            )));
         }
+        Ok(())
     };
-    if len > max {
-        return Err(Status::resource_exhausted(format!(
-            "payload is {len} bytes, over the limit of {max} bytes (raise it with --max-payload / PALISADE_MAX_PAYLOAD)"
-        )));
-    }
     match &req.content {
-        Some(Content::Text(t)) => Ok((t.clone(), false)),
-        Some(Content::Body(b)) => match std::str::from_utf8(b) {
-            Ok(t) => Ok((t.to_string(), true)),
-            Err(e) => Err(Status::invalid_argument(format!(
-                "body is not valid UTF-8: invalid byte at offset {}",
-                e.valid_up_to()
-            ))),
-        },
-        None => unreachable!("checked above"),
+        None => Err(Status::invalid_argument(
+            "the request has no content; set `text` or `body`",
+        )),
+        Some(Content::Text(text)) => {
+            within_limit(text.len())?;
+            Ok((text.clone(), false))
+        }
+        Some(Content::Body(body)) => {
+            within_limit(body.len())?;
+            let text = std::str::from_utf8(body).map_err(|e| {
+                Status::invalid_argument(format!(
+                    "body is not valid UTF-8: invalid byte at offset {}",
+                    e.valid_up_to()
+                ))
+            })?;
+            Ok((text.to_string(), true))
+        }
     }
 }
 
