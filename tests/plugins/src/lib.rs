@@ -6,3 +6,6 @@
 
 /// The `testbed` component.
 pub const TESTBED_WASM: &str = env!("TESTBED_WASM");
+
+/// The `codewords` example plugin (`examples/plugins/codewords`), the one the README shows.
+pub const CODEWORDS_WASM: &str = env!("CODEWORDS_WASM");
