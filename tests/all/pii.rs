@@ -1,12 +1,9 @@
-//! The stock pii plugin, run as the real component through the embedded default bundle.
+//! The stock pii plugin's rules, run as the real component in a bundle of its own.
 
-use palisade::bundle;
-
-use crate::util::{engine, run};
+use crate::util::{default_bundle, pii_bundle, run};
 
 fn categories(text: &str) -> Vec<(String, String)> {
-    let bundle = bundle::load_embedded(engine()).expect("default bundle loads");
-    let v = run(&bundle, text);
+    let v = run(pii_bundle(), text);
     v.findings
         .iter()
         .map(|f| {
@@ -141,8 +138,10 @@ fn nhs_numbers_with_a_valid_check_digit() {
 
 #[test]
 fn default_policy_redacts_and_masks() {
-    let bundle = bundle::load_embedded(engine()).unwrap();
-    let v = run(&bundle, "mail ana@example.com, card 4111 1111 1111 1111");
+    let v = run(
+        default_bundle(),
+        "mail ana@example.com, card 4111 1111 1111 1111",
+    );
     assert_eq!(v.outcome, palisade::chain::Outcome::Modify);
     assert_eq!(v.text, "mail [EMAIL_ADDRESS], card **** **** **** 1111");
     assert!(v.labels.contains(&"found:EMAIL_ADDRESS".to_string()));

@@ -16,6 +16,18 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| Engine::new().expect("engine starts"))
 }
 
+/// The embedded default bundle, loaded once for the whole test binary (loading compiles components).
+pub fn default_bundle() -> &'static Bundle {
+    static BUNDLE: OnceLock<Bundle> = OnceLock::new();
+    BUNDLE.get_or_init(|| bundle::load_embedded(engine()).expect("default bundle loads"))
+}
+
+/// A bundle of the pii plugin alone, loaded once: its rules without other plugins in the way.
+pub fn pii_bundle() -> &'static Bundle {
+    static BUNDLE: OnceLock<Bundle> = OnceLock::new();
+    BUNDLE.get_or_init(|| load(&format!("{HEADER}{PII}")).expect("pii bundle loads"))
+}
+
 pub fn key() -> HashKey {
     HashKey::new(*b"test key")
 }
