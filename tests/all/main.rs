@@ -9,5 +9,6 @@ mod cli; // the `palisade` binary: scan in plain and JSON-lines modes, exit stat
 mod examples; // the example plugins built from source, and the README that shows one
 mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut off, mapped to on_error
 mod pii; // the stock pii plugin's rules, with positives and decoys
+mod secrets; // the stock secrets plugin's rules, with placeholders and hashes as decoys
 mod serve; // `palisade serve` over gRPC: health, reflection, Check, Admin, deadlines, limits, shutdown
 mod util; // shared engine, bundle directories built on the fly
