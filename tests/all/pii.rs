@@ -130,6 +130,11 @@ fn ip_addresses_but_not_versions_or_oids() {
 #[test]
 fn nhs_numbers_with_a_valid_check_digit() {
     found("NHS number 943 476 5919", "UK_NHS", "943 476 5919");
+    found("nhs_no=9434765919 ok", "UK_NHS", "9434765919");
+    // The same digits bare are an epoch-like number, not an NHS number.
+    assert!(categories("created at 9434765919")
+        .iter()
+        .all(|(c, _)| c != "UK_NHS"));
     // A wrong check digit is no NHS number (though the same digits are a well-formed US phone number).
     assert!(categories("NHS number 943 476 5918")
         .iter()

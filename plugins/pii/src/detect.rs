@@ -482,14 +482,13 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     if u32::from(d[9]) != check {
         return None;
     }
-    Some((
-        range.clone(),
-        if has_cue(text, range.start, NHS_CUES) {
-            0.95
-        } else {
-            0.5
-        },
-    ))
+    let cued = has_cue(text, range.start, NHS_CUES);
+    // A bare ten-digit run is as likely an epoch timestamp or an id (one in eleven passes mod-11): without
+    // separators, only a cue makes it an NHS number.
+    if separators.is_empty() && !cued {
+        return None;
+    }
+    Some((range, if cued { 0.95 } else { 0.5 }))
 }
 
 /// Whether one of `cues` appears (case-insensitively) in the 32 bytes before `at`.
