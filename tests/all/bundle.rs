@@ -18,7 +18,7 @@ fn the_embedded_default_bundle_loads() {
     assert_eq!(b.id(), "default@0.1.0");
     assert_eq!(
         b.plugins.iter().map(|p| p.name()).collect::<Vec<_>>(),
-        ["secrets", "pii"]
+        ["pii", "secrets"]
     );
     assert_eq!(b.digest, sha256(bundle::embedded::MANIFEST.as_bytes()));
 }
