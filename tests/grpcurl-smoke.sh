@@ -24,7 +24,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-grpcurl -plaintext "$addr" list | tee /dev/stderr | grep -qx 'palisade.v1.Guardrail' || fail "list lacks palisade.v1.Guardrail"
+# (Not `tee /dev/stderr`: reopening stderr truncates it when it is a file, such as CI's log.)
+services=$(grpcurl -plaintext "$addr" list)
+echo "$services"
+echo "$services" | grep -qx 'palisade.v1.Guardrail' || fail "list lacks palisade.v1.Guardrail"
 grpcurl -plaintext "$addr" describe palisade.v1.Guardrail | grep -q 'rpc Check' || fail "describe lacks rpc Check"
 answer=$(grpcurl -plaintext -d '{"text": "Call me at (415) 555-0132 or mail ana@example.com"}' "$addr" palisade.v1.Guardrail/Check)
 echo "$answer"
