@@ -120,6 +120,35 @@ impl From<std::ops::Range<usize>> for Span {
     }
 }
 
+/// Of candidates whose spans overlap, keeps the most confident (then the longest, then the first), and
+/// returns the survivors in text order. Detectors with several rules use it so that one value is reported
+/// once, as what it most likely is (a Luhn-valid card rather than a phone number over the same digits).
+pub fn keep_best_non_overlapping<T>(
+    mut candidates: Vec<T>,
+    span: impl Fn(&T) -> std::ops::Range<usize>,
+    confidence: impl Fn(&T) -> f32,
+) -> Vec<T> {
+    let width = |r: std::ops::Range<usize>| r.end - r.start;
+    candidates.sort_by(|a, b| {
+        confidence(b)
+            .total_cmp(&confidence(a))
+            .then(width(span(b)).cmp(&width(span(a))))
+            .then(span(a).start.cmp(&span(b).start))
+    });
+    let mut kept: Vec<T> = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        let r = span(&candidate);
+        if !kept.iter().any(|k| {
+            let k = span(k);
+            k.start < r.end && r.start < k.end
+        }) {
+            kept.push(candidate);
+        }
+    }
+    kept.sort_by_key(|k| span(k).start);
+    kept
+}
+
 /// Writes to the host's log, tagged with this plugin's name. The host bounds how much it keeps.
 pub fn log(level: Level, message: &str) {
     bindings::palisade::guardrail::host::log(level, message)

@@ -1,6 +1,7 @@
 //! The recognisers: regexes that propose candidates, validators that keep only real values.
 //!
-//! Pure Rust with no Wasm or host dependency, so it can be reasoned about (and benchmarked) on its own.
+//! Plain Rust (the SDK helper it uses is plain Rust too), so it compiles natively and can be reasoned
+//! about and benchmarked on its own.
 
 use regex::Regex;
 use std::ops::Range;
@@ -122,7 +123,7 @@ impl Detector {
                 }
             }
         }
-        keep_best_of_overlapping(hits)
+        palisade_sdk::keep_best_non_overlapping(hits, |h| h.range.clone(), |h| h.confidence)
     }
 }
 
@@ -164,27 +165,6 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             make(r"0\d{2,4} \d{3,4} ?\d{3,4}", validate_uk_national),
         ],
     }
-}
-
-fn keep_best_of_overlapping(mut hits: Vec<Hit>) -> Vec<Hit> {
-    // Best first, then greedily keep what does not overlap anything kept.
-    hits.sort_by(|a, b| {
-        b.confidence
-            .total_cmp(&a.confidence)
-            .then((b.range.end - b.range.start).cmp(&(a.range.end - a.range.start)))
-            .then(a.range.start.cmp(&b.range.start))
-    });
-    let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
-    for h in hits {
-        if !kept
-            .iter()
-            .any(|k| k.range.start < h.range.end && h.range.start < k.range.end)
-        {
-            kept.push(h);
-        }
-    }
-    kept.sort_by_key(|h| h.range.start);
-    kept
 }
 
 // ---- boundaries -------------------------------------------------------------------------------------------

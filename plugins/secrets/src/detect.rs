@@ -82,22 +82,7 @@ impl Detector {
                 }
             }
         }
-        hits.sort_by(|a, b| {
-            b.confidence
-                .total_cmp(&a.confidence)
-                .then((b.range.end - b.range.start).cmp(&(a.range.end - a.range.start)))
-        });
-        let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
-        for h in hits {
-            if !kept
-                .iter()
-                .any(|k| k.range.start < h.range.end && h.range.start < k.range.end)
-            {
-                kept.push(h);
-            }
-        }
-        kept.sort_by_key(|h| h.range.start);
-        kept
+        palisade_sdk::keep_best_non_overlapping(hits, |h| h.range.clone(), |h| h.confidence)
     }
 }
 
