@@ -119,7 +119,7 @@ impl BundleSource for DirSource {
 
     fn read(&self, file: &str) -> Result<Vec<u8>> {
         let path = self.dir.join(file);
-        std::fs::read(&path).map_err(|source| Error::Read { path, source })
+        std::fs::read(&path).map_err(|source| Error::File { path, source })
     }
 }
 
@@ -146,7 +146,7 @@ pub mod embedded {
                 .iter()
                 .find(|(name, _)| *name == file)
                 .map(|(_, bytes)| bytes.to_vec())
-                .ok_or_else(|| Error::Read {
+                .ok_or_else(|| Error::File {
                     path: PathBuf::from(format!("embedded:{file}")),
                     source: std::io::Error::new(
                         std::io::ErrorKind::NotFound,
@@ -160,9 +160,9 @@ pub mod embedded {
     pub fn export(dir: &Path) -> Result<()> {
         let write = |name: &str, bytes: &[u8]| {
             let path = dir.join(name);
-            std::fs::write(&path, bytes).map_err(|source| Error::Read { path, source })
+            std::fs::write(&path, bytes).map_err(|source| Error::File { path, source })
         };
-        std::fs::create_dir_all(dir).map_err(|source| Error::Read {
+        std::fs::create_dir_all(dir).map_err(|source| Error::File {
             path: dir.to_path_buf(),
             source,
         })?;

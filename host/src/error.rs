@@ -11,9 +11,9 @@ pub enum Error {
     #[error("cannot start the Wasm engine: {0}")]
     Engine(String),
 
-    /// A bundle file could not be read.
+    /// A bundle file could not be read (or, exporting a bundle, written).
     #[error("{}: {source}", path.display())]
-    Read {
+    File {
         /// The file.
         path: PathBuf,
         /// Why.
