@@ -317,18 +317,18 @@ impl State {
         for category in found {
             self.add_label(format!("found:{category}"));
         }
-        for label in &verdict.labels {
-            self.add_label(label.clone());
+        for label in verdict.labels {
+            self.add_label(label);
         }
 
-        match &verdict.decision {
+        match verdict.decision {
             Decision::Deny(reason) => {
                 self.denied = Some(format!("plugin {:?} denied: {reason}", plugin.name()));
                 return;
             }
             Decision::Rewrite(new_text) => {
                 self.edits.replace_all(self.text.len(), new_text.len());
-                self.text = new_text.clone();
+                self.text = new_text;
                 return;
             }
             Decision::Allow => {}

@@ -202,9 +202,9 @@ impl GuardrailService {
         received: Instant,
     ) -> Result<Response<proto::CheckResponse>, Status> {
         let deadline = caller_deadline(&request, received)?;
-        let req = request.into_inner();
+        let mut req = request.into_inner();
 
-        let (text, as_body) = payload(&req, self.0.settings.max_payload)?;
+        let (text, as_body) = payload(req.content.take(), self.0.settings.max_payload)?;
         let direction = match proto::Direction::try_from(req.direction) {
             Ok(proto::Direction::Output) => Dir::Output,
             Ok(proto::Direction::Input | proto::Direction::Unspecified) => Dir::Input,
@@ -282,13 +282,14 @@ impl GuardrailService {
             Outcome::Modify => proto::Decision::Modify,
             Outcome::Deny => proto::Decision::Deny,
         };
-        let content = (verdicts.outcome == Outcome::Modify).then(|| {
-            if as_body {
-                proto::check_response::Content::Body(verdicts.text.clone().into_bytes())
-            } else {
-                proto::check_response::Content::Text(verdicts.text.clone())
-            }
-        });
+        // The payload can be megabytes: move it into the answer, never copy it.
+        let content = match verdicts.outcome {
+            Outcome::Modify if as_body => Some(proto::check_response::Content::Body(
+                verdicts.text.into_bytes(),
+            )),
+            Outcome::Modify => Some(proto::check_response::Content::Text(verdicts.text)),
+            Outcome::Allow | Outcome::Deny => None,
+        };
         Ok(Response::new(proto::CheckResponse {
             decision: decision.into(),
             content,
@@ -327,8 +328,12 @@ impl GuardrailService {
     }
 }
 
-/// The text to inspect, and whether it came as `body` (so the answer goes back as `body`).
-fn payload(req: &proto::CheckRequest, max: usize) -> Result<(String, bool), Status> {
+/// The text to inspect, and whether it came as `body` (so the answer goes back as `body`). Takes the
+/// request's content by value so a body of megabytes is validated in place, not copied.
+fn payload(
+    content: Option<proto::check_request::Content>,
+    max: usize,
+) -> Result<(String, bool), Status> {
     use proto::check_request::Content;
     let within_limit = |len: usize| {
         if len > max {
@@ -338,23 +343,23 @@ fn payload(req: &proto::CheckRequest, max: usize) -> Result<(String, bool), Stat
         }
         Ok(())
     };
-    match &req.content {
+    match content {
         None => Err(Status::invalid_argument(
             "the request has no content; set `text` or `body`",
         )),
         Some(Content::Text(text)) => {
             within_limit(text.len())?;
-            Ok((text.clone(), false))
+            Ok((text, false))
         }
         Some(Content::Body(body)) => {
             within_limit(body.len())?;
-            let text = std::str::from_utf8(body).map_err(|e| {
+            let text = String::from_utf8(body).map_err(|e| {
                 Status::invalid_argument(format!(
                     "body is not valid UTF-8: invalid byte at offset {}",
-                    e.valid_up_to()
+                    e.utf8_error().valid_up_to()
                 ))
             })?;
-            Ok((text.to_string(), true))
+            Ok((text, true))
         }
     }
 }
