@@ -14,7 +14,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use crate::engine::{Direction, Engine, Limits, PluginRuntime, MAX_PLUGIN_MEMORY};
+use crate::chain::Dir;
+use crate::engine::{Engine, Limits, PluginRuntime, MAX_PLUGIN_MEMORY};
 use crate::policy::Policy;
 use crate::{Error, Result};
 
@@ -71,7 +72,7 @@ pub struct LoadedPlugin {
     /// The `wasm` file, for messages.
     pub wasm: String,
     /// Directions it is called on.
-    pub directions: Vec<Direction>,
+    pub directions: Vec<Dir>,
     /// Its per-call budget.
     pub budget: Duration,
     /// What its failure does.
@@ -87,7 +88,7 @@ impl LoadedPlugin {
     }
 
     /// Whether the chain routes payloads of `direction` to it.
-    pub fn handles(&self, direction: Direction) -> bool {
+    pub fn handles(&self, direction: Dir) -> bool {
         self.directions.contains(&direction)
     }
 }
@@ -198,7 +199,7 @@ struct PluginEntry {
     name: String,
     wasm: String,
     sha256: Option<String>,
-    directions: Option<Vec<DirectionName>>,
+    directions: Option<Vec<Dir>>,
     budget: Option<String>,
     memory: Option<String>,
     on_error: Option<OnError>,
@@ -207,13 +208,6 @@ struct PluginEntry {
     policy: BTreeMap<String, String>,
     #[serde(default)]
     files: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Copy, Deserialize, PartialEq)]
-#[serde(rename_all = "lowercase")]
-enum DirectionName {
-    Input,
-    Output,
 }
 
 /// Loads the bundle in directory `dir`.
@@ -281,18 +275,12 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
             Some(m) => parse_memory(m).map_err(|msg| fail(format!("memory = {m:?}: {msg}")))?,
         };
         let directions = match &entry.directions {
-            None => vec![Direction::Input, Direction::Output],
+            None => vec![Dir::Input, Dir::Output],
             Some(d) if d.is_empty() => return Err(fail(
                 "`directions` is empty, so the plugin would never run; list input, output or both"
                     .into(),
             )),
-            Some(d) => d
-                .iter()
-                .map(|d| match d {
-                    DirectionName::Input => Direction::Input,
-                    DirectionName::Output => Direction::Output,
-                })
-                .collect(),
+            Some(d) => d.clone(),
         };
         let plugin_policy = policy
             .overridden_by(&entry.policy)

@@ -38,14 +38,26 @@ pub struct Request {
     pub deadline: Option<Instant>,
 }
 
-/// Direction of a request (the host's own type, so callers need not touch the Wasm bindings).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Direction of a request (the host's own type, so callers need not touch the Wasm bindings). Bundles
+/// name it the same way: `directions = ["input", "output"]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Dir {
     /// A prompt, a tool call: towards the model or tool.
     #[default]
     Input,
     /// A model's answer, a tool's result.
     Output,
+}
+
+impl Dir {
+    /// `input` or `output`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::Input => "input",
+            Dir::Output => "output",
+        }
+    }
 }
 
 impl std::str::FromStr for Dir {
@@ -152,7 +164,11 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         state.add_label(label.clone());
     }
 
-    for plugin in bundle.plugins.iter().filter(|p| p.handles(direction)) {
+    for plugin in bundle
+        .plugins
+        .iter()
+        .filter(|p| p.handles(request.direction))
+    {
         let budget = match request.deadline {
             None => plugin.budget,
             Some(deadline) => {

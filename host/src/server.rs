@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status};
 
 use crate::bundle::{self, Bundle};
 use crate::chain::{self, Dir, Outcome};
-use crate::engine::{Direction, Engine};
+use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::policy::HashKey;
 
@@ -440,10 +440,7 @@ impl Admin for AdminService {
                     directions: p
                         .directions
                         .iter()
-                        .map(|d| match d {
-                            Direction::Input => "input".to_string(),
-                            Direction::Output => "output".to_string(),
-                        })
+                        .map(|d| d.as_str().to_string())
                         .collect(),
                     budget_us: u64::try_from(p.budget.as_micros()).unwrap_or(u64::MAX),
                     on_error: p.on_error.as_str().into(),
