@@ -16,7 +16,7 @@ use toml::Spanned;
 
 use crate::chain::Dir;
 use crate::engine::{Engine, Limits, PluginRuntime, MAX_PLUGIN_MEMORY};
-use crate::policy::Policy;
+use crate::policy::{Policy, Setting};
 use crate::{Error, Result};
 
 /// A plugin's budget when the manifest gives none. Regex scanners answer in tens of microseconds; 10 ms
@@ -179,7 +179,7 @@ pub mod embedded {
 struct Manifest {
     bundle: BundleMeta,
     #[serde(default)]
-    policy: BTreeMap<String, String>,
+    policy: BTreeMap<String, Setting>,
     #[serde(default, rename = "plugin")]
     plugins: Vec<Spanned<PluginEntry>>,
     #[serde(default)]
@@ -205,7 +205,7 @@ struct PluginEntry {
     on_error: Option<OnError>,
     config: Option<toml::Table>,
     #[serde(default)]
-    policy: BTreeMap<String, String>,
+    policy: BTreeMap<String, Setting>,
     #[serde(default)]
     files: BTreeMap<String, String>,
 }

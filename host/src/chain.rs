@@ -153,6 +153,7 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         Dir::Output => Direction::Output,
     };
     let mut state = State {
+        direction: request.direction,
         text: request.text.clone(),
         edits: EditMap::default(),
         labels: Vec::new(),
@@ -263,6 +264,7 @@ fn validate(verdict: &Verdict, text: &str) -> std::result::Result<(), PluginErro
 }
 
 struct State {
+    direction: Dir,
     text: String,
     edits: EditMap,
     labels: Vec<String>,
@@ -298,7 +300,7 @@ impl State {
         let mut rewrites: Vec<(Range<usize>, Action, String)> = Vec::new();
         let mut policy_deny: Option<String> = None;
         for f in &verdict.findings {
-            let action = plugin.policy.action(&f.category);
+            let action = plugin.policy.action(&f.category, self.direction);
             let span = f.span.as_ref().map(|s| s.start as usize..s.end as usize);
             if let Some(span) = &span {
                 if action.modifies() && span.start < span.end {

@@ -9,7 +9,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use sha2::Sha256;
+
+use crate::chain::Dir;
 
 /// What the policy does with a finding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -68,18 +71,75 @@ impl FromStr for Action {
     }
 }
 
-/// Category → action, with a default for categories not named.
+/// One entry of a `[policy]` table: an action for both directions, or a table with one per direction
+/// (`SECRET = { input = "deny", output = "redact" }`). A direction left out inherits what the layer below
+/// says: the plugin's override inherits the bundle's entry, the bundle's entry inherits `default`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "an action (redact, mask, hash, deny, report) or a table like { input = \"deny\", output = \"redact\" }"
+)]
+pub enum Setting {
+    /// The same action on input and output.
+    Both(String),
+    /// Keys `input` and/or `output`.
+    PerDirection(BTreeMap<String, String>),
+}
+
+impl From<&str> for Setting {
+    fn from(action: &str) -> Setting {
+        Setting::Both(action.to_string())
+    }
+}
+
+/// An action per direction, `None` where this layer does not say.
+type ByDir = [Option<Action>; 2];
+
+fn slot(direction: Dir) -> usize {
+    match direction {
+        Dir::Input => 0,
+        Dir::Output => 1,
+    }
+}
+
+impl Setting {
+    fn parse(&self, key: &str) -> Result<ByDir, String> {
+        let action = |value: &str| {
+            value
+                .parse::<Action>()
+                .map_err(|e| format!("{key} = {value:?}: {e}"))
+        };
+        match self {
+            Setting::Both(value) => {
+                let a = action(value)?;
+                Ok([Some(a), Some(a)])
+            }
+            Setting::PerDirection(table) => {
+                let mut by_dir = [None, None];
+                for (direction, value) in table {
+                    let d: Dir = direction
+                        .parse()
+                        .map_err(|e| format!("{key}.{direction}: {e}"))?;
+                    by_dir[slot(d)] = Some(action(value)?);
+                }
+                Ok(by_dir)
+            }
+        }
+    }
+}
+
+/// Category → action per direction, with a default for categories not named.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
-    default: Action,
-    categories: BTreeMap<String, Action>,
+    default: [Action; 2],
+    categories: BTreeMap<String, ByDir>,
 }
 
 impl Default for Policy {
     /// Report everything: a bundle with no `[policy]` changes no text.
     fn default() -> Self {
         Policy {
-            default: Action::Report,
+            default: [Action::Report; 2],
             categories: BTreeMap::new(),
         }
     }
@@ -87,38 +147,41 @@ impl Default for Policy {
 
 impl Policy {
     /// A policy from a `[policy]` table: `default` plus one key per category.
-    pub fn from_table(table: &BTreeMap<String, String>) -> Result<Policy, String> {
-        let mut policy = Policy::default();
-        for (key, value) in table {
-            let action: Action = value
-                .parse()
-                .map_err(|e| format!("{key} = {value:?}: {e}"))?;
-            if key == "default" {
-                policy.default = action;
-            } else {
-                policy.categories.insert(key.clone(), action);
-            }
-        }
-        Ok(policy)
+    pub fn from_table(table: &BTreeMap<String, Setting>) -> Result<Policy, String> {
+        Policy::default().overridden_by(table)
     }
 
-    /// This policy with a plugin's overrides on top (its `default`, if given, replaces the bundle's).
-    pub fn overridden_by(&self, overrides: &BTreeMap<String, String>) -> Result<Policy, String> {
-        let layer = Policy::from_table(overrides)?;
+    /// This policy with another layer on top (a plugin's overrides): what the layer names, per direction,
+    /// replaces what this policy says.
+    pub fn overridden_by(&self, layer: &BTreeMap<String, Setting>) -> Result<Policy, String> {
         let mut merged = self.clone();
-        if overrides.contains_key("default") {
-            merged.default = layer.default;
+        for (key, setting) in layer {
+            let by_dir = setting.parse(key)?;
+            if key == "default" {
+                for (slot, action) in by_dir.iter().enumerate() {
+                    if let Some(action) = action {
+                        merged.default[slot] = *action;
+                    }
+                }
+            } else {
+                let entry = merged.categories.entry(key.clone()).or_default();
+                for (slot, action) in by_dir.iter().enumerate() {
+                    if action.is_some() {
+                        entry[slot] = *action;
+                    }
+                }
+            }
         }
-        merged.categories.extend(layer.categories);
         Ok(merged)
     }
 
-    /// The action for a category.
-    pub fn action(&self, category: &str) -> Action {
+    /// The action for a category on one leg of the exchange.
+    pub fn action(&self, category: &str, direction: Dir) -> Action {
+        let slot = slot(direction);
         self.categories
             .get(category)
-            .copied()
-            .unwrap_or(self.default)
+            .and_then(|by_dir| by_dir[slot])
+            .unwrap_or(self.default[slot])
     }
 }
 
@@ -209,18 +272,62 @@ mod tests {
         assert!(a.starts_with("[EMAIL_ADDRESS:") && !a.contains("a@b.co"));
     }
 
+    fn table(entries: &[(&str, Setting)]) -> BTreeMap<String, Setting> {
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn per_direction(entries: &[(&str, &str)]) -> Setting {
+        Setting::PerDirection(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     #[test]
     fn plugin_overrides_layer_on_bundle_policy() {
-        let bundle = Policy::from_table(&BTreeMap::from([
-            ("default".into(), "report".into()),
-            ("EMAIL_ADDRESS".into(), "redact".into()),
+        let bundle = Policy::from_table(&table(&[
+            ("default", "report".into()),
+            ("EMAIL_ADDRESS", "redact".into()),
         ]))
         .unwrap();
         let plugin = bundle
-            .overridden_by(&BTreeMap::from([("EMAIL_ADDRESS".into(), "hash".into())]))
+            .overridden_by(&table(&[("EMAIL_ADDRESS", "hash".into())]))
             .unwrap();
-        assert_eq!(plugin.action("EMAIL_ADDRESS"), Action::Hash);
-        assert_eq!(plugin.action("OTHER"), Action::Report);
-        assert!(Policy::from_table(&BTreeMap::from([("X".into(), "explode".into())])).is_err());
+        assert_eq!(plugin.action("EMAIL_ADDRESS", Dir::Input), Action::Hash);
+        assert_eq!(plugin.action("OTHER", Dir::Output), Action::Report);
+        assert!(Policy::from_table(&table(&[("X", "explode".into())])).is_err());
+    }
+
+    #[test]
+    fn per_direction_entries_inherit_the_direction_they_leave_out() {
+        let bundle = Policy::from_table(&table(&[
+            ("default", "redact".into()),
+            (
+                "SECRET",
+                per_direction(&[("input", "deny"), ("output", "redact")]),
+            ),
+            ("URL", per_direction(&[("output", "report")])),
+        ]))
+        .unwrap();
+        assert_eq!(bundle.action("SECRET", Dir::Input), Action::Deny);
+        assert_eq!(bundle.action("SECRET", Dir::Output), Action::Redact);
+        assert_eq!(bundle.action("URL", Dir::Input), Action::Redact); // from default
+        assert_eq!(bundle.action("URL", Dir::Output), Action::Report);
+        let plugin = bundle
+            .overridden_by(&table(&[("SECRET", per_direction(&[("output", "mask")]))]))
+            .unwrap();
+        assert_eq!(plugin.action("SECRET", Dir::Input), Action::Deny); // from the bundle
+        assert_eq!(plugin.action("SECRET", Dir::Output), Action::Mask);
+        let err = Policy::from_table(&table(&[("SECRET", per_direction(&[("inbound", "deny")]))]))
+            .unwrap_err();
+        assert!(
+            err.contains("SECRET.inbound") && err.contains("use input or output"),
+            "{err}"
+        );
     }
 }

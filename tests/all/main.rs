@@ -6,6 +6,7 @@
 mod bundle; // loading bundles: digests, manifest errors with line numbers, files, all-or-nothing
 mod chain; // order, deny short-circuit, labels flowing, policy actions, span mapping through redactions
 mod cli; // the `palisade` binary: scan in plain and JSON-lines modes, exit statuses, messages
+mod detectors; // the stock detectors linked natively: positives and negatives per rule
 mod examples; // the example plugins built from source, and the README that shows one
 mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut off, mapped to on_error
 mod pii; // the stock pii plugin's rules, with positives and decoys

@@ -15,7 +15,10 @@ pub enum Entity {
     UsSsn,
     Iban,
     IpAddress,
+    Crypto,
     UkNhs,
+    UsBankNumber,
+    Url,
 }
 
 impl Entity {
@@ -26,7 +29,10 @@ impl Entity {
         Entity::UsSsn,
         Entity::Iban,
         Entity::IpAddress,
+        Entity::Crypto,
+        Entity::Url,
         Entity::UkNhs,
+        Entity::UsBankNumber,
         Entity::Phone,
     ];
 
@@ -39,7 +45,10 @@ impl Entity {
             Entity::UsSsn => "US_SSN",
             Entity::Iban => "IBAN_CODE",
             Entity::IpAddress => "IP_ADDRESS",
+            Entity::Crypto => "CRYPTO",
             Entity::UkNhs => "UK_NHS",
+            Entity::UsBankNumber => "US_BANK_NUMBER",
+            Entity::Url => "URL",
         }
     }
 
@@ -52,7 +61,10 @@ impl Entity {
             Entity::UsSsn => "pii.us-ssn",
             Entity::Iban => "pii.iban",
             Entity::IpAddress => "pii.ip-address",
+            Entity::Crypto => "pii.crypto",
             Entity::UkNhs => "pii.uk-nhs",
+            Entity::UsBankNumber => "pii.us-bank-number",
+            Entity::Url => "pii.url",
         }
     }
 
@@ -65,7 +77,10 @@ impl Entity {
             Entity::UsSsn => "US social security number (valid assignment ranges)",
             Entity::Iban => "IBAN (country length and mod-97 checksum valid)",
             Entity::IpAddress => "IP address",
+            Entity::Crypto => "cryptocurrency address (checksum valid)",
             Entity::UkNhs => "UK NHS number (mod-11 check digit valid)",
+            Entity::UsBankNumber => "bank account number (named as one nearby)",
+            Entity::Url => "URL",
         }
     }
 
@@ -77,25 +92,81 @@ impl Entity {
 
 /// One validated value found in a text.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Hit {
-    pub entity: Entity,
+pub struct Hit<'d> {
+    /// The stable rule id, e.g. `pii.email`.
+    pub rule: &'d str,
+    /// The finding category, e.g. `EMAIL_ADDRESS`.
+    pub category: &'d str,
+    /// What a person reads in the finding; never the value.
+    pub message: &'d str,
     /// UTF-8 byte range into the inspected text.
     pub range: Range<usize>,
     pub confidence: f32,
 }
 
+/// A team's own recogniser, from the plugin's config: a regex, optionally only near one of its context words.
+#[derive(Clone, Debug)]
+pub struct CustomPattern {
+    /// Reported as rule `pii.<name>`.
+    pub name: String,
+    pub category: String,
+    pub pattern: Regex,
+    pub confidence: f32,
+    /// If not empty, a match counts only with one of these words (any case) in the 48 bytes before it.
+    pub context: Vec<String>,
+}
+
 /// Decides whether a candidate is real; may narrow its range. Returns the range and a confidence.
 type Validator = fn(&str, Range<usize>) -> Option<(Range<usize>, f32)>;
 
+enum Check {
+    Builtin(Validator),
+    Custom {
+        confidence: f32,
+        context: Vec<String>,
+    },
+}
+
 struct Recognizer {
-    entity: Entity,
+    rule: String,
+    category: String,
+    message: String,
     candidates: Regex,
-    validate: Validator,
+    check: Check,
+}
+
+/// Values never to report: exact values (any case), and email or URL domains with their subdomains.
+#[derive(Clone, Debug, Default)]
+pub struct Allowed {
+    pub values: Vec<String>,
+    pub domains: Vec<String>,
+}
+
+impl Allowed {
+    fn permits(&self, category: &str, value: &str) -> bool {
+        if self.values.iter().any(|v| v.eq_ignore_ascii_case(value)) {
+            return true;
+        }
+        let domain = match category {
+            "EMAIL_ADDRESS" => value.rsplit_once('@').map(|(_, d)| d),
+            "URL" => Some(url_host(value)),
+            _ => None,
+        };
+        domain.is_some_and(|d| {
+            self.domains.iter().any(|allowed| {
+                d.eq_ignore_ascii_case(allowed)
+                    || d.len() > allowed.len()
+                        && d[d.len() - allowed.len()..].eq_ignore_ascii_case(allowed)
+                        && d.as_bytes()[d.len() - allowed.len() - 1] == b'.'
+            })
+        })
+    }
 }
 
 /// The configured set of recognisers. Building it compiles the regexes, so build it once per instance.
 pub struct Detector {
     recognizers: Vec<Recognizer>,
+    allowed: Allowed,
 }
 
 impl Detector {
@@ -106,21 +177,61 @@ impl Detector {
             .filter(|e| entities.contains(e))
             .flat_map(|&entity| recognizers_for(entity))
             .collect();
-        Detector { recognizers }
+        Detector {
+            recognizers,
+            allowed: Allowed::default(),
+        }
+    }
+
+    /// This detector with a team's own recognisers added after the built-in ones.
+    pub fn with_patterns(mut self, patterns: Vec<CustomPattern>) -> Detector {
+        self.recognizers
+            .extend(patterns.into_iter().map(|p| Recognizer {
+                rule: format!("pii.{}", p.name),
+                message: format!("matches the configured pattern `{}`", p.name),
+                category: p.category,
+                candidates: p.pattern,
+                check: Check::Custom {
+                    confidence: p.confidence,
+                    context: p.context.iter().map(|w| w.to_lowercase()).collect(),
+                },
+            }));
+        self
+    }
+
+    /// This detector, never reporting what `allowed` permits.
+    pub fn with_allowed(mut self, allowed: Allowed) -> Detector {
+        self.allowed = allowed;
+        self
     }
 
     /// Every validated value in `text`; where two overlap, the more confident (then the longer) wins.
-    pub fn detect(&self, text: &str) -> Vec<Hit> {
+    pub fn detect(&self, text: &str) -> Vec<Hit<'_>> {
         let mut hits = Vec::new();
         for r in &self.recognizers {
             for m in r.candidates.find_iter(text) {
-                if let Some((range, confidence)) = (r.validate)(text, m.range()) {
-                    hits.push(Hit {
-                        entity: r.entity,
-                        range,
+                let checked = match &r.check {
+                    Check::Builtin(validate) => validate(text, m.range()),
+                    Check::Custom {
                         confidence,
-                    });
+                        context,
+                    } => (!m.is_empty()
+                        && (context.is_empty() || has_cue(text, m.start(), 48, context)))
+                    .then_some((m.range(), *confidence)),
+                };
+                let Some((range, confidence)) = checked else {
+                    continue;
+                };
+                if self.allowed.permits(&r.category, &text[range.clone()]) {
+                    continue;
                 }
+                hits.push(Hit {
+                    rule: &r.rule,
+                    category: &r.category,
+                    message: &r.message,
+                    range,
+                    confidence,
+                });
             }
         }
         palisade_sdk::keep_best_non_overlapping(hits, |h| h.range.clone(), |h| h.confidence)
@@ -129,10 +240,12 @@ impl Detector {
 
 fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
     let make = |pattern: &str, validate: Validator| Recognizer {
-        entity,
+        rule: entity.rule().to_string(),
+        category: entity.name().to_string(),
+        message: entity.message().to_string(),
         // The patterns are constants of this crate; a bad one is a bug that the test suite catches at once.
         candidates: Regex::new(pattern).expect("built-in pattern compiles"),
-        validate,
+        check: Check::Builtin(validate),
     };
     match entity {
         Entity::Email => vec![make(
@@ -149,7 +262,26 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             make(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", validate_ipv4),
             make(r"(?i)[0-9a-f:]*:[0-9a-f:]*:[0-9a-f:.]*", validate_ipv6),
         ],
+        Entity::Crypto => vec![
+            make(r"[13][1-9A-HJ-NP-Za-km-z]{25,34}", validate_base58_address),
+            make(
+                r"(?i)(?:bc|tb)1[02-9ac-hj-np-z]{11,87}",
+                validate_segwit_address,
+            ),
+            make(r"0x[0-9a-fA-F]{40}", validate_eth_address),
+        ],
+        Entity::Url => vec![
+            make(
+                r#"(?i)(?:https?|ftps?|wss?)://[^\s<>"'`{}|\\^]+"#,
+                validate_url,
+            ),
+            make(
+                r#"(?i)www\.[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/?#:][^\s<>"'`{}|\\^]*)?"#,
+                validate_url,
+            ),
+        ],
         Entity::UkNhs => vec![make(r"\d{3}[ -]?\d{3}[ -]?\d{4}", validate_nhs)],
+        Entity::UsBankNumber => vec![make(r"\d{8,17}", validate_bank_number)],
         Entity::Phone => vec![
             // North American: (415) 555-0132, 415-555-0132, 415.555.0132, +1 415 555 0132.
             make(
@@ -224,9 +356,9 @@ fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)
     if after(text, range.end).is_some_and(|c| is_word(c) || c == '@') {
         return None;
     }
-    // `user:password@host` inside a URL is a credential in a connection string, not an address.
+    // Inside a URL, an address is part of the URL (`?email=…`), and `user:password@host` is a credential.
     let token_start =
-        text[..range.start].rfind(|c: char| c.is_whitespace() || "\"'<>(),;=".contains(c));
+        text[..range.start].rfind(|c: char| c.is_whitespace() || "\"'<>()`".contains(c));
     let token = &text[token_start.map_or(0, |i| i + 1)..range.start];
     if token.contains("://") {
         return None;
@@ -312,13 +444,8 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     let cued = has_cue(
         text,
         range.start,
-        &[
-            "ssn",
-            "social security",
-            "social_security",
-            "tax_id",
-            "taxpayer",
-        ],
+        32,
+        &["ssn", "social security", "tax id", "taxpayer"],
     );
     Some((range, if cued { 0.95 } else { 0.8 }))
 }
@@ -462,7 +589,7 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     if u32::from(d[9]) != check {
         return None;
     }
-    let cued = has_cue(text, range.start, NHS_CUES);
+    let cued = has_cue(text, range.start, 32, NHS_CUES);
     // A bare ten-digit run is as likely an epoch timestamp or an id (one in eleven passes mod-11): without
     // separators, only a cue makes it an NHS number.
     if separators.is_empty() && !cued {
@@ -471,10 +598,17 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     Some((range, if cued { 0.95 } else { 0.5 }))
 }
 
-/// Whether one of `cues` appears (case-insensitively) in the 32 bytes before `at`.
-fn has_cue(text: &str, at: usize, cues: &[&str]) -> bool {
-    let window = text[text.floor_char_boundary(at.saturating_sub(32))..at].to_ascii_lowercase();
-    cues.iter().any(|cue| window.contains(cue))
+/// Whether one of `cues` (lowercase, words separated by spaces) appears in the `width` bytes before `at`,
+/// in any case and with `_`, `-` or `.` between its words (`bank_account_number`, `Account-No`).
+fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bool {
+    let window: String = text[text.floor_char_boundary(at.saturating_sub(width))..at]
+        .chars()
+        .map(|c| match c {
+            '_' | '-' | '.' => ' ',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    cues.iter().any(|cue| window.contains(cue.as_ref()))
 }
 
 fn validate_nanp(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
@@ -512,4 +646,116 @@ fn validate_uk_national(text: &str, range: Range<usize>) -> Option<(Range<usize>
         return None;
     }
     Some((range, 0.6))
+}
+
+fn validate_base58_address(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let alone = !before(text, range.start).is_some_and(is_word)
+        && !after(text, range.end).is_some_and(is_word);
+    (alone && crate::crypto::base58_address_valid(&text[range.clone()])).then_some((range, 0.95))
+}
+
+fn validate_segwit_address(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let alone = !before(text, range.start).is_some_and(is_word)
+        && !after(text, range.end).is_some_and(is_word);
+    (alone && crate::crypto::segwit_address_valid(&text[range.clone()])).then_some((range, 0.95))
+}
+
+fn validate_eth_address(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    if before(text, range.start).is_some_and(is_word) || after(text, range.end).is_some_and(is_word)
+    {
+        return None;
+    }
+    // Without a checksum, any 160-bit hex value would do; a wallet word nearby makes it an address.
+    let confidence = match crate::crypto::eth_address_checked(&text[range.clone()])? {
+        true => 0.95,
+        false if has_cue(text, range.start, 48, CRYPTO_CUES) => 0.9,
+        false => 0.8,
+    };
+    Some((range, confidence))
+}
+
+const CRYPTO_CUES: &[&str] = &[
+    "wallet", "address", "eth", "btc", "bitcoin", "ether", "crypto", "payout",
+];
+
+/// The host of a URL (or of a `www.` address): between the scheme and the first `/`, `?`, `#` or port.
+pub fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.starts_with('[') {
+        return host_port.split_inclusive(']').next().unwrap_or(host_port);
+    }
+    host_port.split(':').next().unwrap_or(host_port)
+}
+
+fn validate_url(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    if before(text, range.start).is_some_and(|c| is_word(c) || c == '.' || c == '@') {
+        return None;
+    }
+    // Sentence punctuation and the closing bracket of `(see https://…)` or `[a](https://…)` are not part of
+    // the URL unless the URL opened that bracket itself.
+    let mut value = &text[range.clone()];
+    loop {
+        let trimmed = value.trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '\'']);
+        let unbalanced = |open: char, close: char| {
+            trimmed.ends_with(close)
+                && trimmed.matches(open).count() < trimmed.matches(close).count()
+        };
+        let trimmed = if unbalanced('(', ')') || unbalanced('[', ']') {
+            &trimmed[..trimmed.len() - 1]
+        } else {
+            trimmed
+        };
+        if trimmed.len() == value.len() {
+            break;
+        }
+        value = trimmed;
+    }
+    let host = url_host(value);
+    let named = host.contains('.')
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && host
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.bytes().any(|b| b.is_ascii_alphabetic()));
+    let literal = host.parse::<std::net::Ipv4Addr>().is_ok()
+        || host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+    let local = host.eq_ignore_ascii_case("localhost");
+    if !(named || literal || local) {
+        return None;
+    }
+    Some((range.start..range.start + value.len(), 0.9))
+}
+
+/// Words that make a run of digits a bank account number. Without one, an 8-17 digit number is as likely an
+/// order number, an id or a timestamp, so none is reported.
+const BANK_CUES: &[&str] = &[
+    "account number",
+    "account no",
+    "account num",
+    "account #",
+    "acct",
+    "bank account",
+    "bank number",
+    "bank acct",
+    "checking",
+    "savings",
+    "deposit account",
+];
+
+fn validate_bank_number(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    if !stands_alone(text, &range, &['-', ' ', '.', ',']) {
+        return None;
+    }
+    has_cue(text, range.start, 40, BANK_CUES).then_some((range, 0.7))
 }

@@ -6,16 +6,23 @@
 //! a version string or an OID is not mistaken for one. It only reports; the bundle's policy decides whether
 //! a finding is redacted, masked, hashed or denied.
 //!
-//! Config (all optional): `{"entities": ["EMAIL_ADDRESS", "PHONE_NUMBER", …]}` limits the recognisers that run.
+//! Config (all optional; see the README's "Stock plugins" section):
+//! - `entities`: the categories to look for, e.g. `["EMAIL_ADDRESS", "PHONE_NUMBER"]` (default: all).
+//! - `allow`: values never reported, compared case-insensitively (the company's support address).
+//! - `allow_domains`: email and URL domains never reported, with their subdomains (`"example.com"`).
+//! - `patterns`: a team's own recognisers, `[{"name", "category", "pattern", "confidence"?, "context"?}]`:
+//!   `pattern` is a Rust regex, reported as rule `pii.<name>`; with `context`, a match counts only when one
+//!   of those words is in the 48 bytes before it.
 //!
 //! Not covered here: names, postal addresses and other entities that need a language model, not a pattern.
 
-use palisade_sdk::{export_plugin, Context, Finding, Plugin, Verdict};
+use palisade_sdk::{Context, Finding, Plugin, Verdict};
 use serde::Deserialize;
 
+mod crypto;
 mod detect;
 
-pub use detect::{Detector, Entity, Hit};
+pub use detect::{Allowed, CustomPattern, Detector, Entity, Hit};
 
 /// The plugin: a configured [`Detector`].
 pub struct Pii {
@@ -26,6 +33,63 @@ pub struct Pii {
 #[serde(deny_unknown_fields)]
 struct Config {
     entities: Option<Vec<String>>,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    allow_domains: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<PatternConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatternConfig {
+    name: String,
+    category: String,
+    pattern: String,
+    #[serde(default = "default_confidence")]
+    confidence: f32,
+    #[serde(default)]
+    context: Vec<String>,
+}
+
+fn default_confidence() -> f32 {
+    0.8
+}
+
+impl PatternConfig {
+    fn compile(self) -> Result<CustomPattern, String> {
+        let name = &self.name;
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(format!(
+                "pattern name {name:?} must be lowercase letters, digits and '-' (it becomes rule pii.{name})"
+            ));
+        }
+        if self.category.is_empty() {
+            return Err(format!(
+                "pattern {name:?} needs a category, e.g. \"EMPLOYEE_ID\""
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.confidence) {
+            return Err(format!(
+                "pattern {name:?}: confidence {} is not between 0 and 1",
+                self.confidence
+            ));
+        }
+        let pattern = regex::Regex::new(&self.pattern)
+            .map_err(|e| format!("pattern {name:?} is not a valid regex: {e}"))?;
+        Ok(CustomPattern {
+            name: self.name,
+            category: self.category,
+            pattern,
+            confidence: self.confidence,
+            context: self.context,
+        })
+    }
 }
 
 impl Plugin for Pii {
@@ -47,8 +111,23 @@ impl Plugin for Pii {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let patterns = config
+            .patterns
+            .into_iter()
+            .map(PatternConfig::compile)
+            .collect::<Result<_, _>>()?;
+        let allowed = Allowed {
+            values: config.allow,
+            domains: config
+                .allow_domains
+                .into_iter()
+                .map(|d| d.trim_start_matches("*.").to_string())
+                .collect(),
+        };
         Ok(Pii {
-            detector: Detector::new(&entities),
+            detector: Detector::new(&entities)
+                .with_patterns(patterns)
+                .with_allowed(allowed),
         })
     }
 
@@ -57,18 +136,12 @@ impl Plugin for Pii {
             .detector
             .detect(text)
             .into_iter()
-            .map(|h| {
-                Finding::new(
-                    h.entity.rule(),
-                    h.entity.name(),
-                    h.range,
-                    h.confidence,
-                    h.entity.message(),
-                )
-            })
+            .map(|h| Finding::new(h.rule, h.category, h.range, h.confidence, h.message))
             .collect();
         Verdict::allow(findings)
     }
 }
 
-export_plugin!(Pii);
+// Only the component exports the world; a native build (tests, benchmarks) links the detector alone.
+#[cfg(target_family = "wasm")]
+palisade_sdk::export_plugin!(Pii);

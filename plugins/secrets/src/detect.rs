@@ -4,48 +4,44 @@ use base64::Engine as _;
 use regex::Regex;
 use std::ops::Range;
 
-/// Every rule id, as gitleaks names them where gitleaks has one.
-pub const RULES: &[&str] = &[
-    "private-key",
-    "connection-string",
-    "jwt",
-    "anthropic-api-key",
-    "openai-api-key",
-    "aws-access-token",
-    "aws-secret-access-key",
-    "github-pat",
-    "github-oauth",
-    "github-app-token",
-    "github-fine-grained-pat",
-    "gitlab-pat",
-    "slack-bot-token",
-    "slack-user-token",
-    "stripe-access-token",
-    "gcp-api-key",
-    "generic-api-key",
-];
-
 /// One credential found in a text.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Hit {
+pub struct Hit<'d> {
     /// The rule id (without the `secret.` prefix).
-    pub rule: &'static str,
+    pub rule: &'d str,
     /// What kind of credential, for people.
-    pub description: &'static str,
+    pub description: &'d str,
     /// UTF-8 byte range into the inspected text.
     pub range: Range<usize>,
     pub confidence: f32,
 }
 
+/// A team's own rule, from the plugin's config. A `secret` capture group, if the pattern has one, narrows
+/// what is reported to the value.
+#[derive(Clone, Debug)]
+pub struct CustomRule {
+    pub id: String,
+    pub description: String,
+    pub pattern: Regex,
+    pub confidence: f32,
+    /// Shannon entropy (bits per character) the value must reach; 0 accepts any value.
+    pub min_entropy: f64,
+}
+
 /// Decides whether a candidate is real; may narrow its range.
 type Validator = fn(&str, Range<usize>) -> Option<Range<usize>>;
 
+enum Check {
+    Builtin(Validator),
+    Custom { min_entropy: f64 },
+}
+
 struct Rule {
-    id: &'static str,
-    description: &'static str,
+    id: String,
+    description: String,
     pattern: Regex,
     confidence: f32,
-    validate: Validator,
+    check: Check,
 }
 
 /// The configured rules. Building it compiles the regexes, so build it once per instance.
@@ -53,18 +49,57 @@ pub struct Detector {
     rules: Vec<Rule>,
 }
 
+impl Default for Detector {
+    fn default() -> Self {
+        Detector::new()
+    }
+}
+
 impl Detector {
-    /// All rules, or only those named.
-    pub fn new(only: Option<&[String]>) -> Detector {
-        let rules = all_rules()
-            .into_iter()
-            .filter(|r| only.is_none_or(|names| names.iter().any(|n| n == r.id)))
-            .collect();
-        Detector { rules }
+    /// Every built-in rule.
+    pub fn new() -> Detector {
+        Detector { rules: all_rules() }
+    }
+
+    /// The ids of the built-in rules, each once, in the order they run.
+    pub fn builtin_ids() -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for rule in all_rules() {
+            if !ids.contains(&rule.id) {
+                ids.push(rule.id);
+            }
+        }
+        ids
+    }
+
+    /// Only the rules whose ids are in `ids`.
+    pub fn only(mut self, ids: &[String]) -> Detector {
+        self.rules.retain(|r| ids.contains(&r.id));
+        self
+    }
+
+    /// Without the rules whose ids are in `ids`.
+    pub fn without(mut self, ids: &[String]) -> Detector {
+        self.rules.retain(|r| !ids.contains(&r.id));
+        self
+    }
+
+    /// With a team's own rules after the built-in ones.
+    pub fn with_custom(mut self, custom: Vec<CustomRule>) -> Detector {
+        self.rules.extend(custom.into_iter().map(|c| Rule {
+            id: c.id,
+            description: c.description,
+            pattern: c.pattern,
+            confidence: c.confidence,
+            check: Check::Custom {
+                min_entropy: c.min_entropy,
+            },
+        }));
+        self
     }
 
     /// Every credential in `text`; of overlapping hits, the more confident (then the longer) wins.
-    pub fn detect(&self, text: &str) -> Vec<Hit> {
+    pub fn detect(&self, text: &str) -> Vec<Hit<'_>> {
         let mut hits = Vec::new();
         for rule in &self.rules {
             for caps in rule.pattern.captures_iter(text) {
@@ -72,10 +107,18 @@ impl Detector {
                 let Some(m) = caps.name("secret").or_else(|| caps.get(0)) else {
                     continue;
                 };
-                if let Some(range) = (rule.validate)(text, m.range()) {
+                let range = match rule.check {
+                    Check::Builtin(validate) => validate(text, m.range()),
+                    Check::Custom { min_entropy } => {
+                        let value = m.as_str();
+                        (!value.is_empty() && !placeholder(value) && entropy(value) >= min_entropy)
+                            .then_some(m.range())
+                    }
+                };
+                if let Some(range) = range {
                     hits.push(Hit {
-                        rule: rule.id,
-                        description: rule.description,
+                        rule: &rule.id,
+                        description: &rule.description,
                         range,
                         confidence: rule.confidence,
                     });
@@ -87,15 +130,15 @@ impl Detector {
 }
 
 fn all_rules() -> Vec<Rule> {
-    let rule = |id, description, pattern: &str, confidence, validate: Validator| Rule {
-        id,
-        description,
+    let rule = |id: &str, description: &str, pattern: &str, confidence, validate: Validator| Rule {
+        id: id.to_string(),
+        description: description.to_string(),
         // The patterns are constants of this crate; a bad one is a bug the test suite catches at once.
         pattern: Regex::new(pattern).expect("built-in pattern compiles"),
         confidence,
-        validate,
+        check: Check::Builtin(validate),
     };
-    vec![
+    let mut rules = vec![
         // Base64 bodies contain no '-', so the body runs to the END line (or, if cut off, to the next '-').
         rule(
             "private-key",
@@ -119,27 +162,6 @@ fn all_rules() -> Vec<Rule> {
             jwt,
         ),
         rule(
-            "anthropic-api-key",
-            "Anthropic API key",
-            r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120}",
-            0.98,
-            provider,
-        ),
-        rule(
-            "openai-api-key",
-            "OpenAI API key",
-            r"\bsk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}|\bsk-proj-[A-Za-z0-9_-]{80,}",
-            0.97,
-            provider,
-        ),
-        rule(
-            "aws-access-token",
-            "AWS access key id",
-            r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
-            0.95,
-            provider,
-        ),
-        rule(
             "aws-secret-access-key",
             "AWS secret access key",
             r"(?:^|[^A-Za-z0-9/+])(?P<secret>[A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])",
@@ -147,68 +169,131 @@ fn all_rules() -> Vec<Rule> {
             aws_secret,
         ),
         rule(
-            "github-pat",
-            "GitHub personal access token",
-            r"\bghp_[A-Za-z0-9]{36}\b",
-            0.97,
-            provider,
-        ),
-        rule(
-            "github-oauth",
-            "GitHub OAuth token",
-            r"\bgho_[A-Za-z0-9]{36}\b",
-            0.97,
-            provider,
-        ),
-        rule(
-            "github-app-token",
-            "GitHub app token",
-            r"\bgh[usr]_[A-Za-z0-9]{36}\b",
-            0.97,
-            provider,
-        ),
-        rule(
-            "github-fine-grained-pat",
-            "GitHub fine-grained token",
-            r"\bgithub_pat_[A-Za-z0-9_]{82}\b",
-            0.97,
-            provider,
-        ),
-        rule(
-            "gitlab-pat",
-            "GitLab personal access token",
-            r"\bglpat-[A-Za-z0-9_-]{20}\b",
-            0.97,
-            provider,
-        ),
-        rule(
-            "slack-bot-token",
-            "Slack bot token",
-            r"\bxoxb-\d{8,13}-\d{8,13}-[A-Za-z0-9]{20,32}\b",
-            0.97,
-            provider,
-        ),
-        rule(
-            "slack-user-token",
-            "Slack user token",
-            r"\bxox[pe](?:-\d{8,13}){3}-[a-f0-9]{28,40}\b",
-            0.97,
-            provider,
-        ),
-        rule(
-            "stripe-access-token",
-            "Stripe secret or restricted key",
-            r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,247}\b",
-            0.97,
-            provider,
-        ),
-        rule(
-            "gcp-api-key",
-            "Google API key",
-            r"\bAIza[0-9A-Za-z_-]{35}",
+            "azure-ad-client-secret",
+            "Azure AD (Entra ID) client secret",
+            r#"(?:^|[\\'"`\s>=:(,])(?P<secret>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?:$|[\\'"`\s<),])"#,
             0.95,
+            high_entropy,
+        ),
+        rule(
+            "azure-storage-account-key",
+            "Azure storage account key in a connection string",
+            r"(?i)AccountKey=(?P<secret>[A-Za-z0-9+/]{86}==)",
+            0.97,
             provider,
         ),
+        rule(
+            "basic-auth-header",
+            "HTTP Basic credentials",
+            r#"(?i)authorization["']?\s*[:=]\s*["']?basic\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})"#,
+            0.9,
+            basic_auth,
+        ),
+        rule(
+            "slack-webhook-url",
+            "Slack incoming webhook URL",
+            r"(?i)https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,60}",
+            0.97,
+            provider,
+        ),
+        rule(
+            "microsoft-teams-webhook",
+            "Microsoft Teams incoming webhook URL",
+            r"(?i)https://[a-z0-9-]+\.webhook\.office\.com/webhookb2/[a-z0-9-]{36}@[a-z0-9-]{36}/IncomingWebhook/[a-z0-9]{32}/[a-z0-9-]{36}",
+            0.97,
+            provider,
+        ),
+        rule(
+            "telegram-bot-api-token",
+            "Telegram bot token",
+            r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}(?:$|[^A-Za-z0-9_-])",
+            0.9,
+            telegram,
+        ),
+    ];
+    // Provider tokens that announce themselves with a prefix: a match is a credential unless it is a
+    // placeholder or, for the shorter shapes, lacks a generated token's entropy.
+    #[rustfmt::skip]
+    let prefixed: &[(&str, &str, &str)] = &[
+        ("anthropic-api-key", "Anthropic API key", r"\bsk-ant-api\d{2}-[A-Za-z0-9_-]{80,120}"),
+        ("anthropic-admin-api-key", "Anthropic admin API key", r"\bsk-ant-admin\d{2}-[A-Za-z0-9_-]{80,120}"),
+        ("openai-api-key", "OpenAI API key", r"\bsk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}|\bsk-proj-[A-Za-z0-9_-]{80,}"),
+        ("groq-api-key", "Groq API key", r"\bgsk_[A-Za-z0-9]{52}\b"),
+        ("perplexity-api-key", "Perplexity API key", r"\bpplx-[A-Za-z0-9]{48}\b"),
+        ("huggingface-access-token", "Hugging Face access token", r"\bhf_[A-Za-z]{34}\b"),
+        ("aws-access-token", "AWS access key id", r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b"),
+        ("github-pat", "GitHub personal access token", r"\bghp_[A-Za-z0-9]{36}\b"),
+        ("github-oauth", "GitHub OAuth token", r"\bgho_[A-Za-z0-9]{36}\b"),
+        ("github-app-token", "GitHub app token", r"\bgh[us]_[A-Za-z0-9]{36}\b"),
+        ("github-refresh-token", "GitHub refresh token", r"\bghr_[A-Za-z0-9]{36}\b"),
+        ("github-fine-grained-pat", "GitHub fine-grained token", r"\bgithub_pat_[A-Za-z0-9_]{82}\b"),
+        ("gitlab-pat", "GitLab personal access token", r"\bglpat-[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-ptt", "GitLab pipeline trigger token", r"\bglptt-[0-9a-f]{40}\b"),
+        ("gitlab-rrt", "GitLab runner registration token", r"\bGR1348941[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-runner-authentication-token", "GitLab runner authentication token", r"\bglrt-[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-deploy-token", "GitLab deploy token", r"\bgldt-[A-Za-z0-9_-]{20}\b"),
+        ("slack-bot-token", "Slack bot token", r"\bxoxb-\d{8,13}-\d{8,13}-[A-Za-z0-9]{20,32}\b"),
+        ("slack-user-token", "Slack user token", r"\bxox[pe](?:-\d{8,13}){3}-[a-f0-9]{28,40}\b"),
+        ("slack-app-token", "Slack app-level token", r"(?i)\bxapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+\b"),
+        ("stripe-access-token", "Stripe secret or restricted key", r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,247}\b"),
+        ("gcp-api-key", "Google API key", r"\bAIza[0-9A-Za-z_-]{35}"),
+        ("gcp-oauth-client-secret", "Google OAuth client secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}\b"),
+        ("twilio-api-key", "Twilio API key", r"\bSK[0-9a-fA-F]{32}\b"),
+        ("sendgrid-api-token", "SendGrid API key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"),
+        ("sendinblue-api-token", "Brevo (Sendinblue) API key", r"\bxkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}\b"),
+        ("mailchimp-api-key", "Mailchimp API key", r"\b[0-9a-f]{32}-us\d{1,2}\b"),
+        ("npm-access-token", "npm access token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+        ("pypi-upload-token", "PyPI upload token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
+        ("rubygems-api-token", "RubyGems API key", r"\brubygems_[a-f0-9]{48}\b"),
+        ("clojars-api-token", "Clojars deploy token", r"\bCLOJARS_[a-z0-9]{60}\b"),
+        ("shopify-access-token", "Shopify access token", r"\bshpat_[a-fA-F0-9]{32}\b"),
+        ("shopify-custom-access-token", "Shopify custom app access token", r"\bshpca_[a-fA-F0-9]{32}\b"),
+        ("shopify-private-app-access-token", "Shopify private app access token", r"\bshppa_[a-fA-F0-9]{32}\b"),
+        ("shopify-shared-secret", "Shopify shared secret", r"\bshpss_[a-fA-F0-9]{32}\b"),
+        ("digitalocean-pat", "DigitalOcean personal access token", r"\bdop_v1_[a-f0-9]{64}\b"),
+        ("digitalocean-access-token", "DigitalOcean OAuth token", r"\bdoo_v1_[a-f0-9]{64}\b"),
+        ("digitalocean-refresh-token", "DigitalOcean refresh token", r"\bdor_v1_[a-f0-9]{64}\b"),
+        ("linear-api-key", "Linear API key", r"\blin_api_[A-Za-z0-9]{40}\b"),
+        ("doppler-api-token", "Doppler token", r"\bdp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}\b"),
+        ("dynatrace-api-token", "Dynatrace API token", r"\bdt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}\b"),
+        ("databricks-api-token", "Databricks access token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b"),
+        ("hashicorp-tf-api-token", "Terraform Cloud API token", r"\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}\b"),
+        ("vault-service-token", "HashiCorp Vault service token", r"\bhvs\.[A-Za-z0-9_-]{90,120}\b"),
+        ("vault-batch-token", "HashiCorp Vault batch token", r"\bhvb\.[A-Za-z0-9_-]{138,300}\b"),
+        ("pulumi-api-token", "Pulumi access token", r"\bpul-[a-f0-9]{40}\b"),
+        ("postman-api-token", "Postman API key", r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b"),
+        ("grafana-api-key", "Grafana API key", r"\beyJrIjoi[A-Za-z0-9]{70,400}={0,3}"),
+        ("grafana-cloud-api-token", "Grafana Cloud token", r"\bglc_[A-Za-z0-9+/]{32,400}={0,3}"),
+        ("grafana-service-account-token", "Grafana service account token", r"\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b"),
+        ("new-relic-user-api-key", "New Relic user API key", r"\bNRAK-[A-Z0-9]{27}\b"),
+        ("sentry-user-token", "Sentry user auth token", r"\bsntryu_[a-f0-9]{64}\b"),
+        ("age-secret-key", "age encryption secret key", r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b"),
+        ("alibaba-access-key-id", "Alibaba Cloud AccessKey ID", r"\bLTAI[A-Za-z0-9]{20}\b"),
+        ("artifactory-api-key", "JFrog Artifactory API key", r"\bAKCp[A-Za-z0-9]{69}\b"),
+        ("atlassian-api-token", "Atlassian API token", r"\bATATT3[A-Za-z0-9_=-]{186}"),
+        ("flyio-access-token", "Fly.io access token", r"\bfo1_[A-Za-z0-9_-]{43}\b"),
+        ("frameio-api-token", "Frame.io API token", r"\bfio-u-[A-Za-z0-9_=-]{64}\b"),
+        ("planetscale-password", "PlanetScale password", r"\bpscale_pw_[A-Za-z0-9_.=-]{32,64}\b"),
+        ("planetscale-api-token", "PlanetScale API token", r"\bpscale_tkn_[A-Za-z0-9_.=-]{32,64}\b"),
+        ("prefect-api-token", "Prefect API key", r"\bpnu_[A-Za-z0-9]{36}\b"),
+        ("readme-api-token", "ReadMe API key", r"\brdme_[a-z0-9]{70}\b"),
+        ("scalingo-api-token", "Scalingo API token", r"\btk-us-[A-Za-z0-9_-]{48}\b"),
+        ("shippo-api-token", "Shippo API token", r"\bshippo_(?:live|test)_[a-f0-9]{40}\b"),
+        ("typeform-api-token", "Typeform personal token", r"\btfp_[A-Za-z0-9_.=-]{59}\b"),
+        ("easypost-api-token", "EasyPost API key", r"\bEZAK[A-Za-z0-9]{54}\b"),
+        ("duffel-api-token", "Duffel API token", r"\bduffel_(?:test|live)_[A-Za-z0-9_=-]{43}\b"),
+        ("square-access-token", "Square access token", r"\b(?:EAAA|sq0atp-)[A-Za-z0-9_-]{22,60}\b"),
+        ("square-secret", "Square OAuth secret", r"\bsq0csp-[A-Za-z0-9_-]{43}\b"),
+        ("mapbox-api-token", "Mapbox secret token", r"\bsk\.eyJ1Ijoi[A-Za-z0-9_-]{50,}\.[A-Za-z0-9_-]{22}\b"),
+        ("heroku-api-key-v2", "Heroku API key", r"\bHRKU-AA[A-Za-z0-9_-]{58}\b"),
+        ("1password-secret-key", "1Password account secret key", r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b"),
+    ];
+    rules.extend(
+        prefixed
+            .iter()
+            .map(|&(id, description, pattern)| rule(id, description, pattern, 0.97, high_entropy)),
+    );
+    rules.push(
         rule(
             "generic-api-key",
             "credential assigned to a key-like name",
@@ -222,7 +307,19 @@ fn all_rules() -> Vec<Rule> {
             0.7,
             generic,
         ),
-    ]
+    );
+    // The same, told the other way round: `we use … as the API key`, `… is our staging token`.
+    rules.push(rule(
+        "generic-api-key",
+        "credential named as one right after it",
+        concat!(
+            r#"(?i)(?:^|[\s'"`=:(])(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})['"`]?\s+(?:as|is)\s+(?:the|our|my|an?|their)\s+"#,
+            r#"(?:[\w-]+\s+){0,2}(?:api[\s_-]?key|token|secret|password|credentials?|access\s+key|secret\s+key)\b"#
+        ),
+        0.7,
+        generic,
+    ));
+    rules
 }
 
 fn is_word(c: char) -> bool {
@@ -277,6 +374,31 @@ fn provider(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     (!placeholder(&text[range.clone()])).then_some(range)
 }
 
+/// A provider token with its prefix: not a placeholder, and with a generated value's variety (a long run of
+/// one letter after a real prefix is a redaction or a template, not a key).
+fn high_entropy(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let value = &text[range.clone()];
+    (!placeholder(value) && entropy(value) >= 3.0).then_some(range)
+}
+
+/// `Authorization: Basic …` is a credential when the base64 decodes to `user:password`.
+fn basic_auth(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&text[range.clone()])
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    (!user.is_empty() && !password.is_empty() && !placeholder(password)).then_some(range)
+}
+
+/// A Telegram bot token: the bot's numeric id, a colon, and a 35-character secret starting `AA`.
+fn telegram(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let value = text[range.clone()]
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-');
+    let range = range.start..range.start + value.len();
+    high_entropy(text, range)
+}
+
 fn connection_string(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     // A URL ends before sentence punctuation.
     let value = text[range.clone()].trim_end_matches(['.', ',', ';', ':', '!', '?', '"']);
@@ -316,7 +438,11 @@ fn aws_secret(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         text[text.floor_char_boundary(from)..text.ceil_char_boundary(to.min(text.len()))]
             .to_ascii_lowercase()
     };
-    let before = window(range.start.saturating_sub(80), range.start);
+    // The name may come before the value (`aws_secret_access_key = …`) or right after it (`… as the AWS
+    // secret key`).
+    let before = window(range.start.saturating_sub(80), range.start)
+        + " "
+        + &window(range.end, range.end + 40);
     let around = window(range.start.saturating_sub(300), range.end + 300);
     let named = [
         "aws",

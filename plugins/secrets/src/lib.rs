@@ -6,14 +6,19 @@
 //! `changeme`), low-entropy values, JWTs whose header is not JSON with an `alg`, and AWS secret keys with no
 //! AWS context. For a token assigned to a key name (`api_key = "…"`), only the token is reported.
 //!
-//! Config (optional): `{"rules": ["aws-access-token", …]}` limits the rules that run.
+//! Config (all optional; see the README's "Stock plugins" section):
+//! - `rules`: run only these rule ids (default: all built-in rules).
+//! - `disable`: rule ids not to run, e.g. `["generic-api-key"]` where config files are full of ids.
+//! - `custom`: a team's own rules, `[{"id", "pattern", "description"?, "confidence"?, "min_entropy"?}]`:
+//!   `pattern` is a Rust regex (a `secret` capture group, if present, is what gets reported), reported as
+//!   rule `secret.<id>`; `min_entropy` (bits per character, default 3.0) rejects low-variety values.
 
-use palisade_sdk::{export_plugin, Context, Finding, Plugin, Verdict};
+use palisade_sdk::{Context, Finding, Plugin, Verdict};
 use serde::Deserialize;
 
 mod detect;
 
-pub use detect::{Detector, Hit, RULES};
+pub use detect::{CustomRule, Detector, Hit};
 
 /// The plugin: a configured [`Detector`].
 pub struct Secrets {
@@ -24,25 +29,92 @@ pub struct Secrets {
 #[serde(deny_unknown_fields)]
 struct Config {
     rules: Option<Vec<String>>,
+    #[serde(default)]
+    disable: Vec<String>,
+    #[serde(default)]
+    custom: Vec<CustomConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomConfig {
+    id: String,
+    pattern: String,
+    description: Option<String>,
+    #[serde(default = "default_confidence")]
+    confidence: f32,
+    #[serde(default = "default_min_entropy")]
+    min_entropy: f64,
+}
+
+fn default_confidence() -> f32 {
+    0.9
+}
+
+fn default_min_entropy() -> f64 {
+    3.0
+}
+
+impl CustomConfig {
+    fn compile(self, builtin: &[String]) -> Result<CustomRule, String> {
+        let id = &self.id;
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(format!(
+                "custom rule id {id:?} must be lowercase letters, digits and '-' (it becomes rule secret.{id})"
+            ));
+        }
+        if builtin.contains(id) {
+            return Err(format!(
+                "custom rule id {id:?} is a built-in rule's; pick another, or `disable` the built-in one"
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.confidence) {
+            return Err(format!(
+                "custom rule {id:?}: confidence {} is not between 0 and 1",
+                self.confidence
+            ));
+        }
+        let pattern = regex::Regex::new(&self.pattern)
+            .map_err(|e| format!("custom rule {id:?}: the pattern is not a valid regex: {e}"))?;
+        Ok(CustomRule {
+            description: self
+                .description
+                .unwrap_or_else(|| format!("matches the configured rule `{id}`")),
+            id: self.id,
+            pattern,
+            confidence: self.confidence,
+            min_entropy: self.min_entropy,
+        })
+    }
 }
 
 impl Plugin for Secrets {
     fn configure(config: &str) -> Result<Self, String> {
         let config: Config =
             serde_json::from_str(config).map_err(|e| format!("invalid secrets config: {e}"))?;
-        if let Some(unknown) = config
-            .rules
-            .iter()
-            .flatten()
-            .find(|r| !RULES.contains(&r.as_str()))
-        {
+        let builtin = Detector::builtin_ids();
+        let named = config.rules.iter().flatten().chain(&config.disable);
+        if let Some(unknown) = named.into_iter().find(|r| !builtin.contains(r)) {
             return Err(format!(
-                "unknown rule {unknown:?} in `rules`; known: {}",
-                RULES.join(", ")
+                "unknown rule {unknown:?}; the built-in rules are: {}",
+                builtin.join(", ")
             ));
         }
+        let custom = config
+            .custom
+            .into_iter()
+            .map(|c| c.compile(&builtin))
+            .collect::<Result<_, _>>()?;
+        let mut detector = Detector::new();
+        if let Some(only) = &config.rules {
+            detector = detector.only(only);
+        }
         Ok(Secrets {
-            detector: Detector::new(config.rules.as_deref()),
+            detector: detector.without(&config.disable).with_custom(custom),
         })
     }
 
@@ -66,4 +138,6 @@ impl Plugin for Secrets {
     }
 }
 
-export_plugin!(Secrets);
+// Only the component exports the world; a native build (tests, benchmarks) links the detector alone.
+#[cfg(target_family = "wasm")]
+palisade_sdk::export_plugin!(Secrets);
