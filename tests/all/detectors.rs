@@ -1,11 +1,14 @@
 //! The stock detectors' rules, linked natively: positives and negatives per rule, fast enough to be many.
 //! (`pii.rs` and `secrets.rs` run the same detectors as components in a bundle.)
 
+use std::sync::OnceLock;
+
 use pii::{Detector, Entity};
 
 fn pii_found(text: &str) -> Vec<(String, String)> {
-    let detector = Detector::new(Entity::ALL);
-    detector
+    static DETECTOR: OnceLock<Detector> = OnceLock::new();
+    DETECTOR
+        .get_or_init(|| Detector::new(Entity::ALL))
         .detect(text)
         .into_iter()
         .map(|h| (h.category.to_string(), text[h.range].to_string()))
@@ -148,4 +151,420 @@ fn bank_account_numbers_only_with_a_cue() {
     ] {
         pii_lacks(text, "US_BANK_NUMBER");
     }
+}
+
+// ---- secrets --------------------------------------------------------------------------------------------
+
+/// A deterministic stand-in for a generated token: `n` characters drawn from `alphabet`. Tokens are made at
+/// run time so no credential-shaped literal sits in the repository for other scanners to trip on.
+fn token(alphabet: &str, n: usize, seed: u64) -> String {
+    let chars: Vec<char> = alphabet.chars().collect();
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            chars[(state >> 33) as usize % chars.len()]
+        })
+        .collect()
+}
+
+const AN: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const UPPER_AN: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const LOWER_AN: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+const HEX: &str = "0123456789abcdef";
+const URLSAFE: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BECH32: &str = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
+
+/// One credential of each built-in rule's shape, as a provider would issue it.
+fn samples() -> Vec<(&'static str, String)> {
+    let t = token;
+    vec![
+        (
+            "anthropic-api-key",
+            format!("sk-ant-api03-{}AA", t(URLSAFE, 93, 1)),
+        ),
+        (
+            "anthropic-admin-api-key",
+            format!("sk-ant-admin01-{}AA", t(URLSAFE, 93, 2)),
+        ),
+        (
+            "openai-api-key",
+            format!("sk-proj-{}T3BlbkFJ{}", t(URLSAFE, 40, 3), t(URLSAFE, 40, 4)),
+        ),
+        ("groq-api-key", format!("gsk_{}", t(AN, 52, 5))),
+        ("perplexity-api-key", format!("pplx-{}", t(AN, 48, 6))),
+        (
+            "huggingface-access-token",
+            format!(
+                "hf_{}",
+                t(
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                    34,
+                    7
+                )
+            ),
+        ),
+        (
+            "aws-access-token",
+            format!("AKIA{}", t("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16, 8)),
+        ),
+        ("github-pat", format!("ghp_{}", t(AN, 36, 9))),
+        ("github-oauth", format!("gho_{}", t(AN, 36, 10))),
+        ("github-app-token", format!("ghs_{}", t(AN, 36, 11))),
+        ("github-refresh-token", format!("ghr_{}", t(AN, 36, 12))),
+        (
+            "github-fine-grained-pat",
+            format!("github_pat_{}", t(AN, 82, 13)),
+        ),
+        ("gitlab-pat", format!("glpat-{}", t(URLSAFE, 20, 14))),
+        ("gitlab-ptt", format!("glptt-{}", t(HEX, 40, 15))),
+        ("gitlab-rrt", format!("GR1348941{}", t(URLSAFE, 20, 16))),
+        (
+            "gitlab-runner-authentication-token",
+            format!("glrt-{}", t(URLSAFE, 20, 17)),
+        ),
+        (
+            "gitlab-deploy-token",
+            format!("gldt-{}", t(URLSAFE, 20, 18)),
+        ),
+        (
+            "slack-bot-token",
+            format!(
+                "xoxb-{}-{}-{}",
+                t("0123456789", 12, 19),
+                t("0123456789", 13, 20),
+                t(AN, 24, 21)
+            ),
+        ),
+        (
+            "slack-user-token",
+            format!(
+                "xoxp-{}-{}-{}-{}",
+                t("0123456789", 12, 22),
+                t("0123456789", 12, 23),
+                t("0123456789", 13, 24),
+                t(HEX, 32, 25)
+            ),
+        ),
+        (
+            "slack-app-token",
+            format!(
+                "xapp-1-A{}-{}-{}",
+                t(UPPER_AN, 10, 26),
+                t("0123456789", 13, 27),
+                t(HEX, 64, 28)
+            ),
+        ),
+        ("stripe-access-token", format!("sk_live_{}", t(AN, 99, 29))),
+        ("gcp-api-key", format!("AIza{}", t(URLSAFE, 35, 30))),
+        (
+            "gcp-oauth-client-secret",
+            format!("GOCSPX-{}", t(URLSAFE, 28, 31)),
+        ),
+        ("twilio-api-key", format!("SK{}", t(HEX, 32, 32))),
+        (
+            "sendgrid-api-token",
+            format!("SG.{}.{}", t(URLSAFE, 22, 33), t(URLSAFE, 43, 34)),
+        ),
+        (
+            "sendinblue-api-token",
+            format!("xkeysib-{}-{}", t(HEX, 64, 35), t(AN, 16, 36)),
+        ),
+        ("mailchimp-api-key", format!("{}-us21", t(HEX, 32, 37))),
+        ("npm-access-token", format!("npm_{}", t(AN, 36, 38))),
+        (
+            "pypi-upload-token",
+            format!("pypi-AgEIcHlwaS5vcmc{}", t(URLSAFE, 70, 39)),
+        ),
+        ("rubygems-api-token", format!("rubygems_{}", t(HEX, 48, 40))),
+        (
+            "clojars-api-token",
+            format!("CLOJARS_{}", t(LOWER_AN, 60, 41)),
+        ),
+        ("shopify-access-token", format!("shpat_{}", t(HEX, 32, 42))),
+        (
+            "shopify-custom-access-token",
+            format!("shpca_{}", t(HEX, 32, 43)),
+        ),
+        (
+            "shopify-private-app-access-token",
+            format!("shppa_{}", t(HEX, 32, 44)),
+        ),
+        ("shopify-shared-secret", format!("shpss_{}", t(HEX, 32, 45))),
+        ("digitalocean-pat", format!("dop_v1_{}", t(HEX, 64, 46))),
+        (
+            "digitalocean-access-token",
+            format!("doo_v1_{}", t(HEX, 64, 47)),
+        ),
+        (
+            "digitalocean-refresh-token",
+            format!("dor_v1_{}", t(HEX, 64, 48)),
+        ),
+        ("linear-api-key", format!("lin_api_{}", t(AN, 40, 49))),
+        ("doppler-api-token", format!("dp.pt.{}", t(AN, 43, 50))),
+        (
+            "dynatrace-api-token",
+            format!("dt0c01.{}.{}", t(UPPER_AN, 24, 51), t(UPPER_AN, 64, 52)),
+        ),
+        ("databricks-api-token", format!("dapi{}", t(HEX, 32, 53))),
+        (
+            "hashicorp-tf-api-token",
+            format!("{}.atlasv1.{}", t(AN, 14, 54), t(URLSAFE, 67, 55)),
+        ),
+        ("vault-service-token", format!("hvs.{}", t(URLSAFE, 95, 56))),
+        ("vault-batch-token", format!("hvb.{}", t(URLSAFE, 150, 57))),
+        ("pulumi-api-token", format!("pul-{}", t(HEX, 40, 58))),
+        (
+            "postman-api-token",
+            format!("PMAK-{}-{}", t(HEX, 24, 59), t(HEX, 34, 60)),
+        ),
+        ("grafana-api-key", format!("eyJrIjoi{}", t(AN, 80, 61))),
+        ("grafana-cloud-api-token", format!("glc_{}", t(AN, 80, 62))),
+        (
+            "grafana-service-account-token",
+            format!("glsa_{}_{}", t(AN, 32, 63), t(HEX, 8, 64)),
+        ),
+        (
+            "new-relic-user-api-key",
+            format!("NRAK-{}", t(UPPER_AN, 27, 65)),
+        ),
+        ("sentry-user-token", format!("sntryu_{}", t(HEX, 64, 66))),
+        (
+            "age-secret-key",
+            format!("AGE-SECRET-KEY-1{}", t(BECH32, 58, 67)),
+        ),
+        ("alibaba-access-key-id", format!("LTAI{}", t(AN, 20, 68))),
+        ("artifactory-api-key", format!("AKCp{}", t(AN, 69, 69))),
+        (
+            "atlassian-api-token",
+            format!("ATATT3{}", t(URLSAFE, 186, 70)),
+        ),
+        ("flyio-access-token", format!("fo1_{}", t(URLSAFE, 43, 71))),
+        ("frameio-api-token", format!("fio-u-{}", t(URLSAFE, 64, 72))),
+        (
+            "planetscale-password",
+            format!("pscale_pw_{}", t(URLSAFE, 43, 73)),
+        ),
+        (
+            "planetscale-api-token",
+            format!("pscale_tkn_{}", t(URLSAFE, 43, 74)),
+        ),
+        ("prefect-api-token", format!("pnu_{}", t(AN, 36, 75))),
+        ("readme-api-token", format!("rdme_{}", t(LOWER_AN, 70, 76))),
+        (
+            "scalingo-api-token",
+            format!("tk-us-{}", t(URLSAFE, 48, 77)),
+        ),
+        (
+            "shippo-api-token",
+            format!("shippo_live_{}", t(HEX, 40, 78)),
+        ),
+        ("typeform-api-token", format!("tfp_{}", t(URLSAFE, 59, 79))),
+        ("easypost-api-token", format!("EZAK{}", t(AN, 54, 80))),
+        (
+            "duffel-api-token",
+            format!("duffel_live_{}", t(URLSAFE, 43, 81)),
+        ),
+        ("square-access-token", format!("EAAA{}", t(URLSAFE, 60, 82))),
+        ("square-secret", format!("sq0csp-{}", t(URLSAFE, 43, 83))),
+        (
+            "mapbox-api-token",
+            format!("sk.eyJ1Ijoi{}.{}", t(URLSAFE, 60, 84), t(URLSAFE, 22, 85)),
+        ),
+        (
+            "heroku-api-key-v2",
+            format!("HRKU-AA{}", t(URLSAFE, 58, 86)),
+        ),
+        (
+            "1password-secret-key",
+            format!(
+                "A3-{}-{}-{}-{}-{}",
+                t(UPPER_AN, 6, 87),
+                t(UPPER_AN, 11, 88),
+                t(UPPER_AN, 5, 89),
+                t(UPPER_AN, 5, 90),
+                t(UPPER_AN, 5, 91)
+            ),
+        ),
+        (
+            "azure-ad-client-secret",
+            format!("{}8Q~{}", t(AN, 3, 92), t(URLSAFE, 34, 93)),
+        ),
+        ("azure-storage-account-key", format!("{}==", t(B64, 86, 94))),
+        (
+            "slack-webhook-url",
+            format!(
+                "https://hooks.slack.com/services/T{}/B{}/{}",
+                t(UPPER_AN, 8, 95),
+                t(UPPER_AN, 10, 96),
+                t(AN, 24, 97)
+            ),
+        ),
+        (
+            "microsoft-teams-webhook",
+            format!(
+                "https://contoso.webhook.office.com/webhookb2/{}@{}/IncomingWebhook/{}/{}",
+                uuid(98),
+                uuid(99),
+                t(HEX, 32, 100),
+                uuid(101)
+            ),
+        ),
+        (
+            "telegram-bot-api-token",
+            format!("{}:AA{}", t("0123456789", 10, 102), t(URLSAFE, 33, 103)),
+        ),
+    ]
+}
+
+fn uuid(seed: u64) -> String {
+    let h = token(HEX, 32, seed);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn secrets_found(text: &str) -> Vec<(String, String)> {
+    static DETECTOR: OnceLock<secrets::Detector> = OnceLock::new();
+    DETECTOR
+        .get_or_init(secrets::Detector::new)
+        .detect(text)
+        .into_iter()
+        .map(|h| (h.rule.to_string(), text[h.range].to_string()))
+        .collect()
+}
+
+#[test]
+fn every_provider_rule_finds_its_own_shape_in_common_settings() {
+    let samples = samples();
+    for (rule, value) in &samples {
+        // How credentials show up in prompts: an env file, JSON, a sentence, a shell line.
+        let settings = if *rule == "azure-storage-account-key" {
+            vec![format!("DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={value};EndpointSuffix=core.windows.net")]
+        } else {
+            vec![
+                format!("export TOKEN={value}\n"),
+                format!("{{\"credential\": \"{value}\"}}"),
+                format!("It fails with {value} — any idea?"),
+            ]
+        };
+        for text in settings {
+            let got = secrets_found(&text);
+            assert!(
+                got.iter().any(|(r, v)| r == rule && v == value),
+                "rule {rule}: expected {value:?} in {text:?}, got {got:?}"
+            );
+        }
+    }
+    // Every built-in rule has a sample here, except those with tests of their own below.
+    let tested: Vec<&str> = samples.iter().map(|(r, _)| *r).collect();
+    let own_tests = [
+        "private-key",
+        "connection-string",
+        "jwt",
+        "aws-secret-access-key",
+        "basic-auth-header",
+        "generic-api-key",
+    ];
+    for id in secrets::Detector::builtin_ids() {
+        assert!(
+            tested.contains(&id.as_str()) || own_tests.contains(&id.as_str()),
+            "rule {id} has no sample in this test"
+        );
+    }
+    assert!(secrets::Detector::builtin_ids().len() >= 80);
+}
+
+#[test]
+fn provider_shapes_filled_with_placeholders_are_not_secrets() {
+    for text in [
+        "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "sk_live_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+        "npm_000000000000000000000000000000000000",
+        "SK00000000000000000000000000000000",
+        "dapiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "xoxb-your-token-here",
+        "hf_YOUR_TOKEN_HERE",
+        "SG.your_sendgrid_api_key.here",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
+}
+
+#[test]
+fn basic_auth_headers_must_decode_to_user_and_password() {
+    // base64("svc-deploy:Tr0ub4dor&3xyz")
+    let good = "c3ZjLWRlcGxveTpUcjB1YjRkb3ImM3h5eg==";
+    let got = secrets_found(&format!("curl -H 'Authorization: Basic {good}' https://x"));
+    assert!(
+        got.contains(&("basic-auth-header".into(), good.into())),
+        "{got:?}"
+    );
+    // base64("just some text"): no colon, no credential.
+    assert_eq!(
+        secrets_found("Authorization: Basic anVzdCBzb21lIHRleHQ="),
+        vec![]
+    );
+}
+
+#[test]
+fn generic_rule_reads_the_key_name_on_either_side() {
+    let value = token(AN, 32, 200);
+    for text in [
+        format!("api_key = \"{value}\""),
+        format!("we use {value} as the API key in prod"),
+        format!("{value} is our staging token"),
+        format!("client_secret: {value}"),
+    ] {
+        let got = secrets_found(&text);
+        assert!(
+            got.contains(&("generic-api-key".into(), value.clone())),
+            "{text:?}: {got:?}"
+        );
+    }
+    // gitleaks' documented generic false positives: references, booleans, file paths, dotted names.
+    for text in [
+        "password = \"${DB_PASSWORD}\"",
+        "api_key = os.environ[\"OPENAI_API_KEY\"]",
+        "token: {{ .Values.apiToken }}",
+        "secret_key_base = <%= ENV[\"SECRET_KEY_BASE\"] %>",
+        "auth_token: true",
+        "access_token = config.services.payments.accessToken",
+        "private_token_path = /etc/palisade/tokens/ci.token",
+        "we use the same approach as the API key rotation doc",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
+}
+
+#[test]
+fn custom_and_disabled_rules() {
+    let custom = secrets::CustomRule {
+        id: "acme-internal".into(),
+        description: "ACME internal token".into(),
+        pattern: regex::Regex::new(r"\bacme_(?P<secret>[A-Za-z0-9]{24})\b").unwrap(),
+        confidence: 0.9,
+        min_entropy: 3.0,
+    };
+    let value = token(AN, 24, 300);
+    let text = format!("ACME=acme_{value} and ghp_{}", token(AN, 36, 301));
+    let detector = secrets::Detector::new()
+        .without(&["github-pat".into()])
+        .with_custom(vec![custom]);
+    let got: Vec<(String, String)> = detector
+        .detect(&text)
+        .into_iter()
+        .map(|h| (h.rule.to_string(), text[h.range].to_string()))
+        .collect();
+    assert_eq!(got, vec![("acme-internal".to_string(), value)]);
 }

@@ -133,8 +133,11 @@ fn all_rules() -> Vec<Rule> {
     let rule = |id: &str, description: &str, pattern: &str, confidence, validate: Validator| Rule {
         id: id.to_string(),
         description: description.to_string(),
+        // ASCII word boundaries: a Unicode `\b` stops the fast DFA at the first non-ASCII byte, and a
+        // prompt in Japanese or Russian would fall back to the slow engine for every rule.
         // The patterns are constants of this crate; a bad one is a bug the test suite catches at once.
-        pattern: Regex::new(pattern).expect("built-in pattern compiles"),
+        pattern: Regex::new(&pattern.replace(r"\b", r"(?-u:\b)"))
+            .expect("built-in pattern compiles"),
         confidence,
         check: Check::Builtin(validate),
     };
@@ -288,11 +291,11 @@ fn all_rules() -> Vec<Rule> {
         ("heroku-api-key-v2", "Heroku API key", r"\bHRKU-AA[A-Za-z0-9_-]{58}\b"),
         ("1password-secret-key", "1Password account secret key", r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b"),
     ];
-    rules.extend(
-        prefixed
-            .iter()
-            .map(|&(id, description, pattern)| rule(id, description, pattern, 0.97, high_entropy)),
-    );
+    // A trailing `\b` would miss tokens that end in `-`; `high_entropy` checks the token's end instead.
+    rules.extend(prefixed.iter().map(|&(id, description, pattern)| {
+        let pattern = pattern.strip_suffix(r"\b").unwrap_or(pattern);
+        rule(id, description, pattern, 0.97, high_entropy)
+    }));
     rules.push(
         rule(
             "generic-api-key",
@@ -308,16 +311,17 @@ fn all_rules() -> Vec<Rule> {
             generic,
         ),
     );
-    // The same, told the other way round: `we use … as the API key`, `… is our staging token`.
+    // The same, told the other way round: `we use … as the API key`, `… is our staging token`. The regex
+    // finds the naming phrase (cheap: it starts with a literal); the value is the token right before it.
     rules.push(rule(
         "generic-api-key",
         "credential named as one right after it",
         concat!(
-            r#"(?i)(?:^|[\s'"`=:(])(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})['"`]?\s+(?:as|is)\s+(?:the|our|my|an?|their)\s+"#,
-            r#"(?:[\w-]+\s+){0,2}(?:api[\s_-]?key|token|secret|password|credentials?|access\s+key|secret\s+key)\b"#
+            r#"(?i)['"`]?[ \t]+(?:as|is)[ \t]+(?:the|our|my|an?|their)[ \t]+(?:[a-z0-9_-]+[ \t]+){0,2}"#,
+            r#"(?:api[ _-]?key|token|secret|password|credentials?|access[ \t]+key|secret[ \t]+key)\b"#
         ),
         0.7,
-        generic,
+        value_before,
     ));
     rules
 }
@@ -378,7 +382,8 @@ fn provider(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 /// one letter after a real prefix is a redaction or a template, not a key).
 fn high_entropy(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let value = &text[range.clone()];
-    (!placeholder(value) && entropy(value) >= 3.0).then_some(range)
+    let ends = !text[range.end..].starts_with(|c: char| is_word(c) || c == '-');
+    (ends && !placeholder(value) && entropy(value) >= 3.0).then_some(range)
 }
 
 /// `Authorization: Basic …` is a credential when the base64 decodes to `user:password`.
@@ -455,6 +460,18 @@ fn aws_secret(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     .any(|w| before.contains(w));
     let near_key_id = ["akia", "asia"].iter().any(|w| around.contains(w));
     (named || near_key_id).then_some(range)
+}
+
+/// For a naming phrase at `range` (`as the API key`), the token right before it, if it looks generated.
+fn value_before(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let head = &text[..range.start];
+    let start = head
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_-./+=~".contains(c)))
+        .map_or(0, |i| i + 1);
+    if !(16..=128).contains(&(range.start - start)) {
+        return None;
+    }
+    generic(text, start..range.start)
 }
 
 fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
