@@ -9,7 +9,12 @@ use std::fmt::Write as _;
 include!("build/guests.rs");
 
 /// (crate in `plugins/`, wasm file name the default bundle names).
-const STOCK: &[(&str, &str)] = &[("pii", "pii.wasm"), ("secrets", "secrets.wasm")];
+const STOCK: &[(&str, &str)] = &[
+    ("pii", "pii.wasm"),
+    ("secrets", "secrets.wasm"),
+    ("classification", "classification.wasm"),
+    ("destinations", "destinations.wasm"),
+];
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

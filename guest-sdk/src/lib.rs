@@ -108,6 +108,24 @@ impl Finding {
     }
 }
 
+impl Finding {
+    /// A finding about the text as a whole, with no span (a label derived from context, a destination).
+    pub fn about_text(
+        rule: impl Into<String>,
+        category: impl Into<String>,
+        confidence: f32,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            rule: rule.into(),
+            category: category.into(),
+            span: None,
+            confidence,
+            message: message.into(),
+        }
+    }
+}
+
 impl From<std::ops::Range<usize>> for Span {
     /// Offsets past `u32::MAX` saturate; the host rejects such a span as out of bounds rather than
     /// silently pointing somewhere else.

@@ -12,4 +12,5 @@ mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut of
 mod pii; // the stock pii plugin's rules, with positives and decoys
 mod secrets; // the stock secrets plugin's rules, with placeholders and hashes as decoys
 mod serve; // `palisade serve` over gRPC: health, reflection, Check, Admin, deadlines, limits, shutdown
+mod stock_policy; // classification and destinations, natively and in the default bundle
 mod util; // shared engine, bundle directories built on the fly

