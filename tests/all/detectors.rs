@@ -109,9 +109,23 @@ fn urls_with_schemes_and_www_and_their_punctuation() {
         }
         pii_has(text, "URL", url);
     }
+    // Bare domains, with a well-known TLD (Presidio's documented cases).
+    for (text, url) in [
+        ("my domains: microsoft.com google.co.il", "microsoft.com"),
+        ("my domains: microsoft.com google.co.il", "google.co.il"),
+        (
+            "Order at shop.example.co.uk/cart today",
+            "shop.example.co.uk/cart",
+        ),
+    ] {
+        pii_has(text, "URL", url);
+    }
     for text in [
         "version 1.2.3 of the app",
-        "file config.yaml and main.rs",
+        "file config.yaml and main.rs, setup.py, README.md, run.sh",
+        "built with ASP.NET and Node.js",
+        "www.microsoft",
+        "http://microsoft",
         "https://",
         "git@github.com:org/repo.git",
     ] {
@@ -567,4 +581,32 @@ fn custom_and_disabled_rules() {
         .map(|h| (h.rule.to_string(), text[h.range].to_string()))
         .collect();
     assert_eq!(got, vec![("acme-internal".to_string(), value)]);
+}
+
+#[test]
+fn cards_of_every_major_network_and_presidios_documented_cases() {
+    for card in [
+        "4012888888881881",    // Visa
+        "4012-8888-8888-1881", // Visa, dashed
+        "4917300800000000",    // Visa Electron
+        "5555555555554444",    // Mastercard
+        "2223000048400011",    // Mastercard 2-series
+        "371449635398431",     // Amex
+        "30569309025904",      // Diners
+        "6011000400000000",    // Discover
+        "3528000700000000",    // JCB
+        "6759649826438453",    // Maestro
+        "5019717010103742",    // Dankort
+        "6200000000000005",    // UnionPay
+        "122000000000003",     // UATP (AirPlus)
+    ] {
+        pii_has(&format!("card {card} on file"), "CREDIT_CARD", card);
+    }
+    for text in [
+        "card 4012-8888-8888-1882", // Luhn fails
+        "card 36168002586008",      // Diners shape, Luhn fails
+        "card 9999 9999 9999 9995", // no such network
+    ] {
+        pii_lacks(text, "CREDIT_CARD");
+    }
 }

