@@ -610,3 +610,47 @@ fn cards_of_every_major_network_and_presidios_documented_cases() {
         pii_lacks(text, "CREDIT_CARD");
     }
 }
+
+#[test]
+fn private_keys_in_pem_and_openssh_form() {
+    for kind in [
+        "RSA PRIVATE KEY",
+        "PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+    ] {
+        let key = format!(
+            "-----BEGIN {kind}-----\n{}\n{}\n-----END {kind}-----",
+            token(B64, 64, 400),
+            token(B64, 40, 401)
+        );
+        let got = secrets_found(&format!("here:\n{key}\nthanks"));
+        assert_eq!(got, vec![("private-key".to_string(), key)], "{kind}");
+    }
+    // A public key is not a secret.
+    assert_eq!(
+        secrets_found(&format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----",
+            token(B64, 64, 402)
+        )),
+        vec![]
+    );
+}
+
+#[test]
+fn phone_numbers_in_e164_with_and_without_separators() {
+    for (text, phone) in [
+        ("call +14155550132 now", "+14155550132"),
+        ("call +1 415 555 0132 now", "+1 415 555 0132"),
+        ("whatsapp +4915112345678", "+4915112345678"),
+        ("tel: +33 1 23 45 67 89", "+33 1 23 45 67 89"),
+        ("ring +44 (0)20 7946 0958", "+44 (0)20 7946 0958"),
+        ("mobile +81-90-1234-5678", "+81-90-1234-5678"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", phone);
+    }
+    for text in ["build +1234", "score +12", "version 2.4.1+15551234"] {
+        pii_lacks(text, "PHONE_NUMBER");
+    }
+}

@@ -430,7 +430,9 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if separators.windows(2).any(|w| w[0] != w[1]) {
         return None;
     }
-    if !stands_alone(text, &range, &['-', ' ', '.', ',']) {
+    // After a `+` the digits are a phone number in E.164 form, whatever Luhn says.
+    if !stands_alone(text, &range, &['-', ' ', '.', ',']) || before(text, range.start) == Some('+')
+    {
         return None;
     }
     let d = digits(value);
@@ -636,12 +638,17 @@ fn validate_nanp(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
 
 fn validate_international(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
-    let n = digits(value).len();
-    if !(8..=15).contains(&n)
-        || value.starts_with("+1") && n == 11 && validate_nanp(text, range.clone()).is_some()
-    {
-        // North American numbers are the NANP recogniser's; leave them to it.
+    let d = digits(value);
+    let n = d.len();
+    if !(8..=15).contains(&n) {
         return None;
+    }
+    if value.starts_with("+1") && n == 11 {
+        // North American: with separators, the NANP recogniser's; in compact E.164 form (+14155550132),
+        // this one's, under the same area-code and exchange rules.
+        if value.contains([' ', '.', '-', '(']) || d[1] < 2 || d[4] < 2 {
+            return None;
+        }
     }
     if !stands_alone(text, &range, &['-', ' ', '.']) {
         return None;

@@ -1,10 +1,12 @@
 //! Stock plugin `pii`: finds personal data in text and reports it with Presidio's entity names.
 //!
 //! Each recogniser is a regex that proposes candidates and a validator that keeps only real ones: Luhn and
-//! issuer prefixes for cards, the SSA's assignment rules for SSNs, the mod-11 check digit for NHS numbers, ISO 13616 lengths and mod-97 for IBANs,
-//! octet and RFC 4291 parsing for IP addresses, and boundary checks so a digit run inside a longer number,
-//! a version string or an OID is not mistaken for one. It only reports; the bundle's policy decides whether
-//! a finding is redacted, masked, hashed or denied.
+//! issuer ranges for cards, the SSA's assignment rules for SSNs, the mod-11 check digit for NHS numbers,
+//! ISO 13616 lengths and mod-97 for IBANs, base58check, bech32 and EIP-55 for crypto addresses, octet and
+//! RFC 4291 parsing for IP addresses, a host for URLs, and boundary checks so a digit run inside a longer
+//! number, a version string or an OID is not mistaken for one. Types with no checksum (bank account
+//! numbers) need a context word nearby. It only reports; the bundle's policy decides whether a finding is
+//! redacted, masked, hashed or denied.
 //!
 //! Config (all optional; see the README's "Stock plugins" section):
 //! - `entities`: the categories to look for, e.g. `["EMAIL_ADDRESS", "PHONE_NUMBER"]` (default: all).

@@ -4,7 +4,8 @@
 //!
 //! Regexes propose; validators reject placeholders (`AKIAIOSFODNN7EXAMPLE`, `ghp_xxxx…`, `${API_KEY}`,
 //! `changeme`), low-entropy values, JWTs whose header is not JSON with an `alg`, and AWS secret keys with no
-//! AWS context. For a token assigned to a key name (`api_key = "…"`), only the token is reported.
+//! AWS context. For a token tied to a key name (`api_key = "…"`, `we use … as the API key`), only the token
+//! is reported.
 //!
 //! Config (all optional; see the README's "Stock plugins" section):
 //! - `rules`: run only these rule ids (default: all built-in rules).
