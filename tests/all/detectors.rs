@@ -489,6 +489,7 @@ fn every_provider_rule_finds_its_own_shape_in_common_settings() {
         "aws-secret-access-key",
         "basic-auth-header",
         "generic-api-key",
+        "password",
     ];
     for id in secrets::Detector::builtin_ids() {
         assert!(
@@ -539,6 +540,8 @@ fn generic_rule_reads_the_key_name_on_either_side() {
         format!("we use {value} as the API key in prod"),
         format!("{value} is our staging token"),
         format!("client_secret: {value}"),
+        // gitleaks' own generic-rule true positive shape: a JSON key with spaces around the colon.
+        format!("\"client_secret\" : \"{value}\","),
     ] {
         let got = secrets_found(&text);
         assert!(
@@ -556,6 +559,9 @@ fn generic_rule_reads_the_key_name_on_either_side() {
         "access_token = config.services.payments.accessToken",
         "private_token_path = /etc/palisade/tokens/ci.token",
         "we use the same approach as the API key rotation doc",
+        // From gitleaks' own generic-rule false positives.
+        "client_vpn_endpoint_id = aws_ec2_client_vpn_endpoint.client-vpn-endpoint.id",
+        "password combination.\n\nR5: Regulatory--21",
     ] {
         assert_eq!(secrets_found(text), vec![], "{text}");
     }
@@ -652,5 +658,65 @@ fn phone_numbers_in_e164_with_and_without_separators() {
     }
     for text in ["build +1234", "score +12", "version 2.4.1+15551234"] {
         pii_lacks(text, "PHONE_NUMBER");
+    }
+}
+
+#[test]
+fn national_phone_formats_and_toll_free_numbers() {
+    for (text, phone) in [
+        ("call 1-800-555-0199 today", "1-800-555-0199"),
+        ("appelez le 01 23 45 67 89", "01 23 45 67 89"),
+        ("portable 06.12.34.56.78", "06.12.34.56.78"),
+        ("Tel. 030 12345678", "030 12345678"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", phone);
+    }
+    pii_lacks("order 21-800-555-0199", "PHONE_NUMBER");
+}
+
+#[test]
+fn compact_ssns_and_bank_numbers_need_their_cue() {
+    pii_has("SSN: 123456789", "US_SSN", "123456789");
+    pii_has("social security number 078051120", "US_SSN", "078051120");
+    pii_lacks("zip 940431234 and id 123456789", "US_SSN");
+    pii_has(
+        "wire to Chase, routing 021000021, account 12345678",
+        "US_BANK_NUMBER",
+        "12345678",
+    );
+    for text in [
+        "AWS account 123456789012 in us-east-1",
+        "customer account 55501234 reached out about each order",
+        "account 12345678 on the database server",
+    ] {
+        pii_lacks(text, "US_BANK_NUMBER");
+    }
+}
+
+#[test]
+fn passwords_after_password_like_names() {
+    for (text, value) in [
+        ("my password is Summer2024!", "Summer2024!"),
+        (r#"{"password": "Tr0ub4dor&3x"}"#, "Tr0ub4dor&3x"),
+        ("DB_PASSWORD=k9#Qm2!vLp", "k9#Qm2!vLp"),
+        ("pwd: Xk9mq2Lp7", "Xk9mq2Lp7"),
+    ] {
+        let got = secrets_found(text);
+        assert!(
+            got.contains(&("password".into(), value.into())),
+            "{text:?}: {got:?}"
+        );
+    }
+    for text in [
+        "password: ********",
+        "password = ${DB_PASSWORD}",
+        "password = getpass()",
+        "password is required",
+        "password: changeme123",
+        "the password field is validated",
+        "password = settings.db.password",
+        "pass --no-verify to skip",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
     }
 }

@@ -253,7 +253,7 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             validate_email,
         )],
         Entity::CreditCard => vec![make(r"\d(?:[ -]?\d){12,18}", validate_card)],
-        Entity::UsSsn => vec![make(r"\d{3}[- ]\d{2}[- ]\d{4}", validate_ssn)],
+        Entity::UsSsn => vec![make(r"\d{3}[- ]\d{2}[- ]\d{4}|\d{9}", validate_ssn)],
         Entity::Iban => vec![make(
             r"(?i)[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}",
             validate_iban,
@@ -288,18 +288,20 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         Entity::UkNhs => vec![make(r"\d{3}[ -]?\d{3}[ -]?\d{4}", validate_nhs)],
         Entity::UsBankNumber => vec![make(r"\d{8,17}", validate_bank_number)],
         Entity::Phone => vec![
-            // North American: (415) 555-0132, 415-555-0132, 415.555.0132, +1 415 555 0132.
+            // North American: (415) 555-0132, 415-555-0132, 415.555.0132, +1 415 555 0132, 1-800-555-0199.
             make(
-                r"(?:\+1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}",
+                r"(?:\+?1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}",
                 validate_nanp,
             ),
+            // French national: 01 23 45 67 89, 06.12.34.56.78.
+            make(r"0[1-9](?:[ .]\d{2}){4}", validate_national),
             // International with a country code: +44 20 7946 0958, +49 30 12345678, +33 1 23 45 67 89.
             make(
                 r"\+[1-9]\d{0,2}(?:[ .-]?\(0\))?(?:[ .-]?\d{1,5}){2,6}",
                 validate_international,
             ),
-            // UK national: 020 7946 0958, 07700 900123.
-            make(r"0\d{2,4} \d{3,4} ?\d{3,4}", validate_uk_national),
+            // UK and German national: 020 7946 0958, 07700 900123, 030 12345678.
+            make(r"0\d{2,4} \d{3,4} ?\d{3,4}", validate_national),
         ],
     }
 }
@@ -442,7 +444,8 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
 fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
     let b = value.as_bytes();
-    if b[3] != b[6] || !stands_alone(text, &range, &['-', ' ', '.']) {
+    let compact = b.len() == 9;
+    if !compact && b[3] != b[6] || !stands_alone(text, &range, &['-', ' ', '.']) {
         return None;
     }
     let d = digits(value);
@@ -458,7 +461,12 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
         32,
         &["ssn", "social security", "tax id", "taxpayer"],
     );
-    Some((range, if cued { 0.95 } else { 0.8 }))
+    // Nine bare digits are as likely a zip+4, a routing number or an id: only a cue makes them an SSN.
+    match (compact, cued) {
+        (true, false) => None,
+        (_, true) => Some((range, 0.95)),
+        (false, false) => Some((range, 0.8)),
+    }
 }
 
 /// ISO 13616 IBAN length per country, for the countries whose IBANs are most often seen.
@@ -625,7 +633,11 @@ fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bo
 fn validate_nanp(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
     let d = digits(value);
-    let national = if d.len() == 11 { &d[1..] } else { &d[..] };
+    let national = match d.len() {
+        11 if d[0] == 1 => &d[1..],
+        10 => &d[..],
+        _ => return None,
+    };
     // NANP area codes and exchanges start with 2-9.
     if national.len() != 10 || national[0] < 2 || national[3] < 2 {
         return None;
@@ -656,7 +668,7 @@ fn validate_international(text: &str, range: Range<usize>) -> Option<(Range<usiz
     Some((range, 0.75))
 }
 
-fn validate_uk_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+fn validate_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let n = digits(&text[range.clone()]).len();
     if !(10..=11).contains(&n) || !stands_alone(text, &range, &['-', ' ', '.']) {
         return None;
@@ -796,9 +808,23 @@ const BANK_CUES: &[&str] = &[
     "deposit account",
 ];
 
+/// With "account" alone, one of these must be near too: an AWS or a customer account number is not a bank's.
+const BANKING_WORDS: &[&str] = &[
+    "bank",
+    "routing",
+    "wire transfer",
+    " ach ",
+    "deposit",
+    " aba ",
+    "swift",
+];
+
 fn validate_bank_number(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     if !stands_alone(text, &range, &['-', ' ', '.', ',']) {
         return None;
     }
-    has_cue(text, range.start, 40, BANK_CUES).then_some((range, 0.7))
+    let cued = has_cue(text, range.start, 40, BANK_CUES)
+        || has_cue(text, range.start, 24, &["account"])
+            && has_cue(text, range.start, 80, BANKING_WORDS);
+    cued.then_some((range, 0.7))
 }

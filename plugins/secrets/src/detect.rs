@@ -311,6 +311,15 @@ fn all_rules() -> Vec<Rule> {
             generic,
         ),
     );
+    // Passwords are shorter and less random than tokens: 8 to 64 characters after a password-like name
+    // (`password`, `DB_PASSWORD`, `dbPassword`, `pwd`).
+    rules.push(rule(
+        "password",
+        "password assigned to a password-like name",
+        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass)\b['"]?\s*(?:[:=]{1,2}|=>|\bis\b)\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+        0.75,
+        password,
+    ));
     // The same, told the other way round: `we use … as the API key`, `… is our staging token`. The regex
     // finds the naming phrase (cheap: it starts with a literal); the value is the token right before it.
     rules.push(rule(
@@ -460,6 +469,34 @@ fn aws_secret(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     .any(|w| before.contains(w));
     let near_key_id = ["akia", "asia"].iter().any(|w| around.contains(w));
     (named || near_key_id).then_some(range)
+}
+
+/// A password: not a placeholder, not a reference to one (`${DB_PASS}`, `os.environ[…]`, `getpass()`), not
+/// a plain word, and with at least three of lowercase, uppercase, digits and symbols.
+fn password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    // A sentence's full stop or comma is not part of it; `!` and `?` often are.
+    let value = text[range.clone()].trim_end_matches(['.', ',', ';', ')']);
+    let range = range.start..range.start + value.len();
+    if value.len() < 8
+        || placeholder(value)
+        || value.contains(['$', '{', '(', '[', '%'])
+        || value.contains("://")
+        || value.eq_ignore_ascii_case("required")
+    {
+        return None;
+    }
+    let classes = [
+        value.bytes().any(|b| b.is_ascii_lowercase()),
+        value.bytes().any(|b| b.is_ascii_uppercase()),
+        value.bytes().any(|b| b.is_ascii_digit()),
+        value.bytes().any(|b| !b.is_ascii_alphanumeric()),
+    ];
+    let dotted_name = value.matches('.').count() >= 1
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+    (classes.iter().filter(|&&c| c).count() >= 3 && !dotted_name && entropy(value) >= 2.5)
+        .then_some(range)
 }
 
 /// For a naming phrase at `range` (`as the API key`), the token right before it, if it looks generated.
