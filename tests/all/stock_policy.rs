@@ -5,7 +5,10 @@ use classification::{default_escalations, overall, Classifier, Dictionary, Level
 use destinations::{destination_matches, glob, Effect, Policy, Rule};
 use palisade::chain::{self, Dir, Outcome, Request};
 
-use crate::util::{default_bundle, edited_default_bundle, key, run_dir};
+use crate::util::{
+    default_bundle, edited_default_bundle, key, run_dir, try_edited_default_bundle,
+    with_plugin_config,
+};
 
 fn levels(text: &str, labels: &[&str]) -> Option<Level> {
     let classifier = Classifier::new(true, Vec::new(), default_escalations());
@@ -299,4 +302,78 @@ fn a_secret_is_denied_on_input_and_redacted_on_output() {
     assert_eq!(output.outcome, Outcome::Modify, "{:?}", output.reason);
     assert_eq!(output.text, "here is the token: [SECRET]");
     assert!(output.labels.iter().any(|l| l == "sensitivity:restricted"));
+}
+
+#[test]
+fn pii_and_secrets_config_keys_work_through_the_bundle() {
+    let bundle = edited_default_bundle(|m| {
+        let m = with_plugin_config(
+            m,
+            "pii",
+            r#"{ allow = ["help@acme.example"], allow_domains = ["acme.example"], patterns = [{ name = "employee-id", category = "EMPLOYEE_ID", pattern = "EMP-[0-9]{6}", context = ["employee"] }] }"#,
+        );
+        let m = with_plugin_config(
+            m,
+            "secrets",
+            r#"{ disable = ["github-pat"], custom = [{ id = "acme-token", pattern = "acme_(?P<secret>[A-Za-z0-9]{24})" }] }"#,
+        );
+        m.replace("default = \"report\"", "default = \"redact\"")
+    });
+    let text = "ticket EMP-654321: mail help@acme.example or ana@acme.example or bob@other.example; employee EMP-123456";
+    let v = run_dir(&bundle, text, Dir::Output);
+    assert_eq!(
+        v.text,
+        "ticket EMP-654321: mail help@acme.example or ana@acme.example or [EMAIL_ADDRESS]; employee [EMPLOYEE_ID]"
+    );
+    let token = "acme_Q7xK2mP9vR4tL8nW3bY6cJ1h";
+    let ghp = format!("ghp_{}", "Q7xK2mP9vR4tL8nW3bY6cJ1hF5gD0sZaEuTi");
+    let v = run_dir(&bundle, &format!("{token} and {ghp}"), Dir::Input);
+    assert_eq!(v.outcome, Outcome::Deny);
+    let rules: Vec<&str> = v.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["secret.acme-token"], "github-pat is disabled");
+}
+
+#[test]
+fn a_bad_stock_config_rejects_the_bundle_with_the_plugins_own_words() {
+    for (plugin, config, expected) in [
+        (
+            "pii",
+            r#"{ entities = ["EMAIL"] }"#,
+            "unknown entity \"EMAIL\"",
+        ),
+        (
+            "pii",
+            r#"{ patterns = [{ name = "x", category = "X", pattern = "(" }] }"#,
+            "not a valid regex",
+        ),
+        (
+            "secrets",
+            r#"{ disable = ["github"] }"#,
+            "unknown rule \"github\"",
+        ),
+        (
+            "classification",
+            r#"{ dictionaries = { d = { level = "secretish", terms = ["a"] } } }"#,
+            "unknown level",
+        ),
+        (
+            // It already has a config table in the default bundle: add a rule to it.
+            "destinations",
+            "[[plugin.config.rules]]\nname = \"r\"\neffect = \"allow\"\ntags = [\"nope\"]\n",
+            "tag \"nope\" is not defined",
+        ),
+    ] {
+        let edit = |m: String| match plugin {
+            "destinations" => format!("{m}\n{config}"),
+            _ => with_plugin_config(m, plugin, config),
+        };
+        let err = try_edited_default_bundle(edit)
+            .err()
+            .unwrap_or_else(|| panic!("{plugin} {config} should not load"))
+            .to_string();
+        assert!(
+            err.contains(plugin) && err.contains(expected),
+            "{plugin}: {err}"
+        );
+    }
 }

@@ -69,11 +69,26 @@ pub fn write_bundle(dir: &Path, manifest: &str) {
 /// The default bundle exported to a directory, its bundle.toml passed through `edit`, and loaded: the stock
 /// plugins under a policy or config a test sets.
 pub fn edited_default_bundle(edit: impl FnOnce(String) -> String) -> Bundle {
+    try_edited_default_bundle(edit).expect("edited default bundle loads")
+}
+
+/// [`edited_default_bundle`], for edits that may not load.
+pub fn try_edited_default_bundle(edit: impl FnOnce(String) -> String) -> palisade::Result<Bundle> {
     let dir = tempfile::tempdir().expect("temp dir");
     bundle::embedded::export(dir.path()).expect("default bundle exports");
     let manifest = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
     std::fs::write(dir.path().join("bundle.toml"), edit(manifest)).unwrap();
-    bundle::load_dir(engine(), dir.path()).expect("edited default bundle loads")
+    bundle::load_dir(engine(), dir.path())
+}
+
+/// Adds `config = <inline table>` to the stock plugin `name` in a default bundle manifest.
+pub fn with_plugin_config(manifest: String, name: &str, config: &str) -> String {
+    let anchor = format!("name = \"{name}\"\n");
+    assert!(
+        manifest.contains(&anchor),
+        "no plugin {name} in the default bundle"
+    );
+    manifest.replacen(&anchor, &format!("{anchor}config = {config}\n"), 1)
 }
 
 /// Loads a bundle from a manifest (see [`bundle_dir`]).
