@@ -326,12 +326,12 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
                     ),
                 })
             }
-            Some(_) => wasm_bytes.push(bytes),
+            Some(_) => wasm_bytes.push((bytes, actual)),
         }
     }
 
     let mut plugins = Vec::with_capacity(checked.len());
-    for ((entry, _, budget, memory, directions, policy, config), bytes) in
+    for ((entry, _, budget, memory, directions, policy, config), (bytes, sha256)) in
         checked.into_iter().zip(wasm_bytes)
     {
         let plugin_error = |message: String| Error::Plugin {
@@ -339,7 +339,7 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
             wasm: entry.wasm.clone(),
             message,
         };
-        let compiled = engine.compile(&bytes).map_err(plugin_error)?;
+        let compiled = engine.compile(&bytes, &sha256).map_err(plugin_error)?;
         let limits = Limits { budget, memory };
         let runtime = PluginRuntime::new(&entry.name, compiled, config, limits)
             .map_err(|e| plugin_error(e.to_string()))?;

@@ -17,6 +17,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+
+use crate::cache::ComponentCache;
 use wasmtime::{Config, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -76,13 +78,21 @@ pub const MAX_FINDINGS_PER_VERDICT: usize = 10_000;
 pub struct Engine {
     wasmtime: wasmtime::Engine,
     linker: Linker<HostState>,
+    cache: Option<ComponentCache>,
     ticker: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
 }
 
 impl Engine {
     /// Builds the engine: component model, epoch interruption, the pooling allocator, WASI p2 and `host`.
+    /// Every component is compiled afresh; see [`Engine::with_cache`].
     pub fn new() -> crate::Result<Engine> {
+        Engine::with_cache(None)
+    }
+
+    /// [`Engine::new`], keeping compiled components in `cache` so a restart or a reload of an unchanged
+    /// plugin does not compile it again.
+    pub fn with_cache(cache: Option<ComponentCache>) -> crate::Result<Engine> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(POOLED_COMPONENT_INSTANCES)
             .total_core_instances(POOLED_COMPONENT_INSTANCES * CORE_INSTANCES_PER_COMPONENT)
@@ -124,21 +134,33 @@ impl Engine {
         Ok(Engine {
             wasmtime,
             linker,
+            cache,
             ticker: Some(ticker),
             stop,
         })
     }
 
-    /// Compiles a component and checks that it exports the `guardrail` world this host speaks.
-    pub fn compile(&self, wasm: &[u8]) -> Result<CompiledPlugin, String> {
-        let component = Component::new(&self.wasmtime, wasm)
-            .map_err(|e| format!("not a valid component: {e:#}"))?;
+    /// Compiles a component (or takes it from the cache, by `wasm_sha256`) and checks that it exports the
+    /// `guardrail` world this host speaks.
+    pub fn compile(&self, wasm: &[u8], wasm_sha256: &str) -> Result<CompiledPlugin, String> {
+        let component = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.wasmtime, wasm, wasm_sha256),
+            None => Component::new(&self.wasmtime, wasm),
+        }
+        .map_err(|e| format!("not a valid component: {e:#}"))?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .and_then(GuardrailPre::new)
             .map_err(|e| format!("does not fit the palisade:guardrail@0.1.0 world: {e:#}"))?;
         Ok(CompiledPlugin { pre })
+    }
+}
+
+impl Engine {
+    /// The component cache, if this engine has one.
+    pub fn cache(&self) -> Option<&ComponentCache> {
+        self.cache.as_ref()
     }
 }
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use palisade::bundle::{self, Bundle};
+use palisade::cache::ComponentCache;
 use palisade::chain::Dir;
 use palisade::engine::Engine;
 use palisade::metrics::Metrics;
@@ -26,6 +27,13 @@ struct Cli {
     /// Log format: human-readable lines, or one JSON object per line for log pipelines.
     #[arg(long, global = true, env = "PALISADE_LOG_FORMAT", default_value = "human", value_parser = ["human", "json"])]
     log_format: String,
+    /// Where compiled plugins are kept, so a restart or a reload of an unchanged plugin skips compiling
+    /// (default: $XDG_CACHE_HOME/palisade or ~/.cache/palisade).
+    #[arg(long, global = true, env = "PALISADE_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every plugin afresh and keep nothing on disk.
+    #[arg(long, global = true, env = "PALISADE_NO_CACHE")]
+    no_cache: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -126,7 +134,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// The engine, with the component cache unless it is turned off. A cache that cannot be used is logged
+/// and skipped: it only saves time, so it never stops the service.
+fn engine(cli: &Cli) -> anyhow::Result<Engine> {
+    let dir = match (&cli.cache_dir, cli.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => ComponentCache::default_dir(),
+    };
+    let cache = dir.and_then(|dir| match ComponentCache::open(&dir) {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            tracing::warn!(error = %e, "compiling without a component cache");
+            None
+        }
+    });
+    Ok(Engine::with_cache(cache)?)
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    let engine = engine(&cli)?;
     match cli.command {
         Command::Serve {
             bundle,
@@ -135,7 +162,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             metrics,
             workers,
         } => {
-            let engine = Arc::new(Engine::new()?);
+            let engine = Arc::new(engine);
             let loaded = load_bundle(&engine, bundle.as_deref())?;
             let origin = match bundle {
                 Some(dir) => BundleOrigin::Dir(dir),
@@ -200,7 +227,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             jsonl,
             files,
         } => {
-            let engine = Engine::new()?;
             let bundle = load_bundle(&engine, bundle.as_deref())?;
             let key = hash_key()?;
             let mut tally = scan::Tally::default();
@@ -284,6 +310,13 @@ fn load_bundle(engine: &Engine, dir: Option<&std::path::Path>) -> anyhow::Result
         None => bundle::load_embedded(engine).context("cannot load the built-in stock bundle")?,
     };
     tracing::info!(bundle = %bundle.id(), digest = %bundle.digest, plugins = bundle.plugins.len(), "bundle loaded");
+    match engine.cache() {
+        Some(cache) => {
+            let stats = cache.stats();
+            tracing::info!(dir = %cache.dir().display(), hits = stats.hits, compiles = stats.compiles, "component cache");
+        }
+        None => tracing::info!("no component cache: every start compiles every plugin"),
+    }
     Ok(bundle)
 }
 

@@ -9,6 +9,7 @@ fn palisade(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
         .args(args)
         .env_remove("PALISADE_BUNDLE")
+        .env("PALISADE_CACHE_DIR", crate::util::BINARY_CACHE_DIR)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -141,4 +142,32 @@ fn bundle_export_writes_a_bundle_that_loads() {
         (o.status.code(), stdout(&o).as_str()),
         (Some(0), "[EMAIL_ADDRESS]")
     );
+}
+
+#[test]
+fn the_second_run_takes_compiled_plugins_from_the_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(["scan", "--cache-dir"])
+            .arg(cache.path())
+            .env_remove("PALISADE_BUNDLE")
+            .env("PALISADE_LOG", "palisade=info")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let cold = run();
+    assert!(cold.contains("hits=0 compiles=4"), "{cold}");
+    let warm = run();
+    assert!(warm.contains("hits=4 compiles=0"), "{warm}");
+    let off = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["scan", "--no-cache"])
+        .env("PALISADE_LOG", "palisade=info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&off.stderr).contains("no component cache"));
 }

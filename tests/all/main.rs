@@ -4,6 +4,7 @@
 //! test-only `testbed` plugin built by `tests/plugins`. The `cli` tests run the real `palisade` binary.
 
 mod bundle; // loading bundles: digests, manifest errors with line numbers, files, all-or-nothing
+mod cache; // compiled components on disk: hits, damaged entries, permissions
 mod chain; // order, deny short-circuit, labels flowing, policy actions, span mapping through redactions
 mod cli; // the `palisade` binary: scan in plain and JSON-lines modes, exit statuses, messages
 mod detectors; // the stock detectors linked natively: positives and negatives per rule

@@ -37,6 +37,7 @@ impl Server {
             .args(args)
             .env("PALISADE_LOG", "info")
             .env_remove("PALISADE_BUNDLE")
+            .env("PALISADE_CACHE_DIR", crate::util::BINARY_CACHE_DIR)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

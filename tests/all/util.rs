@@ -28,6 +28,9 @@ pub fn pii_bundle() -> &'static Bundle {
     BUNDLE.get_or_init(|| load(&format!("{HEADER}{PII}")).expect("pii bundle loads"))
 }
 
+/// The component cache the spawned `palisade` binary uses in tests: under target/, never the user's home.
+pub const BINARY_CACHE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/component-cache");
+
 pub fn key() -> HashKey {
     HashKey::new(*b"test key")
 }
