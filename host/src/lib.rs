@@ -26,6 +26,7 @@ pub mod engine;
 mod error;
 pub mod metrics;
 pub mod policy;
+pub mod reload;
 pub mod scan;
 pub mod server;
 mod spans;

@@ -67,6 +67,9 @@ enum Command {
         /// Chains that may run at once (default: one per core); more calls wait for a free worker.
         #[arg(long, env = "PALISADE_WORKERS", value_name = "N")]
         workers: Option<usize>,
+        /// Do not reload when files in the bundle directory change (SIGHUP and Admin/Reload still do).
+        #[arg(long, env = "PALISADE_NO_WATCH")]
+        no_watch: bool,
     },
     /// Run the chain over files, standard input or JSON lines, with no server.
     ///
@@ -161,6 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             max_payload,
             metrics,
             workers,
+            no_watch,
         } => {
             let engine = Arc::new(engine);
             let loaded = load_bundle(&engine, bundle.as_deref())?;
@@ -212,6 +216,23 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     shutdown_signal().await;
                     let _ = stop.send(true);
                 });
+                // Reload triggers beside Admin/Reload: SIGHUP, and for a bundle directory the watcher.
+                #[cfg(unix)]
+                if let Err(e) = palisade::reload::on_sighup(shared.clone()) {
+                    tracing::warn!("cannot watch SIGHUP ({e}); reload with Admin/Reload instead");
+                }
+                let mut _watcher = None;
+                if let Some(dir) = shared.bundle_dir().map(|d| d.to_path_buf()) {
+                    if !no_watch {
+                        match palisade::reload::watch(shared.clone(), dir.clone()) {
+                            Ok(w) => {
+                                tracing::info!(dir = %dir.display(), "watching the bundle directory for changes");
+                                _watcher = Some(w);
+                            }
+                            Err(e) => tracing::warn!("{e}; reload with SIGHUP or Admin/Reload instead"),
+                        }
+                    }
+                }
                 tracing::info!(%addr, bundle = %bundle_id, workers, max_payload, "listening");
                 server::serve(listener, shared, until_stopped(stopped)).await?;
                 if let Some(task) = metrics_server {

@@ -63,6 +63,7 @@ pub struct Shared {
     origin: BundleOrigin,
     bundle: ArcSwap<Loaded>,
     last_reload_error: Mutex<Option<String>>,
+    reloading: tokio::sync::Mutex<()>,
     hash_key: HashKey,
     workers: Arc<Semaphore>,
     settings: Settings,
@@ -94,11 +95,95 @@ impl Shared {
                 at: SystemTime::now(),
             }),
             last_reload_error: Mutex::new(None),
+            reloading: tokio::sync::Mutex::new(()),
             hash_key,
             workers: Arc::new(Semaphore::new(settings.workers.max(1))),
             settings,
             metrics,
         })
+    }
+}
+
+/// What a reload that worked produced.
+#[derive(Clone, Debug)]
+pub struct Reloaded {
+    /// `name@version` of the bundle now serving.
+    pub bundle: String,
+    /// sha256 of its bundle.toml.
+    pub digest: String,
+    /// How long building it took.
+    pub elapsed: Duration,
+}
+
+/// Why a reload did not happen; the running bundle keeps serving either way.
+#[derive(Clone, Debug)]
+pub enum ReloadError {
+    /// Serving the built-in bundle: there is no directory to read.
+    NoDirectory,
+    /// The new bundle failed to load; the message names file, plugin and reason.
+    Failed(String),
+}
+
+impl Shared {
+    /// The bundle directory this service reloads from, if any.
+    pub fn bundle_dir(&self) -> Option<&std::path::Path> {
+        match &self.origin {
+            BundleOrigin::Dir(dir) => Some(dir),
+            BundleOrigin::Embedded => None,
+        }
+    }
+
+    /// Builds the next bundle from the directory, entirely off the request path (digests, compile or
+    /// cache, every `configure`), and swaps it in atomically: calls in flight finish on the bundle they
+    /// started with. On failure the running bundle stays, and the error is logged, counted, and shown by
+    /// Admin.Status. Reloads from any trigger (`trigger` says which, for the log) run one at a time.
+    pub async fn reload(self: &Arc<Self>, trigger: &'static str) -> Result<Reloaded, ReloadError> {
+        let Some(dir) = self.bundle_dir().map(|d| d.to_path_buf()) else {
+            return Err(ReloadError::NoDirectory);
+        };
+        let _one_at_a_time = self.reloading.lock().await;
+        let started = Instant::now();
+        let engine = self.engine.clone();
+        // Loading compiles components: CPU work, kept off the reactor and off the request workers.
+        let loaded = tokio::task::spawn_blocking(move || bundle::load_dir(&engine, &dir))
+            .await
+            .unwrap_or_else(|e| {
+                Err(crate::Error::Engine(format!(
+                    "the reload worker failed: {e}"
+                )))
+            });
+        let mut last_error = self
+            .last_reload_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match loaded {
+            Ok(b) => {
+                let reloaded = Reloaded {
+                    bundle: b.id(),
+                    digest: b.digest.clone(),
+                    elapsed: started.elapsed(),
+                };
+                tracing::info!(trigger, bundle = %reloaded.bundle, digest = %reloaded.digest, elapsed_ms = reloaded.elapsed.as_millis() as u64, "bundle reloaded");
+                self.metrics.reloaded(true);
+                self.metrics.serving(&b.id(), &b.digest);
+                self.bundle.store(Arc::new(Loaded {
+                    bundle: Arc::new(b),
+                    at: SystemTime::now(),
+                }));
+                *last_error = None;
+                Ok(reloaded)
+            }
+            Err(e) => {
+                let message = format!(
+                    "reload failed, still serving {}: {e}",
+                    self.bundle.load().bundle.id()
+                );
+                tracing::error!(trigger, "{message}");
+                self.metrics.reloaded(false);
+                *last_error = Some(e.to_string());
+                Err(ReloadError::Failed(message))
+            }
+        }
     }
 }
 
@@ -463,49 +548,16 @@ impl Admin for AdminService {
         &self,
         _: Request<proto::ReloadRequest>,
     ) -> Result<Response<proto::ReloadResponse>, Status> {
-        let BundleOrigin::Dir(dir) = self.0.origin.clone() else {
-            return Err(Status::failed_precondition(
+        match self.0.reload("admin").await {
+            Ok(r) => Ok(Response::new(proto::ReloadResponse {
+                bundle: r.bundle,
+                digest: r.digest,
+                elapsed_ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
+            })),
+            Err(ReloadError::NoDirectory) => Err(Status::failed_precondition(
                 "serving the bundle built into the binary; there is no directory to reload (start with --bundle DIR)",
-            ));
-        };
-        let started = Instant::now();
-        let shared = self.0.clone();
-        // Loading compiles components: CPU work, kept off the reactor and off the request workers.
-        let loaded = tokio::task::spawn_blocking(move || bundle::load_dir(&shared.engine, &dir))
-            .await
-            .map_err(|e| Status::internal(format!("the reload worker failed: {e}")))?;
-        let mut last_error = self
-            .0
-            .last_reload_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        match loaded {
-            Ok(b) => {
-                let response = proto::ReloadResponse {
-                    bundle: b.id(),
-                    digest: b.digest.clone(),
-                    elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                };
-                tracing::info!(bundle = %b.id(), digest = %b.digest, "bundle reloaded");
-                self.0.metrics.reloaded(true);
-                self.0.metrics.serving(&b.id(), &b.digest);
-                self.0.bundle.store(Arc::new(Loaded {
-                    bundle: Arc::new(b),
-                    at: SystemTime::now(),
-                }));
-                *last_error = None;
-                Ok(Response::new(response))
-            }
-            Err(e) => {
-                let message = format!(
-                    "reload failed, still serving {}: {e}",
-                    self.0.bundle.load().bundle.id()
-                );
-                tracing::error!("{message}");
-                self.0.metrics.reloaded(false);
-                *last_error = Some(e.to_string());
-                Err(Status::failed_precondition(message))
-            }
+            )),
+            Err(ReloadError::Failed(message)) => Err(Status::failed_precondition(message)),
         }
     }
 }

@@ -12,6 +12,7 @@ mod examples; // the example plugins built from source, and the README that show
 mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut off, mapped to on_error
 mod pii; // the stock pii plugin's rules, with positives and decoys
 mod redaction; // property: values the default policy redacts never reach the output
+mod reload; // hot reload under load: watcher, SIGHUP, twenty reloads without a failed call
 mod secrets; // the stock secrets plugin's rules, with placeholders and hashes as decoys
 mod serve; // `palisade serve` over gRPC: health, reflection, Check, Admin, deadlines, limits, shutdown
 mod stock_policy; // classification and destinations, natively and in the default bundle

@@ -21,8 +21,8 @@ use tonic_health::pb::HealthCheckRequest;
 use crate::util::{bundle_dir, testbed, HEADER, PII};
 
 /// A running `palisade serve`; killed when dropped.
-struct Server {
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) child: Child,
     addr: SocketAddr,
     /// Where metrics are served, when started with `--metrics`.
     metrics_addr: Option<SocketAddr>,
@@ -31,7 +31,7 @@ struct Server {
 impl Server {
     /// Starts the binary on 127.0.0.1:0, reads the bound address from its log, and waits until
     /// grpc.health.v1 says SERVING (never a sleep).
-    async fn start(args: &[&str]) -> Server {
+    pub(crate) async fn start(args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
@@ -87,7 +87,7 @@ impl Server {
         }
     }
 
-    async fn channel(&self) -> Channel {
+    pub(crate) async fn channel(&self) -> Channel {
         Channel::from_shared(format!("http://{}", self.addr))
             .unwrap()
             .connect()
@@ -95,7 +95,7 @@ impl Server {
             .expect("connects")
     }
 
-    async fn client(&self) -> GuardrailClient<Channel> {
+    pub(crate) async fn client(&self) -> GuardrailClient<Channel> {
         GuardrailClient::new(self.channel().await)
     }
 }
@@ -107,7 +107,7 @@ impl Drop for Server {
     }
 }
 
-fn text(t: &str) -> CheckRequest {
+pub(crate) fn text(t: &str) -> CheckRequest {
     CheckRequest {
         content: Some(check_request::Content::Text(t.into())),
         ..Default::default()
@@ -349,7 +349,8 @@ async fn fifty_concurrent_clients_get_their_own_answers() {
 async fn admin_status_and_reload_keep_the_old_bundle_when_the_new_one_is_broken() {
     let manifest = format!("{HEADER}{PII}");
     let dir = bundle_dir(&manifest);
-    let server = Server::start(&["--bundle", dir.path().to_str().unwrap()]).await;
+    // No watcher: this test drives every reload itself.
+    let server = Server::start(&["--bundle", dir.path().to_str().unwrap(), "--no-watch"]).await;
     let mut admin = AdminClient::new(server.channel().await);
     let s = admin.status(StatusRequest {}).await.unwrap().into_inner();
     assert_eq!(
