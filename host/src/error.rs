@@ -29,6 +29,10 @@ pub enum Error {
         message: String,
     },
 
+    /// The bundle's signature is missing, wrong, or by a key that is not trusted.
+    #[error(transparent)]
+    Signature(#[from] crate::signing::SigningError),
+
     /// One plugin of the bundle could not be loaded.
     #[error("plugin {plugin:?} ({wasm}): {message}")]
     Plugin {

@@ -29,6 +29,7 @@ pub mod policy;
 pub mod reload;
 pub mod scan;
 pub mod server;
+pub mod signing;
 mod spans;
 
 pub use error::{Error, PluginError, Result};

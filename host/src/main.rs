@@ -15,6 +15,7 @@ use palisade::metrics::Metrics;
 use palisade::policy::HashKey;
 use palisade::scan;
 use palisade::server::{self, BundleOrigin, Settings, Shared};
+use palisade::signing;
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -70,6 +71,11 @@ enum Command {
         /// Do not reload when files in the bundle directory change (SIGHUP and Admin/Reload still do).
         #[arg(long, env = "PALISADE_NO_WATCH")]
         no_watch: bool,
+        /// Serve only bundles signed by this key (a `.pub` file from `bundle keygen`); repeat for more
+        /// keys. Checked at start and on every reload; the built-in bundle is part of the binary and needs
+        /// no signature.
+        #[arg(long = "trusted-key", value_name = "PUB")]
+        trusted_keys: Vec<PathBuf>,
     },
     /// Run the chain over files, standard input or JSON lines, with no server.
     ///
@@ -98,6 +104,28 @@ enum BundleCommand {
     /// Write the built-in stock bundle (bundle.toml and its .wasm files) to DIR, to copy and edit.
     Export {
         /// Directory to write; created if missing.
+        dir: PathBuf,
+    },
+    /// Make a signing key pair: KEY (secret, owner-only) and KEY.pub (for `serve --trusted-key`).
+    Keygen {
+        /// Where to write the signing key; KEY.pub is written beside it. Existing files are kept.
+        key: PathBuf,
+    },
+    /// Sign DIR/bundle.toml (which carries every file's sha256) into DIR/bundle.toml.sig. The bundle must
+    /// load first: a bundle that cannot run is never signed.
+    Sign {
+        /// The signing key from `bundle keygen`.
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// The bundle directory.
+        dir: PathBuf,
+    },
+    /// Check DIR's signature (against the trusted keys, if given) and that the bundle loads.
+    Verify {
+        /// A public key to require; repeat for more. Without one, any valid signature is reported.
+        #[arg(long = "trusted-key", value_name = "PUB")]
+        trusted_keys: Vec<PathBuf>,
+        /// The bundle directory.
         dir: PathBuf,
     },
 }
@@ -165,9 +193,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             metrics,
             workers,
             no_watch,
+            trusted_keys,
         } => {
             let engine = Arc::new(engine);
-            let loaded = load_bundle(&engine, bundle.as_deref())?;
+            let trusted_keys = read_trusted_keys(&trusted_keys)?;
+            let loaded = load_bundle(&engine, bundle.as_deref(), &trusted_keys)?;
             let origin = match bundle {
                 Some(dir) => BundleOrigin::Dir(dir),
                 None => BundleOrigin::Embedded,
@@ -177,6 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let settings = Settings {
                 max_payload,
                 workers,
+                trusted_keys,
             };
             let bundle_id = loaded.id();
             let registry = Arc::new(Metrics::new());
@@ -248,7 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             jsonl,
             files,
         } => {
-            let bundle = load_bundle(&engine, bundle.as_deref())?;
+            let bundle = load_bundle(&engine, bundle.as_deref(), &[])?;
             let key = hash_key()?;
             let mut tally = scan::Tally::default();
             let stdout = std::io::stdout();
@@ -297,6 +328,60 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             eprintln!("wrote the stock bundle to {}", dir.display());
             Ok(0)
         }
+        Command::Bundle(BundleCommand::Keygen { key }) => {
+            let public = signing::write_keypair(&key)?;
+            eprintln!(
+                "wrote {} (secret) and its .pub; public key {}",
+                key.display(),
+                signing::show(&public)
+            );
+            Ok(0)
+        }
+        Command::Bundle(BundleCommand::Sign { key, dir }) => {
+            let signing_key = signing::read_signing_key(&key)?;
+            let loaded = bundle::load_dir(&engine, &dir)
+                .with_context(|| format!("not signing {}: it does not load", dir.display()))?;
+            let manifest_path = dir.join("bundle.toml");
+            let manifest = std::fs::read(&manifest_path)
+                .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+            let sig_path = dir.join(signing::SIGNATURE_FILE);
+            std::fs::write(&sig_path, signing::sign(&manifest, &signing_key))
+                .with_context(|| format!("cannot write {}", sig_path.display()))?;
+            eprintln!(
+                "signed {} ({} plugins) with key {}",
+                loaded.id(),
+                loaded.plugins.len(),
+                signing::show(&signing_key.verifying_key())
+            );
+            Ok(0)
+        }
+        Command::Bundle(BundleCommand::Verify { trusted_keys, dir }) => {
+            let trusted = read_trusted_keys(&trusted_keys)?;
+            let manifest = std::fs::read(dir.join("bundle.toml"))
+                .with_context(|| format!("cannot read {}/bundle.toml", dir.display()))?;
+            let sig_path = dir.join(signing::SIGNATURE_FILE);
+            let signature = std::fs::read_to_string(&sig_path)
+                .map_err(|_| signing::SigningError::Unsigned(dir.display().to_string()))?;
+            let signer = signing::verify(
+                &manifest,
+                &signature,
+                &sig_path.display().to_string(),
+                &trusted,
+            )?;
+            let loaded = bundle::load_dir_trusted(&engine, &dir, &trusted)?;
+            let trust = if trusted.is_empty() {
+                "not checked against a trusted key; --trusted-key requires one"
+            } else {
+                "a trusted key"
+            };
+            println!(
+                "{}: {} signed by {} ({trust}); all digests match and every plugin loads",
+                dir.display(),
+                loaded.id(),
+                signing::show(&signer)
+            );
+            Ok(0)
+        }
     }
 }
 
@@ -324,9 +409,20 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-fn load_bundle(engine: &Engine, dir: Option<&std::path::Path>) -> anyhow::Result<Bundle> {
+fn read_trusted_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<ed25519_dalek::VerifyingKey>> {
+    paths
+        .iter()
+        .map(|p| signing::read_verifying_key(p).context("cannot read a --trusted-key"))
+        .collect()
+}
+
+fn load_bundle(
+    engine: &Engine,
+    dir: Option<&std::path::Path>,
+    trusted_keys: &[ed25519_dalek::VerifyingKey],
+) -> anyhow::Result<Bundle> {
     let bundle = match dir {
-        Some(dir) => bundle::load_dir(engine, dir)
+        Some(dir) => bundle::load_dir_trusted(engine, dir, trusted_keys)
             .with_context(|| format!("cannot load the bundle in {}", dir.display()))?,
         None => bundle::load_embedded(engine).context("cannot load the built-in stock bundle")?,
     };

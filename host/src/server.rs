@@ -55,6 +55,8 @@ pub struct Settings {
     pub max_payload: usize,
     /// Chains that may run at once; more wait for a free worker.
     pub workers: usize,
+    /// With keys here, a reloaded bundle must be signed by one of them.
+    pub trusted_keys: Vec<ed25519_dalek::VerifyingKey>,
 }
 
 /// What the services share: the engine, the bundle now serving, and the limits.
@@ -144,14 +146,16 @@ impl Shared {
         let _one_at_a_time = self.reloading.lock().await;
         let started = Instant::now();
         let engine = self.engine.clone();
+        let trusted = self.settings.trusted_keys.clone();
         // Loading compiles components: CPU work, kept off the reactor and off the request workers.
-        let loaded = tokio::task::spawn_blocking(move || bundle::load_dir(&engine, &dir))
-            .await
-            .unwrap_or_else(|e| {
-                Err(crate::Error::Engine(format!(
-                    "the reload worker failed: {e}"
-                )))
-            });
+        let loaded =
+            tokio::task::spawn_blocking(move || bundle::load_dir_trusted(&engine, &dir, &trusted))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(crate::Error::Engine(format!(
+                        "the reload worker failed: {e}"
+                    )))
+                });
         let mut last_error = self
             .last_reload_error
             .lock()

@@ -15,5 +15,6 @@ mod redaction; // property: values the default policy redacts never reach the ou
 mod reload; // hot reload under load: watcher, SIGHUP, twenty reloads without a failed call
 mod secrets; // the stock secrets plugin's rules, with placeholders and hashes as decoys
 mod serve; // `palisade serve` over gRPC: health, reflection, Check, Admin, deadlines, limits, shutdown
+mod signing; // bundle keygen, sign, verify; serve --trusted-key at start and on reload
 mod stock_policy; // classification and destinations, natively and in the default bundle
 mod util; // shared engine, bundle directories built on the fly
