@@ -178,3 +178,68 @@ async fn concurrent_calls_ride_through_twenty_reloads_without_a_failure() {
         order.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_kind_of_broken_bundle_leaves_the_old_one_serving_and_says_why() {
+    let good = format!("{HEADER}{PII}");
+    let dir = bundle_dir(&good);
+    let server = Server::start(&["--bundle", dir.path().to_str().unwrap(), "--no-watch"]).await;
+    let mut admin = AdminClient::new(server.channel().await);
+    let toml = dir.path().join("bundle.toml");
+    let good_text = std::fs::read_to_string(&toml).unwrap();
+    let pii_digest = crate::util::sha256(crate::util::pii_wasm());
+    let traps = format!(
+        "{}{}",
+        good_text,
+        crate::util::testbed("trapper", "{ mode = \"configure-panic\" }", "")
+    )
+    .replace(
+        "@testbed",
+        &crate::util::sha256(&crate::util::testbed_wasm()),
+    );
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("bad TOML", "[bundle\nname = ".into(), "TOML parse error"),
+        (
+            "wrong digest",
+            good_text.replace(&pii_digest, &"0".repeat(64)),
+            "sha256 mismatch",
+        ),
+        ("a plugin that traps in configure", traps, "trapper"),
+        (
+            "a missing file",
+            good_text.replace("wasm = \"pii.wasm\"", "wasm = \"gone.wasm\""),
+            "gone.wasm",
+        ),
+    ];
+    for (what, manifest, reason) in cases {
+        std::fs::write(&toml, manifest).unwrap();
+        let e = admin.reload(ReloadRequest {}).await.unwrap_err();
+        assert!(
+            e.message().contains("still serving test@1"),
+            "{what}: {}",
+            e.message()
+        );
+        let s = admin.status(StatusRequest {}).await.unwrap().into_inner();
+        assert_eq!(s.bundle, "test@1", "{what}");
+        assert!(
+            s.last_reload_error.contains(reason),
+            "{what}: {}",
+            s.last_reload_error
+        );
+        let r = server
+            .client()
+            .await
+            .check(text("a@b.co"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.bundle, "test@1", "{what}: still answering");
+    }
+    std::fs::write(&toml, &good_text).unwrap();
+    admin
+        .reload(ReloadRequest {})
+        .await
+        .expect("the good bundle loads again");
+    let s = admin.status(StatusRequest {}).await.unwrap().into_inner();
+    assert_eq!(s.last_reload_error, "", "a good reload clears the error");
+}
