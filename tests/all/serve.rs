@@ -346,7 +346,7 @@ async fn fifty_concurrent_clients_get_their_own_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn admin_status_and_reload_keep_the_old_bundle_when_the_new_one_is_broken() {
+async fn admin_status_describes_the_bundle_and_reload_swaps_in_a_new_one() {
     let manifest = format!("{HEADER}{PII}");
     let dir = bundle_dir(&manifest);
     // No watcher: this test drives every reload itself.
@@ -369,25 +369,7 @@ async fn admin_status_and_reload_keep_the_old_bundle_when_the_new_one_is_broken(
     let r = admin.reload(ReloadRequest {}).await.unwrap().into_inner();
     assert_eq!(r.bundle, "test@2");
 
-    std::fs::write(
-        &toml,
-        current.replace("version = \"1\"", "version = \"3\"\nbogus = 1"),
-    )
-    .unwrap();
-    let e = admin.reload(ReloadRequest {}).await.unwrap_err();
-    assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(
-        e.message().contains("still serving test@2") && e.message().contains("bogus"),
-        "{}",
-        e.message()
-    );
-    let s = admin.status(StatusRequest {}).await.unwrap().into_inner();
-    assert_eq!(s.bundle, "test@2");
-    assert!(
-        s.last_reload_error.contains("bogus"),
-        "{}",
-        s.last_reload_error
-    );
+    // Broken bundles of every kind are in reload.rs.
     let r = server
         .client()
         .await
