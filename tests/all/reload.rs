@@ -77,14 +77,7 @@ async fn the_watcher_reloads_a_changed_bundle_and_keeps_serving_through_a_broken
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let r = server
-        .client()
-        .await
-        .check(text("a@b.co"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(r.bundle, "test@2");
+    assert_eq!(server.answering_bundle().await, "test@2");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -226,14 +219,11 @@ async fn each_kind_of_broken_bundle_leaves_the_old_one_serving_and_says_why() {
             "{what}: {}",
             s.last_reload_error
         );
-        let r = server
-            .client()
-            .await
-            .check(text("a@b.co"))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(r.bundle, "test@1", "{what}: still answering");
+        assert_eq!(
+            server.answering_bundle().await,
+            "test@1",
+            "{what}: still answering"
+        );
     }
     std::fs::write(&toml, &good_text).unwrap();
     admin

@@ -98,6 +98,12 @@ impl Server {
     pub(crate) async fn client(&self) -> GuardrailClient<Channel> {
         GuardrailClient::new(self.channel().await)
     }
+
+    /// Which bundle answers a Check right now (`name@version`).
+    pub(crate) async fn answering_bundle(&self) -> String {
+        let r = self.client().await.check(text("a@b.co")).await.unwrap();
+        r.into_inner().bundle
+    }
 }
 
 impl Drop for Server {
@@ -369,15 +375,8 @@ async fn admin_status_describes_the_bundle_and_reload_swaps_in_a_new_one() {
     let r = admin.reload(ReloadRequest {}).await.unwrap().into_inner();
     assert_eq!(r.bundle, "test@2");
 
+    assert_eq!(server.answering_bundle().await, "test@2");
     // Broken bundles of every kind are in reload.rs.
-    let r = server
-        .client()
-        .await
-        .check(text("a@b.co"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(r.bundle, "test@2");
 }
 
 #[tokio::test(flavor = "multi_thread")]
