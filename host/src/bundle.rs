@@ -223,27 +223,33 @@ pub fn load_dir_trusted(engine: &Engine, dir: &Path, trusted: &[VerifyingKey]) -
     let source = DirSource::new(dir);
     let manifest = source.read("bundle.toml")?;
     if !trusted.is_empty() {
-        let sig_path = source.describe(signing::SIGNATURE_FILE);
-        let signature = match std::fs::read_to_string(dir.join(signing::SIGNATURE_FILE)) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(signing::SigningError::Unsigned(dir.display().to_string()).into())
-            }
-            Err(e) => {
-                return Err(signing::SigningError::File {
-                    path: sig_path,
-                    message: e.to_string(),
-                }
-                .into())
-            }
-        };
-        signing::verify(&manifest, &signature, &sig_path, trusted)?;
+        signer(dir, &manifest, trusted)?;
     }
     let manifest = String::from_utf8(manifest).map_err(|e| Error::Manifest {
         file: source.describe("bundle.toml"),
         message: format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
     })?;
     load(engine, &manifest, &source)
+}
+
+/// Who signed `manifest` (the bytes of `dir/bundle.toml`), checked against `dir/bundle.toml.sig` and, when
+/// `trusted` is not empty, required to be one of those keys. A missing signature file is `Unsigned`.
+pub fn signer(dir: &Path, manifest: &[u8], trusted: &[VerifyingKey]) -> Result<VerifyingKey> {
+    let sig_path = DirSource::new(dir).describe(signing::SIGNATURE_FILE);
+    let signature = match std::fs::read_to_string(dir.join(signing::SIGNATURE_FILE)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(signing::SigningError::Unsigned(dir.display().to_string()).into())
+        }
+        Err(e) => {
+            return Err(signing::SigningError::File {
+                path: sig_path,
+                message: e.to_string(),
+            }
+            .into())
+        }
+    };
+    Ok(signing::verify(manifest, &signature, &sig_path, trusted)?)
 }
 
 /// Loads the stock bundle built into the binary.

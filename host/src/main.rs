@@ -165,10 +165,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// The `--cache-dir` / `--no-cache` choice, kept for the commands that need an engine.
+struct CacheChoice {
+    dir: Option<PathBuf>,
+    off: bool,
+}
+
 /// The engine, with the component cache unless it is turned off. A cache that cannot be used is logged
 /// and skipped: it only saves time, so it never stops the service.
-fn engine(cli: &Cli) -> anyhow::Result<Engine> {
-    let dir = match (&cli.cache_dir, cli.no_cache) {
+fn engine(cache: &CacheChoice) -> anyhow::Result<Engine> {
+    let dir = match (&cache.dir, cache.off) {
         (_, true) => None,
         (Some(dir), false) => Some(dir.clone()),
         (None, false) => ComponentCache::default_dir(),
@@ -184,7 +190,11 @@ fn engine(cli: &Cli) -> anyhow::Result<Engine> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    let engine = engine(&cli)?;
+    // Only the commands that load a bundle build an engine (and open the cache directory).
+    let cache = CacheChoice {
+        dir: cli.cache_dir,
+        off: cli.no_cache,
+    };
     match cli.command {
         Command::Serve {
             bundle,
@@ -195,7 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             no_watch,
             trusted_keys,
         } => {
-            let engine = Arc::new(engine);
+            let engine = Arc::new(engine(&cache)?);
             let trusted_keys = read_trusted_keys(&trusted_keys)?;
             let loaded = load_bundle(&engine, bundle.as_deref(), &trusted_keys)?;
             let origin = match bundle {
@@ -279,6 +289,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             jsonl,
             files,
         } => {
+            let engine = engine(&cache)?;
             let bundle = load_bundle(&engine, bundle.as_deref(), &[])?;
             let key = hash_key()?;
             let mut tally = scan::Tally::default();
@@ -339,6 +350,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Bundle(BundleCommand::Sign { key, dir }) => {
             let signing_key = signing::read_signing_key(&key)?;
+            let engine = engine(&cache)?;
             let loaded = bundle::load_dir(&engine, &dir)
                 .with_context(|| format!("not signing {}: it does not load", dir.display()))?;
             let manifest_path = dir.join("bundle.toml");
@@ -356,19 +368,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Bundle(BundleCommand::Verify { trusted_keys, dir }) => {
+            let engine = engine(&cache)?;
             let trusted = read_trusted_keys(&trusted_keys)?;
-            let manifest = std::fs::read(dir.join("bundle.toml"))
-                .with_context(|| format!("cannot read {}/bundle.toml", dir.display()))?;
-            let sig_path = dir.join(signing::SIGNATURE_FILE);
-            let signature = std::fs::read_to_string(&sig_path)
-                .map_err(|_| signing::SigningError::Unsigned(dir.display().to_string()))?;
-            let signer = signing::verify(
-                &manifest,
-                &signature,
-                &sig_path.display().to_string(),
-                &trusted,
-            )?;
-            let loaded = bundle::load_dir_trusted(&engine, &dir, &trusted)?;
+            let manifest_path = dir.join("bundle.toml");
+            let manifest = std::fs::read(&manifest_path)
+                .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+            let signer = bundle::signer(&dir, &manifest, &trusted)?;
+            // The bytes just verified are the bytes loaded.
+            let manifest = String::from_utf8(manifest)
+                .with_context(|| format!("{} is not UTF-8", manifest_path.display()))?;
+            let loaded = bundle::load(&engine, &manifest, &bundle::DirSource::new(&dir))?;
             let trust = if trusted.is_empty() {
                 "not checked against a trusted key; --trusted-key requires one"
             } else {
