@@ -104,6 +104,8 @@ pub struct ReportedFinding {
     pub category: String,
     /// UTF-8 byte range into the original text; `None` for a finding about the text as a whole.
     pub span: Option<Range<usize>>,
+    /// JSON pointer of the text in a structured body; "" for plain text.
+    pub location: String,
     /// 0.0 to 1.0.
     pub confidence: f32,
     /// For people; never the value.
@@ -154,6 +156,7 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
     };
     let mut state = State {
         direction: request.direction,
+        location: &request.location,
         text: request.text.clone(),
         edits: EditMap::default(),
         labels: Vec::new(),
@@ -263,8 +266,9 @@ fn validate(verdict: &Verdict, text: &str) -> std::result::Result<(), PluginErro
     Ok(())
 }
 
-struct State {
+struct State<'r> {
     direction: Dir,
+    location: &'r str,
     text: String,
     edits: EditMap,
     labels: Vec<String>,
@@ -273,7 +277,7 @@ struct State {
     denied: Option<String>,
 }
 
-impl State {
+impl State<'_> {
     fn add_label(&mut self, label: String) {
         if !self.labels.contains(&label) {
             self.labels.push(label);
@@ -320,6 +324,7 @@ impl State {
                 rule: f.rule.clone(),
                 category: f.category.clone(),
                 span: span.map(|s| self.edits.to_original(s)),
+                location: self.location.to_string(),
                 confidence: f.confidence,
                 message: f.message.clone(),
                 action,

@@ -44,6 +44,10 @@ pub enum Error {
         message: String,
     },
 
+    /// The payload could not be read as its content type.
+    #[error(transparent)]
+    Payload(#[from] crate::payload::PayloadError),
+
     /// The caller's deadline passed before the chain finished.
     #[error("deadline exceeded after {elapsed:?}, before plugin {plugin:?} could run")]
     DeadlineExceeded {

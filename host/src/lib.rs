@@ -5,7 +5,8 @@
 //! and labels for the audit trail. This crate is the host: the wasmtime engine ([`engine`]), bundles
 //! ([`bundle`]), the chain and its policy ([`chain`], [`policy`]), the `scan` command ([`scan`]) and the gRPC service ([`server`]).
 //!
-//! Data flows one way: request → chain (each plugin, in order, under its budget) → policy → response.
+//! Data flows one way: request → payload adapter ([`payload`]: the texts of a plain or JSON body) → chain
+//! (each plugin, in order, under its budget) → policy → response ([`check`] runs the whole of it).
 //!
 //! ```no_run
 //! let engine = palisade::engine::Engine::new()?;
@@ -22,9 +23,11 @@
 pub mod bundle;
 pub mod cache;
 pub mod chain;
+pub mod check;
 pub mod engine;
 mod error;
 pub mod metrics;
+pub mod payload;
 pub mod policy;
 pub mod reload;
 pub mod scan;

@@ -12,6 +12,7 @@ use palisade::cache::ComponentCache;
 use palisade::chain::Dir;
 use palisade::engine::Engine;
 use palisade::metrics::Metrics;
+use palisade::payload::ContentType;
 use palisade::policy::HashKey;
 use palisade::scan;
 use palisade::server::{self, BundleOrigin, Settings, Shared};
@@ -91,6 +92,11 @@ enum Command {
         /// Read JSON lines ({"id", "text", "direction"?, …}) and write one JSON answer per line.
         #[arg(long)]
         jsonl: bool,
+        /// How to read each input: text/plain, or application/json for OpenAI / Anthropic chat bodies
+        /// (only their message texts are inspected; redactions keep the JSON's shape). With --jsonl, the
+        /// default for lines without a "content_type".
+        #[arg(long, default_value = "text/plain", value_parser = parse_content_type)]
+        content_type: ContentType,
         /// Files to scan; none, or `-`, reads standard input.
         files: Vec<PathBuf>,
     },
@@ -132,6 +138,10 @@ enum BundleCommand {
 
 fn parse_dir(s: &str) -> Result<Dir, String> {
     s.parse()
+}
+
+fn parse_content_type(s: &str) -> Result<ContentType, String> {
+    ContentType::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
@@ -287,12 +297,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             bundle,
             direction,
             jsonl,
+            content_type,
             files,
         } => {
             let engine = engine(&cache)?;
             let bundle = load_bundle(&engine, bundle.as_deref(), &[])?;
             let key = hash_key()?;
             let mut tally = scan::Tally::default();
+            let defaults = scan::Defaults {
+                direction,
+                content_type,
+            };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let inputs = if files.is_empty() {
@@ -312,7 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     scan::jsonl(
                         &bundle,
                         &key,
-                        direction,
+                        defaults,
                         &name,
                         BufReader::new(reader),
                         &mut out,
@@ -329,7 +344,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                             e.utf8_error().valid_up_to()
                         )
                     })?;
-                    scan::plain(&bundle, &key, direction, &name, text, &mut out, &mut tally)?;
+                    scan::plain(&bundle, &key, defaults, &name, text, &mut out, &mut tally)?;
                 }
             }
             Ok(tally.exit_code())

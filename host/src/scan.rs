@@ -10,7 +10,9 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::Bundle;
-use crate::chain::{self, Dir, Outcome, Request, Verdicts};
+use crate::chain::{Dir, Outcome, Request};
+use crate::check::{self, Checked};
+use crate::payload::ContentType;
 use crate::policy::HashKey;
 
 /// Exit status: every input allowed or modified.
@@ -19,6 +21,15 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_DENIED: i32 = 1;
 /// Exit status: a usage, load or input error.
 pub const EXIT_ERROR: i32 = 2;
+
+/// How to read inputs that do not say.
+#[derive(Clone, Copy, Debug)]
+pub struct Defaults {
+    /// The direction of plain inputs, and of JSON lines without one.
+    pub direction: Dir,
+    /// How to read plain inputs, and JSON lines without a `content_type`.
+    pub content_type: ContentType,
+}
 
 /// One line of `--jsonl` input.
 #[derive(Deserialize)]
@@ -58,6 +69,8 @@ struct FindingOut<'a> {
     start: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     end: Option<usize>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    location: &'a str,
     confidence: f32,
     message: &'a str,
     action: &'static str,
@@ -100,7 +113,7 @@ impl Tally {
 pub fn jsonl(
     bundle: &Bundle,
     key: &HashKey,
-    default_direction: Dir,
+    defaults: Defaults,
     source: &str,
     input: impl BufRead,
     out: &mut impl Write,
@@ -125,19 +138,16 @@ pub fn jsonl(
                 continue;
             }
         };
-        if let Some(ct) = parsed
-            .content_type
-            .as_deref()
-            .filter(|ct| *ct != "text/plain")
-        {
-            fail(
-                tally,
-                format!("content_type {ct:?} is not supported by scan yet; only text/plain"),
-            );
-            continue;
-        }
+        let content_type = match parsed.content_type.as_deref().map(ContentType::parse) {
+            None => defaults.content_type,
+            Some(Ok(ct)) => ct,
+            Some(Err(e)) => {
+                fail(tally, e.to_string());
+                continue;
+            }
+        };
         let direction = match parsed.direction.as_deref().map(str::parse).transpose() {
-            Ok(d) => d.unwrap_or(default_direction),
+            Ok(d) => d.unwrap_or(defaults.direction),
             Err(e) => {
                 fail(tally, e);
                 continue;
@@ -145,14 +155,13 @@ pub fn jsonl(
         };
         let request = Request {
             direction,
-            text: parsed.text,
             principal: parsed.principal,
             destination: parsed.destination,
             tool: parsed.tool,
             labels: parsed.labels,
             ..Request::default()
         };
-        match chain::run(bundle, &request, key) {
+        match check::run(bundle, content_type, parsed.text, &request, key) {
             Ok(v) => {
                 tally.saw(v.outcome);
                 serde_json::to_writer(&mut *out, &answer(&parsed.id, &v))?;
@@ -168,18 +177,17 @@ pub fn jsonl(
 pub fn plain(
     bundle: &Bundle,
     key: &HashKey,
-    direction: Dir,
+    defaults: Defaults,
     source: &str,
     text: String,
     out: &mut impl Write,
     tally: &mut Tally,
 ) -> std::io::Result<()> {
     let request = Request {
-        direction,
-        text,
+        direction: defaults.direction,
         ..Request::default()
     };
-    match chain::run(bundle, &request, key) {
+    match check::run(bundle, defaults.content_type, text, &request, key) {
         Ok(v) => {
             tally.saw(v.outcome);
             let mut summary = format!("{source}: {}", v.outcome.as_str());
@@ -187,11 +195,14 @@ pub fn plain(
                 summary.push_str(&format!(": {reason}"));
             }
             for f in &v.findings {
-                let at = f
+                let mut at = f
                     .span
                     .as_ref()
                     .map(|s| format!(" at {}..{}", s.start, s.end))
                     .unwrap_or_default();
+                if !f.location.is_empty() {
+                    at = format!("{at} of {}", f.location);
+                }
                 summary.push_str(&format!(
                     "\n  {} {}{at} ({}, {})",
                     f.category, f.rule, f.plugin, f.action
@@ -207,7 +218,7 @@ pub fn plain(
             }
             eprintln!("{summary}");
             if v.outcome != Outcome::Deny {
-                out.write_all(v.text.as_bytes())?;
+                out.write_all(v.content.as_bytes())?;
             }
         }
         Err(e) => {
@@ -218,11 +229,11 @@ pub fn plain(
     out.flush()
 }
 
-fn answer<'a>(id: &'a serde_json::Value, v: &'a Verdicts) -> Answer<'a> {
+fn answer<'a>(id: &'a serde_json::Value, v: &'a Checked) -> Answer<'a> {
     Answer {
         id,
         decision: v.outcome.as_str(),
-        text: &v.text,
+        text: &v.content,
         reason: v.reason.as_deref(),
         labels: &v.labels,
         findings: v
@@ -234,6 +245,7 @@ fn answer<'a>(id: &'a serde_json::Value, v: &'a Verdicts) -> Answer<'a> {
                 category: &f.category,
                 start: f.span.as_ref().map(|s| s.start),
                 end: f.span.as_ref().map(|s| s.end),
+                location: &f.location,
                 confidence: f.confidence,
                 message: &f.message,
                 action: f.action.as_str(),

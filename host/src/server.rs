@@ -22,8 +22,10 @@ use tonic::{Request, Response, Status};
 
 use crate::bundle::{self, Bundle};
 use crate::chain::{self, Dir, Outcome};
+use crate::check;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
+use crate::payload::ContentType;
 use crate::policy::HashKey;
 
 /// The generated gRPC code for `palisade.v1`, clients included, for callers written in Rust.
@@ -304,23 +306,17 @@ impl GuardrailService {
             )))
             }
         };
-        let media_type = req.content_type.split(';').next().unwrap_or("").trim();
-        if !(media_type.is_empty() || media_type.eq_ignore_ascii_case("text/plain")) {
-            return Err(Status::invalid_argument(format!(
-                "content_type {:?} is not supported yet; send text/plain",
-                req.content_type
-            )));
-        }
-        let chain_request = chain::Request {
+        let content_type = ContentType::parse(&req.content_type)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let exchange = chain::Request {
             direction,
-            text,
             principal: non_empty(req.principal),
             destination: non_empty(req.destination),
             tool: non_empty(req.tool),
             labels: req.labels,
             metadata: req.metadata.into_iter().collect(),
-            location: String::new(),
             deadline,
+            ..chain::Request::default()
         };
 
         // The bundle this call started with finishes it, whatever a reload swaps in meanwhile.
@@ -338,7 +334,7 @@ impl GuardrailService {
         let run_bundle = bundle.clone();
         let work = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            chain::run(&run_bundle, &chain_request, &shared.hash_key)
+            check::run(&run_bundle, content_type, text, &exchange, &shared.hash_key)
         });
         let verdicts = until(deadline, work)
             .await
@@ -349,10 +345,7 @@ impl GuardrailService {
                 ))
             })?
             .map_err(|e| Status::internal(format!("the chain's worker failed: {e}")))?
-            .map_err(|e| match e {
-                crate::Error::DeadlineExceeded { .. } => Status::deadline_exceeded(e.to_string()),
-                other => Status::internal(other.to_string()),
-            })?;
+            .map_err(status_of)?;
         if deadline.is_some_and(|d| Instant::now() > d) {
             return Err(Status::deadline_exceeded(format!(
                 "deadline passed after {:?}",
@@ -374,9 +367,9 @@ impl GuardrailService {
         // The payload can be megabytes: move it into the answer, never copy it.
         let content = match verdicts.outcome {
             Outcome::Modify if as_body => Some(proto::check_response::Content::Body(
-                verdicts.text.into_bytes(),
+                verdicts.content.into_bytes(),
             )),
-            Outcome::Modify => Some(proto::check_response::Content::Text(verdicts.text)),
+            Outcome::Modify => Some(proto::check_response::Content::Text(verdicts.content)),
             Outcome::Allow | Outcome::Deny => None,
         };
         Ok(Response::new(proto::CheckResponse {
@@ -394,7 +387,7 @@ impl GuardrailService {
                         category: f.category,
                         start: u32::try_from(span.start).unwrap_or(u32::MAX),
                         end: u32::try_from(span.end).unwrap_or(u32::MAX),
-                        location: String::new(),
+                        location: f.location,
                         confidence: f.confidence,
                         message: f.message,
                         action: f.action.as_str().into(),
@@ -414,6 +407,19 @@ impl GuardrailService {
                 })
                 .collect(),
         }))
+    }
+}
+
+/// The status a failed check answers with.
+fn status_of(e: crate::Error) -> Status {
+    use crate::payload::PayloadError;
+    match e {
+        crate::Error::DeadlineExceeded { .. } => Status::deadline_exceeded(e.to_string()),
+        crate::Error::Payload(PayloadError::TooManyTexts { .. }) => {
+            Status::resource_exhausted(e.to_string())
+        }
+        crate::Error::Payload(_) => Status::invalid_argument(e.to_string()),
+        other => Status::internal(other.to_string()),
     }
 }
 

@@ -83,6 +83,42 @@ fn scan_jsonl_answers_each_line_with_offsets_into_the_input() {
 }
 
 #[test]
+fn scan_reads_json_chat_bodies_with_content_type() {
+    let body = r#"{"messages": [{"role": "user", "content": "write to ana@example.com"}]}"#;
+    let o = palisade(&["scan", "--content-type", "application/json"], body);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        r#"{"messages": [{"role": "user", "content": "write to [EMAIL_ADDRESS]"}]}"#
+    );
+    assert!(
+        stderr(&o).contains("at 9..24 of /messages/0/content"),
+        "{}",
+        stderr(&o)
+    );
+
+    // In JSON-lines mode a line says its own content type, and findings carry their location.
+    let line = serde_json::json!({"id": 1, "text": body, "content_type": "application/json"});
+    let o = palisade(&["scan", "--jsonl"], &format!("{line}\n"));
+    let answer: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(answer["findings"][0]["location"], "/messages/0/content");
+
+    let o = palisade(
+        &["scan", "--content-type", "application/json"],
+        "{\"messages\": [}",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("body is not valid JSON") && stderr(&o).contains("line 1 column"),
+        "{}",
+        stderr(&o)
+    );
+    let o = palisade(&["scan", "--content-type", "image/png"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("image/png"), "{}", stderr(&o));
+}
+
+#[test]
 fn scan_exits_1_when_something_is_denied() {
     let dir = bundle_dir(&format!(
         "{HEADER}{}",

@@ -10,6 +10,7 @@ mod cli; // the `palisade` binary: scan in plain and JSON-lines modes, exit stat
 mod detectors; // the stock detectors linked natively: positives and negatives per rule
 mod examples; // the example plugins built from source, and the README that shows one
 mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut off, mapped to on_error
+mod payload; // JSON chat bodies: OpenAI and Anthropic shapes, tool calls, redactions written back in place
 mod pii; // the stock pii plugin's rules, with positives and decoys
 mod redaction; // property: values the default policy redacts never reach the output
 mod reload; // hot reload under load: watcher, SIGHUP, twenty reloads without a failed call

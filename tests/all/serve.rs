@@ -456,3 +456,43 @@ async fn metrics_count_decisions_failures_and_the_bundle() {
         assert!(page.contains(want), "{want} missing from:\n{page}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reads_a_json_chat_body_and_answers_with_the_same_shape() {
+    let server = Server::start(&[]).await;
+    let mut client = server.client().await;
+    let body = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"mail ana@example.com"}],"n":1}"#;
+    let request = CheckRequest {
+        direction: palisade::server::proto::Direction::Output as i32,
+        content: Some(check_request::Content::Body(body.to_vec())),
+        content_type: "application/json; charset=utf-8".into(),
+        ..Default::default()
+    };
+    let r = client.check(request).await.unwrap().into_inner();
+    assert_eq!(r.decision(), Decision::Modify);
+    assert_eq!(
+        r.content,
+        Some(check_response::Content::Body(
+            br#"{"model":"gpt-4o","messages":[{"role":"user","content":"mail [EMAIL_ADDRESS]"}],"n":1}"#
+                .to_vec()
+        ))
+    );
+    let f = &r.findings[0];
+    assert_eq!(
+        (f.location.as_str(), f.start, f.end),
+        ("/messages/0/content", 5, 20)
+    );
+
+    let e = client
+        .check(CheckRequest {
+            content: Some(check_request::Content::Text(
+                "{\"messages\": [\n  1,\n}".into(),
+            )),
+            content_type: "application/json".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("line 3 column 1"), "{}", e.message());
+}

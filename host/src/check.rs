@@ -1,0 +1,112 @@
+//! One payload end to end: the adapter reads it into texts, the chain runs over each text, and their answers
+//! become one — the first deny ends the check, findings and labels gather, changed texts go back into the
+//! payload in place.
+
+use std::time::{Duration, Instant};
+
+use crate::bundle::Bundle;
+use crate::chain::{self, Outcome, PluginFailure, ReportedFinding, Request};
+use crate::payload::{ContentType, Payload, PayloadError, Shape};
+use crate::policy::HashKey;
+use crate::Result;
+
+/// The answer for one payload.
+#[derive(Debug)]
+pub struct Checked {
+    /// Allow, modify or deny.
+    pub outcome: Outcome,
+    /// The payload after policy, in the request's own form (text, or a JSON body of the same shape); the
+    /// original, unchanged, unless the outcome is modify.
+    pub content: String,
+    /// On deny: which plugin, which rule, why.
+    pub reason: Option<String>,
+    /// Every finding, each with the location of its text.
+    pub findings: Vec<ReportedFinding>,
+    /// Labels from the request, the plugins and `found:<CATEGORY>`, over all texts.
+    pub labels: Vec<String>,
+    /// Plugins that failed, on any text.
+    pub failures: Vec<PluginFailure>,
+    /// How the payload was read.
+    pub shape: Shape,
+    /// Time spent in adapter and chain.
+    pub elapsed: Duration,
+}
+
+/// Checks `body`, read as `content_type`. `exchange` carries what the gateway told about the exchange;
+/// its `text` and `location` are ignored, and its `tool` is the default for texts that name none.
+pub fn run(
+    bundle: &Bundle,
+    content_type: ContentType,
+    body: String,
+    exchange: &Request,
+    key: &HashKey,
+) -> Result<Checked> {
+    let started = Instant::now();
+    let mut payload = Payload::read(content_type, body)?;
+    let mut checked = Checked {
+        outcome: Outcome::Allow,
+        content: String::new(),
+        reason: None,
+        findings: Vec::new(),
+        labels: exchange.labels.clone(),
+        failures: Vec::new(),
+        shape: payload.shape,
+        elapsed: Duration::ZERO,
+    };
+    let mut changed: Vec<(usize, String)> = Vec::new();
+    for (i, text) in payload.texts.iter_mut().enumerate() {
+        let request = Request {
+            direction: exchange.direction,
+            text: std::mem::take(&mut text.text),
+            principal: exchange.principal.clone(),
+            destination: exchange.destination.clone(),
+            tool: text.tool.clone().or_else(|| exchange.tool.clone()),
+            labels: exchange.labels.clone(),
+            metadata: exchange.metadata.clone(),
+            location: text.location.clone(),
+            deadline: exchange.deadline,
+        };
+        let verdicts = chain::run(bundle, &request, key)?;
+        // The original goes back for the rebuild, which checks embedded JSON against it.
+        text.text = request.text;
+        checked.findings.extend(verdicts.findings);
+        checked.failures.extend(verdicts.failures);
+        for label in verdicts.labels {
+            if !checked.labels.contains(&label) {
+                checked.labels.push(label);
+            }
+        }
+        match verdicts.outcome {
+            Outcome::Deny => {
+                checked.outcome = Outcome::Deny;
+                checked.reason = verdicts.reason.map(|r| match text.location.as_str() {
+                    "" => r,
+                    at => format!("{r} (at {at})"),
+                });
+                checked.content = payload.into_original();
+                checked.elapsed = started.elapsed();
+                return Ok(checked);
+            }
+            Outcome::Modify => changed.push((i, verdicts.text)),
+            Outcome::Allow => {}
+        }
+    }
+    if changed.is_empty() {
+        checked.content = payload.into_original();
+    } else {
+        match payload.rebuild(changed) {
+            Ok(content) => {
+                checked.outcome = Outcome::Modify;
+                checked.content = content;
+            }
+            // Never pass a body the policy wanted changed but could not change: deny instead.
+            Err(e @ PayloadError::WouldBreakJson { .. }) => {
+                checked.outcome = Outcome::Deny;
+                checked.reason = Some(format!("the policy's redactions cannot be applied: {e}"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    checked.elapsed = started.elapsed();
+    Ok(checked)
+}

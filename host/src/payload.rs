@@ -1,0 +1,679 @@
+//! Content-type adapters: from a payload as a gateway holds it to the texts the chain inspects, and back.
+//!
+//! A plain-text payload is one text at location `""`. A JSON body is read by its shape — OpenAI Chat
+//! Completions, OpenAI Responses, Anthropic Messages, requests and responses, streamed chunks included — and
+//! only the texts that carry content are inspected: message contents and their text parts, system prompts
+//! and instructions, tool-call arguments, tool results, refusals and thinking. Each text has the JSON
+//! pointer of the value it came from, and the tool it belongs to when it is a tool call or a tool's result.
+//! JSON of any other shape falls back to every string value.
+//!
+//! Redactions go back in place: the body is rebuilt by splicing each changed value over its own bytes, so
+//! everything else — key order, whitespace, numbers of any precision — stays byte for byte as it came.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde_json::Value;
+
+/// A payload's media type, from the request's `content_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentType {
+    /// `text/plain`, or no content type: the payload is one text.
+    Text,
+    /// `application/json` (or any `+json` type): a chat body, or JSON of another shape.
+    Json,
+}
+
+impl ContentType {
+    /// Reads a `Content-Type` value; parameters such as `charset=utf-8` are allowed and ignored.
+    pub fn parse(value: &str) -> Result<ContentType, PayloadError> {
+        let media = value.split(';').next().unwrap_or("").trim();
+        if media.is_empty() || media.eq_ignore_ascii_case("text/plain") {
+            Ok(ContentType::Text)
+        } else if media.eq_ignore_ascii_case("application/json")
+            || media.to_ascii_lowercase().ends_with("+json")
+        {
+            Ok(ContentType::Json)
+        } else {
+            Err(PayloadError::UnsupportedType(value.to_string()))
+        }
+    }
+}
+
+/// Why a payload could not be read or rebuilt.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PayloadError {
+    /// The content type is not one Palisade reads.
+    #[error("content_type {0:?} is not supported; use text/plain or application/json")]
+    UnsupportedType(String),
+    /// The body is not JSON.
+    #[error("body is not valid JSON: {message} at line {line} column {column}")]
+    InvalidJson {
+        /// What the parser expected.
+        message: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// The body holds more texts than one call may inspect.
+    #[error("body holds {count} texts to inspect, over the limit of {limit}; send fewer or larger values")]
+    TooManyTexts {
+        /// How many.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A redaction inside JSON-in-a-string (tool-call arguments) would leave that JSON invalid.
+    #[error("redacting {location} would leave its JSON invalid")]
+    WouldBreakJson {
+        /// Pointer of the value.
+        location: String,
+    },
+}
+
+/// At most this many texts are inspected per payload: each one costs a chain run, so a body of a million
+/// tiny strings must not hold a worker for seconds.
+pub const MAX_TEXTS: usize = 10_000;
+
+/// Which shape a JSON body was read as, for logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Plain text.
+    Text,
+    /// OpenAI Chat Completions or Anthropic Messages request (`messages`).
+    Messages,
+    /// OpenAI Chat Completions response or stream chunk (`choices`).
+    Choices,
+    /// OpenAI Responses request (`input`).
+    ResponsesInput,
+    /// OpenAI Responses response (`output`).
+    ResponsesOutput,
+    /// Anthropic Messages response (`"type": "message"` with `content`).
+    AnthropicMessage,
+    /// Legacy completions request (`prompt`).
+    Prompt,
+    /// Any other JSON: every string value.
+    Generic,
+}
+
+/// How a text sits in the body, which decides how a changed text is written back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// The whole payload (plain text).
+    Whole,
+    /// A JSON string value.
+    Str,
+    /// A JSON string whose content is itself JSON (OpenAI tool-call arguments).
+    JsonInString,
+    /// A JSON object or array, inspected as its compact serialization (Anthropic `tool_use.input`).
+    Json,
+}
+
+/// One text to inspect.
+#[derive(Clone, Debug)]
+pub struct Text {
+    /// JSON pointer of the value; `""` for plain text.
+    pub location: String,
+    /// The text itself (a JSON string decoded; an object serialized compactly).
+    pub text: String,
+    /// The tool, for a tool call's arguments or a tool's result.
+    pub tool: Option<String>,
+    slot: Slot,
+}
+
+/// A payload read into texts, ready to be rebuilt with some of them changed.
+#[derive(Debug)]
+pub struct Payload {
+    body: String,
+    /// The texts, in body order.
+    pub texts: Vec<Text>,
+    /// How the body was read.
+    pub shape: Shape,
+}
+
+impl Payload {
+    /// Reads `body` as `content_type`.
+    pub fn read(content_type: ContentType, body: String) -> Result<Payload, PayloadError> {
+        match content_type {
+            ContentType::Text => Ok(Payload {
+                texts: vec![Text {
+                    location: String::new(),
+                    text: body,
+                    tool: None,
+                    slot: Slot::Whole,
+                }],
+                body: String::new(),
+                shape: Shape::Text,
+            }),
+            ContentType::Json => {
+                let value: Value =
+                    serde_json::from_str(&body).map_err(|e| PayloadError::InvalidJson {
+                        message: json_error_message(&e),
+                        line: e.line(),
+                        column: e.column(),
+                    })?;
+                let (shape, texts) = texts_of(&value);
+                let texts: Vec<Text> = texts.into_iter().filter(|t| !t.text.is_empty()).collect();
+                if texts.len() > MAX_TEXTS {
+                    return Err(PayloadError::TooManyTexts {
+                        count: texts.len(),
+                        limit: MAX_TEXTS,
+                    });
+                }
+                Ok(Payload { body, texts, shape })
+            }
+        }
+    }
+
+    /// The payload as it came.
+    pub fn into_original(mut self) -> String {
+        match self.shape {
+            Shape::Text => self.texts.pop().map(|t| t.text).unwrap_or_default(),
+            _ => self.body,
+        }
+    }
+
+    /// The payload with `changed` texts (index into [`Payload::texts`], new text) written back. Values
+    /// not changed keep their exact bytes.
+    pub fn rebuild(self, mut changed: Vec<(usize, String)>) -> Result<String, PayloadError> {
+        if self.shape == Shape::Text {
+            return Ok(changed.pop().map(|(_, t)| t).unwrap_or_default());
+        }
+        let mut replacements: Vec<(String, String)> = Vec::with_capacity(changed.len());
+        for (index, new_text) in changed {
+            let Some(old) = self.texts.get(index) else {
+                continue;
+            };
+            let encoded = match old.slot {
+                Slot::Whole | Slot::Str => json_string(&new_text),
+                Slot::JsonInString => {
+                    let was_json = serde_json::from_str::<Value>(&old.text).is_ok();
+                    if was_json && serde_json::from_str::<Value>(&new_text).is_err() {
+                        return Err(PayloadError::WouldBreakJson {
+                            location: old.location.clone(),
+                        });
+                    }
+                    json_string(&new_text)
+                }
+                Slot::Json => {
+                    if serde_json::from_str::<Value>(&new_text).is_err() {
+                        return Err(PayloadError::WouldBreakJson {
+                            location: old.location.clone(),
+                        });
+                    }
+                    new_text
+                }
+            };
+            replacements.push((old.location.clone(), encoded));
+        }
+        let pointers: Vec<&str> = replacements.iter().map(|(p, _)| p.as_str()).collect();
+        let ranges = locate(&self.body, &pointers);
+        let mut splices: Vec<(Range<usize>, String)> = Vec::with_capacity(replacements.len());
+        for ((_, encoded), range) in replacements.into_iter().zip(ranges) {
+            // Every pointer came from this very body, so each is found; a miss would be a bug, and
+            // leaving that value unredacted would leak, so it is an error rather than a skip.
+            let range = range.ok_or_else(|| PayloadError::WouldBreakJson {
+                location: "a value the adapter could not find again".into(),
+            })?;
+            splices.push((range, encoded));
+        }
+        splices.sort_by_key(|(r, _)| r.start);
+        let mut out = String::with_capacity(self.body.len());
+        let mut copied = 0;
+        for (range, with) in splices {
+            out.push_str(&self.body[copied..range.start]);
+            out.push_str(&with);
+            copied = range.end;
+        }
+        out.push_str(&self.body[copied..]);
+        Ok(out)
+    }
+}
+
+/// serde_json's message without its own "at line … column …" suffix, which the error repeats as fields.
+fn json_error_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+fn json_string(s: &str) -> String {
+    Value::String(s.to_string()).to_string()
+}
+
+/// Appends `key` to a JSON pointer, escaped per RFC 6901.
+fn child(pointer: &str, key: &str) -> String {
+    let mut out = String::with_capacity(pointer.len() + key.len() + 1);
+    out.push_str(pointer);
+    out.push('/');
+    for c in key.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn index(pointer: &str, i: usize) -> String {
+    format!("{pointer}/{i}")
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading: which values of a body are texts.
+
+struct Reader {
+    /// Tool-call id → tool name, so a tool's result can name the tool its call named.
+    tool_names: HashMap<String, String>,
+    texts: Vec<Text>,
+}
+
+fn texts_of(v: &Value) -> (Shape, Vec<Text>) {
+    let mut r = Reader {
+        tool_names: HashMap::new(),
+        texts: Vec::new(),
+    };
+    collect_tool_names(v, &mut r.tool_names);
+    let Some(obj) = v.as_object() else {
+        r.all_strings(v, "");
+        return (Shape::Generic, r.texts);
+    };
+    let str_field = |k: &str| obj.get(k).and_then(Value::as_str);
+    let shape = if let Some(messages) = obj.get("messages").and_then(Value::as_array) {
+        if let Some(system) = obj.get("system") {
+            r.content(system, "/system", None);
+        }
+        for (i, m) in messages.iter().enumerate() {
+            r.message(m, &index("/messages", i));
+        }
+        Shape::Messages
+    } else if let Some(choices) = obj.get("choices").and_then(Value::as_array) {
+        for (i, c) in choices.iter().enumerate() {
+            let at = index("/choices", i);
+            for key in ["message", "delta"] {
+                if let Some(m) = c.get(key) {
+                    r.message(m, &child(&at, key));
+                }
+            }
+            if let Some(Value::String(s)) = c.get("text") {
+                r.push(child(&at, "text"), s, None, Slot::Str);
+            }
+        }
+        Shape::Choices
+    } else if obj.contains_key("output") && str_field("object") == Some("response") {
+        r.items(&obj["output"], "/output");
+        Shape::ResponsesOutput
+    } else if obj.contains_key("input") && obj.contains_key("model") {
+        if let Some(Value::String(s)) = obj.get("instructions") {
+            r.push("/instructions".into(), s, None, Slot::Str);
+        }
+        r.items(&obj["input"], "/input");
+        Shape::ResponsesInput
+    } else if str_field("type") == Some("message") && obj.contains_key("content") {
+        r.content(&obj["content"], "/content", None);
+        Shape::AnthropicMessage
+    } else if let Some(prompt) = obj.get("prompt") {
+        r.all_strings(prompt, "/prompt");
+        Shape::Prompt
+    } else {
+        r.all_strings(v, "");
+        Shape::Generic
+    };
+    (shape, r.texts)
+}
+
+/// Every tool call's id and name, wherever it sits: OpenAI `tool_calls[].{id, function.name}`, Anthropic
+/// `tool_use.{id, name}`, Responses `function_call.{call_id, name}`.
+fn collect_tool_names(v: &Value, names: &mut HashMap<String, String>) {
+    match v {
+        Value::Object(o) => {
+            let name = o
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .or_else(|| o.get("name"))
+                .and_then(Value::as_str);
+            let id = o
+                .get("call_id")
+                .or_else(|| o.get("id"))
+                .and_then(Value::as_str);
+            if let (Some(id), Some(name)) = (id, name) {
+                names.insert(id.to_string(), name.to_string());
+            }
+            o.values().for_each(|v| collect_tool_names(v, names));
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_tool_names(v, names)),
+        _ => {}
+    }
+}
+
+impl Reader {
+    fn push(&mut self, location: String, text: &str, tool: Option<&str>, slot: Slot) {
+        self.texts.push(Text {
+            location,
+            text: text.to_string(),
+            tool: tool.map(str::to_string),
+            slot,
+        });
+    }
+
+    fn tool_of(&self, id: Option<&Value>) -> Option<String> {
+        id.and_then(Value::as_str)
+            .and_then(|id| self.tool_names.get(id).cloned())
+    }
+
+    /// One chat message (or stream delta): OpenAI or Anthropic.
+    fn message(&mut self, m: &Value, at: &str) {
+        // OpenAI `role: tool` messages carry the result of the call named by `tool_call_id`.
+        let tool = self.tool_of(m.get("tool_call_id"));
+        if let Some(content) = m.get("content") {
+            self.content(content, &child(at, "content"), tool.as_deref());
+        }
+        for key in ["refusal", "reasoning_content"] {
+            if let Some(Value::String(s)) = m.get(key) {
+                self.push(child(at, key), s, None, Slot::Str);
+            }
+        }
+        if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+            for (i, call) in calls.iter().enumerate() {
+                let call_at = index(&child(at, "tool_calls"), i);
+                if let Some(f) = call.get("function") {
+                    self.function(f, &child(&call_at, "function"));
+                }
+            }
+        }
+        // The legacy single `function_call`.
+        if let Some(f) = m.get("function_call") {
+            self.function(f, &child(at, "function_call"));
+        }
+    }
+
+    /// `{name, arguments}` where `arguments` is a JSON string.
+    fn function(&mut self, f: &Value, at: &str) {
+        let name = f.get("name").and_then(Value::as_str);
+        if let Some(Value::String(args)) = f.get("arguments") {
+            self.push(child(at, "arguments"), args, name, Slot::JsonInString);
+        }
+    }
+
+    /// A `content` value: a string, or a list of parts / content blocks.
+    fn content(&mut self, content: &Value, at: &str, tool: Option<&str>) {
+        match content {
+            Value::String(s) => self.push(at.to_string(), s, tool, Slot::Str),
+            Value::Array(parts) => {
+                for (i, part) in parts.iter().enumerate() {
+                    self.part(part, &index(at, i), tool);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// One content part or block: text of any kind, tool use, tool result.
+    fn part(&mut self, part: &Value, at: &str, tool: Option<&str>) {
+        let Some(p) = part.as_object() else {
+            if let Value::String(s) = part {
+                self.push(at.to_string(), s, tool, Slot::Str);
+            }
+            return;
+        };
+        match p.get("type").and_then(Value::as_str) {
+            Some("tool_use" | "server_tool_use") => {
+                let name = p.get("name").and_then(Value::as_str);
+                if let Some(input) = p.get("input") {
+                    self.push(child(at, "input"), &input.to_string(), name, Slot::Json);
+                }
+            }
+            Some("tool_result") => {
+                let tool = self.tool_of(p.get("tool_use_id"));
+                if let Some(c) = p.get("content") {
+                    self.content(c, &child(at, "content"), tool.as_deref());
+                }
+            }
+            _ => {
+                // text, input_text, output_text, thinking, refusal, and deltas: whichever text field is present.
+                for key in ["text", "thinking", "refusal"] {
+                    if let Some(Value::String(s)) = p.get(key) {
+                        self.push(child(at, key), s, tool, Slot::Str);
+                    }
+                }
+            }
+        }
+    }
+
+    /// OpenAI Responses `input` or `output`: a string, or a list of items.
+    fn items(&mut self, items: &Value, at: &str) {
+        let Value::Array(list) = items else {
+            if let Value::String(s) = items {
+                self.push(at.to_string(), s, None, Slot::Str);
+            }
+            return;
+        };
+        for (i, item) in list.iter().enumerate() {
+            let item_at = index(at, i);
+            match item.get("type").and_then(Value::as_str) {
+                Some("function_call" | "custom_tool_call") => self.function(item, &item_at),
+                Some("function_call_output" | "custom_tool_call_output") => {
+                    let tool = self.tool_of(item.get("call_id"));
+                    if let Some(output) = item.get("output") {
+                        self.content(output, &child(&item_at, "output"), tool.as_deref());
+                    }
+                }
+                Some("reasoning") => {
+                    if let Some(summary) = item.get("summary") {
+                        self.content(summary, &child(&item_at, "summary"), None);
+                    }
+                }
+                _ => {
+                    if let Some(content) = item.get("content") {
+                        self.content(content, &child(&item_at, "content"), None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fallback: every string value under `v`.
+    fn all_strings(&mut self, v: &Value, at: &str) {
+        match v {
+            Value::String(s) => self.push(at.to_string(), s, None, Slot::Str),
+            Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    self.all_strings(v, &index(at, i));
+                }
+            }
+            Value::Object(o) => {
+                for (k, v) in o {
+                    self.all_strings(v, &child(at, k));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Writing back: where each value sits in the body's bytes.
+
+/// The byte range of the value at each of `pointers` in `body` (which must be valid JSON), in one pass.
+fn locate(body: &str, pointers: &[&str]) -> Vec<Option<Range<usize>>> {
+    let wanted: HashMap<&str, usize> = pointers.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+    let mut found = vec![None; pointers.len()];
+    let mut scanner = Scanner {
+        bytes: body.as_bytes(),
+        at: 0,
+    };
+    let mut path = String::new();
+    // The body parsed as JSON already, so the scanner only follows structure; `None` means it did not.
+    let _ = scanner.value(&mut path, &wanted, &mut found);
+    found
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Scanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn value(
+        &mut self,
+        path: &mut String,
+        wanted: &HashMap<&str, usize>,
+        found: &mut [Option<Range<usize>>],
+    ) -> Option<()> {
+        self.skip_ws();
+        let start = self.at;
+        match self.peek()? {
+            b'{' => {
+                self.at += 1;
+                loop {
+                    self.skip_ws();
+                    match self.peek()? {
+                        b'}' => {
+                            self.at += 1;
+                            break;
+                        }
+                        b',' => self.at += 1,
+                        b'"' => {
+                            let key_range = self.string()?;
+                            let raw = std::str::from_utf8(&self.bytes[key_range]).ok()?;
+                            let key: String = serde_json::from_str(raw).ok()?;
+                            self.skip_ws();
+                            if self.peek()? != b':' {
+                                return None;
+                            }
+                            self.at += 1;
+                            let len = path.len();
+                            *path = child(path, &key);
+                            self.value(path, wanted, found)?;
+                            path.truncate(len);
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                let mut i = 0;
+                loop {
+                    self.skip_ws();
+                    match self.peek()? {
+                        b']' => {
+                            self.at += 1;
+                            break;
+                        }
+                        b',' => self.at += 1,
+                        _ => {
+                            let len = path.len();
+                            *path = index(path, i);
+                            self.value(path, wanted, found)?;
+                            path.truncate(len);
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            b'"' => {
+                self.string()?;
+            }
+            _ => {
+                while !matches!(
+                    self.peek(),
+                    None | Some(b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r')
+                ) {
+                    self.at += 1;
+                }
+            }
+        }
+        if let Some(&i) = wanted.get(path.as_str()) {
+            found[i] = Some(start..self.at);
+        }
+        Some(())
+    }
+
+    /// Skips a string token starting at `"`; returns its range, quotes included.
+    fn string(&mut self) -> Option<Range<usize>> {
+        let start = self.at;
+        self.at += 1;
+        loop {
+            match self.peek()? {
+                b'\\' => self.at += 2,
+                b'"' => {
+                    self.at += 1;
+                    return Some(start..self.at);
+                }
+                _ => self.at += 1,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(body: &str) -> Payload {
+        Payload::read(ContentType::Json, body.to_string()).unwrap()
+    }
+
+    #[test]
+    fn locate_finds_values_through_escapes_and_nesting() {
+        let body = r#" { "a/b" : [1, {"x~y": "s\"q"}], "c": 2.50e3 , "d":{"e":[true,null]} } "#;
+        let at = locate(body, &["/a~1b/1/x~0y", "/c", "/d/e/1", "/a~1b", "/nope"]);
+        let text = |r: &Option<Range<usize>>| r.clone().map(|r| &body[r]);
+        assert_eq!(text(&at[0]), Some(r#""s\"q""#));
+        assert_eq!(text(&at[1]), Some("2.50e3"));
+        assert_eq!(text(&at[2]), Some("null"));
+        assert_eq!(text(&at[3]), Some(r#"[1, {"x~y": "s\"q"}]"#));
+        assert_eq!(at[4], None);
+    }
+
+    #[test]
+    fn rebuild_changes_only_the_values_that_changed() {
+        let p = read("{\"messages\":[{\"role\":\"user\",\n  \"content\":\"mail a@b.co\"}],\"n\":1.000000000000000000001}");
+        assert_eq!(p.texts.len(), 1);
+        assert_eq!(p.texts[0].location, "/messages/0/content");
+        let out = p.rebuild(vec![(0, "mail [EMAIL]".into())]).unwrap();
+        assert_eq!(
+            out,
+            "{\"messages\":[{\"role\":\"user\",\n  \"content\":\"mail [EMAIL]\"}],\"n\":1.000000000000000000001}"
+        );
+    }
+
+    #[test]
+    fn content_types_parse_with_parameters() {
+        assert_eq!(ContentType::parse("").unwrap(), ContentType::Text);
+        assert_eq!(
+            ContentType::parse("Application/JSON; charset=utf-8").unwrap(),
+            ContentType::Json
+        );
+        assert_eq!(
+            ContentType::parse("application/vnd.api+json").unwrap(),
+            ContentType::Json
+        );
+        assert!(ContentType::parse("image/png").is_err());
+    }
+
+    #[test]
+    fn invalid_json_says_where() {
+        let e = Payload::read(ContentType::Json, "{\n  \"a\": [1,,2]\n}".into()).unwrap_err();
+        assert!(
+            matches!(e, PayloadError::InvalidJson { line: 2, .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("line 2 column"), "{e}");
+    }
+}

@@ -1,0 +1,406 @@
+//! The payload adapters through the default bundle: real-shaped OpenAI Chat Completions, OpenAI Responses
+//! and Anthropic Messages bodies (requests and responses, written after the providers' documented examples),
+//! tool calls whose arguments hold a secret, multi-part contents, and the generic fallback.
+
+use palisade::chain::{Dir, Outcome, Request};
+use palisade::check::{self, Checked};
+use palisade::payload::{ContentType, Shape};
+use serde_json::{json, Value};
+
+use crate::util::{default_bundle, edited_default_bundle, key};
+
+const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
+
+fn check_json(body: &Value, direction: Dir) -> Checked {
+    check_with(default_bundle(), body, direction)
+}
+
+fn check_with(bundle: &palisade::bundle::Bundle, body: &Value, direction: Dir) -> Checked {
+    let exchange = Request {
+        direction,
+        destination: Some("https://api.openai.com/v1/chat/completions".into()),
+        ..Request::default()
+    };
+    let body = serde_json::to_string_pretty(body).unwrap();
+    check::run(bundle, ContentType::Json, body, &exchange, &key()).expect("checks")
+}
+
+/// (location, category) of every finding that has a span.
+fn found(c: &Checked) -> Vec<(String, String)> {
+    c.findings
+        .iter()
+        .filter(|f| f.span.is_some())
+        .map(|f| (f.location.clone(), f.category.clone()))
+        .collect()
+}
+
+fn pointer<'v>(v: &'v Value, p: &str) -> &'v Value {
+    v.pointer(p)
+        .unwrap_or_else(|| panic!("{p} missing from {v:#}"))
+}
+
+fn openai_chat_request() -> Value {
+    json!({
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "developer", "content": "You help the support team. Reply briefly."},
+            {"role": "user", "content": [
+                {"type": "text", "text": "Customer ana.silva@example.com asked about her order."},
+                {"type": "image_url", "image_url": {"url": "https://cdn.example.com/receipt.png", "detail": "low"}},
+                {"type": "text", "text": "Her phone is +44 20 7946 0958."}
+            ]},
+            {"role": "assistant", "content": null, "tool_calls": [{
+                "id": "call_abc123", "type": "function",
+                "function": {"name": "lookup_order", "arguments": format!("{{\"email\":\"ana.silva@example.com\",\"aws_key\":\"{AWS_KEY}\"}}")}
+            }]},
+            {"role": "tool", "tool_call_id": "call_abc123", "content": "Order 1182 shipped to ana.silva@example.com"}
+        ],
+        "temperature": 0.2,
+        "tools": [{"type": "function", "function": {"name": "lookup_order", "description": "Finds an order by email", "parameters": {"type": "object", "properties": {"email": {"type": "string"}}}}}]
+    })
+}
+
+#[test]
+fn openai_chat_request_output_redacts_every_text_in_place() {
+    let c = check_json(&openai_chat_request(), Dir::Output);
+    assert_eq!(c.shape, Shape::Messages);
+    assert_eq!(c.outcome, Outcome::Modify, "{:?}", c.reason);
+    let out: Value = serde_json::from_str(&c.content).expect("still JSON");
+    assert_eq!(
+        pointer(&out, "/messages/1/content/0/text"),
+        "Customer [EMAIL_ADDRESS] asked about her order."
+    );
+    assert_eq!(
+        pointer(&out, "/messages/1/content/2/text"),
+        "Her phone is [PHONE_NUMBER]."
+    );
+    // Arguments are JSON inside a string: redacted inside, and still JSON.
+    let args: Value = serde_json::from_str(
+        pointer(&out, "/messages/2/tool_calls/0/function/arguments")
+            .as_str()
+            .unwrap(),
+    )
+    .expect("arguments are still JSON");
+    assert_eq!(
+        args,
+        json!({"email": "[EMAIL_ADDRESS]", "aws_key": "[SECRET]"})
+    );
+    assert_eq!(
+        pointer(&out, "/messages/3/content"),
+        "Order 1182 shipped to [EMAIL_ADDRESS]"
+    );
+    // Everything that is not a text is exactly as it was: the image URL, the tool schema, the numbers.
+    let mut expected = openai_chat_request();
+    for p in [
+        "/messages/1/content/0/text",
+        "/messages/1/content/2/text",
+        "/messages/2/tool_calls/0/function/arguments",
+        "/messages/3/content",
+    ] {
+        *expected.pointer_mut(p).unwrap() = out.pointer(p).unwrap().clone();
+    }
+    assert_eq!(out, expected);
+
+    let found = found(&c);
+    for want in [
+        ("/messages/1/content/0/text", "EMAIL_ADDRESS"),
+        ("/messages/1/content/2/text", "PHONE_NUMBER"),
+        ("/messages/2/tool_calls/0/function/arguments", "SECRET"),
+        ("/messages/3/content", "EMAIL_ADDRESS"),
+    ] {
+        assert!(
+            found.contains(&(want.0.into(), want.1.into())),
+            "{want:?} not in {found:?}"
+        );
+    }
+    // Spans are byte offsets into the text at the finding's location.
+    let original = openai_chat_request();
+    for f in c.findings.iter().filter(|f| f.category == "EMAIL_ADDRESS") {
+        let text = pointer(&original, &f.location).as_str().unwrap();
+        assert_eq!(
+            &text[f.span.clone().unwrap()],
+            "ana.silva@example.com",
+            "{f:?}"
+        );
+    }
+    // The system prompt had nothing to find and is untouched; the tool definitions were not inspected.
+    assert!(!c.findings.iter().any(|f| f.location.starts_with("/tools")));
+}
+
+#[test]
+fn a_secret_in_tool_call_arguments_is_denied_on_input_naming_where() {
+    let c = check_json(&openai_chat_request(), Dir::Input);
+    assert_eq!(c.outcome, Outcome::Deny);
+    let reason = c.reason.unwrap();
+    assert!(
+        reason.contains("SECRET") && reason.contains("/messages/2/tool_calls/0/function/arguments"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn tool_calls_and_tool_results_carry_the_tool_name_to_plugins() {
+    // destinations denies one tool (rules look at an exchange's destination, so there is one): both its
+    // call (named in the call) and its result (named through tool_call_id) must reach the plugin with
+    // `tool` set.
+    let bundle = edited_default_bundle(|m| {
+        m + r#"
+[[plugin.config.rules]]
+name = "no-order-lookups"
+effect = "deny"
+tools = ["lookup_order"]
+reason = "order lookups are off"
+"#
+    });
+    let mut body = openai_chat_request();
+    *body
+        .pointer_mut("/messages/2/tool_calls/0/function/arguments")
+        .unwrap() = json!("{\"order\": 1182}");
+    let c = check_with(&bundle, &body, Dir::Input);
+    assert_eq!(c.outcome, Outcome::Deny);
+    assert!(
+        c.reason
+            .as_deref()
+            .unwrap()
+            .contains("/messages/2/tool_calls/0/function/arguments"),
+        "{:?}",
+        c.reason
+    );
+
+    // Only the tool's result is a text here (the call has no arguments): its name comes from the call
+    // with the same id.
+    let only_result = json!({
+        "messages": [
+            {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "lookup_order"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "shipped"}
+        ]
+    });
+    let c = check_with(&bundle, &only_result, Dir::Output);
+    assert_eq!(c.outcome, Outcome::Deny, "{c:?}");
+    assert!(c.reason.as_deref().unwrap().contains("/messages/1/content"));
+}
+
+#[test]
+fn openai_chat_response_redacts_choices() {
+    let body = json!({
+        "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+        "object": "chat.completion",
+        "created": 1741569952,
+        "model": "gpt-4.1-2025-04-14",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": "Write to ops@example.org, they rotate keys.", "refusal": null, "annotations": []},
+            "logprobs": null,
+            "finish_reason": "stop"
+        }],
+        "usage": {"prompt_tokens": 19, "completion_tokens": 10, "total_tokens": 29}
+    });
+    let c = check_json(&body, Dir::Output);
+    assert_eq!(c.shape, Shape::Choices);
+    let out: Value = serde_json::from_str(&c.content).unwrap();
+    assert_eq!(
+        pointer(&out, "/choices/0/message/content"),
+        "Write to [EMAIL_ADDRESS], they rotate keys."
+    );
+    assert_eq!(pointer(&out, "/usage/total_tokens"), 29);
+    assert_eq!(
+        found(&c),
+        vec![("/choices/0/message/content".into(), "EMAIL_ADDRESS".into())]
+    );
+}
+
+#[test]
+fn openai_responses_request_and_response() {
+    let request = json!({
+        "model": "gpt-4.1",
+        "instructions": "Escalate to billing@example.com when unsure.",
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "My card is 4111 1111 1111 1111"}]},
+            {"type": "function_call", "id": "fc_12345", "call_id": "call_9", "name": "charge_card", "arguments": "{\"card\":\"4111111111111111\"}"},
+            {"type": "function_call_output", "call_id": "call_9", "output": "charged card ending 1111, receipt to ana@example.com"}
+        ]
+    });
+    let c = check_json(&request, Dir::Output);
+    assert_eq!(c.shape, Shape::ResponsesInput);
+    let out: Value = serde_json::from_str(&c.content).unwrap();
+    assert_eq!(
+        pointer(&out, "/instructions"),
+        "Escalate to [EMAIL_ADDRESS] when unsure."
+    );
+    let card = pointer(&out, "/input/0/content/0/text").as_str().unwrap();
+    assert!(
+        !card.contains("4111 1111 1111 1111") && card.ends_with("1111"),
+        "{card}"
+    );
+    let args: Value =
+        serde_json::from_str(pointer(&out, "/input/1/arguments").as_str().unwrap()).unwrap();
+    assert!(!args["card"].as_str().unwrap().contains("41111111"));
+    assert_eq!(
+        pointer(&out, "/input/2/output"),
+        "charged card ending 1111, receipt to [EMAIL_ADDRESS]"
+    );
+
+    let response = json!({
+        "id": "resp_67ccd2bed1ec8190b14f964abc054267",
+        "object": "response",
+        "created_at": 1741476542,
+        "status": "completed",
+        "model": "gpt-4.1-2025-04-14",
+        "output": [
+            {"type": "message", "id": "msg_67ccd2bf17f0819081ff3bb2cf6508e6", "status": "completed", "role": "assistant",
+             "content": [{"type": "output_text", "text": "Her SSN is 078-05-1120.", "annotations": []}]},
+            {"type": "function_call", "id": "fc_1", "call_id": "call_2", "name": "notify", "arguments": "{\"to\":\"ana@example.com\"}"}
+        ],
+        "usage": {"input_tokens": 36, "output_tokens": 87}
+    });
+    let c = check_json(&response, Dir::Output);
+    assert_eq!(c.shape, Shape::ResponsesOutput);
+    let out: Value = serde_json::from_str(&c.content).unwrap();
+    assert_eq!(
+        pointer(&out, "/output/0/content/0/text"),
+        "Her SSN is [US_SSN]."
+    );
+    assert_eq!(
+        pointer(&out, "/output/1/arguments"),
+        "{\"to\":\"[EMAIL_ADDRESS]\"}"
+    );
+}
+
+fn anthropic_request() -> Value {
+    json!({
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 1024,
+        "system": [{"type": "text", "text": "You are a travel agent. Confirm bookings to the customer."}],
+        "messages": [
+            {"role": "user", "content": "Book a flight for ana.silva@example.com"},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "I'll book that."},
+                {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "book_flight",
+                 "input": {"passenger": "ana.silva@example.com", "github_token": "ghp_R8sL3kQ9vW2xZ7mN4pB6tY1cF5hJ0dG8aE3u", "seats": 1}}
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_01A09q90qw90lq917835lq9",
+                 "content": [{"type": "text", "text": "Booked. Confirmation sent to ana.silva@example.com"}]}
+            ]}
+        ]
+    })
+}
+
+#[test]
+fn anthropic_request_tool_use_input_is_an_object_redacted_as_one() {
+    let c = check_json(&anthropic_request(), Dir::Output);
+    assert_eq!(c.shape, Shape::Messages);
+    let out: Value = serde_json::from_str(&c.content).unwrap();
+    assert_eq!(
+        pointer(&out, "/messages/0/content"),
+        "Book a flight for [EMAIL_ADDRESS]"
+    );
+    assert_eq!(
+        pointer(&out, "/messages/1/content/1/input"),
+        &json!({"passenger": "[EMAIL_ADDRESS]", "github_token": "[SECRET]", "seats": 1})
+    );
+    assert_eq!(
+        pointer(&out, "/messages/2/content/0/content/0/text"),
+        "Booked. Confirmation sent to [EMAIL_ADDRESS]"
+    );
+    assert_eq!(
+        pointer(&out, "/system/0/text"),
+        "You are a travel agent. Confirm bookings to the customer."
+    );
+    let secret = c
+        .findings
+        .iter()
+        .find(|f| f.category == "SECRET")
+        .expect("the token is found");
+    assert_eq!(secret.location, "/messages/1/content/1/input");
+
+    let c = check_json(&anthropic_request(), Dir::Input);
+    assert_eq!(c.outcome, Outcome::Deny);
+}
+
+#[test]
+fn anthropic_response_content_blocks() {
+    let body = json!({
+        "id": "msg_013Zva2CMHLNnXjNJJKqJ2EF",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [
+            {"type": "thinking", "thinking": "The user wants the admin contact: root@example.net", "signature": "EqQBCgIYAhIM"},
+            {"type": "text", "text": "Contact root@example.net."}
+        ],
+        "stop_reason": "end_turn",
+        "stop_sequence": null,
+        "usage": {"input_tokens": 2095, "output_tokens": 503}
+    });
+    let c = check_json(&body, Dir::Output);
+    assert_eq!(c.shape, Shape::AnthropicMessage);
+    let out: Value = serde_json::from_str(&c.content).unwrap();
+    assert_eq!(
+        pointer(&out, "/content/0/thinking"),
+        "The user wants the admin contact: [EMAIL_ADDRESS]"
+    );
+    assert_eq!(pointer(&out, "/content/1/text"), "Contact [EMAIL_ADDRESS].");
+    assert_eq!(pointer(&out, "/content/0/signature"), "EqQBCgIYAhIM");
+}
+
+#[test]
+fn json_of_another_shape_falls_back_to_every_string() {
+    let body = json!({"ticket": {"from": "ana@example.com", "tags": ["billing", "call +1 415 555 0132"]}, "n": 3});
+    let c = check_json(&body, Dir::Output);
+    assert_eq!(c.shape, Shape::Generic);
+    let out: Value = serde_json::from_str(&c.content).unwrap();
+    assert_eq!(
+        out,
+        json!({"ticket": {"from": "[EMAIL_ADDRESS]", "tags": ["billing", "call [PHONE_NUMBER]"]}, "n": 3})
+    );
+}
+
+#[test]
+fn bytes_outside_redacted_values_are_kept_exactly() {
+    // Odd spacing, escapes, a number no f64 can hold, non-ASCII: all survive byte for byte.
+    let body = "{ \"messages\" :[\n\t{\"role\":\"user\",\"content\":\"caf\\u00e9 \u{00e9}t\u{00e9} \\\"ana@example.com\\\"\"}],\n \"seed\": 123456789012345678901234567890 }";
+    let exchange = Request {
+        direction: Dir::Output,
+        ..Request::default()
+    };
+    let c = check::run(
+        default_bundle(),
+        ContentType::Json,
+        body.into(),
+        &exchange,
+        &key(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.content,
+        "{ \"messages\" :[\n\t{\"role\":\"user\",\"content\":\"café été \\\"[EMAIL_ADDRESS]\\\"\"}],\n \"seed\": 123456789012345678901234567890 }"
+    );
+    // An allowed body comes back as it came.
+    let c = check::run(
+        default_bundle(),
+        ContentType::Json,
+        "{\"messages\": [ ]}".into(),
+        &exchange,
+        &key(),
+    )
+    .unwrap();
+    assert_eq!(
+        (c.outcome, c.content.as_str()),
+        (Outcome::Allow, "{\"messages\": [ ]}")
+    );
+}
+
+#[test]
+fn invalid_json_is_an_error_with_line_and_column() {
+    let e = check::run(
+        default_bundle(),
+        ContentType::Json,
+        "{\"messages\": [\n  {\"role\": \"user\", \"content\": \"hi\"\n]}".into(),
+        &Request::default(),
+        &key(),
+    )
+    .unwrap_err();
+    let message = e.to_string();
+    assert!(message.contains("line 3 column 1"), "{message}");
+}
