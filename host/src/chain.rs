@@ -142,6 +142,15 @@ pub struct Verdicts {
     pub failures: Vec<PluginFailure>,
     /// Time spent in the chain.
     pub elapsed: Duration,
+    edits: EditMap,
+}
+
+impl Verdicts {
+    /// Where byte `at` of the input is in [`Verdicts::text`]; `Err(end)` when it falls strictly inside a
+    /// replaced range, `end` being where that replacement ends.
+    pub fn output_offset(&self, at: usize) -> std::result::Result<usize, usize> {
+        self.edits.to_current(at)
+    }
 }
 
 /// Runs `bundle` over `request`.
@@ -223,6 +232,7 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         labels: state.labels,
         failures: state.failures,
         elapsed: started.elapsed(),
+        edits: state.edits,
     })
 }
 

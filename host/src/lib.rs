@@ -34,5 +34,6 @@ pub mod scan;
 pub mod server;
 pub mod signing;
 mod spans;
+pub mod stream;
 
 pub use error::{Error, PluginError, Result};

@@ -499,7 +499,7 @@ impl Reader {
 // Writing back: where each value sits in the body's bytes.
 
 /// The byte range of the value at each of `pointers` in `body` (which must be valid JSON), in one pass.
-fn locate(body: &str, pointers: &[&str]) -> Vec<Option<Range<usize>>> {
+pub(crate) fn locate(body: &str, pointers: &[&str]) -> Vec<Option<Range<usize>>> {
     let wanted: HashMap<&str, usize> = pointers.iter().enumerate().map(|(i, p)| (*p, i)).collect();
     let mut found = vec![None; pointers.len()];
     let mut scanner = Scanner {

@@ -46,6 +46,23 @@ impl EditMap {
         shifted
     }
 
+    /// Where position `at` of the original text is in the current text: `Err` with the end of the
+    /// replacement when `at` falls strictly inside a replaced range, which has no finer correspondence.
+    pub fn to_current(&self, at: usize) -> Result<usize, usize> {
+        let mut mapped = at;
+        for e in &self.edits {
+            if at <= e.original.start {
+                break;
+            }
+            if at >= e.original.end {
+                mapped = at - e.original.end + e.current.end;
+                continue;
+            }
+            return Err(e.current.end);
+        }
+        Ok(mapped)
+    }
+
     /// Applies `replacements` (sorted, non-overlapping ranges of `text`) and records them; returns the new text.
     pub fn apply(&mut self, text: &str, replacements: &[(Range<usize>, String)]) -> String {
         let mut out = String::with_capacity(text.len());
@@ -116,6 +133,11 @@ mod tests {
         assert_eq!(&original[mapped], "1234");
         // A span over the redaction token widens to the original value.
         assert_eq!(map.to_original(6..8), 5..11);
+        // And forwards: outside edits a position moves with them; inside one it has no image.
+        assert_eq!(map.to_current(original.find("1234").unwrap()), Ok(at));
+        assert_eq!(map.to_current(5), Ok(5));
+        assert_eq!(map.to_current(11), Ok(20));
+        assert_eq!(map.to_current(7), Err(20));
     }
 
     #[test]

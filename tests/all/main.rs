@@ -18,4 +18,5 @@ mod secrets; // the stock secrets plugin's rules, with placeholders and hashes a
 mod serve; // `palisade serve` over gRPC: health, reflection, Check, Admin, deadlines, limits, shutdown
 mod signing; // bundle keygen, sign, verify; serve --trusted-key at start and on reload
 mod stock_policy; // classification and destinations, natively and in the default bundle
+mod stream; // CheckStream's hold-back: raw text and SSE split everywhere, nothing redacted ever released
 mod util; // shared engine, bundle directories built on the fly

@@ -1,0 +1,460 @@
+//! Streamed output through the hold-back: raw text and OpenAI / Anthropic server-sent events, split at
+//! every boundary and at random ones. Nothing the policy redacts may ever be released, and what is
+//! released, put together, is what a one-shot check of the whole text answers.
+
+use std::sync::Arc;
+
+use palisade::bundle::Bundle;
+use palisade::chain::{Dir, Outcome, Request};
+use palisade::stream::{StreamCheck, StreamSettings, StreamType, Summary};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use crate::util::{default_bundle, key, run_dir};
+
+const EMAIL: &str = "ana.silva@example.com";
+const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
+const CARD: &str = "4111 1111 1111 1111";
+
+fn stock() -> Arc<Bundle> {
+    static BUNDLE: std::sync::OnceLock<Arc<Bundle>> = std::sync::OnceLock::new();
+    BUNDLE
+        .get_or_init(|| {
+            Arc::new(palisade::bundle::load_embedded(crate::util::engine()).expect("loads"))
+        })
+        .clone()
+}
+
+fn settings() -> StreamSettings {
+    StreamSettings {
+        hold_back: 64,
+        context: 64,
+        ..StreamSettings::default()
+    }
+}
+
+/// Feeds `chunks` through a stream check; returns every released byte and the summary.
+fn stream(kind: StreamType, direction: Dir, chunks: &[&[u8]]) -> (Vec<u8>, Summary) {
+    let exchange = Request {
+        direction,
+        ..Request::default()
+    };
+    let mut check = StreamCheck::new(stock(), exchange, kind, settings());
+    let mut out = Vec::new();
+    for chunk in chunks {
+        out.extend(check.push(chunk, &key()).expect("chunk accepted"));
+        if check.denied() {
+            return (out, check.summary());
+        }
+    }
+    out.extend(check.finish(&key()).expect("stream ends"));
+    (out, check.summary())
+}
+
+fn split_at(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    for cut in cuts {
+        pieces.push(bytes[from..cut].to_vec());
+        from = cut;
+    }
+    pieces.push(bytes[from..].to_vec());
+    pieces
+}
+
+fn refs(pieces: &[Vec<u8>]) -> Vec<&[u8]> {
+    pieces.iter().map(Vec::as_slice).collect()
+}
+
+fn assert_nothing_leaks(released: &[u8]) {
+    let released = String::from_utf8_lossy(released);
+    for value in [EMAIL, AWS_KEY, CARD, "silva@", "Z7QW3RTY5UIO"] {
+        assert!(
+            !released.contains(value),
+            "{value:?} was released: {released}"
+        );
+    }
+}
+
+#[test]
+fn raw_text_split_at_every_byte_is_released_redacted_and_whole() {
+    let text = format!(
+        "Dear team, the invoice goes to {EMAIL} today; ops rotated {AWS_KEY} last week and the card {CARD} expires soon. Thanks — Grüße"
+    );
+    let whole = run_dir(default_bundle(), &text, Dir::Output).text;
+    for at in 0..=text.len() {
+        let (released, summary) = stream(
+            StreamType::Text,
+            Dir::Output,
+            &[&text.as_bytes()[..at], &text.as_bytes()[at..]],
+        );
+        assert_nothing_leaks(&released);
+        assert_eq!(
+            String::from_utf8(released).expect("UTF-8, even split inside ü"),
+            whole,
+            "split at {at}"
+        );
+        assert_eq!(summary.outcome, Outcome::Modify);
+        let mut categories: Vec<&str> = summary
+            .findings
+            .iter()
+            .filter(|f| f.span.is_some())
+            .map(|f| f.category.as_str())
+            .collect();
+        categories.sort_unstable();
+        assert_eq!(
+            categories,
+            ["CREDIT_CARD", "EMAIL_ADDRESS", "SECRET"],
+            "split at {at}"
+        );
+    }
+}
+
+#[test]
+fn findings_have_offsets_into_the_whole_stream() {
+    let filler = "word ".repeat(60);
+    let text = format!("{filler}write to {EMAIL} please");
+    let (_, summary) = stream(StreamType::Text, Dir::Output, &[text.as_bytes()]);
+    let pieces: Vec<&[u8]> = text.as_bytes().chunks(7).collect();
+    let (_, chunked) = stream(StreamType::Text, Dir::Output, &pieces);
+    for s in [summary, chunked] {
+        let f = s
+            .findings
+            .iter()
+            .find(|f| f.category == "EMAIL_ADDRESS")
+            .unwrap();
+        assert_eq!(&text[f.span.clone().unwrap()], EMAIL);
+    }
+}
+
+#[test]
+fn a_deny_ends_the_stream_and_what_was_held_back_is_never_released() {
+    let text = format!(
+        "{} and the key is {AWS_KEY} {}",
+        "lorem ipsum ".repeat(20),
+        "dolor ".repeat(30)
+    );
+    let pieces: Vec<&[u8]> = text.as_bytes().chunks(5).collect();
+    let (released, summary) = stream(StreamType::Text, Dir::Input, &pieces);
+    assert_eq!(summary.outcome, Outcome::Deny);
+    assert!(summary.reason.unwrap().contains("SECRET"));
+    let released = String::from_utf8(released).unwrap();
+    assert!(!released.contains("AKIA"), "{released}");
+    assert!(text.starts_with(&released), "released a prefix of the text");
+}
+
+#[test]
+fn a_plain_stream_with_nothing_to_find_is_allowed_unchanged() {
+    let text = "The weather is mild. ".repeat(40);
+    let pieces: Vec<&[u8]> = text.as_bytes().chunks(3).collect();
+    let (released, summary) = stream(StreamType::Text, Dir::Output, &pieces);
+    assert_eq!(String::from_utf8(released).unwrap(), text);
+    assert_eq!(summary.outcome, Outcome::Allow);
+}
+
+#[test]
+fn invalid_utf8_and_oversize_streams_are_errors() {
+    let mut check = StreamCheck::new(stock(), Request::default(), StreamType::Text, settings());
+    check.push(b"abc", &key()).unwrap();
+    let e = check.push(b"\xff\xfe", &key()).unwrap_err();
+    assert!(e.to_string().contains("offset 3"), "{e}");
+
+    let mut check = StreamCheck::new(
+        stock(),
+        Request::default(),
+        StreamType::Text,
+        StreamSettings {
+            max_total: 10,
+            ..settings()
+        },
+    );
+    check.push(b"0123456789", &key()).unwrap();
+    assert!(check.push(b"x", &key()).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Server-sent events.
+
+fn sse(events: &[(Option<&str>, String)]) -> String {
+    events
+        .iter()
+        .map(|(name, data)| match name {
+            Some(n) => format!("event: {n}\ndata: {data}\n\n"),
+            None => format!("data: {data}\n\n"),
+        })
+        .collect()
+}
+
+/// Splits `text` into small token-like pieces.
+fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut piece = String::new();
+    for c in text.chars() {
+        piece.push(c);
+        if piece.len() >= 3 || c == ' ' {
+            out.push(std::mem::take(&mut piece));
+        }
+    }
+    out.push(piece);
+    out
+}
+
+fn chat_content() -> String {
+    format!("Sure! Write to {EMAIL} and pay with {CARD}.")
+}
+
+/// What a one-shot check makes of the whole content.
+fn chat_content_redacted() -> String {
+    let redacted = run_dir(default_bundle(), &chat_content(), Dir::Output).text;
+    assert!(redacted.contains("[EMAIL_ADDRESS]") && !redacted.contains(CARD));
+    redacted
+}
+
+fn openai_chat_stream() -> String {
+    let chunk = |delta: Value, finish: Value| {
+        (
+            None,
+            json!({"id": "chatcmpl-123", "object": "chat.completion.chunk", "created": 1694268190, "model": "gpt-4o-mini",
+                   "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+            .to_string(),
+        )
+    };
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    for t in tokens(&chat_content()) {
+        events.push(chunk(json!({"content": t}), Value::Null));
+    }
+    events.push(chunk(
+        json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "store_key", "arguments": ""}}]}),
+        Value::Null,
+    ));
+    for t in tokens(&format!("{{\"key\": \"{AWS_KEY}\"}}")) {
+        events.push(chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": t}}]}),
+            Value::Null,
+        ));
+    }
+    events.push(chunk(json!({}), json!("tool_calls")));
+    events.push((None, "[DONE]".into()));
+    sse(&events)
+}
+
+/// Parses released SSE into (event name, data) pairs; every event must be well-formed.
+fn events_of(released: &[u8]) -> Vec<(Option<String>, String)> {
+    let text = String::from_utf8(released.to_vec()).expect("UTF-8");
+    assert!(
+        text.is_empty() || text.ends_with("\n\n"),
+        "ends mid-event: {text:?}"
+    );
+    text.split("\n\n")
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let mut name = None;
+            let mut data = String::new();
+            for line in e.lines() {
+                if let Some(n) = line.strip_prefix("event: ") {
+                    name = Some(n.to_string());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            (name, data)
+        })
+        .collect()
+}
+
+/// The text of `pointer` across all events, concatenated (what a streaming client would show).
+fn joined(events: &[(Option<String>, String)], pointer: &str) -> String {
+    events
+        .iter()
+        .filter_map(|(_, d)| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| {
+            v.pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn openai_chat_sse_split_at_every_byte_never_releases_a_redacted_value() {
+    let body = openai_chat_stream();
+    let bytes = body.as_bytes();
+    for at in (0..=bytes.len()).step_by(3) {
+        let (released, summary) =
+            stream(StreamType::Sse, Dir::Output, &[&bytes[..at], &bytes[at..]]);
+        assert_nothing_leaks(&released);
+        let events = events_of(&released);
+        assert_eq!(
+            joined(&events, "/choices/0/delta/content"),
+            chat_content_redacted(),
+            "split at {at}"
+        );
+        assert_eq!(
+            joined(&events, "/choices/0/delta/tool_calls/0/function/arguments"),
+            "{\"key\": \"[SECRET]\"}",
+            "split at {at}"
+        );
+        assert_eq!(events.last().unwrap().1, "[DONE]");
+        assert_eq!(summary.outcome, Outcome::Modify);
+        let locations: Vec<&str> = summary
+            .findings
+            .iter()
+            .map(|f| f.location.as_str())
+            .collect();
+        assert!(locations.contains(&"/choices/0/delta/content"));
+        assert!(locations.contains(&"/choices/0/delta/tool_calls/0/function/arguments"));
+    }
+}
+
+fn anthropic_stream() -> String {
+    let mut events = vec![
+        (Some("message_start"), json!({"type": "message_start", "message": {"id": "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", "type": "message", "role": "assistant", "content": [], "model": "claude-sonnet-4-5", "stop_reason": null, "usage": {"input_tokens": 25, "output_tokens": 1}}}).to_string()),
+        (Some("content_block_start"), json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}).to_string()),
+        (Some("ping"), json!({"type": "ping"}).to_string()),
+    ];
+    for t in tokens(&format!("Mail {EMAIL} the report.")) {
+        events.push((
+            Some("content_block_delta"),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}).to_string(),
+        ));
+    }
+    events.push((
+        Some("content_block_stop"),
+        json!({"type": "content_block_stop", "index": 0}).to_string(),
+    ));
+    events.push((Some("content_block_start"), json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_01T1x1fJ34qAmk2tNTrN7Up6", "name": "save", "input": {}}}).to_string()));
+    for t in tokens(&format!("{{\"token\": \"{AWS_KEY}\"}}")) {
+        events.push((
+            Some("content_block_delta"),
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": t}}).to_string(),
+        ));
+    }
+    events.push((
+        Some("content_block_stop"),
+        json!({"type": "content_block_stop", "index": 1}).to_string(),
+    ));
+    events.push((Some("message_delta"), json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 89}}).to_string()));
+    events.push((
+        Some("message_stop"),
+        json!({"type": "message_stop"}).to_string(),
+    ));
+    sse(&events)
+}
+
+#[test]
+fn anthropic_sse_split_at_every_byte_never_releases_a_redacted_value() {
+    let body = anthropic_stream();
+    let bytes = body.as_bytes();
+    for at in (0..=bytes.len()).step_by(3) {
+        let (released, summary) =
+            stream(StreamType::Sse, Dir::Output, &[&bytes[..at], &bytes[at..]]);
+        assert_nothing_leaks(&released);
+        let events = events_of(&released);
+        assert_eq!(
+            joined(&events, "/delta/text"),
+            "Mail [EMAIL_ADDRESS] the report."
+        );
+        assert_eq!(
+            joined(&events, "/delta/partial_json"),
+            "{\"token\": \"[SECRET]\"}"
+        );
+        // Every event is passed on, in order, with its name.
+        let names: Vec<&str> = events.iter().filter_map(|(n, _)| n.as_deref()).collect();
+        assert_eq!(names.first(), Some(&"message_start"));
+        assert_eq!(names.last(), Some(&"message_stop"));
+        assert!(names.contains(&"ping"));
+        // Block 0's held-back text goes out before its stop event.
+        let first_stop = events
+            .iter()
+            .position(|(n, _)| n.as_deref() == Some("content_block_stop"))
+            .unwrap();
+        assert!(
+            !events[first_stop..]
+                .iter()
+                .any(|(n, d)| n.as_deref() == Some("content_block_delta")
+                    && d.contains("\"index\":0")),
+            "split at {at}"
+        );
+        let secret = summary
+            .findings
+            .iter()
+            .find(|f| f.category == "SECRET")
+            .unwrap();
+        assert_eq!(secret.location, "/content/1/input");
+    }
+}
+
+#[test]
+fn openai_responses_sse_done_events_repeat_the_redacted_text() {
+    let text = format!("Your contact is {EMAIL}.");
+    let mut events = vec![(
+        Some("response.created"),
+        json!({"type": "response.created", "response": {"id": "resp_1", "object": "response", "status": "in_progress", "output": []}}).to_string(),
+    )];
+    for t in tokens(&text) {
+        events.push((Some("response.output_text.delta"), json!({"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": t}).to_string()));
+    }
+    events.push((Some("response.output_text.done"), json!({"type": "response.output_text.done", "item_id": "msg_1", "output_index": 0, "content_index": 0, "text": text}).to_string()));
+    events.push((Some("response.content_part.done"), json!({"type": "response.content_part.done", "item_id": "msg_1", "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": []}}).to_string()));
+    events.push((Some("response.completed"), json!({"type": "response.completed", "response": {"id": "resp_1", "object": "response", "status": "completed",
+        "output": [{"type": "message", "id": "msg_1", "role": "assistant", "content": [{"type": "output_text", "text": text, "annotations": []}]}]}}).to_string()));
+    let body = sse(&events);
+    let bytes = body.as_bytes();
+    for at in (0..=bytes.len()).step_by(5) {
+        let (released, _) = stream(StreamType::Sse, Dir::Output, &[&bytes[..at], &bytes[at..]]);
+        assert_nothing_leaks(&released);
+        let events = events_of(&released);
+        let redacted = "Your contact is [EMAIL_ADDRESS].";
+        assert_eq!(joined(&events, "/delta"), redacted);
+        assert_eq!(joined(&events, "/text"), redacted);
+        assert_eq!(joined(&events, "/part/text"), redacted);
+        assert_eq!(
+            joined(&events, "/response/output/0/content/0/text"),
+            redacted
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Raw text with the entities anywhere, cut into chunks anywhere: none is ever released.
+    #[test]
+    fn no_chunking_releases_a_redacted_value(
+        words in prop::collection::vec("[a-z]{1,8}", 0..40),
+        at in prop::collection::vec(0usize..1000, 3),
+        cuts in prop::collection::vec(0usize..10_000, 0..12),
+    ) {
+        let mut words = words;
+        for (i, value) in [EMAIL, AWS_KEY, CARD].into_iter().enumerate() {
+            let pos = at[i] % (words.len() + 1);
+            words.insert(pos, value.to_string());
+        }
+        let text = words.join(" ");
+        let pieces = split_at(text.as_bytes(), &cuts);
+        let (released, summary) = stream(StreamType::Text, Dir::Output, &refs(&pieces));
+        assert_nothing_leaks(&released);
+        prop_assert_eq!(summary.outcome, Outcome::Modify);
+    }
+
+    /// The OpenAI stream cut into many chunks anywhere, events and characters split.
+    #[test]
+    fn no_chunking_of_an_sse_stream_releases_a_redacted_value(
+        cuts in prop::collection::vec(0usize..100_000, 0..30),
+    ) {
+        let body = openai_chat_stream();
+        let pieces = split_at(body.as_bytes(), &cuts);
+        let (released, _) = stream(StreamType::Sse, Dir::Output, &refs(&pieces));
+        assert_nothing_leaks(&released);
+        let events = events_of(&released);
+        prop_assert_eq!(
+            joined(&events, "/choices/0/delta/content"),
+            chat_content_redacted()
+        );
+    }
+}
