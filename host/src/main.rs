@@ -63,6 +63,10 @@ enum Command {
         /// Largest text or body accepted; larger payloads get RESOURCE_EXHAUSTED.
         #[arg(long, env = "PALISADE_MAX_PAYLOAD", default_value = "4MiB", value_parser = parse_size, value_name = "SIZE")]
         max_payload: usize,
+        /// CheckStream holds back this much of each stream's text until more arrives, so a value split
+        /// across chunks is caught whole; values longer than this may be released in part.
+        #[arg(long, env = "PALISADE_STREAM_HOLD_BACK", default_value = "512B", value_parser = parse_size, value_name = "SIZE")]
+        stream_hold_back: usize,
         /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090); off unless given.
         #[arg(long, env = "PALISADE_METRICS", value_name = "ADDR")]
         metrics: Option<std::net::SocketAddr>,
@@ -210,6 +214,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             bundle,
             listen,
             max_payload,
+            stream_hold_back,
             metrics,
             workers,
             no_watch,
@@ -228,6 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 max_payload,
                 workers,
                 trusted_keys,
+                stream_hold_back,
             };
             let bundle_id = loaded.id();
             let registry = Arc::new(Metrics::new());

@@ -27,6 +27,7 @@ use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::payload::ContentType;
 use crate::policy::HashKey;
+use crate::stream::{StreamCheck, StreamError, StreamSettings, StreamType};
 
 /// The generated gRPC code for `palisade.v1`, clients included, for callers written in Rust.
 #[allow(missing_docs, clippy::all)]
@@ -59,6 +60,8 @@ pub struct Settings {
     pub workers: usize,
     /// With keys here, a reloaded bundle must be signed by one of them.
     pub trusted_keys: Vec<ed25519_dalek::VerifyingKey>,
+    /// CheckStream's hold-back: unreleased bytes kept at the end of each stream of text.
+    pub stream_hold_back: usize,
 }
 
 /// What the services share: the engine, the bundle now serving, and the limits.
@@ -253,6 +256,49 @@ pub struct GuardrailService(Arc<Shared>);
 
 #[tonic::async_trait]
 impl Guardrail for GuardrailService {
+    type CheckStreamStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<proto::CheckStreamResponse, Status>> + Send>,
+    >;
+
+    async fn check_stream(
+        &self,
+        request: Request<tonic::Streaming<proto::CheckStreamRequest>>,
+    ) -> Result<Response<Self::CheckStreamStream>, Status> {
+        use tracing::Instrument;
+        let received = Instant::now();
+        let deadline = caller_deadline(&request, received)?;
+        let span = tracing::info_span!("check_stream");
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let shared = self.0.clone();
+        tokio::spawn(
+            async move {
+                let outcome =
+                    run_stream(shared.clone(), request.into_inner(), deadline, received, tx.clone())
+                        .await;
+                match outcome {
+                    Ok(decision) => {
+                        let decision = match decision {
+                            proto::Decision::Modify => "modify",
+                            proto::Decision::Deny => "deny",
+                            _ => "allow",
+                        };
+                        shared.metrics.checked(decision, received.elapsed());
+                        tracing::info!(decision, elapsed_us = received.elapsed().as_micros() as u64, "stream checked");
+                    }
+                    Err(status) => {
+                        shared.metrics.check_error(status.code(), received.elapsed());
+                        tracing::info!(code = ?status.code(), message = status.message(), "stream refused");
+                        let _ = tx.send(Err(status)).await;
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
     async fn check(
         &self,
         request: Request<proto::CheckRequest>,
@@ -359,11 +405,7 @@ impl GuardrailService {
                 .metrics
                 .plugin_failed(&failure.plugin, &failure.error);
         }
-        let decision = match verdicts.outcome {
-            Outcome::Allow => proto::Decision::Allow,
-            Outcome::Modify => proto::Decision::Modify,
-            Outcome::Deny => proto::Decision::Deny,
-        };
+        let decision = decision_out(verdicts.outcome);
         // The payload can be megabytes: move it into the answer, never copy it.
         let content = match verdicts.outcome {
             Outcome::Modify if as_body => Some(proto::check_response::Content::Body(
@@ -376,38 +418,169 @@ impl GuardrailService {
             decision: decision.into(),
             content,
             reason: verdicts.reason.unwrap_or_default(),
-            findings: verdicts
-                .findings
-                .into_iter()
-                .map(|f| {
-                    let span = f.span.unwrap_or(0..0);
-                    proto::Finding {
-                        plugin: f.plugin,
-                        rule: f.rule,
-                        category: f.category,
-                        start: u32::try_from(span.start).unwrap_or(u32::MAX),
-                        end: u32::try_from(span.end).unwrap_or(u32::MAX),
-                        location: f.location,
-                        confidence: f.confidence,
-                        message: f.message,
-                        action: f.action.as_str().into(),
-                    }
-                })
-                .collect(),
+            findings: verdicts.findings.into_iter().map(finding_out).collect(),
             labels: verdicts.labels,
             bundle: bundle.id(),
             elapsed_us,
-            failures: verdicts
-                .failures
-                .into_iter()
-                .map(|f| proto::PluginFailure {
-                    plugin: f.plugin,
-                    error: f.error.to_string(),
-                    on_error: f.on_error.as_str().into(),
-                })
-                .collect(),
+            failures: verdicts.failures.into_iter().map(failure_out).collect(),
         }))
     }
+}
+
+fn finding_out(f: chain::ReportedFinding) -> proto::Finding {
+    let span = f.span.unwrap_or(0..0);
+    proto::Finding {
+        plugin: f.plugin,
+        rule: f.rule,
+        category: f.category,
+        start: u32::try_from(span.start).unwrap_or(u32::MAX),
+        end: u32::try_from(span.end).unwrap_or(u32::MAX),
+        location: f.location,
+        confidence: f.confidence,
+        message: f.message,
+        action: f.action.as_str().into(),
+    }
+}
+
+fn failure_out(f: chain::PluginFailure) -> proto::PluginFailure {
+    proto::PluginFailure {
+        plugin: f.plugin,
+        error: f.error.to_string(),
+        on_error: f.on_error.as_str().into(),
+    }
+}
+
+fn decision_out(outcome: Outcome) -> proto::Decision {
+    match outcome {
+        Outcome::Allow => proto::Decision::Allow,
+        Outcome::Modify => proto::Decision::Modify,
+        Outcome::Deny => proto::Decision::Deny,
+    }
+}
+
+fn stream_status(e: StreamError) -> Status {
+    match e {
+        StreamError::Chain(e) => status_of(e),
+        StreamError::TooLarge(_) => Status::resource_exhausted(e.to_string()),
+        StreamError::UnsupportedType(_) | StreamError::InvalidUtf8(_) => {
+            Status::invalid_argument(e.to_string())
+        }
+    }
+}
+
+/// Answers one CheckStream call: each inbound chunk through the hold-back, on the blocking pool like Check,
+/// one answer per chunk, and a last one with the summary.
+async fn run_stream(
+    shared: Arc<Shared>,
+    mut inbound: tonic::Streaming<proto::CheckStreamRequest>,
+    deadline: Option<Instant>,
+    received: Instant,
+    tx: tokio::sync::mpsc::Sender<Result<proto::CheckStreamResponse, Status>>,
+) -> Result<proto::Decision, Status> {
+    let first = next_chunk(&mut inbound, deadline, received)
+        .await?
+        .unwrap_or_default();
+    let direction = match proto::Direction::try_from(first.direction) {
+        Ok(proto::Direction::Input) => Dir::Input,
+        Ok(proto::Direction::Output | proto::Direction::Unspecified) => Dir::Output,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "direction {} is not a Direction; use DIRECTION_INPUT (1) or DIRECTION_OUTPUT (2)",
+                first.direction
+            )))
+        }
+    };
+    let kind = StreamType::parse(&first.content_type).map_err(stream_status)?;
+    let exchange = chain::Request {
+        direction,
+        principal: non_empty(first.principal),
+        destination: non_empty(first.destination),
+        tool: non_empty(first.tool),
+        labels: first.labels,
+        metadata: first.metadata.into_iter().collect(),
+        deadline,
+        ..chain::Request::default()
+    };
+    // The bundle the stream started with decides all of it.
+    let bundle = shared.bundle.load().bundle.clone();
+    let bundle_id = bundle.id();
+    let settings = StreamSettings {
+        hold_back: shared.settings.stream_hold_back,
+        max_total: shared.settings.max_payload,
+        ..StreamSettings::default()
+    };
+    let mut check = StreamCheck::new(bundle, exchange, kind, settings);
+    let mut chunk = Some(first.chunk);
+    loop {
+        let last = chunk.is_none();
+        let permit = until(deadline, shared.workers.clone().acquire_owned())
+            .await
+            .map_err(|_| Status::deadline_exceeded("deadline passed waiting for a free worker"))?
+            .map_err(|_| Status::unavailable("the server is shutting down"))?;
+        let key = shared.hash_key.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let released = match &chunk {
+                Some(bytes) => check.push(bytes, &key),
+                None => check.finish(&key),
+            };
+            (check, released)
+        });
+        let (returned, released) = until(deadline, work)
+            .await
+            .map_err(|_| Status::deadline_exceeded("deadline passed in the chain"))?
+            .map_err(|e| Status::internal(format!("the stream's worker failed: {e}")))?;
+        check = returned;
+        let released = released.map_err(stream_status)?;
+        if last || check.denied() {
+            let elapsed_us = u64::try_from(check.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let summary = check.summary();
+            for failure in &summary.failures {
+                shared
+                    .metrics
+                    .plugin_failed(&failure.plugin, &failure.error);
+            }
+            let decision = decision_out(summary.outcome);
+            let answer = proto::CheckStreamResponse {
+                chunk: released,
+                done: true,
+                decision: decision.into(),
+                reason: summary.reason.unwrap_or_default(),
+                findings: summary.findings.into_iter().map(finding_out).collect(),
+                labels: summary.labels,
+                bundle: bundle_id,
+                elapsed_us,
+                failures: summary.failures.into_iter().map(failure_out).collect(),
+            };
+            // A caller that has gone away needs no answer.
+            let _ = tx.send(Ok(answer)).await;
+            return Ok(decision);
+        }
+        let answer = proto::CheckStreamResponse {
+            chunk: released,
+            ..Default::default()
+        };
+        if tx.send(Ok(answer)).await.is_err() {
+            return Err(Status::cancelled("the caller went away"));
+        }
+        chunk = next_chunk(&mut inbound, deadline, received)
+            .await?
+            .map(|m| m.chunk);
+    }
+}
+
+/// The caller's next message; `None` once it has half-closed.
+async fn next_chunk(
+    inbound: &mut tonic::Streaming<proto::CheckStreamRequest>,
+    deadline: Option<Instant>,
+    received: Instant,
+) -> Result<Option<proto::CheckStreamRequest>, Status> {
+    until(deadline, inbound.message()).await.map_err(|_| {
+        Status::deadline_exceeded(format!(
+            "deadline passed after {:?} waiting for the next chunk",
+            received.elapsed()
+        ))
+    })?
 }
 
 /// The status a failed check answers with.

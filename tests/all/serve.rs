@@ -496,3 +496,107 @@ async fn check_reads_a_json_chat_body_and_answers_with_the_same_shape() {
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().contains("line 3 column 1"), "{}", e.message());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_stream_answers_each_chunk_as_it_comes_and_ends_with_the_decision() {
+    use palisade::server::proto::{CheckStreamRequest, Direction};
+    let server = Server::start(&["--stream-hold-back", "32B"]).await;
+    let mut client = server.client().await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut answers = client
+        .check_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let text = format!(
+        "{}the address is ana.silva@example.com, {}",
+        "padding words ".repeat(5),
+        "more words ".repeat(5)
+    );
+    let mut released = Vec::new();
+    // Interactive: each chunk is answered before the next is sent, so nothing waits for the end.
+    for (i, chunk) in text.as_bytes().chunks(9).enumerate() {
+        let mut message = CheckStreamRequest {
+            chunk: chunk.to_vec(),
+            ..Default::default()
+        };
+        if i == 0 {
+            message.content_type = "text/plain".into();
+            message.request_id = "stream-1".into();
+        }
+        tx.send(message).await.unwrap();
+        let answer = answers
+            .message()
+            .await
+            .unwrap()
+            .expect("one answer per chunk");
+        assert!(!answer.done);
+        released.extend(answer.chunk);
+    }
+    assert!(
+        !released.is_empty(),
+        "text beyond the hold-back is released before the end"
+    );
+    drop(tx);
+    let last = answers.message().await.unwrap().expect("a last answer");
+    assert!(last.done);
+    released.extend(last.chunk.clone());
+    assert_eq!(
+        String::from_utf8(released).unwrap(),
+        text.replace("ana.silva@example.com", "[EMAIL_ADDRESS]")
+    );
+    assert_eq!(last.decision(), Decision::Modify);
+    assert_eq!(last.bundle, "default@0.2.0");
+    let f = &last.findings[0];
+    assert_eq!(
+        &text[f.start as usize..f.end as usize],
+        "ana.silva@example.com"
+    );
+    assert!(answers.message().await.unwrap().is_none());
+
+    // A secret on the input path ends the stream with a deny; the secret is never released.
+    let key = "AKIAZ7QW3RTY5UIO2PAS";
+    let text = format!("{}{key} and more", "lorem ipsum ".repeat(8));
+    let messages: Vec<CheckStreamRequest> = text
+        .as_bytes()
+        .chunks(4)
+        .enumerate()
+        .map(|(i, c)| CheckStreamRequest {
+            direction: if i == 0 { Direction::Input as i32 } else { 0 },
+            chunk: c.to_vec(),
+            ..Default::default()
+        })
+        .collect();
+    let mut answers = client
+        .check_stream(tokio_stream::iter(messages))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut released = Vec::new();
+    let mut last = None;
+    while let Some(answer) = answers.message().await.unwrap() {
+        released.extend(answer.chunk.clone());
+        if answer.done {
+            last = Some(answer);
+        }
+    }
+    let last = last.expect("a last answer");
+    assert_eq!(last.decision(), Decision::Deny);
+    assert!(last.reason.contains("SECRET"), "{}", last.reason);
+    assert!(!String::from_utf8(released).unwrap().contains("AKIA"));
+
+    // A bad content type is INVALID_ARGUMENT.
+    let e = client
+        .check_stream(tokio_stream::iter(vec![CheckStreamRequest {
+            content_type: "image/png".into(),
+            ..Default::default()
+        }]))
+        .await
+        .unwrap()
+        .into_inner()
+        .message()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("text/event-stream"), "{}", e.message());
+}
