@@ -67,6 +67,10 @@ enum Command {
         /// across chunks is caught whole; values longer than this may be released in part.
         #[arg(long, env = "PALISADE_STREAM_HOLD_BACK", default_value = "512B", value_parser = parse_size, value_name = "SIZE")]
         stream_hold_back: usize,
+        /// Envoy ext_proc: take the caller's principal from this request header (e.g.
+        /// x-palisade-principal); without it, from the URI in Envoy's x-forwarded-client-cert.
+        #[arg(long, env = "PALISADE_PRINCIPAL_HEADER", value_name = "NAME")]
+        principal_header: Option<String>,
         /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090); off unless given.
         #[arg(long, env = "PALISADE_METRICS", value_name = "ADDR")]
         metrics: Option<std::net::SocketAddr>,
@@ -215,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             listen,
             max_payload,
             stream_hold_back,
+            principal_header,
             metrics,
             workers,
             no_watch,
@@ -234,6 +239,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 workers,
                 trusted_keys,
                 stream_hold_back,
+                principal_header: principal_header.map(|h| h.to_ascii_lowercase()),
             };
             let bundle_id = loaded.id();
             let registry = Arc::new(Metrics::new());

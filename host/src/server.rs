@@ -39,6 +39,10 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/palisade_descriptor.bin"));
 }
 
+mod ext_proc;
+
+use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::ExternalProcessorServer;
+use ext_proc::ExtProcService;
 use proto::admin_server::{Admin, AdminServer};
 use proto::guardrail_server::{Guardrail, GuardrailServer};
 
@@ -62,6 +66,9 @@ pub struct Settings {
     pub trusted_keys: Vec<ed25519_dalek::VerifyingKey>,
     /// CheckStream's hold-back: unreleased bytes kept at the end of each stream of text.
     pub stream_hold_back: usize,
+    /// ext_proc: the request header that names the principal (else the client certificate's URI, from
+    /// Envoy's `x-forwarded-client-cert`).
+    pub principal_header: Option<String>,
 }
 
 /// What the services share: the engine, the bundle now serving, and the limits.
@@ -196,6 +203,40 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Runs `work` (Wasm: synchronous CPU work) on the blocking pool once a worker is free; `deadline`
+    /// bounds both the wait and the work.
+    async fn on_worker<T: Send + 'static>(
+        &self,
+        deadline: Option<Instant>,
+        received: Instant,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Status> {
+        let permit = until(deadline, self.workers.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                Status::deadline_exceeded(format!(
+                    "deadline passed after {:?} waiting for a free worker",
+                    received.elapsed()
+                ))
+            })?
+            .map_err(|_| Status::unavailable("the server is shutting down"))?;
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        });
+        until(deadline, task)
+            .await
+            .map_err(|_| {
+                Status::deadline_exceeded(format!(
+                    "deadline passed after {:?} in the chain",
+                    received.elapsed()
+                ))
+            })?
+            .map_err(|e| Status::internal(format!("a chain worker failed: {e}")))
+    }
+}
+
 /// Serves on `listener` until `shutdown` resolves; in-flight calls finish before this returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -229,6 +270,8 @@ pub async fn serve(
     let guardrail = GuardrailServer::new(GuardrailService(shared.clone()))
         .max_decoding_message_size(max_message);
     let admin = AdminServer::new(AdminService(shared.clone()));
+    let ext_proc = ExternalProcessorServer::new(ExtProcService(shared.clone()))
+        .max_decoding_message_size(max_message);
 
     let health_on_shutdown = health.clone();
     let shutdown = async move {
@@ -244,6 +287,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(guardrail)
         .add_service(admin)
+        .add_service(ext_proc)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown,
@@ -367,30 +411,14 @@ impl GuardrailService {
 
         // The bundle this call started with finishes it, whatever a reload swaps in meanwhile.
         let bundle = self.0.bundle.load().bundle.clone();
-        let permit = until(deadline, self.0.workers.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                Status::deadline_exceeded(format!(
-                    "deadline passed after {:?} waiting for a free worker",
-                    received.elapsed()
-                ))
-            })?
-            .map_err(|_| Status::unavailable("the server is shutting down"))?;
         let shared = self.0.clone();
         let run_bundle = bundle.clone();
-        let work = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            check::run(&run_bundle, content_type, text, &exchange, &shared.hash_key)
-        });
-        let verdicts = until(deadline, work)
-            .await
-            .map_err(|_| {
-                Status::deadline_exceeded(format!(
-                    "deadline passed after {:?} in the chain",
-                    received.elapsed()
-                ))
-            })?
-            .map_err(|e| Status::internal(format!("the chain's worker failed: {e}")))?
+        let verdicts = self
+            .0
+            .on_worker(deadline, received, move || {
+                check::run(&run_bundle, content_type, text, &exchange, &shared.hash_key)
+            })
+            .await?
             .map_err(status_of)?;
         if deadline.is_some_and(|d| Instant::now() > d) {
             return Err(Status::deadline_exceeded(format!(
@@ -513,23 +541,16 @@ async fn run_stream(
     let mut chunk = Some(first.chunk);
     loop {
         let last = chunk.is_none();
-        let permit = until(deadline, shared.workers.clone().acquire_owned())
-            .await
-            .map_err(|_| Status::deadline_exceeded("deadline passed waiting for a free worker"))?
-            .map_err(|_| Status::unavailable("the server is shutting down"))?;
         let key = shared.hash_key.clone();
-        let work = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let released = match &chunk {
-                Some(bytes) => check.push(bytes, &key),
-                None => check.finish(&key),
-            };
-            (check, released)
-        });
-        let (returned, released) = until(deadline, work)
-            .await
-            .map_err(|_| Status::deadline_exceeded("deadline passed in the chain"))?
-            .map_err(|e| Status::internal(format!("the stream's worker failed: {e}")))?;
+        let (returned, released) = shared
+            .on_worker(deadline, received, move || {
+                let released = match &chunk {
+                    Some(bytes) => check.push(bytes, &key),
+                    None => check.finish(&key),
+                };
+                (check, released)
+            })
+            .await?;
         check = returned;
         let released = released.map_err(stream_status)?;
         if last || check.denied() {

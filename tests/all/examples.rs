@@ -37,3 +37,86 @@ fn the_readme_shows_the_codewords_example_as_it_is() {
         "README.md must include examples/plugins/codewords/src/lib.rs verbatim"
     );
 }
+
+/// Envoy's descriptors, as shipped by the envoy-types crate (found through `cargo metadata`).
+fn envoy_descriptors() -> prost_reflect::DescriptorPool {
+    let metadata = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        metadata.status.success(),
+        "{}",
+        String::from_utf8_lossy(&metadata.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout).unwrap();
+    let manifest = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "envoy-types")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("envoy-types is a dependency");
+    let types = std::path::Path::new(manifest)
+        .parent()
+        .unwrap()
+        .join("src/generated/types.bin");
+    let bytes = std::fs::read(&types).unwrap_or_else(|e| panic!("{}: {e}", types.display()));
+    prost_reflect::DescriptorPool::decode(bytes.as_slice()).expect("Envoy's descriptors decode")
+}
+
+#[test]
+fn the_envoy_example_is_a_valid_bootstrap_with_the_processing_mode_palisade_needs() {
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/envoy/envoy.yaml"
+    ))
+    .unwrap();
+    let config: serde_json::Value = serde_yaml::from_str(&yaml).expect("YAML");
+    // Every field and enum value, typed extensions (`@type`) included, as Envoy's own protos define them.
+    let pool = envoy_descriptors();
+    let bootstrap = pool
+        .get_message_by_name("envoy.config.bootstrap.v3.Bootstrap")
+        .unwrap();
+    prost_reflect::DynamicMessage::deserialize(bootstrap, config.clone())
+        .expect("examples/envoy/envoy.yaml is a valid Envoy bootstrap");
+
+    let filters = &config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"]["http_filters"];
+    let ext_proc = filters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "envoy.filters.http.ext_proc")
+        .expect("an ext_proc filter")["typed_config"]
+        .clone();
+    let mode = &ext_proc["processing_mode"];
+    assert_eq!(mode["request_header_mode"], "SEND");
+    assert_eq!(mode["response_header_mode"], "SEND");
+    assert_eq!(mode["request_body_mode"], "BUFFERED");
+    assert!(["BUFFERED", "STREAMED"].contains(&mode["response_body_mode"].as_str().unwrap()));
+    assert_eq!(ext_proc["failure_mode_allow"], false, "fails closed");
+    let cluster = ext_proc["grpc_service"]["envoy_grpc"]["cluster_name"]
+        .as_str()
+        .unwrap();
+    let palisade = config["static_resources"]["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == cluster)
+        .expect("the processor's cluster");
+    assert_eq!(
+        palisade["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+            ["socket_address"]["port_value"],
+        50051,
+        "palisade serve's default port"
+    );
+    assert!(
+        palisade["typed_extension_protocol_options"]
+            ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["explicit_http_config"]
+            .get("http2_protocol_options")
+            .is_some(),
+        "gRPC needs HTTP/2"
+    );
+}

@@ -1,0 +1,498 @@
+//! Envoy's `envoy.service.ext_proc.v3.ExternalProcessor`: Envoy calls Palisade directly, one gRPC stream per
+//! HTTP exchange, with the request's headers and body (input) and the response's headers and body
+//! (output).
+//!
+//! - Request headers give the exchange: the principal (a configured header, else the URI of Envoy's
+//!   `x-forwarded-client-cert`, else the `source.principal` attribute), the destination
+//!   (`x-palisade-destination` or `scheme://authority`, then the path), the body's content type, and
+//!   `x-request-id` for the logs.
+//! - A body sent whole (BUFFERED mode) is checked like `Check`: a modify answers with the new body and its
+//!   `content-length` (which Envoy leaves to the processor in that mode), a deny with an ImmediateResponse
+//!   403 whose JSON body names the plugin and rule.
+//! - A body sent in chunks (STREAMED mode): `text/event-stream` responses go through CheckStream's
+//!   hold-back, each chunk replaced by what may be released; other bodies are held (each chunk cleared)
+//!   and checked whole at the end of the stream, which then carries the whole (possibly redacted) body.
+//!
+//! Bodies that are neither JSON nor text (images, audio) pass unchecked; the log says so.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use envoy_types::pb::envoy::config::core::v3::{
+    header_value_option::HeaderAppendAction, HeaderMap, HeaderValue, HeaderValueOption,
+};
+use envoy_types::pb::envoy::r#type::v3::{HttpStatus, StatusCode};
+use envoy_types::pb::envoy::service::ext_proc::v3::{
+    body_mutation::Mutation, external_processor_server::ExternalProcessor, processing_request,
+    processing_response, BodyMutation, BodyResponse, CommonResponse, HeaderMutation,
+    HeadersResponse, HttpBody, HttpHeaders, ImmediateResponse, ProcessingRequest,
+    ProcessingResponse, TrailersResponse,
+};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{non_empty, stream_status, Shared};
+use crate::bundle::Bundle;
+use crate::chain::{self, Dir, Outcome};
+use crate::check;
+use crate::payload::ContentType;
+use crate::stream::{StreamCheck, StreamSettings, StreamType};
+
+/// `envoy.service.ext_proc.v3.ExternalProcessor`.
+pub struct ExtProcService(pub(super) Arc<Shared>);
+
+type Answers = tokio::sync::mpsc::Sender<Result<ProcessingResponse, Status>>;
+
+#[tonic::async_trait]
+impl ExternalProcessor for ExtProcService {
+    type ProcessStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<ProcessingResponse, Status>> + Send>,
+    >;
+
+    async fn process(
+        &self,
+        request: Request<Streaming<ProcessingRequest>>,
+    ) -> Result<Response<Self::ProcessStream>, Status> {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let shared = self.0.clone();
+        tokio::spawn(async move {
+            let mut exchange = Exchange::new(shared);
+            if let Err(status) = exchange.run(request.into_inner(), &tx).await {
+                tracing::warn!(code = ?status.code(), message = status.message(), "ext_proc stream failed");
+                let _ = tx.send(Err(status)).await;
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
+
+/// How a body is read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum BodyKind {
+    Payload(ContentType),
+    Sse,
+    /// Not text: passed on unchecked.
+    Opaque,
+}
+
+/// One HTTP exchange as Envoy shows it.
+struct Exchange {
+    shared: Arc<Shared>,
+    /// The bundle at the request's headers decides the whole exchange.
+    bundle: Arc<Bundle>,
+    fields: chain::Request,
+    request_id: String,
+    request_kind: BodyKind,
+    response_kind: BodyKind,
+    /// A body arriving in chunks, held until its end.
+    held: Vec<u8>,
+    stream: Option<StreamCheck>,
+}
+
+impl Exchange {
+    fn new(shared: Arc<Shared>) -> Exchange {
+        let bundle = shared.bundle.load().bundle.clone();
+        Exchange {
+            shared,
+            bundle,
+            fields: chain::Request::default(),
+            request_id: String::new(),
+            request_kind: BodyKind::Payload(ContentType::Text),
+            response_kind: BodyKind::Payload(ContentType::Text),
+            held: Vec::new(),
+            stream: None,
+        }
+    }
+
+    async fn run(
+        &mut self,
+        mut inbound: Streaming<ProcessingRequest>,
+        tx: &Answers,
+    ) -> Result<(), Status> {
+        use processing_request::Request as In;
+        use processing_response::Response as Out;
+        while let Some(message) = inbound.message().await? {
+            let principal_attribute = attribute(&message, "source.principal")
+                .or_else(|| attribute(&message, "connection.uri_san_peer_certificate"));
+            let Some(part) = message.request else {
+                continue;
+            };
+            let answer = match part {
+                In::RequestHeaders(h) => {
+                    self.request_headers(&h, principal_attribute);
+                    Out::RequestHeaders(HeadersResponse::default())
+                }
+                In::ResponseHeaders(h) => {
+                    self.response_headers(&h);
+                    let mut response = CommonResponse::default();
+                    if self.response_kind == BodyKind::Sse {
+                        // Redaction changes lengths; an event stream has no business with one anyway.
+                        response.header_mutation = Some(HeaderMutation {
+                            remove_headers: vec!["content-length".into()],
+                            ..Default::default()
+                        });
+                    }
+                    Out::ResponseHeaders(HeadersResponse {
+                        response: Some(response),
+                    })
+                }
+                In::RequestBody(b) => match self.body(Dir::Input, b).await? {
+                    Step::Continue(r) => Out::RequestBody(r),
+                    Step::Deny(r) => Out::ImmediateResponse(r),
+                },
+                In::ResponseBody(b) => match self.body(Dir::Output, b).await? {
+                    Step::Continue(r) => Out::ResponseBody(r),
+                    Step::Deny(r) => Out::ImmediateResponse(r),
+                },
+                In::RequestTrailers(_) => Out::RequestTrailers(TrailersResponse::default()),
+                In::ResponseTrailers(_) => Out::ResponseTrailers(TrailersResponse::default()),
+            };
+            let denied = matches!(answer, Out::ImmediateResponse(_));
+            let answer = ProcessingResponse {
+                response: Some(answer),
+                ..Default::default()
+            };
+            if tx.send(Ok(answer)).await.is_err() || denied {
+                // Envoy has gone, or ends the exchange with our immediate response.
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn request_headers(&mut self, h: &HttpHeaders, principal_attribute: Option<String>) {
+        let headers = h.headers.as_ref();
+        let get = |name: &str| header(headers, name);
+        let principal = self
+            .shared
+            .settings
+            .principal_header
+            .as_deref()
+            .and_then(get)
+            .or_else(|| get("x-forwarded-client-cert").and_then(|x| xfcc_uri(&x)))
+            .or(principal_attribute);
+        // Where the request goes: `x-palisade-destination` (set by the gateway when it rewrites the
+        // host) or the scheme and authority the client used; then the path.
+        let base = get("x-palisade-destination").or_else(|| {
+            get(":authority").map(|authority| {
+                let scheme = get(":scheme").unwrap_or_else(|| "https".into());
+                format!("{scheme}://{authority}")
+            })
+        });
+        let destination = base.map(|base| {
+            format!(
+                "{}{}",
+                base.trim_end_matches('/'),
+                get(":path").unwrap_or_default()
+            )
+        });
+        self.request_id = get("x-request-id").unwrap_or_default();
+        self.request_kind = body_kind(get("content-type").as_deref());
+        self.fields = chain::Request {
+            principal: principal.and_then(non_empty),
+            destination,
+            ..chain::Request::default()
+        };
+    }
+
+    fn response_headers(&mut self, h: &HttpHeaders) {
+        self.response_kind = body_kind(header(h.headers.as_ref(), "content-type").as_deref());
+        if self.response_kind == BodyKind::Sse {
+            let fields = chain::Request {
+                direction: Dir::Output,
+                ..self.fields.clone()
+            };
+            let settings = StreamSettings {
+                hold_back: self.shared.settings.stream_hold_back,
+                max_total: self.shared.settings.max_payload,
+                ..StreamSettings::default()
+            };
+            self.stream = Some(StreamCheck::new(
+                self.bundle.clone(),
+                fields,
+                StreamType::Sse,
+                settings,
+            ));
+        }
+    }
+
+    async fn body(&mut self, direction: Dir, body: HttpBody) -> Result<Step, Status> {
+        let received = Instant::now();
+        let kind = match direction {
+            Dir::Input => self.request_kind,
+            Dir::Output => self.response_kind,
+        };
+        let last = body.end_of_stream;
+        match kind {
+            BodyKind::Opaque => {
+                tracing::info!(request_id = %self.request_id, direction = direction.as_str(), "body is not text; passed unchecked");
+                Ok(Step::Continue(BodyResponse::default()))
+            }
+            BodyKind::Sse => self.stream_chunk(body, received).await,
+            BodyKind::Payload(content_type) => {
+                let whole = last && self.held.is_empty();
+                self.held.extend(body.body);
+                if self.held.len() > self.shared.settings.max_payload {
+                    return Ok(Step::Deny(immediate(
+                        StatusCode::PayloadTooLarge,
+                        &format!(
+                            "the body is over Palisade's limit of {} bytes",
+                            self.shared.settings.max_payload
+                        ),
+                        None,
+                    )));
+                }
+                if !last {
+                    // Held until the end; this chunk goes on as nothing.
+                    return Ok(Step::Continue(mutation(Mutation::ClearBody(true), None)));
+                }
+                let held = std::mem::take(&mut self.held);
+                let Ok(text) = String::from_utf8(held) else {
+                    return Ok(Step::Deny(immediate(
+                        StatusCode::UnsupportedMediaType,
+                        "the body is not valid UTF-8 text",
+                        None,
+                    )));
+                };
+                let exchange = chain::Request {
+                    direction,
+                    ..self.fields.clone()
+                };
+                let bundle = self.bundle.clone();
+                let key = self.shared.hash_key.clone();
+                let checked = self
+                    .shared
+                    .on_worker(None, received, move || {
+                        check::run(&bundle, content_type, text, &exchange, &key)
+                    })
+                    .await?;
+                let checked = match checked {
+                    Ok(c) => c,
+                    Err(e) => {
+                        return Ok(Step::Deny(immediate(
+                            StatusCode::BadRequest,
+                            &e.to_string(),
+                            None,
+                        )))
+                    }
+                };
+                self.log(direction, checked.outcome, received);
+                match checked.outcome {
+                    Outcome::Deny => {
+                        let rule = checked
+                            .findings
+                            .iter()
+                            .find(|f| f.action == crate::policy::Action::Deny)
+                            .map(|f| (f.plugin.as_str(), f.rule.as_str()));
+                        Ok(Step::Deny(immediate(
+                            StatusCode::Forbidden,
+                            checked.reason.as_deref().unwrap_or("denied"),
+                            rule,
+                        )))
+                    }
+                    // A body sent whole leaves as it came unless modified, and its length is ours to
+                    // set (BUFFERED mode); a body sent in chunks had them cleared, so its end carries it
+                    // all, and Envoy drops the length itself (STREAMED mode).
+                    Outcome::Allow if whole => Ok(Step::Continue(BodyResponse::default())),
+                    Outcome::Allow | Outcome::Modify => {
+                        let length = whole.then_some(checked.content.len());
+                        Ok(Step::Continue(mutation(
+                            Mutation::Body(checked.content.into_bytes()),
+                            length,
+                        )))
+                    }
+                }
+            }
+        }
+    }
+
+    async fn stream_chunk(&mut self, body: HttpBody, received: Instant) -> Result<Step, Status> {
+        let Some(mut check) = self.stream.take() else {
+            return Ok(Step::Continue(BodyResponse::default()));
+        };
+        let key = self.shared.hash_key.clone();
+        let last = body.end_of_stream;
+        let (check, released) = self
+            .shared
+            .on_worker(None, received, move || {
+                let mut released = check.push(&body.body, &key);
+                if last {
+                    if let Ok(bytes) = &mut released {
+                        match check.finish(&key) {
+                            Ok(rest) => bytes.extend(rest),
+                            Err(e) => released = Err(e),
+                        }
+                    }
+                }
+                (check, released)
+            })
+            .await?;
+        let released = released.map_err(stream_status)?;
+        if check.denied() {
+            let summary = check.summary();
+            self.log(Dir::Output, Outcome::Deny, received);
+            return Ok(Step::Deny(immediate(
+                StatusCode::Forbidden,
+                summary.reason.as_deref().unwrap_or("denied"),
+                None,
+            )));
+        }
+        if last {
+            self.log(Dir::Output, check.summary().outcome, received);
+        } else {
+            self.stream = Some(check);
+        }
+        Ok(Step::Continue(mutation(Mutation::Body(released), None)))
+    }
+
+    fn log(&self, direction: Dir, outcome: Outcome, received: Instant) {
+        let decision = outcome.as_str();
+        self.shared.metrics.checked(decision, received.elapsed());
+        tracing::info!(request_id = %self.request_id, direction = direction.as_str(), decision, bundle = %self.bundle.id(), elapsed_us = received.elapsed().as_micros() as u64, "ext_proc checked");
+    }
+}
+
+/// What a body message is answered with.
+enum Step {
+    Continue(BodyResponse),
+    Deny(ImmediateResponse),
+}
+
+fn mutation(mutation: Mutation, content_length: Option<usize>) -> BodyResponse {
+    BodyResponse {
+        response: Some(CommonResponse {
+            body_mutation: Some(BodyMutation {
+                mutation: Some(mutation),
+            }),
+            header_mutation: content_length.map(|n| HeaderMutation {
+                set_headers: vec![set_header("content-length", &n.to_string())],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+fn set_header(key: &str, value: &str) -> HeaderValueOption {
+    HeaderValueOption {
+        header: Some(HeaderValue {
+            key: key.into(),
+            raw_value: value.as_bytes().to_vec(),
+            ..Default::default()
+        }),
+        append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
+        ..Default::default()
+    }
+}
+
+/// The answer that ends the exchange: `status` with a JSON error body in the shape OpenAI's and
+/// Anthropic's clients read (`error.message`, `error.type`), naming the plugin and rule when known.
+fn immediate(status: StatusCode, reason: &str, rule: Option<(&str, &str)>) -> ImmediateResponse {
+    let mut error = serde_json::json!({
+        "type": "palisade_denied",
+        "message": format!("Palisade: {reason}"),
+    });
+    if let Some((plugin, rule)) = rule {
+        error["plugin"] = plugin.into();
+        error["rule"] = rule.into();
+    }
+    let body = serde_json::json!({ "error": error }).to_string();
+    ImmediateResponse {
+        status: Some(HttpStatus {
+            code: status as i32,
+        }),
+        headers: Some(HeaderMutation {
+            set_headers: vec![set_header("content-type", "application/json")],
+            ..Default::default()
+        }),
+        body: body.into_bytes(),
+        details: "palisade_denied".into(),
+        ..Default::default()
+    }
+}
+
+/// A header's value (Envoy sends `raw_value`; older versions `value`).
+fn header(headers: Option<&HeaderMap>, name: &str) -> Option<String> {
+    let h = headers?.headers.iter().find(|h| h.key == name)?;
+    if h.raw_value.is_empty() {
+        Some(h.value.clone())
+    } else {
+        String::from_utf8(h.raw_value.clone()).ok()
+    }
+}
+
+/// A string attribute Envoy was configured to send (`request_attributes`).
+fn attribute(message: &ProcessingRequest, name: &str) -> Option<String> {
+    use envoy_types::pb::google::protobuf::value::Kind;
+    message
+        .attributes
+        .values()
+        .find_map(|s| match s.fields.get(name)?.kind.as_ref()? {
+            Kind::StringValue(v) if !v.is_empty() => Some(v.clone()),
+            _ => None,
+        })
+}
+
+/// The `URI=` of the first element of an `x-forwarded-client-cert` header: the client certificate's
+/// URI SAN, which is its SPIFFE ID.
+fn xfcc_uri(header: &str) -> Option<String> {
+    let first = header.split(',').next()?;
+    first.split(';').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("uri")
+            .then(|| value.trim().trim_matches('"').to_string())
+    })
+}
+
+fn body_kind(content_type: Option<&str>) -> BodyKind {
+    let Some(value) = content_type else {
+        return BodyKind::Payload(ContentType::Text);
+    };
+    if matches!(StreamType::parse(value), Ok(StreamType::Sse)) {
+        return BodyKind::Sse;
+    }
+    if let Ok(ct) = ContentType::parse(value) {
+        return BodyKind::Payload(ct);
+    }
+    let media = value.trim().to_ascii_lowercase();
+    if media.starts_with("text/") || media.contains("xml") || media.contains("form-urlencoded") {
+        BodyKind::Payload(ContentType::Text)
+    } else {
+        BodyKind::Opaque
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xfcc_gives_the_first_certificates_uri() {
+        let h = r#"By=spiffe://example.org/envoy;Hash=abc;Subject="CN=x";URI=spiffe://example.org/ns/a/sa/agent,By=x;URI=spiffe://other"#;
+        assert_eq!(
+            xfcc_uri(h).as_deref(),
+            Some("spiffe://example.org/ns/a/sa/agent")
+        );
+        assert_eq!(xfcc_uri("By=x;Hash=y"), None);
+    }
+
+    #[test]
+    fn body_kinds_follow_the_content_type() {
+        assert_eq!(
+            body_kind(Some("application/json")),
+            BodyKind::Payload(ContentType::Json)
+        );
+        assert_eq!(
+            body_kind(Some("text/event-stream; charset=utf-8")),
+            BodyKind::Sse
+        );
+        assert_eq!(
+            body_kind(Some("text/markdown")),
+            BodyKind::Payload(ContentType::Text)
+        );
+        assert_eq!(body_kind(Some("image/png")), BodyKind::Opaque);
+        assert_eq!(body_kind(None), BodyKind::Payload(ContentType::Text));
+    }
+}

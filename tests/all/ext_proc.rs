@@ -1,0 +1,383 @@
+//! Envoy's ext_proc against the real server: a Rust client sends exactly the messages Envoy sends for an
+//! HTTP exchange — request headers, body, trailers; response headers, body — in BUFFERED and STREAMED
+//! body modes, and reads the answers Envoy would apply.
+
+use envoy_types::pb::envoy::config::core::v3::{HeaderMap, HeaderValue};
+use envoy_types::pb::envoy::service::ext_proc::v3::{
+    body_mutation::Mutation, external_processor_client::ExternalProcessorClient,
+    processing_request::Request as In, processing_response::Response as Out, CommonResponse,
+    HttpBody, HttpHeaders, HttpTrailers, ImmediateResponse, ProcessingRequest,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::serve::Server;
+
+const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
+
+/// One ext_proc stream, driven message by message as Envoy drives it.
+struct Envoy {
+    tx: mpsc::Sender<ProcessingRequest>,
+    answers: tonic::Streaming<envoy_types::pb::envoy::service::ext_proc::v3::ProcessingResponse>,
+}
+
+impl Envoy {
+    async fn connect(server: &Server) -> Envoy {
+        let mut client = ExternalProcessorClient::new(server.channel().await);
+        let (tx, rx) = mpsc::channel(4);
+        let answers = client
+            .process(ReceiverStream::new(rx))
+            .await
+            .expect("ext_proc is served")
+            .into_inner();
+        Envoy { tx, answers }
+    }
+
+    /// Sends one message and returns the one answer Envoy waits for.
+    async fn send(&mut self, request: In) -> Out {
+        self.tx
+            .send(ProcessingRequest {
+                request: Some(request),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        self.answers
+            .message()
+            .await
+            .expect("no error")
+            .expect("an answer")
+            .response
+            .expect("a response")
+    }
+}
+
+fn headers(pairs: &[(&str, &str)], end_of_stream: bool) -> HttpHeaders {
+    HttpHeaders {
+        headers: Some(HeaderMap {
+            headers: pairs
+                .iter()
+                .map(|(k, v)| HeaderValue {
+                    key: k.to_string(),
+                    raw_value: v.as_bytes().to_vec(),
+                    ..Default::default()
+                })
+                .collect(),
+        }),
+        end_of_stream,
+        ..Default::default()
+    }
+}
+
+fn request_headers(content_type: &str, extra: &[(&str, &str)]) -> In {
+    let mut pairs = vec![
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":authority", "api.openai.com"),
+        (":path", "/v1/chat/completions"),
+        ("content-type", content_type),
+        ("x-request-id", "req-42"),
+    ];
+    pairs.extend_from_slice(extra);
+    In::RequestHeaders(headers(&pairs, false))
+}
+
+fn body(bytes: &[u8], end_of_stream: bool) -> HttpBody {
+    HttpBody {
+        body: bytes.to_vec(),
+        end_of_stream,
+        ..Default::default()
+    }
+}
+
+/// The common part of a headers or body answer.
+fn common(answer: Out) -> CommonResponse {
+    match answer {
+        Out::RequestHeaders(h) | Out::ResponseHeaders(h) => h.response.unwrap_or_default(),
+        Out::RequestBody(b) | Out::ResponseBody(b) => b.response.unwrap_or_default(),
+        other => panic!("expected a headers or body answer, got {other:?}"),
+    }
+}
+
+/// The body a body answer replaces the chunk with (`None`: unchanged).
+fn new_body(c: &CommonResponse) -> Option<Vec<u8>> {
+    match c.body_mutation.as_ref()?.mutation.as_ref()? {
+        Mutation::Body(b) => Some(b.clone()),
+        Mutation::ClearBody(true) => Some(Vec::new()),
+        other => panic!("unexpected mutation {other:?}"),
+    }
+}
+
+fn set_header(c: &CommonResponse, name: &str) -> Option<String> {
+    c.header_mutation
+        .as_ref()?
+        .set_headers
+        .iter()
+        .find_map(|o| {
+            let h = o.header.as_ref()?;
+            (h.key == name).then(|| String::from_utf8(h.raw_value.clone()).unwrap())
+        })
+}
+
+fn denied(answer: Out) -> (u16, serde_json::Value) {
+    let Out::ImmediateResponse(ImmediateResponse { status, body, .. }) = answer else {
+        panic!("expected an immediate response, got {answer:?}")
+    };
+    let code = status.unwrap().code as u16;
+    (
+        code,
+        serde_json::from_slice(&body).expect("a JSON error body"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn buffered_exchange_redacts_request_and_response_bodies_with_their_lengths() {
+    let server = Server::start(&[]).await;
+    let mut envoy = Envoy::connect(&server).await;
+
+    let answer = envoy
+        .send(request_headers(
+            "application/json",
+            &[("content-length", "80")],
+        ))
+        .await;
+    assert!(matches!(answer, Out::RequestHeaders(_)), "{answer:?}");
+
+    let request =
+        br#"{"model":"gpt-4o","messages":[{"role":"user","content":"mail ana@example.com"}]}"#;
+    let c = common(envoy.send(In::RequestBody(body(request, true))).await);
+    let redacted =
+        br#"{"model":"gpt-4o","messages":[{"role":"user","content":"mail [EMAIL_ADDRESS]"}]}"#;
+    assert_eq!(new_body(&c).as_deref(), Some(&redacted[..]));
+    assert_eq!(
+        set_header(&c, "content-length"),
+        Some(redacted.len().to_string())
+    );
+
+    let c = common(
+        envoy
+            .send(In::ResponseHeaders(headers(
+                &[(":status", "200"), ("content-type", "application/json")],
+                false,
+            )))
+            .await,
+    );
+    assert!(c.body_mutation.is_none());
+    let response = br#"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Call +1 415 555 0132"},"finish_reason":"stop"}]}"#;
+    let c = common(envoy.send(In::ResponseBody(body(response, true))).await);
+    let out: serde_json::Value = serde_json::from_slice(&new_body(&c).unwrap()).unwrap();
+    assert_eq!(
+        out["choices"][0]["message"]["content"],
+        "Call [PHONE_NUMBER]"
+    );
+
+    // Trailers, when Envoy is set to send them, are answered and left alone.
+    let answer = envoy
+        .send(In::ResponseTrailers(HttpTrailers::default()))
+        .await;
+    assert!(matches!(answer, Out::ResponseTrailers(_)), "{answer:?}");
+
+    // A body with nothing to change is passed on as it is.
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers("application/json", &[])).await;
+    let c = common(
+        envoy
+            .send(In::RequestBody(body(
+                br#"{"messages":[{"role":"user","content":"hello"}]}"#,
+                true,
+            )))
+            .await,
+    );
+    assert!(c.body_mutation.is_none() && c.header_mutation.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_request_gets_a_403_naming_the_rule_and_the_stream_ends() {
+    let server = Server::start(&[]).await;
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers("application/json", &[])).await;
+    let request =
+        format!(r#"{{"messages":[{{"role":"user","content":"deploy with {AWS_KEY}"}}]}}"#);
+    let (status, error) = denied(
+        envoy
+            .send(In::RequestBody(body(request.as_bytes(), true)))
+            .await,
+    );
+    assert_eq!(status, 403);
+    assert_eq!(error["error"]["type"], "palisade_denied");
+    assert_eq!(error["error"]["plugin"], "secrets");
+    assert!(error["error"]["rule"]
+        .as_str()
+        .unwrap()
+        .starts_with("secret.aws"));
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("SECRET") && !message.contains(AWS_KEY),
+        "{message}"
+    );
+    // Envoy stops the exchange there; so does the processor.
+    assert!(envoy.answers.message().await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streamed_sse_response_is_released_chunk_by_chunk_without_leaks() {
+    let server = Server::start(&["--stream-hold-back", "32B"]).await;
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers("application/json", &[])).await;
+    envoy
+        .send(In::RequestBody(body(
+            br#"{"stream":true,"messages":[{"role":"user","content":"contact?"}]}"#,
+            true,
+        )))
+        .await;
+    let c = common(
+        envoy
+            .send(In::ResponseHeaders(headers(
+                &[(":status", "200"), ("content-type", "text/event-stream")],
+                false,
+            )))
+            .await,
+    );
+    assert_eq!(
+        c.header_mutation.unwrap().remove_headers,
+        vec!["content-length".to_string()]
+    );
+
+    let mut sse = String::new();
+    for piece in [
+        "The admin is ",
+        "ana.sil",
+        "va@exam",
+        "ple.com",
+        ", ask them for access to the reports.",
+    ] {
+        let event = serde_json::json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]});
+        sse.push_str(&format!("data: {event}\n\n"));
+    }
+    sse.push_str("data: [DONE]\n\n");
+    let chunks: Vec<&[u8]> = sse.as_bytes().chunks(40).collect();
+    let mut released = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let last = i + 1 == chunks.len();
+        let c = common(envoy.send(In::ResponseBody(body(chunk, last))).await);
+        // Every chunk is replaced by what may be released now, possibly nothing.
+        released.extend(new_body(&c).expect("each chunk is replaced"));
+    }
+    let released = String::from_utf8(released).unwrap();
+    assert!(!released.contains("ana.sil") && !released.contains("example.com"));
+    let content: String = released
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(
+        content,
+        "The admin is [EMAIL_ADDRESS], ask them for access to the reports."
+    );
+    assert!(released.ends_with("data: [DONE]\n\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_streamed_request_body_is_held_and_checked_whole() {
+    let server = Server::start(&[]).await;
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers("text/plain", &[])).await;
+    let c = common(
+        envoy
+            .send(In::RequestBody(body(b"please write to ana@exa", false)))
+            .await,
+    );
+    assert_eq!(new_body(&c), Some(Vec::new()), "held: the chunk is cleared");
+    let c = common(
+        envoy
+            .send(In::RequestBody(body(b"mple.com today", true)))
+            .await,
+    );
+    assert_eq!(
+        new_body(&c).as_deref(),
+        Some(&b"please write to [EMAIL_ADDRESS] today"[..])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_principal_comes_from_the_client_certificate_or_a_configured_header() {
+    let dir = tempfile::tempdir().unwrap();
+    palisade::bundle::embedded::export(dir.path()).unwrap();
+    let manifest = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("bundle.toml"),
+        manifest
+            + r#"
+[[plugin.config.rules]]
+name = "sandbox-agents-stay-internal"
+effect = "deny"
+principals = ["spiffe://example.org/ns/sandbox/*"]
+unless_tags = ["internal"]
+reason = "sandbox agents may only call internal models"
+"#,
+    )
+    .unwrap();
+    let server = Server::start(&[
+        "--bundle",
+        dir.path().to_str().unwrap(),
+        "--principal-header",
+        "X-Palisade-Principal",
+    ])
+    .await;
+    let hello = br#"{"messages":[{"role":"user","content":"hello"}]}"#;
+
+    // From Envoy's x-forwarded-client-cert: the downstream certificate's URI SAN.
+    let xfcc = "By=spiffe://example.org/envoy;Hash=1f2e;URI=spiffe://example.org/ns/sandbox/sa/bot";
+    let mut envoy = Envoy::connect(&server).await;
+    envoy
+        .send(request_headers(
+            "application/json",
+            &[("x-forwarded-client-cert", xfcc)],
+        ))
+        .await;
+    let (status, error) = denied(envoy.send(In::RequestBody(body(hello, true))).await);
+    assert_eq!(status, 403);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sandbox agents may only call internal models"),
+        "{error}"
+    );
+
+    // The same agent calling an internal model (the gateway names the real destination) is let through.
+    let mut envoy = Envoy::connect(&server).await;
+    envoy
+        .send(request_headers(
+            "application/json",
+            &[
+                ("x-forwarded-client-cert", xfcc),
+                ("x-palisade-destination", "https://llm.internal"),
+            ],
+        ))
+        .await;
+    let c = common(envoy.send(In::RequestBody(body(hello, true))).await);
+    assert!(c.body_mutation.is_none());
+
+    // The configured header wins over the certificate.
+    let mut envoy = Envoy::connect(&server).await;
+    envoy
+        .send(request_headers(
+            "application/json",
+            &[
+                ("x-forwarded-client-cert", xfcc),
+                (
+                    "x-palisade-principal",
+                    "spiffe://example.org/ns/prod/sa/bot",
+                ),
+            ],
+        ))
+        .await;
+    let c = common(envoy.send(In::RequestBody(body(hello, true))).await);
+    assert!(c.body_mutation.is_none());
+}
