@@ -40,6 +40,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve palisade.v1 (Guardrail, Admin), grpc.health.v1 and server reflection over gRPC.
@@ -85,6 +87,8 @@ enum Command {
         /// no signature.
         #[arg(long = "trusted-key", value_name = "PUB")]
         trusted_keys: Vec<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Run the chain over files, standard input or JSON lines, with no server.
     ///
@@ -111,6 +115,78 @@ enum Command {
     /// Work with bundles.
     #[command(subcommand)]
     Bundle(BundleCommand),
+}
+
+/// Transport security for `serve`.
+#[derive(clap::Args)]
+struct TlsArgs {
+    /// Serve gRPC over TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        env = "PALISADE_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(
+        long,
+        env = "PALISADE_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+    /// Mutual TLS: require client certificates issued by this CA (PEM). A caller's principal is then
+    /// its certificate's SPIFFE ID (its spiffe:// URI SAN); it may claim no other.
+    #[arg(
+        long,
+        env = "PALISADE_CLIENT_CA",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    client_ca: Option<PathBuf>,
+    /// With --client-ca: a caller that may claim principals other than its own — a gateway speaking
+    /// for its users (a SPIFFE ID; `*` matches any run of characters). Repeat for more.
+    #[arg(
+        long = "trusted-gateway",
+        value_name = "SPIFFE_ID",
+        requires = "client_ca"
+    )]
+    trusted_gateways: Vec<String>,
+}
+
+impl TlsArgs {
+    fn config(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let read = |path: &PathBuf, flag: &str| {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read {flag} {}", path.display()))?;
+            anyhow::ensure!(
+                pem.windows(11).any(|w| w == b"-----BEGIN "),
+                "{flag} {} is not PEM (expected a -----BEGIN ...----- block)",
+                path.display()
+            );
+            Ok(pem)
+        };
+        let mut config = ServerTlsConfig::new().identity(Identity::from_pem(
+            read(cert, "--tls-cert")?,
+            read(key, "--tls-key")?,
+        ));
+        if let Some(ca) = &self.client_ca {
+            config = config.client_ca_root(Certificate::from_pem(read(ca, "--client-ca")?));
+        }
+        // Parse it all now, so a bad certificate or key stops the start with the flag to fix.
+        tonic::transport::Server::builder()
+            .tls_config(config.clone())
+            .map_err(|e| {
+                let why = std::error::Error::source(&e).map_or(e.to_string(), |s| s.to_string());
+                anyhow::anyhow!("--tls-cert / --tls-key / --client-ca are not usable: {why}")
+            })?;
+        Ok(Some(config))
+    }
 }
 
 #[derive(Subcommand)]
@@ -224,7 +300,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             workers,
             no_watch,
             trusted_keys,
+            tls,
         } => {
+            let tls_config = tls.config()?;
             let engine = Arc::new(engine(&cache)?);
             let trusted_keys = read_trusted_keys(&trusted_keys)?;
             let loaded = load_bundle(&engine, bundle.as_deref(), &trusted_keys)?;
@@ -240,6 +318,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 trusted_keys,
                 stream_hold_back,
                 principal_header: principal_header.map(|h| h.to_ascii_lowercase()),
+                tls: tls_config,
+                trusted_gateways: tls.trusted_gateways.clone(),
+            };
+            let transport = match (&tls.tls_cert, &tls.client_ca) {
+                (None, _) => "plaintext",
+                (Some(_), None) => "tls",
+                (Some(_), Some(_)) => "mtls",
             };
             let bundle_id = loaded.id();
             let registry = Arc::new(Metrics::new());
@@ -296,7 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                         }
                     }
                 }
-                tracing::info!(%addr, bundle = %bundle_id, workers, max_payload, "listening");
+                tracing::info!(%addr, transport, bundle = %bundle_id, workers, max_payload, "listening");
                 server::serve(listener, shared, until_stopped(stopped)).await?;
                 if let Some(task) = metrics_server {
                     task.await??;

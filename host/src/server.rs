@@ -40,6 +40,7 @@ pub mod proto {
 }
 
 mod ext_proc;
+mod identity;
 
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::ExternalProcessorServer;
 use ext_proc::ExtProcService;
@@ -69,6 +70,10 @@ pub struct Settings {
     /// ext_proc: the request header that names the principal (else the client certificate's URI, from
     /// Envoy's `x-forwarded-client-cert`).
     pub principal_header: Option<String>,
+    /// Serve over TLS (with a client CA: mutual TLS, and callers are their certificates' SPIFFE IDs).
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// With mutual TLS: callers (SPIFFE IDs, `*` globs) that may claim principals other than their own.
+    pub trusted_gateways: Vec<String>,
 }
 
 /// What the services share: the engine, the bundle now serving, and the limits.
@@ -281,7 +286,11 @@ pub async fn serve(
             .set_not_serving::<GuardrailServer<GuardrailService>>()
             .await;
     };
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = shared.settings.tls.clone() {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -311,14 +320,21 @@ impl Guardrail for GuardrailService {
         use tracing::Instrument;
         let received = Instant::now();
         let deadline = caller_deadline(&request, received)?;
+        let peer = identity::peer_spiffe_id(&request);
         let span = tracing::info_span!("check_stream");
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let shared = self.0.clone();
         tokio::spawn(
             async move {
-                let outcome =
-                    run_stream(shared.clone(), request.into_inner(), deadline, received, tx.clone())
-                        .await;
+let outcome = run_stream(
+                    shared.clone(),
+                    request.into_inner(),
+                    peer,
+                    deadline,
+                    received,
+                    tx.clone(),
+                )
+                .await;
                 match outcome {
                     Ok(decision) => {
                         let decision = match decision {
@@ -383,6 +399,7 @@ impl GuardrailService {
         received: Instant,
     ) -> Result<Response<proto::CheckResponse>, Status> {
         let deadline = caller_deadline(&request, received)?;
+        let peer = identity::peer_spiffe_id(&request);
         let mut req = request.into_inner();
 
         let (text, as_body) = payload(req.content.take(), self.0.settings.max_payload)?;
@@ -400,7 +417,11 @@ impl GuardrailService {
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let exchange = chain::Request {
             direction,
-            principal: non_empty(req.principal),
+            principal: identity::principal(
+                non_empty(req.principal),
+                peer,
+                &self.0.settings.trusted_gateways,
+            )?,
             destination: non_empty(req.destination),
             tool: non_empty(req.tool),
             labels: req.labels,
@@ -501,6 +522,7 @@ fn stream_status(e: StreamError) -> Status {
 async fn run_stream(
     shared: Arc<Shared>,
     mut inbound: tonic::Streaming<proto::CheckStreamRequest>,
+    peer: Option<String>,
     deadline: Option<Instant>,
     received: Instant,
     tx: tokio::sync::mpsc::Sender<Result<proto::CheckStreamResponse, Status>>,
@@ -521,7 +543,11 @@ async fn run_stream(
     let kind = StreamType::parse(&first.content_type).map_err(stream_status)?;
     let exchange = chain::Request {
         direction,
-        principal: non_empty(first.principal),
+        principal: identity::principal(
+            non_empty(first.principal),
+            peer,
+            &shared.settings.trusted_gateways,
+        )?,
         destination: non_empty(first.destination),
         tool: non_empty(first.tool),
         labels: first.labels,

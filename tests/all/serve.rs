@@ -24,6 +24,8 @@ use crate::util::{bundle_dir, testbed, HEADER, PII};
 pub(crate) struct Server {
     pub(crate) child: Child,
     addr: SocketAddr,
+    /// How clients connect: `None` is plaintext.
+    tls: Option<tonic::transport::ClientTlsConfig>,
     /// Where metrics are served, when started with `--metrics`.
     metrics_addr: Option<SocketAddr>,
 }
@@ -32,6 +34,14 @@ impl Server {
     /// Starts the binary on 127.0.0.1:0, reads the bound address from its log, and waits until
     /// grpc.health.v1 says SERVING (never a sleep).
     pub(crate) async fn start(args: &[&str]) -> Server {
+        Server::start_with(args, None).await
+    }
+
+    /// [`Server::start`] for a server on TLS: clients (the health check too) connect with `tls`.
+    pub(crate) async fn start_with(
+        args: &[&str],
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
@@ -66,6 +76,7 @@ impl Server {
         let server = Server {
             child,
             addr: addr.unwrap(),
+            tls,
             metrics_addr,
         };
         let mut health = HealthClient::new(server.channel().await);
@@ -88,11 +99,20 @@ impl Server {
     }
 
     pub(crate) async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects")
+        self.connect(self.tls.clone()).await.expect("connects")
+    }
+
+    /// A channel with these TLS settings (`None`: plaintext), or why it could not connect.
+    pub(crate) async fn connect(
+        &self,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> Result<Channel, tonic::transport::Error> {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let mut endpoint = Channel::from_shared(format!("{scheme}://{}", self.addr)).unwrap();
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls)?;
+        }
+        endpoint.connect().await
     }
 
     pub(crate) async fn client(&self) -> GuardrailClient<Channel> {

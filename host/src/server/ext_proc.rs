@@ -54,8 +54,9 @@ impl ExternalProcessor for ExtProcService {
     ) -> Result<Response<Self::ProcessStream>, Status> {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let shared = self.0.clone();
+        let peer = super::identity::peer_spiffe_id(&request);
         tokio::spawn(async move {
-            let mut exchange = Exchange::new(shared);
+            let mut exchange = Exchange::new(shared, peer);
             if let Err(status) = exchange.run(request.into_inner(), &tx).await {
                 tracing::warn!(code = ?status.code(), message = status.message(), "ext_proc stream failed");
                 let _ = tx.send(Err(status)).await;
@@ -79,6 +80,8 @@ enum BodyKind {
 /// One HTTP exchange as Envoy shows it.
 struct Exchange {
     shared: Arc<Shared>,
+    /// The SPIFFE ID of Envoy's client certificate, with mutual TLS.
+    peer: Option<String>,
     /// The bundle at the request's headers decides the whole exchange.
     bundle: Arc<Bundle>,
     fields: chain::Request,
@@ -91,10 +94,11 @@ struct Exchange {
 }
 
 impl Exchange {
-    fn new(shared: Arc<Shared>) -> Exchange {
+    fn new(shared: Arc<Shared>, peer: Option<String>) -> Exchange {
         let bundle = shared.bundle.load().bundle.clone();
         Exchange {
             shared,
+            peer,
             bundle,
             fields: chain::Request::default(),
             request_id: String::new(),
@@ -119,10 +123,14 @@ impl Exchange {
                 continue;
             };
             let answer = match part {
-                In::RequestHeaders(h) => {
-                    self.request_headers(&h, principal_attribute);
-                    Out::RequestHeaders(HeadersResponse::default())
-                }
+                In::RequestHeaders(h) => match self.request_headers(&h, principal_attribute) {
+                    Ok(()) => Out::RequestHeaders(HeadersResponse::default()),
+                    Err(status) => Out::ImmediateResponse(immediate(
+                        StatusCode::Forbidden,
+                        status.message(),
+                        None,
+                    )),
+                },
                 In::ResponseHeaders(h) => {
                     self.response_headers(&h);
                     let mut response = CommonResponse::default();
@@ -161,7 +169,11 @@ impl Exchange {
         Ok(())
     }
 
-    fn request_headers(&mut self, h: &HttpHeaders, principal_attribute: Option<String>) {
+    fn request_headers(
+        &mut self,
+        h: &HttpHeaders,
+        principal_attribute: Option<String>,
+    ) -> Result<(), Status> {
         let headers = h.headers.as_ref();
         let get = |name: &str| header(headers, name);
         let principal = self
@@ -189,11 +201,18 @@ impl Exchange {
         });
         self.request_id = get("x-request-id").unwrap_or_default();
         self.request_kind = body_kind(get("content-type").as_deref());
+        // Envoy speaks for the users behind it: with mutual TLS it must be a trusted gateway to do so.
+        let principal = super::identity::principal(
+            principal.and_then(non_empty),
+            self.peer.clone(),
+            &self.shared.settings.trusted_gateways,
+        )?;
         self.fields = chain::Request {
-            principal: principal.and_then(non_empty),
+            principal,
             destination,
             ..chain::Request::default()
         };
+        Ok(())
     }
 
     fn response_headers(&mut self, h: &HttpHeaders) {
