@@ -1,0 +1,66 @@
+"""Calls a LiteLLM proxy that has Palisade as its guardrail, and checks what comes back.
+Usage: check.py BASE_URL. Exits non-zero, saying what was wrong, on the first failed check."""
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+
+BASE = sys.argv[1]
+EMAIL = "ana.silva@example.com"
+AWS_KEY = "AKIAZ7QW3RTY5UIO2PAS"
+
+
+def chat(model, content, stream=False):
+    body = json.dumps({"model": model, "stream": stream,
+                       "messages": [{"role": "user", "content": content}]}).encode()
+    request = urllib.request.Request(f"{BASE}/v1/chat/completions", data=body,
+                                     headers={"content-type": "application/json",
+                                              "authorization": f"Bearer {os.environ['LITELLM_MASTER_KEY']}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def expect(what, ok, detail):
+    if not ok:
+        sys.exit(f"litellm e2e: {what}: {detail}")
+    print(f"ok: {what}")
+
+
+# The prompt's email is redacted before the model sees it (the echo model answers with what it got).
+status, body = chat("echo", f"Please email {EMAIL} the quarterly report")
+expect("an email in the prompt is redacted before the model", status == 200, f"{status} {body}")
+content = json.loads(body)["choices"][0]["message"]["content"]
+expect("the model received the redacted prompt",
+       content == "you said: Please email [EMAIL_ADDRESS] the quarterly report", content)
+
+# A secret in the prompt stops the call: 403, naming the plugin and rule, never echoing the secret.
+status, body = chat("echo", f"deploy it with {AWS_KEY} please")
+expect("a secret in the prompt is denied", status == 403, f"{status} {body}")
+expect("the denial names the secrets plugin", "secrets" in body and "palisade_denied" in body, body)
+expect("the denial does not repeat the secret", AWS_KEY not in body, body)
+
+# The answer's email is redacted on the way back (LiteLLM's mock response, no network).
+status, body = chat("mock", "who do I ask about the migration?")
+expect("the mock answer comes back", status == 200, f"{status} {body}")
+content = json.loads(body)["choices"][0]["message"]["content"]
+expect("an email in the answer is redacted",
+       content == "Sure. Reach our on-call admin at [EMAIL_ADDRESS] for the migration.", content)
+
+# Streamed, the same answer is released through CheckStream: redacted, and never in the raw bytes.
+status, body = chat("mock", "who do I ask about the migration?", stream=True)
+expect("the streamed answer comes back", status == 200, f"{status} {body}")
+expect("the streamed bytes never carry the email", "root@example.net" not in body and "example.net" not in body, body)
+text = ""
+for line in body.splitlines():
+    if line.startswith("data: ") and line != "data: [DONE]":
+        event = json.loads(line[len("data: "):])
+        for choice in event.get("choices", []):
+            text += (choice.get("delta") or {}).get("content") or ""
+expect("the streamed answer is redacted and whole",
+       text == "Sure. Reach our on-call admin at [EMAIL_ADDRESS] for the migration.", text)
+print("litellm e2e: every check passed")

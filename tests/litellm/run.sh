@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# LiteLLM's proxy in front of Palisade, end to end: examples/litellm's guardrail, a prompt with a secret
+# denied, an email redacted in a prompt and in an answer (plain and streamed). No network beyond PyPI for
+# the first install: the models are LiteLLM's mock response and a local echo server.
+# Needs a release build (`cargo build --release -p palisade`) and Python 3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+venv=target/litellm-venv
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "litellm e2e: $*" >&2
+  for log in "$work"/*.log; do echo "--- $log:" >&2; tail -n 40 "$log" >&2; done
+  exit 1
+}
+
+if ! "$venv/bin/python" -c 'import litellm.proxy.proxy_server, grpc_tools' 2>/dev/null; then
+  echo "installing LiteLLM's proxy into $venv (once)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    'litellm[proxy]==1.106.2' 'grpcio==1.85.1' 'grpcio-tools==1.85.1'
+fi
+
+# The guardrail's gRPC stubs, from the proto in this repo.
+mkdir -p "$work/stubs"
+"$venv/bin/python" -m grpc_tools.protoc -I proto --python_out="$work/stubs" \
+  --grpc_python_out="$work/stubs" proto/palisade/v1/guardrail.proto
+
+./target/release/palisade serve --listen 127.0.0.1:0 2> "$work/palisade.log" &
+pids+=($!)
+addr=""
+for _ in $(seq 1 300); do
+  addr=$(sed -n 's/.*listening addr=\([^ ]*\).*/\1/p' "$work/palisade.log" | head -n 1)
+  [ -n "$addr" ] && break
+  sleep 0.1
+done
+[ -n "$addr" ] || fail "palisade never logged its address"
+
+"$venv/bin/python" tests/litellm/echo_upstream.py > "$work/echo.port" 2> "$work/echo.log" &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$work/echo.port" ] && break; sleep 0.1; done
+echo_port=$(cat "$work/echo.port")
+[ -n "$echo_port" ] || fail "the echo upstream did not start"
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# LITELLM_LOCAL_MODEL_COST_MAP: LiteLLM would otherwise fetch its price list from the internet at start.
+# LiteLLM refuses to start without a master key: one made up for this run, which check.py presents.
+export LITELLM_MASTER_KEY="sk-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+PYTHONPATH="$work/stubs:examples/litellm" PALISADE_ADDR="$addr" ECHO_API_BASE="http://127.0.0.1:$echo_port/v1" \
+  LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_TELEMETRY=False \
+  "$venv/bin/litellm" --config examples/litellm/config.yaml --host 127.0.0.1 --port "$port" \
+  > "$work/litellm.log" 2>&1 &
+pids+=($!)
+live() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+  "http://127.0.0.1:$port/health/liveliness" >/dev/null 2>&1; }
+for _ in $(seq 1 600); do
+  live && break
+  kill -0 "${pids[2]}" 2>/dev/null || fail "litellm exited before serving"
+  sleep 0.2
+done
+live || fail "litellm never became live"
+
+"$venv/bin/python" tests/litellm/check.py "http://127.0.0.1:$port" || fail "a check failed"
