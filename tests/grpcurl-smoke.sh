@@ -33,6 +33,21 @@ answer=$(grpcurl -plaintext -d '{"text": "Call me at (415) 555-0132 or mail ana@
 echo "$answer"
 echo "$answer" | grep -q '"DECISION_MODIFY"' || fail "Check did not modify"
 echo "$answer" | grep -q 'Call me at \[PHONE_NUMBER\] or mail \[EMAIL_ADDRESS\]' || fail "Check did not redact"
+# "Put it behind a gateway": a JSON chat body, and a stream whose email is split across two chunks.
+answer=$(grpcurl -plaintext -d '{"direction": "DIRECTION_OUTPUT", "content_type": "application/json",
+    "text": "{\"messages\": [{\"role\": \"user\", \"content\": \"mail ana@example.com\"}]}"}' \
+    "$addr" palisade.v1.Guardrail/Check)
+echo "$answer"
+echo "$answer" | grep -q '"location": "/messages/0/content"' || fail "a JSON body's finding lacks its location"
+echo "$answer" | grep -qF 'mail [EMAIL_ADDRESS]' || fail "a JSON body was not redacted"
+answer=$(printf '{"content_type": "text/plain", "chunk": "%s"}\n{"chunk": "%s"}\n' \
+    "$(printf 'Write to ana@exa' | base64)" "$(printf 'mple.com today.' | base64)" |
+  grpcurl -plaintext -d @ "$addr" palisade.v1.Guardrail/CheckStream)
+echo "$answer"
+released=$(echo "$answer" | sed -n 's/.*"chunk": "\([^"]*\)".*/\1/p' | while read -r c; do printf '%s' "$c" | base64 -d; done)
+[ "$released" = "Write to [EMAIL_ADDRESS] today." ] || fail "CheckStream released ${released@Q}"
+echo "$answer" | grep -q '"done": true' || fail "CheckStream sent no last answer"
+
 status=0; grpcurl -plaintext -d '{}' "$addr" palisade.v1.Guardrail/Check > /dev/null 2> "$log.err" || status=$?
 [ "$status" -ne 0 ] && grep -q 'InvalidArgument' "$log.err" || fail "an empty Check was not INVALID_ARGUMENT"
 
