@@ -558,11 +558,10 @@ async fn run_stream(
     // The bundle the stream started with decides all of it.
     let bundle = shared.bundle.load().bundle.clone();
     let bundle_id = bundle.id();
-    let settings = StreamSettings {
-        hold_back: shared.settings.stream_hold_back,
-        max_total: shared.settings.max_payload,
-        ..StreamSettings::default()
-    };
+    let settings = StreamSettings::new(
+        shared.settings.stream_hold_back,
+        shared.settings.max_payload,
+    );
     let mut check = StreamCheck::new(bundle, exchange, kind, settings);
     let mut chunk = Some(first.chunk);
     loop {

@@ -37,17 +37,29 @@ pub struct StreamSettings {
     pub hold_back: usize,
     /// Released bytes the chain sees again before the unreleased text, for cue words.
     pub context: usize,
+    /// New bytes gathered beyond the hold-back before the chain runs again: each run covers context,
+    /// hold-back and step, so a stream of tiny chunks costs one run per step, not one per chunk.
+    pub step: usize,
     /// The most bytes one stream may carry.
     pub max_total: usize,
 }
 
+impl StreamSettings {
+    /// Settings for a hold-back of `hold_back` bytes (a step of a quarter of it) and streams of up to
+    /// `max_total` bytes.
+    pub fn new(hold_back: usize, max_total: usize) -> StreamSettings {
+        StreamSettings {
+            hold_back,
+            context: 256,
+            step: hold_back / 4,
+            max_total,
+        }
+    }
+}
+
 impl Default for StreamSettings {
     fn default() -> Self {
-        StreamSettings {
-            hold_back: 512,
-            context: 256,
-            max_total: 4 << 20,
-        }
+        StreamSettings::new(512, 4 << 20)
     }
 }
 
@@ -293,7 +305,7 @@ impl StreamCheck {
         let settings = self.settings;
         let channel = &mut self.channels[c];
         let unreleased = channel.base + channel.text.len() - channel.released;
-        if unreleased == 0 || (!last && unreleased <= settings.hold_back) {
+        if unreleased == 0 || (!last && unreleased <= settings.hold_back + settings.step) {
             return Ok(Released {
                 text: String::new(),
                 denied: None,

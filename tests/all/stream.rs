@@ -25,11 +25,11 @@ fn stock() -> Arc<Bundle> {
         .clone()
 }
 
+/// A small hold-back, so short texts cross it many times.
 fn settings() -> StreamSettings {
     StreamSettings {
-        hold_back: 64,
         context: 64,
-        ..StreamSettings::default()
+        ..StreamSettings::new(64, 4 << 20)
     }
 }
 

@@ -222,11 +222,10 @@ impl Exchange {
                 direction: Dir::Output,
                 ..self.fields.clone()
             };
-            let settings = StreamSettings {
-                hold_back: self.shared.settings.stream_hold_back,
-                max_total: self.shared.settings.max_payload,
-                ..StreamSettings::default()
-            };
+            let settings = StreamSettings::new(
+                self.shared.settings.stream_hold_back,
+                self.shared.settings.max_payload,
+            );
             self.stream = Some(StreamCheck::new(
                 self.bundle.clone(),
                 fields,
