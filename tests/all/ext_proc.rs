@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::serve::Server;
+use crate::util::edited_default_bundle_dir;
 
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
 
@@ -306,11 +307,7 @@ async fn a_streamed_request_body_is_held_and_checked_whole() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_principal_comes_from_the_client_certificate_or_a_configured_header() {
-    let dir = tempfile::tempdir().unwrap();
-    palisade::bundle::embedded::export(dir.path()).unwrap();
-    let manifest = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("bundle.toml"),
+    let dir = edited_default_bundle_dir(|manifest| {
         manifest
             + r#"
 [[plugin.config.rules]]
@@ -319,9 +316,8 @@ effect = "deny"
 principals = ["spiffe://example.org/ns/sandbox/*"]
 unless_tags = ["internal"]
 reason = "sandbox agents may only call internal models"
-"#,
-    )
-    .unwrap();
+"#
+    });
     let server = Server::start(&[
         "--bundle",
         dir.path().to_str().unwrap(),

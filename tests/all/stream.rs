@@ -64,6 +64,17 @@ fn split_at(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     pieces
 }
 
+/// Streams `body` (SSE, output) cut in two at every byte, and hands each result to `check`.
+fn at_every_split(body: &str, check: impl Fn(usize, Vec<u8>, Summary)) {
+    let bytes = body.as_bytes();
+    for at in 0..=bytes.len() {
+        let (released, summary) =
+            stream(StreamType::Sse, Dir::Output, &[&bytes[..at], &bytes[at..]]);
+        assert_nothing_leaks(&released);
+        check(at, released, summary);
+    }
+}
+
 fn refs(pieces: &[Vec<u8>]) -> Vec<&[u8]> {
     pieces.iter().map(Vec::as_slice).collect()
 }
@@ -282,12 +293,7 @@ fn joined(events: &[(Option<String>, String)], pointer: &str) -> String {
 
 #[test]
 fn openai_chat_sse_split_at_every_byte_never_releases_a_redacted_value() {
-    let body = openai_chat_stream();
-    let bytes = body.as_bytes();
-    for at in (0..=bytes.len()).step_by(3) {
-        let (released, summary) =
-            stream(StreamType::Sse, Dir::Output, &[&bytes[..at], &bytes[at..]]);
-        assert_nothing_leaks(&released);
+    at_every_split(&openai_chat_stream(), |at, released, summary| {
         let events = events_of(&released);
         assert_eq!(
             joined(&events, "/choices/0/delta/content"),
@@ -308,7 +314,7 @@ fn openai_chat_sse_split_at_every_byte_never_releases_a_redacted_value() {
             .collect();
         assert!(locations.contains(&"/choices/0/delta/content"));
         assert!(locations.contains(&"/choices/0/delta/tool_calls/0/function/arguments"));
-    }
+    });
 }
 
 fn anthropic_stream() -> String {
@@ -348,12 +354,7 @@ fn anthropic_stream() -> String {
 
 #[test]
 fn anthropic_sse_split_at_every_byte_never_releases_a_redacted_value() {
-    let body = anthropic_stream();
-    let bytes = body.as_bytes();
-    for at in (0..=bytes.len()).step_by(3) {
-        let (released, summary) =
-            stream(StreamType::Sse, Dir::Output, &[&bytes[..at], &bytes[at..]]);
-        assert_nothing_leaks(&released);
+    at_every_split(&anthropic_stream(), |at, released, summary| {
         let events = events_of(&released);
         assert_eq!(
             joined(&events, "/delta/text"),
@@ -386,7 +387,7 @@ fn anthropic_sse_split_at_every_byte_never_releases_a_redacted_value() {
             .find(|f| f.category == "SECRET")
             .unwrap();
         assert_eq!(secret.location, "/content/1/input");
-    }
+    });
 }
 
 #[test]
@@ -403,11 +404,7 @@ fn openai_responses_sse_done_events_repeat_the_redacted_text() {
     events.push((Some("response.content_part.done"), json!({"type": "response.content_part.done", "item_id": "msg_1", "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": []}}).to_string()));
     events.push((Some("response.completed"), json!({"type": "response.completed", "response": {"id": "resp_1", "object": "response", "status": "completed",
         "output": [{"type": "message", "id": "msg_1", "role": "assistant", "content": [{"type": "output_text", "text": text, "annotations": []}]}]}}).to_string()));
-    let body = sse(&events);
-    let bytes = body.as_bytes();
-    for at in (0..=bytes.len()).step_by(5) {
-        let (released, _) = stream(StreamType::Sse, Dir::Output, &[&bytes[..at], &bytes[at..]]);
-        assert_nothing_leaks(&released);
+    at_every_split(&sse(&events), |_, released, _| {
         let events = events_of(&released);
         let redacted = "Your contact is [EMAIL_ADDRESS].";
         assert_eq!(joined(&events, "/delta"), redacted);
@@ -417,7 +414,7 @@ fn openai_responses_sse_done_events_repeat_the_redacted_text() {
             joined(&events, "/response/output/0/content/0/text"),
             redacted
         );
-    }
+    });
 }
 
 proptest! {

@@ -8,6 +8,7 @@ use tonic::Code;
 use palisade::server::proto::{check_request, CheckRequest, Decision};
 
 use crate::serve::Server;
+use crate::util::edited_default_bundle_dir;
 
 const AGENT: &str = "spiffe://example.org/ns/sandbox/sa/agent";
 const GATEWAY: &str = "spiffe://example.org/ns/gateways/sa/envoy";
@@ -82,11 +83,7 @@ fn hello(principal: &str) -> CheckRequest {
 /// The default bundle plus a rule that denies sandbox agents any external destination, so a check's
 /// decision shows which principal it ran as.
 fn bundle_denying_sandbox_agents() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    palisade::bundle::embedded::export(dir.path()).unwrap();
-    let manifest = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("bundle.toml"),
+    edited_default_bundle_dir(|manifest| {
         manifest
             + r#"
 [[plugin.config.rules]]
@@ -94,10 +91,8 @@ name = "sandbox-stays-internal"
 effect = "deny"
 principals = ["spiffe://example.org/ns/sandbox/*"]
 unless_tags = ["internal"]
-"#,
-    )
-    .unwrap();
-    dir
+"#
+    })
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -77,11 +77,18 @@ pub fn edited_default_bundle(edit: impl FnOnce(String) -> String) -> Bundle {
 
 /// [`edited_default_bundle`], for edits that may not load.
 pub fn try_edited_default_bundle(edit: impl FnOnce(String) -> String) -> palisade::Result<Bundle> {
+    let dir = edited_default_bundle_dir(edit);
+    bundle::load_dir(engine(), dir.path())
+}
+
+/// The default bundle exported to a directory with its bundle.toml passed through `edit`, for a server
+/// started with `--bundle`.
+pub fn edited_default_bundle_dir(edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     bundle::embedded::export(dir.path()).expect("default bundle exports");
     let manifest = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
     std::fs::write(dir.path().join("bundle.toml"), edit(manifest)).unwrap();
-    bundle::load_dir(engine(), dir.path())
+    dir
 }
 
 /// Adds `config = <inline table>` to the stock plugin `name` in a default bundle manifest.
