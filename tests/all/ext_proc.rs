@@ -136,13 +136,19 @@ async fn buffered_exchange_redacts_request_and_response_bodies_with_their_length
     let server = Server::start(&[]).await;
     let mut envoy = Envoy::connect(&server).await;
 
-    let answer = envoy
-        .send(request_headers(
-            "application/json",
-            &[("content-length", "80")],
-        ))
-        .await;
-    assert!(matches!(answer, Out::RequestHeaders(_)), "{answer:?}");
+    let c = common(
+        envoy
+            .send(request_headers(
+                "application/json",
+                &[("content-length", "80"), ("accept-encoding", "gzip, br")],
+            ))
+            .await,
+    );
+    // The upstream is asked for an answer Palisade can read.
+    assert_eq!(
+        c.header_mutation.unwrap().remove_headers,
+        vec!["accept-encoding".to_string()]
+    );
 
     let request =
         br#"{"model":"gpt-4o","messages":[{"role":"user","content":"mail ana@example.com"}]}"#;
@@ -281,6 +287,39 @@ async fn streamed_sse_response_is_released_chunk_by_chunk_without_leaks() {
         "The admin is [EMAIL_ADDRESS], ask them for access to the reports."
     );
     assert!(released.ends_with("data: [DONE]\n\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_compressed_answer_is_refused_not_passed_unchecked() {
+    let server = Server::start(&[]).await;
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers("application/json", &[])).await;
+    envoy
+        .send(In::RequestBody(body(br#"{"messages":[]}"#, true)))
+        .await;
+    envoy
+        .send(In::ResponseHeaders(headers(
+            &[
+                (":status", "200"),
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ],
+            false,
+        )))
+        .await;
+    let (status, error) = denied(
+        envoy
+            .send(In::ResponseBody(body(b"\x1f\x8b\x08\x00", true)))
+            .await,
+    );
+    assert_eq!(status, 502);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("content-encoding"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

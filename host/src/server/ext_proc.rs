@@ -13,7 +13,8 @@
 //!   hold-back, each chunk replaced by what may be released; other bodies are held (each chunk cleared)
 //!   and checked whole at the end of the stream, which then carries the whole (possibly redacted) body.
 //!
-//! Bodies that are neither JSON nor text (images, audio) pass unchecked; the log says so.
+//! Bodies that are neither JSON nor text (images, audio) pass unchecked; the log says so. Compressed bodies
+//! cannot be read and are refused; the request's `accept-encoding` is removed so upstreams answer plainly.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -75,6 +76,8 @@ enum BodyKind {
     Sse,
     /// Not text: passed on unchecked.
     Opaque,
+    /// Compressed (`content-encoding`): cannot be read, so never passed unchecked.
+    Encoded,
 }
 
 /// One HTTP exchange as Envoy shows it.
@@ -124,7 +127,16 @@ impl Exchange {
             };
             let answer = match part {
                 In::RequestHeaders(h) => match self.request_headers(&h, principal_attribute) {
-                    Ok(()) => Out::RequestHeaders(HeadersResponse::default()),
+                    // Ask the upstream for an answer Palisade can read: no compression.
+                    Ok(()) => Out::RequestHeaders(HeadersResponse {
+                        response: Some(CommonResponse {
+                            header_mutation: Some(HeaderMutation {
+                                remove_headers: vec!["accept-encoding".into()],
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }),
+                    }),
                     Err(status) => Out::ImmediateResponse(immediate(
                         StatusCode::Forbidden,
                         status.message(),
@@ -200,7 +212,10 @@ impl Exchange {
             )
         });
         self.request_id = get("x-request-id").unwrap_or_default();
-        self.request_kind = body_kind(get("content-type").as_deref());
+        self.request_kind = body_kind(
+            get("content-type").as_deref(),
+            get("content-encoding").as_deref(),
+        );
         // Envoy speaks for the users behind it: with mutual TLS it must be a trusted gateway to do so.
         let principal = super::identity::principal(
             principal.and_then(non_empty),
@@ -216,7 +231,11 @@ impl Exchange {
     }
 
     fn response_headers(&mut self, h: &HttpHeaders) {
-        self.response_kind = body_kind(header(h.headers.as_ref(), "content-type").as_deref());
+        let headers = h.headers.as_ref();
+        self.response_kind = body_kind(
+            header(headers, "content-type").as_deref(),
+            header(headers, "content-encoding").as_deref(),
+        );
         if self.response_kind == BodyKind::Sse {
             let fields = chain::Request {
                 direction: Dir::Output,
@@ -243,6 +262,14 @@ impl Exchange {
         };
         let last = body.end_of_stream;
         match kind {
+            BodyKind::Encoded => Ok(Step::Deny(immediate(
+                match direction {
+                    Dir::Input => StatusCode::UnsupportedMediaType,
+                    Dir::Output => StatusCode::BadGateway,
+                },
+                "a compressed body (content-encoding) cannot be inspected; send it uncompressed",
+                None,
+            ))),
             BodyKind::Opaque => {
                 tracing::info!(request_id = %self.request_id, direction = direction.as_str(), "body is not text; passed unchecked");
                 Ok(Step::Continue(BodyResponse::default()))
@@ -464,7 +491,12 @@ fn xfcc_uri(header: &str) -> Option<String> {
     })
 }
 
-fn body_kind(content_type: Option<&str>) -> BodyKind {
+fn body_kind(content_type: Option<&str>, content_encoding: Option<&str>) -> BodyKind {
+    if content_encoding
+        .is_some_and(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity"))
+    {
+        return BodyKind::Encoded;
+    }
     let Some(value) = content_type else {
         return BodyKind::Payload(ContentType::Text);
     };
@@ -499,18 +531,26 @@ mod tests {
     #[test]
     fn body_kinds_follow_the_content_type() {
         assert_eq!(
-            body_kind(Some("application/json")),
+            body_kind(Some("application/json"), None),
             BodyKind::Payload(ContentType::Json)
         );
         assert_eq!(
-            body_kind(Some("text/event-stream; charset=utf-8")),
+            body_kind(Some("text/event-stream; charset=utf-8"), None),
             BodyKind::Sse
         );
         assert_eq!(
-            body_kind(Some("text/markdown")),
+            body_kind(Some("text/markdown"), None),
             BodyKind::Payload(ContentType::Text)
         );
-        assert_eq!(body_kind(Some("image/png")), BodyKind::Opaque);
-        assert_eq!(body_kind(None), BodyKind::Payload(ContentType::Text));
+        assert_eq!(body_kind(Some("image/png"), None), BodyKind::Opaque);
+        assert_eq!(body_kind(None, None), BodyKind::Payload(ContentType::Text));
+        assert_eq!(
+            body_kind(Some("application/json"), Some("gzip")),
+            BodyKind::Encoded
+        );
+        assert_eq!(
+            body_kind(Some("application/json"), Some("identity")),
+            BodyKind::Payload(ContentType::Json)
+        );
     }
 }
