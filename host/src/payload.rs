@@ -44,7 +44,7 @@ impl ContentType {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PayloadError {
     /// The content type is not one Palisade reads.
-    #[error("content_type {0:?} is not supported; use text/plain or application/json")]
+    #[error("content_type {0:?} is not supported; use text/plain or application/json (for text/event-stream, call CheckStream)")]
     UnsupportedType(String),
     /// The body is not JSON.
     #[error("body is not valid JSON: {message} at line {line} column {column}")]
