@@ -230,7 +230,8 @@ impl StreamCheck {
                 let mut out = self.push_sse(key)?;
                 // An event the sender never ended with a blank line still counts.
                 if !self.pending.is_empty() {
-                    let line = self.take_line_bytes(self.pending.len())?;
+                    let line = self.line(0, self.pending.len())?;
+                    self.pending.clear();
                     self.event_lines.push(line);
                 }
                 if !self.event_lines.is_empty() {
@@ -420,9 +421,12 @@ impl StreamCheck {
 
     fn push_sse(&mut self, key: &HashKey) -> Result<Vec<u8>, StreamError> {
         let mut out = Vec::new();
-        while let Some(newline) = self.pending.iter().position(|&b| b == b'\n') {
-            let mut line = self.take_line_bytes(newline + 1)?;
-            line.pop();
+        // Lines are taken by offset and the buffer drained once: a big chunk of many lines stays linear.
+        let mut start = 0;
+        while let Some(newline) = self.pending[start..].iter().position(|&b| b == b'\n') {
+            let end = start + newline;
+            let mut line = self.line(start, end)?;
+            start = end + 1;
             if line.ends_with('\r') {
                 line.pop();
             }
@@ -438,15 +442,16 @@ impl StreamCheck {
                 self.event_lines.push(line);
             }
         }
+        self.pending.drain(..start);
         Ok(out)
     }
 
-    fn take_line_bytes(&mut self, len: usize) -> Result<String, StreamError> {
-        let at = self.total - self.pending.len();
-        let rest = self.pending.split_off(len);
-        let bytes = std::mem::replace(&mut self.pending, rest);
-        String::from_utf8(bytes)
-            .map_err(|e| StreamError::InvalidUtf8(at + e.utf8_error().valid_up_to()))
+    /// The pending bytes `start..end` as text.
+    fn line(&self, start: usize, end: usize) -> Result<String, StreamError> {
+        let at = self.total - self.pending.len() + start;
+        std::str::from_utf8(&self.pending[start..end])
+            .map(str::to_string)
+            .map_err(|e| StreamError::InvalidUtf8(at + e.valid_up_to()))
     }
 
     /// One whole event.

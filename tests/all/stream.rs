@@ -172,6 +172,12 @@ fn invalid_utf8_and_oversize_streams_are_errors() {
     let e = check.push(b"\xff\xfe", &key()).unwrap_err();
     assert!(e.to_string().contains("offset 3"), "{e}");
 
+    // In an event stream too, counted from the stream's first byte.
+    let mut check = StreamCheck::new(stock(), Request::default(), StreamType::Sse, settings());
+    check.push(b"data: {}\n\ndata: ab", &key()).unwrap();
+    let e = check.push(b"c\xff\n\n", &key()).unwrap_err();
+    assert!(e.to_string().contains("offset 19"), "{e}");
+
     let mut check = StreamCheck::new(
         stock(),
         Request::default(),
