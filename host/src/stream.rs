@@ -193,11 +193,6 @@ impl StreamCheck {
         }
     }
 
-    /// The bundle deciding this stream.
-    pub fn bundle(&self) -> &Bundle {
-        &self.bundle
-    }
-
     /// Whether the stream has been denied; nothing more is released after a deny.
     pub fn denied(&self) -> bool {
         self.denied.is_some()
