@@ -287,11 +287,16 @@ struct State<'r> {
     denied: Option<String>,
 }
 
+/// Adds `label` to `labels` unless it is there already: labels keep their first order, once each.
+pub(crate) fn add_label(labels: &mut Vec<String>, label: String) {
+    if !labels.contains(&label) {
+        labels.push(label);
+    }
+}
+
 impl State<'_> {
     fn add_label(&mut self, label: String) {
-        if !self.labels.contains(&label) {
-            self.labels.push(label);
-        }
+        add_label(&mut self.labels, label);
     }
 
     fn fail(&mut self, plugin: &LoadedPlugin, error: PluginError) {

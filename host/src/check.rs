@@ -72,9 +72,7 @@ pub fn run(
         checked.findings.extend(verdicts.findings);
         checked.failures.extend(verdicts.failures);
         for label in verdicts.labels {
-            if !checked.labels.contains(&label) {
-                checked.labels.push(label);
-            }
+            chain::add_label(&mut checked.labels, label);
         }
         match verdicts.outcome {
             Outcome::Deny => {

@@ -240,7 +240,8 @@ fn json_error_message(e: &serde_json::Error) -> String {
     }
 }
 
-fn json_string(s: &str) -> String {
+/// `s` as a JSON string literal, quotes and escapes included.
+pub(crate) fn json_string(s: &str) -> String {
     Value::String(s.to_string()).to_string()
 }
 

@@ -323,9 +323,7 @@ impl StreamCheck {
         let verdicts = verdicts?;
         self.failures.extend(verdicts.failures.iter().cloned());
         for label in &verdicts.labels {
-            if !self.labels.contains(label) {
-                self.labels.push(label.clone());
-            }
+            chain::add_label(&mut self.labels, label.clone());
         }
         if verdicts.outcome == Outcome::Deny {
             let reason = verdicts.reason.clone().unwrap_or_default();
@@ -516,8 +514,8 @@ impl StreamCheck {
             if released.denied.is_some() {
                 return Ok(());
             }
-            data =
-                replace_json_value(&data, &d.pointer, &json_string(&released.text)).unwrap_or(data);
+            data = replace_json_value(&data, &d.pointer, &payload::json_string(&released.text))
+                .unwrap_or(data);
         }
         event.with_data(data).render(None, out);
         Ok(())
@@ -552,16 +550,14 @@ impl StreamCheck {
     ) -> Result<(), StreamError> {
         for (pointer, location) in &reading.repeats {
             if let Some(c) = self.channels.iter().position(|ch| &ch.location == location) {
-                let text = json_string(&self.channels[c].output);
+                let text = payload::json_string(&self.channels[c].output);
                 data = replace_json_value(&data, pointer, &text).unwrap_or(data);
             }
         }
         let checked = check::run(&self.bundle, ContentType::Json, data, &self.exchange, key)?;
         self.failures.extend(checked.failures);
         for label in checked.labels {
-            if !self.labels.contains(&label) {
-                self.labels.push(label);
-            }
+            chain::add_label(&mut self.labels, label);
         }
         for f in checked.findings {
             let span = f.span.clone().unwrap_or(0..0);
@@ -607,8 +603,9 @@ impl StreamCheck {
                     pointer: Some(pointer),
                 }) => {
                     let data = event.data.clone().unwrap_or_default();
-                    let data = replace_json_value(&data, pointer, &json_string(&released.text))
-                        .unwrap_or(data);
+                    let data =
+                        replace_json_value(&data, pointer, &payload::json_string(&released.text))
+                            .unwrap_or(data);
                     event.with_data(data).render(None, out);
                 }
                 Some(Template {
@@ -667,10 +664,6 @@ fn floor_char_boundary(s: &str, mut at: usize) -> usize {
         at -= 1;
     }
     at
-}
-
-fn json_string(s: &str) -> String {
-    Value::String(s.to_string()).to_string()
 }
 
 /// `data` with the value at `pointer` replaced by `with` (JSON text), every other byte kept.
