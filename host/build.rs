@@ -56,7 +56,8 @@ fn main() {
 }
 
 /// Compiles `proto/palisade/v1/guardrail.proto` with protox (pure Rust, so no protoc to install) and writes
-/// the encoded descriptor set next to the generated code, for server reflection.
+/// the encoded descriptor set next to the generated code, for server reflection, and the messages' proto3
+/// JSON mapping (serde, by pbjson).
 fn compile_proto(root: &Path) {
     let proto_dir = root.join("proto");
     println!("cargo:rerun-if-changed={}", proto_dir.display());
@@ -66,12 +67,17 @@ fn compile_proto(root: &Path) {
     )
     .unwrap_or_else(|e| panic!("proto/palisade/v1/guardrail.proto does not compile: {e}"));
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    std::fs::write(
-        out_dir.join("palisade_descriptor.bin"),
-        prost::Message::encode_to_vec(&fds),
-    )
-    .expect("OUT_DIR is writable");
+    let descriptors = prost::Message::encode_to_vec(&fds);
+    std::fs::write(out_dir.join("palisade_descriptor.bin"), &descriptors)
+        .expect("OUT_DIR is writable");
     tonic_prost_build::configure()
         .compile_fds(fds)
         .unwrap_or_else(|e| panic!("generating gRPC code failed: {e}"));
+    // The proto3 JSON mapping of the same messages, for the HTTP/JSON API: one contract, two encodings.
+    // Default values are written out (`"start": 0`, `"findings": []`) for callers in JavaScript or Lua
+    // that read fields without knowing proto3's defaults.
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptors)
+        .and_then(|b| b.emit_fields().build(&[".palisade.v1"]))
+        .unwrap_or_else(|e| panic!("generating the JSON mapping failed: {e}"));
 }

@@ -73,6 +73,10 @@ enum Command {
         /// x-palisade-principal); without it, from the URI in Envoy's x-forwarded-client-cert.
         #[arg(long, env = "PALISADE_PRINCIPAL_HEADER", value_name = "NAME")]
         principal_header: Option<String>,
+        /// Serve the HTTP/JSON API on ADDR (e.g. 127.0.0.1:8080): POST /v1/check takes and answers the
+        /// CheckRequest / CheckResponse in proto3 JSON; GET /healthz and /readyz. Off unless given.
+        #[arg(long, env = "PALISADE_HTTP", value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
         /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090); off unless given.
         #[arg(long, env = "PALISADE_METRICS", value_name = "ADDR")]
         metrics: Option<std::net::SocketAddr>,
@@ -296,6 +300,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             max_payload,
             stream_hold_back,
             principal_header,
+            http,
             metrics,
             workers,
             no_watch,
@@ -319,6 +324,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 stream_hold_back,
                 principal_header: principal_header.map(|h| h.to_ascii_lowercase()),
                 tls: tls_config,
+                mutual_tls: tls.client_ca.is_some(),
                 trusted_gateways: tls.trusted_gateways.clone(),
             };
             let transport = match (&tls.tls_cert, &tls.client_ca) {
@@ -360,6 +366,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                         Some(tokio::spawn(palisade::metrics::serve(listener, registry, done)))
                     }
                 };
+                let http_server = match http {
+                    None => None,
+                    Some(http_addr) => {
+                        let listener = tokio::net::TcpListener::bind(http_addr).await.with_context(|| {
+                            format!("cannot listen on {http_addr} for the HTTP API (--http / PALISADE_HTTP)")
+                        })?;
+                        tracing::info!(http_addr = %listener.local_addr()?, "serving the HTTP/JSON API at /v1/check");
+                        let done = until_stopped(stopped.clone());
+                        Some(tokio::spawn(server::http::serve(listener, shared.clone(), done)))
+                    }
+                };
                 tokio::spawn(async move {
                     shutdown_signal().await;
                     let _ = stop.send(true);
@@ -383,7 +400,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 tracing::info!(%addr, transport, bundle = %bundle_id, workers, max_payload, "listening");
                 server::serve(listener, shared, until_stopped(stopped)).await?;
-                if let Some(task) = metrics_server {
+                for task in [http_server, metrics_server].into_iter().flatten() {
                     task.await??;
                 }
                 tracing::info!("stopped");

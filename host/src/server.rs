@@ -33,6 +33,7 @@ use crate::stream::{StreamCheck, StreamError, StreamSettings, StreamType};
 #[allow(missing_docs, clippy::all)]
 pub mod proto {
     tonic::include_proto!("palisade.v1");
+    include!(concat!(env!("OUT_DIR"), "/palisade.v1.serde.rs"));
 
     /// The encoded descriptor set of `palisade.v1`, served by reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -40,6 +41,7 @@ pub mod proto {
 }
 
 mod ext_proc;
+pub mod http;
 mod identity;
 
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::ExternalProcessorServer;
@@ -72,6 +74,9 @@ pub struct Settings {
     pub principal_header: Option<String>,
     /// Serve over TLS (with a client CA: mutual TLS, and callers are their certificates' SPIFFE IDs).
     pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// `tls` requires client certificates: principals are then vouched for by certificates, which the
+    /// plain HTTP API does not have.
+    pub mutual_tls: bool,
     /// With mutual TLS: callers (SPIFFE IDs, `*` globs) that may claim principals other than their own.
     pub trusted_gateways: Vec<String>,
 }
@@ -87,6 +92,7 @@ pub struct Shared {
     workers: Arc<Semaphore>,
     settings: Settings,
     metrics: Arc<Metrics>,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// A bundle and when it was loaded.
@@ -119,7 +125,28 @@ impl Shared {
             workers: Arc::new(Semaphore::new(settings.workers.max(1))),
             settings,
             metrics,
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Marks the service as shutting down: readiness answers NOT_SERVING from now on.
+    fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The largest request message: room for the request's other fields (and JSON's escapes) on top of
+    /// the payload limit, so an oversize payload reaches our own check and gets RESOURCE_EXHAUSTED with
+    /// the limit in the message.
+    fn max_message(&self) -> usize {
+        self.settings
+            .max_payload
+            .saturating_mul(2)
+            .saturating_add(1 << 20)
     }
 }
 
@@ -265,13 +292,7 @@ pub async fn serve(
         .build_v1alpha()
         .expect("the built-in descriptor sets are valid");
 
-    // Room for the request's other fields on top of the payload limit, so an oversize payload reaches our
-    // own check and gets RESOURCE_EXHAUSTED with the limit in the message.
-    let max_message = shared
-        .settings
-        .max_payload
-        .saturating_mul(2)
-        .saturating_add(1 << 20);
+    let max_message = shared.max_message();
     let guardrail = GuardrailServer::new(GuardrailService(shared.clone()))
         .max_decoding_message_size(max_message);
     let admin = AdminServer::new(AdminService(shared.clone()));
@@ -279,9 +300,11 @@ pub async fn serve(
         .max_decoding_message_size(max_message);
 
     let health_on_shutdown = health.clone();
+    let stopping = shared.clone();
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: no new calls; finishing the ones in flight");
+        stopping.stop();
         health_on_shutdown
             .set_not_serving::<GuardrailServer<GuardrailService>>()
             .await;
@@ -337,11 +360,7 @@ let outcome = run_stream(
                 .await;
                 match outcome {
                     Ok(decision) => {
-                        let decision = match decision {
-                            proto::Decision::Modify => "modify",
-                            proto::Decision::Deny => "deny",
-                            _ => "allow",
-                        };
+                        let decision = decision_in(decision).as_str();
                         shared.metrics.checked(decision, received.elapsed());
                         tracing::info!(decision, elapsed_us = received.elapsed().as_micros() as u64, "stream checked");
                     }
@@ -363,46 +382,76 @@ let outcome = run_stream(
         &self,
         request: Request<proto::CheckRequest>,
     ) -> Result<Response<proto::CheckResponse>, Status> {
-        use tracing::Instrument;
         let received = Instant::now();
-        let span = tracing::info_span!("check", request_id = %request.get_ref().request_id);
-        let answer = self
-            .answer(request, received)
-            .instrument(span.clone())
-            .await;
-        let _in_span = span.enter();
-        let metrics = &self.0.metrics;
-        match &answer {
-            Ok(response) => {
-                let r = response.get_ref();
-                let decision = match r.decision() {
-                    proto::Decision::Modify => "modify",
-                    proto::Decision::Deny => "deny",
-                    _ => "allow",
-                };
-                metrics.checked(decision, received.elapsed());
-                tracing::info!(bundle = %r.bundle, decision, elapsed_us = r.elapsed_us, findings = r.findings.len(), "checked");
-            }
+        let caller = match caller_deadline(&request, received) {
+            Ok(deadline) => Caller {
+                peer: identity::peer_spiffe_id(&request),
+                deadline,
+                received,
+            },
             Err(status) => {
-                metrics.check_error(status.code(), received.elapsed());
-                tracing::info!(code = ?status.code(), message = status.message(), "check refused");
+                self.0.refused(&status, received);
+                return Err(status);
             }
-        }
-        answer
+        };
+        self.0
+            .check(request.into_inner(), caller)
+            .await
+            .map(Response::new)
     }
 }
 
-impl GuardrailService {
-    async fn answer(
-        &self,
-        request: Request<proto::CheckRequest>,
-        received: Instant,
-    ) -> Result<Response<proto::CheckResponse>, Status> {
-        let deadline = caller_deadline(&request, received)?;
-        let peer = identity::peer_spiffe_id(&request);
-        let mut req = request.into_inner();
+/// Who made a call and by when it must be answered, whatever transport carried it.
+pub(crate) struct Caller {
+    /// The client certificate's SPIFFE ID, with mutual TLS.
+    pub peer: Option<String>,
+    /// The caller's deadline, less a margin.
+    pub deadline: Option<Instant>,
+    /// When the call arrived.
+    pub received: Instant,
+}
 
-        let (text, as_body) = payload(req.content.take(), self.0.settings.max_payload)?;
+impl Shared {
+    /// One Check, whichever transport carried it (gRPC, HTTP/JSON): the same limits, chain, policy, metrics
+    /// and log line.
+    pub(crate) async fn check(
+        self: &Arc<Self>,
+        request: proto::CheckRequest,
+        caller: Caller,
+    ) -> Result<proto::CheckResponse, Status> {
+        use tracing::Instrument;
+        let received = caller.received;
+        let span = tracing::info_span!("check", request_id = %request.request_id);
+        let answer = self.answer(request, caller).instrument(span.clone()).await;
+        let _in_span = span.enter();
+        match &answer {
+            Ok(r) => {
+                let decision = decision_in(r.decision()).as_str();
+                self.metrics.checked(decision, received.elapsed());
+                tracing::info!(bundle = %r.bundle, decision, elapsed_us = r.elapsed_us, findings = r.findings.len(), "checked");
+            }
+            Err(status) => self.refused(status, received),
+        }
+        answer
+    }
+
+    /// Counts and logs a call answered with an error.
+    fn refused(&self, status: &Status, received: Instant) {
+        self.metrics.check_error(status.code(), received.elapsed());
+        tracing::info!(code = ?status.code(), message = status.message(), "check refused");
+    }
+
+    async fn answer(
+        self: &Arc<Self>,
+        mut req: proto::CheckRequest,
+        caller: Caller,
+    ) -> Result<proto::CheckResponse, Status> {
+        let Caller {
+            peer,
+            deadline,
+            received,
+        } = caller;
+        let (text, as_body) = payload(req.content.take(), self.settings.max_payload)?;
         let direction = match proto::Direction::try_from(req.direction) {
             Ok(proto::Direction::Output) => Dir::Output,
             Ok(proto::Direction::Input | proto::Direction::Unspecified) => Dir::Input,
@@ -420,7 +469,7 @@ impl GuardrailService {
             principal: identity::principal(
                 non_empty(req.principal),
                 peer,
-                &self.0.settings.trusted_gateways,
+                &self.settings.trusted_gateways,
             )?,
             destination: non_empty(req.destination),
             tool: non_empty(req.tool),
@@ -431,11 +480,10 @@ impl GuardrailService {
         };
 
         // The bundle this call started with finishes it, whatever a reload swaps in meanwhile.
-        let bundle = self.0.bundle.load().bundle.clone();
-        let shared = self.0.clone();
+        let bundle = self.bundle.load().bundle.clone();
+        let shared = self.clone();
         let run_bundle = bundle.clone();
         let verdicts = self
-            .0
             .on_worker(deadline, received, move || {
                 check::run(&run_bundle, content_type, text, &exchange, &shared.hash_key)
             })
@@ -450,9 +498,7 @@ impl GuardrailService {
 
         let elapsed_us = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
         for failure in &verdicts.failures {
-            self.0
-                .metrics
-                .plugin_failed(&failure.plugin, &failure.error);
+            self.metrics.plugin_failed(&failure.plugin, &failure.error);
         }
         let decision = decision_out(verdicts.outcome);
         // The payload can be megabytes: move it into the answer, never copy it.
@@ -463,7 +509,7 @@ impl GuardrailService {
             Outcome::Modify => Some(proto::check_response::Content::Text(verdicts.content)),
             Outcome::Allow | Outcome::Deny => None,
         };
-        Ok(Response::new(proto::CheckResponse {
+        Ok(proto::CheckResponse {
             decision: decision.into(),
             content,
             reason: verdicts.reason.unwrap_or_default(),
@@ -472,7 +518,7 @@ impl GuardrailService {
             bundle: bundle.id(),
             elapsed_us,
             failures: verdicts.failures.into_iter().map(failure_out).collect(),
-        }))
+        })
     }
 }
 
@@ -504,6 +550,14 @@ fn decision_out(outcome: Outcome) -> proto::Decision {
         Outcome::Allow => proto::Decision::Allow,
         Outcome::Modify => proto::Decision::Modify,
         Outcome::Deny => proto::Decision::Deny,
+    }
+}
+
+fn decision_in(decision: proto::Decision) -> Outcome {
+    match decision {
+        proto::Decision::Modify => Outcome::Modify,
+        proto::Decision::Deny => Outcome::Deny,
+        proto::Decision::Allow | proto::Decision::Unspecified => Outcome::Allow,
     }
 }
 

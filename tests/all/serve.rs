@@ -27,7 +27,9 @@ pub(crate) struct Server {
     /// How clients connect: `None` is plaintext.
     tls: Option<tonic::transport::ClientTlsConfig>,
     /// Where metrics are served, when started with `--metrics`.
-    metrics_addr: Option<SocketAddr>,
+    pub(crate) metrics_addr: Option<SocketAddr>,
+    /// Where the HTTP/JSON API is served, when started with `--http`.
+    pub(crate) http_addr: Option<SocketAddr>,
 }
 
 impl Server {
@@ -65,12 +67,13 @@ impl Server {
                 .find_map(|w| w.strip_prefix(key))
                 .map(|a| a.parse::<SocketAddr>().expect("a socket address"))
         };
-        let (mut addr, mut metrics_addr) = (None, None);
+        let (mut addr, mut metrics_addr, mut http_addr) = (None, None, None);
         while addr.is_none() {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
                 .expect("palisade logs the address it listens on");
             metrics_addr = metrics_addr.or(address(&line, "metrics_addr="));
+            http_addr = http_addr.or(address(&line, "http_addr="));
             addr = address(&line, "addr=");
         }
         let server = Server {
@@ -78,6 +81,7 @@ impl Server {
             addr: addr.unwrap(),
             tls,
             metrics_addr,
+            http_addr,
         };
         let mut health = HealthClient::new(server.channel().await);
         let started = Instant::now();
