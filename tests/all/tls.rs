@@ -141,6 +141,8 @@ async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_cl
             &pki.path("ca.pem"),
             "--trusted-gateway",
             "spiffe://example.org/ns/gateways/*",
+            "--http",
+            "127.0.0.1:0",
         ],
         Some(pki.client(Some(GATEWAY))),
     )
@@ -192,4 +194,25 @@ async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_cl
         Ok(mut c) => c.check(hello("")).await.is_err(),
     };
     assert!(refused, "a client without a certificate was served");
+
+    // Plain HTTP has no certificates to check a claim against: it serves only calls that claim nothing.
+    let http = format!("http://{}/v1/check", server.http_addr.unwrap());
+    let post = |body: &'static str| {
+        reqwest::Client::new()
+            .post(&http)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let answer = post(r#"{"text": "hello", "principal": "spiffe://example.org/ns/gateways/gw"}"#)
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 403);
+    let error: serde_json::Value = answer.json().await.unwrap();
+    assert!(
+        error["message"].as_str().unwrap().contains("mutual TLS"),
+        "{error}"
+    );
+    let answer = post(r#"{"text": "hello"}"#).await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
 }
