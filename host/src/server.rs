@@ -40,11 +40,14 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/palisade_descriptor.bin"));
 }
 
+mod ext_authz;
 mod ext_proc;
 pub mod http;
 mod identity;
 
+use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::ExternalProcessorServer;
+use ext_authz::ExtAuthzService;
 use ext_proc::ExtProcService;
 use proto::admin_server::{Admin, AdminServer};
 use proto::guardrail_server::{Guardrail, GuardrailServer};
@@ -298,6 +301,8 @@ pub async fn serve(
     let admin = AdminServer::new(AdminService(shared.clone()));
     let ext_proc = ExternalProcessorServer::new(ExtProcService(shared.clone()))
         .max_decoding_message_size(max_message);
+    let ext_authz = AuthorizationServer::new(ExtAuthzService(shared.clone()))
+        .max_decoding_message_size(max_message);
 
     let health_on_shutdown = health.clone();
     let stopping = shared.clone();
@@ -320,6 +325,7 @@ pub async fn serve(
         .add_service(guardrail)
         .add_service(admin)
         .add_service(ext_proc)
+        .add_service(ext_authz)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown,

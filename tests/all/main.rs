@@ -9,6 +9,7 @@ mod chain; // order, deny short-circuit, labels flowing, policy actions, span ma
 mod cli; // the `palisade` binary: scan in plain and JSON-lines modes, exit statuses, messages
 mod detectors; // the stock detectors linked natively: positives and negatives per rule
 mod examples; // the example plugins built from source, and the README that shows one
+mod ext_authz; // Envoy ext_authz: OK or 403 with the rule, redactions refused, metadata for the access log
 mod ext_proc; // Envoy ext_proc: the exact message sequences of BUFFERED and STREAMED modes, deny as a 403
 mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut off, mapped to on_error
 mod http; // serve --http: POST /v1/check in proto3 JSON, cross-checked with gRPC; errors and statuses

@@ -82,7 +82,7 @@ fn hello(principal: &str) -> CheckRequest {
 
 /// The default bundle plus a rule that denies sandbox agents any external destination, so a check's
 /// decision shows which principal it ran as.
-fn bundle_denying_sandbox_agents() -> tempfile::TempDir {
+pub(crate) fn bundle_denying_sandbox_agents() -> tempfile::TempDir {
     edited_default_bundle_dir(|manifest| {
         manifest
             + r#"

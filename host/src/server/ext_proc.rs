@@ -71,7 +71,7 @@ impl ExternalProcessor for ExtProcService {
 
 /// How a body is read.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum BodyKind {
+pub(super) enum BodyKind {
     Payload(ContentType),
     Sse,
     /// Not text: passed on unchecked.
@@ -419,7 +419,7 @@ fn mutation(mutation: Mutation, content_length: Option<usize>) -> BodyResponse {
     }
 }
 
-fn set_header(key: &str, value: &str) -> HeaderValueOption {
+pub(super) fn set_header(key: &str, value: &str) -> HeaderValueOption {
     HeaderValueOption {
         header: Some(HeaderValue {
             key: key.into(),
@@ -431,18 +431,9 @@ fn set_header(key: &str, value: &str) -> HeaderValueOption {
     }
 }
 
-/// The answer that ends the exchange: `status` with a JSON error body in the shape OpenAI's and
-/// Anthropic's clients read (`error.message`, `error.type`), naming the plugin and rule when known.
+/// The answer that ends the exchange: `status` with [`error_body`].
 fn immediate(status: StatusCode, reason: &str, rule: Option<(&str, &str)>) -> ImmediateResponse {
-    let mut error = serde_json::json!({
-        "type": "palisade_denied",
-        "message": format!("Palisade: {reason}"),
-    });
-    if let Some((plugin, rule)) = rule {
-        error["plugin"] = plugin.into();
-        error["rule"] = rule.into();
-    }
-    let body = serde_json::json!({ "error": error }).to_string();
+    let body = error_body(reason, rule);
     ImmediateResponse {
         status: Some(HttpStatus {
             code: status as i32,
@@ -457,8 +448,22 @@ fn immediate(status: StatusCode, reason: &str, rule: Option<(&str, &str)>) -> Im
     }
 }
 
+/// The JSON body of an answer Palisade gives in the upstream's place, in the shape OpenAI's and Anthropic's
+/// clients read (`error.message`, `error.type`), naming the plugin and rule when known.
+pub(super) fn error_body(reason: &str, rule: Option<(&str, &str)>) -> String {
+    let mut error = serde_json::json!({
+        "type": "palisade_denied",
+        "message": format!("Palisade: {reason}"),
+    });
+    if let Some((plugin, rule)) = rule {
+        error["plugin"] = plugin.into();
+        error["rule"] = rule.into();
+    }
+    serde_json::json!({ "error": error }).to_string()
+}
+
 /// A header's value (Envoy sends `raw_value`; older versions `value`).
-fn header(headers: Option<&HeaderMap>, name: &str) -> Option<String> {
+pub(super) fn header(headers: Option<&HeaderMap>, name: &str) -> Option<String> {
     let h = headers?.headers.iter().find(|h| h.key == name)?;
     if h.raw_value.is_empty() {
         Some(h.value.clone())
@@ -481,7 +486,7 @@ fn attribute(message: &ProcessingRequest, name: &str) -> Option<String> {
 
 /// The `URI=` of the first element of an `x-forwarded-client-cert` header: the client certificate's
 /// URI SAN, which is its SPIFFE ID.
-fn xfcc_uri(header: &str) -> Option<String> {
+pub(super) fn xfcc_uri(header: &str) -> Option<String> {
     let first = header.split(',').next()?;
     first.split(';').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
@@ -491,7 +496,7 @@ fn xfcc_uri(header: &str) -> Option<String> {
     })
 }
 
-fn body_kind(content_type: Option<&str>, content_encoding: Option<&str>) -> BodyKind {
+pub(super) fn body_kind(content_type: Option<&str>, content_encoding: Option<&str>) -> BodyKind {
     if content_encoding
         .is_some_and(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity"))
     {

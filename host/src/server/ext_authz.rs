@@ -1,0 +1,321 @@
+//! Envoy's `envoy.service.auth.v3.Authorization` (the ext_authz filter), for deployments that already run
+//! it. ext_authz can only allow or deny a request — it cannot rewrite a body — so it is the input path
+//! only, and deny-only:
+//!
+//! - The request body Envoy forwards (`with_request_body`; `pack_as_bytes` or not) is checked like
+//!   `Check` with direction input; the exchange's fields come from the headers as for ext_proc.
+//! - Allow → OK. Deny → 403 with a JSON body naming the plugin and rule. A decision to *modify* (redact)
+//!   is also a 403: passing the body on unredacted would let through what the policy was told to stop.
+//!   Redaction needs ext_proc (`examples/envoy`).
+//! - A body Envoy cut short (`allow_partial_message`, marked `x-envoy-auth-partial-body: true`) cannot be
+//!   vouched for: 413. Compressed bodies: 415. Bodies that are not text (images, audio): OK, unchecked.
+//! - Every answer carries dynamic metadata (namespace `envoy.filters.http.ext_authz`): `decision`,
+//!   `bundle`, `request_id`, `reason` and the findings (plugin, rule, category, action, location — never a
+//!   value), for Envoy's access log (`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision)%`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use envoy_types::ext_authz::v3::pb::{
+    Authorization, CheckRequest, CheckResponse, DeniedHttpResponse, HttpResponse, HttpStatus,
+    HttpStatusCode, OkHttpResponse,
+};
+use envoy_types::pb::envoy::service::auth::v3::attribute_context::HttpRequest;
+use envoy_types::pb::google::protobuf::{value::Kind, ListValue, Struct, Value};
+use envoy_types::pb::google::rpc;
+use tonic::{Code, Request, Response, Status};
+
+use super::ext_proc::{body_kind, error_body, header, set_header, xfcc_uri, BodyKind};
+use super::{caller_deadline, identity, non_empty, status_of, Shared};
+use crate::chain::{self, Dir, Outcome, ReportedFinding};
+use crate::check;
+use crate::payload::ContentType;
+
+/// `envoy.service.auth.v3.Authorization`.
+pub struct ExtAuthzService(pub(super) Arc<Shared>);
+
+#[tonic::async_trait]
+impl Authorization for ExtAuthzService {
+    async fn check(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
+        let received = Instant::now();
+        let deadline = caller_deadline(&request, received)?;
+        let peer = identity::peer_spiffe_id(&request);
+        let message = request.into_inner();
+        let principal_attribute = message
+            .attributes
+            .as_ref()
+            .and_then(|a| a.source.as_ref())
+            .map(|source| source.principal.clone());
+        let Some(mut http) = message
+            .attributes
+            .and_then(|a| a.request)
+            .and_then(|r| r.http)
+        else {
+            return Ok(Response::new(refuse(
+                HttpStatusCode::BadRequest,
+                "Envoy sent no HTTP request attributes; Palisade checks HTTP requests",
+            )));
+        };
+        let body = request_body(&mut http);
+        let shared = &self.0;
+        let get = |name: &str| {
+            http.headers
+                .get(name)
+                .cloned()
+                .or_else(|| header(http.header_map.as_ref(), name))
+        };
+        let principal = shared
+            .settings
+            .principal_header
+            .as_deref()
+            .and_then(get)
+            .or_else(|| get("x-forwarded-client-cert").and_then(|x| xfcc_uri(&x)))
+            .or(principal_attribute)
+            .and_then(non_empty);
+        // Envoy speaks for the users behind it: with mutual TLS it must be a trusted gateway to do so.
+        let principal =
+            match identity::principal(principal, peer, &shared.settings.trusted_gateways) {
+                Ok(p) => p,
+                Err(status) => {
+                    return Ok(Response::new(refuse(
+                        HttpStatusCode::Forbidden,
+                        status.message(),
+                    )))
+                }
+            };
+        let request_id = non_empty(http.id.clone())
+            .or_else(|| get("x-request-id"))
+            .unwrap_or_default();
+
+        let content_type = match body_kind(
+            get("content-type").as_deref(),
+            get("content-encoding").as_deref(),
+        ) {
+            BodyKind::Payload(ct) => ct,
+            BodyKind::Sse => ContentType::Text,
+            BodyKind::Encoded => return Ok(Response::new(refuse(
+                HttpStatusCode::UnsupportedMediaType,
+                "a compressed body (content-encoding) cannot be inspected; send it uncompressed",
+            ))),
+            BodyKind::Opaque => {
+                tracing::info!(%request_id, "ext_authz: body is not text; passed unchecked");
+                return Ok(Response::new(allow(metadata(
+                    "allow",
+                    "",
+                    &request_id,
+                    "",
+                    &[],
+                ))));
+            }
+        };
+        if get("x-envoy-auth-partial-body").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            return Ok(Response::new(refuse(
+                HttpStatusCode::PayloadTooLarge,
+                "Envoy forwarded only part of the body (over its with_request_body.max_request_bytes); \
+                 raise that limit so the whole body can be checked",
+            )));
+        }
+        if body.len() > shared.settings.max_payload {
+            return Ok(Response::new(refuse(
+                HttpStatusCode::PayloadTooLarge,
+                &format!(
+                    "the body is over Palisade's limit of {} bytes",
+                    shared.settings.max_payload
+                ),
+            )));
+        }
+        let Ok(text) = String::from_utf8(body) else {
+            return Ok(Response::new(refuse(
+                HttpStatusCode::UnsupportedMediaType,
+                "the body is not valid UTF-8 text",
+            )));
+        };
+        // Where the request goes: `x-palisade-destination` (set by the gateway when it rewrites the host)
+        // or the scheme and host the client used; then the path.
+        let field = |value: &str, name: &str| non_empty(value.to_string()).or_else(|| get(name));
+        let destination = get("x-palisade-destination").or_else(|| {
+            field(&http.host, ":authority").map(|host| {
+                let scheme = field(&http.scheme, ":scheme").unwrap_or_else(|| "https".into());
+                format!("{scheme}://{host}")
+            })
+        });
+        let destination = destination.map(|base| {
+            let path = field(&http.path, ":path").unwrap_or_default();
+            format!("{}{path}", base.trim_end_matches('/'))
+        });
+        let exchange = chain::Request {
+            direction: Dir::Input,
+            principal,
+            destination,
+            deadline,
+            ..chain::Request::default()
+        };
+
+        let bundle = shared.bundle.load().bundle.clone();
+        let bundle_id = bundle.id();
+        let key = shared.hash_key.clone();
+        let checked = shared
+            .on_worker(deadline, received, move || {
+                check::run(&bundle, content_type, text, &exchange, &key)
+            })
+            .await?;
+        let checked = match checked {
+            Ok(c) => c,
+            Err(e) => {
+                let status = status_of(e);
+                if status.code() == Code::DeadlineExceeded {
+                    return Err(status);
+                }
+                return Ok(Response::new(refuse(
+                    HttpStatusCode::BadRequest,
+                    status.message(),
+                )));
+            }
+        };
+        for failure in &checked.failures {
+            shared
+                .metrics
+                .plugin_failed(&failure.plugin, &failure.error);
+        }
+        let decision = checked.outcome.as_str();
+        shared.metrics.checked(decision, received.elapsed());
+        tracing::info!(%request_id, decision, bundle = %bundle_id, elapsed_us = received.elapsed().as_micros() as u64, findings = checked.findings.len(), "ext_authz checked");
+        let reason = match checked.outcome {
+            Outcome::Allow => String::new(),
+            Outcome::Deny => checked.reason.clone().unwrap_or_else(|| "denied".into()),
+            Outcome::Modify => format!(
+                "the policy would redact {} in this body, and ext_authz cannot change a body; \
+                 use ext_proc for redaction",
+                categories(&checked.findings)
+            ),
+        };
+        let metadata = metadata(
+            decision,
+            &bundle_id,
+            &request_id,
+            &reason,
+            &checked.findings,
+        );
+        let answer = match checked.outcome {
+            Outcome::Allow => allow(metadata),
+            Outcome::Deny | Outcome::Modify => {
+                let rule = checked
+                    .findings
+                    .iter()
+                    .find(|f| f.action != crate::policy::Action::Report)
+                    .map(|f| (f.plugin.as_str(), f.rule.as_str()));
+                CheckResponse {
+                    dynamic_metadata: Some(metadata),
+                    ..denied(HttpStatusCode::Forbidden, &reason, rule)
+                }
+            }
+        };
+        Ok(Response::new(answer))
+    }
+}
+
+/// The body as Envoy sent it: `raw_body` with `pack_as_bytes`, else `body`.
+fn request_body(http: &mut HttpRequest) -> Vec<u8> {
+    if http.raw_body.is_empty() {
+        std::mem::take(&mut http.body).into_bytes()
+    } else {
+        std::mem::take(&mut http.raw_body)
+    }
+}
+
+/// The distinct categories of the findings a policy acted on, for a message: "EMAIL_ADDRESS, PHONE_NUMBER".
+fn categories(findings: &[ReportedFinding]) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for f in findings {
+        if f.action != crate::policy::Action::Report && !seen.contains(&f.category.as_str()) {
+            seen.push(&f.category);
+        }
+    }
+    seen.join(", ")
+}
+
+fn allow(metadata: Struct) -> CheckResponse {
+    CheckResponse {
+        status: Some(rpc::Status {
+            code: Code::Ok as i32,
+            ..Default::default()
+        }),
+        dynamic_metadata: Some(metadata),
+        http_response: Some(HttpResponse::OkResponse(OkHttpResponse::default())),
+    }
+}
+
+/// A request refused before any plugin ran (bad input), with the reason as the JSON body.
+fn refuse(status: HttpStatusCode, reason: &str) -> CheckResponse {
+    tracing::info!(status = ?status, reason, "ext_authz refused");
+    denied(status, reason, None)
+}
+
+fn denied(status: HttpStatusCode, reason: &str, rule: Option<(&str, &str)>) -> CheckResponse {
+    CheckResponse {
+        status: Some(rpc::Status {
+            code: Code::PermissionDenied as i32,
+            message: reason.into(),
+            ..Default::default()
+        }),
+        dynamic_metadata: None,
+        http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
+            status: Some(HttpStatus {
+                code: status as i32,
+            }),
+            headers: vec![set_header("content-type", "application/json")],
+            body: error_body(reason, rule),
+        })),
+    }
+}
+
+/// What Envoy's access log can carry: the decision and findings, never a matched value.
+fn metadata(
+    decision: &str,
+    bundle: &str,
+    request_id: &str,
+    reason: &str,
+    findings: &[ReportedFinding],
+) -> Struct {
+    let string = |s: &str| Value {
+        kind: Some(Kind::StringValue(s.into())),
+    };
+    let findings = findings
+        .iter()
+        .map(|f| {
+            let fields: HashMap<String, Value> = [
+                ("plugin", string(&f.plugin)),
+                ("rule", string(&f.rule)),
+                ("category", string(&f.category)),
+                ("action", string(f.action.as_str())),
+                ("location", string(&f.location)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            Value {
+                kind: Some(Kind::StructValue(Struct { fields })),
+            }
+        })
+        .collect();
+    let fields = [
+        ("decision", string(decision)),
+        ("bundle", string(bundle)),
+        ("request_id", string(request_id)),
+        ("reason", string(reason)),
+        (
+            "findings",
+            Value {
+                kind: Some(Kind::ListValue(ListValue { values: findings })),
+            },
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Struct { fields }
+}
