@@ -66,38 +66,36 @@ fn envoy_descriptors() -> prost_reflect::DescriptorPool {
     prost_reflect::DescriptorPool::decode(bytes.as_slice()).expect("Envoy's descriptors decode")
 }
 
-#[test]
-fn the_envoy_example_is_a_valid_bootstrap_with_the_processing_mode_palisade_needs() {
-    let yaml = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/envoy/envoy.yaml"
-    ))
-    .unwrap();
+/// `examples/envoy/NAME` read and checked as an Envoy bootstrap: every field and enum value, typed
+/// extensions (`@type`) included, as Envoy's own protos define them.
+fn envoy_bootstrap(name: &str) -> serde_json::Value {
+    let path = format!("{}/../examples/envoy/{name}", env!("CARGO_MANIFEST_DIR"));
+    let yaml = std::fs::read_to_string(&path).unwrap();
     let config: serde_json::Value = serde_yaml::from_str(&yaml).expect("YAML");
-    // Every field and enum value, typed extensions (`@type`) included, as Envoy's own protos define them.
     let pool = envoy_descriptors();
     let bootstrap = pool
         .get_message_by_name("envoy.config.bootstrap.v3.Bootstrap")
         .unwrap();
     prost_reflect::DynamicMessage::deserialize(bootstrap, config.clone())
-        .expect("examples/envoy/envoy.yaml is a valid Envoy bootstrap");
+        .unwrap_or_else(|e| panic!("{path} is not a valid Envoy bootstrap: {e}"));
+    config
+}
 
-    let filters = &config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
-        ["typed_config"]["http_filters"];
-    let ext_proc = filters
+/// The `typed_config` of the HTTP filter `name` on the first listener.
+fn http_filter(config: &serde_json::Value, name: &str) -> serde_json::Value {
+    config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        ["http_filters"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["name"] == "envoy.filters.http.ext_proc")
-        .expect("an ext_proc filter")["typed_config"]
-        .clone();
-    let mode = &ext_proc["processing_mode"];
-    assert_eq!(mode["request_header_mode"], "SEND");
-    assert_eq!(mode["response_header_mode"], "SEND");
-    assert_eq!(mode["request_body_mode"], "BUFFERED");
-    assert!(["BUFFERED", "STREAMED"].contains(&mode["response_body_mode"].as_str().unwrap()));
-    assert_eq!(ext_proc["failure_mode_allow"], false, "fails closed");
-    let cluster = ext_proc["grpc_service"]["envoy_grpc"]["cluster_name"]
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} filter"))["typed_config"]
+        .clone()
+}
+
+/// The cluster a filter's gRPC service points at is Palisade: the default port, over HTTP/2.
+fn assert_grpc_cluster_is_palisade(config: &serde_json::Value, filter: &serde_json::Value) {
+    let cluster = filter["grpc_service"]["envoy_grpc"]["cluster_name"]
         .as_str()
         .unwrap();
     let palisade = config["static_resources"]["clusters"]
@@ -105,7 +103,7 @@ fn the_envoy_example_is_a_valid_bootstrap_with_the_processing_mode_palisade_need
         .unwrap()
         .iter()
         .find(|c| c["name"] == cluster)
-        .expect("the processor's cluster");
+        .expect("the filter's cluster");
     assert_eq!(
         palisade["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
             ["socket_address"]["port_value"],
@@ -118,5 +116,46 @@ fn the_envoy_example_is_a_valid_bootstrap_with_the_processing_mode_palisade_need
             .get("http2_protocol_options")
             .is_some(),
         "gRPC needs HTTP/2"
+    );
+}
+
+#[test]
+fn the_envoy_example_is_a_valid_bootstrap_with_the_processing_mode_palisade_needs() {
+    let config = envoy_bootstrap("envoy.yaml");
+    let ext_proc = http_filter(&config, "envoy.filters.http.ext_proc");
+    let mode = &ext_proc["processing_mode"];
+    assert_eq!(mode["request_header_mode"], "SEND");
+    assert_eq!(mode["response_header_mode"], "SEND");
+    assert_eq!(mode["request_body_mode"], "BUFFERED");
+    assert!(["BUFFERED", "STREAMED"].contains(&mode["response_body_mode"].as_str().unwrap()));
+    assert_eq!(ext_proc["failure_mode_allow"], false, "fails closed");
+    assert_grpc_cluster_is_palisade(&config, &ext_proc);
+}
+
+#[test]
+fn the_ext_authz_example_sends_the_whole_body_and_logs_the_decision() {
+    let config = envoy_bootstrap("ext_authz.yaml");
+    let ext_authz = http_filter(&config, "envoy.filters.http.ext_authz");
+    let body = &ext_authz["with_request_body"];
+    assert_eq!(
+        body["allow_partial_message"], false,
+        "a cut body is never checked"
+    );
+    assert_eq!(body["pack_as_bytes"], true);
+    assert_eq!(
+        body["max_request_bytes"],
+        4 << 20,
+        "serve's default --max-payload"
+    );
+    assert_eq!(ext_authz["failure_mode_allow"], false, "fails closed");
+    assert_grpc_cluster_is_palisade(&config, &ext_authz);
+    let log = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"]["access_log"][0]["typed_config"]["log_format"]["json_format"]
+        ["palisade_decision"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        log,
+        "%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision)%"
     );
 }
