@@ -41,7 +41,7 @@ for _ in $(seq 1 300); do
 done
 [ -n "$addr" ] || fail "palisade never logged its address"
 
-"$venv/bin/python" tests/litellm/echo_upstream.py > "$work/echo.port" 2> "$work/echo.log" &
+"$venv/bin/python" tests/echo_upstream.py > "$work/echo.port" 2> "$work/echo.log" &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$work/echo.port" ] && break; sleep 0.1; done
 echo_port=$(cat "$work/echo.port")
