@@ -350,7 +350,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     .await
                     .with_context(|| format!("cannot listen on {listen} (--listen / PALISADE_LISTEN)"))?;
                 let addr = listener.local_addr()?;
-                // One signal, two servers: each waits for the flag to flip.
+                // One signal, every server (gRPC, HTTP, metrics): each waits for the flag to flip.
                 let (stop, stopped) = tokio::sync::watch::channel(false);
                 let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
                     let _ = rx.wait_for(|stop| *stop).await;

@@ -26,7 +26,9 @@ use envoy_types::pb::google::protobuf::{value::Kind, ListValue, Struct, Value};
 use envoy_types::pb::google::rpc;
 use tonic::{Code, Request, Response, Status};
 
-use super::ext_proc::{body_kind, error_body, header, set_header, xfcc_uri, BodyKind};
+use super::ext_proc::{
+    body_kind, destination, error_body, forwarded_principal, header, set_header, BodyKind,
+};
 use super::{caller_deadline, identity, non_empty, status_of, Shared};
 use crate::chain::{self, Dir, Outcome, ReportedFinding};
 use crate::check;
@@ -68,14 +70,8 @@ impl Authorization for ExtAuthzService {
                 .cloned()
                 .or_else(|| header(http.header_map.as_ref(), name))
         };
-        let principal = shared
-            .settings
-            .principal_header
-            .as_deref()
-            .and_then(get)
-            .or_else(|| get("x-forwarded-client-cert").and_then(|x| xfcc_uri(&x)))
-            .or(principal_attribute)
-            .and_then(non_empty);
+        let principal =
+            forwarded_principal(&shared.settings, get, principal_attribute).and_then(non_empty);
         // Envoy speaks for the users behind it: with mutual TLS it must be a trusted gateway to do so.
         let principal =
             match identity::principal(principal, peer, &shared.settings.trusted_gateways) {
@@ -134,19 +130,14 @@ impl Authorization for ExtAuthzService {
                 "the body is not valid UTF-8 text",
             )));
         };
-        // Where the request goes: `x-palisade-destination` (set by the gateway when it rewrites the host)
-        // or the scheme and host the client used; then the path.
+        // Envoy's attributes, else the pseudo-headers it also forwards.
         let field = |value: &str, name: &str| non_empty(value.to_string()).or_else(|| get(name));
-        let destination = get("x-palisade-destination").or_else(|| {
-            field(&http.host, ":authority").map(|host| {
-                let scheme = field(&http.scheme, ":scheme").unwrap_or_else(|| "https".into());
-                format!("{scheme}://{host}")
-            })
-        });
-        let destination = destination.map(|base| {
-            let path = field(&http.path, ":path").unwrap_or_default();
-            format!("{}{path}", base.trim_end_matches('/'))
-        });
+        let destination = destination(
+            get("x-palisade-destination"),
+            field(&http.scheme, ":scheme"),
+            field(&http.host, ":authority"),
+            field(&http.path, ":path"),
+        );
         let exchange = chain::Request {
             direction: Dir::Input,
             principal,

@@ -188,29 +188,13 @@ impl Exchange {
     ) -> Result<(), Status> {
         let headers = h.headers.as_ref();
         let get = |name: &str| header(headers, name);
-        let principal = self
-            .shared
-            .settings
-            .principal_header
-            .as_deref()
-            .and_then(get)
-            .or_else(|| get("x-forwarded-client-cert").and_then(|x| xfcc_uri(&x)))
-            .or(principal_attribute);
-        // Where the request goes: `x-palisade-destination` (set by the gateway when it rewrites the
-        // host) or the scheme and authority the client used; then the path.
-        let base = get("x-palisade-destination").or_else(|| {
-            get(":authority").map(|authority| {
-                let scheme = get(":scheme").unwrap_or_else(|| "https".into());
-                format!("{scheme}://{authority}")
-            })
-        });
-        let destination = base.map(|base| {
-            format!(
-                "{}{}",
-                base.trim_end_matches('/'),
-                get(":path").unwrap_or_default()
-            )
-        });
+        let principal = forwarded_principal(&self.shared.settings, get, principal_attribute);
+        let destination = destination(
+            get("x-palisade-destination"),
+            get(":scheme"),
+            get(":authority"),
+            get(":path"),
+        );
         self.request_id = get("x-request-id").unwrap_or_default();
         self.request_kind = body_kind(
             get("content-type").as_deref(),
@@ -484,9 +468,43 @@ fn attribute(message: &ProcessingRequest, name: &str) -> Option<String> {
         })
 }
 
+/// The principal Envoy forwards: the configured header (`--principal-header`), else the client
+/// certificate's URI from `x-forwarded-client-cert`, else what Envoy's attributes say.
+pub(super) fn forwarded_principal(
+    settings: &super::Settings,
+    get: impl Fn(&str) -> Option<String>,
+    attribute: Option<String>,
+) -> Option<String> {
+    settings
+        .principal_header
+        .as_deref()
+        .and_then(&get)
+        .or_else(|| get("x-forwarded-client-cert").and_then(|x| xfcc_uri(&x)))
+        .or(attribute)
+}
+
+/// Where a request goes: `x-palisade-destination` (`explicit`, set by the gateway when it rewrites the
+/// host) or the scheme and authority the client used; then the path.
+pub(super) fn destination(
+    explicit: Option<String>,
+    scheme: Option<String>,
+    authority: Option<String>,
+    path: Option<String>,
+) -> Option<String> {
+    let base = explicit.or_else(|| {
+        let scheme = scheme.unwrap_or_else(|| "https".into());
+        authority.map(|authority| format!("{scheme}://{authority}"))
+    })?;
+    Some(format!(
+        "{}{}",
+        base.trim_end_matches('/'),
+        path.unwrap_or_default()
+    ))
+}
+
 /// The `URI=` of the first element of an `x-forwarded-client-cert` header: the client certificate's
 /// URI SAN, which is its SPIFFE ID.
-pub(super) fn xfcc_uri(header: &str) -> Option<String> {
+fn xfcc_uri(header: &str) -> Option<String> {
     let first = header.split(',').next()?;
     first.split(';').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
