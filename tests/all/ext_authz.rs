@@ -52,6 +52,15 @@ fn envoy_request(content_type: &str, extra: &[(&str, &str)], body: &str) -> Chec
     }
 }
 
+/// A body packed as bytes (`pack_as_bytes`) that is not UTF-8.
+fn not_utf8() -> CheckRequest {
+    let mut request = envoy_request("text/plain", &[], "");
+    let attributes = request.attributes.as_mut().unwrap();
+    let http = attributes.request.as_mut().unwrap().http.as_mut().unwrap();
+    http.raw_body = b"ok \xff\xfe".to_vec();
+    request
+}
+
 fn chat(content: &str) -> String {
     serde_json::json!({"model": "gpt-4o", "messages": [{"role": "user", "content": content}]})
         .to_string()
@@ -219,6 +228,7 @@ async fn what_cannot_be_checked_is_refused_with_a_status_that_says_why() {
             413,
             "1024 bytes",
         ),
+        (not_utf8(), 400, "invalid byte at offset 3"),
     ];
     for (request, want, says) in cases {
         let answer = check(&server, request).await;

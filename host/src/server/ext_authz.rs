@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use envoy_types::ext_authz::v3::pb::{
     Authorization, CheckRequest, CheckResponse, DeniedHttpResponse, HttpResponse, HttpStatus,
-    HttpStatusCode, OkHttpResponse,
+    OkHttpResponse,
 };
 use envoy_types::pb::envoy::service::auth::v3::attribute_context::HttpRequest;
 use envoy_types::pb::google::protobuf::{value::Kind, ListValue, Struct, Value};
@@ -39,11 +39,51 @@ pub struct ExtAuthzService(pub(super) Arc<Shared>);
 
 #[tonic::async_trait]
 impl Authorization for ExtAuthzService {
+    /// A request that cannot be checked is the client's to fix: a denied response with the HTTP status
+    /// for its code (400, 413, 415, 403). Palisade's own trouble (a deadline, a failed worker) is a gRPC
+    /// error, so Envoy applies its `failure_mode_allow` and `status_on_error`.
     async fn check(
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
         let received = Instant::now();
+        match self.decide(request, received).await {
+            Ok(answer) => Ok(Response::new(answer)),
+            Err(Refusal { status, http }) => {
+                self.0.refused(&status, received);
+                let code = status.code();
+                if matches!(
+                    code,
+                    Code::DeadlineExceeded | Code::Unavailable | Code::Internal
+                ) {
+                    return Err(status);
+                }
+                let http = http.unwrap_or_else(|| super::http::http_status(code).as_u16());
+                Ok(Response::new(denied(http, code, status.message(), None)))
+            }
+        }
+    }
+}
+
+/// Why a request was not checked, and the HTTP status to answer with when its code's usual one
+/// (`http::http_status`) is not the best fit.
+struct Refusal {
+    status: Status,
+    http: Option<u16>,
+}
+
+impl From<Status> for Refusal {
+    fn from(status: Status) -> Refusal {
+        Refusal { status, http: None }
+    }
+}
+
+impl ExtAuthzService {
+    async fn decide(
+        &self,
+        request: Request<CheckRequest>,
+        received: Instant,
+    ) -> Result<CheckResponse, Refusal> {
         let deadline = caller_deadline(&request, received)?;
         let peer = identity::peer_spiffe_id(&request);
         let message = request.into_inner();
@@ -57,10 +97,10 @@ impl Authorization for ExtAuthzService {
             .and_then(|a| a.request)
             .and_then(|r| r.http)
         else {
-            return Ok(Response::new(refuse(
-                HttpStatusCode::BadRequest,
+            return Err(Status::invalid_argument(
                 "Envoy sent no HTTP request attributes; Palisade checks HTTP requests",
-            )));
+            )
+            .into());
         };
         let body = request_body(&mut http);
         let shared = &self.0;
@@ -73,16 +113,7 @@ impl Authorization for ExtAuthzService {
         let principal =
             forwarded_principal(&shared.settings, get, principal_attribute).and_then(non_empty);
         // Envoy speaks for the users behind it: with mutual TLS it must be a trusted gateway to do so.
-        let principal =
-            match identity::principal(principal, peer, &shared.settings.trusted_gateways) {
-                Ok(p) => p,
-                Err(status) => {
-                    return Ok(Response::new(refuse(
-                        HttpStatusCode::Forbidden,
-                        status.message(),
-                    )))
-                }
-            };
+        let principal = identity::principal(principal, peer, &shared.settings.trusted_gateways)?;
         let request_id = non_empty(http.id.clone())
             .or_else(|| get("x-request-id"))
             .unwrap_or_default();
@@ -93,43 +124,40 @@ impl Authorization for ExtAuthzService {
         ) {
             BodyKind::Payload(ct) => ct,
             BodyKind::Sse => ContentType::Text,
-            BodyKind::Encoded => return Ok(Response::new(refuse(
-                HttpStatusCode::UnsupportedMediaType,
-                "a compressed body (content-encoding) cannot be inspected; send it uncompressed",
-            ))),
+            BodyKind::Encoded => {
+                return Err(Refusal {
+                    status: Status::invalid_argument(
+                        "a compressed body (content-encoding) cannot be inspected; send it uncompressed",
+                    ),
+                    http: Some(415),
+                })
+            }
             BodyKind::Opaque => {
                 tracing::info!(%request_id, "ext_authz: body is not text; passed unchecked");
-                return Ok(Response::new(allow(metadata(
-                    "allow",
-                    "",
-                    &request_id,
-                    "",
-                    &[],
-                ))));
+                return Ok(allow(metadata("allow", "", &request_id, "", &[])));
             }
         };
         if get("x-envoy-auth-partial-body").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-            return Ok(Response::new(refuse(
-                HttpStatusCode::PayloadTooLarge,
+            return Err(Status::resource_exhausted(
                 "Envoy forwarded only part of the body (over its with_request_body.max_request_bytes); \
                  raise that limit so the whole body can be checked",
-            )));
+            )
+            .into());
         }
         if body.len() > shared.settings.max_payload {
-            return Ok(Response::new(refuse(
-                HttpStatusCode::PayloadTooLarge,
-                &format!(
-                    "the body is over Palisade's limit of {} bytes",
-                    shared.settings.max_payload
-                ),
-            )));
+            return Err(Status::resource_exhausted(format!(
+                "the body is {} bytes, over Palisade's limit of {} bytes",
+                body.len(),
+                shared.settings.max_payload
+            ))
+            .into());
         }
-        let Ok(text) = String::from_utf8(body) else {
-            return Ok(Response::new(refuse(
-                HttpStatusCode::UnsupportedMediaType,
-                "the body is not valid UTF-8 text",
-            )));
-        };
+        let text = String::from_utf8(body).map_err(|e| {
+            Status::invalid_argument(format!(
+                "the body is not valid UTF-8: invalid byte at offset {}",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         // Envoy's attributes, else the pseudo-headers it also forwards.
         let field = |value: &str, name: &str| non_empty(value.to_string()).or_else(|| get(name));
         let destination = destination(
@@ -153,20 +181,8 @@ impl Authorization for ExtAuthzService {
             .on_worker(deadline, received, move || {
                 check::run(&bundle, content_type, text, &exchange, &key)
             })
-            .await?;
-        let checked = match checked {
-            Ok(c) => c,
-            Err(e) => {
-                let status = status_of(e);
-                if status.code() == Code::DeadlineExceeded {
-                    return Err(status);
-                }
-                return Ok(Response::new(refuse(
-                    HttpStatusCode::BadRequest,
-                    status.message(),
-                )));
-            }
-        };
+            .await?
+            .map_err(status_of)?;
         for failure in &checked.failures {
             shared
                 .metrics
@@ -201,11 +217,11 @@ impl Authorization for ExtAuthzService {
                     .map(|f| (f.plugin.as_str(), f.rule.as_str()));
                 CheckResponse {
                     dynamic_metadata: Some(metadata),
-                    ..denied(HttpStatusCode::Forbidden, &reason, rule)
+                    ..denied(403, Code::PermissionDenied, &reason, rule)
                 }
             }
         };
-        Ok(Response::new(answer))
+        Ok(answer)
     }
 }
 
@@ -240,23 +256,18 @@ fn allow(metadata: Struct) -> CheckResponse {
     }
 }
 
-/// A request refused before any plugin ran (bad input), with the reason as the JSON body.
-fn refuse(status: HttpStatusCode, reason: &str) -> CheckResponse {
-    tracing::info!(status = ?status, reason, "ext_authz refused");
-    denied(status, reason, None)
-}
-
-fn denied(status: HttpStatusCode, reason: &str, rule: Option<(&str, &str)>) -> CheckResponse {
+/// A denied response: `http` with the JSON error body, and `code` as the call's status.
+fn denied(http: u16, code: Code, reason: &str, rule: Option<(&str, &str)>) -> CheckResponse {
     CheckResponse {
         status: Some(rpc::Status {
-            code: Code::PermissionDenied as i32,
+            code: code as i32,
             message: reason.into(),
             ..Default::default()
         }),
         dynamic_metadata: None,
         http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
             status: Some(HttpStatus {
-                code: status as i32,
+                code: i32::from(http),
             }),
             headers: vec![set_header("content-type", "application/json")],
             body: error_body(reason, rule),

@@ -207,7 +207,7 @@ impl IntoResponse for Failure {
 
 /// The HTTP status for a gRPC code, as Google's HTTP mapping has it, except RESOURCE_EXHAUSTED: here it
 /// always means a payload too large (413), never a rate limit (429).
-fn http_status(code: Code) -> StatusCode {
+pub(super) fn http_status(code: Code) -> StatusCode {
     match code {
         Code::Ok => StatusCode::OK,
         Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
