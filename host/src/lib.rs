@@ -26,6 +26,7 @@ pub mod chain;
 pub mod check;
 pub mod engine;
 mod error;
+pub mod loadgen;
 pub mod metrics;
 pub mod payload;
 pub mod policy;

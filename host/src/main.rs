@@ -119,6 +119,43 @@ enum Command {
     /// Work with bundles.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Load a running `palisade serve` over gRPC and report latency percentiles and throughput.
+    ///
+    /// With --rate, an open loop: each request is due at its own time and its latency counts from then,
+    /// so a server that falls behind shows in the percentiles. Without it, a closed loop of --concurrency
+    /// callers finds the maximum throughput. Exit status 1 if any call failed.
+    Bench {
+        /// The server to load (host:port).
+        #[arg(long, default_value = "127.0.0.1:50051", value_name = "ADDR")]
+        addr: String,
+        /// Requests per second, open loop; without it, closed loop.
+        #[arg(long, value_name = "N")]
+        rate: Option<u32>,
+        /// Closed loop: callers at once, each sending its next request when the last is answered.
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        concurrency: usize,
+        /// HTTP/2 connections to spread the calls over.
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        connections: usize,
+        /// How long to send for.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+        /// The most requests to send.
+        #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+        requests: u64,
+        /// Calls sent first and not measured.
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        warmup: u64,
+        /// Size of the generated prompt (ordinary prose).
+        #[arg(long, default_value = "4KiB", value_parser = parse_size, value_name = "SIZE")]
+        size: usize,
+        /// Put one email address in the generated prompt, so every call is redacted.
+        #[arg(long)]
+        with_finding: bool,
+        /// Send this file's text instead of a generated prompt.
+        #[arg(long, value_name = "FILE")]
+        text: Option<PathBuf>,
+    },
 }
 
 /// Transport security for `serve`.
@@ -462,6 +499,44 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
             }
             Ok(tally.exit_code())
+        }
+        Command::Bench {
+            addr,
+            rate,
+            concurrency,
+            connections,
+            duration,
+            requests,
+            warmup,
+            size,
+            with_finding,
+            text,
+        } => {
+            use palisade::loadgen;
+            anyhow::ensure!(
+                rate != Some(0),
+                "--rate must be at least 1 request per second"
+            );
+            let text = match text {
+                Some(path) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read --text {}", path.display()))?,
+                None => loadgen::prompt(size, with_finding),
+            };
+            let plan = loadgen::Plan {
+                rate,
+                concurrency,
+                connections,
+                duration,
+                requests,
+                warmup,
+                request: loadgen::text_request(text),
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let report = runtime.block_on(loadgen::run(&addr, &plan))?;
+            print!("{}", report.render(&plan));
+            Ok(i32::from(report.errors() > 0))
         }
         Command::Bundle(BundleCommand::Export { dir }) => {
             bundle::embedded::export(&dir)?;

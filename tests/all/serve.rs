@@ -119,6 +119,11 @@ impl Server {
         endpoint.connect().await
     }
 
+    /// The gRPC address it listens on.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub(crate) async fn client(&self) -> GuardrailClient<Channel> {
         GuardrailClient::new(self.channel().await)
     }
