@@ -45,7 +45,7 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def table(title: str, types: list[str], results: list[tuple[str, dict, float]]) -> str:
+def table(title: str, types: list[str], results: list[tuple[str, dict, float]], mb: float) -> str:
     names = [n for n, _, _ in results]
     lines = [f"### {title}", "", "| type | gold | " + " | ".join(f"{n} P / R / F1" for n in names) + " |",
              "|---|---:|" + "---:|" * len(names)]
@@ -59,6 +59,7 @@ def table(title: str, types: list[str], results: list[tuple[str, dict, float]]) 
         lines.append(f"| {t} | {support} | " + " | ".join(row) + " |")
     lines.append("| leak rate | | " + " | ".join(f"{pct(s['leak_rate'])} %" for _, s, _ in results) + " |")
     lines.append("| docs/s | | " + " | ".join(f"{d:.0f}" for _, _, d in results) + " |")
+    lines.append("| MB/s of text | | " + " | ".join(f"{d * mb:.2f}" for _, _, d in results) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -70,7 +71,10 @@ def main():
     args = ap.parse_args()
     corpus = os.path.abspath(args.corpus)
     scorer = os.path.join(os.path.dirname(corpus), "score.py")
-    n_docs = sum(1 for line in open(corpus, encoding="utf-8") if line.strip())
+    texts = [json.loads(line)["text"] for line in open(corpus, encoding="utf-8") if line.strip()]
+    n_docs = len(texts)
+    # MB per document, so docs/s × this is MB/s of the text scanned.
+    mb_per_doc = sum(len(t.encode("utf-8")) for t in texts) / n_docs / 1e6
     peers = os.path.join(HERE, "peers.py")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,8 +103,8 @@ def main():
           f"{t_ours - chain_seconds:.1f} s of its "
           f"{t_ours:.1f} s; the chain itself ran at {n_docs / chain_seconds:.0f} docs/s "
           f"({1e6 * chain_seconds / n_docs:.0f} µs per document on average).\n")
-    print(table("PII: Palisade vs Presidio", PII, pii))
-    print(table("Secrets: Palisade vs gitleaks", ["SECRET"], secrets))
+    print(table("PII: Palisade vs Presidio", PII, pii, mb_per_doc))
+    print(table("Secrets: Palisade vs gitleaks", ["SECRET"], secrets, mb_per_doc))
     print("### Secret recall by gold rule\n")
     print("| rule | gold | Palisade | gitleaks |\n|---|---:|---:|---:|")
     for rule, r in sorted(rules.items()):
