@@ -114,5 +114,52 @@ fn wasm_findings(bundle: &Bundle, text: &str, key: &HashKey) -> usize {
     chain::run(bundle, &request, key).unwrap().findings.len()
 }
 
-criterion_group!(benches, detectors, wasm_vs_native);
+/// The labelled corpus's texts (`../shared/corpus/dev.jsonl`), if it is there.
+fn corpus() -> Option<Vec<String>> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/dev.jsonl");
+    let lines = std::fs::read_to_string(path).ok()?;
+    lines
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let doc: serde_json::Value = serde_json::from_str(l).ok()?;
+            Some(doc["text"].as_str()?.to_string())
+        })
+        .collect()
+}
+
+/// Every document of the corpus once per iteration: varied texts, as a service sees them. A benchmark that
+/// repeats one text keeps a lazy DFA's cache warm with exactly that text's states; this one does not.
+fn varied_texts(c: &mut Criterion) {
+    let Some(texts) = corpus() else {
+        eprintln!("no corpus at ../shared/corpus/dev.jsonl; skipping the corpus benchmarks");
+        return;
+    };
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let pii = pii::Detector::new(pii::Entity::ALL);
+    let secrets = secrets::Detector::new();
+    let engine = Engine::new().unwrap();
+    let bundle = bundle::load_embedded(&engine).unwrap();
+    let key = HashKey::new(*b"bench");
+    let mut group = c.benchmark_group("corpus");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(10);
+    group.bench_function("pii-native", |b| {
+        b.iter(|| texts.iter().map(|t| pii.detect(t).len()).sum::<usize>())
+    });
+    group.bench_function("secrets-native", |b| {
+        b.iter(|| texts.iter().map(|t| secrets.detect(t).len()).sum::<usize>())
+    });
+    group.bench_function("default-chain-wasm", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| wasm_findings(&bundle, t, &key))
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, detectors, wasm_vs_native, varied_texts);
 criterion_main!(benches);

@@ -166,9 +166,6 @@ impl Allowed {
 /// The configured set of recognisers. Building it compiles the regexes, so build it once per instance.
 pub struct Detector {
     recognizers: Vec<Recognizer>,
-    /// Every recogniser's pattern in one automaton: one pass says which can match at all (see the
-    /// secrets plugin); `None` if the union is too big to compile.
-    prefilter: Option<regex::RegexSet>,
     allowed: Allowed,
 }
 
@@ -182,16 +179,8 @@ impl Detector {
             .collect();
         Detector {
             recognizers,
-            prefilter: None,
             allowed: Allowed::default(),
         }
-        .with_prefilter()
-    }
-
-    fn with_prefilter(mut self) -> Detector {
-        let patterns = self.recognizers.iter().map(|r| r.candidates.as_str());
-        self.prefilter = regex::RegexSet::new(patterns).ok();
-        self
     }
 
     /// This detector with a team's own recognisers added after the built-in ones.
@@ -207,7 +196,7 @@ impl Detector {
                     context: p.context.iter().map(|w| w.to_lowercase()).collect(),
                 },
             }));
-        self.with_prefilter()
+        self
     }
 
     /// This detector, never reporting what `allowed` permits.
@@ -219,11 +208,7 @@ impl Detector {
     /// Every validated value in `text`; where two overlap, the more confident (then the longer) wins.
     pub fn detect(&self, text: &str) -> Vec<Hit<'_>> {
         let mut hits = Vec::new();
-        let candidates = self.prefilter.as_ref().map(|set| set.matches(text));
-        for (i, r) in self.recognizers.iter().enumerate() {
-            if candidates.as_ref().is_some_and(|c| !c.matched(i)) {
-                continue;
-            }
+        for r in &self.recognizers {
             for m in r.candidates.find_iter(text) {
                 let checked = match &r.check {
                     Check::Builtin(validate) => validate(text, m.range()),

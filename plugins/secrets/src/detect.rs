@@ -1,7 +1,7 @@
 //! The rules: a regex per credential shape, and validators that keep real credentials only.
 
 use base64::Engine as _;
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use std::ops::Range;
 
 /// One credential found in a text.
@@ -47,10 +47,6 @@ struct Rule {
 /// The configured rules. Building it compiles the regexes, so build it once per instance.
 pub struct Detector {
     rules: Vec<Rule>,
-    /// All the rules' patterns in one automaton: one pass over the text says which rules can match, so
-    /// a text with no credential costs one scan instead of one per rule. `None` if the union is too big
-    /// to compile (a team's custom rules could make it so); then every rule scans.
-    prefilter: Option<RegexSet>,
 }
 
 impl Default for Detector {
@@ -62,12 +58,7 @@ impl Default for Detector {
 impl Detector {
     /// Every built-in rule.
     pub fn new() -> Detector {
-        Detector::of(all_rules())
-    }
-
-    fn of(rules: Vec<Rule>) -> Detector {
-        let prefilter = RegexSet::new(rules.iter().map(|r| r.pattern.as_str())).ok();
-        Detector { rules, prefilter }
+        Detector { rules: all_rules() }
     }
 
     /// The ids of the built-in rules, each once, in the order they run.
@@ -84,13 +75,13 @@ impl Detector {
     /// Only the rules whose ids are in `ids`.
     pub fn only(mut self, ids: &[String]) -> Detector {
         self.rules.retain(|r| ids.contains(&r.id));
-        Detector::of(self.rules)
+        self
     }
 
     /// Without the rules whose ids are in `ids`.
     pub fn without(mut self, ids: &[String]) -> Detector {
         self.rules.retain(|r| !ids.contains(&r.id));
-        Detector::of(self.rules)
+        self
     }
 
     /// With a team's own rules after the built-in ones.
@@ -104,17 +95,13 @@ impl Detector {
                 min_entropy: c.min_entropy,
             },
         }));
-        Detector::of(self.rules)
+        self
     }
 
     /// Every credential in `text`; of overlapping hits, the more confident (then the longer) wins.
     pub fn detect(&self, text: &str) -> Vec<Hit<'_>> {
         let mut hits = Vec::new();
-        let candidates = self.prefilter.as_ref().map(|set| set.matches(text));
-        for (i, rule) in self.rules.iter().enumerate() {
-            if candidates.as_ref().is_some_and(|c| !c.matched(i)) {
-                continue;
-            }
+        for rule in &self.rules {
             for caps in rule.pattern.captures_iter(text) {
                 // A rule with a `secret` group reports only the value, not the key name before it.
                 let Some(m) = caps.name("secret").or_else(|| caps.get(0)) else {
