@@ -20,6 +20,7 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     compile_proto(&root);
     println!("cargo:rerun-if-changed=default-bundle.toml");
+    println!("cargo:rerun-if-changed=build/guests.rs");
     println!("cargo:rerun-if-changed=../guest-sdk");
     println!("cargo:rerun-if-changed=../wit");
     let packages: Vec<&str> = STOCK.iter().map(|(krate, _)| *krate).collect();

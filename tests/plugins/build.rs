@@ -6,6 +6,7 @@ include!("../../host/build/guests.rs");
 fn main() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     println!("cargo:rerun-if-changed=../../guest-sdk");
+    println!("cargo:rerun-if-changed=../../host/build/guests.rs");
     println!("cargo:rerun-if-changed=../../wit");
     let built = build_guests(&here.join("guests"), &["testbed"]);
     println!(
