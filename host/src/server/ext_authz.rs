@@ -29,6 +29,7 @@ use tonic::{Code, Request, Response, Status};
 use super::ext_proc::{
     body_kind, destination, error_body, forwarded_principal, header, set_header, BodyKind,
 };
+use super::http::Failure;
 use super::{caller_deadline, identity, non_empty, status_of, Shared};
 use crate::chain::{self, Dir, Outcome, ReportedFinding};
 use crate::check;
@@ -49,7 +50,7 @@ impl Authorization for ExtAuthzService {
         let received = Instant::now();
         match self.decide(request, received).await {
             Ok(answer) => Ok(Response::new(answer)),
-            Err(Refusal { status, http }) => {
+            Err(Failure { http, status }) => {
                 self.0.refused(&status, received);
                 let code = status.code();
                 if matches!(
@@ -58,23 +59,14 @@ impl Authorization for ExtAuthzService {
                 ) {
                     return Err(status);
                 }
-                let http = http.unwrap_or_else(|| super::http::http_status(code).as_u16());
-                Ok(Response::new(denied(http, code, status.message(), None)))
+                Ok(Response::new(denied(
+                    http.as_u16(),
+                    code,
+                    status.message(),
+                    None,
+                )))
             }
         }
-    }
-}
-
-/// Why a request was not checked, and the HTTP status to answer with when its code's usual one
-/// (`http::http_status`) is not the best fit.
-struct Refusal {
-    status: Status,
-    http: Option<u16>,
-}
-
-impl From<Status> for Refusal {
-    fn from(status: Status) -> Refusal {
-        Refusal { status, http: None }
     }
 }
 
@@ -83,7 +75,7 @@ impl ExtAuthzService {
         &self,
         request: Request<CheckRequest>,
         received: Instant,
-    ) -> Result<CheckResponse, Refusal> {
+    ) -> Result<CheckResponse, Failure> {
         let deadline = caller_deadline(&request, received)?;
         let peer = identity::peer_spiffe_id(&request);
         let message = request.into_inner();
@@ -125,12 +117,12 @@ impl ExtAuthzService {
             BodyKind::Payload(ct) => ct,
             BodyKind::Sse => ContentType::Text,
             BodyKind::Encoded => {
-                return Err(Refusal {
-                    status: Status::invalid_argument(
+                return Err(Failure::new(
+                    axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    Status::invalid_argument(
                         "a compressed body (content-encoding) cannot be inspected; send it uncompressed",
                     ),
-                    http: Some(415),
-                })
+                ))
             }
             BodyKind::Opaque => {
                 tracing::info!(%request_id, "ext_authz: body is not text; passed unchecked");

@@ -173,13 +173,13 @@ async fn read_request(
 }
 
 /// An error answer: an HTTP status, and the gRPC status it stands for.
-struct Failure {
-    http: StatusCode,
-    status: Status,
+pub(super) struct Failure {
+    pub(super) http: StatusCode,
+    pub(super) status: Status,
 }
 
 impl Failure {
-    fn new(http: StatusCode, status: Status) -> Failure {
+    pub(super) fn new(http: StatusCode, status: Status) -> Failure {
         Failure { http, status }
     }
 }
@@ -207,7 +207,7 @@ impl IntoResponse for Failure {
 
 /// The HTTP status for a gRPC code, as Google's HTTP mapping has it, except RESOURCE_EXHAUSTED: here it
 /// always means a payload too large (413), never a rate limit (429).
-pub(super) fn http_status(code: Code) -> StatusCode {
+fn http_status(code: Code) -> StatusCode {
     match code {
         Code::Ok => StatusCode::OK,
         Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
