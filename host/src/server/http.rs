@@ -115,8 +115,7 @@ async fn read_request(
                         "x-palisade-timeout {value:?} is not a duration; write e.g. 250ms or 2s"
                     )))
                 })?;
-            let margin = (timeout / 20).max(Duration::from_millis(1));
-            Some(received + timeout.saturating_sub(margin))
+            Some(super::answer_by(received, timeout))
         }
     };
 
