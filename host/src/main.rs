@@ -395,9 +395,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 let metrics_server = match metrics {
                     None => None,
                     Some(metrics_addr) => {
-                        let listener = tokio::net::TcpListener::bind(metrics_addr).await.with_context(|| {
-                            format!("cannot listen on {metrics_addr} for metrics (--metrics / PALISADE_METRICS)")
-                        })?;
+                        let listener = bind(metrics_addr, "metrics (--metrics / PALISADE_METRICS)").await?;
                         tracing::info!(metrics_addr = %listener.local_addr()?, "serving metrics at /metrics");
                         let done = until_stopped(stopped.clone());
                         Some(tokio::spawn(palisade::metrics::serve(listener, registry, done)))
@@ -406,9 +404,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 let http_server = match http {
                     None => None,
                     Some(http_addr) => {
-                        let listener = tokio::net::TcpListener::bind(http_addr).await.with_context(|| {
-                            format!("cannot listen on {http_addr} for the HTTP API (--http / PALISADE_HTTP)")
-                        })?;
+                        let listener = bind(http_addr, "the HTTP API (--http / PALISADE_HTTP)").await?;
                         tracing::info!(http_addr = %listener.local_addr()?, "serving the HTTP/JSON API at /v1/check");
                         let done = until_stopped(stopped.clone());
                         Some(tokio::spawn(server::http::serve(listener, shared.clone(), done)))
@@ -599,6 +595,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 }
 
 /// Resolves on SIGTERM (how orchestrators stop a service) or Ctrl-C.
+/// A listener for a side server; the error names what it was for and the flag to change.
+async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for {what}"))
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
