@@ -17,13 +17,7 @@ rate=${RATE:-2000}
 duration=${DURATION:-10s}
 size=${SIZE:-4KiB}
 concurrency=${CONCURRENCY:-32}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source tests/lib.sh
 
 mkdir -p "$work/empty"
 printf '[bundle]\nname = "empty"\nversion = "0"\n' > "$work/empty/bundle.toml"
@@ -34,12 +28,8 @@ start() {
   "$bin" serve --listen 127.0.0.1:0 "$@" 2> "$log" &
   pid=$!
   pids+=("$pid")
-  addr=""
-  for _ in $(seq 1 300); do
-    addr=$(sed -n 's/.*listening addr=\([^ ]*\).*/\1/p' "$log" | head -n 1)
-    [ -n "$addr" ] && return
-    sleep 0.1
-  done
+  addr=$(logged "listening addr" "$log")
+  [ -n "$addr" ] && return
   echo "palisade did not start:" >&2; cat "$log" >&2; exit 1
 }
 

@@ -6,13 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/litellm-venv
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source tests/lib.sh
 fail() {
   echo "litellm e2e: $*" >&2
   for log in "$work"/*.log; do echo "--- $log:" >&2; tail -n 40 "$log" >&2; done
@@ -33,12 +27,7 @@ mkdir -p "$work/stubs"
 
 ./target/release/palisade serve --listen 127.0.0.1:0 2> "$work/palisade.log" &
 pids+=($!)
-addr=""
-for _ in $(seq 1 300); do
-  addr=$(sed -n 's/.*listening addr=\([^ ]*\).*/\1/p' "$work/palisade.log" | head -n 1)
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
+addr=$(logged "listening addr" "$work/palisade.log")
 [ -n "$addr" ] || fail "palisade never logged its address"
 
 "$venv/bin/python" tests/echo_upstream.py > "$work/echo.port" 2> "$work/echo.log" &
@@ -47,7 +36,7 @@ for _ in $(seq 1 100); do [ -s "$work/echo.port" ] && break; sleep 0.1; done
 echo_port=$(cat "$work/echo.port")
 [ -n "$echo_port" ] || fail "the echo upstream did not start"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 # LITELLM_LOCAL_MODEL_COST_MAP: LiteLLM would otherwise fetch its price list from the internet at start.
 # LiteLLM refuses to start without a master key: one made up for this run, which check.py presents.
 export LITELLM_MASTER_KEY="sk-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"

@@ -15,29 +15,18 @@ if ! command -v nginx >/dev/null || [ ! -f "$module" ]; then
 fi
 nginx -v
 
-work=$(mktemp -d)
+source tests/lib.sh
 chmod 755 "$work"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 fail() {
   echo "nginx e2e: $*" >&2
   for log in "$work"/*.log "$work"/logs/*.log; do [ -f "$log" ] && { echo "--- $log:" >&2; tail -n 40 "$log" >&2; }; done
   exit 1
 }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 ./target/release/palisade serve --listen 127.0.0.1:0 --http 127.0.0.1:0 2> "$work/palisade.log" &
 pids+=($!)
-http_addr=""
-for _ in $(seq 1 300); do
-  http_addr=$(sed -n 's/.*http_addr=\([^ ]*\).*/\1/p' "$work/palisade.log" | head -n 1)
-  [ -n "$http_addr" ] && grep -q 'listening' "$work/palisade.log" && break
-  sleep 0.1
-done
+[ -n "$(logged "listening addr" "$work/palisade.log")" ] || fail "palisade never logged its address"
+http_addr=$(logged http_addr "$work/palisade.log")
 [ -n "$http_addr" ] || fail "palisade never logged its HTTP address"
 
 python3 tests/echo_upstream.py > "$work/echo.port" 2> "$work/echo.log" &

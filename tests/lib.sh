@@ -1,0 +1,23 @@
+# Sourced by the end-to-end scripts (tests/litellm/run.sh, tests/nginx/run.sh, bench/loopback.sh): a
+# scratch directory and background processes that go away on exit, and the addresses processes log.
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# logged KEY FILE: waits up to 30 s for `KEY=VALUE` in FILE (a process's log) and prints the first VALUE;
+# prints nothing if it never comes.
+logged() {
+  local value=""
+  for _ in $(seq 1 300); do
+    value=$(sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2" | head -n 1)
+    [ -n "$value" ] && break
+    sleep 0.1
+  done
+  printf '%s' "$value"
+}
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
