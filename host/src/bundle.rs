@@ -159,6 +159,24 @@ pub mod embedded {
         }
     }
 
+    /// The bytes of the stock plugin `name` (`pii` for `pii.wasm`), or why there is none.
+    pub fn plugin(name: &str) -> std::result::Result<&'static [u8], String> {
+        FILES
+            .iter()
+            .find(|(file, _)| file.strip_suffix(".wasm") == Some(name))
+            .map(|(_, bytes)| *bytes)
+            .ok_or_else(|| {
+                let names: Vec<_> = FILES
+                    .iter()
+                    .filter_map(|(file, _)| file.strip_suffix(".wasm"))
+                    .collect();
+                format!(
+                    "no plugin {name:?} is built into this binary; built in: {}",
+                    names.join(", ")
+                )
+            })
+    }
+
     /// Writes the embedded bundle to `dir` as an ordinary bundle directory, to copy and edit.
     pub fn export(dir: &Path) -> Result<()> {
         let write = |name: &str, bytes: &[u8]| {
@@ -296,7 +314,13 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
                 "a plugin of this name is already in the bundle; names must be unique".into(),
             ));
         }
-        check_relative(&entry.wasm).map_err(|m| fail(format!("wasm = {:?}: {m}", entry.wasm)))?;
+        match builtin_name(&entry.wasm) {
+            Some(name) => embedded::plugin(name)
+                .map(drop)
+                .map_err(|m| fail(format!("wasm = {:?}: {m}", entry.wasm)))?,
+            None => check_relative(&entry.wasm)
+                .map_err(|m| fail(format!("wasm = {:?}: {m}", entry.wasm)))?,
+        }
         let budget = match &entry.budget {
             None => DEFAULT_BUDGET,
             Some(b) => parse_budget(b).map_err(|m| fail(format!("budget = {b:?}: {m}")))?,
@@ -334,9 +358,15 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
     // Digests before compiling: an unverified component is never handed to the compiler.
     let mut wasm_bytes = Vec::with_capacity(checked.len());
     for (entry, span, ..) in &checked {
-        let bytes = source.read(&entry.wasm)?;
+        let builtin = builtin_name(&entry.wasm).and_then(|name| embedded::plugin(name).ok());
+        let bytes = match builtin {
+            Some(bytes) => bytes.to_vec(),
+            None => source.read(&entry.wasm)?,
+        };
         let actual = hex::encode(Sha256::digest(&bytes));
         match &entry.sha256 {
+            // A plugin built into the binary is trusted like the binary; a sha256, if given, pins its build.
+            None if builtin.is_some() => wasm_bytes.push((bytes, actual)),
             None => {
                 return Err(Error::Manifest {
                     file: at_line(span.clone()),
@@ -349,7 +379,10 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
             Some(expected) if !expected.eq_ignore_ascii_case(&actual) => {
                 return Err(Error::Plugin {
                     plugin: entry.name.clone(),
-                    wasm: source.describe(&entry.wasm),
+                    wasm: match builtin {
+                        Some(_) => entry.wasm.clone(),
+                        None => source.describe(&entry.wasm),
+                    },
                     message: format!(
                         "sha256 mismatch: bundle.toml (line {}) says {expected}, the file is {actual}; \
                          rebuild the bundle or fix the digest",
@@ -434,6 +467,16 @@ fn plugin_config(
 }
 
 /// A bundle is self-contained: its files are named relative to it and never escape it.
+/// The stock plugin a `wasm = "builtin:NAME"` entry names, if it is one.
+fn builtin_name(wasm: &str) -> Option<&str> {
+    wasm.strip_prefix(BUILTIN)
+}
+
+/// How a manifest names a plugin built into the binary instead of a file: `wasm = "builtin:pii"`. A bundle
+/// that only configures the stock plugins is then one small text file (a Kubernetes ConfigMap holds at
+/// most 1 MiB; each stock plugin is about 1 MB).
+pub const BUILTIN: &str = "builtin:";
+
 fn check_relative(file: &str) -> std::result::Result<(), String> {
     let path = Path::new(file);
     if file.is_empty()

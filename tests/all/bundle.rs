@@ -124,3 +124,84 @@ fn data_files_are_digest_checked_and_handed_to_configure() {
         "{msg}"
     );
 }
+
+/// The default manifest with every plugin named `builtin:NAME` and no file or digest beside it.
+fn builtin_manifest() -> String {
+    let re = regex::Regex::new(r#"wasm = "(\w+)\.wasm"\nsha256 = "[0-9a-f]{64}"\n"#).unwrap();
+    let manifest = re.replace_all(bundle::embedded::MANIFEST, "wasm = \"builtin:$1\"\n");
+    assert_eq!(manifest.matches("builtin:").count(), 4, "{manifest}");
+    manifest.into_owned()
+}
+
+#[test]
+fn a_bundle_of_one_file_can_name_the_plugins_built_into_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bundle.toml"), builtin_manifest()).unwrap();
+    let from_file = bundle::load_dir(engine(), dir.path()).unwrap();
+    let stock = crate::util::default_bundle();
+    assert_eq!(
+        from_file
+            .plugins
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>(),
+        ["pii", "secrets", "classification", "destinations"]
+    );
+    for text in [
+        "mail jane.doe@example.com or call +1 415 555 0100",
+        "key AKIAZ3MHQ4WRT7LUBX2N for the CONFIDENTIAL report",
+        "nothing to see",
+    ] {
+        let (a, b) = (
+            crate::util::run(&from_file, text),
+            crate::util::run(stock, text),
+        );
+        assert_eq!(
+            (a.outcome, &a.text, &a.labels),
+            (b.outcome, &b.text, &b.labels)
+        );
+    }
+}
+
+#[test]
+fn a_builtin_plugin_can_be_pinned_and_a_wrong_name_or_pin_is_refused() {
+    let pinned = builtin_manifest().replacen(
+        "wasm = \"builtin:pii\"\n",
+        &format!(
+            "wasm = \"builtin:pii\"\nsha256 = \"{}\"\n",
+            sha256(bundle::embedded::plugin("pii").unwrap())
+        ),
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bundle.toml"), &pinned).unwrap();
+    bundle::load_dir(engine(), dir.path()).expect("a correct pin loads");
+
+    let wrong_pin = pinned.replacen(
+        &sha256(bundle::embedded::plugin("pii").unwrap()),
+        &"0".repeat(64),
+        1,
+    );
+    std::fs::write(dir.path().join("bundle.toml"), &wrong_pin).unwrap();
+    let msg = bundle::load_dir(engine(), dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("builtin:pii") && msg.contains("sha256 mismatch"),
+        "{msg}"
+    );
+
+    let unknown = builtin_manifest().replacen("builtin:pii", "builtin:pi", 1);
+    std::fs::write(dir.path().join("bundle.toml"), &unknown).unwrap();
+    let msg = bundle::load_dir(engine(), dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("bundle.toml:")
+            && msg.contains(r#"no plugin "pi" is built into this binary"#)
+            && msg.contains("pii, secrets"),
+        "{msg}"
+    );
+}
