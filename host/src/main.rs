@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 use palisade::bundle::{self, Bundle};
 use palisade::cache::ComponentCache;
@@ -34,7 +35,7 @@ struct Cli {
     #[arg(long, global = true, env = "PALISADE_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// Compile every plugin afresh and keep nothing on disk.
-    #[arg(long, global = true, env = "PALISADE_NO_CACHE")]
+    #[arg(long, global = true, env = "PALISADE_NO_CACHE", value_parser = BoolishValueParser::new())]
     no_cache: bool,
     #[command(subcommand)]
     command: Command,
@@ -47,8 +48,8 @@ enum Command {
     /// Serve palisade.v1 (Guardrail, Admin), grpc.health.v1 and server reflection over gRPC.
     ///
     /// Logs go to standard error (filter with PALISADE_LOG, e.g. `info` or `palisade=debug`); payloads and
-    /// matched values are never logged. SIGTERM or Ctrl-C stops accepting calls, finishes the ones in
-    /// flight, and exits 0.
+    /// matched values are never logged. SIGTERM or Ctrl-C turns health and readiness to NOT_SERVING, keeps
+    /// serving for the --drain period, then stops accepting calls, finishes the ones in flight, and exits 0.
     Serve {
         /// Bundle directory (with bundle.toml); without it, the stock plugins built into this binary.
         #[arg(long, env = "PALISADE_BUNDLE", value_name = "DIR")]
@@ -84,8 +85,13 @@ enum Command {
         #[arg(long, env = "PALISADE_WORKERS", value_name = "N")]
         workers: Option<usize>,
         /// Do not reload when files in the bundle directory change (SIGHUP and Admin/Reload still do).
-        #[arg(long, env = "PALISADE_NO_WATCH")]
+        #[arg(long, env = "PALISADE_NO_WATCH", value_parser = BoolishValueParser::new())]
         no_watch: bool,
+        /// After SIGTERM, keep serving this long while health checks say NOT_SERVING, so load balancers
+        /// and Kubernetes endpoints stop routing here before the listeners close (e.g. 5s behind a
+        /// Kubernetes Service). A second signal ends the drain at once.
+        #[arg(long, env = "PALISADE_DRAIN", default_value = "0s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+        drain: std::time::Duration,
         /// Serve only bundles signed by this key (a `.pub` file from `bundle keygen`); repeat for more
         /// keys. Checked at start and on every reload; the built-in bundle is part of the binary and needs
         /// no signature.
@@ -341,6 +347,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             metrics,
             workers,
             no_watch,
+            drain,
             trusted_keys,
             tls,
         } => {
@@ -410,8 +417,24 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                         Some(tokio::spawn(server::http::serve(listener, shared.clone(), done)))
                     }
                 };
+                let draining = shared.clone();
+                let mut signals = stop_signals();
                 tokio::spawn(async move {
-                    shutdown_signal().await;
+                    let Some(signal) = signals.recv().await else {
+                        return;
+                    };
+                    draining.drain();
+                    if !drain.is_zero() {
+                        tracing::info!(
+                            signal,
+                            drain = %humantime::format_duration(drain),
+                            "draining: health says NOT_SERVING, calls are still served until the drain ends"
+                        );
+                        tokio::select! {
+                            _ = tokio::time::sleep(drain) => {}
+                            Some(signal) = signals.recv() => tracing::info!(signal, "ending the drain now"),
+                        }
+                    }
                     let _ = stop.send(true);
                 });
                 // Reload triggers beside Admin/Reload: SIGHUP, and for a bundle directory the watcher.
@@ -594,7 +617,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// Resolves on SIGTERM (how orchestrators stop a service) or Ctrl-C.
 /// A listener for a side server; the error names what it was for and the flag to change.
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr)
@@ -602,27 +624,35 @@ async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<tokio::n
         .with_context(|| format!("cannot listen on {addr} for {what}"))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Each SIGTERM (how orchestrators stop a service) or Ctrl-C, named, as it arrives. Listening starts
+/// here, once, so a second signal during the drain is never missed.
+fn stop_signals() -> tokio::sync::mpsc::UnboundedReceiver<&'static str> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     #[cfg(unix)]
     {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        for (kind, name) in [
+            (SignalKind::terminate(), "SIGTERM"),
+            (SignalKind::interrupt(), "SIGINT"),
+        ] {
+            match signal(kind) {
+                Ok(mut signals) => {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        while signals.recv().await.is_some() && tx.send(name).is_ok() {}
+                    });
                 }
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "cannot watch SIGTERM ({e}); only Ctrl-C stops the server gracefully"
-                );
-                let _ = ctrl_c.await;
+                Err(e) => tracing::warn!(
+                    "cannot watch {name} ({e}); it will not stop the server gracefully"
+                ),
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() && tx.send("Ctrl-C").is_ok() {}
+    });
+    rx
 }
 
 fn read_trusted_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<ed25519_dalek::VerifyingKey>> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::{new_debouncer, DebounceEventResult, Debouncer};
 
-use crate::server::{ReloadError, Shared};
+use crate::server::{ReloadError, Shared, Trigger};
 
 /// How long the directory must be quiet before a reload: copying a bundle in writes several files, and
 /// the reload should see them all.
@@ -23,7 +23,7 @@ pub fn on_sighup(shared: Arc<Shared>) -> std::io::Result<()> {
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
             // A failure is logged, counted and shown by Admin.Status inside `reload`.
-            if let Err(ReloadError::NoDirectory) = shared.reload("sighup").await {
+            if let Err(ReloadError::NoDirectory) = shared.reload(Trigger::Sighup).await {
                 tracing::warn!("SIGHUP: serving the built-in bundle, there is nothing to reload");
             }
         }
@@ -53,7 +53,7 @@ pub fn watch(shared: Arc<Shared>, dir: PathBuf) -> Result<Watcher, String> {
         .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
     tokio::spawn(async move {
         while rx.recv().await.is_some() {
-            let _ = shared.reload("watch").await;
+            let _ = shared.reload(Trigger::Watch).await;
         }
     });
     Ok(Watcher {

@@ -95,7 +95,9 @@ pub struct Shared {
     workers: Arc<Semaphore>,
     settings: Settings,
     metrics: Arc<Metrics>,
-    stopping: std::sync::atomic::AtomicBool,
+    /// Flips to true once the service is going away: health and readiness say NOT_SERVING from then on,
+    /// while calls are still served until the listeners close.
+    draining: tokio::sync::watch::Sender<bool>,
 }
 
 /// A bundle and when it was loaded.
@@ -128,18 +130,27 @@ impl Shared {
             workers: Arc::new(Semaphore::new(settings.workers.max(1))),
             settings,
             metrics,
-            stopping: std::sync::atomic::AtomicBool::new(false),
+            draining: tokio::sync::watch::Sender::new(false),
         })
     }
 
-    /// Marks the service as shutting down: readiness answers NOT_SERVING from now on.
-    fn stop(&self) {
-        self.stopping
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+    /// Starts the way out: gRPC health and `/readyz` answer NOT_SERVING from now on, so load balancers
+    /// and Kubernetes stop sending calls, while the listeners stay open for the ones still coming.
+    pub fn drain(&self) {
+        self.draining.send_replace(true);
     }
 
-    fn is_stopping(&self) -> bool {
-        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    fn is_draining(&self) -> bool {
+        *self.draining.borrow()
+    }
+
+    /// Resolves once [`Shared::drain`] has been called.
+    async fn drained(&self) {
+        let _ = self
+            .draining
+            .subscribe()
+            .wait_for(|draining| *draining)
+            .await;
     }
 
     /// The largest request message: room for the request's other fields (and JSON's escapes) on top of
@@ -162,6 +173,30 @@ pub struct Reloaded {
     pub digest: String,
     /// How long building it took.
     pub elapsed: Duration,
+    /// False when the watcher found the directory changed but not the bundle (same bundle.toml digest,
+    /// which covers every file) and left the running one in place.
+    pub swapped: bool,
+}
+
+/// What asked for a reload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// `Admin.Reload`.
+    Admin,
+    /// SIGHUP.
+    Sighup,
+    /// A change in the bundle directory.
+    Watch,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Admin => "admin",
+            Trigger::Sighup => "sighup",
+            Trigger::Watch => "watch",
+        }
+    }
 }
 
 /// Why a reload did not happen; the running bundle keeps serving either way.
@@ -185,8 +220,8 @@ impl Shared {
     /// Builds the next bundle from the directory, entirely off the request path (digests, compile or
     /// cache, every `configure`), and swaps it in atomically: calls in flight finish on the bundle they
     /// started with. On failure the running bundle stays, and the error is logged, counted, and shown by
-    /// Admin.Status. Reloads from any trigger (`trigger` says which, for the log) run one at a time.
-    pub async fn reload(self: &Arc<Self>, trigger: &'static str) -> Result<Reloaded, ReloadError> {
+    /// Admin.Status. Reloads from any trigger run one at a time.
+    pub async fn reload(self: &Arc<Self>, trigger: Trigger) -> Result<Reloaded, ReloadError> {
         let Some(dir) = self.bundle_dir().map(|d| d.to_path_buf()) else {
             return Err(ReloadError::NoDirectory);
         };
@@ -207,14 +242,29 @@ impl Shared {
             .last_reload_error
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        let trigger_name = trigger.as_str();
         match loaded {
+            // A Kubernetes ConfigMap update is several directory events (a new timestamped directory, the
+            // `..data` symlink swap, the old directory's removal); only the one that changed the bundle
+            // counts as a reload.
+            Ok(b) if trigger == Trigger::Watch && b.digest == self.bundle.load().bundle.digest => {
+                tracing::debug!(digest = %b.digest, "bundle directory changed, bundle did not");
+                *last_error = None;
+                Ok(Reloaded {
+                    bundle: b.id(),
+                    digest: b.digest.clone(),
+                    elapsed: started.elapsed(),
+                    swapped: false,
+                })
+            }
             Ok(b) => {
                 let reloaded = Reloaded {
                     bundle: b.id(),
                     digest: b.digest.clone(),
                     elapsed: started.elapsed(),
+                    swapped: true,
                 };
-                tracing::info!(trigger, bundle = %reloaded.bundle, digest = %reloaded.digest, elapsed_ms = reloaded.elapsed.as_millis() as u64, "bundle reloaded");
+                tracing::info!(trigger = trigger_name, bundle = %reloaded.bundle, digest = %reloaded.digest, elapsed_ms = reloaded.elapsed.as_millis() as u64, "bundle reloaded");
                 self.metrics.reloaded(true);
                 self.metrics.serving(&b.id(), &b.digest);
                 self.bundle.store(Arc::new(Loaded {
@@ -229,7 +279,7 @@ impl Shared {
                     "reload failed, still serving {}: {e}",
                     self.bundle.load().bundle.id()
                 );
-                tracing::error!(trigger, "{message}");
+                tracing::error!(trigger = trigger_name, "{message}");
                 self.metrics.reloaded(false);
                 *last_error = Some(e.to_string());
                 Err(ReloadError::Failed(message))
@@ -304,15 +354,23 @@ pub async fn serve(
     let ext_authz = AuthorizationServer::new(ExtAuthzService(shared.clone()))
         .max_decoding_message_size(max_message);
 
-    let health_on_shutdown = health.clone();
+    // Health follows the drain: the overall status (what a Kubernetes gRPC probe asks by default) and the
+    // Guardrail service go NOT_SERVING; Admin keeps answering, for Status during the drain.
+    let draining = shared.clone();
+    tokio::spawn(async move {
+        draining.drained().await;
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        health
+            .set_not_serving::<GuardrailServer<GuardrailService>>()
+            .await;
+    });
     let stopping = shared.clone();
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: no new calls; finishing the ones in flight");
-        stopping.stop();
-        health_on_shutdown
-            .set_not_serving::<GuardrailServer<GuardrailService>>()
-            .await;
+        stopping.drain();
     };
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = shared.settings.tls.clone() {
@@ -843,7 +901,7 @@ impl Admin for AdminService {
         &self,
         _: Request<proto::ReloadRequest>,
     ) -> Result<Response<proto::ReloadResponse>, Status> {
-        match self.0.reload("admin").await {
+        match self.0.reload(Trigger::Admin).await {
             Ok(r) => Ok(Response::new(proto::ReloadResponse {
                 bundle: r.bundle,
                 digest: r.digest,
@@ -853,6 +911,7 @@ impl Admin for AdminService {
                 "serving the bundle built into the binary; there is no directory to reload (start with --bundle DIR)",
             )),
             Err(ReloadError::Failed(message)) => Err(Status::failed_precondition(message)),
+
         }
     }
 }

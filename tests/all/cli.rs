@@ -206,4 +206,20 @@ fn the_second_run_takes_compiled_plugins_from_the_cache() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&off.stderr).contains("no component cache"));
+    // Switches set from the environment take the usual spellings (PALISADE_NO_CACHE=1 in a container).
+    for value in ["1", "yes", "true", "on"] {
+        let off = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(["scan", "--cache-dir"])
+            .arg(cache.path())
+            .env("PALISADE_NO_CACHE", value)
+            .env("PALISADE_LOG", "palisade=info")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&off.stderr);
+        assert!(
+            off.status.success() && log.contains("no component cache"),
+            "{value}: {log}"
+        );
+    }
 }

@@ -15,7 +15,7 @@ use crate::serve::{text, Server};
 use crate::util::{bundle_dir, HEADER, PII};
 
 /// Waits (bounded) until Admin.Status reports `bundle`.
-async fn wait_for_bundle(admin: &mut AdminClient<Channel>, bundle: &str) {
+pub(crate) async fn wait_for_bundle(admin: &mut AdminClient<Channel>, bundle: &str) {
     let started = Instant::now();
     loop {
         let s = admin.status(StatusRequest {}).await.unwrap().into_inner();

@@ -44,12 +44,23 @@ impl Server {
         args: &[&str],
         tls: Option<tonic::transport::ClientTlsConfig>,
     ) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_palisade"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
+            .env("PALISADE_CACHE_DIR", crate::util::BINARY_CACHE_DIR);
+        Server::spawn(command, tls).await
+    }
+
+    /// [`Server::start`] for a command set up by the caller (arguments, environment); its log must show
+    /// the addresses it listens on.
+    pub(crate) async fn spawn(
+        mut command: Command,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> Server {
+        let mut child = command
             .env("PALISADE_LOG", "info")
             .env_remove("PALISADE_BUNDLE")
-            .env("PALISADE_CACHE_DIR", crate::util::BINARY_CACHE_DIR)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -62,9 +73,15 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
+        // `key=ADDR` in a human log line, `"key":"ADDR"` in a JSON one.
         let address = |line: &str, key: &str| {
+            let json_key = format!("\"{}\":\"", key.trim_end_matches('='));
             line.split_whitespace()
                 .find_map(|w| w.strip_prefix(key))
+                .or_else(|| {
+                    let at = line.find(&json_key)? + json_key.len();
+                    line[at..].split('"').next()
+                })
                 .map(|a| a.parse::<SocketAddr>().expect("a socket address"))
         };
         let (mut addr, mut metrics_addr, mut http_addr) = (None, None, None);

@@ -48,7 +48,7 @@ pub async fn serve(
         .with_state(shared.clone());
     let stopping = async move {
         shutdown.await;
-        shared.stop();
+        shared.drain();
     };
     axum::serve(listener, app)
         .with_graceful_shutdown(stopping)
@@ -57,7 +57,7 @@ pub async fn serve(
 
 async fn ready(State(shared): State<Arc<Shared>>) -> Response {
     let bundle = shared.bundle.load().bundle.id();
-    if shared.is_stopping() {
+    if shared.is_draining() {
         let body = serde_json::json!({"status": "NOT_SERVING", "bundle": bundle, "message": "shutting down"});
         return json(StatusCode::SERVICE_UNAVAILABLE, &body);
     }
