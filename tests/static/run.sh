@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The static binary as the container image runs it: alone in an empty root directory (what FROM scratch
+# gives it: no libc, no /etc, no /tmp, no HOME), as user 65532, with the stock plugins embedded. It must
+# serve gRPC health and Check, the HTTP API, and `scan` from standard input.
+# Needs deploy/build-static.sh to have run, grpcurl and curl; chroot needs root (without it, the binary
+# runs outside a chroot with an empty environment, which still proves it links nothing).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin=target/static/palisade
+[ -x "$bin" ] || { echo "no $bin: run bash deploy/build-static.sh first" >&2; exit 1; }
+source tests/lib.sh
+fail() {
+  echo "static binary: $*" >&2
+  [ -f "$work/palisade.log" ] && { echo "--- palisade.log:" >&2; tail -n 40 "$work/palisade.log" >&2; }
+  exit 1
+}
+
+root="$work/root"
+mkdir -p "$root"
+cp "$bin" "$root/palisade"
+if [ "$(id -u)" = 0 ]; then
+  chmod 755 "$work" "$root"
+  in_image() { env -i "$(command -v chroot)" --userspec=65532:65532 "$root" /palisade "$@"; }
+else
+  echo "not root: running without chroot, with an empty environment"
+  in_image() { env -i "$root/palisade" "$@"; }
+fi
+
+grpc=$(free_port); http=$(free_port)
+in_image serve --listen "127.0.0.1:$grpc" --http "127.0.0.1:$http" 2> "$work/palisade.log" &
+pids+=($!)
+[ -n "$(logged "listening addr" "$work/palisade.log")" ] || fail "never logged its address"
+
+health=$(grpcurl -plaintext -d '{"service": ""}' "127.0.0.1:$grpc" grpc.health.v1.Health/Check)
+grep -q SERVING <<<"$health" || fail "gRPC health: $health"
+check=$(grpcurl -plaintext -d '{"text": "mail jane.doe@example.com"}' "127.0.0.1:$grpc" palisade.v1.Guardrail/Check)
+grep -q '"text": "mail \[EMAIL_ADDRESS\]"' <<<"$check" || fail "gRPC Check: $check"
+answer=$(curl -sS -H 'content-type: application/json' -d '{"text": "key AKIAZ3MHQ4WRT7LUBX2N"}' "http://127.0.0.1:$http/v1/check")
+grep -q '"decision":"DECISION_DENY"' <<<"$answer" || fail "HTTP check: $answer"
+scanned=$(echo "call +1 415 555 0100" | in_image scan) || fail "scan exited $?"
+[ "$scanned" = "call [PHONE_NUMBER]" ] || fail "scan: $scanned"
+echo "static binary: serves gRPC and HTTP and scans, alone in an empty root as uid 65532 ($(du -h "$bin" | cut -f1))"
