@@ -20,6 +20,7 @@
 // Denied, not forbidden: loading a cached compiled component is unsafe by wasmtime's design (see cache.rs).
 #![deny(unsafe_code)]
 
+pub mod audit;
 pub mod bundle;
 pub mod cache;
 pub mod chain;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
+use palisade::audit;
 use palisade::bundle::{self, Bundle};
 use palisade::cache::ComponentCache;
 use palisade::chain::Dir;
@@ -90,6 +91,11 @@ enum Command {
         /// After SIGTERM, keep serving this long while health checks say NOT_SERVING, so load balancers
         /// and Kubernetes endpoints stop routing here before the listeners close (e.g. 5s behind a
         /// Kubernetes Service). A second signal ends the drain at once.
+        /// Write an audit event per exchange (one JSON line: who, what kind, where, the decision, the
+        /// findings by plugin and rule, never a matched value) to this file, or `-` for standard output.
+        /// Writing never holds up a call: when the sink falls behind, events are dropped and counted.
+        #[arg(long, env = "PALISADE_AUDIT", value_name = "PATH|-")]
+        audit: Option<String>,
         #[arg(long, env = "PALISADE_DRAIN", default_value = "0s", value_parser = humantime::parse_duration, value_name = "DURATION")]
         drain: std::time::Duration,
         /// Serve only bundles signed by this key (a `.pub` file from `bundle keygen`); repeat for more
@@ -348,6 +354,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             workers,
             no_watch,
             drain,
+            audit,
             trusted_keys,
             tls,
         } => {
@@ -378,6 +385,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let bundle_id = loaded.id();
             let registry = Arc::new(Metrics::new());
+            let audit = match audit.as_deref().map(audit::Sink::parse) {
+                None => None,
+                Some(sink) => {
+                    tracing::info!(?sink, "writing audit events");
+                    Some(
+                        audit::AuditLog::open(&sink, registry.clone())
+                            .context("--audit / PALISADE_AUDIT")?,
+                    )
+                }
+            };
             let shared = Shared::new(
                 engine,
                 origin,
@@ -385,6 +402,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 hash_key()?,
                 settings,
                 registry.clone(),
+                audit,
             );
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -455,10 +473,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     }
                 }
                 tracing::info!(%addr, transport, bundle = %bundle_id, workers, max_payload, "listening");
-                server::serve(listener, shared, until_stopped(stopped)).await?;
+                server::serve(listener, shared.clone(), until_stopped(stopped)).await?;
                 for task in [http_server, metrics_server].into_iter().flatten() {
                     task.await??;
                 }
+                shared.flush_audit();
                 tracing::info!("stopped");
                 anyhow::Ok(0)
             })

@@ -51,6 +51,7 @@ pub struct Metrics {
     duration: Histogram,
     plugin_failures: Family<FailureLabels, Counter>,
     reloads: Family<ResultLabel, Counter>,
+    audit: Family<ResultLabel, Counter>,
     bundle: Family<BundleLabels, Gauge>,
     serving: Mutex<Option<BundleLabels>>,
 }
@@ -86,6 +87,12 @@ impl Metrics {
         );
         let reloads = Family::<ResultLabel, Counter>::default();
         registry.register("reloads", "Bundle reloads, by result", reloads.clone());
+        let audit = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "audit_events",
+            "Audit events written, dropped because the sink fell behind, or failed to write",
+            audit.clone(),
+        );
         let bundle = Family::<BundleLabels, Gauge>::default();
         registry.register(
             "bundle_info",
@@ -99,6 +106,7 @@ impl Metrics {
             duration,
             plugin_failures,
             reloads,
+            audit,
             bundle,
             serving: Mutex::new(None),
         }
@@ -118,6 +126,11 @@ impl Metrics {
             })
             .inc();
         self.duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// An audit event `written`, `dropped` or in `error`; returns how many have been, with this one.
+    pub fn audit(&self, result: &'static str) -> u64 {
+        self.audit.get_or_create(&ResultLabel { result }).inc() + 1
     }
 
     /// A plugin call that failed.

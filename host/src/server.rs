@@ -20,6 +20,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
+use crate::audit::{self, AuditLog};
 use crate::bundle::{self, Bundle};
 use crate::chain::{self, Dir, Outcome};
 use crate::check;
@@ -98,6 +99,8 @@ pub struct Shared {
     /// Flips to true once the service is going away: health and readiness say NOT_SERVING from then on,
     /// while calls are still served until the listeners close.
     draining: tokio::sync::watch::Sender<bool>,
+    /// Where audit events go, when `--audit` is on.
+    audit: Option<AuditLog>,
 }
 
 /// A bundle and when it was loaded.
@@ -115,6 +118,7 @@ impl Shared {
         hash_key: HashKey,
         settings: Settings,
         metrics: Arc<Metrics>,
+        audit: Option<AuditLog>,
     ) -> Arc<Shared> {
         metrics.serving(&bundle.id(), &bundle.digest);
         Arc::new(Shared {
@@ -131,6 +135,7 @@ impl Shared {
             settings,
             metrics,
             draining: tokio::sync::watch::Sender::new(false),
+            audit,
         })
     }
 
@@ -413,7 +418,7 @@ impl Guardrail for GuardrailService {
         let shared = self.0.clone();
         tokio::spawn(
             async move {
-let outcome = run_stream(
+                let outcome = run_stream(
                     shared.clone(),
                     request.into_inner(),
                     peer,
@@ -422,17 +427,10 @@ let outcome = run_stream(
                     tx.clone(),
                 )
                 .await;
-                match outcome {
-                    Ok(decision) => {
-                        let decision = decision_in(decision).as_str();
-                        shared.metrics.checked(decision, received.elapsed());
-                        tracing::info!(decision, elapsed_us = received.elapsed().as_micros() as u64, "stream checked");
-                    }
-                    Err(status) => {
-                        shared.metrics.check_error(status.code(), received.elapsed());
-                        tracing::info!(code = ?status.code(), message = status.message(), "stream refused");
-                        let _ = tx.send(Err(status)).await;
-                    }
+                // An answered stream was recorded where it was decided.
+                if let Err(status) = outcome {
+                    shared.refused("grpc-stream", "", &status, received);
+                    let _ = tx.send(Err(status)).await;
                 }
             }
             .instrument(span),
@@ -449,12 +447,14 @@ let outcome = run_stream(
         let received = Instant::now();
         let caller = match caller_deadline(&request, received) {
             Ok(deadline) => Caller {
+                transport: "grpc",
                 peer: identity::peer_spiffe_id(&request),
                 deadline,
                 received,
             },
             Err(status) => {
-                self.0.refused(&status, received);
+                self.0
+                    .refused("grpc", &request.get_ref().request_id, &status, received);
                 return Err(status);
             }
         };
@@ -467,6 +467,8 @@ let outcome = run_stream(
 
 /// Who made a call and by when it must be answered, whatever transport carried it.
 pub(crate) struct Caller {
+    /// How the call arrived, for the log and the audit trail.
+    pub transport: &'static str,
     /// The client certificate's SPIFFE ID, with mutual TLS.
     pub peer: Option<String>,
     /// The caller's deadline, less a margin.
@@ -476,33 +478,73 @@ pub(crate) struct Caller {
 }
 
 impl Shared {
-    /// One Check, whichever transport carried it (gRPC, HTTP/JSON): the same limits, chain, policy, metrics
-    /// and log line.
+    /// One Check, whichever transport carried it (gRPC, HTTP/JSON): the same limits, chain, policy, metrics,
+    /// log line and audit event.
     pub(crate) async fn check(
         self: &Arc<Self>,
         request: proto::CheckRequest,
         caller: Caller,
     ) -> Result<proto::CheckResponse, Status> {
         use tracing::Instrument;
-        let received = caller.received;
-        let span = tracing::info_span!("check", request_id = %request.request_id);
+        let (received, transport) = (caller.received, caller.transport);
+        let request_id = request.request_id.clone();
+        let span = tracing::info_span!("check", %request_id);
         let answer = self.answer(request, caller).instrument(span.clone()).await;
-        let _in_span = span.enter();
-        match &answer {
-            Ok(r) => {
-                let decision = decision_in(r.decision()).as_str();
-                self.metrics.checked(decision, received.elapsed());
-                tracing::info!(bundle = %r.bundle, decision, elapsed_us = r.elapsed_us, findings = r.findings.len(), "checked");
-            }
-            Err(status) => self.refused(status, received),
+        if let Err(status) = &answer {
+            let _in_span = span.enter();
+            self.refused(transport, &request_id, status, received);
         }
         answer
     }
 
-    /// Counts and logs a call answered with an error.
-    fn refused(&self, status: &Status, received: Instant) {
+    /// Counts, logs and audits an exchange that was decided — every transport ends here.
+    pub(crate) fn record(&self, exchange: &audit::Exchange<'_>) {
+        let decision = exchange.decision.as_str();
+        self.metrics.checked(decision, exchange.elapsed);
+        for failure in exchange.failures {
+            self.metrics.plugin_failed(&failure.plugin, &failure.error);
+        }
+        tracing::info!(
+            transport = exchange.transport,
+            request_id = exchange.request_id,
+            direction = exchange.request.direction.as_str(),
+            bundle = %exchange.bundle.id(),
+            decision,
+            elapsed_us = u64::try_from(exchange.elapsed.as_micros()).unwrap_or(u64::MAX),
+            findings = exchange.findings.len(),
+            "checked"
+        );
+        if let Some(audit) = &self.audit {
+            audit.record(exchange.to_line(SystemTime::now()));
+        }
+    }
+
+    /// Counts, logs and audits a call answered with an error instead of a decision.
+    pub(crate) fn refused(
+        &self,
+        transport: &'static str,
+        request_id: &str,
+        status: &Status,
+        received: Instant,
+    ) {
         self.metrics.check_error(status.code(), received.elapsed());
-        tracing::info!(code = ?status.code(), message = status.message(), "check refused");
+        tracing::info!(transport, request_id, code = ?status.code(), message = status.message(), "check refused");
+        if let Some(audit) = &self.audit {
+            audit.record(audit::refusal_line(
+                transport,
+                request_id,
+                status.code(),
+                status.message(),
+                SystemTime::now(),
+            ));
+        }
+    }
+
+    /// Waits (briefly) until the audit events of answered calls are written out; for shutdown.
+    pub fn flush_audit(&self) {
+        if let Some(audit) = &self.audit {
+            audit.flush(Duration::from_secs(5));
+        }
     }
 
     async fn answer(
@@ -511,6 +553,7 @@ impl Shared {
         caller: Caller,
     ) -> Result<proto::CheckResponse, Status> {
         let Caller {
+            transport,
             peer,
             deadline,
             received,
@@ -547,12 +590,14 @@ impl Shared {
         let bundle = self.bundle.load().bundle.clone();
         let shared = self.clone();
         let run_bundle = bundle.clone();
-        let verdicts = self
+        let (checked, exchange) = self
             .on_worker(deadline, received, move || {
-                check::run(&run_bundle, content_type, text, &exchange, &shared.hash_key)
+                let checked =
+                    check::run(&run_bundle, content_type, text, &exchange, &shared.hash_key);
+                (checked, exchange)
             })
-            .await?
-            .map_err(status_of)?;
+            .await?;
+        let verdicts = checked.map_err(status_of)?;
         if deadline.is_some_and(|d| Instant::now() > d) {
             return Err(Status::deadline_exceeded(format!(
                 "deadline passed after {:?}",
@@ -560,10 +605,20 @@ impl Shared {
             )));
         }
 
-        let elapsed_us = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
-        for failure in &verdicts.failures {
-            self.metrics.plugin_failed(&failure.plugin, &failure.error);
-        }
+        let elapsed = received.elapsed();
+        self.record(&audit::Exchange {
+            transport,
+            request_id: &req.request_id,
+            request: &exchange,
+            bundle: &bundle,
+            decision: verdicts.outcome,
+            reason: verdicts.reason.as_deref(),
+            findings: &verdicts.findings,
+            labels: &verdicts.labels,
+            failures: &verdicts.failures,
+            elapsed,
+        });
+        let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let decision = decision_out(verdicts.outcome);
         // The payload can be megabytes: move it into the answer, never copy it.
         let content = match verdicts.outcome {
@@ -617,14 +672,6 @@ fn decision_out(outcome: Outcome) -> proto::Decision {
     }
 }
 
-fn decision_in(decision: proto::Decision) -> Outcome {
-    match decision {
-        proto::Decision::Modify => Outcome::Modify,
-        proto::Decision::Deny => Outcome::Deny,
-        proto::Decision::Allow | proto::Decision::Unspecified => Outcome::Allow,
-    }
-}
-
 fn stream_status(e: StreamError) -> Status {
     match e {
         StreamError::Chain(e) => status_of(e),
@@ -644,7 +691,7 @@ async fn run_stream(
     deadline: Option<Instant>,
     received: Instant,
     tx: tokio::sync::mpsc::Sender<Result<proto::CheckStreamResponse, Status>>,
-) -> Result<proto::Decision, Status> {
+) -> Result<(), Status> {
     let first = next_chunk(&mut inbound, deadline, received)
         .await?
         .unwrap_or_default();
@@ -659,6 +706,7 @@ async fn run_stream(
         }
     };
     let kind = StreamType::parse(&first.content_type).map_err(stream_status)?;
+    let request_id = first.request_id;
     let exchange = chain::Request {
         direction,
         principal: identity::principal(
@@ -676,11 +724,12 @@ async fn run_stream(
     // The bundle the stream started with decides all of it.
     let bundle = shared.bundle.load().bundle.clone();
     let bundle_id = bundle.id();
+    let audited = exchange.clone();
     let settings = StreamSettings::new(
         shared.settings.stream_hold_back,
         shared.settings.max_payload,
     );
-    let mut check = StreamCheck::new(bundle, exchange, kind, settings);
+    let mut check = StreamCheck::new(bundle.clone(), exchange, kind, settings);
     let mut chunk = Some(first.chunk);
     loop {
         let last = chunk.is_none();
@@ -699,11 +748,18 @@ async fn run_stream(
         if last || check.denied() {
             let elapsed_us = u64::try_from(check.elapsed().as_micros()).unwrap_or(u64::MAX);
             let summary = check.summary();
-            for failure in &summary.failures {
-                shared
-                    .metrics
-                    .plugin_failed(&failure.plugin, &failure.error);
-            }
+            shared.record(&audit::Exchange {
+                transport: "grpc-stream",
+                request_id: &request_id,
+                request: &audited,
+                bundle: &bundle,
+                decision: summary.outcome,
+                reason: summary.reason.as_deref(),
+                findings: &summary.findings,
+                labels: &summary.labels,
+                failures: &summary.failures,
+                elapsed: received.elapsed(),
+            });
             let decision = decision_out(summary.outcome);
             let answer = proto::CheckStreamResponse {
                 chunk: released,
@@ -718,7 +774,7 @@ async fn run_stream(
             };
             // A caller that has gone away needs no answer.
             let _ = tx.send(Ok(answer)).await;
-            return Ok(decision);
+            return Ok(());
         }
         let answer = proto::CheckStreamResponse {
             chunk: released,

@@ -18,7 +18,11 @@ use crate::tls::bundle_denying_sandbox_agents;
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
 
 /// What Envoy sends for a POST to api.openai.com with these extra headers and this body.
-fn envoy_request(content_type: &str, extra: &[(&str, &str)], body: &str) -> CheckRequest {
+pub(crate) fn envoy_request(
+    content_type: &str,
+    extra: &[(&str, &str)],
+    body: &str,
+) -> CheckRequest {
     let mut headers: HashMap<String, String> = [
         (":method", "POST"),
         (":authority", "api.openai.com"),
@@ -61,12 +65,12 @@ fn not_utf8() -> CheckRequest {
     request
 }
 
-fn chat(content: &str) -> String {
+pub(crate) fn chat(content: &str) -> String {
     serde_json::json!({"model": "gpt-4o", "messages": [{"role": "user", "content": content}]})
         .to_string()
 }
 
-async fn check(server: &Server, request: CheckRequest) -> CheckResponse {
+pub(crate) async fn check(server: &Server, request: CheckRequest) -> CheckResponse {
     AuthorizationClient::new(server.channel().await)
         .check(request)
         .await

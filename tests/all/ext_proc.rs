@@ -17,13 +17,13 @@ use crate::util::edited_default_bundle_dir;
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
 
 /// One ext_proc stream, driven message by message as Envoy drives it.
-struct Envoy {
+pub(crate) struct Envoy {
     tx: mpsc::Sender<ProcessingRequest>,
     answers: tonic::Streaming<envoy_types::pb::envoy::service::ext_proc::v3::ProcessingResponse>,
 }
 
 impl Envoy {
-    async fn connect(server: &Server) -> Envoy {
+    pub(crate) async fn connect(server: &Server) -> Envoy {
         let mut client = ExternalProcessorClient::new(server.channel().await);
         let (tx, rx) = mpsc::channel(4);
         let answers = client
@@ -35,7 +35,7 @@ impl Envoy {
     }
 
     /// Sends one message and returns the one answer Envoy waits for.
-    async fn send(&mut self, request: In) -> Out {
+    pub(crate) async fn send(&mut self, request: In) -> Out {
         self.tx
             .send(ProcessingRequest {
                 request: Some(request),
@@ -70,7 +70,7 @@ fn headers(pairs: &[(&str, &str)], end_of_stream: bool) -> HttpHeaders {
     }
 }
 
-fn request_headers(content_type: &str, extra: &[(&str, &str)]) -> In {
+pub(crate) fn request_headers(content_type: &str, extra: &[(&str, &str)]) -> In {
     let mut pairs = vec![
         (":method", "POST"),
         (":scheme", "https"),
@@ -83,7 +83,7 @@ fn request_headers(content_type: &str, extra: &[(&str, &str)]) -> In {
     In::RequestHeaders(headers(&pairs, false))
 }
 
-fn body(bytes: &[u8], end_of_stream: bool) -> HttpBody {
+pub(crate) fn body(bytes: &[u8], end_of_stream: bool) -> HttpBody {
     HttpBody {
         body: bytes.to_vec(),
         end_of_stream,

@@ -31,6 +31,7 @@ use super::ext_proc::{
 };
 use super::http::Failure;
 use super::{caller_deadline, identity, non_empty, status_of, Shared};
+use crate::audit;
 use crate::chain::{self, Dir, Outcome, ReportedFinding};
 use crate::check;
 use crate::payload::ContentType;
@@ -51,7 +52,7 @@ impl Authorization for ExtAuthzService {
         match self.decide(request, received).await {
             Ok(answer) => Ok(Response::new(answer)),
             Err(Failure { http, status }) => {
-                self.0.refused(&status, received);
+                self.0.refused("ext_authz", "", &status, received);
                 let code = status.code();
                 if matches!(
                     code,
@@ -169,20 +170,31 @@ impl ExtAuthzService {
         let bundle = shared.bundle.load().bundle.clone();
         let bundle_id = bundle.id();
         let key = shared.hash_key.clone();
-        let checked = shared
+        let run_bundle = bundle.clone();
+        let (checked, exchange) = shared
             .on_worker(deadline, received, move || {
-                check::run(&bundle, content_type, text, &exchange, &key)
+                let checked = check::run(&run_bundle, content_type, text, &exchange, &key);
+                (checked, exchange)
             })
-            .await?
-            .map_err(status_of)?;
-        for failure in &checked.failures {
-            shared
-                .metrics
-                .plugin_failed(&failure.plugin, &failure.error);
-        }
+            .await?;
+        let checked = checked.map_err(status_of)?;
         let decision = checked.outcome.as_str();
-        shared.metrics.checked(decision, received.elapsed());
-        tracing::info!(%request_id, decision, bundle = %bundle_id, elapsed_us = received.elapsed().as_micros() as u64, findings = checked.findings.len(), "ext_authz checked");
+        shared.record(&audit::Exchange {
+            transport: "ext_authz",
+            request_id: &request_id,
+            request: &exchange,
+            bundle: &bundle,
+            // ext_authz cannot rewrite a body: what the policy would redact is denied.
+            decision: match checked.outcome {
+                Outcome::Modify => Outcome::Deny,
+                other => other,
+            },
+            reason: checked.reason.as_deref(),
+            findings: &checked.findings,
+            labels: &checked.labels,
+            failures: &checked.failures,
+            elapsed: received.elapsed(),
+        });
         let reason = match checked.outcome {
             Outcome::Allow => String::new(),
             Outcome::Deny => checked.reason.clone().unwrap_or_else(|| "denied".into()),

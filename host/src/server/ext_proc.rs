@@ -32,6 +32,7 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{non_empty, stream_status, Shared};
+use crate::audit;
 use crate::bundle::Bundle;
 use crate::chain::{self, Dir, Outcome};
 use crate::check;
@@ -290,10 +291,11 @@ impl Exchange {
                 };
                 let bundle = self.bundle.clone();
                 let key = self.shared.hash_key.clone();
-                let checked = self
+                let (checked, exchange) = self
                     .shared
                     .on_worker(None, received, move || {
-                        check::run(&bundle, content_type, text, &exchange, &key)
+                        let checked = check::run(&bundle, content_type, text, &exchange, &key);
+                        (checked, exchange)
                     })
                     .await?;
                 let checked = match checked {
@@ -306,7 +308,14 @@ impl Exchange {
                         )))
                     }
                 };
-                self.log(direction, checked.outcome, received);
+                self.shared.record(&audit::Exchange {
+                    decision: checked.outcome,
+                    reason: checked.reason.as_deref(),
+                    findings: &checked.findings,
+                    labels: &checked.labels,
+                    failures: &checked.failures,
+                    ..self.exchange(&exchange, received)
+                });
                 match checked.outcome {
                     Outcome::Deny => {
                         let rule = checked
@@ -358,27 +367,52 @@ impl Exchange {
             })
             .await?;
         let released = released.map_err(stream_status)?;
-        if check.denied() {
+        let denied = check.denied();
+        if denied || last {
             let summary = check.summary();
-            self.log(Dir::Output, Outcome::Deny, received);
-            return Ok(Step::Deny(immediate(
-                StatusCode::Forbidden,
-                summary.reason.as_deref().unwrap_or("denied"),
-                None,
-            )));
-        }
-        if last {
-            self.log(Dir::Output, check.summary().outcome, received);
+            let request = chain::Request {
+                direction: Dir::Output,
+                ..self.fields.clone()
+            };
+            self.shared.record(&audit::Exchange {
+                decision: summary.outcome,
+                reason: summary.reason.as_deref(),
+                findings: &summary.findings,
+                labels: &summary.labels,
+                failures: &summary.failures,
+                ..self.exchange(&request, received)
+            });
+            if denied {
+                return Ok(Step::Deny(immediate(
+                    StatusCode::Forbidden,
+                    summary.reason.as_deref().unwrap_or("denied"),
+                    None,
+                )));
+            }
         } else {
             self.stream = Some(check);
         }
         Ok(Step::Continue(mutation(Mutation::Body(released), None)))
     }
 
-    fn log(&self, direction: Dir, outcome: Outcome, received: Instant) {
-        let decision = outcome.as_str();
-        self.shared.metrics.checked(decision, received.elapsed());
-        tracing::info!(request_id = %self.request_id, direction = direction.as_str(), decision, bundle = %self.bundle.id(), elapsed_us = received.elapsed().as_micros() as u64, "ext_proc checked");
+    /// This exchange's audit record for `request`, decided nothing yet: callers fill in the decision.
+    fn exchange<'a>(
+        &'a self,
+        request: &'a chain::Request,
+        received: Instant,
+    ) -> audit::Exchange<'a> {
+        audit::Exchange {
+            transport: "ext_proc",
+            request_id: &self.request_id,
+            request,
+            bundle: &self.bundle,
+            decision: Outcome::Allow,
+            reason: None,
+            findings: &[],
+            labels: &[],
+            failures: &[],
+            elapsed: received.elapsed(),
+        }
     }
 }
 

@@ -76,7 +76,7 @@ async fn check(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body
             Err(status) => Failure::from(status).into_response(),
         },
         Err(failure) => {
-            shared.refused(&failure.status, received);
+            shared.refused("http", "", &failure.status, received);
             failure.into_response()
         }
     }
@@ -164,6 +164,7 @@ async fn read_request(
     Ok((
         request,
         Caller {
+            transport: "http",
             peer: None,
             deadline,
             received,

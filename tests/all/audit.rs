@@ -1,0 +1,232 @@
+//! `serve --audit`: one JSON line per exchange, whatever carried it, with who, what kind, where, the
+//! decision and each finding's plugin, rule, category and action — and never a matched value.
+
+use std::collections::BTreeMap;
+
+use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request::RequestBody;
+use palisade::server::proto::{CheckRequest, CheckStreamRequest, Direction};
+use serde_json::Value;
+
+use crate::serve::{text, Server};
+
+const EMAIL: &str = "ana.silva@example.com";
+const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
+
+fn events(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut server =
+        Server::start(&["--audit", path.to_str().unwrap(), "--http", "127.0.0.1:0"]).await;
+    let mut client = server.client().await;
+
+    // A prompt to a model, with an email: redacted.
+    client
+        .check(CheckRequest {
+            principal: "spiffe://corp/ns/apps/sa/support-bot".into(),
+            destination: "api.openai.com".into(),
+            request_id: "prompt-1".into(),
+            ..text(&format!("write to {EMAIL}"))
+        })
+        .await
+        .unwrap();
+    // A tool call carrying a credential: denied.
+    client
+        .check(CheckRequest {
+            tool: "shell".into(),
+            request_id: "tool-1".into(),
+            ..text(&format!("export AWS_ACCESS_KEY_ID={AWS_KEY}"))
+        })
+        .await
+        .unwrap();
+    // A model's answer, over the HTTP API.
+    let answer = reqwest::Client::new()
+        .post(format!("http://{}/v1/check", server.http_addr.unwrap()))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({"text": format!("reach me at {EMAIL}"), "direction": "DIRECTION_OUTPUT", "request_id": "http-1"})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // A streamed answer.
+    let first = CheckStreamRequest {
+        chunk: format!("the address is {EMAIL}.").into_bytes(),
+        content_type: "text/plain".into(),
+        direction: Direction::Output.into(),
+        request_id: "stream-1".into(),
+        ..Default::default()
+    };
+    let mut answers = client
+        .check_stream(tokio_stream::iter([first]))
+        .await
+        .unwrap()
+        .into_inner();
+    while answers.message().await.unwrap().is_some() {}
+    // Envoy ext_authz, with a chat body.
+    crate::ext_authz::check(
+        &server,
+        crate::ext_authz::envoy_request(
+            "application/json",
+            &[],
+            &crate::ext_authz::chat(&format!("mail {EMAIL}")),
+        ),
+    )
+    .await;
+    // Envoy ext_proc, buffering a chat request body.
+    let mut envoy = crate::ext_proc::Envoy::connect(&server).await;
+    envoy
+        .send(crate::ext_proc::request_headers("application/json", &[]))
+        .await;
+    let chat = crate::ext_authz::chat(&format!("mail {EMAIL}"));
+    envoy
+        .send(RequestBody(crate::ext_proc::body(chat.as_bytes(), true)))
+        .await;
+    drop(envoy);
+    // A call refused for bad input.
+    let refused = client
+        .check(CheckRequest {
+            request_id: "bad-1".into(),
+            direction: 9,
+            ..text("x")
+        })
+        .await;
+    assert!(refused.is_err());
+
+    // Shutting down writes out what is queued.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+
+    let raw = std::fs::read_to_string(&path).unwrap();
+    for value in [EMAIL, "ana.silva", AWS_KEY] {
+        assert!(
+            !raw.contains(value),
+            "the audit trail holds {value}:\n{raw}"
+        );
+    }
+    let events = events(&path);
+    // ext_authz and ext_proc both see Envoy's x-request-id.
+    let by_id: BTreeMap<(&str, &str), &Value> = events
+        .iter()
+        .map(|e| {
+            let key = (
+                e["transport"].as_str().unwrap(),
+                e["request_id"].as_str().unwrap(),
+            );
+            (key, e)
+        })
+        .collect();
+    assert_eq!(events.len(), 7, "{raw}");
+    let expect = [
+        ("prompt-1", "prompt", "grpc", "input", "modify"),
+        ("tool-1", "tool_call", "grpc", "input", "deny"),
+        ("http-1", "output", "http", "output", "modify"),
+        ("stream-1", "output", "grpc-stream", "output", "modify"),
+        ("req-42", "prompt", "ext_authz", "input", "deny"),
+        ("req-42", "prompt", "ext_proc", "input", "modify"),
+    ];
+    for (id, event, transport, direction, decision) in expect {
+        let e = by_id
+            .get(&(transport, id))
+            .unwrap_or_else(|| panic!("no {transport} event {id}:\n{raw}"));
+        assert_eq!(
+            (
+                &e["event"],
+                &e["transport"],
+                &e["direction"],
+                &e["decision"]
+            ),
+            (
+                &Value::from(event),
+                &Value::from(transport),
+                &Value::from(direction),
+                &Value::from(decision)
+            ),
+            "{e}"
+        );
+        assert_eq!(e["bundle"], "default@0.2.0");
+        assert_eq!(e["bundle_digest"].as_str().unwrap().len(), 64);
+        assert!(e["time"].as_str().unwrap().ends_with('Z'), "{e}");
+    }
+    let prompt = by_id[&("grpc", "prompt-1")];
+    assert_eq!(prompt["principal"], "spiffe://corp/ns/apps/sa/support-bot");
+    assert_eq!(prompt["destination"], "api.openai.com");
+    let email = &prompt["findings"][0];
+    assert_eq!(
+        (
+            &email["plugin"],
+            &email["rule"],
+            &email["category"],
+            &email["action"]
+        ),
+        (
+            &Value::from("pii"),
+            &Value::from("pii.email"),
+            &Value::from("EMAIL_ADDRESS"),
+            &Value::from("redact")
+        )
+    );
+    assert_eq!(
+        (email["start"].as_u64(), email["end"].as_u64()),
+        (Some(9), Some(30))
+    );
+    let tool = by_id[&("grpc", "tool-1")];
+    assert_eq!(tool["tool"], "shell");
+    assert!(
+        tool["reason"]
+            .as_str()
+            .unwrap()
+            .contains("secret.aws-access-token"),
+        "{tool}"
+    );
+    // Envoy's exchanges: where the request went, and which message held the finding. (ext_authz cannot
+    // redact, so what the policy would redact was denied: its event says deny, above.)
+    for transport in ["ext_authz", "ext_proc"] {
+        let e = by_id[&(transport, "req-42")];
+        assert_eq!(
+            e["destination"], "https://api.openai.com/v1/chat/completions",
+            "{e}"
+        );
+        assert_eq!(e["findings"][0]["location"], "/messages/0/content", "{e}");
+    }
+    let refused = by_id[&("grpc", "bad-1")];
+    assert_eq!(
+        (&refused["event"], &refused["code"]),
+        (&Value::from("refused"), &Value::from("InvalidArgument"))
+    );
+}
+
+#[test]
+fn an_audit_file_that_cannot_be_opened_stops_the_server_with_the_reason() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--audit",
+            "/nonexistent-dir/audit.jsonl",
+        ])
+        .env("PALISADE_CACHE_DIR", crate::util::BINARY_CACHE_DIR)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent-dir/audit.jsonl") && stderr.contains("--audit"),
+        "{stderr}"
+    );
+}
