@@ -64,6 +64,10 @@ pub struct Exchange<'a> {
     pub failures: &'a [PluginFailure],
     /// From receiving the call to answering it.
     pub elapsed: Duration,
+    /// Of which in the chain (for metrics; not in the event).
+    pub chain_time: Duration,
+    /// Of which in each plugin, by position in the bundle (for metrics; not in the event).
+    pub plugin_time: &'a [(usize, Duration)],
 }
 
 /// The kind of an exchange, for the audit trail: what went to a model, what a tool was asked to do, and

@@ -142,7 +142,36 @@ pub struct Verdicts {
     pub failures: Vec<PluginFailure>,
     /// Time spent in the chain.
     pub elapsed: Duration,
+    /// Time each plugin that ran spent inspecting.
+    pub plugin_time: PluginTimes,
     edits: EditMap,
+}
+
+/// Time plugins spent inspecting, by their position in the bundle, summed over the texts of an exchange;
+/// only plugins that ran are listed.
+#[derive(Clone, Debug, Default)]
+pub struct PluginTimes(Vec<(usize, Duration)>);
+
+impl PluginTimes {
+    /// Adds `took` to the plugin at `index`.
+    pub fn add(&mut self, index: usize, took: Duration) {
+        match self.0.iter_mut().find(|(i, _)| *i == index) {
+            Some((_, total)) => *total += took,
+            None => self.0.push((index, took)),
+        }
+    }
+
+    /// Adds every time in `other`.
+    pub fn add_all(&mut self, other: &PluginTimes) {
+        for &(index, took) in &other.0 {
+            self.add(index, took);
+        }
+    }
+
+    /// (position in the bundle, time) for each plugin that ran.
+    pub fn as_slice(&self) -> &[(usize, Duration)] {
+        &self.0
+    }
 }
 
 impl Verdicts {
@@ -177,10 +206,12 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         state.add_label(label.clone());
     }
 
-    for plugin in bundle
+    let mut plugin_time = PluginTimes::default();
+    for (index, plugin) in bundle
         .plugins
         .iter()
-        .filter(|p| p.handles(request.direction))
+        .enumerate()
+        .filter(|(_, p)| p.handles(request.direction))
     {
         let budget = match request.deadline {
             None => plugin.budget,
@@ -204,10 +235,10 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
             metadata: request.metadata.clone(),
             location: request.location.clone(),
         };
-        let verdict = plugin
-            .runtime
-            .inspect(&ctx, &state.text, budget)
-            .and_then(|v| validate(&v, &state.text).map(|()| v));
+        let began = Instant::now();
+        let verdict = plugin.runtime.inspect(&ctx, &state.text, budget);
+        plugin_time.add(index, began.elapsed());
+        let verdict = verdict.and_then(|v| validate(&v, &state.text).map(|()| v));
         match verdict {
             Ok(verdict) => state.apply(plugin, verdict, hash_key),
             Err(error) => state.fail(plugin, error),
@@ -232,6 +263,7 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         labels: state.labels,
         failures: state.failures,
         elapsed: started.elapsed(),
+        plugin_time,
         edits: state.edits,
     })
 }

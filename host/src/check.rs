@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::bundle::Bundle;
-use crate::chain::{self, Outcome, PluginFailure, ReportedFinding, Request};
+use crate::chain::{self, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request};
 use crate::payload::{ContentType, Payload, PayloadError, Shape};
 use crate::policy::HashKey;
 use crate::Result;
@@ -30,6 +30,8 @@ pub struct Checked {
     pub shape: Shape,
     /// Time spent in adapter and chain.
     pub elapsed: Duration,
+    /// Time each plugin spent, over all texts.
+    pub plugin_time: PluginTimes,
 }
 
 /// Checks `body`, read as `content_type`. `exchange` carries what the gateway told about the exchange;
@@ -52,6 +54,7 @@ pub fn run(
         failures: Vec::new(),
         shape: payload.shape,
         elapsed: Duration::ZERO,
+        plugin_time: PluginTimes::default(),
     };
     let mut changed: Vec<(usize, String)> = Vec::new();
     for (i, text) in payload.texts.iter_mut().enumerate() {
@@ -71,6 +74,7 @@ pub fn run(
         text.text = request.text;
         checked.findings.extend(verdicts.findings);
         checked.failures.extend(verdicts.failures);
+        checked.plugin_time.add_all(&verdicts.plugin_time);
         for label in verdicts.labels {
             chain::add_label(&mut checked.labels, label);
         }

@@ -500,14 +500,23 @@ impl Shared {
     /// Counts, logs and audits an exchange that was decided — every transport ends here.
     pub(crate) fn record(&self, exchange: &audit::Exchange<'_>) {
         let decision = exchange.decision.as_str();
-        self.metrics.checked(decision, exchange.elapsed);
+        let direction = exchange.request.direction.as_str();
+        self.metrics.checked(decision, direction, exchange.elapsed);
+        let plugins = &exchange.bundle.plugins;
+        self.metrics.chain_ran(
+            exchange.chain_time,
+            exchange
+                .plugin_time
+                .iter()
+                .filter_map(|&(i, took)| Some((plugins.get(i)?.name(), took))),
+        );
         for failure in exchange.failures {
             self.metrics.plugin_failed(&failure.plugin, &failure.error);
         }
         tracing::info!(
             transport = exchange.transport,
             request_id = exchange.request_id,
-            direction = exchange.request.direction.as_str(),
+            direction,
             bundle = %exchange.bundle.id(),
             decision,
             elapsed_us = u64::try_from(exchange.elapsed.as_micros()).unwrap_or(u64::MAX),
@@ -617,6 +626,8 @@ impl Shared {
             labels: &verdicts.labels,
             failures: &verdicts.failures,
             elapsed,
+            chain_time: verdicts.elapsed,
+            plugin_time: verdicts.plugin_time.as_slice(),
         });
         let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let decision = decision_out(verdicts.outcome);
@@ -759,6 +770,8 @@ async fn run_stream(
                 labels: &summary.labels,
                 failures: &summary.failures,
                 elapsed: received.elapsed(),
+                chain_time: summary.chain_time,
+                plugin_time: summary.plugin_time.as_slice(),
             });
             let decision = decision_out(summary.outcome);
             let answer = proto::CheckStreamResponse {

@@ -20,12 +20,12 @@
 use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::bundle::Bundle;
-use crate::chain::{self, Outcome, PluginFailure, ReportedFinding, Request};
+use crate::chain::{self, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request};
 use crate::check;
 use crate::payload::{self, ContentType};
 use crate::policy::HashKey;
@@ -147,6 +147,8 @@ pub struct StreamCheck {
     modified: bool,
     denied: Option<String>,
     started: Instant,
+    chain_time: Duration,
+    plugin_time: PluginTimes,
 }
 
 /// The end of a stream.
@@ -162,6 +164,10 @@ pub struct Summary {
     pub labels: Vec<String>,
     /// Plugins that failed.
     pub failures: Vec<PluginFailure>,
+    /// Time spent in the chain, over every run of it.
+    pub chain_time: Duration,
+    /// Time each plugin spent, over the stream.
+    pub plugin_time: PluginTimes,
 }
 
 impl StreamCheck {
@@ -190,6 +196,8 @@ impl StreamCheck {
             modified: false,
             denied: None,
             started: Instant::now(),
+            chain_time: Duration::ZERO,
+            plugin_time: PluginTimes::default(),
         }
     }
 
@@ -257,6 +265,8 @@ impl StreamCheck {
             findings: self.findings,
             labels: self.labels,
             failures: self.failures,
+            chain_time: self.chain_time,
+            plugin_time: self.plugin_time,
         }
     }
 
@@ -322,6 +332,8 @@ impl StreamCheck {
         channel.text = request.text;
         let verdicts = verdicts?;
         self.failures.extend(verdicts.failures.iter().cloned());
+        self.chain_time += verdicts.elapsed;
+        self.plugin_time.add_all(&verdicts.plugin_time);
         for label in &verdicts.labels {
             chain::add_label(&mut self.labels, label.clone());
         }
@@ -556,6 +568,8 @@ impl StreamCheck {
         }
         let checked = check::run(&self.bundle, ContentType::Json, data, &self.exchange, key)?;
         self.failures.extend(checked.failures);
+        self.chain_time += checked.elapsed;
+        self.plugin_time.add_all(&checked.plugin_time);
         for label in checked.labels {
             chain::add_label(&mut self.labels, label);
         }

@@ -296,7 +296,7 @@ async fn a_check_over_http_is_counted_like_one_over_grpc() {
     let page = format!("http://{}/metrics", server.metrics_addr.unwrap());
     let metrics = reqwest::get(page).await.unwrap().text().await.unwrap();
     for want in [
-        r#"palisade_checks_total{decision="modify"} 1"#,
+        r#"palisade_checks_total{decision="modify",direction="input"} 1"#,
         r#"palisade_check_errors_total{code="InvalidArgument"} 1"#,
     ] {
         assert!(metrics.contains(want), "{want} missing from:\n{metrics}");

@@ -493,9 +493,13 @@ async fn metrics_count_decisions_failures_and_the_bundle() {
     http.read_to_string(&mut page).unwrap();
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     for want in [
-        "palisade_checks_total{decision=\"modify\"} 1",
+        "palisade_checks_total{decision=\"modify\",direction=\"input\"} 1",
         "palisade_check_errors_total{code=\"InvalidArgument\"} 1",
         "palisade_plugin_failures_total{plugin=\"broken\",kind=\"trap\"} 1",
+        // Latency per plugin (both ran once) and for the chain.
+        "palisade_plugin_duration_seconds_count{plugin=\"broken\"} 1",
+        "palisade_plugin_duration_seconds_count{plugin=\"pii\"} 1",
+        "palisade_chain_duration_seconds_count 1",
         "palisade_bundle_info{bundle=\"test@1\",digest=\"",
         "palisade_check_duration_seconds_count 2",
     ] {

@@ -194,6 +194,8 @@ impl ExtAuthzService {
             labels: &checked.labels,
             failures: &checked.failures,
             elapsed: received.elapsed(),
+            chain_time: checked.elapsed,
+            plugin_time: checked.plugin_time.as_slice(),
         });
         let reason = match checked.outcome {
             Outcome::Allow => String::new(),

@@ -17,7 +17,7 @@
 //! cannot be read and are refused; the request's `accept-encoding` is removed so upstreams answer plainly.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use envoy_types::pb::envoy::config::core::v3::{
     header_value_option::HeaderAppendAction, HeaderMap, HeaderValue, HeaderValueOption,
@@ -314,6 +314,8 @@ impl Exchange {
                     findings: &checked.findings,
                     labels: &checked.labels,
                     failures: &checked.failures,
+                    chain_time: checked.elapsed,
+                    plugin_time: checked.plugin_time.as_slice(),
                     ..self.exchange(&exchange, received)
                 });
                 match checked.outcome {
@@ -380,6 +382,8 @@ impl Exchange {
                 findings: &summary.findings,
                 labels: &summary.labels,
                 failures: &summary.failures,
+                chain_time: summary.chain_time,
+                plugin_time: summary.plugin_time.as_slice(),
                 ..self.exchange(&request, received)
             });
             if denied {
@@ -412,6 +416,8 @@ impl Exchange {
             labels: &[],
             failures: &[],
             elapsed: received.elapsed(),
+            chain_time: Duration::ZERO,
+            plugin_time: &[],
         }
     }
 }
