@@ -165,25 +165,20 @@ fn a_bundle_of_one_file_can_name_the_plugins_built_into_the_binary() {
 
 #[test]
 fn a_builtin_plugin_can_be_pinned_and_a_wrong_name_or_pin_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |manifest: &str| {
+        std::fs::write(dir.path().join("bundle.toml"), manifest).unwrap();
+        bundle::load_dir(engine(), dir.path())
+    };
+    let pii_digest = sha256(bundle::embedded::plugin("pii").unwrap());
     let pinned = builtin_manifest().replacen(
         "wasm = \"builtin:pii\"\n",
-        &format!(
-            "wasm = \"builtin:pii\"\nsha256 = \"{}\"\n",
-            sha256(bundle::embedded::plugin("pii").unwrap())
-        ),
+        &format!("wasm = \"builtin:pii\"\nsha256 = \"{pii_digest}\"\n"),
         1,
     );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bundle.toml"), &pinned).unwrap();
-    bundle::load_dir(engine(), dir.path()).expect("a correct pin loads");
+    load(&pinned).expect("a correct pin loads");
 
-    let wrong_pin = pinned.replacen(
-        &sha256(bundle::embedded::plugin("pii").unwrap()),
-        &"0".repeat(64),
-        1,
-    );
-    std::fs::write(dir.path().join("bundle.toml"), &wrong_pin).unwrap();
-    let msg = bundle::load_dir(engine(), dir.path())
+    let msg = load(&pinned.replacen(&pii_digest, &"0".repeat(64), 1))
         .err()
         .unwrap()
         .to_string();
@@ -192,9 +187,7 @@ fn a_builtin_plugin_can_be_pinned_and_a_wrong_name_or_pin_is_refused() {
         "{msg}"
     );
 
-    let unknown = builtin_manifest().replacen("builtin:pii", "builtin:pi", 1);
-    std::fs::write(dir.path().join("bundle.toml"), &unknown).unwrap();
-    let msg = bundle::load_dir(engine(), dir.path())
+    let msg = load(&builtin_manifest().replacen("builtin:pii", "builtin:pi", 1))
         .err()
         .unwrap()
         .to_string();

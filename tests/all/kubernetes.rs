@@ -362,6 +362,18 @@ fn signal(server: &Server, name: &str) {
         .success());
 }
 
+/// Waits (bounded) until the overall health status, what a readiness probe asks, is NOT_SERVING.
+async fn wait_not_serving(server: &Server) {
+    let started = Instant::now();
+    while health(server, "").await != ServingStatus::NotServing as i32 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never NOT_SERVING"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits (bounded) for the process to exit and returns its status and when it exited.
 fn wait_exit(server: &mut Server, within: Duration) -> (std::process::ExitStatus, Instant) {
     let started = Instant::now();
@@ -387,14 +399,7 @@ async fn sigterm_turns_health_not_serving_keeps_serving_through_the_drain_then_e
     signal(&server, "TERM");
     let signalled = Instant::now();
     // What the readiness probe asks turns NOT_SERVING; what the liveness probe asks does not.
-    let started = Instant::now();
-    while health(&server, "").await != ServingStatus::NotServing as i32 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never NOT_SERVING"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_not_serving(&server).await;
     assert_eq!(
         health(&server, "palisade.v1.Guardrail").await,
         ServingStatus::NotServing as i32
@@ -429,14 +434,7 @@ async fn a_second_signal_ends_the_drain_at_once() {
     let cache = tempfile::tempdir().unwrap();
     let mut server = start_as_deployed(&volume.path(), cache.path(), "10min").await;
     signal(&server, "TERM");
-    let started = Instant::now();
-    while health(&server, "").await != ServingStatus::NotServing as i32 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never NOT_SERVING"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_not_serving(&server).await;
     signal(&server, "INT");
     let (status, _) = wait_exit(&mut server, Duration::from_secs(30));
     assert_eq!(status.code(), Some(0));
