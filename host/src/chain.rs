@@ -268,9 +268,25 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
     })
 }
 
+/// The longest rewrite of a `len`-byte text a plugin may return: room for any redaction or marking, not
+/// for a plugin to blow up the answer (or the memory of every later plugin) by orders of magnitude.
+pub fn max_rewrite(len: usize) -> usize {
+    len.saturating_mul(4).saturating_add(64 << 10)
+}
+
 /// A verdict the host can use: bounded, and every span inside `text` on character boundaries.
 fn validate(verdict: &Verdict, text: &str) -> std::result::Result<(), PluginError> {
     let bad = |m: String| Err(PluginError::BadVerdict(m));
+    if let Decision::Rewrite(new_text) = &verdict.decision {
+        let limit = max_rewrite(text.len());
+        if new_text.len() > limit {
+            return bad(format!(
+                "a rewrite of {} bytes, more than the limit of {limit} (4 times the {}-byte text, plus 64 KiB)",
+                new_text.len(),
+                text.len()
+            ));
+        }
+    }
     if verdict.findings.len() > engine::MAX_FINDINGS_PER_VERDICT {
         return bad(format!(
             "{} findings, more than the limit of {}",

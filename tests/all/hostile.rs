@@ -77,6 +77,53 @@ fn a_memory_bomb_hits_its_limit() {
 }
 
 #[test]
+fn a_stack_overflow_is_a_trap_and_the_plugin_recovers() {
+    let bundle = hostile("stack-overflow", "skip", "budget = \"5s\"");
+    for _ in 0..2 {
+        let v = run(&bundle, "mail a@b.co");
+        assert!(
+            matches!(failure(&v), PluginError::Trap(_)),
+            "{:?}",
+            v.failures
+        );
+        assert_eq!(v.text, "mail [EMAIL_ADDRESS]", "the chain went on");
+    }
+}
+
+#[test]
+fn a_rewrite_of_100_mib_is_refused_with_the_limit() {
+    let bundle = hostile(
+        "huge-rewrite",
+        "deny",
+        "memory = \"512MiB\"\nbudget = \"10s\"",
+    );
+    let v = run(&bundle, "a short prompt");
+    assert_eq!(v.outcome, Outcome::Deny);
+    assert_eq!(v.text, "a short prompt", "nothing of the rewrite is kept");
+    assert!(
+        matches!(failure(&v), PluginError::BadVerdict(m)
+            if m.contains("104857600 bytes") && m.contains(&palisade::chain::max_rewrite(14).to_string())),
+        "{:?}",
+        v.failures
+    );
+}
+
+#[test]
+fn a_plugin_can_reach_no_file_environment_socket_or_thread() {
+    // The host has files, environment variables and, here, an open port for the plugin to try.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bundle = hostile("escape", "deny", "");
+    let v = run(&bundle, &listener.local_addr().unwrap().to_string());
+    assert_eq!(v.failures.len(), 0, "{:?}", v.failures);
+    assert_ne!(v.outcome, Outcome::Deny, "{:?}", v.reason);
+    assert!(
+        v.labels.contains(&"sandboxed".to_string()),
+        "{:?}",
+        v.labels
+    );
+}
+
+#[test]
 fn a_panic_is_a_trap_and_the_plugin_recovers_with_a_fresh_instance() {
     let bundle = hostile("panic", "skip", "");
     for _ in 0..3 {

@@ -2,7 +2,9 @@
 //! case the integration tests need. Never part of a real bundle.
 //!
 //! Modes: `find` (report each occurrence of `needle` and of each of `needles` as `category`), `deny`, `rewrite`, `loop`,
-//! `memory-bomb`, `panic`, `bad-span`, `split-char`, `huge-verdict`, `log-flood`, and for `configure`:
+//! `memory-bomb`, `stack-overflow`, `panic`, `bad-span`, `split-char`, `huge-verdict`, `huge-rewrite`,
+//! `log-flood`, `escape` (tries files, environment, sockets and threads; denies if any works), and for
+//! `configure`:
 //! `configure-error`, `configure-panic`. Any mode also adds `labels` and denies when a label in
 //! `deny_if_label` is already present.
 
@@ -77,6 +79,48 @@ impl Plugin for Testbed {
                 loop {
                     hoard.push(vec![0xA5; 1 << 20]);
                     std::hint::black_box(&hoard);
+                }
+            }
+            "stack-overflow" => {
+                // Recursion without end is the point: it must overflow the stack.
+                #[allow(unconditional_recursion)]
+                fn deeper(n: u64) -> u64 {
+                    std::hint::black_box(deeper(std::hint::black_box(n) + 1)) + 1
+                }
+                Verdict::deny(format!("came back from {}", deeper(0)), vec![])
+            }
+            "huge-rewrite" => Verdict {
+                decision: palisade_sdk::Decision::Rewrite("x".repeat(100 << 20)),
+                findings: vec![],
+                labels: vec![],
+            },
+            "escape" => {
+                let mut escaped = Vec::new();
+                for path in ["/etc/passwd", ".", "/"] {
+                    if std::fs::read_dir(path).is_ok() || std::fs::read(path).is_ok() {
+                        escaped.push(format!("read {path}"));
+                    }
+                }
+                if std::fs::write("palisade-escape", b"x").is_ok() {
+                    escaped.push("wrote a file".to_string());
+                }
+                if std::env::vars().next().is_some() || std::env::args().len() > 1 {
+                    escaped.push("saw environment variables or arguments".to_string());
+                }
+                // The text may name a port the host has open.
+                let target = text.trim().parse().unwrap_or(([127, 0, 0, 1], 1).into());
+                if std::net::TcpStream::connect::<std::net::SocketAddr>(target).is_ok()
+                    || std::net::TcpListener::bind("127.0.0.1:0").is_ok()
+                {
+                    escaped.push("opened a socket".to_string());
+                }
+                if std::thread::Builder::new().spawn(|| ()).is_ok() {
+                    escaped.push("spawned a thread".to_string());
+                }
+                if escaped.is_empty() {
+                    Verdict::allow(vec![]).with_labels(vec!["sandboxed".to_string()])
+                } else {
+                    Verdict::deny(format!("escaped: {}", escaped.join(", ")), vec![])
                 }
             }
             "panic" => panic!("testbed panics on purpose"),
