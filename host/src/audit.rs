@@ -72,7 +72,7 @@ pub struct Exchange<'a> {
 
 /// The kind of an exchange, for the audit trail: what went to a model, what a tool was asked to do, and
 /// what came back.
-pub fn kind(request: &Request) -> &'static str {
+fn kind(request: &Request) -> &'static str {
     match (request.direction, &request.tool) {
         (Dir::Output, _) => "output",
         (Dir::Input, Some(_)) => "tool_call",
@@ -215,10 +215,18 @@ pub struct AuditLog {
 
 /// Why the audit trail could not be opened.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot open the audit file {path}: {source}")]
-pub struct OpenError {
-    path: PathBuf,
-    source: std::io::Error,
+pub enum OpenError {
+    /// The file could not be opened for appending.
+    #[error("cannot open the audit file {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The writer thread could not be started.
+    #[error("cannot start the audit writer thread: {0}")]
+    Thread(std::io::Error),
 }
 
 impl AuditLog {
@@ -231,17 +239,14 @@ impl AuditLog {
                 options.create(true).append(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o640);
-                let file = options.open(path).map_err(|source| OpenError {
+                let file = options.open(path).map_err(|source| OpenError::File {
                     path: path.clone(),
                     source,
                 })?;
                 Box::new(file)
             }
         };
-        AuditLog::start(out, QUEUE, metrics).map_err(|source| OpenError {
-            path: PathBuf::from("(the audit writer thread)"),
-            source,
-        })
+        AuditLog::start(out, QUEUE, metrics).map_err(OpenError::Thread)
     }
 
     /// An audit log writing to `out` from a thread of its own, at most `queue` events behind.

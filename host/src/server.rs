@@ -178,9 +178,6 @@ pub struct Reloaded {
     pub digest: String,
     /// How long building it took.
     pub elapsed: Duration,
-    /// False when the watcher found the directory changed but not the bundle (same bundle.toml digest,
-    /// which covers every file) and left the running one in place.
-    pub swapped: bool,
 }
 
 /// What asked for a reload.
@@ -251,7 +248,7 @@ impl Shared {
         match loaded {
             // A Kubernetes ConfigMap update is several directory events (a new timestamped directory, the
             // `..data` symlink swap, the old directory's removal); only the one that changed the bundle
-            // counts as a reload.
+            // counts as a reload: the running bundle (the same digest covers every file) stays.
             Ok(b) if trigger == Trigger::Watch && b.digest == self.bundle.load().bundle.digest => {
                 tracing::debug!(digest = %b.digest, "bundle directory changed, bundle did not");
                 *last_error = None;
@@ -259,7 +256,6 @@ impl Shared {
                     bundle: b.id(),
                     digest: b.digest.clone(),
                     elapsed: started.elapsed(),
-                    swapped: false,
                 })
             }
             Ok(b) => {
@@ -267,7 +263,6 @@ impl Shared {
                     bundle: b.id(),
                     digest: b.digest.clone(),
                     elapsed: started.elapsed(),
-                    swapped: true,
                 };
                 tracing::info!(trigger = trigger_name, bundle = %reloaded.bundle, digest = %reloaded.digest, elapsed_ms = reloaded.elapsed.as_millis() as u64, "bundle reloaded");
                 self.metrics.reloaded(true);
