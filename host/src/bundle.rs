@@ -315,12 +315,10 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
             ));
         }
         match builtin_name(&entry.wasm) {
-            Some(name) => embedded::plugin(name)
-                .map(drop)
-                .map_err(|m| fail(format!("wasm = {:?}: {m}", entry.wasm)))?,
-            None => check_relative(&entry.wasm)
-                .map_err(|m| fail(format!("wasm = {:?}: {m}", entry.wasm)))?,
+            Some(name) => embedded::plugin(name).map(drop),
+            None => check_relative(&entry.wasm),
         }
+        .map_err(|m| fail(format!("wasm = {:?}: {m}", entry.wasm)))?;
         let budget = match &entry.budget {
             None => DEFAULT_BUDGET,
             Some(b) => parse_budget(b).map_err(|m| fail(format!("budget = {b:?}: {m}")))?,
@@ -466,7 +464,6 @@ fn plugin_config(
     Ok(config.to_string())
 }
 
-/// A bundle is self-contained: its files are named relative to it and never escape it.
 /// The stock plugin a `wasm = "builtin:NAME"` entry names, if it is one.
 fn builtin_name(wasm: &str) -> Option<&str> {
     wasm.strip_prefix(BUILTIN)
@@ -477,6 +474,7 @@ fn builtin_name(wasm: &str) -> Option<&str> {
 /// most 1 MiB; each stock plugin is about 1 MB).
 pub const BUILTIN: &str = "builtin:";
 
+/// A bundle is self-contained: its files are named relative to it and never escape it.
 fn check_relative(file: &str) -> std::result::Result<(), String> {
     let path = Path::new(file);
     if file.is_empty()

@@ -88,14 +88,14 @@ enum Command {
         /// Do not reload when files in the bundle directory change (SIGHUP and Admin/Reload still do).
         #[arg(long, env = "PALISADE_NO_WATCH", value_parser = BoolishValueParser::new())]
         no_watch: bool,
-        /// After SIGTERM, keep serving this long while health checks say NOT_SERVING, so load balancers
-        /// and Kubernetes endpoints stop routing here before the listeners close (e.g. 5s behind a
-        /// Kubernetes Service). A second signal ends the drain at once.
         /// Write an audit event per exchange (one JSON line: who, what kind, where, the decision, the
         /// findings by plugin and rule, never a matched value) to this file, or `-` for standard output.
         /// Writing never holds up a call: when the sink falls behind, events are dropped and counted.
         #[arg(long, env = "PALISADE_AUDIT", value_name = "PATH|-")]
         audit: Option<String>,
+        /// After SIGTERM, keep serving this long while health checks say NOT_SERVING, so load balancers
+        /// and Kubernetes endpoints stop routing here before the listeners close (e.g. 5s behind a
+        /// Kubernetes Service). A second signal ends the drain at once.
         #[arg(long, env = "PALISADE_DRAIN", default_value = "0s", value_parser = humantime::parse_duration, value_name = "DURATION")]
         drain: std::time::Duration,
         /// Serve only bundles signed by this key (a `.pub` file from `bundle keygen`); repeat for more
