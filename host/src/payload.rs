@@ -56,6 +56,17 @@ pub enum PayloadError {
         /// 1-based column.
         column: usize,
     },
+    /// An object in the body has the same key twice. Parsers disagree on which copy counts (most keep the
+    /// last, some the first), so inspecting one copy could pass the other to the model unread.
+    #[error("body has the key {key:?} twice in one object, at line {line} column {column}; send each key once (the model's parser might read the copy Palisade did not)")]
+    DuplicateKey {
+        /// The key, decoded.
+        key: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
     /// The body holds more texts than one call may inspect.
     #[error("body holds {count} texts to inspect, over the limit of {limit}; send fewer or larger values")]
     TooManyTexts {
@@ -147,12 +158,7 @@ impl Payload {
                 shape: Shape::Text,
             }),
             ContentType::Json => {
-                let value: Value =
-                    serde_json::from_str(&body).map_err(|e| PayloadError::InvalidJson {
-                        message: json_error_message(&e),
-                        line: e.line(),
-                        column: e.column(),
-                    })?;
+                let value = parse_json(&body)?;
                 let (shape, texts) = texts_of(&value);
                 let texts: Vec<Text> = texts.into_iter().filter(|t| !t.text.is_empty()).collect();
                 if texts.len() > MAX_TEXTS {
@@ -228,6 +234,94 @@ impl Payload {
         }
         out.push_str(&self.body[copied..]);
         Ok(out)
+    }
+}
+
+/// Parses a body as JSON, refusing an object with a duplicate key (see [`PayloadError::DuplicateKey`]).
+/// Nesting deeper than serde_json's limit (128) is an error, not a stack overflow.
+pub fn parse_json(body: &str) -> Result<Value, PayloadError> {
+    match serde_json::from_str::<Unambiguous>(body) {
+        Ok(Unambiguous(value)) => Ok(value),
+        // Only the visitor below raises a data error: a duplicate key, its message the key itself.
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            Err(PayloadError::DuplicateKey {
+                key: json_error_message(&e),
+                line: e.line(),
+                column: e.column(),
+            })
+        }
+        Err(e) => Err(PayloadError::InvalidJson {
+            message: json_error_message(&e),
+            line: e.line(),
+            column: e.column(),
+        }),
+    }
+}
+
+/// A JSON value whose objects have no key twice.
+struct Unambiguous(Value);
+
+impl<'de> serde::Deserialize<'de> for Unambiguous {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnambiguousVisitor).map(Unambiguous)
+    }
+}
+
+struct UnambiguousVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UnambiguousVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(Unambiguous(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(key));
+            }
+            let Unambiguous(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -666,6 +760,28 @@ mod tests {
             ContentType::Json
         );
         assert!(ContentType::parse("image/png").is_err());
+    }
+
+    #[test]
+    fn a_duplicate_key_anywhere_is_refused_with_where() {
+        let e = Payload::read(
+            ContentType::Json,
+            "{\"messages\": [{\"content\": \"a\",\n \"role\": \"user\", \"con\\u0074ent\": \"b\"}]}".into(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, PayloadError::DuplicateKey { key, line: 2, .. } if key == "content"),
+            "{e:?}"
+        );
+        // The same key in different objects is fine.
+        read(r#"{"a": {"k": 1}, "b": {"k": 2}, "k": 3}"#);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = Payload::read(ContentType::Json, body).unwrap_err();
+        assert!(e.to_string().contains("recursion limit"), "{e}");
     }
 
     #[test]

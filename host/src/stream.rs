@@ -480,8 +480,9 @@ impl StreamCheck {
             }
             return Ok(());
         }
-        let Ok(value) = serde_json::from_str::<Value>(&data) else {
-            // Not JSON: the event's data is itself the text, one channel for all such events.
+        let Ok(value) = crate::payload::parse_json(&data) else {
+            // Not JSON (or JSON with a key twice, which could hide a copy): the event's data is itself the
+            // text, one channel for all such events.
             let c = self.channel("");
             self.channels[c].template = Some(Template {
                 event: event.clone(),

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use palisade::chain::Outcome;
 use palisade::PluginError;
 
-use crate::util::{load, run, testbed, HEADER, PII};
+use palisade::server::proto::{check_response, Decision};
+
+use crate::serve::{sample, text, Server};
+use crate::util::{bundle_dir, load, run, testbed, HEADER, PII};
 
 /// A bundle: the hostile testbed (with `on_error`) and then pii, so we can see whether the chain went on.
 fn hostile(mode: &str, on_error: &str, extra: &str) -> palisade::bundle::Bundle {
@@ -195,5 +198,152 @@ fn a_plugin_whose_configure_fails_rejects_the_bundle() {
     assert!(
         err.to_string().contains("configure failed: trapped"),
         "{err}"
+    );
+}
+
+#[test]
+fn an_infinite_loop_in_configure_rejects_the_bundle_after_the_configure_budget() {
+    let started = Instant::now();
+    let err = load(&format!(
+        "{HEADER}{}",
+        testbed("stuck", r#"{ mode = "configure-loop" }"#, "")
+    ))
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains(r#"plugin "stuck""#)
+            && err
+                .to_string()
+                .contains("configure failed: timed out: still running after its 5s budget"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_plugin_slow_only_on_some_inputs_fails_those_and_serves_the_rest() {
+    let plugin = testbed(
+        "hostile",
+        r#"{ mode = "loop", trigger = "LOOP" }"#,
+        "on_error = \"deny\"\nbudget = \"5ms\"",
+    );
+    let selective = load(&format!("{HEADER}{plugin}{PII}")).expect("bundle loads");
+    for round in 0..3 {
+        let v = run(&selective, "mail a@b.co");
+        assert_eq!(
+            v.outcome,
+            Outcome::Modify,
+            "round {round}: {:?}",
+            v.failures
+        );
+        assert_eq!(v.text, "mail [EMAIL_ADDRESS]");
+        let v = run(&selective, "mail a@b.co, then LOOP");
+        assert_eq!(v.outcome, Outcome::Deny, "round {round}");
+        assert!(matches!(failure(&v), PluginError::Timeout { .. }));
+    }
+}
+
+/// A bundle of four plugins that each misbehave only on their own trigger word, in front of pii.
+const TRIGGERED: [(&str, &str, &str, &str); 4] = [
+    ("looper", "loop", "LOOP", "timeout"),
+    ("hoarder", "memory-bomb", "HOARD", "memory_limit"),
+    ("crasher", "panic", "CRASH", "trap"),
+    ("recurser", "stack-overflow", "RECURSE", "trap"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_calls_leave_other_callers_their_answers_and_each_failure_is_counted() {
+    let mut manifest = HEADER.to_string();
+    for (name, mode, trigger, _) in TRIGGERED {
+        // Only the loop is cut off by time; the others get a budget they can't run out of first.
+        let budget = if mode == "loop" { "20ms" } else { "10s" };
+        manifest += &testbed(
+            name,
+            &format!(r#"{{ mode = "{mode}", trigger = "{trigger}" }}"#),
+            &format!("on_error = \"deny\"\nbudget = \"{budget}\"\nmemory = \"32MiB\""),
+        );
+    }
+    manifest += PII;
+    let dir = bundle_dir(&manifest);
+    let server = Server::start(&[
+        "--bundle",
+        dir.path().to_str().unwrap(),
+        "--metrics",
+        "127.0.0.1:0",
+    ])
+    .await;
+    const CALLS: usize = 40;
+
+    let mut hostile = Vec::new();
+    for (name, _, trigger, _) in TRIGGERED {
+        let mut client = server.client().await;
+        hostile.push(tokio::spawn(async move {
+            for _ in 0..CALLS {
+                let r = client
+                    .check(text(&format!("{trigger}: mail a@b.co")))
+                    .await
+                    .expect("a hostile plugin's failure is a decision, not an error")
+                    .into_inner();
+                assert_eq!(r.decision, Decision::Deny as i32, "{r:?}");
+                assert!(
+                    r.reason.contains(&format!("plugin \"{name}\" failed")),
+                    "{}",
+                    r.reason
+                );
+            }
+        }));
+    }
+    let mut ordinary = Vec::new();
+    for _ in 0..4 {
+        let mut client = server.client().await;
+        ordinary.push(tokio::spawn(async move {
+            let mut took = Vec::with_capacity(CALLS);
+            for _ in 0..CALLS {
+                let started = Instant::now();
+                let r = client
+                    .check(text("mail a@b.co please"))
+                    .await
+                    .expect("an ordinary call succeeds")
+                    .into_inner();
+                took.push(started.elapsed());
+                assert_eq!(r.decision, Decision::Modify as i32, "{r:?}");
+                let Some(check_response::Content::Text(t)) = r.content else {
+                    panic!("{r:?}")
+                };
+                assert_eq!(t, "mail [EMAIL_ADDRESS] please");
+            }
+            took
+        }));
+    }
+    for task in hostile {
+        task.await.expect("no hostile caller saw a wrong answer");
+    }
+    let mut took: Vec<Duration> = Vec::new();
+    for task in ordinary {
+        took.extend(task.await.expect("no ordinary caller saw a wrong answer"));
+    }
+    took.sort();
+    // Reported, not asserted (timings flake on shared machines); the soak run in BENCHMARKS.md measures it.
+    eprintln!(
+        "ordinary calls beside hostile ones: p50 {:?}, max {:?}",
+        took[took.len() / 2],
+        took[took.len() - 1]
+    );
+
+    let page = server.metrics().await;
+    for (name, _, _, kind) in TRIGGERED {
+        let series = format!("palisade_plugin_failures_total{{plugin=\"{name}\",kind=\"{kind}\"}}");
+        assert_eq!(sample(&page, &series), CALLS as u64, "{series} in\n{page}");
+    }
+    assert_eq!(
+        sample(
+            &page,
+            "palisade_checks_total{decision=\"modify\",direction=\"input\"}"
+        ),
+        4 * CALLS as u64
     );
 }

@@ -145,6 +145,16 @@ impl Server {
         GuardrailClient::new(self.channel().await)
     }
 
+    /// The Prometheus page, from a server started with `--metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        let addr = self.metrics_addr.expect("started with --metrics");
+        let page = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        page.text().await.unwrap()
+    }
+
     /// Which bundle answers a Check right now (`name@version`).
     pub(crate) async fn answering_bundle(&self) -> String {
         let r = self.client().await.check(text("a@b.co")).await.unwrap();
@@ -157,6 +167,14 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The value of the sample `series` (name and labels, exactly as exposed) on a Prometheus page; 0 when
+/// absent, as Prometheus reads a counter never incremented.
+pub(crate) fn sample(page: &str, series: &str) -> u64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0, |n| n.parse().expect("a counter"))
 }
 
 pub(crate) fn text(t: &str) -> CheckRequest {
@@ -484,14 +502,7 @@ async fn metrics_count_decisions_failures_and_the_bundle() {
     client.check(text("a@b.co")).await.unwrap();
     client.check(CheckRequest::default()).await.unwrap_err();
 
-    use std::io::{Read, Write};
-    let mut http =
-        std::net::TcpStream::connect(server.metrics_addr.expect("metrics address logged")).unwrap();
-    http.write_all(b"GET /metrics HTTP/1.1\r\nHost: palisade\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut page = String::new();
-    http.read_to_string(&mut page).unwrap();
-    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let page = server.metrics().await;
     for want in [
         "palisade_checks_total{decision=\"modify\",direction=\"input\"} 1",
         "palisade_check_errors_total{code=\"InvalidArgument\"} 1",

@@ -5,8 +5,9 @@
 //! `memory-bomb`, `stack-overflow`, `panic`, `bad-span`, `split-char`, `huge-verdict`, `huge-rewrite`,
 //! `log-flood`, `escape` (tries files, environment, sockets and threads; denies if any works), and for
 //! `configure`:
-//! `configure-error`, `configure-panic`. Any mode also adds `labels` and denies when a label in
-//! `deny_if_label` is already present.
+//! `configure-error`, `configure-panic`, `configure-loop`. Any mode also adds `labels` and denies when a
+//! label in `deny_if_label` is already present. With `trigger` set, the mode runs only on texts that
+//! contain it and every other text is allowed untouched: a plugin that misbehaves only on some inputs.
 
 use palisade_sdk::{export_plugin, log, Context, Finding, Level, Plugin, Span, Verdict};
 use serde::Deserialize;
@@ -25,6 +26,7 @@ struct Testbed {
     #[serde(default)]
     labels: Vec<String>,
     deny_if_label: Option<String>,
+    trigger: Option<String>,
 }
 
 fn default_category() -> String {
@@ -38,6 +40,9 @@ impl Plugin for Testbed {
         match t.mode.as_str() {
             "configure-error" => Err("configure-error mode: rejecting config on purpose".into()),
             "configure-panic" => panic!("configure-panic mode"),
+            "configure-loop" => loop {
+                std::hint::spin_loop();
+            },
             _ => Ok(t),
         }
     }
@@ -48,7 +53,17 @@ impl Plugin for Testbed {
                 return Verdict::deny(format!("saw label {label}"), vec![]);
             }
         }
-        let verdict = match self.mode.as_str() {
+        let triggered = self
+            .trigger
+            .as_ref()
+            .is_none_or(|t| text.contains(t.as_str()));
+        let mode = if triggered {
+            self.mode.as_str()
+        } else {
+            "quiet"
+        };
+        let verdict = match mode {
+            "quiet" => Verdict::allow(vec![]),
             "find" => Verdict::allow(
                 std::iter::once(&self.needle)
                     .chain(&self.needles)
