@@ -376,7 +376,13 @@ pub async fn serve(
     if let Some(tls) = shared.settings.tls.clone() {
         builder = builder.tls_config(tls)?;
     }
+    let max_payload = shared.settings.max_payload;
     builder
+        .layer(tower::util::MapResponseLayer::new(
+            move |response: ::http::Response<tonic::body::Body>| {
+                explain_oversize(response, max_payload)
+            },
+        ))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -389,6 +395,34 @@ pub async fn serve(
             shutdown,
         )
         .await
+}
+
+/// tonic refuses a request message over its decoding limit before a handler sees it, with OUT_OF_RANGE in
+/// its own words and a limit the operator never set (see [`Shared::max_message`]). The caller gets what an
+/// oversize payload that fits in a message gets: RESOURCE_EXHAUSTED, the payload limit, and the flag.
+/// (Only an answer that is an error from the start carries its status in the headers; a message too large
+/// in the middle of a stream still ends that stream with tonic's own status.)
+fn explain_oversize(
+    mut response: ::http::Response<tonic::body::Body>,
+    max_payload: usize,
+) -> ::http::Response<tonic::body::Body> {
+    let Some(status) = Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    if status.code() != tonic::Code::OutOfRange
+        || !status
+            .message()
+            .contains("decoded message length too large")
+    {
+        return response;
+    }
+    let explained = Status::resource_exhausted(format!(
+        "the request is too large: {}; payloads may be up to {max_payload} bytes (raise it with --max-payload / PALISADE_MAX_PAYLOAD)",
+        status.message().trim_start_matches("Error, ")
+    ));
+    // Both fields are plain ASCII after encoding, so the headers are always valid.
+    let _ = explained.add_header(response.headers_mut());
+    response
 }
 
 /// `palisade.v1.Guardrail`.

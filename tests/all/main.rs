@@ -4,6 +4,7 @@
 //! test-only `testbed` plugin built by `tests/plugins`. The `cli` tests run the real `palisade` binary.
 
 mod audit; // serve --audit: one JSON line per exchange on every transport, never a matched value
+mod bad_input; // empty, 10 MiB, NUL, JSON nested deep or with a key twice: a decision or a clear error
 mod bundle; // loading bundles: digests, manifest errors with line numbers, files, all-or-nothing
 mod cache; // compiled components on disk: hits, damaged entries, permissions
 mod chain; // order, deny short-circuit, labels flowing, policy actions, span mapping through redactions

@@ -190,17 +190,66 @@ async fn each_kind_of_broken_bundle_leaves_the_old_one_serving_and_says_why() {
         "@testbed",
         &crate::util::sha256(&crate::util::testbed_wasm()),
     );
-    let cases: Vec<(&str, String, &str)> = vec![
+    // Files a bundle.toml below may name instead of pii.wasm: each is wrong in its own way.
+    let pii = crate::util::pii_wasm();
+    let impostors: [(&str, &[u8]); 3] = [
+        ("core.wasm", b"\0asm\x01\0\0\0"),
+        ("truncated.wasm", &pii[..pii.len() / 2]),
+        ("elsewhere.wasm", b"\0asm\x0d\0\x01\0"),
+    ];
+    for (name, bytes) in impostors {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("folder.wasm")).unwrap();
+    let pointing_at = |file: &str, bytes: &[u8]| {
+        good_text
+            .replace("pii.wasm", file)
+            .replace(&pii_digest, &crate::util::sha256(bytes))
+            .into_bytes()
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("bad TOML", "[bundle\nname = ".into(), "TOML parse error"),
+        ("an empty bundle.toml", Vec::new(), "missing field `bundle`"),
+        (
+            "bundle.toml not UTF-8",
+            b"[bundle]\nname = \"\xff\"\n".to_vec(),
+            "bundle.toml: not UTF-8",
+        ),
+        (
+            "a core module, not a component",
+            pointing_at("core.wasm", impostors[0].1),
+            "(core.wasm): not a valid component",
+        ),
+        (
+            "a truncated component",
+            pointing_at("truncated.wasm", impostors[1].1),
+            "(truncated.wasm): not a valid component",
+        ),
+        (
+            "a component of another world",
+            pointing_at("elsewhere.wasm", impostors[2].1),
+            "(elsewhere.wasm): does not fit the palisade:guardrail",
+        ),
+        (
+            "a directory where the wasm should be",
+            pointing_at("folder.wasm", b""),
+            "folder.wasm: Is a directory",
+        ),
         (
             "wrong digest",
-            good_text.replace(&pii_digest, &"0".repeat(64)),
+            good_text.replace(&pii_digest, &"0".repeat(64)).into_bytes(),
             "sha256 mismatch",
         ),
-        ("a plugin that traps in configure", traps, "trapper"),
+        (
+            "a plugin that traps in configure",
+            traps.into_bytes(),
+            "trapper",
+        ),
         (
             "a missing file",
-            good_text.replace("wasm = \"pii.wasm\"", "wasm = \"gone.wasm\""),
+            good_text
+                .replace("wasm = \"pii.wasm\"", "wasm = \"gone.wasm\"")
+                .into_bytes(),
             "gone.wasm",
         ),
     ];
