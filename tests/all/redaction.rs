@@ -112,3 +112,192 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Fail-closed: random policies, random plugin failures, text or a chat body. Whatever goes wrong, a value
+// whose category the policy redacts or denies is never in the answer, unless the operator set the detector
+// itself to `on_error = "skip"` and it failed.
+
+const ACTIONS: [&str; 5] = ["redact", "mask", "hash", "deny", "report"];
+const CATEGORIES: [&str; 5] = [
+    "EMAIL_ADDRESS",
+    "CREDIT_CARD",
+    "US_SSN",
+    "IP_ADDRESS",
+    "PHONE_NUMBER",
+];
+
+/// A `[policy]` table: a default, and for some categories an action on both directions or on one.
+#[derive(Clone, Debug)]
+struct RandomPolicy {
+    default: &'static str,
+    categories: Vec<(&'static str, Option<&'static str>, Option<&'static str>)>,
+}
+
+impl RandomPolicy {
+    /// What the policy says for `category` on `direction`: the oracle the chain is held to.
+    fn action(&self, category: &str, direction: Dir) -> &'static str {
+        let named = self.categories.iter().find(|(c, _, _)| *c == category);
+        let said = named.and_then(|(_, input, output)| match direction {
+            Dir::Input => *input,
+            Dir::Output => *output,
+        });
+        said.unwrap_or(self.default)
+    }
+
+    fn toml(&self) -> String {
+        let mut t = format!("[policy]\ndefault = \"{}\"\n", self.default);
+        for (category, input, output) in &self.categories {
+            let mut sides = Vec::new();
+            if let Some(a) = input {
+                sides.push(format!("input = \"{a}\""));
+            }
+            if let Some(a) = output {
+                sides.push(format!("output = \"{a}\""));
+            }
+            t += &format!("{category} = {{ {} }}\n", sides.join(", "));
+        }
+        t
+    }
+}
+
+fn random_policy() -> impl Strategy<Value = RandomPolicy> {
+    let action = prop::sample::select(ACTIONS.to_vec());
+    (
+        action.clone(),
+        prop::collection::vec(
+            (
+                prop::sample::select(CATEGORIES.to_vec()),
+                prop::option::of(action.clone()),
+                prop::option::of(action),
+            ),
+            0..5,
+        ),
+    )
+        .prop_map(|(default, mut categories)| {
+            categories.sort_by_key(|(c, _, _)| *c);
+            categories.dedup_by_key(|(c, _, _)| *c);
+            categories.retain(|(_, i, o)| i.is_some() || o.is_some());
+            RandomPolicy {
+                default,
+                categories,
+            }
+        })
+}
+
+/// A plugin that always fails in its own way, where it sits, and what its `on_error` says.
+#[derive(Clone, Debug)]
+struct Saboteur {
+    mode: &'static str,
+    on_error: &'static str,
+    before_pii: bool,
+}
+
+fn saboteur() -> impl Strategy<Value = Option<Saboteur>> {
+    prop::option::of(
+        (
+            prop::sample::select(vec![
+                "loop",
+                "panic",
+                "bad-span",
+                "split-char",
+                "huge-verdict",
+                "stack-overflow",
+            ]),
+            prop::sample::select(vec!["deny", "skip"]),
+            any::<bool>(),
+        )
+            .prop_map(|(mode, on_error, before_pii)| Saboteur {
+                mode,
+                on_error,
+                before_pii,
+            }),
+    )
+}
+
+/// One engine with a compiled-component cache for these cases: each loads a bundle of its own, and
+/// compiling pii afresh for each would take most of the test's time.
+fn cached_engine() -> &'static palisade::engine::Engine {
+    static ENGINE: std::sync::OnceLock<palisade::engine::Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fail-closed-cache");
+        let cache = palisade::cache::ComponentCache::open(&dir).expect("cache directory");
+        palisade::engine::Engine::with_cache(Some(cache)).expect("engine starts")
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn whatever_fails_a_value_the_policy_stops_never_reaches_the_answer(
+        parts in prop::collection::vec((filler(), value()), 1..3),
+        policy in random_policy(),
+        sabotage in saboteur(),
+        // pii itself may run out of a tiny budget on a long text (or not): either way the answer must hold.
+        pii_budget in prop::sample::select(vec!["1ms", "5s"]),
+        long in any::<bool>(),
+        pii_skips in any::<bool>(),
+        output in any::<bool>(),
+        as_chat_body in any::<bool>(),
+    ) {
+        let mut text = String::new();
+        for (words, v) in &parts {
+            text += &format!("{words} - {v} ");
+        }
+        if long {
+            text += &"plain words and nothing else to find here. ".repeat(20_000);
+        }
+        let direction = if output { Dir::Output } else { Dir::Input };
+        let pii = format!(
+            "\n[[plugin]]\nname = \"pii\"\nwasm = \"pii.wasm\"\nsha256 = \"@pii\"\nbudget = \"{pii_budget}\"\n{}",
+            if pii_skips { "on_error = \"skip\"\n" } else { "" }
+        );
+        let hostile = sabotage.as_ref().map(|s| crate::util::testbed(
+            "saboteur",
+            &format!(r#"{{ mode = "{}" }}"#, s.mode),
+            &format!("on_error = \"{}\"\nbudget = \"{}\"", s.on_error, if s.mode == "loop" { "2ms" } else { "5s" }),
+        )).unwrap_or_default();
+        let plugins = if sabotage.as_ref().is_some_and(|s| s.before_pii) { hostile + &pii } else { pii + &hostile };
+        let manifest = format!("[bundle]\nname = \"random\"\nversion = \"1\"\n\n{}{plugins}", policy.toml());
+        let dir = crate::util::bundle_dir(&manifest);
+        let bundle = palisade::bundle::load_dir(cached_engine(), dir.path()).expect("bundle loads");
+
+        let (content_type, body) = if as_chat_body {
+            let body = serde_json::json!({"messages": [{"role": "user", "content": text}]});
+            (palisade::payload::ContentType::Json, body.to_string())
+        } else {
+            (palisade::payload::ContentType::Text, text.clone())
+        };
+        let exchange = palisade::chain::Request { direction, ..Default::default() };
+        let checked = palisade::check::run(&bundle, content_type, body, &exchange, &crate::util::key())
+            .expect("no deadline, so an answer");
+
+        let failed = |name: &str| checked.failures.iter().any(|f| f.plugin == name);
+        if failed("pii") && !pii_skips || failed("saboteur") && sabotage.as_ref().is_some_and(|s| s.on_error == "deny") {
+            prop_assert_eq!(checked.outcome, Outcome::Deny, "a failure whose on_error is deny denies");
+        }
+        for f in &checked.findings {
+            let Some(span) = &f.span else { continue };
+            prop_assert!(span.start <= span.end && span.end <= text.len()
+                && text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
+                "{} span {span:?} is not valid in {text:?}", f.category);
+            match policy.action(&f.category, direction) {
+                "deny" => prop_assert_eq!(checked.outcome, Outcome::Deny, "{} should deny", f.category),
+                "report" => {}
+                _ if checked.outcome != Outcome::Deny => {
+                    let value = &text[span.clone()];
+                    prop_assert!(!checked.content.contains(value), "{} {value:?} survives in {:?}", f.category, checked.content);
+                }
+                _ => {}
+            }
+        }
+        if checked.outcome != Outcome::Deny && !failed("pii") {
+            // pii ran: every planted value was found, so none whose category is stopped survives.
+            for (_, v) in &parts {
+                prop_assert!(checked.findings.iter().any(|f| f.span.as_ref().is_some_and(|s| text[s.clone()].contains(v.as_str()))),
+                    "{v:?} was not found in {text:?}");
+            }
+        }
+    }
+}
