@@ -35,7 +35,7 @@ pub mod reload;
 pub mod scan;
 pub mod server;
 pub mod signing;
-mod spans;
+pub mod spans;
 pub mod stream;
 
 pub use error::{Error, PluginError, Result};

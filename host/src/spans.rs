@@ -64,43 +64,66 @@ impl EditMap {
     }
 
     /// Applies `replacements` (sorted, non-overlapping ranges of `text`) and records them; returns the new text.
+    ///
+    /// A replacement that overlaps an earlier edit grows to cover all of it (and any other replacement
+    /// that then overlaps): the part of an earlier replacement left standing has no finer correspondence
+    /// to the original than the whole of it.
     pub fn apply(&mut self, text: &str, replacements: &[(Range<usize>, String)]) -> String {
         let mut out = String::with_capacity(text.len());
         let mut edits = Vec::with_capacity(self.edits.len() + replacements.len());
         let mut old = self.edits.iter().peekable();
         let mut copied_to = 0;
-        for (range, with) in replacements {
-            let shift = |r: &Range<usize>| {
-                let (start, end) = (
-                    r.start - copied_to + out.len(),
-                    r.end - copied_to + out.len(),
-                );
-                start..end
-            };
-            while let Some(e) = old.next_if(|e| e.current.end <= range.start) {
+        let mut next = 0;
+        while let Some((first, _)) = replacements.get(next) {
+            while let Some(e) = old.next_if(|e| e.current.end <= first.start) {
+                let shift = |at: usize| at - copied_to + out.len();
                 edits.push(Edit {
-                    current: shift(&e.current),
+                    current: shift(e.current.start)..shift(e.current.end),
                     original: e.original.clone(),
                 });
             }
-            // Earlier edits under this replacement are absorbed: `to_original` already widens over them.
-            while old.next_if(|e| e.current.start < range.end).is_some() {}
-            let original = self.to_original(range.clone());
-            out.push_str(&text[copied_to..range.start]);
+            // One group: this replacement, the earlier edits it overlaps, and the replacements those reach.
+            let mut group = first.clone();
+            let mut end_of_group = next + 1;
+            loop {
+                let mut grew = false;
+                while let Some(e) = old.next_if(|e| e.current.start < group.end) {
+                    group = group.start.min(e.current.start)..group.end.max(e.current.end);
+                    grew = true;
+                }
+                while let Some((r, _)) = replacements
+                    .get(end_of_group)
+                    .filter(|(r, _)| r.start < group.end)
+                {
+                    group.end = group.end.max(r.end);
+                    end_of_group += 1;
+                    grew = true;
+                }
+                if !grew {
+                    break;
+                }
+            }
+            let original = self.to_original(group.clone());
+            out.push_str(&text[copied_to..group.start]);
             let start = out.len();
-            out.push_str(with);
+            let mut at = group.start;
+            for (range, with) in &replacements[next..end_of_group] {
+                out.push_str(&text[at..range.start]);
+                out.push_str(with);
+                at = range.end;
+            }
+            out.push_str(&text[at..group.end]);
             edits.push(Edit {
                 current: start..out.len(),
                 original,
             });
-            copied_to = range.end;
+            copied_to = group.end;
+            next = end_of_group;
         }
         for e in old {
-            let delta_out = out.len() as isize - copied_to as isize;
-            let current = (e.current.start as isize + delta_out) as usize
-                ..(e.current.end as isize + delta_out) as usize;
+            let shift = |at: usize| at - copied_to + out.len();
             edits.push(Edit {
-                current,
+                current: shift(e.current.start)..shift(e.current.end),
                 original: e.original.clone(),
             });
         }
@@ -138,6 +161,26 @@ mod tests {
         assert_eq!(map.to_current(5), Ok(5));
         assert_eq!(map.to_current(11), Ok(20));
         assert_eq!(map.to_current(7), Err(20));
+    }
+
+    #[test]
+    fn a_redaction_inside_an_earlier_one_keeps_the_rest_of_it_mapped_to_the_original() {
+        let original = "mail a@b.co now";
+        let mut map = EditMap::default();
+        let text = map.apply(original, &[(5..11, "[EMAIL_ADDRESS]".into())]);
+        // A later plugin cuts into the middle of the token and past it.
+        let cut = text.find("ADDRESS] now").unwrap();
+        let text = map.apply(&text, &[(cut..cut + 12, "X".into())]);
+        assert_eq!(text, "mail [EMAIL_X");
+        // What is left of the token is still the email, not "a@b.co" shifted.
+        assert_eq!(&original[map.to_original(5..7)], "a@b.co now");
+        assert_eq!(&original[map.to_original(0..5)], "mail ");
+        // Two replacements inside one earlier edit become one edit.
+        let mut map = EditMap::default();
+        let text = map.apply("ab", &[(0..2, "0123456789".into())]);
+        let text = map.apply(&text, &[(2..3, "x".into()), (6..8, "y".into())]);
+        assert_eq!(text, "01x345y89");
+        assert_eq!(map.to_original(0..1), 0..2);
     }
 
     #[test]
