@@ -390,11 +390,24 @@ pub async fn serve(
         .add_service(admin)
         .add_service(ext_proc)
         .add_service(ext_authz)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(without_nagle(listener), shutdown)
         .await
+}
+
+/// Accepted connections with Nagle's algorithm off. A gRPC answer is several small writes (headers, the
+/// message, trailers); with Nagle on, the later ones wait for the caller's delayed ACK, which at a modest
+/// call rate adds milliseconds to every call. (tonic's own `tcp_nodelay` covers only listeners it binds.)
+pub(crate) fn without_nagle(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not turn off Nagle's algorithm on a connection");
+        }
+        Ok(stream)
+    })
 }
 
 /// tonic refuses a request message over its decoding limit before a handler sees it, with OUT_OF_RANGE in

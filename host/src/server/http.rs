@@ -50,6 +50,12 @@ pub async fn serve(
         shutdown.await;
         shared.drain();
     };
+    // Nagle off, as for gRPC (see `without_nagle`): an answer must not wait for the caller's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not turn off Nagle's algorithm on a connection");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(stopping)
         .await
