@@ -397,7 +397,7 @@ pub async fn serve(
 /// Accepted connections with Nagle's algorithm off. A gRPC answer is several small writes (headers, the
 /// message, trailers); with Nagle on, the later ones wait for the caller's delayed ACK, which at a modest
 /// call rate adds milliseconds to every call. (tonic's own `tcp_nodelay` covers only listeners it binds.)
-pub(crate) fn without_nagle(
+fn without_nagle(
     listener: tokio::net::TcpListener,
 ) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
     use tokio_stream::StreamExt;

@@ -13,6 +13,16 @@ struct Edit {
     original: Range<usize>,
 }
 
+impl Edit {
+    /// This edit after the text before it moved: position `from` of the old text is `to` in the new one.
+    fn moved(&self, from: usize, to: usize) -> Edit {
+        Edit {
+            current: self.current.start - from + to..self.current.end - from + to,
+            original: self.original.clone(),
+        }
+    }
+}
+
 /// The edits between the original input and the current text, sorted and non-overlapping.
 #[derive(Clone, Debug, Default)]
 pub struct EditMap {
@@ -76,11 +86,7 @@ impl EditMap {
         let mut next = 0;
         while let Some((first, _)) = replacements.get(next) {
             while let Some(e) = old.next_if(|e| e.current.end <= first.start) {
-                let shift = |at: usize| at - copied_to + out.len();
-                edits.push(Edit {
-                    current: shift(e.current.start)..shift(e.current.end),
-                    original: e.original.clone(),
-                });
+                edits.push(e.moved(copied_to, out.len()));
             }
             // One group: this replacement, the earlier edits it overlaps, and the replacements those reach.
             let mut group = first.clone();
@@ -121,11 +127,7 @@ impl EditMap {
             next = end_of_group;
         }
         for e in old {
-            let shift = |at: usize| at - copied_to + out.len();
-            edits.push(Edit {
-                current: shift(e.current.start)..shift(e.current.end),
-                original: e.original.clone(),
-            });
+            edits.push(e.moved(copied_to, out.len()));
         }
         out.push_str(&text[copied_to..]);
         self.edits = edits;
