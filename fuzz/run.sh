@@ -12,6 +12,8 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(payload_json stream manifest spans)
 
+# libfuzzer-sys compiles libFuzzer, which is C++.
+command -v c++ >/dev/null || { apt-get update -qq && apt-get install -y -qq g++ >/dev/null; }
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
