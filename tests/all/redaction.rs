@@ -285,7 +285,9 @@ proptest! {
             match policy.action(&f.category, direction) {
                 "deny" => prop_assert_eq!(checked.outcome, Outcome::Deny, "{} should deny", f.category),
                 "report" => {}
-                _ if checked.outcome != Outcome::Deny => {
+                // An empty span (a finding at a point, e.g. testbed's split-char on ASCII text) holds nothing
+                // that could leak.
+                _ if checked.outcome != Outcome::Deny && !span.is_empty() => {
                     let value = &text[span.clone()];
                     prop_assert!(!checked.content.contains(value), "{} {value:?} survives in {:?}", f.category, checked.content);
                 }
