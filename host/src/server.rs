@@ -403,11 +403,17 @@ fn without_nagle(
     use tokio_stream::StreamExt;
     tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
         let stream = accepted?;
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not turn off Nagle's algorithm on a connection");
-        }
+        no_delay(&stream);
         Ok(stream)
     })
+}
+
+/// Turns Nagle's algorithm off on one connection (see [`without_nagle`]); a connection where that fails
+/// is still served, only slower.
+pub(crate) fn no_delay(stream: &tokio::net::TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not turn off Nagle's algorithm on a connection");
+    }
 }
 
 /// tonic refuses a request message over its decoding limit before a handler sees it, with OUT_OF_RANGE in

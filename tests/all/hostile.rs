@@ -177,45 +177,36 @@ fn a_log_flood_is_bounded_and_does_not_fail_the_call() {
 
 #[test]
 fn a_plugin_whose_configure_fails_rejects_the_bundle() {
-    let err = load(&format!(
-        "{HEADER}{}",
-        testbed("picky", r#"{ mode = "configure-error" }"#, "")
-    ))
-    .err()
-    .unwrap();
-    let msg = err.to_string();
+    let msg = configure_fails("picky", "configure-error");
     assert!(
         msg.contains(r#"plugin "picky" (testbed.wasm)"#)
             && msg.contains("rejecting config on purpose"),
         "{msg}"
     );
-    let err = load(&format!(
+    let msg = configure_fails("crashy", "configure-panic");
+    assert!(msg.contains("configure failed: trapped"), "{msg}");
+}
+
+/// Why a bundle of one testbed plugin in a `configure-*` `mode` fails to load.
+fn configure_fails(name: &str, mode: &str) -> String {
+    let manifest = format!(
         "{HEADER}{}",
-        testbed("crashy", r#"{ mode = "configure-panic" }"#, "")
-    ))
-    .err()
-    .unwrap();
-    assert!(
-        err.to_string().contains("configure failed: trapped"),
-        "{err}"
+        testbed(name, &format!(r#"{{ mode = "{mode}" }}"#), "")
     );
+    match load(&manifest) {
+        Ok(_) => panic!("plugin {name} in mode {mode} should fail the bundle"),
+        Err(e) => e.to_string(),
+    }
 }
 
 #[test]
 fn an_infinite_loop_in_configure_rejects_the_bundle_after_the_configure_budget() {
     let started = Instant::now();
-    let err = load(&format!(
-        "{HEADER}{}",
-        testbed("stuck", r#"{ mode = "configure-loop" }"#, "")
-    ))
-    .err()
-    .unwrap();
+    let msg = configure_fails("stuck", "configure-loop");
     assert!(
-        err.to_string().contains(r#"plugin "stuck""#)
-            && err
-                .to_string()
-                .contains("configure failed: timed out: still running after its 5s budget"),
-        "{err}"
+        msg.contains(r#"plugin "stuck""#)
+            && msg.contains("configure failed: timed out: still running after its 5s budget"),
+        "{msg}"
     );
     assert!(
         started.elapsed() < Duration::from_secs(60),

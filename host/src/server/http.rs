@@ -50,12 +50,8 @@ pub async fn serve(
         shutdown.await;
         shared.drain();
     };
-    // Nagle off, as for gRPC (see `without_nagle`): an answer must not wait for the caller's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not turn off Nagle's algorithm on a connection");
-        }
-    });
+    // Nagle off, as for gRPC: an answer must not wait for the caller's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| super::no_delay(tcp));
     axum::serve(listener, app)
         .with_graceful_shutdown(stopping)
         .await
