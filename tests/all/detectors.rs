@@ -720,3 +720,70 @@ fn passwords_after_password_like_names() {
         assert_eq!(secrets_found(text), vec![], "{text}");
     }
 }
+
+/// Pieces of text the validators look around — values, key names, URL and version cues — and characters
+/// wider than a byte that real text puts next to them: no-break and ideographic spaces, dashes, letters
+/// `(?i)` folds to ASCII, emoji, a combining accent.
+const PIECES: &[&str] = &[
+    "maria.lopez@example.com",
+    "192.168.10.20",
+    "version",
+    "fe80::1",
+    "4111 1111 1111 1111",
+    "(415) 555-0132",
+    "GB82 WEST 1234 5698 7654 32",
+    "example.com/cart",
+    "https://user:pw@host.example.org/x",
+    "api_key = ",
+    "password: ",
+    "Zq8vK2mP9xR4tL7nW3bY6cJ1hF5gD0sA",
+    " as the API key",
+    "aws_secret_access_key=",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
+    "account number 12345678",
+    "AKIA2E0A8F3B244C9986",
+    "\u{a0}",
+    "\u{3000}",
+    "\u{2009}",
+    "—",
+    "\u{17F}",
+    "\u{212A}",
+    "é",
+    "e\u{301}",
+    "🔑",
+    " ",
+    ":",
+    "=",
+    "\"",
+    "/",
+    ".",
+    "@",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 2000, failure_persistence: None, ..Default::default()
+    })]
+
+    /// No text makes a detector panic (a panic in a plugin is a trap, and the exchange is denied), and
+    /// every range it reports starts and ends on a character boundary. Written after three such panics:
+    /// a no-break space before an email, an em dash before an IP address, `ſ` before a token.
+    #[test]
+    fn detectors_never_panic_and_report_whole_characters(
+        picks in proptest::collection::vec(0..PIECES.len(), 1..24)
+    ) {
+        let text: String = picks.iter().map(|&i| PIECES[i]).collect();
+        static SECRETS: OnceLock<secrets::Detector> = OnceLock::new();
+        static PII: OnceLock<Detector> = OnceLock::new();
+        let pii = PII.get_or_init(|| Detector::new(Entity::ALL)).detect(&text);
+        let secrets = SECRETS.get_or_init(secrets::Detector::new).detect(&text);
+        for range in pii.into_iter().map(|h| h.range).chain(secrets.into_iter().map(|h| h.range)) {
+            proptest::prop_assert!(
+                range.start < range.end
+                    && text.is_char_boundary(range.start)
+                    && text.is_char_boundary(range.end),
+                "{range:?} in {text:?}"
+            );
+        }
+    }
+}

@@ -364,9 +364,12 @@ fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)
         return None;
     }
     // Inside a URL, an address is part of the URL (`?email=…`), and `user:password@host` is a credential.
-    let token_start =
-        text[..range.start].rfind(|c: char| c.is_whitespace() || "\"'<>()`".contains(c));
-    let token = &text[token_start.map_or(0, |i| i + 1)..range.start];
+    // The separator may be wider than a byte (a no-break space): the token starts after all of it.
+    let token_start = text[..range.start]
+        .char_indices()
+        .rfind(|&(_, c)| c.is_whitespace() || "\"'<>()`".contains(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let token = &text[token_start..range.start];
     if token.contains("://") {
         return None;
     }
@@ -544,8 +547,9 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     }
     let preceding = text[..range.start].trim_end_matches([' ', ':', '=', '\t']);
     let word_start = preceding
-        .rfind(|c: char| !c.is_alphanumeric())
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rfind(|&(_, c)| !c.is_alphanumeric())
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let word = preceding[word_start..].to_ascii_lowercase();
     if VERSION_CUES.contains(&word.as_str()) {
         return None;

@@ -503,8 +503,9 @@ fn password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 fn value_before(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let head = &text[..range.start];
     let start = head
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_-./+=~".contains(c)))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || "_-./+=~".contains(c)))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     if !(16..=128).contains(&(range.start - start)) {
         return None;
     }
