@@ -279,9 +279,11 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                 r#"(?i)www\.[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/?#:][^\s<>"'`{}|\\^]*)?"#,
                 validate_url,
             ),
-            // A bare domain (`example.com`, `shop.example.co.uk/cart`), only with a well-known TLD.
+            // A bare domain (`example.com`, `shop.example.co.uk/cart`), only with a well-known TLD. Label
+            // lengths and hyphens are checked by the validator: bounded repetitions here (`{0,61}` per label)
+            // made a lazy DFA too big for its cache, and this one pattern cost more than all the others.
             make(
-                r#"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[a-z]{2,6}(?:/[^\s<>"'`{}|\\^]*)?"#,
+                r#"[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.[a-z]{2,6}(?:/[^\s<>"'`{}|\\^]*)?"#,
                 validate_bare_domain,
             ),
         ],
@@ -789,6 +791,9 @@ fn validate_bare_domain(text: &str, range: Range<usize>) -> Option<(Range<usize>
         .is_some_and(|c| is_word(c) || matches!(c, '.' | '@' | '/' | ':' | '-'))
         || after(text, range.end).is_some_and(|c| is_word(c) || c == '@')
         || !BARE_TLDS.contains(&tld)
+        || host
+            .split('.')
+            .any(|label| label.starts_with('-') || label.ends_with('-'))
     {
         return None;
     }
