@@ -150,6 +150,42 @@ fn varied_texts(c: &mut Criterion) {
     group.bench_function("secrets-native", |b| {
         b.iter(|| texts.iter().map(|t| secrets.detect(t).len()).sum::<usize>())
     });
+    // What the keyword prefilter saves: every rule searching every text.
+    group.bench_function("secrets-native-every-rule", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| secrets.detect_without_prefilter(t).len())
+                .sum::<usize>()
+        })
+    });
+    // Where the chain's time goes: each plugin alone as Wasm, and the chain with no plugin at all.
+    for name in ["pii", "secrets", "classification", "destinations"] {
+        let (_dir, alone) = alone(&engine, name);
+        group.bench_function(format!("{name}-wasm"), |b| {
+            b.iter(|| {
+                texts
+                    .iter()
+                    .map(|t| wasm_findings(&alone, t, &key))
+                    .sum::<usize>()
+            })
+        });
+    }
+    let empty_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        empty_dir.path().join("bundle.toml"),
+        "[bundle]\nname = \"empty\"\nversion = \"0\"\n",
+    )
+    .unwrap();
+    let empty = bundle::load_dir(&engine, empty_dir.path()).unwrap();
+    group.bench_function("empty-chain", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| wasm_findings(&empty, t, &key))
+                .sum::<usize>()
+        })
+    });
     group.bench_function("default-chain-wasm", |b| {
         b.iter(|| {
             texts

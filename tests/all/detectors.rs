@@ -500,6 +500,65 @@ fn every_provider_rule_finds_its_own_shape_in_common_settings() {
     assert!(secrets::Detector::builtin_ids().len() >= 80);
 }
 
+/// The keyword prefilter only skips work: on every text it gives what running every rule gives. The texts:
+/// each rule's samples in several settings and letter cases, key names spelled with the two non-ASCII
+/// letters `(?i)` folds to ASCII (`ſ`, the Kelvin sign), the fixed texts of this file's other secrets
+/// tests, and the labelled corpus when it is beside the repository.
+#[test]
+fn the_keyword_prefilter_changes_no_answer() {
+    let detector = secrets::Detector::new();
+    let mut texts = Vec::new();
+    for (_, value) in samples() {
+        for text in [
+            format!("export TOKEN={value}\n"),
+            format!("{{\"credential\": \"{value}\"}}"),
+            format!("AccountKey={value}; aws_secret_access_key = {value}"),
+            format!("password: {value}"),
+            format!("we use {value} as the API key"),
+        ] {
+            texts.push(text.to_uppercase());
+            texts.push(text.to_lowercase());
+            texts.push(text.replace("s", "\u{17F}").replace("k", "\u{212A}"));
+            texts.push(text);
+        }
+    }
+    texts.extend(
+        [
+            "pa\u{17F}\u{17F}word = Tr0ub4dor&3xyzzy",
+            "api_\u{212A}ey = \"Zq8vK2mP9xR4tL7nW3bY6cJ1hF5gD0sA\"",
+            "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+            "postgres://app:s3cr3t-Pa55@db.internal:5432/orders",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1 is the bot",
+        ]
+        .map(String::from),
+    );
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/dev.jsonl");
+    if let Ok(jsonl) = std::fs::read_to_string(corpus) {
+        for line in jsonl.lines() {
+            let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+            texts.push(doc["text"].as_str().unwrap().to_string());
+        }
+    }
+    let found = |hits: Vec<secrets::Hit>| -> Vec<(String, std::ops::Range<usize>)> {
+        hits.into_iter()
+            .map(|h| (h.rule.to_string(), h.range))
+            .collect()
+    };
+    let mut with_hits = 0;
+    for text in &texts {
+        let expected = found(detector.detect_without_prefilter(text));
+        assert_eq!(found(detector.detect(text)), expected, "in {text:?}");
+        with_hits += usize::from(!expected.is_empty());
+    }
+    // The comparison means something only if many texts hold credentials.
+    assert!(
+        with_hits > texts.len() / 3,
+        "{with_hits} of {}",
+        texts.len()
+    );
+}
+
 #[test]
 fn provider_shapes_filled_with_placeholders_are_not_secrets() {
     for text in [

@@ -1,7 +1,9 @@
 //! The rules: a regex per credential shape, and validators that keep real credentials only.
 
+use aho_corasick::AhoCorasick;
 use base64::Engine as _;
 use regex::Regex;
+use regex_syntax::hir::literal::Extractor;
 use std::ops::Range;
 
 /// One credential found in a text.
@@ -42,11 +44,23 @@ struct Rule {
     pattern: Regex,
     confidence: f32,
     check: Check,
+    /// Strings (ASCII case aside) one of which every hit of this rule contains; empty: no such list, the
+    /// rule runs on every text.
+    keywords: Vec<Vec<u8>>,
+}
+
+impl Rule {
+    /// A rule whose pattern starts with no literal still has words it cannot match without.
+    fn needing(mut self, keywords: &[&str]) -> Rule {
+        self.keywords = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
+        self
+    }
 }
 
 /// The configured rules. Building it compiles the regexes, so build it once per instance.
 pub struct Detector {
     rules: Vec<Rule>,
+    prefilter: Prefilter,
 }
 
 impl Default for Detector {
@@ -58,7 +72,12 @@ impl Default for Detector {
 impl Detector {
     /// Every built-in rule.
     pub fn new() -> Detector {
-        Detector { rules: all_rules() }
+        Detector::from_rules(all_rules())
+    }
+
+    fn from_rules(rules: Vec<Rule>) -> Detector {
+        let prefilter = Prefilter::new(&rules);
+        Detector { rules, prefilter }
     }
 
     /// The ids of the built-in rules, each once, in the order they run.
@@ -75,13 +94,13 @@ impl Detector {
     /// Only the rules whose ids are in `ids`.
     pub fn only(mut self, ids: &[String]) -> Detector {
         self.rules.retain(|r| ids.contains(&r.id));
-        self
+        Detector::from_rules(self.rules)
     }
 
     /// Without the rules whose ids are in `ids`.
     pub fn without(mut self, ids: &[String]) -> Detector {
         self.rules.retain(|r| !ids.contains(&r.id));
-        self
+        Detector::from_rules(self.rules)
     }
 
     /// With a team's own rules after the built-in ones.
@@ -89,19 +108,30 @@ impl Detector {
         self.rules.extend(custom.into_iter().map(|c| Rule {
             id: c.id,
             description: c.description,
+            keywords: prefixes(c.pattern.as_str()),
             pattern: c.pattern,
             confidence: c.confidence,
             check: Check::Custom {
                 min_entropy: c.min_entropy,
             },
         }));
-        self
+        Detector::from_rules(self.rules)
     }
 
     /// Every credential in `text`; of overlapping hits, the more confident (then the longer) wins.
     pub fn detect(&self, text: &str) -> Vec<Hit<'_>> {
+        self.detect_with(text, &self.prefilter.rules_for(text, &self.rules))
+    }
+
+    /// The same as [`Detector::detect`], with every rule searching the whole text: the reference the
+    /// keyword prefilter is tested and benchmarked against.
+    pub fn detect_without_prefilter(&self, text: &str) -> Vec<Hit<'_>> {
+        self.detect_with(text, &vec![true; self.rules.len()])
+    }
+
+    fn detect_with(&self, text: &str, wanted: &[bool]) -> Vec<Hit<'_>> {
         let mut hits = Vec::new();
-        for rule in &self.rules {
+        for (rule, _) in self.rules.iter().zip(wanted).filter(|(_, &run)| run) {
             for caps in rule.pattern.captures_iter(text) {
                 // A rule with a `secret` group reports only the value, not the key name before it.
                 let Some(m) = caps.name("secret").or_else(|| caps.get(0)) else {
@@ -140,6 +170,7 @@ fn all_rules() -> Vec<Rule> {
             .expect("built-in pattern compiles"),
         confidence,
         check: Check::Builtin(validate),
+        keywords: prefixes(pattern),
     };
     let mut rules = vec![
         // Base64 bodies contain no '-', so the body runs to the END line (or, if cut off, to the next '-').
@@ -156,7 +187,8 @@ fn all_rules() -> Vec<Rule> {
             r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:/@'`<>]*:(?P<password>[^\s@'`<>/]+)@[^\s'`<>()]+",
             0.95,
             connection_string,
-        ),
+        )
+        .needing(&["://"]),
         rule(
             "jwt",
             "JSON web token",
@@ -170,49 +202,57 @@ fn all_rules() -> Vec<Rule> {
             r"(?:^|[^A-Za-z0-9/+])(?P<secret>[A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])",
             0.85,
             aws_secret,
-        ),
+        )
+        // Not the pattern's words but the validator's: it keeps a value only with one of these near it.
+        .needing(&["aws", "secret", "akia", "asia"]),
         rule(
             "azure-ad-client-secret",
             "Azure AD (Entra ID) client secret",
             r#"(?:^|[\\'"`\s>=:(,])(?P<secret>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?:$|[\\'"`\s<),])"#,
             0.95,
             high_entropy,
-        ),
+        )
+        .needing(&["Q~"]),
         rule(
             "azure-storage-account-key",
             "Azure storage account key in a connection string",
             r"(?i)AccountKey=(?P<secret>[A-Za-z0-9+/]{86}==)",
             0.97,
             provider,
-        ),
+        )
+        .needing(&["AccountKey="]),
         rule(
             "basic-auth-header",
             "HTTP Basic credentials",
             r#"(?i)authorization["']?\s*[:=]\s*["']?basic\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})"#,
             0.9,
             basic_auth,
-        ),
+        )
+        .needing(&["authorization"]),
         rule(
             "slack-webhook-url",
             "Slack incoming webhook URL",
             r"(?i)https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,60}",
             0.97,
             provider,
-        ),
+        )
+        .needing(&["hooks.slack.com"]),
         rule(
             "microsoft-teams-webhook",
             "Microsoft Teams incoming webhook URL",
             r"(?i)https://[a-z0-9-]+\.webhook\.office\.com/webhookb2/[a-z0-9-]{36}@[a-z0-9-]{36}/IncomingWebhook/[a-z0-9]{32}/[a-z0-9-]{36}",
             0.97,
             provider,
-        ),
+        )
+        .needing(&[".webhook.office.com/"]),
         rule(
             "telegram-bot-api-token",
             "Telegram bot token",
             r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}(?:$|[^A-Za-z0-9_-])",
             0.9,
             telegram,
-        ),
+        )
+        .needing(&[":AA"]),
     ];
     // Provider tokens that announce themselves with a prefix: a match is a credential unless it is a
     // placeholder or, for the shorter shapes, lacks a generated token's entropy.
@@ -294,7 +334,13 @@ fn all_rules() -> Vec<Rule> {
     // A trailing `\b` would miss tokens that end in `-`; `high_entropy` checks the token's end instead.
     rules.extend(prefixed.iter().map(|&(id, description, pattern)| {
         let pattern = pattern.strip_suffix(r"\b").unwrap_or(pattern);
-        rule(id, description, pattern, 0.97, high_entropy)
+        let rule = rule(id, description, pattern, 0.97, high_entropy);
+        // Two shapes start with a character class; every token holds the literal inside.
+        match id {
+            "mailchimp-api-key" => rule.needing(&["-us"]),
+            "hashicorp-tf-api-token" => rule.needing(&[".atlasv1."]),
+            _ => rule,
+        }
     }));
     rules.push(
         rule(
@@ -309,7 +355,8 @@ fn all_rules() -> Vec<Rule> {
             ),
             0.7,
             generic,
-        ),
+        )
+        .needing(&["api", "secret", "token", "bearer", "passw"]),
     );
     // Passwords are shorter and less random than tokens: 8 to 64 characters after a password-like name
     // (`password`, `DB_PASSWORD`, `dbPassword`, `pwd`).
@@ -319,7 +366,8 @@ fn all_rules() -> Vec<Rule> {
         r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass)\b['"]?\s*(?:[:=]{1,2}|=>|\bis\b)\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
         0.75,
         password,
-    ));
+    )
+    .needing(&["pass", "pwd"]));
     // The same, told the other way round: `we use … as the API key`, `… is our staging token`. The regex
     // finds the naming phrase (cheap: it starts with a literal); the value is the token right before it.
     rules.push(rule(
@@ -331,8 +379,81 @@ fn all_rules() -> Vec<Rule> {
         ),
         0.7,
         value_before,
-    ));
+    )
+    .needing(&["api", "token", "secret", "password", "credential", "access"]));
     rules
+}
+
+/// The literals every match of `pattern` starts with, when there are few enough to be worth a search; empty
+/// otherwise (a pattern starting with a character class or a repetition).
+fn prefixes(pattern: &str) -> Vec<Vec<u8>> {
+    let Ok(hir) = regex_syntax::parse(pattern) else {
+        return Vec::new();
+    };
+    match Extractor::new().extract(&hir).literals() {
+        Some(literals) if !literals.is_empty() && literals.iter().all(|l| l.len() >= 2) => {
+            literals.iter().map(|l| l.as_bytes().to_vec()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Which rules can match a text, found in one pass over it (gitleaks' approach): a rule with keywords runs
+/// only on a text holding one of them. Without it each of the ~85 rules is a search of its own over the
+/// whole text, and inside Wasm (no SIMD literal search) that was most of the plugin's time.
+struct Prefilter {
+    /// Every rule's keywords, ASCII case-insensitive; `None` when no rule has any.
+    keywords: Option<AhoCorasick>,
+    /// For each keyword of `keywords`, the rules it belongs to.
+    owners: Vec<Vec<usize>>,
+}
+
+impl Prefilter {
+    fn new(rules: &[Rule]) -> Prefilter {
+        let mut keywords: Vec<&[u8]> = Vec::new();
+        let mut owners: Vec<Vec<usize>> = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            for keyword in &rule.keywords {
+                match keywords
+                    .iter()
+                    .position(|k| k.eq_ignore_ascii_case(keyword))
+                {
+                    Some(known) => owners[known].push(index),
+                    None => {
+                        keywords.push(keyword);
+                        owners.push(vec![index]);
+                    }
+                }
+            }
+        }
+        let keywords = (!keywords.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&keywords)
+                // Keywords are plain strings, a few hundred at most: far below any automaton limit.
+                .expect("keyword automaton builds")
+        });
+        Prefilter { keywords, owners }
+    }
+
+    /// For each rule, whether it runs on `text`.
+    fn rules_for(&self, text: &str, rules: &[Rule]) -> Vec<bool> {
+        let mut wanted: Vec<bool> = rules.iter().map(|r| r.keywords.is_empty()).collect();
+        let Some(keywords) = &self.keywords else {
+            return wanted;
+        };
+        // Under `(?i)` a pattern's `s` also matches `ſ` (U+017F) and its `k` the Kelvin sign (U+212A),
+        // which an ASCII keyword search would not see: such a text gets every rule.
+        if text.contains(['\u{17F}', '\u{212A}']) {
+            return vec![true; rules.len()];
+        }
+        for found in keywords.find_overlapping_iter(text) {
+            for &rule in &self.owners[found.pattern().as_usize()] {
+                wanted[rule] = true;
+            }
+        }
+        wanted
+    }
 }
 
 fn is_word(c: char) -> bool {
