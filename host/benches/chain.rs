@@ -9,7 +9,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use palisade::bundle::{self, Bundle};
 use palisade::chain::{self, Request};
-use palisade::engine::Engine;
+use palisade::engine::{Context, Direction, Engine};
 use palisade::policy::HashKey;
 
 /// A prompt of about `size` bytes: ordinary prose with an email, a card and a phone number every ~400 bytes.
@@ -59,8 +59,8 @@ fn reuse_vs_fresh(c: &mut Criterion) {
     group.finish();
 }
 
-fn runaway_plugin(c: &mut Criterion) {
-    let engine = Engine::new().unwrap();
+/// A bundle of the test plugin alone, in `mode`, with `budget`.
+fn testbed(engine: &Engine, mode: &str, budget: &str) -> (tempfile::TempDir, Bundle) {
     let dir = tempfile::tempdir().unwrap();
     let wasm = std::fs::read(palisade_test_plugins::TESTBED_WASM).unwrap();
     let digest = {
@@ -71,12 +71,65 @@ fn runaway_plugin(c: &mut Criterion) {
     std::fs::write(
         dir.path().join("bundle.toml"),
         format!(
-            "[bundle]\nname = \"bench\"\nversion = \"1\"\n\n[[plugin]]\nname = \"loop\"\nwasm = \"testbed.wasm\"\n\
-             sha256 = \"{digest}\"\nbudget = \"2ms\"\non_error = \"skip\"\nconfig = {{ mode = \"loop\" }}\n"
+            "[bundle]\nname = \"bench\"\nversion = \"1\"\n\n[[plugin]]\nname = \"{mode}\"\nwasm = \"testbed.wasm\"\n\
+             sha256 = \"{digest}\"\nbudget = \"{budget}\"\non_error = \"skip\"\nconfig = {{ mode = \"{mode}\" }}\n"
         ),
     )
     .unwrap();
-    let bundle = bundle::load_dir(&engine, dir.path()).unwrap();
+    let bundle = bundle::load_dir(engine, dir.path()).unwrap();
+    (dir, bundle)
+}
+
+/// What a fresh instance costs when one is needed (the first call, or after a trap): a plugin that does
+/// nothing, so instantiation is all there is to measure; and each stock plugin, whose `configure` runs
+/// on every fresh instance.
+fn fresh_instance(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let key = HashKey::new(*b"bench");
+    let (_dir, quiet) = testbed(&engine, "quiet", "1s");
+    let stock = bundle::load_embedded(&engine).unwrap();
+    let mut group = c.benchmark_group("instance");
+    group.bench_function("do-nothing-plugin/reused", |b| {
+        b.iter(|| run(&quiet, "x", &key))
+    });
+    group.bench_function("do-nothing-plugin/fresh", |b| {
+        b.iter(|| {
+            quiet.plugins[0].runtime.clear_idle();
+            run(&quiet, "x", &key)
+        })
+    });
+    for plugin in &stock.plugins {
+        let ctx = Context {
+            direction: Direction::Input,
+            principal: None,
+            destination: None,
+            tool: None,
+            labels: Vec::new(),
+            metadata: Vec::new(),
+            location: String::new(),
+        };
+        let call = || {
+            plugin
+                .runtime
+                .inspect(&ctx, "x", Duration::from_secs(1))
+                .unwrap()
+        };
+        group.bench_function(format!("{}/reused", plugin.runtime.name()), |b| {
+            b.iter(call)
+        });
+        group.bench_function(format!("{}/fresh", plugin.runtime.name()), |b| {
+            b.iter(|| {
+                plugin.runtime.clear_idle();
+                call()
+            })
+        });
+    }
+    group.finish();
+}
+
+fn runaway_plugin(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let (_dir, bundle) = testbed(&engine, "loop", "2ms");
     let key = HashKey::new(*b"bench");
     let mut group = c.benchmark_group("runaway");
     group.measurement_time(Duration::from_secs(5));
@@ -93,5 +146,5 @@ fn runaway_plugin(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reuse_vs_fresh, runaway_plugin);
+criterion_group!(benches, reuse_vs_fresh, fresh_instance, runaway_plugin);
 criterion_main!(benches);

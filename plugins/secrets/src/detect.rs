@@ -1,6 +1,6 @@
 //! The rules: a regex per credential shape, and validators that keep real credentials only.
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use base64::Engine as _;
 use regex::Regex;
 use regex_syntax::hir::literal::Extractor;
@@ -44,15 +44,19 @@ struct Rule {
     pattern: Regex,
     confidence: f32,
     check: Check,
-    /// Strings (ASCII case aside) one of which every hit of this rule contains; empty: no such list, the
-    /// rule runs on every text.
+    /// Strings one of which every hit of this rule contains; empty: no such list, the rule runs on every
+    /// text.
     keywords: Vec<Vec<u8>>,
+    /// Whether the keywords match in any ASCII case (written by hand) or only as they are (taken from the
+    /// pattern, which lists every case it accepts).
+    any_case: bool,
 }
 
 impl Rule {
     /// A rule whose pattern starts with no literal still has words it cannot match without.
     fn needing(mut self, keywords: &[&str]) -> Rule {
         self.keywords = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
+        self.any_case = true;
         self
     }
 }
@@ -109,6 +113,7 @@ impl Detector {
             id: c.id,
             description: c.description,
             keywords: prefixes(c.pattern.as_str()),
+            any_case: false,
             pattern: c.pattern,
             confidence: c.confidence,
             check: Check::Custom {
@@ -171,6 +176,7 @@ fn all_rules() -> Vec<Rule> {
         confidence,
         check: Check::Builtin(validate),
         keywords: prefixes(pattern),
+        any_case: false,
     };
     let mut rules = vec![
         // Base64 bodies contain no '-', so the body runs to the END line (or, if cut off, to the next '-').
@@ -402,53 +408,68 @@ fn prefixes(pattern: &str) -> Vec<Vec<u8>> {
 /// only on a text holding one of them. Without it each of the ~85 rules is a search of its own over the
 /// whole text, and inside Wasm (no SIMD literal search) that was most of the plugin's time.
 struct Prefilter {
-    /// Every rule's keywords, ASCII case-insensitive; `None` when no rule has any.
-    keywords: Option<AhoCorasick>,
-    /// For each keyword of `keywords`, the rules it belongs to.
-    owners: Vec<Vec<usize>>,
+    /// Every rule's keywords in any ASCII case; `None` when no rule has any.
+    automaton: Option<AhoCorasick>,
+    /// For each keyword of the automaton: its bytes if it must match exactly (`SK` is Twilio's prefix,
+    /// `sk` in "risks" is not), and the rules it belongs to.
+    keywords: Vec<(Option<Vec<u8>>, Vec<usize>)>,
 }
 
 impl Prefilter {
     fn new(rules: &[Rule]) -> Prefilter {
-        let mut keywords: Vec<&[u8]> = Vec::new();
-        let mut owners: Vec<Vec<usize>> = Vec::new();
+        let mut words: Vec<&[u8]> = Vec::new();
+        let mut keywords: Vec<(Option<Vec<u8>>, Vec<usize>)> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
-            for keyword in &rule.keywords {
-                match keywords
+            for word in &rule.keywords {
+                let exact = (!rule.any_case).then(|| word.clone());
+                match words
                     .iter()
-                    .position(|k| k.eq_ignore_ascii_case(keyword))
+                    .zip(&keywords)
+                    .position(|(w, (e, _))| *e == exact && w.eq_ignore_ascii_case(word))
                 {
-                    Some(known) => owners[known].push(index),
+                    Some(known) => keywords[known].1.push(index),
                     None => {
-                        keywords.push(keyword);
-                        owners.push(vec![index]);
+                        words.push(word);
+                        keywords.push((exact, vec![index]));
                     }
                 }
             }
         }
-        let keywords = (!keywords.is_empty()).then(|| {
+        let automaton = (!words.is_empty()).then(|| {
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
-                .build(&keywords)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&words)
                 // Keywords are plain strings, a few hundred at most: far below any automaton limit.
                 .expect("keyword automaton builds")
         });
-        Prefilter { keywords, owners }
+        Prefilter {
+            automaton,
+            keywords,
+        }
     }
 
     /// For each rule, whether it runs on `text`.
     fn rules_for(&self, text: &str, rules: &[Rule]) -> Vec<bool> {
         let mut wanted: Vec<bool> = rules.iter().map(|r| r.keywords.is_empty()).collect();
-        let Some(keywords) = &self.keywords else {
+        let Some(automaton) = &self.automaton else {
             return wanted;
         };
         // Under `(?i)` a pattern's `s` also matches `ſ` (U+017F) and its `k` the Kelvin sign (U+212A),
         // which an ASCII keyword search would not see: such a text gets every rule.
-        if text.contains(['\u{17F}', '\u{212A}']) {
+        // (Two searches for one character each: those are memchr, a search for either is a loop over chars.)
+        if text.contains('\u{17F}') || text.contains('\u{212A}') {
             return vec![true; rules.len()];
         }
-        for found in keywords.find_overlapping_iter(text) {
-            for &rule in &self.owners[found.pattern().as_usize()] {
+        for found in automaton.find_overlapping_iter(text) {
+            let (exact, owners) = &self.keywords[found.pattern().as_usize()];
+            if exact
+                .as_ref()
+                .is_some_and(|word| text.as_bytes()[found.range()] != word[..])
+            {
+                continue;
+            }
+            for &rule in owners {
                 wanted[rule] = true;
             }
         }
