@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(payload_json stream manifest spans)
+[ ${#targets[@]} -gt 0 ] || targets=(payload_json stream manifest spans detectors)
 
 # libfuzzer-sys compiles libFuzzer, which is C++.
 command -v c++ >/dev/null || { apt-get update -qq && apt-get install -y -qq g++ >/dev/null; }
