@@ -33,6 +33,9 @@
 
 extern crate self as palisade_sdk;
 
+#[cfg(feature = "keywords")]
+pub mod keywords;
+
 /// Bindings generated from `wit/guardrail.wit`. Prefer the re-exports at the crate root.
 #[allow(missing_docs)]
 pub mod bindings {

@@ -49,6 +49,64 @@ fn markings_set_the_level_and_ordinary_prose_does_not() {
     }
 }
 
+/// The keyword gate only skips work: every marking phrase, in several cases and with the letters `(?i)`
+/// folds to ASCII, and the corpus when it is beside the repository, classify the same with it and without.
+#[test]
+fn the_keyword_gate_changes_no_classification() {
+    let classifier = Classifier::new(true, Vec::new(), default_escalations());
+    let phrases = [
+        "Classification: SECRET//NOFORN",
+        "TOP SECRET//SI//REL TO USA",
+        "CONFIDENTIAL//FOUO",
+        "(S//REL TO USA, GBR) The convoy",
+        "(TS//SI) and (C//NF)",
+        "TOP SECRET briefing",
+        "STRICTLY CONFIDENTIAL",
+        "HIGHLY CONFIDENTIAL",
+        "RESTRICTED",
+        "strictly confidential: merger terms",
+        "Attorney-Client Privileged",
+        "attorney client privilege",
+        "Privileged & Confidential",
+        "attorney work product",
+        "Company Confidential",
+        "commercially confidential",
+        "Proprietary and Confidential",
+        "confidential & proprietary",
+        "shared under NDA",
+        "CONFIDENTIAL",
+        "for internal use only",
+        "INTERNAL ONLY",
+        "not for external distribution",
+        "Not For Public Release",
+        "do not distribute",
+        "DO NOT FORWARD",
+    ];
+    let mut texts = Vec::new();
+    for phrase in phrases {
+        let text = format!("Memo. {phrase}. Q3 numbers follow.");
+        texts.push(text.to_lowercase());
+        texts.push(text.to_uppercase());
+        texts.push(text.replace('s', "\u{17F}").replace('k', "\u{212A}"));
+        texts.push(text);
+    }
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/dev.jsonl");
+    if let Ok(jsonl) = std::fs::read_to_string(corpus) {
+        for line in jsonl.lines() {
+            let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+            texts.push(doc["text"].as_str().unwrap().to_string());
+        }
+    }
+    let mut marked = 0;
+    for text in &texts {
+        let expected = classifier.classify_without_gate(text, &[]);
+        assert_eq!(classifier.classify(text, &[]), expected, "in {text:?}");
+        marked += usize::from(!expected.is_empty());
+    }
+    // Each phrase in its own case and in capitals at least.
+    assert!(marked >= 2 * phrases.len(), "{marked}");
+}
+
 #[test]
 fn earlier_findings_and_gateway_labels_raise_the_level() {
     assert_eq!(

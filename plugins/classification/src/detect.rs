@@ -6,6 +6,7 @@ use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
 
+use palisade_sdk::keywords::{KeywordGate, Needs};
 use regex::{Regex, RegexBuilder};
 
 /// How sensitive a text is, least to most.
@@ -122,58 +123,78 @@ struct Marking {
     pattern: Regex,
     level: Level,
     what: &'static str,
+    /// Words every match contains: most texts hold none, and then no marking pattern runs.
+    needs: Needs,
 }
 
 /// The built-in markings. Classification banners are matched in capitals only (`CONFIDENTIAL`, not "keep
 /// this confidential"); fixed legal phrases in any case.
 fn markings() -> Vec<Marking> {
-    let m = |pattern: &str, level, what| Marking {
+    let m = |pattern: &str, level, what, words: &[&str]| Marking {
         // Constants of this crate; a bad one is caught by the test suite at once.
         pattern: Regex::new(pattern).expect("built-in marking compiles"),
         level,
         what,
+        needs: Needs {
+            words: words.iter().map(|w| w.as_bytes().to_vec()).collect(),
+            // Capitals-only banners need their words in capitals; `(?i)` phrases in any case.
+            any_case: pattern.starts_with("(?i)"),
+        },
     };
     vec![
         m(
             r"\b(?:TOP SECRET|SECRET|CONFIDENTIAL)//[A-Z][A-Z0-9 ,/-]*",
             Level::Restricted,
             "classification control marking (e.g. SECRET//NOFORN)",
+            &["SECRET//", "CONFIDENTIAL//"],
         ),
-        m(r"\bTOP SECRET\b", Level::Restricted, "TOP SECRET banner"),
+        m(
+            r"\bTOP SECRET\b",
+            Level::Restricted,
+            "TOP SECRET banner",
+            &["TOP SECRET"],
+        ),
         m(
             r"\((?:TS|S|C)//[A-Z][A-Z0-9 ,/-]*\)",
             Level::Restricted,
             "portion marking",
+            &["(TS//", "(S//", "(C//"],
         ),
         m(
             r"\b(?:STRICTLY CONFIDENTIAL|HIGHLY CONFIDENTIAL|RESTRICTED)\b",
             Level::Restricted,
             "restricted banner",
+            &["CONFIDENTIAL", "RESTRICTED"],
         ),
         m(
             r"(?i)\b(?:strictly|highly) confidential\b",
             Level::Restricted,
             "strictly confidential marking",
+            &["confidential"],
         ),
         m(
             r"(?i)\battorney[- ]client privilege[d]?\b|\bprivileged (?:and|&) confidential\b|\battorney work product\b",
             Level::Confidential,
             "legal privilege marking",
+            &["privilege", "work product"],
         ),
         m(
             r"(?i)\b(?:company|business|commercial(?:ly)?|proprietary (?:and|&)) confidential\b|\bconfidential (?:and|&) proprietary\b|\bunder NDA\b",
             Level::Confidential,
             "confidentiality marking",
+            &["confidential", "under nda"],
         ),
         m(
             r"\bCONFIDENTIAL\b",
             Level::Confidential,
             "CONFIDENTIAL banner",
+            &["CONFIDENTIAL"],
         ),
         m(
             r"(?i)\b(?:for )?internal (?:use )?only\b|\bnot for (?:external|public) (?:distribution|release)\b|\bdo not (?:distribute|forward)\b",
             Level::Internal,
             "internal-only marking",
+            &["internal", "not for", "do not"],
         ),
     ]
 }
@@ -181,6 +202,8 @@ fn markings() -> Vec<Marking> {
 /// The configured classifier. Building it compiles regexes, so build it once per instance.
 pub struct Classifier {
     markings: Vec<Marking>,
+    /// Which markings a text needs; see [`KeywordGate`].
+    gate: KeywordGate,
     dictionaries: Vec<Dictionary>,
     escalations: Vec<Escalation>,
 }
@@ -235,8 +258,11 @@ impl Classifier {
         dictionaries: Vec<Dictionary>,
         escalations: Vec<Escalation>,
     ) -> Classifier {
+        let markings = if markings_on { markings() } else { Vec::new() };
+        let gate = KeywordGate::new(markings.iter().map(|m| &m.needs).collect());
         Classifier {
-            markings: if markings_on { markings() } else { Vec::new() },
+            markings,
+            gate,
             dictionaries,
             escalations,
         }
@@ -245,6 +271,16 @@ impl Classifier {
     /// Every reason `text`, with the labels so far, is sensitive. Of markings that overlap, the first
     /// (most severe) is kept.
     pub fn classify(&self, text: &str, labels: &[String]) -> Vec<Mark> {
+        self.classify_with(text, labels, &self.gate.rules_for(text))
+    }
+
+    /// The same as [`Classifier::classify`], with every marking searching the whole text: the reference
+    /// the keyword gate is tested against.
+    pub fn classify_without_gate(&self, text: &str, labels: &[String]) -> Vec<Mark> {
+        self.classify_with(text, labels, &vec![true; self.markings.len()])
+    }
+
+    fn classify_with(&self, text: &str, labels: &[String], wanted: &[bool]) -> Vec<Mark> {
         let mut marks: Vec<Mark> = Vec::new();
         let overlaps = |marks: &[Mark], r: &Range<usize>| {
             marks
@@ -252,7 +288,7 @@ impl Classifier {
                 .filter_map(|m| m.range.as_ref())
                 .any(|o| o.start < r.end && r.start < o.end)
         };
-        for marking in &self.markings {
+        for (marking, _) in self.markings.iter().zip(wanted).filter(|(_, &run)| run) {
             for m in marking.pattern.find_iter(text) {
                 let range = m.range();
                 if !overlaps(&marks, &range) {

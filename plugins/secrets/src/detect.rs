@@ -1,7 +1,7 @@
 //! The rules: a regex per credential shape, and validators that keep real credentials only.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use base64::Engine as _;
+use palisade_sdk::keywords::{KeywordGate, Needs};
 use regex::Regex;
 use regex_syntax::hir::literal::Extractor;
 use std::ops::Range;
@@ -44,19 +44,17 @@ struct Rule {
     pattern: Regex,
     confidence: f32,
     check: Check,
-    /// Strings one of which every hit of this rule contains; empty: no such list, the rule runs on every
-    /// text.
-    keywords: Vec<Vec<u8>>,
-    /// Whether the keywords match in any ASCII case (written by hand) or only as they are (taken from the
-    /// pattern, which lists every case it accepts).
-    any_case: bool,
+    /// What every hit of this rule contains: the pattern's own prefixes, or words written by hand.
+    needs: Needs,
 }
 
 impl Rule {
     /// A rule whose pattern starts with no literal still has words it cannot match without.
     fn needing(mut self, keywords: &[&str]) -> Rule {
-        self.keywords = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
-        self.any_case = true;
+        self.needs = Needs {
+            words: keywords.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            any_case: true,
+        };
         self
     }
 }
@@ -64,7 +62,8 @@ impl Rule {
 /// The configured rules. Building it compiles the regexes, so build it once per instance.
 pub struct Detector {
     rules: Vec<Rule>,
-    prefilter: Prefilter,
+    /// Which rules a text needs; see [`KeywordGate`].
+    gate: KeywordGate,
 }
 
 impl Default for Detector {
@@ -80,8 +79,9 @@ impl Detector {
     }
 
     fn from_rules(rules: Vec<Rule>) -> Detector {
-        let prefilter = Prefilter::new(&rules);
-        Detector { rules, prefilter }
+        let needs: Vec<&Needs> = rules.iter().map(|r| &r.needs).collect();
+        let gate = KeywordGate::new(needs);
+        Detector { rules, gate }
     }
 
     /// The ids of the built-in rules, each once, in the order they run.
@@ -112,8 +112,7 @@ impl Detector {
         self.rules.extend(custom.into_iter().map(|c| Rule {
             id: c.id,
             description: c.description,
-            keywords: prefixes(c.pattern.as_str()),
-            any_case: false,
+            needs: prefixes(c.pattern.as_str()),
             pattern: c.pattern,
             confidence: c.confidence,
             check: Check::Custom {
@@ -125,7 +124,7 @@ impl Detector {
 
     /// Every credential in `text`; of overlapping hits, the more confident (then the longer) wins.
     pub fn detect(&self, text: &str) -> Vec<Hit<'_>> {
-        self.detect_with(text, &self.prefilter.rules_for(text, &self.rules))
+        self.detect_with(text, &self.gate.rules_for(text))
     }
 
     /// The same as [`Detector::detect`], with every rule searching the whole text: the reference the
@@ -175,8 +174,7 @@ fn all_rules() -> Vec<Rule> {
             .expect("built-in pattern compiles"),
         confidence,
         check: Check::Builtin(validate),
-        keywords: prefixes(pattern),
-        any_case: false,
+        needs: prefixes(pattern),
     };
     let mut rules = vec![
         // Base64 bodies contain no '-', so the body runs to the END line (or, if cut off, to the next '-').
@@ -390,90 +388,21 @@ fn all_rules() -> Vec<Rule> {
     rules
 }
 
-/// The literals every match of `pattern` starts with, when there are few enough to be worth a search; empty
-/// otherwise (a pattern starting with a character class or a repetition).
-fn prefixes(pattern: &str) -> Vec<Vec<u8>> {
-    let Ok(hir) = regex_syntax::parse(pattern) else {
-        return Vec::new();
-    };
-    match Extractor::new().extract(&hir).literals() {
-        Some(literals) if !literals.is_empty() && literals.iter().all(|l| l.len() >= 2) => {
-            literals.iter().map(|l| l.as_bytes().to_vec()).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// Which rules can match a text, found in one pass over it (gitleaks' approach): a rule with keywords runs
-/// only on a text holding one of them. Without it each of the ~85 rules is a search of its own over the
-/// whole text, and inside Wasm (no SIMD literal search) that was most of the plugin's time.
-struct Prefilter {
-    /// Every rule's keywords in any ASCII case; `None` when no rule has any.
-    automaton: Option<AhoCorasick>,
-    /// For each keyword of the automaton: its bytes if it must match exactly (`SK` is Twilio's prefix,
-    /// `sk` in "risks" is not), and the rules it belongs to.
-    keywords: Vec<(Option<Vec<u8>>, Vec<usize>)>,
-}
-
-impl Prefilter {
-    fn new(rules: &[Rule]) -> Prefilter {
-        let mut words: Vec<&[u8]> = Vec::new();
-        let mut keywords: Vec<(Option<Vec<u8>>, Vec<usize>)> = Vec::new();
-        for (index, rule) in rules.iter().enumerate() {
-            for word in &rule.keywords {
-                let exact = (!rule.any_case).then(|| word.clone());
-                match words
-                    .iter()
-                    .zip(&keywords)
-                    .position(|(w, (e, _))| *e == exact && w.eq_ignore_ascii_case(word))
-                {
-                    Some(known) => keywords[known].1.push(index),
-                    None => {
-                        words.push(word);
-                        keywords.push((exact, vec![index]));
-                    }
-                }
-            }
-        }
-        let automaton = (!words.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&words)
-                // Keywords are plain strings, a few hundred at most: far below any automaton limit.
-                .expect("keyword automaton builds")
-        });
-        Prefilter {
-            automaton,
-            keywords,
-        }
-    }
-
-    /// For each rule, whether it runs on `text`.
-    fn rules_for(&self, text: &str, rules: &[Rule]) -> Vec<bool> {
-        let mut wanted: Vec<bool> = rules.iter().map(|r| r.keywords.is_empty()).collect();
-        let Some(automaton) = &self.automaton else {
-            return wanted;
-        };
-        // Under `(?i)` a pattern's `s` also matches `ſ` (U+017F) and its `k` the Kelvin sign (U+212A),
-        // which an ASCII keyword search would not see: such a text gets every rule.
-        // (Two searches for one character each: those are memchr, a search for either is a loop over chars.)
-        if text.contains('\u{17F}') || text.contains('\u{212A}') {
-            return vec![true; rules.len()];
-        }
-        for found in automaton.find_overlapping_iter(text) {
-            let (exact, owners) = &self.keywords[found.pattern().as_usize()];
-            if exact
-                .as_ref()
-                .is_some_and(|word| text.as_bytes()[found.range()] != word[..])
-            {
-                continue;
-            }
-            for &rule in owners {
-                wanted[rule] = true;
-            }
-        }
-        wanted
+/// The literals every match of `pattern` starts with, exactly as the pattern accepts them, when there are
+/// few enough to be worth a search; none otherwise (a pattern starting with a class or a repetition).
+fn prefixes(pattern: &str) -> Needs {
+    let words = regex_syntax::parse(pattern)
+        .ok()
+        .and_then(|hir| {
+            let found = Extractor::new().extract(&hir);
+            let literals = found.literals()?;
+            (!literals.is_empty() && literals.iter().all(|l| l.len() >= 2))
+                .then(|| literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+        })
+        .unwrap_or_default();
+    Needs {
+        words,
+        any_case: false,
     }
 }
 
