@@ -127,6 +127,35 @@ fn fresh_instance(c: &mut Criterion) {
     group.finish();
 }
 
+/// The host's own share of a call: the chain with no plugin (bookkeeping, policy, the answer), and a
+/// plugin that does nothing (the text copied into the instance, the call, the verdict copied out).
+fn host_overhead(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let key = HashKey::new(*b"bench");
+    let (_quiet_dir, quiet) = testbed(&engine, "quiet", "1s");
+    let empty_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        empty_dir.path().join("bundle.toml"),
+        "[bundle]\nname = \"empty\"\nversion = \"0\"\n",
+    )
+    .unwrap();
+    let empty = bundle::load_dir(&engine, empty_dir.path()).unwrap();
+    let mut group = c.benchmark_group("host-overhead");
+    for size in [256usize, 4 << 10, 64 << 10] {
+        let text = prompt(size);
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::new("no-plugin", size), &text, |b, t| {
+            b.iter(|| run(&empty, t, &key))
+        });
+        group.bench_with_input(
+            BenchmarkId::new("do-nothing-plugin", size),
+            &text,
+            |b, t| b.iter(|| run(&quiet, t, &key)),
+        );
+    }
+    group.finish();
+}
+
 fn runaway_plugin(c: &mut Criterion) {
     let engine = Engine::new().unwrap();
     let (_dir, bundle) = testbed(&engine, "loop", "2ms");
@@ -146,5 +175,11 @@ fn runaway_plugin(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reuse_vs_fresh, fresh_instance, runaway_plugin);
+criterion_group!(
+    benches,
+    reuse_vs_fresh,
+    fresh_instance,
+    host_overhead,
+    runaway_plugin
+);
 criterion_main!(benches);

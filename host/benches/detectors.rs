@@ -74,6 +74,9 @@ fn wasm_vs_native(c: &mut Criterion) {
     let secrets_native = secrets::Detector::new();
     let (_pii_dir, pii_wasm) = alone(&engine, "pii");
     let (_secrets_dir, secrets_wasm) = alone(&engine, "secrets");
+    let classification_native =
+        classification::Classifier::new(true, Vec::new(), classification::default_escalations());
+    let (_classification_dir, classification_wasm) = alone(&engine, "classification");
     let mut group = c.benchmark_group("wasm-vs-native");
     for size in [1usize << 10, 4 << 10, 64 << 10] {
         for (kind, text) in [("findings", prompt(size)), ("clean", clean(size))] {
@@ -99,6 +102,14 @@ fn wasm_vs_native(c: &mut Criterion) {
             });
             group.bench_with_input(id("secrets-wasm"), &text, |b, t| {
                 b.iter(|| wasm_findings(&secrets_wasm, t, &key))
+            });
+            // No markings in either text: the cost of looking. (`destinations` reads the destination,
+            // not the text; its cost is the call itself, in the chain bench's host overhead.)
+            group.bench_with_input(id("classification-native"), &text, |b, t| {
+                b.iter(|| classification_native.classify(t, &[]).len())
+            });
+            group.bench_with_input(id("classification-wasm"), &text, |b, t| {
+                b.iter(|| wasm_findings(&classification_wasm, t, &key))
             });
         }
     }
