@@ -12,6 +12,9 @@ use palisade::chain::{self, Request};
 use palisade::engine::{Context, Direction, Engine};
 use palisade::policy::HashKey;
 
+#[path = "support/mod.rs"]
+mod support;
+
 /// A prompt of about `size` bytes: ordinary prose with an email, a card and a phone number every ~400 bytes.
 fn prompt(size: usize) -> String {
     let chunk = "Please summarise the thread below and draft a reply to the customer, keeping the tone friendly. \
@@ -61,23 +64,16 @@ fn reuse_vs_fresh(c: &mut Criterion) {
 
 /// A bundle of the test plugin alone, in `mode`, with `budget`.
 fn testbed(engine: &Engine, mode: &str, budget: &str) -> (tempfile::TempDir, Bundle) {
-    let dir = tempfile::tempdir().unwrap();
     let wasm = std::fs::read(palisade_test_plugins::TESTBED_WASM).unwrap();
-    let digest = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&wasm))
-    };
-    std::fs::write(dir.path().join("testbed.wasm"), &wasm).unwrap();
-    std::fs::write(
-        dir.path().join("bundle.toml"),
-        format!(
-            "[bundle]\nname = \"bench\"\nversion = \"1\"\n\n[[plugin]]\nname = \"{mode}\"\nwasm = \"testbed.wasm\"\n\
-             sha256 = \"{digest}\"\nbudget = \"{budget}\"\non_error = \"skip\"\nconfig = {{ mode = \"{mode}\" }}\n"
+    support::bundle_of(
+        engine,
+        "bench",
+        &[("testbed.wasm", wasm)],
+        &format!(
+            "[[plugin]]\nname = \"{mode}\"\nwasm = \"testbed.wasm\"\nsha256 = \"{{sha256:testbed.wasm}}\"\n\
+             budget = \"{budget}\"\non_error = \"skip\"\nconfig = {{ mode = \"{mode}\" }}\n"
         ),
     )
-    .unwrap();
-    let bundle = bundle::load_dir(engine, dir.path()).unwrap();
-    (dir, bundle)
 }
 
 /// What a fresh instance costs when one is needed (the first call, or after a trap): a plugin that does
@@ -133,13 +129,7 @@ fn host_overhead(c: &mut Criterion) {
     let engine = Engine::new().unwrap();
     let key = HashKey::new(*b"bench");
     let (_quiet_dir, quiet) = testbed(&engine, "quiet", "1s");
-    let empty_dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        empty_dir.path().join("bundle.toml"),
-        "[bundle]\nname = \"empty\"\nversion = \"0\"\n",
-    )
-    .unwrap();
-    let empty = bundle::load_dir(&engine, empty_dir.path()).unwrap();
+    let (_empty_dir, empty) = support::empty(&engine);
     let mut group = c.benchmark_group("host-overhead");
     for size in [256usize, 4 << 10, 64 << 10] {
         let text = prompt(size);

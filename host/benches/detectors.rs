@@ -10,6 +10,9 @@ use palisade::chain::{self, Request};
 use palisade::engine::Engine;
 use palisade::policy::HashKey;
 
+#[path = "support/mod.rs"]
+mod support;
+
 /// About `size` bytes of a support conversation with a few PII values and one credential per ~600 bytes.
 fn prompt(size: usize) -> String {
     let chunk = "Please summarise the thread below and draft a reply, keeping the tone friendly. She wrote from \
@@ -48,23 +51,19 @@ fn clean(size: usize) -> String {
 
 /// A bundle of the one stock plugin `name`, reporting everything (so no redaction work is measured).
 fn alone(engine: &Engine, name: &str) -> (tempfile::TempDir, Bundle) {
-    let dir = tempfile::tempdir().unwrap();
-    bundle::embedded::export(dir.path()).unwrap();
-    let wasm = std::fs::read(dir.path().join(format!("{name}.wasm"))).unwrap();
-    let digest = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&wasm))
-    };
-    std::fs::write(
-        dir.path().join("bundle.toml"),
-        format!(
-            "[bundle]\nname = \"{name}-alone\"\nversion = \"1\"\n\n[policy]\ndefault = \"report\"\n\n\
-             [[plugin]]\nname = \"{name}\"\nwasm = \"{name}.wasm\"\nsha256 = \"{digest}\"\nbudget = \"1s\"\n"
+    let stock = tempfile::tempdir().unwrap();
+    bundle::embedded::export(stock.path()).unwrap();
+    let file = format!("{name}.wasm");
+    let wasm = std::fs::read(stock.path().join(&file)).unwrap();
+    support::bundle_of(
+        engine,
+        &format!("{name}-alone"),
+        &[(&file, wasm)],
+        &format!(
+            "[policy]\ndefault = \"report\"\n\n[[plugin]]\nname = \"{name}\"\nwasm = \"{file}\"\n\
+             sha256 = \"{{sha256:{file}}}\"\nbudget = \"1s\"\n"
         ),
     )
-    .unwrap();
-    let bundle = bundle::load_dir(engine, dir.path()).unwrap();
-    (dir, bundle)
 }
 
 fn wasm_vs_native(c: &mut Criterion) {
@@ -182,13 +181,7 @@ fn varied_texts(c: &mut Criterion) {
             })
         });
     }
-    let empty_dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        empty_dir.path().join("bundle.toml"),
-        "[bundle]\nname = \"empty\"\nversion = \"0\"\n",
-    )
-    .unwrap();
-    let empty = bundle::load_dir(&engine, empty_dir.path()).unwrap();
+    let (_empty_dir, empty) = support::empty(&engine);
     group.bench_function("empty-chain", |b| {
         b.iter(|| {
             texts
