@@ -27,11 +27,13 @@ pub struct KeywordGate {
 }
 
 impl KeywordGate {
-    /// A gate for rules `0..needs.len()`, rule `i` needing `needs[i]`.
-    pub fn new(needs: Vec<&Needs>) -> KeywordGate {
+    /// A gate for rules `0, 1, …`, rule `i` needing the `i`th of `needs`.
+    pub fn new<'a>(needs: impl IntoIterator<Item = &'a Needs>) -> KeywordGate {
         let mut words: Vec<&[u8]> = Vec::new();
         let mut keywords: Vec<(Option<Vec<u8>>, Vec<usize>)> = Vec::new();
-        for (rule, need) in needs.iter().enumerate() {
+        let mut always = Vec::new();
+        for (rule, need) in needs.into_iter().enumerate() {
+            always.push(need.words.is_empty());
             for word in &need.words {
                 let exact = (!need.any_case).then(|| word.clone());
                 match words
@@ -59,7 +61,7 @@ impl KeywordGate {
         KeywordGate {
             automaton,
             keywords,
-            always: needs.iter().map(|n| n.words.is_empty()).collect(),
+            always,
         }
     }
 

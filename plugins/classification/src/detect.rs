@@ -259,7 +259,7 @@ impl Classifier {
         escalations: Vec<Escalation>,
     ) -> Classifier {
         let markings = if markings_on { markings() } else { Vec::new() };
-        let gate = KeywordGate::new(markings.iter().map(|m| &m.needs).collect());
+        let gate = KeywordGate::new(markings.iter().map(|m| &m.needs));
         Classifier {
             markings,
             gate,

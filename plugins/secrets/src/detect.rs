@@ -79,8 +79,7 @@ impl Detector {
     }
 
     fn from_rules(rules: Vec<Rule>) -> Detector {
-        let needs: Vec<&Needs> = rules.iter().map(|r| &r.needs).collect();
-        let gate = KeywordGate::new(needs);
+        let gate = KeywordGate::new(rules.iter().map(|r| &r.needs));
         Detector { rules, gate }
     }
 
