@@ -275,6 +275,89 @@ pub fn load_embedded(engine: &Engine) -> Result<Bundle> {
     load(engine, embedded::MANIFEST, &embedded::EmbeddedSource)
 }
 
+/// A bundle of the one component at `wasm`, configured with `config_json` (a JSON object; none: `{}`),
+/// under the default policy (every finding reported, nothing redacted): `palisade scan --plugin`, for
+/// trying a plugin without writing a bundle. The plugin is named after the file.
+pub fn single_plugin(engine: &Engine, wasm: &Path, config_json: Option<&str>) -> Result<Bundle> {
+    // Named on the command line: the file is trusted as it is, so its digest goes in the manifest.
+    let bytes = std::fs::read(wasm).map_err(|source| Error::File {
+        path: wasm.to_path_buf(),
+        source,
+    })?;
+    let origin = format!("--plugin {}", wasm.display());
+    let refuse = |message: String| Error::Manifest {
+        file: origin.clone(),
+        message,
+    };
+    let file = wasm
+        .file_name()
+        .and_then(|f| f.to_str())
+        .ok_or_else(|| refuse("give the path of a .wasm file".into()))?;
+    let name = wasm
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(file)
+        .to_string();
+    let mut plugin = toml::Table::new();
+    plugin.insert("name".into(), name.clone().into());
+    plugin.insert("wasm".into(), file.into());
+    plugin.insert("sha256".into(), hex::encode(Sha256::digest(&bytes)).into());
+    if let Some(json) = config_json {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| refuse(format!("--config is not valid JSON: {e}")))?;
+        let config = match toml::Value::try_from(&value) {
+            Ok(toml::Value::Table(table)) => table,
+            Ok(_) => {
+                return Err(refuse(
+                    "--config must be a JSON object, like {\"words\": [\"x\"]}".into(),
+                ))
+            }
+            Err(e) => return Err(refuse(format!("--config cannot be a plugin config: {e}"))),
+        };
+        plugin.insert("config".into(), config.into());
+    }
+    let mut bundle = toml::Table::new();
+    bundle.insert("name".into(), name.into());
+    bundle.insert("version".into(), "0".into());
+    let mut manifest = toml::Table::new();
+    manifest.insert("bundle".into(), bundle.into());
+    manifest.insert("plugin".into(), vec![toml::Value::Table(plugin)].into());
+    let manifest = toml::to_string(&manifest).map_err(|e| refuse(e.to_string()))?;
+    let dir = match wasm.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    load(
+        engine,
+        &manifest,
+        &MadeUpManifest {
+            files: DirSource::new(dir),
+            origin,
+        },
+    )
+}
+
+/// The files of a bundle made up for one component: the component's directory, and a manifest that is
+/// nowhere on disk, named in messages after the flag that asked for it.
+struct MadeUpManifest {
+    files: DirSource,
+    origin: String,
+}
+
+impl BundleSource for MadeUpManifest {
+    fn describe(&self, file: &str) -> String {
+        if file == "bundle.toml" {
+            self.origin.clone()
+        } else {
+            self.files.describe(file)
+        }
+    }
+
+    fn read(&self, file: &str) -> Result<Vec<u8>> {
+        self.files.read(file)
+    }
+}
+
 /// Loads a bundle from its manifest text and a source for the files it names.
 pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> Result<Bundle> {
     let file = source.describe("bundle.toml");

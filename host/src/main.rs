@@ -112,8 +112,20 @@ enum Command {
     /// or input error.
     Scan {
         /// Bundle directory (with bundle.toml); without it, the stock plugins built into this binary.
-        #[arg(long, env = "PALISADE_BUNDLE", value_name = "DIR")]
+        #[arg(
+            long,
+            env = "PALISADE_BUNDLE",
+            value_name = "DIR",
+            conflicts_with = "plugin"
+        )]
         bundle: Option<PathBuf>,
+        /// Run this one component alone instead of a bundle: for trying a plugin you are writing. Its
+        /// findings are reported and nothing is redacted (the default policy); its own deny still denies.
+        #[arg(long, value_name = "FILE.wasm")]
+        plugin: Option<PathBuf>,
+        /// With --plugin: its config, as a JSON object (what `config = {…}` would be in a bundle).
+        #[arg(long, value_name = "JSON", requires = "plugin")]
+        config: Option<String>,
         /// Which leg of the exchange the input travels on, unless a JSON line says otherwise.
         #[arg(long, default_value = "input", value_parser = parse_dir)]
         direction: Dir,
@@ -306,10 +318,26 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("palisade: {e:#}");
+            eprintln!("palisade: {}", explain(&e));
             ExitCode::from(scan::EXIT_ERROR as u8)
         }
     }
+}
+
+/// The error and its causes, each once: the library's errors already end with their cause
+/// (`bundle.toml: No such file or directory`), which `{:#}` would print a second time.
+fn explain(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !message.ends_with(&cause) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&cause);
+        }
+    }
+    message
 }
 
 /// The `--cache-dir` / `--no-cache` choice, kept for the commands that need an engine.
@@ -484,13 +512,19 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Scan {
             bundle,
+            plugin,
+            config,
             direction,
             jsonl,
             content_type,
             files,
         } => {
             let engine = engine(&cache)?;
-            let bundle = load_bundle(&engine, bundle.as_deref(), &[])?;
+            let bundle = match plugin {
+                Some(wasm) => bundle::single_plugin(&engine, &wasm, config.as_deref())
+                    .context("cannot run the plugin")?,
+                None => load_bundle(&engine, bundle.as_deref(), &[])?,
+            };
             let key = hash_key()?;
             let mut tally = scan::Tally::default();
             let defaults = scan::Defaults {

@@ -167,6 +167,59 @@ fn scan_with_a_broken_bundle_exits_2_and_says_why() {
     );
 }
 
+/// A plugin author's loop: one component, its config on the command line, no bundle written.
+#[test]
+fn scan_runs_one_plugin_alone_with_its_config() {
+    let wasm = palisade_test_plugins::CODEWORDS_WASM;
+    let text = "Zoë's note: Falcon ships Friday.";
+    let o = palisade(
+        &[
+            "scan",
+            "--plugin",
+            wasm,
+            "--config",
+            r#"{"words": ["falcon"]}"#,
+            "--jsonl",
+        ],
+        &format!("{}\n", serde_json::json!({"id": 1, "text": text})),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let answer: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    // The default policy reports: the text comes back as it was, the finding at its byte offsets.
+    assert_eq!(answer["decision"], "allow");
+    assert_eq!(answer["text"], text);
+    let finding = &answer["findings"][0];
+    assert_eq!(finding["plugin"], "codewords");
+    let (start, end) = (
+        finding["start"].as_u64().unwrap() as usize,
+        finding["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&text[start..end], "Falcon");
+
+    // Each mistake is named: no such file, a config that is not an object, one the plugin refuses,
+    // a config without a plugin.
+    for (args, says) in [
+        (
+            vec!["--plugin", "/nonexistent/x.wasm"],
+            "/nonexistent/x.wasm: No such file",
+        ),
+        (
+            vec!["--plugin", wasm, "--config", "[1]"],
+            "--config must be a JSON object",
+        ),
+        (
+            vec!["--plugin", wasm, "--config", "{"],
+            "--config is not valid JSON",
+        ),
+        (vec!["--plugin", wasm], "configure rejected the config"),
+        (vec!["--config", "{}"], "--plugin"),
+    ] {
+        let o = palisade(&[&["scan"], &args[..]].concat(), "x");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+}
+
 #[test]
 fn bundle_export_writes_a_bundle_that_loads() {
     let dir = tempfile::tempdir().unwrap();
