@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::util::{bundle_dir, testbed, HEADER, PII};
 
-fn palisade(args: &[&str], stdin: &str) -> Output {
+pub(crate) fn palisade(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
         .args(args)
         .env_remove("PALISADE_BUNDLE")
