@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod payload;
 pub mod policy;
 pub mod reload;
+pub mod scaffold;
 pub mod scan;
 pub mod server;
 pub mod signing;

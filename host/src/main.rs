@@ -16,9 +16,9 @@ use palisade::engine::Engine;
 use palisade::metrics::Metrics;
 use palisade::payload::ContentType;
 use palisade::policy::HashKey;
-use palisade::scan;
 use palisade::server::{self, BundleOrigin, Settings, Shared};
 use palisade::signing;
+use palisade::{scaffold, scan};
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -143,6 +143,9 @@ enum Command {
     /// Work with bundles.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Write plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Load a running `palisade serve` over gRPC and report latency percentiles and throughput.
     ///
     /// With --rate, an open loop: each request is due at its own time and its latency counts from then,
@@ -282,6 +285,24 @@ enum BundleCommand {
         trusted_keys: Vec<PathBuf>,
         /// The bundle directory.
         dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Start a plugin project that builds as it is: sources, the WIT world, a build.sh that installs what
+    /// the language needs, and a README. The plugin flags the words in its config (default "example");
+    /// make it yours from there. Try it with `palisade scan --plugin DIR/build/NAME.wasm`.
+    New {
+        /// The plugin's name: lowercase letters, digits and '-' (it names the crate or package, the
+        /// component file and the plugin in a bundle).
+        name: String,
+        /// The language: rust, python, js or c.
+        #[arg(long, value_name = "LANG")]
+        lang: scaffold::Language,
+        /// Where to write the project (created; must be empty). Default: ./NAME.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -609,6 +630,18 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let report = runtime.block_on(loadgen::run(&addr, &plan))?;
             print!("{}", report.render(&plan));
             Ok(i32::from(report.errors() > 0))
+        }
+        Command::Plugin(PluginCommand::New { name, lang, dir }) => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let files = scaffold::new_plugin(&dir, &name, lang)?;
+            eprintln!(
+                "wrote {} files to {}; next:\n  bash {}/build.sh\n  echo 'an example' | palisade scan --plugin {}/build/{name}.wasm",
+                files.len(),
+                dir.display(),
+                dir.display(),
+                dir.display()
+            );
+            Ok(0)
         }
         Command::Bundle(BundleCommand::Export { dir }) => {
             bundle::embedded::export(&dir)?;
