@@ -26,6 +26,7 @@ PALISADE = os.path.join(ROOT, "target", "release", "palisade")
 PLUGINS = [
     ("Rust", "examples/plugins/target/wasm32-wasip2/release/codewords.wasm", {"words": ["falcon"]}),
     ("C", "examples/plugins/c/build/wordfilter.wasm", {"words": ["darn", "zut alors"]}),
+    ("Zig", "examples/plugins/zig/build/blobs.wasm", {"min_length": 64}),
     ("Python", "examples/plugins/python/build/topics.wasm",
      {"topics": {"weapons": ["build a bomb"]}, "deny": False}),
     ("JavaScript", "examples/plugins/js/build/injection.wasm", {"deny": False}),

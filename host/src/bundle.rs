@@ -323,25 +323,23 @@ pub fn single_plugin(engine: &Engine, wasm: &Path, config_json: Option<&str>) ->
     manifest.insert("bundle".into(), bundle.into());
     manifest.insert("plugin".into(), vec![toml::Value::Table(plugin)].into());
     let manifest = toml::to_string(&manifest).map_err(|e| refuse(e.to_string()))?;
-    let dir = match wasm.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
+    let source = MadeUpManifest {
+        origin,
+        file: file.to_string(),
+        path: wasm.to_path_buf(),
+        wasm: bytes,
     };
-    load(
-        engine,
-        &manifest,
-        &MadeUpManifest {
-            files: DirSource::new(dir),
-            origin,
-        },
-    )
+    load(engine, &manifest, &source)
 }
 
-/// The files of a bundle made up for one component: the component's directory, and a manifest that is
-/// nowhere on disk, named in messages after the flag that asked for it.
+/// The files of a bundle made up for one component: the component, read once (the bytes digested are
+/// the bytes compiled), and a manifest that is nowhere on disk, named in messages after the flag that
+/// asked for it.
 struct MadeUpManifest {
-    files: DirSource,
     origin: String,
+    file: String,
+    path: PathBuf,
+    wasm: Vec<u8>,
 }
 
 impl BundleSource for MadeUpManifest {
@@ -349,12 +347,21 @@ impl BundleSource for MadeUpManifest {
         if file == "bundle.toml" {
             self.origin.clone()
         } else {
-            self.files.describe(file)
+            self.path.display().to_string()
         }
     }
 
     fn read(&self, file: &str) -> Result<Vec<u8>> {
-        self.files.read(file)
+        if file == self.file {
+            return Ok(self.wasm.clone());
+        }
+        Err(Error::File {
+            path: PathBuf::from(file),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "a bundle made up with --plugin has no file but the component",
+            ),
+        })
     }
 }
 

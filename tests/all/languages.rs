@@ -1,7 +1,8 @@
 //! Plugins written in Python, JavaScript and C (`examples/plugins/{python,js,c}`), as their `build.sh`
 //! scripts build them, run together in one chain by the real binary: through `palisade scan` and through
 //! `palisade serve` over gRPC, on text whose characters take one to four bytes, so that each language's
-//! spans are checked as the UTF-8 byte offsets the host counts.
+//! spans are checked as the UTF-8 byte offsets the host counts. The Zig example (`examples/plugins/zig`)
+//! is checked the same way, alone.
 //!
 //! The components come from toolchains cargo does not install, so a plain `cargo test` skips this test,
 //! saying how to build them. CI builds them (`bash examples/plugins/build.sh`) and sets
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use palisade::server::proto::{check_response, Decision};
 
 use crate::cli::palisade;
-use crate::serve::{text, Server};
+use crate::serve::{text as text_request, Server};
 use crate::util::{sha256, write_bundle, HEADER};
 
 /// (plugin name, example directory, component built there, its bundle settings). Budgets are generous:
@@ -177,7 +178,11 @@ async fn python_js_and_c_plugins_run_in_one_chain_through_scan_and_grpc() {
     // The same chain behind the gRPC service gives the same answers.
     let server = Server::start(&["--bundle", bundle_arg]).await;
     let mut client = server.client().await;
-    let r = client.check(text(PROSE)).await.unwrap().into_inner();
+    let r = client
+        .check(text_request(PROSE))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(r.decision(), Decision::Modify);
     assert_eq!(
         r.content,
@@ -193,7 +198,78 @@ async fn python_js_and_c_plugins_run_in_one_chain_through_scan_and_grpc() {
         .collect();
     assert_eq!(over_grpc, found);
 
-    let r = client.check(text(INJECTION)).await.unwrap().into_inner();
+    let r = client
+        .check(text_request(INJECTION))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(r.decision(), Decision::Deny);
     assert_eq!(r.reason, reason);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zig_plugin_reports_encoded_blobs_through_scan_and_grpc() {
+    let Some(wasm) = built("zig", "blobs.wasm") else {
+        return;
+    };
+    let bytes = std::fs::read(wasm).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("blobs.wasm"), &bytes).unwrap();
+    let manifest = format!(
+        "{HEADER}ENCODED_DATA = \"redact\"\n\n[[plugin]]\nname = \"blobs\"\nwasm = \"blobs.wasm\"\n\
+         sha256 = \"{}\"\nbudget = \"1s\"\nconfig = {{ min_length = 40 }}\n",
+        sha256(&bytes)
+    );
+    write_bundle(dir.path(), &manifest);
+    let bundle_arg = dir.path().to_str().unwrap();
+
+    let base64 = "QmluYXJ5IGRhdGEgc211Z2dsZWQgb3V0IG9mIHRoZSBzeXN0ZW0gMjAyNg==";
+    let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let text =
+        format!("Grüße 😀 — {base64} ✓ {hex}; a-long-word-with-dashes-and-nothing-encoded-in-it");
+    let line = serde_json::json!({"id": 1, "text": text}).to_string() + "\n";
+    let out = palisade(&["scan", "--bundle", bundle_arg, "--jsonl"], &line);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(&str, u64, u64)> = (answer["findings"].as_array().unwrap().iter())
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["start"].as_u64().unwrap(),
+                f["end"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let (b_start, b_end) = span_of(&text, base64);
+    let (h_start, h_end) = span_of(&text, hex);
+    assert_eq!(
+        found,
+        vec![
+            ("blobs.base64", b_start, b_end),
+            ("blobs.hex", h_start, h_end)
+        ]
+    );
+    let redacted = "Grüße 😀 — [ENCODED_DATA] ✓ [ENCODED_DATA]; a-long-word-with-dashes-and-nothing-encoded-in-it";
+    assert_eq!(answer["text"], redacted);
+
+    let server = Server::start(&["--bundle", bundle_arg]).await;
+    let r = (server.client().await)
+        .check(text_request(&text))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.decision(), Decision::Modify);
+    assert_eq!(
+        r.content,
+        Some(check_response::Content::Text(redacted.into()))
+    );
+    assert!(
+        r.labels.contains(&"encoded-data".to_string()),
+        "{:?}",
+        r.labels
+    );
 }
