@@ -27,6 +27,7 @@ PLUGINS = [
     ("Rust", "examples/plugins/target/wasm32-wasip2/release/codewords.wasm", {"words": ["falcon"]}),
     ("C", "examples/plugins/c/build/wordfilter.wasm", {"words": ["darn", "zut alors"]}),
     ("Zig", "examples/plugins/zig/build/blobs.wasm", {"min_length": 64}),
+    ("Go", "examples/plugins/go/build/links.wasm", {"allow": ["python.org"]}),
     ("Python", "examples/plugins/python/build/topics.wasm",
      {"topics": {"weapons": ["build a bomb"]}, "deny": False}),
     ("JavaScript", "examples/plugins/js/build/injection.wasm", {"deny": False}),

@@ -1,8 +1,8 @@
 //! Plugins written in Python, JavaScript and C (`examples/plugins/{python,js,c}`), as their `build.sh`
 //! scripts build them, run together in one chain by the real binary: through `palisade scan` and through
 //! `palisade serve` over gRPC, on text whose characters take one to four bytes, so that each language's
-//! spans are checked as the UTF-8 byte offsets the host counts. The Zig example (`examples/plugins/zig`)
-//! is checked the same way, alone.
+//! spans are checked as the UTF-8 byte offsets the host counts. The Zig and Go examples
+//! (`examples/plugins/{zig,go}`) are checked the same way, each alone.
 //!
 //! The components come from toolchains cargo does not install, so a plain `cargo test` skips this test,
 //! saying how to build them. CI builds them (`bash examples/plugins/build.sh`) and sets
@@ -197,20 +197,32 @@ async fn python_js_and_c_plugins_run_in_one_chain_through_scan_and_grpc() {
     assert_eq!(r.reason, reason);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_zig_plugin_reports_encoded_blobs_through_scan_and_grpc() {
-    let Some(wasm) = built("zig", "blobs.wasm") else {
-        return;
-    };
-    let bytes = std::fs::read(wasm).unwrap();
+/// A bundle of the one plugin `name` from `examples/plugins/{example}/build/{name}.wasm`, with `category`
+/// redacted; `None` when it has not been built.
+fn bundle_of_one(
+    example: &str,
+    name: &str,
+    config: &str,
+    category: &str,
+) -> Option<tempfile::TempDir> {
+    let wasm = format!("{name}.wasm");
+    let bytes = std::fs::read(built(example, &wasm)?).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("blobs.wasm"), &bytes).unwrap();
+    std::fs::write(dir.path().join(&wasm), &bytes).unwrap();
     let manifest = format!(
-        "{HEADER}ENCODED_DATA = \"redact\"\n\n[[plugin]]\nname = \"blobs\"\nwasm = \"blobs.wasm\"\n\
-         sha256 = \"{}\"\nbudget = \"1s\"\nconfig = {{ min_length = 40 }}\n",
+        "{HEADER}{category} = \"redact\"\n\n[[plugin]]\nname = \"{name}\"\nwasm = \"{wasm}\"\n\
+         sha256 = \"{}\"\nbudget = \"1s\"\nconfig = {config}\n",
         sha256(&bytes)
     );
     write_bundle(dir.path(), &manifest);
+    Some(dir)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zig_plugin_reports_encoded_blobs_through_scan_and_grpc() {
+    let Some(dir) = bundle_of_one("zig", "blobs", "{ min_length = 40 }", "ENCODED_DATA") else {
+        return;
+    };
     let bundle_arg = dir.path().to_str().unwrap();
 
     let base64 = "QmluYXJ5IGRhdGEgc211Z2dsZWQgb3V0IG9mIHRoZSBzeXN0ZW0gMjAyNg==";
@@ -251,6 +263,50 @@ async fn a_zig_plugin_reports_encoded_blobs_through_scan_and_grpc() {
     );
     assert!(
         r.labels.contains(&"encoded-data".to_string()),
+        "{:?}",
+        r.labels
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_go_plugin_reports_links_off_the_allowlist_through_scan_and_grpc() {
+    let config = "{ allow = [\"example.com\"] }";
+    let Some(dir) = bundle_of_one("go", "links", config, "URL") else {
+        return;
+    };
+    let bundle_arg = dir.path().to_str().unwrap();
+
+    let off_list = "http://evil.test/ü?q=1";
+    let text = format!("Grüße 😀 — read https://Docs.Example.com/ü and ({off_list}). ✓");
+    let line = serde_json::json!({"id": 1, "text": text}).to_string() + "\n";
+    let out = palisade(&["scan", "--bundle", bundle_arg, "--jsonl"], &line);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (start, end) = span_of(&text, off_list);
+    assert_eq!(
+        rule_spans(&answer),
+        vec![("links.unlisted-host", start, end)]
+    );
+    let redacted = "Grüße 😀 — read https://Docs.Example.com/ü and ([URL]). ✓";
+    assert_eq!(answer["text"], redacted);
+
+    let server = Server::start(&["--bundle", bundle_arg]).await;
+    let r = (server.client().await)
+        .check(text_request(&text))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.decision(), Decision::Modify);
+    assert_eq!(
+        r.content,
+        Some(check_response::Content::Text(redacted.into()))
+    );
+    assert!(
+        r.labels.contains(&"unlisted-link".to_string()),
         "{:?}",
         r.labels
     );

@@ -16,7 +16,7 @@ mod ext_proc; // Envoy ext_proc: the exact message sequences of BUFFERED and STR
 mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut off, mapped to on_error
 mod http; // serve --http: POST /v1/check in proto3 JSON, cross-checked with gRPC; errors and statuses
 mod kubernetes; // deploy/kubernetes as the real binary runs it: ConfigMap swaps under load, SIGTERM drains
-mod languages; // plugins in Python, JavaScript and C, built by their scripts, in scan and over gRPC
+mod languages; // plugins in Python, JavaScript, C, Zig and Go, built by their scripts, in scan and over gRPC
 mod loadgen; // palisade bench: open and closed loop against the real server, counts and report
 mod payload; // JSON chat bodies: OpenAI and Anthropic shapes, tool calls, redactions written back in place
 mod pii; // the stock pii plugin's rules, with positives and decoys
