@@ -218,17 +218,16 @@ fn bundle_of_one(
     Some(dir)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_zig_plugin_reports_encoded_blobs_through_scan_and_grpc() {
-    let Some(dir) = bundle_of_one("zig", "blobs", "{ min_length = 40 }", "ENCODED_DATA") else {
-        return;
-    };
+/// Runs `text` through the one-plugin bundle in `dir`, with `scan` and over gRPC: each must report
+/// `expected` (rule, matched value) at the value's byte span, and give back `redacted`, labelled `label`.
+async fn redacts_through_scan_and_grpc(
+    dir: &tempfile::TempDir,
+    text: &str,
+    expected: &[(&str, &str)],
+    redacted: &str,
+    label: &str,
+) {
     let bundle_arg = dir.path().to_str().unwrap();
-
-    let base64 = "QmluYXJ5IGRhdGEgc211Z2dsZWQgb3V0IG9mIHRoZSBzeXN0ZW0gMjAyNg==";
-    let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-    let text =
-        format!("Grüße 😀 — {base64} ✓ {hex}; a-long-word-with-dashes-and-nothing-encoded-in-it");
     let line = serde_json::json!({"id": 1, "text": text}).to_string() + "\n";
     let out = palisade(&["scan", "--bundle", bundle_arg, "--jsonl"], &line);
     assert!(
@@ -237,22 +236,18 @@ async fn a_zig_plugin_reports_encoded_blobs_through_scan_and_grpc() {
         String::from_utf8_lossy(&out.stderr)
     );
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let found = rule_spans(&answer);
-    let (b_start, b_end) = span_of(&text, base64);
-    let (h_start, h_end) = span_of(&text, hex);
-    assert_eq!(
-        found,
-        vec![
-            ("blobs.base64", b_start, b_end),
-            ("blobs.hex", h_start, h_end)
-        ]
-    );
-    let redacted = "Grüße 😀 — [ENCODED_DATA] ✓ [ENCODED_DATA]; a-long-word-with-dashes-and-nothing-encoded-in-it";
+    let want: Vec<(&str, u64, u64)> = (expected.iter())
+        .map(|&(rule, value)| {
+            let (start, end) = span_of(text, value);
+            (rule, start, end)
+        })
+        .collect();
+    assert_eq!(rule_spans(&answer), want);
     assert_eq!(answer["text"], redacted);
 
     let server = Server::start(&["--bundle", bundle_arg]).await;
     let r = (server.client().await)
-        .check(text_request(&text))
+        .check(text_request(text))
         .await
         .unwrap()
         .into_inner();
@@ -261,11 +256,21 @@ async fn a_zig_plugin_reports_encoded_blobs_through_scan_and_grpc() {
         r.content,
         Some(check_response::Content::Text(redacted.into()))
     );
-    assert!(
-        r.labels.contains(&"encoded-data".to_string()),
-        "{:?}",
-        r.labels
-    );
+    assert!(r.labels.iter().any(|l| l == label), "{:?}", r.labels);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zig_plugin_reports_encoded_blobs_through_scan_and_grpc() {
+    let Some(dir) = bundle_of_one("zig", "blobs", "{ min_length = 40 }", "ENCODED_DATA") else {
+        return;
+    };
+    let base64 = "QmluYXJ5IGRhdGEgc211Z2dsZWQgb3V0IG9mIHRoZSBzeXN0ZW0gMjAyNg==";
+    let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let text =
+        format!("Grüße 😀 — {base64} ✓ {hex}; a-long-word-with-dashes-and-nothing-encoded-in-it");
+    let redacted = "Grüße 😀 — [ENCODED_DATA] ✓ [ENCODED_DATA]; a-long-word-with-dashes-and-nothing-encoded-in-it";
+    let expected = [("blobs.base64", base64), ("blobs.hex", hex)];
+    redacts_through_scan_and_grpc(&dir, &text, &expected, redacted, "encoded-data").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -274,40 +279,9 @@ async fn a_go_plugin_reports_links_off_the_allowlist_through_scan_and_grpc() {
     let Some(dir) = bundle_of_one("go", "links", config, "URL") else {
         return;
     };
-    let bundle_arg = dir.path().to_str().unwrap();
-
     let off_list = "http://evil.test/ü?q=1";
     let text = format!("Grüße 😀 — read https://Docs.Example.com/ü and ({off_list}). ✓");
-    let line = serde_json::json!({"id": 1, "text": text}).to_string() + "\n";
-    let out = palisade(&["scan", "--bundle", bundle_arg, "--jsonl"], &line);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (start, end) = span_of(&text, off_list);
-    assert_eq!(
-        rule_spans(&answer),
-        vec![("links.unlisted-host", start, end)]
-    );
     let redacted = "Grüße 😀 — read https://Docs.Example.com/ü and ([URL]). ✓";
-    assert_eq!(answer["text"], redacted);
-
-    let server = Server::start(&["--bundle", bundle_arg]).await;
-    let r = (server.client().await)
-        .check(text_request(&text))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(r.decision(), Decision::Modify);
-    assert_eq!(
-        r.content,
-        Some(check_response::Content::Text(redacted.into()))
-    );
-    assert!(
-        r.labels.contains(&"unlisted-link".to_string()),
-        "{:?}",
-        r.labels
-    );
+    let expected = [("links.unlisted-host", off_list)];
+    redacts_through_scan_and_grpc(&dir, &text, &expected, redacted, "unlisted-link").await;
 }
