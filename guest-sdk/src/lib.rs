@@ -35,6 +35,8 @@ extern crate self as palisade_sdk;
 
 #[cfg(feature = "keywords")]
 pub mod keywords;
+#[cfg(feature = "normalize")]
+pub mod normalize;
 
 /// Bindings generated from `wit/guardrail.wit`. Prefer the re-exports at the crate root.
 #[allow(missing_docs)]
@@ -128,6 +130,28 @@ impl Finding {
         }
     }
 }
+
+#[cfg(feature = "normalize")]
+impl Finding {
+    /// Marks a finding whose value was written to get past a filter (see [`normalize::Folds::EVASIVE`]):
+    /// the rule id gains `.obfuscated` and the message says how. Obfuscation is itself worth auditing.
+    /// A finding with no evasion is returned as it is.
+    pub fn obfuscated(mut self, evasion: normalize::Folds) -> Finding {
+        if !evasion.is_empty() {
+            self.rule.push_str(".obfuscated");
+            self.message = format!(
+                "{}; written to evade detection ({})",
+                self.message,
+                evasion.describe()
+            );
+        }
+        self
+    }
+}
+
+/// The label a plugin adds when a value it found was obfuscated (see [`Finding::obfuscated`]).
+#[cfg(feature = "normalize")]
+pub const OBFUSCATED_LABEL: &str = "obfuscated";
 
 impl From<std::ops::Range<usize>> for Span {
     /// Offsets past `u32::MAX` saturate; the host rejects such a span as out of bounds rather than
