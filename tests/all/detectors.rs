@@ -485,6 +485,7 @@ fn every_provider_rule_finds_its_own_shape_in_common_settings() {
     let own_tests = [
         "private-key",
         "connection-string",
+        "url-password",
         "jwt",
         "aws-secret-access-key",
         "basic-auth-header",

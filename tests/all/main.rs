@@ -10,6 +10,7 @@ mod cache; // compiled components on disk: hits, damaged entries, permissions
 mod chain; // order, deny short-circuit, labels flowing, policy actions, span mapping through redactions
 mod cli; // the `palisade` binary: scan in plain and JSON-lines modes, exit statuses, messages
 mod detectors; // the stock detectors linked natively: positives and negatives per rule
+mod evasion; // disguised values (full-width, zero-width, escapes): found, spanned exactly, redacted whole
 mod examples; // the example plugins built from source, and the README that shows one
 mod ext_authz; // Envoy ext_authz: OK or 403 with the rule, redactions refused, metadata for the access log
 mod ext_proc; // Envoy ext_proc: the exact message sequences of BUFFERED and STREAMED modes, deny as a 403

@@ -3,6 +3,7 @@
 //! Plain Rust (the SDK helper it uses is plain Rust too), so it compiles natively and can be reasoned
 //! about and benchmarked on its own.
 
+use palisade_sdk::normalize::{Folds, Normalized};
 use regex::Regex;
 use std::ops::Range;
 
@@ -102,6 +103,8 @@ pub struct Hit<'d> {
     /// UTF-8 byte range into the inspected text.
     pub range: Range<usize>,
     pub confidence: f32,
+    /// How the value was written to evade detection, if it was (see `palisade_sdk::normalize`).
+    pub evasion: Folds,
 }
 
 /// A team's own recogniser, from the plugin's config: a regex, optionally only near one of its context words.
@@ -167,6 +170,7 @@ impl Allowed {
 pub struct Detector {
     recognizers: Vec<Recognizer>,
     allowed: Allowed,
+    normalize: bool,
 }
 
 impl Detector {
@@ -180,6 +184,7 @@ impl Detector {
         Detector {
             recognizers,
             allowed: Allowed::default(),
+            normalize: true,
         }
     }
 
@@ -205,8 +210,30 @@ impl Detector {
         self
     }
 
+    /// This detector, reading text as written (`false`) instead of normalised first (the default).
+    pub fn with_normalization(mut self, normalize: bool) -> Detector {
+        self.normalize = normalize;
+        self
+    }
+
     /// Every validated value in `text`; where two overlap, the more confident (then the longer) wins.
+    /// Unless turned off, the text is normalised first (full-width digits, zero-width characters,
+    /// escapes …) and each span covers the value as written, disguise included.
     pub fn detect(&self, text: &str) -> Vec<Hit<'_>> {
+        if !self.normalize {
+            return self.detect_as_written(text);
+        }
+        let normalized = Normalized::new(text);
+        let mut hits = self.detect_as_written(normalized.text());
+        for hit in &mut hits {
+            let (range, folds) = normalized.locate(hit.range.clone());
+            hit.range = range;
+            hit.evasion = folds.intersection(Folds::EVASIVE);
+        }
+        hits
+    }
+
+    fn detect_as_written(&self, text: &str) -> Vec<Hit<'_>> {
         let mut hits = Vec::new();
         for r in &self.recognizers {
             for m in r.candidates.find_iter(text) {
@@ -231,11 +258,53 @@ impl Detector {
                     message: &r.message,
                     range,
                     confidence,
+                    evasion: Folds::NONE,
                 });
             }
         }
-        palisade_sdk::keep_best_non_overlapping(hits, |h| h.range.clone(), |h| h.confidence)
+        let mut kept =
+            palisade_sdk::keep_best_non_overlapping(hits, |h| h.range.clone(), |h| h.confidence);
+        if let Some(ip) = self.ip_in_urls() {
+            let hosts: Vec<Hit<'_>> = kept
+                .iter()
+                .filter(|h| h.category == Entity::Url.name())
+                .filter_map(|url| literal_host(text, url.range.clone()))
+                .filter(|host| !self.allowed.permits(&ip.category, &text[host.clone()]))
+                .map(|range| Hit {
+                    rule: &ip.rule,
+                    category: &ip.category,
+                    message: &ip.message,
+                    range,
+                    confidence: 0.9,
+                    evasion: Folds::NONE,
+                })
+                .collect();
+            kept.extend(hosts);
+            kept.sort_by_key(|h| h.range.start);
+        }
+        kept
     }
+
+    /// The IP address recogniser, when both it and URLs are looked for: a URL whose host is an address
+    /// literal (`http://[2001:db8::1]:8080/`) is reported as a URL and, inside it, as an IP address.
+    fn ip_in_urls(&self) -> Option<&Recognizer> {
+        let looks_for = |e: Entity| self.recognizers.iter().find(|r| r.category == e.name());
+        looks_for(Entity::Url).and(looks_for(Entity::IpAddress))
+    }
+}
+
+/// The span of a URL's host when it is an IP address literal, without the brackets of an IPv6 one.
+fn literal_host(text: &str, url: Range<usize>) -> Option<Range<usize>> {
+    let value = &text[url.clone()];
+    let host = url_host(value);
+    // `url_host` returns a slice of `value`: its offset in it is the pointers' difference.
+    let offset = url.start + (host.as_ptr() as usize - value.as_ptr() as usize);
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return ipv6_literal(inner).map(|_| offset + 1..offset + 1 + inner.len());
+    }
+    host.parse::<std::net::Ipv4Addr>()
+        .ok()
+        .map(|_| offset..offset + host.len())
 }
 
 fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
@@ -586,6 +655,17 @@ fn validate_ipv6(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     {
         return None;
     }
+    // A scoped address (`fe80::1%eth0`, RFC 4007) carries its zone: it is part of what to redact.
+    let zone = text[range.end..].strip_prefix('%').map_or(0, |rest| {
+        rest.bytes()
+            .take_while(|&b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
+            .count()
+    });
+    let range = if zone > 0 {
+        range.start..range.end + 1 + zone
+    } else {
+        range
+    };
     Some((range, 0.9))
 }
 
@@ -717,6 +797,12 @@ const CRYPTO_CUES: &[&str] = &[
 ];
 
 /// The host of a URL (or of a `www.` address): between the scheme and the first `/`, `?`, `#` or port.
+/// The address of an IPv6 literal from a URL (`2001:db8::1`, `fe80::1%eth0` with its zone).
+fn ipv6_literal(host: &str) -> Option<std::net::Ipv6Addr> {
+    let address = host.split_once('%').map_or(host, |(a, _)| a);
+    address.parse().ok()
+}
+
 pub fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
@@ -767,7 +853,7 @@ fn validate_url(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
         || host
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
-            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+            .is_some_and(|h| ipv6_literal(h).is_some());
     let local = host.eq_ignore_ascii_case("localhost");
     if !(named || literal || local) {
         return None;

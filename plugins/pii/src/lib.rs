@@ -15,6 +15,10 @@
 //! - `patterns`: a team's own recognisers, `[{"name", "category", "pattern", "confidence"?, "context"?}]`:
 //!   `pattern` is a Rust regex, reported as rule `pii.<name>`; with `context`, a match counts only when one
 //!   of those words is in the 48 bytes before it.
+//! - `normalize`: read text normalised first (default `true`): full-width and other-script digits,
+//!   zero-width characters, typographic spaces and dashes, JSON/HTML/URL escapes (`palisade_sdk::normalize`).
+//!   A value found that way passes the same validators; if it was disguised, its rule gains `.obfuscated`
+//!   and the verdict the label `obfuscated`.
 //!
 //! Not covered here: names, postal addresses and other entities that need a language model, not a pattern.
 
@@ -41,6 +45,12 @@ struct Config {
     allow_domains: Vec<String>,
     #[serde(default)]
     patterns: Vec<PatternConfig>,
+    #[serde(default = "yes")]
+    normalize: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -129,18 +139,27 @@ impl Plugin for Pii {
         Ok(Pii {
             detector: Detector::new(&entities)
                 .with_patterns(patterns)
-                .with_allowed(allowed),
+                .with_allowed(allowed)
+                .with_normalization(config.normalize),
         })
     }
 
     fn inspect(&self, _ctx: &Context, text: &str) -> Verdict {
-        let findings = self
-            .detector
-            .detect(text)
+        let hits = self.detector.detect(text);
+        let obfuscated = hits.iter().any(|h| !h.evasion.is_empty());
+        let findings = hits
             .into_iter()
-            .map(|h| Finding::new(h.rule, h.category, h.range, h.confidence, h.message))
+            .map(|h| {
+                Finding::new(h.rule, h.category, h.range, h.confidence, h.message)
+                    .obfuscated(h.evasion)
+            })
             .collect();
-        Verdict::allow(findings)
+        let verdict = Verdict::allow(findings);
+        if obfuscated {
+            verdict.with_labels([palisade_sdk::OBFUSCATED_LABEL])
+        } else {
+            verdict
+        }
     }
 }
 

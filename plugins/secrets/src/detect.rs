@@ -2,6 +2,7 @@
 
 use base64::Engine as _;
 use palisade_sdk::keywords::{KeywordGate, Needs};
+use palisade_sdk::normalize::{Folds, Normalized};
 use regex::Regex;
 use regex_syntax::hir::literal::Extractor;
 use std::ops::Range;
@@ -16,6 +17,8 @@ pub struct Hit<'d> {
     /// UTF-8 byte range into the inspected text.
     pub range: Range<usize>,
     pub confidence: f32,
+    /// How the value was written to evade detection, if it was (see `palisade_sdk::normalize`).
+    pub evasion: Folds,
 }
 
 /// A team's own rule, from the plugin's config. A `secret` capture group, if the pattern has one, narrows
@@ -64,6 +67,7 @@ pub struct Detector {
     rules: Vec<Rule>,
     /// Which rules a text needs; see [`KeywordGate`].
     gate: KeywordGate,
+    normalize: bool,
 }
 
 impl Default for Detector {
@@ -75,12 +79,22 @@ impl Default for Detector {
 impl Detector {
     /// Every built-in rule.
     pub fn new() -> Detector {
-        Detector::from_rules(all_rules())
+        Detector::from_rules(all_rules(), true)
     }
 
-    fn from_rules(rules: Vec<Rule>) -> Detector {
+    fn from_rules(rules: Vec<Rule>, normalize: bool) -> Detector {
         let gate = KeywordGate::new(rules.iter().map(|r| &r.needs));
-        Detector { rules, gate }
+        Detector {
+            rules,
+            gate,
+            normalize,
+        }
+    }
+
+    /// This detector, reading text as written (`false`) instead of normalised first (the default).
+    pub fn with_normalization(mut self, normalize: bool) -> Detector {
+        self.normalize = normalize;
+        self
     }
 
     /// The ids of the built-in rules, each once, in the order they run.
@@ -97,13 +111,13 @@ impl Detector {
     /// Only the rules whose ids are in `ids`.
     pub fn only(mut self, ids: &[String]) -> Detector {
         self.rules.retain(|r| ids.contains(&r.id));
-        Detector::from_rules(self.rules)
+        Detector::from_rules(self.rules, self.normalize)
     }
 
     /// Without the rules whose ids are in `ids`.
     pub fn without(mut self, ids: &[String]) -> Detector {
         self.rules.retain(|r| !ids.contains(&r.id));
-        Detector::from_rules(self.rules)
+        Detector::from_rules(self.rules, self.normalize)
     }
 
     /// With a team's own rules after the built-in ones.
@@ -118,18 +132,38 @@ impl Detector {
                 min_entropy: c.min_entropy,
             },
         }));
-        Detector::from_rules(self.rules)
+        Detector::from_rules(self.rules, self.normalize)
     }
 
     /// Every credential in `text`; of overlapping hits, the more confident (then the longer) wins.
+    /// Unless turned off, the text is normalised first (zero-width characters, full-width letters,
+    /// escapes …) and each span covers the value as written, disguise included.
     pub fn detect(&self, text: &str) -> Vec<Hit<'_>> {
-        self.detect_with(text, &self.gate.rules_for(text))
+        self.normalized(text, |text| {
+            self.detect_with(text, &self.gate.rules_for(text))
+        })
     }
 
     /// The same as [`Detector::detect`], with every rule searching the whole text: the reference the
     /// keyword prefilter is tested and benchmarked against.
     pub fn detect_without_prefilter(&self, text: &str) -> Vec<Hit<'_>> {
-        self.detect_with(text, &vec![true; self.rules.len()])
+        self.normalized(text, |text| {
+            self.detect_with(text, &vec![true; self.rules.len()])
+        })
+    }
+
+    fn normalized<'d>(&'d self, text: &str, detect: impl Fn(&str) -> Vec<Hit<'d>>) -> Vec<Hit<'d>> {
+        if !self.normalize {
+            return detect(text);
+        }
+        let normalized = Normalized::new(text);
+        let mut hits = detect(normalized.text());
+        for hit in &mut hits {
+            let (range, folds) = normalized.locate(hit.range.clone());
+            hit.range = range;
+            hit.evasion = folds.intersection(Folds::EVASIVE_IN_TOKENS);
+        }
+        hits
     }
 
     fn detect_with(&self, text: &str, wanted: &[bool]) -> Vec<Hit<'_>> {
@@ -154,6 +188,7 @@ impl Detector {
                         description: &rule.description,
                         range,
                         confidence: rule.confidence,
+                        evasion: Folds::NONE,
                     });
                 }
             }
@@ -192,6 +227,26 @@ fn all_rules() -> Vec<Rule> {
             connection_string,
         )
         .needing(&["://"]),
+        // `https://user:TOKEN@host/`: only the password is the secret; the rest of the URL is pii's.
+        rule(
+            "url-password",
+            "password in a URL's user-info",
+            r#"(?i)\b(?:https?|ftps?|sftp|wss?|ssh|git|smtps?|imaps?|ldaps?)://[^\s:/@'"`<>]+:(?P<secret>[^\s@/'"`<>]+)@[A-Za-z0-9\[]"#,
+            0.9,
+            url_password,
+        )
+        .needing(&["://"]),
+        // A credential in a query string: `?api_key=…`, `&sig=…` (SAS), `&access_token=…`.
+        rule(
+            "generic-api-key",
+            "credential in a URL's query string",
+            r#"(?i)[?&](?:api[_-]?key|apikey|key|token|access[_-]?token|auth|sig|signature|secret|client[_-]?secret|password|pwd|code)=(?P<secret>[^&\s#'"<>]{16,256})"#,
+            0.8,
+            generic,
+        )
+        .needing(&[
+            "key=", "token=", "auth=", "sig=", "signature=", "secret=", "password=", "pwd=", "code=",
+        ]),
         rule(
             "jwt",
             "JSON web token",
@@ -570,6 +625,20 @@ fn password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 }
 
 /// For a naming phrase at `range` (`as the API key`), the token right before it, if it looks generated.
+fn url_password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let password = &text[range.clone()];
+    // `host:8080@` is a port in a malformed URL, not a password.
+    let port_like = password.len() <= 5 && password.bytes().all(|b| b.is_ascii_digit());
+    if password.len() < 4
+        || port_like
+        || placeholder(password)
+        || password.eq_ignore_ascii_case("password")
+    {
+        return None;
+    }
+    Some(range)
+}
+
 fn value_before(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let head = &text[..range.start];
     let start = head

@@ -13,6 +13,9 @@
 //! - `custom`: a team's own rules, `[{"id", "pattern", "description"?, "confidence"?, "min_entropy"?}]`:
 //!   `pattern` is a Rust regex (a `secret` capture group, if present, is what gets reported), reported as
 //!   rule `secret.<id>`; `min_entropy` (bits per character, default 3.0) rejects low-variety values.
+//! - `normalize`: read text normalised first (default `true`): zero-width characters inside a key,
+//!   full-width letters, JSON/HTML/URL escapes (`palisade_sdk::normalize`). A key found that way passes the
+//!   same checks; if it was disguised, its rule gains `.obfuscated` and the verdict the label `obfuscated`.
 
 use palisade_sdk::{Context, Finding, Plugin, Verdict};
 use serde::Deserialize;
@@ -34,6 +37,12 @@ struct Config {
     disable: Vec<String>,
     #[serde(default)]
     custom: Vec<CustomConfig>,
+    #[serde(default = "yes")]
+    normalize: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -115,14 +124,17 @@ impl Plugin for Secrets {
             detector = detector.only(only);
         }
         Ok(Secrets {
-            detector: detector.without(&config.disable).with_custom(custom),
+            detector: detector
+                .without(&config.disable)
+                .with_custom(custom)
+                .with_normalization(config.normalize),
         })
     }
 
     fn inspect(&self, _ctx: &Context, text: &str) -> Verdict {
-        let findings = self
-            .detector
-            .detect(text)
+        let hits = self.detector.detect(text);
+        let obfuscated = hits.iter().any(|h| !h.evasion.is_empty());
+        let findings = hits
             .into_iter()
             .map(|h| {
                 let message = format!("{} (value not shown)", h.description);
@@ -133,9 +145,15 @@ impl Plugin for Secrets {
                     h.confidence,
                     message,
                 )
+                .obfuscated(h.evasion)
             })
             .collect();
-        Verdict::allow(findings)
+        let verdict = Verdict::allow(findings);
+        if obfuscated {
+            verdict.with_labels([palisade_sdk::OBFUSCATED_LABEL])
+        } else {
+            verdict
+        }
     }
 }
 
