@@ -23,7 +23,7 @@
 //! - compatibility forms whose NFKC form is plain ASCII: full-width `Ａ１＠`, mathematical `𝟒𝐀`, circled
 //!   `①`, the one-dot leader `․` (not super- or subscript digits: `10²` must not become `102`);
 //! - decimal digits of every script (`٤`, `४`, `๔`) to ASCII digits;
-//! - space separators (no-break, thin, figure, ideographic …) to a space, dashes (`‐ ‑ ‒ – — −`) to `-`;
+//! - space separators (no-break, thin, figure, ideographic …) to a space, dashes (`‐ ‑ ‒ – −`) to `-`;
 //! - invisible characters are dropped: format characters (zero-width space, joiners, soft hyphen, word
 //!   joiner, BOM, bidirectional controls), variation selectors, and combining marks written on an ASCII
 //!   letter or digit (`4̲`, keycap `4️⃣`);
@@ -148,7 +148,6 @@ struct Edit {
 /// A text in the plain form detectors expect, with the way back to the original's bytes.
 #[derive(Clone, Debug)]
 pub struct Normalized<'t> {
-    original: &'t str,
     text: Cow<'t, str>,
     /// In text order; everything between two edits is copied unchanged.
     edits: Vec<Edit>,
@@ -158,14 +157,10 @@ impl<'t> Normalized<'t> {
     /// Folds `original` (see the module documentation for what is folded).
     pub fn new(original: &'t str) -> Normalized<'t> {
         let unchanged = Normalized {
-            original,
             text: Cow::Borrowed(original),
             edits: Vec::new(),
         };
-        if !original
-            .bytes()
-            .any(|b| b >= 0x80 || matches!(b, b'\\' | b'%' | b'&'))
-        {
+        if next_fold_start(original.as_bytes()).is_none() {
             return unchanged;
         }
         let mut folder = Folder::new(original);
@@ -175,7 +170,6 @@ impl<'t> Normalized<'t> {
         }
         folder.out.push_str(&original[folder.copied_to..]);
         Normalized {
-            original,
             text: Cow::Owned(folder.out),
             edits: folder.edits,
         }
@@ -184,11 +178,6 @@ impl<'t> Normalized<'t> {
     /// The normalised text, to run patterns on.
     pub fn text(&self) -> &str {
         &self.text
-    }
-
-    /// The text as it was given.
-    pub fn original(&self) -> &'t str {
-        self.original
     }
 
     /// True when normalising changed something.
@@ -206,21 +195,19 @@ impl<'t> Normalized<'t> {
             return start..end;
         }
         let begin = self.original_offset(start, true);
-        let mut finish = if end == start {
-            begin
-        } else {
-            self.original_offset(end, false)
-        };
-        if end > start {
-            let mut next = self.edits.partition_point(|e| e.orig.start < finish);
-            while let Some(mark) = self
-                .edits
-                .get(next)
-                .filter(|e| e.attached && e.orig.start == finish)
-            {
-                finish = mark.orig.end;
-                next += 1;
-            }
+        if end == start {
+            return begin..begin;
+        }
+        let mut finish = self.original_offset(end, false);
+        // Marks dropped right after the span belong to its last character.
+        let mut next = self.edits.partition_point(|e| e.orig.start < finish);
+        while let Some(mark) = self
+            .edits
+            .get(next)
+            .filter(|e| e.attached && e.orig.start == finish)
+        {
+            finish = mark.orig.end;
+            next += 1;
         }
         begin..finish.max(begin)
     }
@@ -263,6 +250,28 @@ impl<'t> Normalized<'t> {
     }
 }
 
+/// Bytes that may start something to fold: everything else is plain ASCII, copied as it is.
+fn starts_fold(b: u8) -> bool {
+    (b >= 0x80) | (b == b'\\') | (b == b'%') | (b == b'&')
+}
+
+/// Where the next byte that may start a fold is. Checked in chunks with no early exit inside one, so the
+/// compiler can test many bytes per instruction: on plain ASCII text, this is all normalising costs.
+fn next_fold_start(bytes: &[u8]) -> Option<usize> {
+    // In a run of non-ASCII text the next character is the answer: no chunk to scan.
+    if bytes.first().is_some_and(|&b| starts_fold(b)) {
+        return Some(0);
+    }
+    let mut base = 0;
+    for chunk in bytes.chunks(64) {
+        if chunk.iter().fold(false, |seen, &b| seen | starts_fold(b)) {
+            return chunk.iter().position(|&b| starts_fold(b)).map(|i| base + i);
+        }
+        base += chunk.len();
+    }
+    None
+}
+
 /// One pass over the original: copies what needs nothing, records an [`Edit`] for what it rewrites.
 struct Folder<'t> {
     text: &'t str,
@@ -270,12 +279,8 @@ struct Folder<'t> {
     edits: Vec<Edit>,
     /// Original bytes before this are in `out` already.
     copied_to: usize,
-    /// Inside a token that looks like a URL or a query string, where `%XX` is an escape.
-    url_like: bool,
     /// Inside a flag emoji's tag sequence, where tag characters are part of the picture.
     in_flag: bool,
-    /// The last character kept, for combining marks.
-    previous: char,
 }
 
 impl<'t> Folder<'t> {
@@ -285,59 +290,56 @@ impl<'t> Folder<'t> {
             out: String::with_capacity(text.len()),
             edits: Vec::new(),
             copied_to: 0,
-            url_like: false,
             in_flag: false,
-            previous: ' ',
         }
     }
 
     fn run(&mut self) {
         let bytes = self.text.as_bytes();
         let mut at = 0;
-        while at < bytes.len() {
-            let b = bytes[at];
-            if b < 0x80 && !matches!(b, b'\\' | b'%' | b'&') {
-                self.note_ascii(b);
-                at += 1;
-                continue;
+        while let Some(skip) = next_fold_start(&bytes[at..]) {
+            if skip > 0 {
+                self.in_flag = false;
+                at += skip;
             }
             let rest = &self.text[at..];
-            let (c, len, escape) = match b {
+            let escape = match bytes[at] {
                 b'\\' => json_escape(rest),
                 b'&' => html_reference(rest),
-                b'%' if self.url_like => percent_escape(rest),
+                b'%' if self.in_url_like_token(at) => percent_escape(rest),
                 _ => None,
-            }
-            .map_or_else(
-                || {
-                    let c = rest.chars().next().unwrap_or(' ');
-                    (c, c.len_utf8(), Folds::NONE)
-                },
-                |(c, len, folds)| (c, len, folds),
-            );
-            let (replacement, folds) = self.fold(c);
+            };
+            let (c, len, escape) = escape.unwrap_or_else(|| {
+                let c = rest.chars().next().unwrap_or(' ');
+                (c, c.len_utf8(), Folds::NONE)
+            });
+            let (replacement, folds) = self.fold(c, at);
             let folds = folds | escape;
-            if folds.is_empty() {
-                if c.is_ascii() {
-                    self.note_ascii(c as u8);
-                } else {
-                    self.previous = c;
-                }
-            } else {
+            if !folds.is_empty() {
                 self.rewrite(at..at + len, replacement, folds);
             }
             at += len;
         }
     }
 
-    fn note_ascii(&mut self, b: u8) {
-        if b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`') {
-            self.url_like = false;
-        } else if matches!(b, b':' | b'/' | b'?' | b'=' | b'&') {
-            self.url_like = true;
+    /// Whether the `%` at `at` sits in a token that looks like a URL or a query string: after `:`, `/`,
+    /// `?`, `=` or `&` and no space or quote since. Asked only at a `%`, and never more than 2 KiB back.
+    fn in_url_like_token(&self, at: usize) -> bool {
+        let before = &self.text.as_bytes()[at.saturating_sub(2048)..at];
+        before
+            .iter()
+            .rev()
+            .find(|&&b| b.is_ascii_whitespace() || b"\"'<>`:/?=&".contains(&b))
+            .is_some_and(|b| b":/?=&".contains(b))
+    }
+
+    /// The last character kept before `at` (in the output so far, or in the stretch not yet copied).
+    fn previous_kept(&self, at: usize) -> Option<char> {
+        if self.copied_to < at {
+            self.text[..at].chars().next_back()
+        } else {
+            self.out.chars().next_back()
         }
-        self.in_flag = false;
-        self.previous = b as char;
     }
 
     fn rewrite(&mut self, orig: Range<usize>, replacement: Replacement, folds: Folds) {
@@ -345,18 +347,8 @@ impl<'t> Folder<'t> {
         let out_start = self.out.len();
         match &replacement {
             Replacement::Drop { .. } => {}
-            &Replacement::Char(c) => {
-                self.out.push(c);
-                if c.is_ascii() {
-                    self.note_ascii(c as u8);
-                } else {
-                    self.previous = c;
-                }
-            }
-            Replacement::Ascii(s) => {
-                self.out.push_str(s.as_str());
-                s.as_str().bytes().for_each(|b| self.note_ascii(b));
-            }
+            &Replacement::Char(c) => self.out.push(c),
+            Replacement::Ascii(s) => self.out.push_str(s.as_str()),
         }
         self.copied_to = orig.end;
         let attached = matches!(replacement, Replacement::Drop { attached: true });
@@ -368,8 +360,8 @@ impl<'t> Folder<'t> {
         });
     }
 
-    /// What `c` becomes, and which fold that is (none: `c` stays as it is).
-    fn fold(&mut self, c: char) -> (Replacement, Folds) {
+    /// What `c` (at `at` in the original) becomes, and which fold that is (none: `c` stays as it is).
+    fn fold(&mut self, c: char, at: usize) -> (Replacement, Folds) {
         let was_in_flag = std::mem::take(&mut self.in_flag);
         if c.is_ascii() {
             return (Replacement::Char(c), Folds::NONE);
@@ -406,7 +398,11 @@ impl<'t> Folder<'t> {
             self.in_flag = true;
             return (Replacement::Char(c), Folds::NONE);
         }
-        if is_combining_mark(code) && self.previous.is_ascii_alphanumeric() {
+        if is_combining_mark(code)
+            && self
+                .previous_kept(at)
+                .is_some_and(|p| p.is_ascii_alphanumeric())
+        {
             return (Replacement::Drop { attached: true }, Folds::COMBINING_MARK);
         }
         if is_space(code) {
@@ -415,7 +411,7 @@ impl<'t> Folder<'t> {
         if is_dash(code) {
             return (Replacement::Char('-'), Folds::DASH);
         }
-        if is_super_or_subscript(code) {
+        if is_super_or_subscript(code) || !might_decompose_to_ascii(code) {
             return (Replacement::Char(c), Folds::NONE);
         }
         match compatibility_ascii(c) {
@@ -444,6 +440,38 @@ impl SmallAscii {
     fn as_str(&self) -> &str {
         // Only ASCII bytes are ever pushed.
         std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+/// The ranges holding every character whose compatibility decomposition is ASCII, other than digits
+/// (from Python's `unicodedata`, Unicode 14, gaps under 32 merged), so that prose in Latin with accents,
+/// Cyrillic, CJK, Hangul … skips the decomposition lookup.
+fn might_decompose_to_ascii(code: u32) -> bool {
+    // By 256-character block first: a jump table, where one long chain of range tests cost as much as
+    // the rest of folding a character.
+    match code >> 8 {
+        0x00 => (0xA0..=0xBA).contains(&code),
+        0x01 => matches!(code, 0x0132..=0x0133 | 0x017F | 0x01C7..=0x01CC | 0x01F1..=0x01F3),
+        0x02 => matches!(code, 0x02B0..=0x02B8 | 0x02E1..=0x02E3),
+        0x03 => code == 0x037E,
+        0x1D => matches!(code, 0x1D2C..=0x1D65 | 0x1D9C..=0x1DBB),
+        0x1F => code >= 0x1FEF,
+        0x20 => code <= 0x20A8,
+        0x21 => code <= 0x217F,
+        0x24 => (0x2460..=0x24EA).contains(&code),
+        0x2A => (0x2A74..=0x2A76).contains(&code),
+        0x2C => (0x2C7C..=0x2C7D).contains(&code),
+        0x30 => code == 0x3000,
+        0x32 => matches!(code, 0x3250..=0x325F | 0x32B1..=0x32CF),
+        0x33 => matches!(code, 0x3371..=0x33DD | 0x33FF),
+        0xA7 => (0xA7F2..=0xA7F4).contains(&code),
+        0xFB => matches!(code, 0xFB00..=0xFB06 | 0xFB29),
+        0xFE => (0xFE10..=0xFE6B).contains(&code),
+        0xFF => (0xFF01..=0xFF5E).contains(&code),
+        0x107 => code == 0x107A5,
+        0x1D4..=0x1D6 => code <= 0x1D6A3,
+        0x1F1 => code <= 0x1F16C || code == 0x1F190,
+        _ => false,
     }
 }
 
@@ -479,6 +507,11 @@ const DIGIT_ZEROS: [u32; 66] = [
 /// The ASCII digit for a decimal digit of any script.
 fn ascii_digit(c: char) -> Option<char> {
     let code = c as u32;
+    // Latin, Greek, Cyrillic, Hebrew; general punctuation to Yi (CJK, kana); Hangul: no digits there, and
+    // a binary search's mispredicted branches cost more than the rest of folding a character.
+    if code < 0x660 || (0x1C5A..0xA620).contains(&code) || (0xABFA..0xFF10).contains(&code) {
+        return None;
+    }
     let i = DIGIT_ZEROS.partition_point(|&zero| zero <= code);
     let zero = DIGIT_ZEROS[i.checked_sub(1)?];
     let value = code - zero;
@@ -524,8 +557,10 @@ fn is_space(code: u32) -> bool {
 }
 
 fn is_dash(code: u32) -> bool {
-    // Not the small and full-width hyphen-minus (U+FE63, U+FF0D): those are compatibility forms of `-`.
-    matches!(code, 0x2010..=0x2015 | 0x2212 | 0xFE58)
+    // Hyphens, the figure and en dash, the minus sign: what a digit group is joined with. Not the em dash
+    // and the horizontal bar, which prose is full of and no number is written with; not the small and
+    // full-width hyphen-minus (U+FE63, U+FF0D), which are compatibility forms of `-`.
+    matches!(code, 0x2010..=0x2013 | 0x2212)
 }
 
 /// Super- and subscript digits and signs stay as they are: `10²` is a power, not the number 102.
@@ -705,13 +740,13 @@ mod tests {
             "café",
         ] {
             let n = Normalized::new(text);
-            // The em dash folds to '-', the flag's tags drop; nothing else changes.
+            // The flag's tags drop; nothing else changes.
             let expected = text
-                .replace('—', "-")
                 .chars()
                 .filter(|c| !(0xE0000..=0xE007F).contains(&(*c as u32)))
                 .collect::<String>();
             assert_eq!(n.text(), expected, "{text:?}");
+            assert_eq!(n.changed(), text.contains('🏴'), "{text:?}");
         }
         // A percent escape outside a URL, and one that would end a URL, stay as written.
         assert_eq!(folded("discount %40 today"), "discount %40 today");

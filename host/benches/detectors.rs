@@ -41,6 +41,58 @@ fn detectors(c: &mut Criterion) {
     group.finish();
 }
 
+/// What normalising costs (`palisade_sdk::normalize`): each detector with it on and off, side by side,
+/// over plain ASCII (where it should cost one pass over the bytes), over ordinary non-ASCII prose with
+/// nothing to fold, and over a prompt whose values are disguised (where it does all its work).
+fn normalization(c: &mut Criterion) {
+    let size = 4 << 10;
+    let non_ascii =
+        "Grüße aus Köln — お客様から返金の依頼がありました。Клиент просит вернуть деньги. ";
+    let texts = [
+        ("ascii", prompt(size)),
+        (
+            "non-ascii",
+            format!("{non_ascii}{}", prompt(size))
+                .replace("Please summarise", non_ascii)
+                .chars()
+                .take(size)
+                .collect(),
+        ),
+        (
+            "disguised",
+            prompt(size)
+                .replace("4111 1111 1111 1111", "４１１１ １１１１ １１１１ １１１１")
+                .replace("maria.lopez@", "maria.lopez\\u0040")
+                .replace("Zq8vK2mP9x", "Zq8v\u{200B}K2mP9x"),
+        ),
+    ];
+    let mut group = c.benchmark_group("normalize");
+    for (name, text) in &texts {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::new("fold-only", name), text, |b, t| {
+            b.iter(|| palisade_sdk::normalize::Normalized::new(t).text().len())
+        });
+    }
+    for (on, label) in [(true, "on"), (false, "off")] {
+        let pii = pii::Detector::new(pii::Entity::ALL).with_normalization(on);
+        let secrets = secrets::Detector::new().with_normalization(on);
+        for (name, text) in &texts {
+            group.throughput(Throughput::Bytes(text.len() as u64));
+            group.bench_with_input(
+                BenchmarkId::new(format!("pii-{label}"), name),
+                text,
+                |b, t| b.iter(|| pii.detect(t).len()),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("secrets-{label}"), name),
+                text,
+                |b, t| b.iter(|| secrets.detect(t).len()),
+            );
+        }
+    }
+    group.finish();
+}
+
 /// Ordinary prose with nothing to find, `size` bytes.
 fn clean(size: usize) -> String {
     let chunk =
@@ -160,6 +212,25 @@ fn varied_texts(c: &mut Criterion) {
     group.bench_function("secrets-native", |b| {
         b.iter(|| texts.iter().map(|t| secrets.detect(t).len()).sum::<usize>())
     });
+    // What normalising costs over varied texts (805 of the 2,000 have non-ASCII characters).
+    let pii_plain = pii::Detector::new(pii::Entity::ALL).with_normalization(false);
+    let secrets_plain = secrets::Detector::new().with_normalization(false);
+    group.bench_function("pii-native-normalize-off", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| pii_plain.detect(t).len())
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("secrets-native-normalize-off", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| secrets_plain.detect(t).len())
+                .sum::<usize>()
+        })
+    });
     // What the keyword prefilter saves: every rule searching every text.
     group.bench_function("secrets-native-every-rule", |b| {
         b.iter(|| {
@@ -201,5 +272,11 @@ fn varied_texts(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, detectors, wasm_vs_native, varied_texts);
+criterion_group!(
+    benches,
+    detectors,
+    normalization,
+    wasm_vs_native,
+    varied_texts
+);
 criterion_main!(benches);
