@@ -130,16 +130,20 @@ fn disguised(category: &str, value: &str, how: &[Disguise]) -> (String, bool) {
 
 /// Prose around a value: several scripts, nothing any stock plugin reports.
 fn prose() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
-        "please check",
-        "Grüße aus Köln:",
-        "お客様の番号は",
-        "номер карты",
-        "see — the value",
-        "(ref)",
-        "",
-    ])
-    .prop_map(String::from)
+    prop_oneof![
+        prop::sample::select(vec![
+            "please check",
+            "Grüße aus Köln:",
+            "お客様の番号は",
+            "номер карты",
+            "see — the value",
+            "(ref)",
+            "",
+        ])
+        .prop_map(String::from),
+        // Random words: letters (some accented, some Cyrillic) and spaces, which no rule reports.
+        "[a-zà-öø-ÿа-я ]{1,24}",
+    ]
 }
 
 /// The default bundle, with cards redacted rather than masked: a mask keeps the last four digits on
@@ -312,5 +316,69 @@ fn credentials_inside_urls_are_the_credential_only() {
         "https://example.com/search?q=hello&token=short",
     ] {
         assert_eq!(found(text), [], "{text}");
+    }
+}
+
+#[test]
+fn disguised_markings_still_set_the_level() {
+    let classifier = classification::Classifier::new(true, Vec::new(), Vec::new());
+    for (text, marking) in [
+        (
+            "CONFI\u{200B}DENTIAL\nQ3 revenue forecast",
+            "CONFI\u{200B}DENTIAL",
+        ),
+        (
+            "ＣＯＮＦＩＤＥＮＴＩＡＬ\nQ3 revenue forecast",
+            "ＣＯＮＦＩＤＥＮＴＩＡＬ",
+        ),
+        (
+            "Strictly confidential: merger terms",
+            "Strictly confidential",
+        ),
+    ] {
+        let marks = classifier.classify(text, &[]);
+        let mark = marks
+            .first()
+            .unwrap_or_else(|| panic!("no marking in {text:?}"));
+        let range = mark.range.clone().expect("a marking has a range");
+        assert_eq!(&text[range], marking);
+        assert_eq!(!mark.evasion.is_empty(), !text.is_ascii(), "{text:?}");
+    }
+}
+
+#[test]
+fn a_tool_call_url_written_to_slip_past_the_allowlist_is_judged_by_its_host() {
+    use destinations::{Effect, Policy, Rule};
+
+    let policy = Policy {
+        tags: Default::default(),
+        rules: vec![Rule {
+            name: "no-paste-sites".into(),
+            effect: Effect::Deny,
+            destinations: vec!["*.pastebin.com".into()],
+            tags: Vec::new(),
+            unless_tags: Vec::new(),
+            principals: Vec::new(),
+            tools: Vec::new(),
+            labels: Vec::new(),
+            directions: Vec::new(),
+            reason: None,
+        }],
+        default: Effect::Allow,
+        inspect_tool_arguments: true,
+    };
+    for args in [
+        r#"{"url": "https://x.pastebin．com/api"}"#,
+        r#"{"url": "https:\/\/x.pastebin.com\/api"}"#,
+        "{\"url\": \"https://x.paste\u{200B}bin.com/api\"}",
+    ] {
+        let decisions = policy.check(None, None, Some("http_post"), &[], "input", args);
+        assert_eq!(decisions.len(), 1, "{args}");
+        assert_eq!(decisions[0].effect, Effect::Deny, "{args}");
+        let range = decisions[0]
+            .range
+            .clone()
+            .expect("a URL in the arguments has a range");
+        assert!(args[range].starts_with("https:"), "{args}");
     }
 }

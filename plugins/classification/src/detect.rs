@@ -3,6 +3,8 @@
 //! highest, reported as the label `sensitivity:<level>`.
 
 use std::fmt;
+
+use palisade_sdk::normalize::{Folds, Normalized};
 use std::ops::Range;
 use std::str::FromStr;
 
@@ -74,6 +76,8 @@ pub struct Mark {
     pub range: Option<Range<usize>>,
     /// For people; names the marking, dictionary or labels, never a keyword's text.
     pub message: String,
+    /// How a marking or keyword was written to evade detection, if it was (see `palisade_sdk::normalize`).
+    pub evasion: Folds,
 }
 
 /// A level earned by the labels earlier plugins left: at least `at_least` of `labels` present.
@@ -269,15 +273,33 @@ impl Classifier {
     }
 
     /// Every reason `text`, with the labels so far, is sensitive. Of markings that overlap, the first
-    /// (most severe) is kept.
+    /// (most severe) is kept. The text is normalised first, so `CONFI\u{200B}DENTIAL` or full-width
+    /// `ＩＮＴＥＲＮＡＬ` count, and each range covers the words as written.
     pub fn classify(&self, text: &str, labels: &[String]) -> Vec<Mark> {
-        self.classify_with(text, labels, &self.gate.rules_for(text))
+        self.normalized(text, |text| {
+            self.classify_with(text, labels, &self.gate.rules_for(text))
+        })
     }
 
     /// The same as [`Classifier::classify`], with every marking searching the whole text: the reference
     /// the keyword gate is tested against.
     pub fn classify_without_gate(&self, text: &str, labels: &[String]) -> Vec<Mark> {
-        self.classify_with(text, labels, &vec![true; self.markings.len()])
+        self.normalized(text, |text| {
+            self.classify_with(text, labels, &vec![true; self.markings.len()])
+        })
+    }
+
+    fn normalized(&self, text: &str, classify: impl Fn(&str) -> Vec<Mark>) -> Vec<Mark> {
+        let normalized = Normalized::new(text);
+        let mut marks = classify(normalized.text());
+        for mark in &mut marks {
+            if let Some(range) = mark.range.take() {
+                let (range, folds) = normalized.locate(range);
+                mark.range = Some(range);
+                mark.evasion = folds.intersection(Folds::EVASIVE);
+            }
+        }
+        marks
     }
 
     fn classify_with(&self, text: &str, labels: &[String], wanted: &[bool]) -> Vec<Mark> {
@@ -297,6 +319,7 @@ impl Classifier {
                         level: marking.level,
                         range: Some(range),
                         message: format!("{}: {}", marking.what, marking.level),
+                        evasion: Folds::NONE,
                     });
                 }
             }
@@ -311,6 +334,7 @@ impl Classifier {
                         "term from dictionary {:?}: {}",
                         dictionary.name, dictionary.level
                     ),
+                    evasion: Folds::NONE,
                 });
             }
         }
@@ -327,6 +351,7 @@ impl Classifier {
                     level: e.level,
                     range: None,
                     message: format!("earlier findings ({}): {}", present.join(", "), e.level),
+                    evasion: Folds::NONE,
                 });
             }
         }

@@ -114,14 +114,20 @@ impl Plugin for Classification {
     fn inspect(&self, ctx: &Context, text: &str) -> Verdict {
         let marks = self.classifier.classify(text, &ctx.labels);
         let level = overall(&marks, &ctx.labels);
+        let obfuscated = marks.iter().any(|m| !m.evasion.is_empty());
         let findings = marks
             .into_iter()
             .map(|m| match m.range {
-                Some(range) => Finding::new(m.rule, "CLASSIFICATION", range, 0.9, m.message),
+                Some(range) => Finding::new(m.rule, "CLASSIFICATION", range, 0.9, m.message)
+                    .obfuscated(m.evasion),
                 None => Finding::about_text(m.rule, "CLASSIFICATION", 1.0, m.message),
             })
             .collect();
-        Verdict::allow(findings).with_labels(level.map(Level::label))
+        let labels = level
+            .map(Level::label)
+            .into_iter()
+            .chain(obfuscated.then(|| palisade_sdk::OBFUSCATED_LABEL.to_string()));
+        Verdict::allow(findings).with_labels(labels)
     }
 }
 

@@ -165,6 +165,10 @@ impl Plugin for Destinations {
                     host_of(&d.destination)
                 ));
             }
+            if !d.evasion.is_empty() && !labels.iter().any(|l| l == palisade_sdk::OBFUSCATED_LABEL)
+            {
+                labels.push(palisade_sdk::OBFUSCATED_LABEL.to_string());
+            }
             for tag in &d.tags {
                 let label = format!("destination:{tag}");
                 if !labels.contains(&label) {
@@ -185,7 +189,8 @@ impl Plugin for Destinations {
                 host_of(&d.destination)
             );
             findings.push(match &d.range {
-                Some(range) => Finding::new(rule, "DESTINATION", range.clone(), 1.0, message),
+                Some(range) => Finding::new(rule, "DESTINATION", range.clone(), 1.0, message)
+                    .obfuscated(d.evasion),
                 None => Finding::about_text(rule, "DESTINATION", 1.0, message),
             });
         }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use palisade_sdk::normalize::{Folds, Normalized};
 use regex::Regex;
 
 /// `*` matches any run of characters (including none); everything else matches itself. Hosts and URLs
@@ -130,6 +131,8 @@ pub struct Decision {
     pub destination: String,
     /// Where it sits in the text, for a URL found in a tool call's arguments.
     pub range: Option<Range<usize>>,
+    /// How that URL was written to evade detection, if it was (`https://evil．com`).
+    pub evasion: Folds,
     pub tags: Vec<String>,
     /// The rule that matched, if any.
     pub rule: Option<String>,
@@ -162,6 +165,7 @@ impl Policy {
         Decision {
             destination: subject.destination.to_string(),
             range,
+            evasion: Folds::NONE,
             tags: subject.tags.to_vec(),
             rule: rule.map(|r| r.name.clone()),
             effect: rule.map_or(self.default, |r| r.effect),
@@ -179,19 +183,26 @@ impl Policy {
         direction: &str,
         text: &str,
     ) -> Vec<Decision> {
-        let mut targets: Vec<(String, Option<Range<usize>>)> = Vec::new();
+        let mut targets: Vec<(String, Option<Range<usize>>, Folds)> = Vec::new();
         if let Some(d) = destination.filter(|d| !d.is_empty()) {
-            targets.push((d.to_string(), None));
+            targets.push((d.to_string(), None, Folds::NONE));
         }
         if self.inspect_tool_arguments && tool.is_some() {
-            for m in urls().find_iter(text) {
+            // Normalised, so `https://evil．com` or `https:\/\/evil.com` is judged as the host it names.
+            let normalized = Normalized::new(text);
+            for m in urls().find_iter(normalized.text()) {
                 let url = m.as_str().trim_end_matches(['.', ',', ';', ':', ')', ']']);
-                targets.push((url.to_string(), Some(m.start()..m.start() + url.len())));
+                let (range, folds) = normalized.locate(m.start()..m.start() + url.len());
+                targets.push((
+                    url.to_string(),
+                    Some(range),
+                    folds.intersection(Folds::EVASIVE),
+                ));
             }
         }
         targets
             .into_iter()
-            .map(|(destination, range)| {
+            .map(|(destination, range, evasion)| {
                 let tags = self.tags_of(&destination);
                 let subject = Subject {
                     destination: &destination,
@@ -201,7 +212,10 @@ impl Policy {
                     labels,
                     direction,
                 };
-                self.decide(subject, range)
+                Decision {
+                    evasion,
+                    ..self.decide(subject, range)
+                }
             })
             .collect()
     }
