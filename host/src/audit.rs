@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::chain::{Dir, Outcome, PluginFailure, ReportedFinding, Request};
+use crate::chain::{Dir, Outcome, PluginFailure, ReportedFinding, Request, WouldHave};
 use crate::metrics::Metrics;
 
 /// Events the writer may be behind by before new ones are dropped.
@@ -62,6 +62,8 @@ pub struct Exchange<'a> {
     pub labels: &'a [String],
     /// Plugins that failed.
     pub failures: &'a [PluginFailure],
+    /// What plugins in report mode would have done.
+    pub would: Option<&'a WouldHave>,
     /// From receiving the call to answering it.
     pub elapsed: Duration,
     /// Of which in the chain (for metrics; not in the event).
@@ -99,7 +101,17 @@ struct Event<'a> {
     findings: Vec<EventFinding<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     failures: Vec<EventFailure<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would: Option<EventWould<'a>>,
     elapsed_us: u64,
+}
+
+/// What report-mode plugins would have done: `decision` and, on deny, `reason`.
+#[derive(Serialize)]
+struct EventWould<'a> {
+    decision: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -108,6 +120,8 @@ struct EventFinding<'a> {
     rule: &'a str,
     category: &'a str,
     action: &'static str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    report_only: bool,
     #[serde(skip_serializing_if = "str::is_empty")]
     location: &'a str,
     start: Option<usize>,
@@ -156,6 +170,7 @@ impl Exchange<'_> {
                     rule: &f.rule,
                     category: &f.category,
                     action: f.action.as_str(),
+                    report_only: !f.enforced,
                     location: &f.location,
                     start: f.span.as_ref().map(|s| s.start),
                     end: f.span.as_ref().map(|s| s.end),
@@ -170,6 +185,10 @@ impl Exchange<'_> {
                     on_error: f.on_error.as_str(),
                 })
                 .collect(),
+            would: self.would.map(|w| EventWould {
+                decision: w.outcome.as_str(),
+                reason: w.reason.as_deref(),
+            }),
             elapsed_us: u64::try_from(self.elapsed.as_micros()).unwrap_or(u64::MAX),
         };
         line(&event)

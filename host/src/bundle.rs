@@ -38,6 +38,18 @@ pub enum OnError {
     Skip,
 }
 
+/// Whether a plugin's denies and redactions happen, or are only reported as what would have happened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Denies deny and redactions redact. The default.
+    #[default]
+    Enforce,
+    /// Everything is computed, reported and audited as what would have happened, and the payload passes
+    /// unchanged: how a team trials a plugin or a policy on live traffic.
+    Report,
+}
+
 impl OnError {
     /// The name used in bundles and responses.
     pub fn as_str(self) -> &'static str {
@@ -79,6 +91,8 @@ pub struct LoadedPlugin {
     pub budget: Duration,
     /// What its failure does.
     pub on_error: OnError,
+    /// Enforce, or only report what it would have done (its own `mode`, else the bundle's).
+    pub mode: Mode,
     /// The bundle's policy with this plugin's overrides on top.
     pub policy: Policy,
 }
@@ -211,6 +225,7 @@ struct Manifest {
 struct BundleMeta {
     name: String,
     version: String,
+    mode: Option<Mode>,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +238,7 @@ struct PluginEntry {
     budget: Option<String>,
     memory: Option<String>,
     on_error: Option<OnError>,
+    mode: Option<Mode>,
     config: Option<toml::Table>,
     #[serde(default)]
     policy: BTreeMap<String, Setting>,
@@ -501,6 +517,7 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
             directions,
             budget,
             on_error: entry.on_error.unwrap_or(OnError::Deny),
+            mode: entry.mode.or(manifest.bundle.mode).unwrap_or_default(),
             policy,
         }));
     }

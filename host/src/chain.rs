@@ -8,7 +8,7 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use crate::bundle::{Bundle, LoadedPlugin, OnError};
+use crate::bundle::{Bundle, LoadedPlugin, Mode, OnError};
 use crate::engine::{self, Context, Decision, Direction, Verdict};
 use crate::error::PluginError;
 use crate::policy::{self, Action, HashKey};
@@ -110,8 +110,19 @@ pub struct ReportedFinding {
     pub confidence: f32,
     /// For people; never the value.
     pub message: String,
-    /// What the policy did with it.
+    /// What the policy did with it — or, when `enforced` is false, would have done.
     pub action: Action,
+    /// False when the plugin runs in report mode: the action was not applied.
+    pub enforced: bool,
+}
+
+/// What plugins in report mode would have done to the exchange, had they been enforcing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WouldHave {
+    /// `Deny` or `Modify`.
+    pub outcome: Outcome,
+    /// On deny: which plugin, which rule, why.
+    pub reason: Option<String>,
 }
 
 /// A plugin that failed and what its `on_error` made of it.
@@ -140,6 +151,8 @@ pub struct Verdicts {
     pub labels: Vec<String>,
     /// Plugins that failed.
     pub failures: Vec<PluginFailure>,
+    /// What plugins in report mode would have done (`None`: nothing, or no plugin is in report mode).
+    pub would: Option<WouldHave>,
     /// Time spent in the chain.
     pub elapsed: Duration,
     /// Time each plugin that ran spent inspecting.
@@ -201,6 +214,8 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         findings: Vec::new(),
         failures: Vec::new(),
         denied: None,
+        would_deny: None,
+        would_modify: false,
     };
     for label in &request.labels {
         state.add_label(label.clone());
@@ -262,6 +277,17 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         findings: state.findings,
         labels: state.labels,
         failures: state.failures,
+        would: match (state.would_deny, state.would_modify) {
+            (Some(reason), _) => Some(WouldHave {
+                outcome: Outcome::Deny,
+                reason: Some(reason),
+            }),
+            (None, true) => Some(WouldHave {
+                outcome: Outcome::Modify,
+                reason: None,
+            }),
+            (None, false) => None,
+        },
         elapsed: started.elapsed(),
         plugin_time,
         edits: state.edits,
@@ -333,6 +359,9 @@ struct State<'r> {
     findings: Vec<ReportedFinding>,
     failures: Vec<PluginFailure>,
     denied: Option<String>,
+    /// The first deny of a plugin in report mode, and whether one would have changed the text.
+    would_deny: Option<String>,
+    would_modify: bool,
 }
 
 /// Adds `label` to `labels` unless it is there already: labels keep their first order, once each.
@@ -347,13 +376,25 @@ impl State<'_> {
         add_label(&mut self.labels, label);
     }
 
+    /// Where a deny by `plugin` goes: it ends the exchange, or, in report mode, is what would have.
+    fn deny(&mut self, plugin: &LoadedPlugin, reason: String) {
+        match plugin.mode {
+            Mode::Enforce => self.denied = Some(reason),
+            Mode::Report => {
+                tracing::info!(plugin = plugin.name(), %reason, "report mode: would have denied");
+                self.would_deny.get_or_insert(reason);
+            }
+        }
+    }
+
     fn fail(&mut self, plugin: &LoadedPlugin, error: PluginError) {
         tracing::warn!(plugin = plugin.name(), wasm = %plugin.wasm, %error, on_error = plugin.on_error.as_str(), "plugin failed");
         if plugin.on_error == OnError::Deny {
-            self.denied = Some(format!(
+            let reason = format!(
                 "plugin {:?} failed ({error}) and its on_error is deny",
                 plugin.name()
-            ));
+            );
+            self.deny(plugin, reason);
         }
         self.failures.push(PluginFailure {
             plugin: plugin.name().to_string(),
@@ -391,6 +432,7 @@ impl State<'_> {
                 confidence: f.confidence,
                 message: f.message.clone(),
                 action,
+                enforced: plugin.mode == Mode::Enforce,
             });
         }
         let mut found: Vec<&str> = verdict
@@ -409,7 +451,12 @@ impl State<'_> {
 
         match verdict.decision {
             Decision::Deny(reason) => {
-                self.denied = Some(format!("plugin {:?} denied: {reason}", plugin.name()));
+                let reason = format!("plugin {:?} denied: {reason}", plugin.name());
+                self.deny(plugin, reason);
+                return;
+            }
+            Decision::Rewrite(_) if plugin.mode == Mode::Report => {
+                self.would_modify = true;
                 return;
             }
             Decision::Rewrite(new_text) => {
@@ -419,8 +466,12 @@ impl State<'_> {
             }
             Decision::Allow => {}
         }
-        if policy_deny.is_some() {
-            self.denied = policy_deny;
+        if let Some(reason) = policy_deny {
+            self.deny(plugin, reason);
+            return;
+        }
+        if plugin.mode == Mode::Report {
+            self.would_modify |= !rewrites.is_empty();
             return;
         }
         if !rewrites.is_empty() {

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use crate::bundle::Bundle;
-use crate::chain::{self, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request};
+use crate::chain::{
+    self, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request, WouldHave,
+};
 use crate::payload::{ContentType, Payload, PayloadError, Shape};
 use crate::policy::HashKey;
 use crate::Result;
@@ -26,6 +28,8 @@ pub struct Checked {
     pub labels: Vec<String>,
     /// Plugins that failed, on any text.
     pub failures: Vec<PluginFailure>,
+    /// What plugins in report mode would have done, over all texts (the first deny, else a modify).
+    pub would: Option<WouldHave>,
     /// How the payload was read.
     pub shape: Shape,
     /// Time spent in adapter and chain.
@@ -52,6 +56,7 @@ pub fn run(
         findings: Vec::new(),
         labels: exchange.labels.clone(),
         failures: Vec::new(),
+        would: None,
         shape: payload.shape,
         elapsed: Duration::ZERO,
         plugin_time: PluginTimes::default(),
@@ -75,16 +80,23 @@ pub fn run(
         checked.findings.extend(verdicts.findings);
         checked.failures.extend(verdicts.failures);
         checked.plugin_time.add_all(&verdicts.plugin_time);
+        if let Some(mut would) = verdicts.would {
+            if checked
+                .would
+                .as_ref()
+                .is_none_or(|w| w.outcome != Outcome::Deny)
+            {
+                would.reason = would.reason.map(|r| located(r, &text.location));
+                checked.would = Some(would);
+            }
+        }
         for label in verdicts.labels {
             chain::add_label(&mut checked.labels, label);
         }
         match verdicts.outcome {
             Outcome::Deny => {
                 checked.outcome = Outcome::Deny;
-                checked.reason = verdicts.reason.map(|r| match text.location.as_str() {
-                    "" => r,
-                    at => format!("{r} (at {at})"),
-                });
+                checked.reason = verdicts.reason.map(|r| located(r, &text.location));
                 checked.content = payload.into_original();
                 checked.elapsed = started.elapsed();
                 return Ok(checked);
@@ -111,4 +123,12 @@ pub fn run(
     }
     checked.elapsed = started.elapsed();
     Ok(checked)
+}
+
+/// A reason, with where in the body its text is.
+fn located(reason: String, location: &str) -> String {
+    match location {
+        "" => reason,
+        at => format!("{reason} (at {at})"),
+    }
 }

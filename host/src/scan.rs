@@ -57,7 +57,17 @@ struct Answer<'a> {
     findings: Vec<FindingOut<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<FailureOut>,
+    /// What plugins in report mode would have done; absent when nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would: Option<WouldOut<'a>>,
     elapsed_us: u64,
+}
+
+#[derive(Serialize)]
+struct WouldOut<'a> {
+    decision: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +84,9 @@ struct FindingOut<'a> {
     confidence: f32,
     message: &'a str,
     action: &'static str,
+    /// Present (and true) when the plugin is in report mode: `action` was not applied.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    report_only: bool,
 }
 
 #[derive(Serialize)]
@@ -194,6 +207,15 @@ pub fn plain(
             if let Some(reason) = &v.reason {
                 summary.push_str(&format!(": {reason}"));
             }
+            if let Some(would) = &v.would {
+                summary.push_str(&format!(
+                    " (report mode: would {})",
+                    would.reason.as_deref().map_or_else(
+                        || would.outcome.as_str().to_string(),
+                        |r| format!("deny: {r}")
+                    )
+                ));
+            }
             for f in &v.findings {
                 let mut at = f
                     .span
@@ -203,9 +225,14 @@ pub fn plain(
                 if !f.location.is_empty() {
                     at = format!("{at} of {}", f.location);
                 }
+                let action = if f.enforced {
+                    f.action.as_str().to_string()
+                } else {
+                    format!("would {}", f.action.as_str())
+                };
                 summary.push_str(&format!(
-                    "\n  {} {}{at} ({}, {})",
-                    f.category, f.rule, f.plugin, f.action
+                    "\n  {} {}{at} ({}, {action})",
+                    f.category, f.rule, f.plugin
                 ));
             }
             for failure in &v.failures {
@@ -249,6 +276,7 @@ fn answer<'a>(id: &'a serde_json::Value, v: &'a Checked) -> Answer<'a> {
                 confidence: f.confidence,
                 message: &f.message,
                 action: f.action.as_str(),
+                report_only: !f.enforced,
             })
             .collect(),
         errors: v
@@ -260,6 +288,10 @@ fn answer<'a>(id: &'a serde_json::Value, v: &'a Checked) -> Answer<'a> {
                 on_error: f.on_error.as_str(),
             })
             .collect(),
+        would: v.would.as_ref().map(|w| WouldOut {
+            decision: w.outcome.as_str(),
+            reason: w.reason.as_deref(),
+        }),
         elapsed_us: u64::try_from(v.elapsed.as_micros()).unwrap_or(u64::MAX),
     }
 }

@@ -673,6 +673,7 @@ impl Shared {
             findings: &verdicts.findings,
             labels: &verdicts.labels,
             failures: &verdicts.failures,
+            would: verdicts.would.as_ref(),
             elapsed,
             chain_time: verdicts.elapsed,
             plugin_time: verdicts.plugin_time.as_slice(),
@@ -696,7 +697,15 @@ impl Shared {
             bundle: bundle.id(),
             elapsed_us,
             failures: verdicts.failures.into_iter().map(failure_out).collect(),
+            would: verdicts.would.map(would_out),
         })
+    }
+}
+
+fn would_out(would: chain::WouldHave) -> proto::WouldHave {
+    proto::WouldHave {
+        decision: decision_out(would.outcome).into(),
+        reason: would.reason.unwrap_or_default(),
     }
 }
 
@@ -712,6 +721,7 @@ fn finding_out(f: chain::ReportedFinding) -> proto::Finding {
         confidence: f.confidence,
         message: f.message,
         action: f.action.as_str().into(),
+        report_only: !f.enforced,
     }
 }
 
@@ -817,6 +827,7 @@ async fn run_stream(
                 findings: &summary.findings,
                 labels: &summary.labels,
                 failures: &summary.failures,
+                would: None,
                 elapsed: received.elapsed(),
                 chain_time: summary.chain_time,
                 plugin_time: summary.plugin_time.as_slice(),

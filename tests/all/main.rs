@@ -23,6 +23,7 @@ mod payload; // JSON chat bodies: OpenAI and Anthropic shapes, tool calls, redac
 mod pii; // the stock pii plugin's rules, with positives and decoys
 mod redaction; // property: values the default policy redacts never reach the output
 mod reload; // hot reload under load: watcher, SIGHUP, twenty reloads without a failed call
+mod report_mode; // mode = "report": nothing changed, what would have happened in the response and the audit
 mod scaffold; // `plugin new` in Rust, Python, JavaScript and C: the project builds and its plugin runs
 mod secrets; // the stock secrets plugin's rules, with placeholders and hashes as decoys
 mod serve; // `palisade serve` over gRPC: health, reflection, Check, Admin, deadlines, limits, shutdown

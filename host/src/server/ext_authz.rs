@@ -193,6 +193,7 @@ impl ExtAuthzService {
             findings: &checked.findings,
             labels: &checked.labels,
             failures: &checked.failures,
+            would: checked.would.as_ref(),
             elapsed: received.elapsed(),
             chain_time: checked.elapsed,
             plugin_time: checked.plugin_time.as_slice(),

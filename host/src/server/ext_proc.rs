@@ -314,6 +314,7 @@ impl Exchange {
                     findings: &checked.findings,
                     labels: &checked.labels,
                     failures: &checked.failures,
+                    would: checked.would.as_ref(),
                     chain_time: checked.elapsed,
                     plugin_time: checked.plugin_time.as_slice(),
                     ..self.exchange(&exchange, received)
@@ -382,6 +383,7 @@ impl Exchange {
                 findings: &summary.findings,
                 labels: &summary.labels,
                 failures: &summary.failures,
+                would: None,
                 chain_time: summary.chain_time,
                 plugin_time: summary.plugin_time.as_slice(),
                 ..self.exchange(&request, received)
@@ -415,6 +417,7 @@ impl Exchange {
             findings: &[],
             labels: &[],
             failures: &[],
+            would: None,
             elapsed: received.elapsed(),
             chain_time: Duration::ZERO,
             plugin_time: &[],
