@@ -796,13 +796,13 @@ const CRYPTO_CUES: &[&str] = &[
     "wallet", "address", "eth", "btc", "bitcoin", "ether", "crypto", "payout",
 ];
 
-/// The host of a URL (or of a `www.` address): between the scheme and the first `/`, `?`, `#` or port.
 /// The address of an IPv6 literal from a URL (`2001:db8::1`, `fe80::1%eth0` with its zone).
 fn ipv6_literal(host: &str) -> Option<std::net::Ipv6Addr> {
     let address = host.split_once('%').map_or(host, |(a, _)| a);
     address.parse().ok()
 }
 
+/// The host of a URL (or of a `www.` address): between the scheme and the first `/`, `?`, `#` or port.
 pub fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
