@@ -104,12 +104,7 @@ async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
     assert!(refused.is_err());
 
     // Shutting down writes out what is queued.
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    server.terminate();
 
     let raw = std::fs::read_to_string(&path).unwrap();
     for value in [EMAIL, "ana.silva", AWS_KEY] {

@@ -353,16 +353,8 @@ fn a_tool_call_url_written_to_slip_past_the_allowlist_is_judged_by_its_host() {
     let policy = Policy {
         tags: Default::default(),
         rules: vec![Rule {
-            name: "no-paste-sites".into(),
-            effect: Effect::Deny,
             destinations: vec!["*.pastebin.com".into()],
-            tags: Vec::new(),
-            unless_tags: Vec::new(),
-            principals: Vec::new(),
-            tools: Vec::new(),
-            labels: Vec::new(),
-            directions: Vec::new(),
-            reason: None,
+            ..crate::stock_policy::rule("no-paste-sites", Effect::Deny)
         }],
         default: Effect::Allow,
         inspect_tool_arguments: true,

@@ -176,12 +176,7 @@ async fn the_response_and_the_audit_event_say_what_would_have_happened() {
         .iter()
         .any(|f| f.category == "EMAIL_ADDRESS" && f.action == "redact"));
     // Shutting down writes out what is queued.
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    server.terminate();
 
     let line = std::fs::read_to_string(&audit_path).unwrap();
     let event: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();

@@ -155,6 +155,16 @@ impl Server {
         page.text().await.unwrap()
     }
 
+    /// Sends SIGTERM and waits for a clean exit (status 0), which writes out what the audit log queued.
+    pub(crate) fn terminate(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(self.child.wait().unwrap().code(), Some(0));
+    }
+
     /// Which bundle answers a Check right now (`name@version`).
     pub(crate) async fn answering_bundle(&self) -> String {
         let r = self.client().await.check(text("a@b.co")).await.unwrap();

@@ -184,7 +184,8 @@ fn destination_patterns_hosts_urls_and_model_names() {
     ));
 }
 
-fn rule(name: &str, effect: Effect) -> Rule {
+/// A rule with only a name and an effect: it matches everything until a test sets conditions.
+pub(crate) fn rule(name: &str, effect: Effect) -> Rule {
     Rule {
         name: name.into(),
         effect,
