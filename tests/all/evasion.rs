@@ -163,6 +163,14 @@ fn spans_of(v: &Verdicts, category: &str) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// The text each `category` finding of `v` covers.
+fn values_of<'t>(v: &Verdicts, text: &'t str, category: &str) -> Vec<&'t str> {
+    spans_of(v, category)
+        .into_iter()
+        .map(|r| &text[r])
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(192))]
 
@@ -248,23 +256,17 @@ fn normalising_can_be_turned_off_per_plugin() {
 fn values_inside_urls_and_scoped_addresses() {
     let text = "write to mailto:ana%40example.org today";
     let v = run(default_bundle(), text);
-    let emails: Vec<&str> = spans_of(&v, "EMAIL_ADDRESS")
-        .into_iter()
-        .map(|r| &text[r])
-        .collect();
-    assert_eq!(emails, ["ana%40example.org"]);
+    assert_eq!(values_of(&v, text, "EMAIL_ADDRESS"), ["ana%40example.org"]);
 
     // An IPv6 address keeps its zone; inside a URL it is reported as an address and the URL as a URL.
     let text = "ping fe80::1%eth0 or http://[2001:db8::7]:8080/health and http://10.20.30.40/";
     let v = run(default_bundle(), text);
-    let addresses: Vec<&str> = spans_of(&v, "IP_ADDRESS")
-        .into_iter()
-        .map(|r| &text[r])
-        .collect();
-    assert_eq!(addresses, ["fe80::1%eth0", "2001:db8::7", "10.20.30.40"]);
-    let urls: Vec<&str> = spans_of(&v, "URL").into_iter().map(|r| &text[r]).collect();
     assert_eq!(
-        urls,
+        values_of(&v, text, "IP_ADDRESS"),
+        ["fe80::1%eth0", "2001:db8::7", "10.20.30.40"]
+    );
+    assert_eq!(
+        values_of(&v, text, "URL"),
         ["http://[2001:db8::7]:8080/health", "http://10.20.30.40/"]
     );
     assert_eq!(v.text, "ping [IP_ADDRESS] or [URL] and [URL]");
@@ -272,11 +274,7 @@ fn values_inside_urls_and_scoped_addresses() {
     // Percent-encoded zone (RFC 6874) inside brackets.
     let text = "http://[fe80::1%25eth0]/";
     let v = run(default_bundle(), text);
-    let addresses: Vec<&str> = spans_of(&v, "IP_ADDRESS")
-        .into_iter()
-        .map(|r| &text[r])
-        .collect();
-    assert_eq!(addresses, ["fe80::1%25eth0"]);
+    assert_eq!(values_of(&v, text, "IP_ADDRESS"), ["fe80::1%25eth0"]);
 }
 
 /// The secrets detector alone: credentials carried inside URLs are reported as the credential only.
