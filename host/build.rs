@@ -16,6 +16,13 @@ const STOCK: &[(&str, &str)] = &[
     ("destinations", "destinations.wasm"),
 ];
 
+/// Built in too, for bundles to name as `builtin:NAME`, but not in the default bundle: they need the
+/// bundle's own policy files.
+const BUILTIN_ONLY: &[(&str, &str)] = &[
+    ("policy-cedar", "policy-cedar.wasm"),
+    ("policy-rego", "policy-rego.wasm"),
+];
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     compile_proto(&root);
@@ -23,7 +30,11 @@ fn main() {
     println!("cargo:rerun-if-changed=build/guests.rs");
     println!("cargo:rerun-if-changed=../guest-sdk");
     println!("cargo:rerun-if-changed=../wit");
-    let packages: Vec<&str> = STOCK.iter().map(|(krate, _)| *krate).collect();
+    let packages: Vec<&str> = STOCK
+        .iter()
+        .chain(BUILTIN_ONLY)
+        .map(|(krate, _)| *krate)
+        .collect();
     let built = build_guests(&root.join("plugins"), &packages);
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
@@ -31,17 +42,19 @@ fn main() {
         .expect("host/default-bundle.toml is readable");
     let mut manifest = template.clone();
     let mut embedded = String::from("&[\n");
-    for (krate, file) in STOCK {
+    for (krate, file) in STOCK.iter().chain(BUILTIN_ONLY) {
         let wasm_path = built.join(format!("{}.wasm", krate.replace('-', "_")));
         let bytes =
             std::fs::read(&wasm_path).unwrap_or_else(|e| panic!("{}: {e}", wasm_path.display()));
-        let digest = hex::encode(Sha256::digest(&bytes));
-        let placeholder = format!("sha256 = \"@{file}\"");
-        assert!(
-            manifest.contains(&placeholder),
-            "default-bundle.toml must carry `{placeholder}` for {file}"
-        );
-        manifest = manifest.replace(&placeholder, &format!("sha256 = \"{digest}\""));
+        if STOCK.contains(&(krate, file)) {
+            let digest = hex::encode(Sha256::digest(&bytes));
+            let placeholder = format!("sha256 = \"@{file}\"");
+            assert!(
+                manifest.contains(&placeholder),
+                "default-bundle.toml must carry `{placeholder}` for {file}"
+            );
+            manifest = manifest.replace(&placeholder, &format!("sha256 = \"{digest}\""));
+        }
         let dest = out_dir.join(file);
         std::fs::write(&dest, &bytes).expect("OUT_DIR is writable");
         writeln!(

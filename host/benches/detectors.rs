@@ -1,6 +1,7 @@
 //! The stock detectors alone, natively (no Wasm, no chain): what each costs per prompt, so a change to a
 //! rule set shows up here before it shows up in `chain`; and the same detectors as the Wasm plugins the
-//! default bundle runs, each alone in a bundle, side by side with their native builds.
+//! default bundle runs, each alone in a bundle, side by side with their native builds; and one policy
+//! decision (Cedar, Rego) per call, natively and as a component.
 //!
 //! Run: `cargo bench -p palisade --bench detectors`.
 
@@ -272,11 +273,121 @@ fn varied_texts(c: &mut Criterion) {
     group.finish();
 }
 
+/// An example bundle (`examples/bundles/NAME`) with its detectors taken out: the policy plugin alone.
+fn policy_only(engine: &Engine, name: &str) -> (tempfile::TempDir, Bundle) {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/bundles")
+        .join(name);
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&example).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let manifest = std::fs::read_to_string(example.join("bundle.toml")).unwrap();
+    let start = manifest.find("[[plugin]]\nname = \"pii\"").unwrap();
+    let end = manifest.find("[[plugin]]\nname = \"policy\"").unwrap();
+    let manifest = format!("{}{}", &manifest[..start], &manifest[end..]);
+    std::fs::write(dir.path().join("bundle.toml"), manifest).unwrap();
+    let bundle = bundle::load_dir(engine, dir.path()).unwrap();
+    (dir, bundle)
+}
+
+/// One policy decision per call: the agents rules in Cedar and in Rego, natively and as components in a
+/// chain of that plugin alone (beside an empty chain, the host's own share), on an exchange each rule
+/// lets through and one a rule denies.
+fn policy(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let key = HashKey::new(*b"bench");
+    let example = |name: &str, file: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../examples/bundles")
+                .join(name)
+                .join(file),
+        )
+        .unwrap()
+    };
+    let cedar = policy_cedar::CedarPolicy::new(
+        &example("agents", "agents.cedar"),
+        Some(&example("agents", "agents.cedarschema")),
+        Some(&example("agents", "entities.json")),
+        false,
+    )
+    .unwrap();
+    let data = example("agents-rego", "data.json");
+    let rego = policy_rego::RegoPolicy::new(
+        "agents.rego",
+        &example("agents-rego", "agents.rego"),
+        Some(("data.json", &data)),
+    )
+    .unwrap();
+    let (_cedar_dir, cedar_wasm) = policy_only(&engine, "agents");
+    let (_rego_dir, rego_wasm) = policy_only(&engine, "agents-rego");
+    let (_empty_dir, empty) = support::empty(&engine);
+    let labels = vec![
+        "found:EMAIL_ADDRESS".to_string(),
+        "sensitivity:confidential".to_string(),
+    ];
+    let mut group = c.benchmark_group("policy");
+    for (kind, destination) in [
+        ("allow", "llm.internal.example.com"),
+        ("deny", "api.openai.com"),
+    ] {
+        let principal = "spiffe://agents.example.com/ns/support/sa/helper";
+        let exchange = policy_cedar::Exchange {
+            principal: Some(principal),
+            direction: "input",
+            destination: Some(destination),
+            tool: None,
+            labels: &labels,
+            metadata: &[],
+        };
+        let rego_exchange = policy_rego::Exchange {
+            principal: Some(principal),
+            direction: "input",
+            destination: Some(destination),
+            tool: None,
+            labels: &labels,
+            metadata: &[],
+        };
+        let request = Request {
+            text: "the weekly summary".into(),
+            principal: Some(principal.into()),
+            destination: Some(destination.into()),
+            labels: labels.clone(),
+            ..Request::default()
+        };
+        let denied = kind == "deny";
+        assert_eq!(cedar.authorize(&exchange).unwrap().allowed, !denied);
+        assert_eq!(
+            rego.evaluate(&rego_exchange).unwrap().deny.is_empty(),
+            !denied
+        );
+        group.bench_function(format!("cedar-native/{kind}"), |b| {
+            b.iter(|| cedar.authorize(&exchange).unwrap().allowed)
+        });
+        group.bench_function(format!("rego-native/{kind}"), |b| {
+            b.iter(|| rego.evaluate(&rego_exchange).unwrap().deny.len())
+        });
+        for (name, bundle) in [
+            ("cedar-wasm", &cedar_wasm),
+            ("rego-wasm", &rego_wasm),
+            ("empty-chain", &empty),
+        ] {
+            group.bench_function(format!("{name}/{kind}"), |b| {
+                b.iter(|| chain::run(bundle, &request, &key).unwrap().outcome)
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     detectors,
     normalization,
     wasm_vs_native,
-    varied_texts
+    varied_texts,
+    policy
 );
 criterion_main!(benches);

@@ -545,6 +545,7 @@ fn plugin_config(
         .map_err(|e| manifest_error(format!("config: {e}")))?;
     if !entry.files.is_empty() {
         let mut files = serde_json::Map::new();
+        let mut names = serde_json::Map::new();
         for (key, file) in &entry.files {
             check_relative(file)
                 .map_err(|m| manifest_error(format!("files.{key} = {file:?}: {m}")))?;
@@ -563,9 +564,12 @@ fn plugin_config(
             let text = String::from_utf8(bytes)
                 .map_err(|_| manifest_error(format!("files.{key}: {file} is not UTF-8 text")))?;
             files.insert(key.clone(), serde_json::Value::String(text));
+            names.insert(key.clone(), serde_json::Value::String(file.clone()));
         }
         if let serde_json::Value::Object(map) = &mut config {
             map.insert("files".into(), serde_json::Value::Object(files));
+            // The names too, so a plugin's error can point at `authz.cedar:3:14`.
+            map.insert("file_names".into(), serde_json::Value::Object(names));
         }
     }
     Ok(config.to_string())

@@ -21,6 +21,7 @@ mod languages; // plugins in Python, JavaScript, C, Zig and Go, built by their s
 mod loadgen; // palisade bench: open and closed loop against the real server, counts and report
 mod payload; // JSON chat bodies: OpenAI and Anthropic shapes, tool calls, redactions written back in place
 mod pii; // the stock pii plugin's rules, with positives and decoys
+mod policy; // Cedar and Rego plugins: the agents examples, bad policy files, report mode, reference engines as oracles
 mod redaction; // property: values the default policy redacts never reach the output
 mod reload; // hot reload under load: watcher, SIGHUP, twenty reloads without a failed call
 mod report_mode; // mode = "report": nothing changed, what would have happened in the response and the audit
