@@ -125,6 +125,16 @@ pub struct WouldHave {
     pub reason: Option<String>,
 }
 
+impl WouldHave {
+    /// Folds one more text's (or chunk's) would-have into `summary`: the first deny stands; otherwise
+    /// the latest says what would have happened.
+    pub fn fold_into(self, summary: &mut Option<WouldHave>) {
+        if summary.as_ref().is_none_or(|w| w.outcome != Outcome::Deny) {
+            *summary = Some(self);
+        }
+    }
+}
+
 /// A plugin that failed and what its `on_error` made of it.
 #[derive(Clone, Debug)]
 pub struct PluginFailure {

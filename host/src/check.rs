@@ -81,14 +81,8 @@ pub fn run(
         checked.failures.extend(verdicts.failures);
         checked.plugin_time.add_all(&verdicts.plugin_time);
         if let Some(mut would) = verdicts.would {
-            if checked
-                .would
-                .as_ref()
-                .is_none_or(|w| w.outcome != Outcome::Deny)
-            {
-                would.reason = would.reason.map(|r| located(r, &text.location));
-                checked.would = Some(would);
-            }
+            would.reason = would.reason.map(|r| located(r, &text.location));
+            would.fold_into(&mut checked.would);
         }
         for label in verdicts.labels {
             chain::add_label(&mut checked.labels, label);

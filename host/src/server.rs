@@ -827,7 +827,7 @@ async fn run_stream(
                 findings: &summary.findings,
                 labels: &summary.labels,
                 failures: &summary.failures,
-                would: None,
+                would: summary.would.as_ref(),
                 elapsed: received.elapsed(),
                 chain_time: summary.chain_time,
                 plugin_time: summary.plugin_time.as_slice(),
@@ -843,6 +843,7 @@ async fn run_stream(
                 bundle: bundle_id,
                 elapsed_us,
                 failures: summary.failures.into_iter().map(failure_out).collect(),
+                would: summary.would.map(would_out),
             };
             // A caller that has gone away needs no answer.
             let _ = tx.send(Ok(answer)).await;

@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::bundle::Bundle;
-use crate::chain::{self, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request};
+use crate::chain::{
+    self, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request, WouldHave,
+};
 use crate::check;
 use crate::payload::{self, ContentType};
 use crate::policy::HashKey;
@@ -146,6 +148,7 @@ pub struct StreamCheck {
     failures: Vec<PluginFailure>,
     modified: bool,
     denied: Option<String>,
+    would: Option<WouldHave>,
     started: Instant,
     chain_time: Duration,
     plugin_time: PluginTimes,
@@ -164,6 +167,8 @@ pub struct Summary {
     pub labels: Vec<String>,
     /// Plugins that failed.
     pub failures: Vec<PluginFailure>,
+    /// What plugins in report mode would have done, over the stream (the first deny, else a modify).
+    pub would: Option<WouldHave>,
     /// Time spent in the chain, over every run of it.
     pub chain_time: Duration,
     /// Time each plugin spent, over the stream.
@@ -195,6 +200,7 @@ impl StreamCheck {
             failures: Vec::new(),
             modified: false,
             denied: None,
+            would: None,
             started: Instant::now(),
             chain_time: Duration::ZERO,
             plugin_time: PluginTimes::default(),
@@ -265,6 +271,7 @@ impl StreamCheck {
             findings: self.findings,
             labels: self.labels,
             failures: self.failures,
+            would: self.would,
             chain_time: self.chain_time,
             plugin_time: self.plugin_time,
         }
@@ -332,6 +339,9 @@ impl StreamCheck {
         channel.text = request.text;
         let verdicts = verdicts?;
         self.failures.extend(verdicts.failures.iter().cloned());
+        if let Some(would) = verdicts.would.clone() {
+            would.fold_into(&mut self.would);
+        }
         self.chain_time += verdicts.elapsed;
         self.plugin_time.add_all(&verdicts.plugin_time);
         for label in &verdicts.labels {
@@ -585,6 +595,9 @@ impl StreamCheck {
             )) {
                 self.findings.push(f);
             }
+        }
+        if let Some(would) = checked.would {
+            would.fold_into(&mut self.would);
         }
         match checked.outcome {
             Outcome::Deny => self.denied = checked.reason,

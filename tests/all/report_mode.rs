@@ -142,7 +142,7 @@ fn an_unknown_mode_is_refused_with_the_values_it_may_take() {
 
 /// Over gRPC with `serve --audit`: the response and the audit event say what would have happened.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_response_and_the_audit_event_say_what_would_have_happened() {
+async fn the_response_the_stream_and_the_audit_events_say_what_would_have_happened() {
     let bundle = edited_default_bundle_dir(report_bundle_manifest);
     let audit = tempfile::tempdir().unwrap();
     let audit_path = audit.path().join("audit.jsonl");
@@ -175,17 +175,57 @@ async fn the_response_and_the_audit_event_say_what_would_have_happened() {
         .findings
         .iter()
         .any(|f| f.category == "EMAIL_ADDRESS" && f.action == "redact"));
+
+    // The same prompt as a stream (on input: a stream defaults to output, where the policy would only
+    // redact the key): released as it came, and the last message says what would have happened.
+    let messages: Vec<proto::CheckStreamRequest> = prompt
+        .as_bytes()
+        .chunks(5)
+        .enumerate()
+        .map(|(i, c)| proto::CheckStreamRequest {
+            direction: if i == 0 {
+                proto::Direction::Input as i32
+            } else {
+                0
+            },
+            chunk: c.to_vec(),
+            ..Default::default()
+        })
+        .collect();
+    let mut answers = client
+        .check_stream(tokio_stream::iter(messages))
+        .await
+        .unwrap()
+        .into_inner();
+    let (mut released, mut last) = (Vec::new(), None);
+    while let Some(answer) = answers.message().await.unwrap() {
+        released.extend(answer.chunk.clone());
+        last = Some(answer);
+    }
+    let last = last.unwrap();
+    assert_eq!(String::from_utf8(released).unwrap(), prompt);
+    assert_eq!(last.decision(), proto::Decision::Allow);
+    let would = last.would.expect("a stream's last message says it too");
+    assert_eq!(would.decision(), proto::Decision::Deny);
+    assert!(
+        would.reason.contains("secret.aws-access-token"),
+        "{would:?}"
+    );
+
     // Shutting down writes out what is queued.
     server.terminate();
 
-    let line = std::fs::read_to_string(&audit_path).unwrap();
-    let event: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
-    assert_eq!(event["decision"], "allow");
-    assert_eq!(event["would"]["decision"], "deny");
-    assert!(event["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|f| f["report_only"] == true));
-    assert!(!line.contains("AKIAU6TIUGYPEHMXKFTI") && !line.contains("ana@example.com"));
+    let lines = std::fs::read_to_string(&audit_path).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    for line in lines.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(event["decision"], "allow");
+        assert_eq!(event["would"]["decision"], "deny", "{line}");
+        assert!(event["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["report_only"] == true));
+    }
+    assert!(!lines.contains("AKIAU6TIUGYPEHMXKFTI") && !lines.contains("ana@example.com"));
 }

@@ -383,7 +383,7 @@ impl Exchange {
                 findings: &summary.findings,
                 labels: &summary.labels,
                 failures: &summary.failures,
-                would: None,
+                would: summary.would.as_ref(),
                 chain_time: summary.chain_time,
                 plugin_time: summary.plugin_time.as_slice(),
                 ..self.exchange(&request, received)
