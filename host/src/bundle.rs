@@ -147,7 +147,7 @@ pub mod embedded {
     /// The default manifest, with the stock plugins' digests filled in at build time.
     pub const MANIFEST: &str = include_str!(concat!(env!("OUT_DIR"), "/bundle.toml"));
 
-    /// (file name, bytes) of every stock plugin.
+    /// (file name, bytes) of every plugin built in: the default bundle's, and the policy plugins.
     pub const FILES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/embedded_files.rs"));
 
     /// Reads the embedded files.
@@ -202,8 +202,11 @@ pub mod embedded {
             source,
         })?;
         write("bundle.toml", MANIFEST.as_bytes())?;
+        // The plugins the default bundle runs; the others built in (the policy plugins) stay
+        // reachable as `builtin:NAME`.
         FILES
             .iter()
+            .filter(|(name, _)| MANIFEST.contains(&format!("wasm = \"{name}\"")))
             .try_for_each(|(name, bytes)| write(name, bytes))
     }
 }

@@ -226,6 +226,22 @@ fn bundle_export_writes_a_bundle_that_loads() {
     let out = dir.path().join("mine");
     let o = palisade(&["bundle", "export", out.to_str().unwrap()], "");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The manifest and the four plugins it names; not the policy plugins it does not run.
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "bundle.toml",
+            "classification.wasm",
+            "destinations.wasm",
+            "pii.wasm",
+            "secrets.wasm"
+        ]
+    );
     let o = palisade(&["scan", "--bundle", out.to_str().unwrap()], "a@b.co");
     assert_eq!(
         (o.status.code(), stdout(&o).as_str()),

@@ -119,14 +119,13 @@ impl CedarPolicy {
             PolicySet::from_str(policies.text).map_err(|e| policies.error("cannot parse", &e))?;
         let schema = schema
             .map(|source| {
-                let parsed = if source.text.trim_start().starts_with('{') {
+                if source.text.trim_start().starts_with('{') {
                     Schema::from_json_str(source.text).map_err(|e| source.error("invalid", &e))
                 } else {
                     Schema::from_cedarschema_str(source.text)
                         .map(|(schema, _warnings)| schema)
                         .map_err(|e| source.error("invalid", &e))
-                };
-                parsed
+                }
             })
             .transpose()?;
         if let Some(schema) = &schema {
@@ -226,8 +225,8 @@ impl CedarPolicy {
     pub fn verdict(&self, exchange: &Exchange) -> Verdict {
         let outcome = match self.authorize(exchange) {
             Ok(outcome) => outcome,
-            // Only an identity Cedar cannot hold as an entity id gets here; deny, as for any
-            // request the policies cannot be asked about.
+            // Cedar takes any string as an entity id, so this is not expected; should it happen, an
+            // exchange the policies could not be asked about is not let through.
             Err(message) => return Verdict::deny(message, Vec::new()),
         };
         let mut findings = Vec::new();
@@ -235,7 +234,6 @@ impl CedarPolicy {
             name,
             permit,
             reason,
-            ..
         } in &outcome.determining
         {
             if *permit && !self.report_permits {
