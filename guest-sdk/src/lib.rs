@@ -68,6 +68,40 @@ pub trait Plugin: Sized + 'static {
     fn inspect(&self, ctx: &Context, text: &str) -> Verdict;
 }
 
+/// The exchange a text belongs to, borrowed from a [`Context`] (or built by hand in a native test or
+/// benchmark): what a policy plugin decides on, when it does not read the text itself.
+#[derive(Debug, Clone, Default)]
+pub struct Exchange<'a> {
+    /// Verified identity of the caller, if any.
+    pub principal: Option<&'a str>,
+    /// `"input"` or `"output"`.
+    pub direction: &'a str,
+    /// Where an input goes or an output came from, if known.
+    pub destination: Option<&'a str>,
+    /// The tool being called, for a tool call or its result.
+    pub tool: Option<&'a str>,
+    /// Labels so far: the gateway's, earlier plugins', and the host's `found:<CATEGORY>`.
+    pub labels: &'a [String],
+    /// Other pairs from the gateway.
+    pub metadata: &'a [(String, String)],
+}
+
+impl<'a> From<&'a Context> for Exchange<'a> {
+    fn from(ctx: &'a Context) -> Self {
+        Exchange {
+            principal: ctx.principal.as_deref(),
+            direction: match ctx.direction {
+                Direction::Input => "input",
+                Direction::Output => "output",
+            },
+            destination: ctx.destination.as_deref(),
+            tool: ctx.tool.as_deref(),
+            labels: &ctx.labels,
+            metadata: &ctx.metadata,
+        }
+    }
+}
+
 impl Verdict {
     /// Let the text pass; the bundle's policy decides what happens to each finding.
     pub fn allow(findings: Vec<Finding>) -> Self {

@@ -334,15 +334,7 @@ fn policy(c: &mut Criterion) {
         ("deny", "api.openai.com"),
     ] {
         let principal = "spiffe://agents.example.com/ns/support/sa/helper";
-        let exchange = policy_cedar::Exchange {
-            principal: Some(principal),
-            direction: "input",
-            destination: Some(destination),
-            tool: None,
-            labels: &labels,
-            metadata: &[],
-        };
-        let rego_exchange = policy_rego::Exchange {
+        let exchange = palisade_sdk::Exchange {
             principal: Some(principal),
             direction: "input",
             destination: Some(destination),
@@ -359,15 +351,12 @@ fn policy(c: &mut Criterion) {
         };
         let denied = kind == "deny";
         assert_eq!(cedar.authorize(&exchange).unwrap().allowed, !denied);
-        assert_eq!(
-            rego.evaluate(&rego_exchange).unwrap().deny.is_empty(),
-            !denied
-        );
+        assert_eq!(rego.evaluate(&exchange).unwrap().deny.is_empty(), !denied);
         group.bench_function(format!("cedar-native/{kind}"), |b| {
             b.iter(|| cedar.authorize(&exchange).unwrap().allowed)
         });
         group.bench_function(format!("rego-native/{kind}"), |b| {
-            b.iter(|| rego.evaluate(&rego_exchange).unwrap().deny.len())
+            b.iter(|| rego.evaluate(&exchange).unwrap().deny.len())
         });
         for (name, bundle) in [
             ("cedar-wasm", &cedar_wasm),

@@ -6,7 +6,8 @@ use std::process::Command;
 
 use palisade::bundle;
 use palisade::chain::{self, Dir, Outcome, Request};
-use policy_cedar::{CedarPolicy, Exchange};
+use palisade_sdk::Exchange;
+use policy_cedar::CedarPolicy;
 use policy_rego::RegoPolicy;
 
 use crate::util::{engine, key, sha256};
@@ -420,7 +421,7 @@ fn the_plugins_in_a_bundle_decide_as_they_do_natively_on_the_whole_table() {
         let verdicts = chain::run(&cedar_bundle, &case.request(), &key()).unwrap();
         assert_same_verdict(&case, &cedar.verdict(&case.exchange()), &verdicts);
         let verdicts = chain::run(&rego_bundle, &case.request(), &key()).unwrap();
-        assert_same_verdict(&case, &rego.verdict(&rego_exchange(&case)), &verdicts);
+        assert_same_verdict(&case, &rego.verdict(&case.exchange()), &verdicts);
     }
 }
 
@@ -439,24 +440,13 @@ fn agents_rego_policy() -> RegoPolicy {
     .unwrap()
 }
 
-fn rego_exchange(case: &Case) -> policy_rego::Exchange<'_> {
-    policy_rego::Exchange {
-        principal: case.principal,
-        direction: case.direction,
-        destination: case.destination,
-        tool: case.tool,
-        labels: &case.labels,
-        metadata: &[],
-    }
-}
-
 #[test]
 fn the_same_rules_in_rego_decide_as_the_cedar_policies_do() {
     let cedar = agents_policy();
     let rego = agents_rego_policy();
     for case in table() {
         let cedar = cedar.authorize(&case.exchange()).unwrap();
-        let rego = rego.evaluate(&rego_exchange(&case)).unwrap();
+        let rego = rego.evaluate(&case.exchange()).unwrap();
         let forbids: Vec<&str> = cedar
             .determining
             .iter()
@@ -550,7 +540,7 @@ fn rego_decisions_and_labels_match_rego_cpp_on_the_same_inputs() {
         .iter()
         .map(|case| {
             // One line each: regorus' own to_json_str pretty-prints.
-            let input = policy_rego::input(&rego_exchange(case));
+            let input = policy_rego::input(&case.exchange());
             format!("{}\n", serde_json::to_string(&input).unwrap())
         })
         .collect();
@@ -574,7 +564,7 @@ fn rego_decisions_and_labels_match_rego_cpp_on_the_same_inputs() {
     assert_eq!(answers.len(), cases.len());
     let mut denied = 0;
     for (case, reference) in cases.iter().zip(&answers) {
-        let ours = rego.evaluate(&rego_exchange(case)).unwrap();
+        let ours = rego.evaluate(&case.exchange()).unwrap();
         assert_eq!(serde_json::json!(ours.deny), reference["deny"], "{case:?}");
         assert_eq!(
             serde_json::json!(ours.labels),

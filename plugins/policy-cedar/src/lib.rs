@@ -29,7 +29,8 @@ use cedar_policy::{
     Schema, ValidationMode, Validator,
 };
 use miette::Diagnostic;
-use palisade_sdk::{Context, Direction, Finding, Plugin, Verdict};
+pub use palisade_sdk::Exchange;
+use palisade_sdk::{Context, Finding, Plugin, Verdict};
 use serde::Deserialize;
 
 /// The finding category of a policy decision (an addition to DESIGN.md's vocabulary).
@@ -48,17 +49,6 @@ pub struct CedarPolicy {
 struct Named {
     name: String,
     reason: Option<String>,
-}
-
-/// One exchange, as the plugin sees it: the request's fields from the host's context.
-#[derive(Debug, Clone, Default)]
-pub struct Exchange<'a> {
-    pub principal: Option<&'a str>,
-    pub direction: &'a str,
-    pub destination: Option<&'a str>,
-    pub tool: Option<&'a str>,
-    pub labels: &'a [String],
-    pub metadata: &'a [(String, String)],
 }
 
 /// Cedar's answer to one exchange.
@@ -418,17 +408,7 @@ impl Plugin for CedarPolicy {
     }
 
     fn inspect(&self, ctx: &Context, _text: &str) -> Verdict {
-        self.verdict(&Exchange {
-            principal: ctx.principal.as_deref(),
-            direction: match ctx.direction {
-                Direction::Input => "input",
-                Direction::Output => "output",
-            },
-            destination: ctx.destination.as_deref(),
-            tool: ctx.tool.as_deref(),
-            labels: &ctx.labels,
-            metadata: &ctx.metadata,
-        })
+        self.verdict(&Exchange::from(ctx))
     }
 }
 

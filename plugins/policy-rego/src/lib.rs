@@ -13,7 +13,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use palisade_sdk::{Context, Direction, Finding, Plugin, Verdict};
+pub use palisade_sdk::Exchange;
+use palisade_sdk::{Context, Finding, Plugin, Verdict};
 use regorus::{Engine, Value};
 use serde::Deserialize;
 
@@ -27,17 +28,6 @@ const LABELS: &str = "data.palisade.labels";
 /// engine is behind a `RefCell` (an instance is single-threaded).
 pub struct RegoPolicy {
     engine: RefCell<Engine>,
-}
-
-/// One exchange, as the plugin sees it: the request's fields from the host's context.
-#[derive(Debug, Clone, Default)]
-pub struct Exchange<'a> {
-    pub principal: Option<&'a str>,
-    pub direction: &'a str,
-    pub destination: Option<&'a str>,
-    pub tool: Option<&'a str>,
-    pub labels: &'a [String],
-    pub metadata: &'a [(String, String)],
 }
 
 /// The policies' answer to one exchange.
@@ -230,17 +220,7 @@ impl Plugin for RegoPolicy {
     }
 
     fn inspect(&self, ctx: &Context, _text: &str) -> Verdict {
-        self.verdict(&Exchange {
-            principal: ctx.principal.as_deref(),
-            direction: match ctx.direction {
-                Direction::Input => "input",
-                Direction::Output => "output",
-            },
-            destination: ctx.destination.as_deref(),
-            tool: ctx.tool.as_deref(),
-            labels: &ctx.labels,
-            metadata: &ctx.metadata,
-        })
+        self.verdict(&Exchange::from(ctx))
     }
 }
 
