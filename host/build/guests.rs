@@ -1,7 +1,13 @@
 // Builds a workspace of guest crates for wasm32-wasip2 from a build script, the way wasmtime's
-// test-programs and Spin's test-components do: a nested cargo with its own target directory under
-// OUT_DIR, so it never contends with the outer build's lock. Shared by `host/build.rs` (the stock plugins
-// embedded in the binary) and `tests/plugins/build.rs` (the hostile plugins the tests load), via `include!`.
+// test-programs artifacts are built: a nested cargo, its own target directory, and `rerun-if-changed` for
+// the source files the nested build's dep-info names. Shared by `host/build.rs` (the stock plugins
+// embedded in the binary) and `tests/plugins/build.rs` (the plugins the tests load), via `include!`.
+//
+// The target directory is one per outer target directory (`target/guests`), not one per OUT_DIR: the
+// tests, the static build, clippy and a debug build all run these build scripts with different OUT_DIRs,
+// and each used to compile cedar-policy and regorus for wasm with LTO again. Nested builds that run at
+// once wait for each other on cargo's lock; they never contend with the outer build, whose lock is on
+// its own profile directory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,9 +17,7 @@ const GUEST_TARGET: &str = "wasm32-wasip2";
 /// Builds `packages` of the guest workspace at `workspace` in release mode and returns the directory
 /// holding their `.wasm` files (crate names with `-` turned into `_`).
 fn build_guests(workspace: &Path, packages: &[&str]) -> PathBuf {
-    println!("cargo:rerun-if-changed={}", workspace.display());
-    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts"));
-    let target_dir = out_dir.join("guests");
+    let target_dir = guest_target_dir();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
 
     let mut cmd = Command::new(cargo);
@@ -57,5 +61,75 @@ fn build_guests(workspace: &Path, packages: &[&str]) -> PathBuf {
             workspace.display()
         );
     }
-    target_dir.join(GUEST_TARGET).join("release")
+    let built = target_dir.join(GUEST_TARGET).join("release");
+    rerun_if_sources_change(workspace, &built, packages);
+    built
+}
+
+/// `target/guests` beside the outer build's profile directories: the first ancestor of OUT_DIR that
+/// cargo marked as a target directory (it writes `CACHEDIR.TAG` there), so `CARGO_TARGET_DIR` and
+/// `--target-dir` are followed. OUT_DIR itself when none is found.
+fn guest_target_dir() -> PathBuf {
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts"));
+    out_dir
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map_or_else(|| out_dir.join("guests"), |target| target.join("guests"))
+}
+
+/// Asks cargo to run the build script again when a file the guests were compiled from changes: every
+/// source file in the dep-info (`NAME.d`) of each package that lies outside cargo's registry (the
+/// workspace's own crates, the guest SDK, the WIT files), and the workspace's manifests and lock file.
+/// Not the workspace directory: it holds a `target/` of its own once someone builds there, and any
+/// change under it would re-embed the plugins and relink `palisade`.
+fn rerun_if_sources_change(workspace: &Path, built: &Path, packages: &[&str]) {
+    let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from);
+    let from_registry = |p: &Path| {
+        cargo_home.as_deref().is_some_and(|home| p.starts_with(home))
+            || p.components().any(|c| c.as_os_str() == ".cargo" || c.as_os_str() == ".rustup")
+    };
+    let mut files = vec![workspace.join("Cargo.toml"), workspace.join("Cargo.lock")];
+    for package in packages {
+        let dep_info = built.join(format!("{}.d", package.replace('-', "_")));
+        let text = std::fs::read_to_string(&dep_info)
+            .unwrap_or_else(|e| panic!("{}: {e} (the guest build wrote no dep-info)", dep_info.display()));
+        files.extend(dep_info_sources(&text).into_iter().filter(|p| !from_registry(p)));
+        files.push(workspace.join(package).join("Cargo.toml"));
+    }
+    files.sort();
+    files.dedup();
+    for file in files {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+}
+
+/// The prerequisites of a Makefile-style dep-info file as cargo writes it (`out: src1 src2 …`, one rule
+/// per output, spaces in paths escaped with `\`).
+fn dep_info_sources(text: &str) -> Vec<PathBuf> {
+    let mut sources = Vec::new();
+    for line in text.lines() {
+        let Some((_, prerequisites)) = line.split_once(": ") else {
+            continue;
+        };
+        let mut current = String::new();
+        let mut chars = prerequisites.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&' ') => {
+                    current.push(' ');
+                    chars.next();
+                }
+                ' ' => {
+                    if !current.is_empty() {
+                        sources.push(PathBuf::from(std::mem::take(&mut current)));
+                    }
+                }
+                c => current.push(c),
+            }
+        }
+        if !current.is_empty() {
+            sources.push(PathBuf::from(current));
+        }
+    }
+    sources
 }
