@@ -2,7 +2,7 @@
 # LiteLLM's proxy in front of Palisade, end to end: examples/litellm's guardrail, a prompt with a secret
 # denied, an email redacted in a prompt and in an answer (plain and streamed). No network beyond PyPI for
 # the first install: the models are LiteLLM's mock response and a local echo server.
-# Needs a release build (`cargo build --release -p palisade`) and Python 3.
+# Needs a release build (`cargo build --release -p palisade`) and Python 3. `--setup` only installs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/litellm-venv
@@ -19,6 +19,8 @@ if ! "$venv/bin/python" -c 'import litellm.proxy.proxy_server, grpc_tools' 2>/de
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
     'litellm[proxy]==1.106.2' 'grpcio==1.85.1' 'grpcio-tools==1.85.1'
 fi
+# --setup: install only (CI does it in the background while cargo compiles).
+[ "${1:-}" = --setup ] && exit 0
 
 # The guardrail's gRPC stubs, from the proto in this repo.
 mkdir -p "$work/stubs"
