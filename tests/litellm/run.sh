@@ -2,7 +2,7 @@
 # LiteLLM's proxy in front of Palisade, end to end: examples/litellm's guardrail, a prompt with a secret
 # denied, an email redacted in a prompt and in an answer (plain and streamed). No network beyond PyPI for
 # the first install: the models are LiteLLM's mock response and a local echo server.
-# Needs a release build (`cargo build --release -p palisade`) and Python 3. `--setup` only installs.
+# Needs a release build (`cargo build --release -p palisade`; `PALISADE=FILE` runs another binary) and Python 3. `--setup` only installs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/litellm-venv
@@ -27,7 +27,7 @@ mkdir -p "$work/stubs"
 "$venv/bin/python" -m grpc_tools.protoc -I proto --python_out="$work/stubs" \
   --grpc_python_out="$work/stubs" proto/palisade/v1/guardrail.proto
 
-./target/release/palisade serve --listen 127.0.0.1:0 2> "$work/palisade.log" &
+"${PALISADE:-./target/release/palisade}" serve --listen 127.0.0.1:0 2> "$work/palisade.log" &
 pids+=($!)
 addr=$(logged "listening addr" "$work/palisade.log")
 [ -n "$addr" ] || fail "palisade never logged its address"

@@ -3,7 +3,7 @@
 # and njs from Debian's packages, running examples/nginx as it is (only ports and the model's address
 # swapped for local ones). A clean prompt passes through, an email is redacted before the model sees it,
 # a secret is denied with 403 — all through nginx.
-# Needs a release build (`cargo build --release -p palisade`), Python 3 and curl; installs nginx and its
+# Needs a release build (`cargo build --release -p palisade`; `PALISADE=FILE` runs another binary), Python 3 and curl; installs nginx and its
 # njs module with apt-get when missing (as root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +23,7 @@ fail() {
   exit 1
 }
 
-./target/release/palisade serve --listen 127.0.0.1:0 --http 127.0.0.1:0 2> "$work/palisade.log" &
+"${PALISADE:-./target/release/palisade}" serve --listen 127.0.0.1:0 --http 127.0.0.1:0 2> "$work/palisade.log" &
 pids+=($!)
 [ -n "$(logged "listening addr" "$work/palisade.log")" ] || fail "palisade never logged its address"
 http_addr=$(logged http_addr "$work/palisade.log")
