@@ -65,19 +65,25 @@ fn build_guests(workspace: &Path, packages: &[&str]) -> PathBuf {
     target_dir.join(GUEST_TARGET).join("release")
 }
 
-/// `target/guests` beside the outer build's profile directories. Cargo marks a target directory with
-/// `CACHEDIR.TAG`, and with `--target` also the triple's directory inside it, so this is the first marked
-/// ancestor of OUT_DIR, or its parent when that is marked too: one guest build serves a host build and a
-/// cross build (the static musl one) alike. `CARGO_TARGET_DIR` and `--target-dir` are followed that way.
-/// OUT_DIR itself when nothing is marked.
+/// `target/guests` beside the outer build's profile directories, found from where cargo puts OUT_DIR:
+/// `<target>/[<triple>/]<profile>/build/<package>-<hash>/out`, the triple's directory there only with
+/// `--target` (and named as `TARGET`). So one guest build serves a host build and a cross build (the
+/// static musl one) alike, and `CARGO_TARGET_DIR` and `--target-dir` are followed. (Not cargo's
+/// `CACHEDIR.TAG`: it is written only into a target directory cargo itself created, and CI creates
+/// `target/` first.) OUT_DIR itself when the layout is another.
 fn guest_target_dir() -> PathBuf {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts"));
-    let marked = |dir: &Path| dir.join("CACHEDIR.TAG").is_file();
-    let Some(first) = out_dir.ancestors().find(|dir| marked(dir)) else {
+    let mut up = out_dir.ancestors();
+    let (build, profile) = (up.nth(2), up.next());
+    let Some(profile) = profile.filter(|_| build.and_then(Path::file_name) == Some("build".as_ref())) else {
         return out_dir.join("guests");
     };
-    let root = first.parent().filter(|parent| marked(parent)).unwrap_or(first);
-    root.join("guests")
+    let target = std::env::var_os("TARGET");
+    let root = match profile.parent() {
+        Some(triple) if triple.file_name() == target.as_deref() => triple.parent(),
+        parent => parent,
+    };
+    root.map_or_else(|| out_dir.join("guests"), |root| root.join("guests"))
 }
 
 /// Asks cargo to run the build script again when a file the guests were compiled from changes: every
