@@ -18,16 +18,18 @@ fail() {
 root="$work/root"
 mkdir -p "$root"
 cp "$bin" "$root/palisade"
+# A command, not a function: started in the background, its pid is the server's own (env and chroot
+# exec), so the cleanup stops the server rather than a subshell that would leave it running.
 if [ "$(id -u)" = 0 ]; then
   chmod 755 "$work" "$root"
-  in_image() { env -i "$(command -v chroot)" --userspec=65532:65532 "$root" /palisade "$@"; }
+  in_image=(env -i "$(command -v chroot)" --userspec=65532:65532 "$root" /palisade)
 else
   echo "not root: running without chroot, with an empty environment"
-  in_image() { env -i "$root/palisade" "$@"; }
+  in_image=(env -i "$root/palisade")
 fi
 
 grpc=$(free_port); http=$(free_port)
-in_image serve --listen "127.0.0.1:$grpc" --http "127.0.0.1:$http" 2> "$work/palisade.log" &
+"${in_image[@]}" serve --listen "127.0.0.1:$grpc" --http "127.0.0.1:$http" 2> "$work/palisade.log" &
 pids+=($!)
 [ -n "$(logged "listening addr" "$work/palisade.log")" ] || fail "never logged its address"
 
@@ -37,6 +39,6 @@ check=$(grpcurl -plaintext -d '{"text": "mail jane.doe@example.com"}' "127.0.0.1
 grep -q '"text": "mail \[EMAIL_ADDRESS\]"' <<<"$check" || fail "gRPC Check: $check"
 answer=$(curl -sS -H 'content-type: application/json' -d '{"text": "key AKIAZ3MHQ4WRT7LUBX2N"}' "http://127.0.0.1:$http/v1/check")
 grep -q '"decision":"DECISION_DENY"' <<<"$answer" || fail "HTTP check: $answer"
-scanned=$(echo "call +1 415 555 0100" | in_image scan) || fail "scan exited $?"
+scanned=$(echo "call +1 415 555 0100" | "${in_image[@]}" scan) || fail "scan exited $?"
 [ "$scanned" = "call [PHONE_NUMBER]" ] || fail "scan: $scanned"
 echo "static binary: serves gRPC and HTTP and scans, alone in an empty root as uid 65532 ($(du -h "$bin" | cut -f1))"
