@@ -1,6 +1,6 @@
 //! A JSON body through the payload adapter: read it, write every text back changed, read the result.
-//! Holds: nothing panics; a rebuilt body is valid JSON with the same texts at the same places; writing
-//! back nothing gives the body back byte for byte.
+//! Holds: nothing panics; a rebuilt body is valid JSON with the same texts at the same places (changed
+//! `logprobs` become null); writing back nothing gives the body back byte for byte.
 
 use arbitrary::{Arbitrary, Unstructured};
 use palisade::payload::{ContentType, Payload};
@@ -38,9 +38,16 @@ pub fn check(bytes: &[u8]) {
         .iter()
         .map(|t| (t.location.clone(), t.text.clone()))
         .collect();
+    // `logprobs` read as their tokens are written back as null once changed, and are no text any more.
+    let rebuilt_value: serde_json::Value = serde_json::from_str(&rebuilt).expect("read above");
+    let dropped = |location: &str| {
+        location.ends_with("/logprobs")
+            && rebuilt_value.pointer(location).is_some_and(|v| v.is_null())
+    };
     let wanted: Vec<(String, String)> = before
         .iter()
         .zip(&changed)
+        .filter(|((location, _), _)| !dropped(location))
         .map(|((location, _), (_, text))| (location.clone(), text.clone()))
         .collect();
     assert_eq!(after, wanted, "rebuilt: {rebuilt}");

@@ -61,19 +61,46 @@ pub fn run(
         elapsed: Duration::ZERO,
         plugin_time: PluginTimes::default(),
     };
+    // The texts the body's shape names run one by one. The strings it does not name (ids, model names,
+    // tool descriptions, fields it does not know) are many and almost always clean: they run as one text,
+    // joined, and only if that finds anything do they run one by one, for their own locations and edits.
+    let (named, unnamed): (Vec<usize>, Vec<usize>) =
+        (0..payload.texts.len()).partition(|&i| payload.texts[i].named);
+    let mut order = named;
+    if unnamed.len() > 1 {
+        let joined: Vec<&str> = unnamed
+            .iter()
+            .map(|&i| payload.texts[i].text.as_str())
+            .collect();
+        let request = text_request(exchange, joined.join("\n"), None, String::new());
+        let verdicts = chain::run(bundle, &request, key)?;
+        // Findings without a span are about the exchange (its destination), not about a string.
+        let clean = verdicts.outcome == Outcome::Allow
+            && verdicts.findings.iter().all(|f| f.span.is_none())
+            && verdicts.failures.is_empty()
+            && verdicts.would.is_none();
+        if clean {
+            checked.findings.extend(verdicts.findings);
+            checked.plugin_time.add_all(&verdicts.plugin_time);
+            for label in verdicts.labels {
+                chain::add_label(&mut checked.labels, label);
+            }
+        } else {
+            order.extend(unnamed);
+        }
+    } else {
+        order.extend(unnamed);
+    }
+
     let mut changed: Vec<(usize, String)> = Vec::new();
-    for (i, text) in payload.texts.iter_mut().enumerate() {
-        let request = Request {
-            direction: exchange.direction,
-            text: std::mem::take(&mut text.text),
-            principal: exchange.principal.clone(),
-            destination: exchange.destination.clone(),
-            tool: text.tool.clone().or_else(|| exchange.tool.clone()),
-            labels: exchange.labels.clone(),
-            metadata: exchange.metadata.clone(),
-            location: text.location.clone(),
-            deadline: exchange.deadline,
-        };
+    for i in order {
+        let text = &mut payload.texts[i];
+        let request = text_request(
+            exchange,
+            std::mem::take(&mut text.text),
+            text.tool.clone(),
+            text.location.clone(),
+        );
         let verdicts = chain::run(bundle, &request, key)?;
         // The original goes back for the rebuild, which checks embedded JSON against it.
         text.text = request.text;
@@ -117,6 +144,26 @@ pub fn run(
     }
     checked.elapsed = started.elapsed();
     Ok(checked)
+}
+
+/// The chain's request for one text of the exchange; a text's own tool wins over the exchange's.
+fn text_request(
+    exchange: &Request,
+    text: String,
+    tool: Option<String>,
+    location: String,
+) -> Request {
+    Request {
+        direction: exchange.direction,
+        text,
+        principal: exchange.principal.clone(),
+        destination: exchange.destination.clone(),
+        tool: tool.or_else(|| exchange.tool.clone()),
+        labels: exchange.labels.clone(),
+        metadata: exchange.metadata.clone(),
+        location,
+        deadline: exchange.deadline,
+    }
 }
 
 /// A reason, with where in the body its text is.

@@ -1,16 +1,19 @@
 //! Content-type adapters: from a payload as a gateway holds it to the texts the chain inspects, and back.
 //!
 //! A plain-text payload is one text at location `""`. A JSON body is read by its shape — OpenAI Chat
-//! Completions, OpenAI Responses, Anthropic Messages, requests and responses, streamed chunks included — and
-//! only the texts that carry content are inspected: message contents and their text parts, system prompts
-//! and instructions, tool-call arguments, tool results, refusals and thinking. Each text has the JSON
-//! pointer of the value it came from, and the tool it belongs to when it is a tool call or a tool's result.
-//! JSON of any other shape falls back to every string value.
+//! Completions, OpenAI Responses, Anthropic Messages, requests and responses, streamed chunks included —
+//! which names where each text sits: message contents and their parts, system prompts and instructions,
+//! tool-call arguments and tool results (with the tool's name), refusals, thinking. The shape only labels:
+//! every other string in the body is inspected too, so an unknown field, a new block type or a decoy key
+//! (`"messages": []` added to a Responses body) changes locations and tool names, never what is read. The
+//! only strings passed over are the values of structural keys (`type`, `role`, `object`, …) that are plain
+//! lower-case words, which carry no data. `logprobs` are read as the tokens they repeat, and dropped
+//! (`null`) when anything in their choice or part is redacted, since they would spell out the value again.
 //!
 //! Redactions go back in place: the body is rebuilt by splicing each changed value over its own bytes, so
 //! everything else — key order, whitespace, numbers of any precision — stays byte for byte as it came.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use serde_json::Value;
@@ -119,6 +122,9 @@ enum Slot {
     JsonInString,
     /// A JSON object or array, inspected as its compact serialization (Anthropic `tool_use.input`).
     Json,
+    /// A `logprobs` value, inspected as the tokens it holds and written back as `null` when it, or any text
+    /// beside it in the same choice or content part, changes.
+    Logprobs,
 }
 
 /// One text to inspect.
@@ -130,6 +136,9 @@ pub struct Text {
     pub text: String,
     /// The tool, for a tool call's arguments or a tool's result.
     pub tool: Option<String>,
+    /// Whether the body's shape names this text (a message's content, a tool call's arguments), rather
+    /// than it being one of the other strings every body is also read for.
+    pub named: bool,
     slot: Slot,
 }
 
@@ -137,7 +146,7 @@ pub struct Text {
 #[derive(Debug)]
 pub struct Payload {
     body: String,
-    /// The texts, in body order.
+    /// The texts: those the shape names, in body order, then every other string, in body order.
     pub texts: Vec<Text>,
     /// How the body was read.
     pub shape: Shape,
@@ -152,6 +161,7 @@ impl Payload {
                     location: String::new(),
                     text: body,
                     tool: None,
+                    named: true,
                     slot: Slot::Whole,
                 }],
                 body: String::new(),
@@ -186,6 +196,21 @@ impl Payload {
         if self.shape == Shape::Text {
             return Ok(changed.pop().map(|(_, t)| t).unwrap_or_default());
         }
+        // Logprobs repeat their choice's (or part's) text token by token: once that text changes they
+        // would spell out what was redacted, so they go too.
+        let dropped: Vec<usize> = (self.texts.iter().enumerate())
+            .filter(|(i, t)| t.slot == Slot::Logprobs && !changed.iter().any(|(c, _)| c == i))
+            .filter(|(_, t)| {
+                let owner = t.location.strip_suffix("logprobs").unwrap_or(&t.location);
+                (changed.iter()).any(|(c, _)| {
+                    self.texts
+                        .get(*c)
+                        .is_some_and(|t| t.location.starts_with(owner))
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        changed.extend(dropped.into_iter().map(|i| (i, String::new())));
         let mut replacements: Vec<(String, String)> = Vec::with_capacity(changed.len());
         for (index, new_text) in changed {
             let Some(old) = self.texts.get(index) else {
@@ -202,6 +227,7 @@ impl Payload {
                     }
                     json_string(&new_text)
                 }
+                Slot::Logprobs => "null".to_string(),
                 Slot::Json => {
                     if serde_json::from_str::<Value>(&new_text).is_err() {
                         return Err(PayloadError::WouldBreakJson {
@@ -374,7 +400,7 @@ fn texts_of(v: &Value) -> (Shape, Vec<Text>) {
     };
     collect_tool_names(v, &mut r.tool_names);
     let Some(obj) = v.as_object() else {
-        r.all_strings(v, "");
+        r.unread_strings(v);
         return (Shape::Generic, r.texts);
     };
     let str_field = |k: &str| obj.get(k).and_then(Value::as_str);
@@ -397,6 +423,9 @@ fn texts_of(v: &Value) -> (Shape, Vec<Text>) {
             if let Some(Value::String(s)) = c.get("text") {
                 r.push(child(&at, "text"), s, None, Slot::Str);
             }
+            if let Some(logprobs) = c.get("logprobs") {
+                r.logprobs(logprobs, &child(&at, "logprobs"));
+            }
         }
         Shape::Choices
     } else if obj.contains_key("output") && str_field("object") == Some("response") {
@@ -412,13 +441,45 @@ fn texts_of(v: &Value) -> (Shape, Vec<Text>) {
         r.content(&obj["content"], "/content", None);
         Shape::AnthropicMessage
     } else if let Some(prompt) = obj.get("prompt") {
-        r.all_strings(prompt, "/prompt");
+        // A string, or a list of strings (a batch); token arrays hold no text.
+        match prompt {
+            Value::String(s) => r.push("/prompt".into(), s, None, Slot::Str),
+            Value::Array(batch) => {
+                for (i, item) in batch.iter().enumerate() {
+                    if let Value::String(s) = item {
+                        r.push(index("/prompt", i), s, None, Slot::Str);
+                    }
+                }
+            }
+            _ => {}
+        }
         Shape::Prompt
     } else {
-        r.all_strings(v, "");
         Shape::Generic
     };
+    r.unread_strings(v);
     (shape, r.texts)
+}
+
+/// Keys whose values name a kind of thing (`"type": "input_text"`, `"role": "user"`): when such a value is
+/// a plain lower-case word (or words joined by `_`, `.` or `-`), it carries no data and is not inspected.
+/// Anything else under these keys — digits, capitals, `@`, spaces — is.
+const STRUCTURAL_KEYS: &[&str] = &[
+    "type",
+    "role",
+    "object",
+    "finish_reason",
+    "stop_reason",
+    "status",
+    "tool_choice",
+];
+
+fn is_structural_word(key: &str, value: &str) -> bool {
+    STRUCTURAL_KEYS.contains(&key)
+        && value.len() <= 64
+        && value
+            .split(['_', '.', '-'])
+            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
 /// Every tool call's id and name, wherever it sits: OpenAI `tool_calls[].{id, function.name}`, Anthropic
@@ -451,6 +512,7 @@ impl Reader {
             location,
             text: text.to_string(),
             tool: tool.map(str::to_string),
+            named: true,
             slot,
         });
     }
@@ -535,6 +597,9 @@ impl Reader {
                         self.push(child(at, key), s, tool, Slot::Str);
                     }
                 }
+                if let Some(logprobs) = p.get("logprobs") {
+                    self.logprobs(logprobs, &child(at, "logprobs"));
+                }
             }
         }
     }
@@ -571,22 +636,120 @@ impl Reader {
         }
     }
 
-    /// The fallback: every string value under `v`.
-    fn all_strings(&mut self, v: &Value, at: &str) {
-        match v {
-            Value::String(s) => self.push(at.to_string(), s, None, Slot::Str),
-            Value::Array(a) => {
-                for (i, v) in a.iter().enumerate() {
-                    self.all_strings(v, &index(at, i));
+    /// A `logprobs` value as one text: the tokens in order (Chat `content[].token` and `refusal[].token`,
+    /// Responses' list of `{token, …}`, legacy `tokens[]`), which spell out the answer again, then on a
+    /// line of their own every other string in it — the alternatives in `top_logprobs`, keys included,
+    /// since legacy completions key them by token.
+    fn logprobs(&mut self, v: &Value, at: &str) {
+        const FIELDS: &[&str] = &[
+            "token",
+            "logprob",
+            "bytes",
+            "top_logprobs",
+            "token_logprobs",
+            "text_offset",
+        ];
+        fn tokens(list: &[Value], spelled: &mut String, others: &mut Vec<String>) {
+            for entry in list {
+                match entry {
+                    Value::String(token) => spelled.push_str(token),
+                    Value::Object(o) => {
+                        for (k, v) in o {
+                            match (k.as_str(), v) {
+                                ("token", Value::String(token)) => spelled.push_str(token),
+                                _ => strings_and_keys(v, others),
+                            }
+                        }
+                    }
+                    other => strings_and_keys(other, others),
                 }
             }
+            spelled.push('\n');
+        }
+        fn strings_and_keys(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::String(s) => out.push(s.clone()),
+                Value::Array(a) => a.iter().for_each(|v| strings_and_keys(v, out)),
+                Value::Object(o) => {
+                    for (k, v) in o {
+                        // Field names are not data; any other key is a token (legacy `top_logprobs`).
+                        if !FIELDS.contains(&k.as_str()) {
+                            out.push(k.clone());
+                        }
+                        strings_and_keys(v, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (mut spelled, mut others) = (String::new(), Vec::new());
+        match v {
+            Value::Array(list) => tokens(list, &mut spelled, &mut others),
             Value::Object(o) => {
                 for (k, v) in o {
-                    self.all_strings(v, &child(at, k));
+                    match (k.as_str(), v) {
+                        ("content" | "refusal" | "tokens", Value::Array(list)) => {
+                            tokens(list, &mut spelled, &mut others)
+                        }
+                        // Legacy `top_logprobs` is a list of {token: logprob} maps.
+                        _ => strings_and_keys(v, &mut others),
+                    }
                 }
             }
-            _ => {}
+            _ => return,
         }
+        let text = format!("{spelled}{}", others.join(" "));
+        self.push(at.to_string(), text.trim_end(), None, Slot::Logprobs);
+    }
+
+    /// Every string under `v` that no text read so far covers, in body order: the shape names what it
+    /// knows, and this makes sure what it does not know is inspected all the same.
+    fn unread_strings(&mut self, v: &Value) {
+        let read: HashSet<String> = self.texts.iter().map(|t| t.location.clone()).collect();
+        let mut unread = Vec::new();
+        walk_unread(v, &mut String::new(), None, &read, &mut unread);
+        self.texts
+            .extend(unread.into_iter().map(|(location, text)| Text {
+                location,
+                text: text.to_string(),
+                tool: None,
+                named: false,
+                slot: Slot::Str,
+            }));
+    }
+}
+
+/// The strings under `v` whose location is not in `read` and lies under none of them (a `tool_use.input`
+/// or a `logprobs` is read whole), leaving out structural words (see [`is_structural_word`]).
+fn walk_unread<'v>(
+    v: &'v Value,
+    at: &mut String,
+    key: Option<&str>,
+    read: &HashSet<String>,
+    unread: &mut Vec<(String, &'v str)>,
+) {
+    if read.contains(at.as_str()) {
+        return;
+    }
+    let len = at.len();
+    match v {
+        Value::String(s) if key.is_some_and(|k| is_structural_word(k, s)) => {}
+        Value::String(s) => unread.push((at.clone(), s)),
+        Value::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                *at = index(at, i);
+                walk_unread(item, at, None, read, unread);
+                at.truncate(len);
+            }
+        }
+        Value::Object(o) => {
+            for (k, item) in o {
+                *at = child(at, k);
+                walk_unread(item, at, Some(k), read, unread);
+                at.truncate(len);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -746,6 +909,92 @@ mod tests {
             out,
             "{\"messages\":[{\"role\":\"user\",\n  \"content\":\"mail [EMAIL]\"}],\"n\":1.000000000000000000001}"
         );
+    }
+
+    fn locations(p: &Payload) -> Vec<&str> {
+        p.texts.iter().map(|t| t.location.as_str()).collect()
+    }
+
+    #[test]
+    fn strings_the_shape_does_not_name_are_read_after_those_it_does() {
+        // Embeddings: read as a Responses body, whose reader finds no items in `input`; read all the same.
+        let p = read(r#"{"model": "text-embedding-3-small", "input": ["first", "second"]}"#);
+        assert_eq!(locations(&p), ["/model", "/input/0", "/input/1"]);
+        // Anthropic document blocks and a tool list's descriptions.
+        let p = read(
+            r#"{"messages": [{"role": "user", "content": [{"type": "document", "title": "T",
+                "source": {"type": "text", "media_type": "text/plain", "data": "D"}, "context": "C"}]}],
+                "tools": [{"name": "n", "description": "d"}]}"#,
+        );
+        assert_eq!(
+            locations(&p),
+            [
+                "/messages/0/content/0/title",
+                "/messages/0/content/0/source/media_type",
+                "/messages/0/content/0/source/data",
+                "/messages/0/content/0/context",
+                "/tools/0/name",
+                "/tools/0/description",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_decoy_key_changes_the_shape_not_what_is_read() {
+        let p = read(r#"{"model": "m", "messages": [], "input": "mail a@b.co"}"#);
+        assert_eq!(p.shape, Shape::Messages);
+        assert_eq!(locations(&p), ["/model", "/input"]);
+    }
+
+    #[test]
+    fn structural_words_are_passed_over_and_nothing_else_is() {
+        let p = read(
+            r#"{"messages": [{"role": "user", "content": [{"type": "input_text", "text": "t"}]},
+                {"role": "Mail a@b.co", "content": "c", "type": "x.y-z_w", "status": "a b"}]}"#,
+        );
+        assert_eq!(
+            locations(&p),
+            [
+                "/messages/0/content/0/text",
+                "/messages/1/content",
+                "/messages/1/role",
+                "/messages/1/status"
+            ]
+        );
+    }
+
+    #[test]
+    fn logprobs_are_read_as_the_tokens_they_spell_and_dropped_with_their_choice() {
+        let body = r#"{"object": "chat.completion", "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "mail a@b.co"},
+             "logprobs": {"content": [{"token": "mail", "logprob": -0.1, "bytes": [1],
+                 "top_logprobs": [{"token": "send", "logprob": -2.0}]}, {"token": " a@b.co", "logprob": 0}],
+                 "refusal": null}},
+            {"index": 1, "message": {"role": "assistant", "content": "fine"},
+             "logprobs": {"content": [{"token": "fine", "logprob": 0}]}}]}"#;
+        let p = read(body);
+        let logprobs: Vec<&str> = (p.texts.iter())
+            .filter(|t| t.slot == Slot::Logprobs)
+            .map(|t| t.text.as_str())
+            .collect();
+        assert_eq!(logprobs, ["mail a@b.co\nsend", "fine"]);
+        let out: Value =
+            serde_json::from_str(&p.rebuild(vec![(0, "mail [EMAIL]".into())]).unwrap()).unwrap();
+        assert_eq!(out["choices"][0]["message"]["content"], "mail [EMAIL]");
+        assert_eq!(out["choices"][0]["logprobs"], Value::Null);
+        // The other choice changed nothing and keeps its logprobs.
+        assert_eq!(out["choices"][1]["logprobs"]["content"][0]["token"], "fine");
+    }
+
+    #[test]
+    fn legacy_completion_logprobs_spell_their_tokens() {
+        let p = read(
+            r#"{"object": "text_completion", "choices": [{"text": "a@b.co", "index": 0,
+                "logprobs": {"tokens": ["a", "@b", ".co"], "token_logprobs": [-1, -1, -1],
+                    "top_logprobs": [{"x": -1}], "text_offset": [0, 1, 3]}}]}"#,
+        );
+        let logprobs = p.texts.iter().find(|t| t.slot == Slot::Logprobs).unwrap();
+        assert_eq!(logprobs.text, "a@b.co\nx");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The payload adapters through the default bundle: real-shaped OpenAI Chat Completions, OpenAI Responses
 //! and Anthropic Messages bodies (requests and responses, written after the providers' documented examples),
-//! tool calls whose arguments hold a secret, multi-part contents, and the generic fallback.
+//! tool calls whose arguments hold a secret, multi-part contents, and the generic fallback; fields no shape
+//! names, logprobs, and random documents with a value planted at any leaf.
 
 use palisade::chain::{Dir, Outcome, Request};
 use palisade::check::{self, Checked};
@@ -89,10 +90,17 @@ fn openai_chat_request_output_redacts_every_text_in_place() {
         pointer(&out, "/messages/3/content"),
         "Order 1182 shipped to [EMAIL_ADDRESS]"
     );
-    // Everything that is not a text is exactly as it was: the image URL, the tool schema, the numbers.
+    // The image's URL is read too, though no shape names it: the default policy redacts links in answers
+    // (a link is a way out for data), so it goes.
+    assert_eq!(
+        pointer(&out, "/messages/1/content/1/image_url/url"),
+        "[URL]"
+    );
+    // Everything else is exactly as it was: the tool schema, the ids, the numbers.
     let mut expected = openai_chat_request();
     for p in [
         "/messages/1/content/0/text",
+        "/messages/1/content/1/image_url/url",
         "/messages/1/content/2/text",
         "/messages/2/tool_calls/0/function/arguments",
         "/messages/3/content",
@@ -123,8 +131,10 @@ fn openai_chat_request_output_redacts_every_text_in_place() {
             "{f:?}"
         );
     }
-    // The system prompt had nothing to find and is untouched; the tool definitions were not inspected.
-    assert!(!c.findings.iter().any(|f| f.location.starts_with("/tools")));
+    // The system prompt and the tool definitions (read as well) had nothing to find.
+    assert!(!found
+        .iter()
+        .any(|(at, _)| at.starts_with("/tools") || at == "/messages/0/content"));
 }
 
 #[test]
@@ -403,4 +413,285 @@ fn invalid_json_is_an_error_with_line_and_column() {
     .unwrap_err();
     let message = e.to_string();
     assert!(message.contains("line 3 column 1"), "{message}");
+}
+
+/// Fields no shape names, from the providers' API references: each body is checked with an AWS key in the
+/// field (denied on input) and with an e-mail in it (redacted on output).
+fn bodies_with_unnamed_fields(value: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "embeddings input",
+            json!({"model": "text-embedding-3-small", "input": ["fine", value]}),
+        ),
+        (
+            "anthropic document text",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [
+            {"role": "user", "content": [{"type": "document", "title": "notes",
+                "source": {"type": "text", "media_type": "text/plain", "data": value}}]}]}),
+        ),
+        (
+            "anthropic document context",
+            json!({"model": "claude-sonnet-4-5", "messages": [
+            {"role": "user", "content": [{"type": "document", "context": value,
+                "source": {"type": "url", "url": "https://example.com/a.pdf"}}]}]}),
+        ),
+        (
+            "anthropic search_result",
+            json!({"model": "claude-sonnet-4-5", "messages": [
+            {"role": "user", "content": [{"type": "search_result", "source": "https://example.com",
+                "title": "result", "content": [{"type": "text", "text": "fine"}], "citations": {"enabled": true},
+                "snippet": value}]}]}),
+        ),
+        (
+            "anthropic mcp_tool_use",
+            json!({"type": "message", "role": "assistant", "content": [
+            {"type": "mcp_tool_use", "id": "mcptoolu_01", "name": "lookup", "server_name": "crm",
+                "input": {"query": value}}]}),
+        ),
+        (
+            "responses custom_tool_call",
+            json!({"model": "gpt-5", "input": [
+            {"type": "custom_tool_call", "call_id": "call_1", "name": "run_sql", "input": value}]}),
+        ),
+        (
+            "responses mcp_call",
+            json!({"object": "response", "output": [
+            {"type": "mcp_call", "id": "mcp_1", "server_label": "crm", "name": "lookup",
+                "arguments": "{}", "output": value}]}),
+        ),
+        (
+            "chat custom tool call",
+            json!({"model": "gpt-5", "messages": [
+            {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "custom",
+                "custom": {"name": "run_sql", "input": value}}]}]}),
+        ),
+        (
+            "chat tool description",
+            json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", "description": value}}]}),
+        ),
+        (
+            "chat prediction",
+            json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+            "prediction": {"type": "content", "content": value}}),
+        ),
+        (
+            "decoy messages on a Responses body",
+            json!({"model": "gpt-5", "messages": [], "input": value}),
+        ),
+        (
+            "decoy messages on a completions body",
+            json!({"model": "davinci-002", "messages": [], "prompt": value}),
+        ),
+        (
+            "legacy suffix",
+            json!({"model": "davinci-002", "prompt": "fine", "suffix": value}),
+        ),
+    ]
+}
+
+#[test]
+fn a_secret_in_a_field_no_shape_names_is_denied() {
+    let value = format!("use {AWS_KEY} for it");
+    for (name, body) in bodies_with_unnamed_fields(&value) {
+        let c = check_json(&body, Dir::Input);
+        assert_eq!(c.outcome, Outcome::Deny, "{name}: {:?}", c.reason);
+    }
+}
+
+#[test]
+fn an_email_in_a_field_no_shape_names_is_redacted_in_place() {
+    for (name, body) in bodies_with_unnamed_fields("write to ana.silva@example.com") {
+        let c = check_json(&body, Dir::Output);
+        assert_eq!(c.outcome, Outcome::Modify, "{name}");
+        assert!(!c.content.contains("ana.silva"), "{name}: {}", c.content);
+        assert!(
+            c.content.contains("[EMAIL_ADDRESS]"),
+            "{name}: {}",
+            c.content
+        );
+    }
+}
+
+#[test]
+fn logprobs_of_a_redacted_choice_are_dropped_and_others_kept() {
+    let body = json!({"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o", "choices": [
+        {"index": 0, "finish_reason": "stop",
+         "message": {"role": "assistant", "content": "Write to ana.silva@example.com."},
+         "logprobs": {"content": [
+             {"token": "Write to ", "logprob": -0.1, "bytes": [87], "top_logprobs": []},
+             {"token": "ana", "logprob": -0.2, "bytes": [97], "top_logprobs": [{"token": "anna", "logprob": -3.0, "bytes": [97]}]},
+             {"token": ".silva", "logprob": -0.1, "bytes": [46], "top_logprobs": []},
+             {"token": "@example", "logprob": -0.1, "bytes": [64], "top_logprobs": []},
+             {"token": ".com.", "logprob": -0.1, "bytes": [46], "top_logprobs": []}], "refusal": null}},
+        {"index": 1, "finish_reason": "stop", "message": {"role": "assistant", "content": "No address here."},
+         "logprobs": {"content": [{"token": "No address here.", "logprob": -0.1, "bytes": [78], "top_logprobs": []}]}}
+    ]});
+    let c = check_json(&body, Dir::Output);
+    assert_eq!(c.outcome, Outcome::Modify);
+    let out: Value = serde_json::from_str(&c.content).unwrap();
+    assert_eq!(
+        pointer(&out, "/choices/0/message/content"),
+        "Write to [EMAIL_ADDRESS]."
+    );
+    assert_eq!(pointer(&out, "/choices/0/logprobs"), &Value::Null);
+    assert_eq!(
+        pointer(&out, "/choices/1/logprobs"),
+        pointer(&body, "/choices/1/logprobs")
+    );
+    assert!(!c.content.contains("silva"), "{}", c.content);
+
+    // A value only the logprobs spell out (the text says otherwise) is caught there.
+    let mut lying = body.clone();
+    lying["choices"][0]["message"]["content"] = json!("Nothing to see.");
+    let c = check_json(&lying, Dir::Output);
+    assert!(!c.content.contains("silva"), "{}", c.content);
+}
+
+/// Keys the shapes look for, so that random documents take every branch of the shape detection.
+const KEYS: &[&str] = &[
+    "messages",
+    "choices",
+    "input",
+    "output",
+    "prompt",
+    "content",
+    "text",
+    "type",
+    "role",
+    "object",
+    "tool_calls",
+    "function",
+    "arguments",
+    "name",
+    "id",
+    "call_id",
+    "tool_use_id",
+    "logprobs",
+    "token",
+    "delta",
+    "message",
+    "system",
+    "instructions",
+    "summary",
+    "thinking",
+    "refusal",
+    "model",
+    "ключ",
+    "🔑",
+];
+const WORDS: &[&str] = &[
+    "message",
+    "response",
+    "user",
+    "assistant",
+    "tool_use",
+    "tool_result",
+    "function_call",
+    "text",
+    "function_call_output",
+    "reasoning",
+    "chat.completion",
+    "{\"a\": 1}",
+    "",
+    "x",
+];
+
+fn json_document() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(Value::from),
+        proptest::sample::select(WORDS).prop_map(Value::from),
+        "\\PC{0,10}".prop_map(Value::String),
+    ];
+    let key = prop_oneof![
+        proptest::sample::select(KEYS).prop_map(String::from),
+        "\\PC{1,6}"
+    ];
+    leaf.prop_recursive(5, 64, 6, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            proptest::collection::vec((key.clone(), inner), 0..6)
+                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+        ]
+    })
+}
+
+/// The pointer of every value that is not an object or an array.
+fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                leaves(item, format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(o) => {
+            for (k, item) in o {
+                leaves(
+                    item,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
+            }
+        }
+        _ => out.push(at),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 256, failure_persistence: None, ..Default::default()
+    })]
+
+    /// Whatever the document's shape, a secret at any leaf is denied on input, and an e-mail at any leaf
+    /// never comes back on output.
+    #[test]
+    fn a_value_planted_at_any_leaf_of_any_document_never_passes(
+        mut doc in json_document(),
+        pick in proptest::prelude::any::<proptest::sample::Index>(),
+        prefix in proptest::sample::select(&["", "key ", "note: ", "\n"][..]),
+    ) {
+        let mut at = Vec::new();
+        leaves(&doc, String::new(), &mut at);
+        if at.is_empty() {
+            doc = json!({"x": null});
+            at.push("/x".into());
+        }
+        let leaf = at[pick.index(at.len())].clone();
+        let target = if leaf.is_empty() { &mut doc } else { doc.pointer_mut(&leaf).unwrap() };
+        *target = json!(format!("{prefix}{AWS_KEY}"));
+        let c = check_json(&doc, Dir::Input);
+        proptest::prop_assert_eq!(c.outcome, Outcome::Deny, "{} in {:#}", leaf, doc);
+
+        let target = if leaf.is_empty() { &mut doc } else { doc.pointer_mut(&leaf).unwrap() };
+        *target = json!(format!("{prefix}ana.silva@example.com"));
+        let c = check_json(&doc, Dir::Output);
+        proptest::prop_assert!(
+            c.outcome == Outcome::Deny || !c.content.contains("ana.silva@example.com"),
+            "{} in {:#}: {}", leaf, doc, c.content
+        );
+    }
+}
+
+#[test]
+fn findings_in_strings_no_shape_names_carry_their_own_location() {
+    // Several such strings are checked joined first; a finding sends them through one by one.
+    let body = json!({"model": "text-embedding-3-small", "input": ["fine", "write to ana.silva@example.com"], "user": "u-1"});
+    let c = check_json(&body, Dir::Output);
+    assert_eq!(
+        found(&c),
+        [("/input/1".to_string(), "EMAIL_ADDRESS".to_string())]
+    );
+    let out: Value = serde_json::from_str(&c.content).unwrap();
+    assert_eq!(out["input"], json!(["fine", "write to [EMAIL_ADDRESS]"]));
+    // Clean, they are let through as they came, with no finding.
+    let clean =
+        json!({"model": "text-embedding-3-small", "input": ["fine", "also fine"], "user": "u-1"});
+    let c = check_json(&clean, Dir::Output);
+    assert_eq!((c.outcome, found(&c)), (Outcome::Allow, vec![]));
+    // The joined check names the body as a whole for what it reports about the exchange.
+    let reported: Vec<&str> = c.findings.iter().map(|f| f.location.as_str()).collect();
+    assert_eq!(reported, [""], "{:#?}", c.findings);
 }
