@@ -96,7 +96,8 @@ def main():
         rules = secrets[0][1]["secret_rules"]
         peer_rules = secrets[1][1]["secret_rules"]
 
-    print(f"Corpus: `{os.path.relpath(corpus, ROOT)}` ({n_docs} documents). Overlap matching, as score.py "
+    print(f"Corpus: `{os.path.basename(corpus)}` ({n_docs} documents, kept outside this repository). Overlap "
+          "matching, as the corpus's scorer (score.py) "
           "defines it. Palisade's docs/s covers the whole default chain (pii, secrets, classification, "
           "destinations) and includes start-up; its PII and secret rows come from the same run.\n")
     print(f"Palisade's start-up (loading four compiled components from its cache) took "
