@@ -1,6 +1,6 @@
-//! One payload end to end: the adapter reads it into texts, the chain runs over each text, and their answers
-//! become one — the first deny ends the check, findings and labels gather, changed texts go back into the
-//! payload in place.
+//! One payload end to end: the adapter reads it into texts, the chain runs over each text (the strings no
+//! shape names first joined into one, see [`run`]), and their answers become one — the first deny ends the
+//! check, findings and labels gather, changed texts go back into the payload in place.
 
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,7 @@ pub fn run(
             .collect();
         let request = text_request(exchange, joined.join("\n"), None, String::new());
         let verdicts = chain::run(bundle, &request, key)?;
+        checked.plugin_time.add_all(&verdicts.plugin_time);
         // Findings without a span are about the exchange (its destination), not about a string.
         let clean = verdicts.outcome == Outcome::Allow
             && verdicts.findings.iter().all(|f| f.span.is_none())
@@ -81,7 +82,6 @@ pub fn run(
             && verdicts.would.is_none();
         if clean {
             checked.findings.extend(verdicts.findings);
-            checked.plugin_time.add_all(&verdicts.plugin_time);
             for label in verdicts.labels {
                 chain::add_label(&mut checked.labels, label);
             }
