@@ -198,15 +198,15 @@ impl Payload {
         }
         // Logprobs repeat their choice's (or part's) text token by token: once that text changes they
         // would spell out what was redacted, so they go too.
+        let changed_at: Vec<&str> = (changed.iter())
+            .filter_map(|(c, _)| self.texts.get(*c))
+            .map(|t| t.location.as_str())
+            .collect();
         let dropped: Vec<usize> = (self.texts.iter().enumerate())
-            .filter(|(i, t)| t.slot == Slot::Logprobs && !changed.iter().any(|(c, _)| c == i))
+            .filter(|(_, t)| t.slot == Slot::Logprobs && !changed_at.contains(&t.location.as_str()))
             .filter(|(_, t)| {
                 let owner = t.location.strip_suffix("logprobs").unwrap_or(&t.location);
-                (changed.iter()).any(|(c, _)| {
-                    self.texts
-                        .get(*c)
-                        .is_some_and(|t| t.location.starts_with(owner))
-                })
+                changed_at.iter().any(|at| at.starts_with(owner))
             })
             .map(|(i, _)| i)
             .collect();
