@@ -147,7 +147,7 @@ pub fn run(
 }
 
 /// The chain's request for one text of the exchange; a text's own tool wins over the exchange's.
-fn text_request(
+pub(crate) fn text_request(
     exchange: &Request,
     text: String,
     tool: Option<String>,

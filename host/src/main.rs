@@ -132,9 +132,9 @@ enum Command {
         /// Read JSON lines ({"id", "text", "direction"?, …}) and write one JSON answer per line.
         #[arg(long)]
         jsonl: bool,
-        /// How to read each input: text/plain, or application/json for OpenAI / Anthropic chat bodies
-        /// (only their message texts are inspected; redactions keep the JSON's shape). With --jsonl, the
-        /// default for lines without a "content_type".
+        /// How to read each input: text/plain, or application/json (every string of the body is
+        /// inspected, OpenAI / Anthropic chat bodies with their roles and tools; redactions keep the JSON's
+        /// shape). With --jsonl, the default for lines without a "content_type".
         #[arg(long, default_value = "text/plain", value_parser = parse_content_type)]
         content_type: ContentType,
         /// Files to scan; none, or `-`, reads standard input.

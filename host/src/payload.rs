@@ -366,7 +366,7 @@ pub(crate) fn json_string(s: &str) -> String {
 }
 
 /// Appends `key` to a JSON pointer, escaped per RFC 6901.
-fn child(pointer: &str, key: &str) -> String {
+pub(crate) fn child(pointer: &str, key: &str) -> String {
     let mut out = String::with_capacity(pointer.len() + key.len() + 1);
     out.push_str(pointer);
     out.push('/');
@@ -474,7 +474,7 @@ const STRUCTURAL_KEYS: &[&str] = &[
     "tool_choice",
 ];
 
-fn is_structural_word(key: &str, value: &str) -> bool {
+pub(crate) fn is_structural_word(key: &str, value: &str) -> bool {
     STRUCTURAL_KEYS.contains(&key)
         && value.len() <= 64
         && value

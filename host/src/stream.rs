@@ -17,7 +17,7 @@
 //! and `response.completed`) get the channel's released text, and every other JSON event is checked whole
 //! as a JSON payload (every string), so no text in a stream escapes the chain.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -122,11 +122,24 @@ struct Channel {
     output: String,
     /// The channel's last delta event, the template for text released when the channel ends.
     template: Option<Template>,
+    /// Token log-probabilities that spell out unreleased text, each with the absolute offset its token
+    /// ends at: they go out with their text, and only if that text goes out unchanged.
+    tokens: VecDeque<(usize, Value)>,
+    /// Where the next queued token begins (the end of the last one taken).
+    tokens_from: usize,
+    /// Released text before this offset was changed by the policy: a token that began before it spells
+    /// what was removed, and is never released.
+    changed_until: usize,
+    /// Every token released so far, for events that repeat a whole text's log-probabilities.
+    released_tokens: Vec<Value>,
 }
 
 /// What a run of the chain over a channel released.
+#[derive(Default)]
 struct Released {
     text: String,
+    /// The token log-probabilities of the released text, when it went out unchanged.
+    tokens: Vec<Value>,
     denied: Option<String>,
 }
 
@@ -144,6 +157,8 @@ pub struct StreamCheck {
     channels: Vec<Channel>,
     findings: Vec<ReportedFinding>,
     seen: HashSet<(String, String, String, usize, usize)>,
+    /// Strings of events checked whole and found clean (see [`StreamCheck::remember`]).
+    clean: HashSet<String>,
     labels: Vec<String>,
     failures: Vec<PluginFailure>,
     modified: bool,
@@ -196,6 +211,7 @@ impl StreamCheck {
             channels: Vec::new(),
             findings: Vec::new(),
             seen: HashSet::new(),
+            clean: HashSet::new(),
             labels,
             failures: Vec::new(),
             modified: false,
@@ -319,22 +335,14 @@ impl StreamCheck {
         let channel = &mut self.channels[c];
         let unreleased = channel.base + channel.text.len() - channel.released;
         if unreleased == 0 || (!last && unreleased <= settings.hold_back + settings.step) {
-            return Ok(Released {
-                text: String::new(),
-                denied: None,
-            });
+            return Ok(Released::default());
         }
-        let request = Request {
-            direction: self.exchange.direction,
-            text: std::mem::take(&mut channel.text),
-            principal: self.exchange.principal.clone(),
-            destination: self.exchange.destination.clone(),
-            tool: channel.tool.clone().or_else(|| self.exchange.tool.clone()),
-            labels: self.exchange.labels.clone(),
-            metadata: self.exchange.metadata.clone(),
-            location: channel.location.clone(),
-            deadline: self.exchange.deadline,
-        };
+        let request = check::text_request(
+            &self.exchange,
+            std::mem::take(&mut channel.text),
+            channel.tool.clone(),
+            channel.location.clone(),
+        );
         let verdicts = chain::run(&self.bundle, &request, key);
         channel.text = request.text;
         let verdicts = verdicts?;
@@ -353,8 +361,8 @@ impl StreamCheck {
             self.record(&verdicts.findings, c, released..usize::MAX);
             self.denied = Some(reason.clone());
             return Ok(Released {
-                text: String::new(),
                 denied: Some(reason),
+                ..Released::default()
             });
         }
 
@@ -387,19 +395,30 @@ impl StreamCheck {
             // Inside a whole-text rewrite: nothing can be released before the channel ends.
             _ => String::new(),
         };
-        self.modified |= channel.text[channel.released - base..cut - base] != text;
+        let original = &channel.text[channel.released - base..cut - base];
+        let changed = original != text;
+        let (same_start, same_end) = unchanged_ends(original, &text);
+        self.modified |= changed;
         let released = channel.released;
         self.record(&verdicts.findings, c, released..cut);
 
         let channel = &mut self.channels[c];
         channel.released = cut;
         channel.output.push_str(&text);
+        let tokens = channel.take_tokens(released + same_start..cut - same_end, cut, changed);
+        let tokens = self.vet_alternatives(c, tokens, key)?;
+        let channel = &mut self.channels[c];
+        channel.released_tokens.extend(tokens.iter().cloned());
         // Keep only the context the next run needs.
         let keep_from = cut.saturating_sub(settings.context).max(channel.base);
         let drop = floor_char_boundary(&channel.text, keep_from - channel.base);
         channel.text.drain(..drop);
         channel.base += drop;
-        Ok(Released { text, denied: None })
+        Ok(Released {
+            text,
+            tokens,
+            denied: None,
+        })
     }
 
     /// Keeps the findings in `releasing` (absolute offsets), once each. Those beyond it are found again
@@ -429,6 +448,45 @@ impl StreamCheck {
                 self.findings.push(f);
             }
         }
+    }
+
+    /// Token log-probabilities name the alternatives the model weighed (`top_logprobs`), which are not in
+    /// the text: they are checked together, and dropped from every released token if anything is found.
+    fn vet_alternatives(
+        &mut self,
+        c: usize,
+        mut tokens: Vec<Value>,
+        key: &HashKey,
+    ) -> Result<Vec<Value>, StreamError> {
+        let alternatives: Vec<&str> = tokens
+            .iter()
+            .filter_map(|t| t.get("top_logprobs")?.as_array())
+            .flatten()
+            .filter_map(|a| a.get("token")?.as_str())
+            .collect();
+        if alternatives.is_empty() {
+            return Ok(tokens);
+        }
+        let request = check::text_request(
+            &self.exchange,
+            alternatives.join(" "),
+            None,
+            format!("{}/top_logprobs", self.channels[c].location),
+        );
+        let verdicts = chain::run(&self.bundle, &request, key)?;
+        self.chain_time += verdicts.elapsed;
+        self.plugin_time.add_all(&verdicts.plugin_time);
+        let clean = verdicts.outcome == Outcome::Allow
+            && verdicts.findings.iter().all(|f| f.span.is_none());
+        if !clean {
+            self.modified = true;
+            for t in &mut tokens {
+                if let Some(alternatives) = t.get_mut("top_logprobs") {
+                    *alternatives = Value::Array(Vec::new());
+                }
+            }
+        }
+        Ok(tokens)
     }
 
     // -----------------------------------------------------------------------------------------------------
@@ -476,9 +534,13 @@ impl StreamCheck {
         key: &HashKey,
         out: &mut Vec<u8>,
     ) -> Result<(), StreamError> {
-        let event = Event::parse(lines);
+        let mut event = Event::parse(lines);
+        self.check_lines(&mut event, key)?;
+        if self.denied() {
+            return Ok(());
+        }
         let Some(data) = event.data.clone() else {
-            // Comments and events without data carry no text.
+            // Comments and events without data carry no other text.
             event.render(None, out);
             return Ok(());
         };
@@ -497,6 +559,7 @@ impl StreamCheck {
             self.channels[c].template = Some(Template {
                 event: event.clone(),
                 pointer: None,
+                tokens: None,
             });
             return self.delta(c, &data, &event, key, out);
         };
@@ -521,63 +584,110 @@ impl StreamCheck {
         if self.denied() {
             return Ok(());
         }
-        if reading.deltas.is_empty() {
-            return self.whole_event(event, data, &reading, key, out);
+
+        // The event without its fragments is checked first, so nothing in it goes out unchecked; whole
+        // texts it repeats take their channel's released text.
+        let mut rest = data;
+        let mut repeated = false;
+        for (pointer, with) in self.repeats(&reading) {
+            rest = replace_json_value(&rest, &pointer, &with).unwrap_or(rest);
+            repeated = true;
         }
-        // A delta event: each delta's text becomes what its channel releases now.
-        let mut data = data;
+        let mut held: Vec<&str> = reading.deltas.iter().map(|d| d.pointer.as_str()).collect();
+        for d in &reading.deltas {
+            rest = replace_json_value(&rest, &d.pointer, "\"\"").unwrap_or(rest);
+        }
+        for t in &reading.tokens {
+            rest = replace_json_value(&rest, &t.pointer, "[]").unwrap_or(rest);
+            held.push(&t.pointer);
+        }
+        let strings = strings_outside(&value, &held);
+        if repeated || strings.iter().any(|s| !self.clean.contains(*s)) {
+            let checked = check::run(&self.bundle, ContentType::Json, rest, &self.exchange, key)?;
+            let Some((content, changed)) = self.absorb(checked) else {
+                return Ok(());
+            };
+            if !changed {
+                self.remember(&strings);
+            }
+            rest = content;
+        }
+
+        // Each fragment becomes what its channel releases now, and each channel's token log-probabilities
+        // the tokens of that text.
+        let template = event.with_data(rest.clone());
+        let mut released_tokens: Vec<(usize, Vec<Value>)> = Vec::new();
         for (d, &c) in reading.deltas.iter().zip(&delta_channels) {
-            let channel = &mut self.channels[c];
-            channel.text.push_str(&d.text);
-            channel.template = Some(Template {
-                event: event.clone(),
+            self.channels[c].text.push_str(&d.text);
+            let token_pointer = reading.tokens_for(&d.location).map(|t| {
+                self.channels[c].queue_tokens(&d.text, &t.entries);
+                t.pointer.clone()
+            });
+            self.channels[c].template = Some(Template {
+                event: template.clone(),
                 pointer: Some(d.pointer.clone()),
+                tokens: token_pointer,
             });
             let released = self.advance(c, ending.contains(&c), key)?;
             if released.denied.is_some() {
                 return Ok(());
             }
-            data = replace_json_value(&data, &d.pointer, &payload::json_string(&released.text))
-                .unwrap_or(data);
+            rest = replace_json_value(&rest, &d.pointer, &payload::json_string(&released.text))
+                .unwrap_or(rest);
+            released_tokens.push((c, released.tokens));
         }
-        event.with_data(data).render(None, out);
+        for t in &reading.tokens {
+            let c = self.channel(&t.location);
+            if !reading.deltas.iter().any(|d| d.location == t.location) {
+                // Tokens with no text in this event: they wait in their channel all the same.
+                self.channels[c].queue_tokens("", &t.entries);
+            }
+            let tokens = released_tokens
+                .iter()
+                .find(|(rc, _)| *rc == c)
+                .map_or(Value::Array(Vec::new()), |(_, t)| Value::Array(t.clone()));
+            rest = replace_json_value(&rest, &t.pointer, &tokens.to_string()).unwrap_or(rest);
+        }
+        event.with_data(rest).render(None, out);
         Ok(())
     }
 
-    /// A text delta that is the whole data of a non-JSON event.
-    fn delta(
-        &mut self,
-        c: usize,
-        text: &str,
-        event: &Event,
-        key: &HashKey,
-        out: &mut Vec<u8>,
-    ) -> Result<(), StreamError> {
-        self.channels[c].text.push_str(text);
-        let released = self.advance(c, false, key)?;
-        if released.denied.is_none() {
-            event.render(Some(&released.text), out);
-        }
-        Ok(())
-    }
-
-    /// An event with no delta: whole texts it repeats take their channel's released text, and the rest of
-    /// it is checked as JSON.
-    fn whole_event(
-        &mut self,
-        event: Event,
-        mut data: String,
-        reading: &Reading,
-        key: &HashKey,
-        out: &mut Vec<u8>,
-    ) -> Result<(), StreamError> {
-        for (pointer, location) in &reading.repeats {
-            if let Some(c) = self.channels.iter().position(|ch| &ch.location == location) {
-                let text = payload::json_string(&self.channels[c].output);
-                data = replace_json_value(&data, pointer, &text).unwrap_or(data);
+    /// Lines of an event other than its data (`id:`, comments, fields it does not know) are text too:
+    /// each one not seen before is checked, and changed or refused like any other.
+    fn check_lines(&mut self, event: &mut Event, key: &HashKey) -> Result<(), StreamError> {
+        for i in 0..event.other.len() {
+            let line = &event.other[i];
+            let (field, value) = field_of(line);
+            let inert = match field {
+                "event" => payload::is_structural_word("type", value),
+                "retry" => value.bytes().all(|b| b.is_ascii_digit()),
+                _ => line.is_empty(),
+            };
+            if inert || self.clean.contains(line.as_str()) {
+                continue;
+            }
+            let line = line.clone();
+            let checked = check::run(
+                &self.bundle,
+                ContentType::Text,
+                line.clone(),
+                &self.exchange,
+                key,
+            )?;
+            match self.absorb(checked) {
+                None => return Ok(()),
+                // A line stays one line.
+                Some((content, true)) => event.other[i] = content.replace('\n', " "),
+                Some((_, false)) => self.remember(&[line.as_str()]),
             }
         }
-        let checked = check::run(&self.bundle, ContentType::Json, data, &self.exchange, key)?;
+        Ok(())
+    }
+
+    /// Takes in a check of something whole (an event's other strings, a line): its findings, labels and
+    /// times. Returns the content to pass on and whether the policy changed it, or `None` on a deny (the
+    /// stream has ended).
+    fn absorb(&mut self, checked: check::Checked) -> Option<(String, bool)> {
         self.failures.extend(checked.failures);
         self.chain_time += checked.elapsed;
         self.plugin_time.add_all(&checked.plugin_time);
@@ -600,12 +710,58 @@ impl StreamCheck {
             would.fold_into(&mut self.would);
         }
         match checked.outcome {
-            Outcome::Deny => self.denied = checked.reason,
+            Outcome::Deny => {
+                self.denied = checked.reason;
+                None
+            }
             Outcome::Modify => {
                 self.modified = true;
-                event.with_data(checked.content).render(None, out);
+                Some((checked.content, true))
             }
-            Outcome::Allow => event.with_data(checked.content).render(None, out),
+            Outcome::Allow => Some((checked.content, false)),
+        }
+    }
+
+    /// Strings checked and found clean: ids, model names and the like repeat in every event and are
+    /// checked once. Short ones only, and not without end.
+    fn remember(&mut self, strings: &[&str]) {
+        for s in strings {
+            if s.len() <= 256 && self.clean.len() < 4096 {
+                self.clean.insert(s.to_string());
+            }
+        }
+    }
+
+    /// The whole texts (and whole log-probability lists) `reading` repeats of channels this stream has:
+    /// (pointer, what was released there, as JSON).
+    fn repeats(&self, reading: &Reading) -> Vec<(String, String)> {
+        let find = |location: &str| self.channels.iter().find(|ch| ch.location == location);
+        let texts = reading.repeats.iter().filter_map(|(pointer, location)| {
+            find(location).map(|ch| (pointer.clone(), payload::json_string(&ch.output)))
+        });
+        let tokens = reading
+            .repeated_tokens
+            .iter()
+            .filter_map(|(pointer, location)| {
+                let list = |ch: &Channel| Value::Array(ch.released_tokens.clone()).to_string();
+                find(location).map(|ch| (pointer.clone(), list(ch)))
+            });
+        texts.chain(tokens).collect()
+    }
+
+    /// A text delta that is the whole data of a non-JSON event.
+    fn delta(
+        &mut self,
+        c: usize,
+        text: &str,
+        event: &Event,
+        key: &HashKey,
+        out: &mut Vec<u8>,
+    ) -> Result<(), StreamError> {
+        self.channels[c].text.push_str(text);
+        let released = self.advance(c, false, key)?;
+        if released.denied.is_none() {
+            event.render(Some(&released.text), out);
         }
         Ok(())
     }
@@ -622,23 +778,29 @@ impl StreamCheck {
             if released.denied.is_some() {
                 return Ok(());
             }
-            if released.text.is_empty() {
+            if released.text.is_empty() && released.tokens.is_empty() {
                 continue;
             }
             match &self.channels[c].template {
                 Some(Template {
                     event,
                     pointer: Some(pointer),
+                    tokens,
                 }) => {
-                    let data = event.data.clone().unwrap_or_default();
-                    let data =
+                    let mut data = event.data.clone().unwrap_or_default();
+                    data =
                         replace_json_value(&data, pointer, &payload::json_string(&released.text))
                             .unwrap_or(data);
+                    if let Some(at) = tokens {
+                        let list = Value::Array(released.tokens).to_string();
+                        data = replace_json_value(&data, at, &list).unwrap_or(data);
+                    }
                     event.with_data(data).render(None, out);
                 }
                 Some(Template {
                     event,
                     pointer: None,
+                    ..
                 }) => event.render(Some(&released.text), out),
                 None => {}
             }
@@ -682,8 +844,86 @@ impl Channel {
             released: 0,
             output: String::new(),
             template: None,
+            tokens: VecDeque::new(),
+            tokens_from: 0,
+            changed_until: 0,
+            released_tokens: Vec::new(),
         }
     }
+
+    /// Queues the log-probabilities of `text`, just appended to the channel, each token ending where its
+    /// spelling ends. Tokens that do not spell the text exactly (their `bytes` included) cannot be tied to
+    /// what the policy checked, and are dropped.
+    fn queue_tokens(&mut self, text: &str, entries: &[Value]) {
+        let spelled: Option<Vec<&str>> = entries
+            .iter()
+            .map(|e| {
+                let token = e.get("token")?.as_str()?;
+                let bytes_match = match e.get("bytes") {
+                    None | Some(Value::Null) => true,
+                    Some(bytes) => *bytes == serde_json::json!(token.as_bytes()),
+                };
+                bytes_match.then_some(token)
+            })
+            .collect();
+        let Some(spelled) = spelled.filter(|s| s.concat() == text) else {
+            return;
+        };
+        let mut at = self.base + self.text.len() - text.len();
+        for (entry, token) in entries.iter().zip(spelled) {
+            at += token.len();
+            self.tokens.push_back((at, entry.clone()));
+        }
+    }
+
+    /// The queued tokens that end by `cut`, now released: those whose text went out unchanged, in order;
+    /// the rest are dropped. `changed` is the part of the release the policy changed (empty if none).
+    fn take_tokens(&mut self, changed: Range<usize>, cut: usize, any: bool) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Some((end, entry)) = self.tokens.pop_front() {
+            if end > cut {
+                self.tokens.push_front((end, entry));
+                break;
+            }
+            let start = self.tokens_from;
+            let untouched = !any || end <= changed.start || start >= changed.end;
+            if untouched && start >= self.changed_until {
+                out.push(entry);
+            }
+            self.tokens_from = end;
+        }
+        if any {
+            // A token still queued that began before the change's end spells some of it.
+            self.changed_until = changed.end;
+        }
+        out
+    }
+}
+
+/// How many bytes at the start and at the end of `a` and `b` are the same (not overlapping, on character
+/// boundaries): a redaction changes what lies between.
+fn unchanged_ends(a: &str, b: &str) -> (usize, usize) {
+    let start: usize = a
+        .chars()
+        .zip(b.chars())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x.len_utf8())
+        .sum();
+    let room = a.len().min(b.len()) - start;
+    let end: usize = a[start..]
+        .chars()
+        .rev()
+        .zip(b[start..].chars().rev())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x.len_utf8())
+        .scan(0, |total, n| {
+            *total += n;
+            Some(*total)
+        })
+        .take_while(|total| *total <= room)
+        .last()
+        .unwrap_or(0);
+    (start, end)
 }
 
 fn floor_char_boundary(s: &str, mut at: usize) -> usize {
@@ -704,11 +944,13 @@ fn replace_json_value(data: &str, pointer: &str, with: &str) -> Option<String> {
     ))
 }
 
-/// The last delta event of a channel, and where in its data the text goes (`None`: the data is the text).
+/// The last delta event of a channel (its fragments emptied, its other strings as checked), where in its
+/// data the channel's text goes (`None`: the data is the text) and where its token log-probabilities go.
 #[derive(Clone, Debug)]
 struct Template {
     event: Event,
     pointer: Option<String>,
+    tokens: Option<String>,
 }
 
 /// One server-sent event: its lines as received, its name and its data.
@@ -720,16 +962,21 @@ struct Event {
     data: Option<String>,
 }
 
+/// An event line's field and value (`data: x` → `("data", "x")`; a comment's field is empty).
+fn field_of(line: &str) -> (&str, &str) {
+    match line.split_once(':') {
+        Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+        None => (line, ""),
+    }
+}
+
 impl Event {
     fn parse(lines: Vec<String>) -> Event {
         let mut other = Vec::new();
         let mut name = None;
         let mut data: Option<String> = None;
         for line in lines {
-            let (field, value) = match line.split_once(':') {
-                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-                None => (line.as_str(), ""),
-            };
+            let (field, value) = field_of(&line);
             match field {
                 "data" => match &mut data {
                     Some(d) => {
@@ -772,23 +1019,66 @@ impl Event {
     }
 }
 
-/// A text delta in an event: which channel, where in the event's data, and the text.
+/// A piece of a streamed text in an event: which channel, where in the event's data, and the text.
 struct Delta {
     location: String,
     pointer: String,
     text: String,
 }
 
-/// What one JSON event means for the channels.
+/// Token log-probabilities in an event that spell out a channel's text.
+struct Tokens {
+    location: String,
+    pointer: String,
+    entries: Vec<Value>,
+}
+
+/// What one JSON event means for the channels. Every string of the event that is no delta is checked
+/// whole with the event, so this only decides which strings are pieces of a longer text.
 #[derive(Default)]
 struct Reading {
     deltas: Vec<Delta>,
+    tokens: Vec<Tokens>,
     /// Channel locations (or prefixes) this event ends.
     ends: Vec<String>,
     /// (pointer in this event, channel location): whole texts this event repeats.
     repeats: Vec<(String, String)>,
+    /// (pointer in this event, channel location): whole token log-probability lists this event repeats.
+    repeated_tokens: Vec<(String, String)>,
     /// (channel location prefix, tool name) learnt from this event.
     tools: Vec<(String, String)>,
+}
+
+impl Reading {
+    fn delta(&mut self, location: String, pointer: String, text: &str) {
+        self.deltas.push(Delta {
+            location,
+            pointer,
+            text: text.to_string(),
+        });
+    }
+
+    fn tokens_for(&self, location: &str) -> Option<&Tokens> {
+        self.tokens.iter().find(|t| t.location == location)
+    }
+}
+
+/// Fields of a delta that hold a whole value, not a piece of a text: ids, names, signatures, base64
+/// data. They stay in their event and are checked whole with it; a client takes them as they come, so
+/// they must not be held back and moved to a later event.
+const WHOLE_FIELDS: &[&str] = &[
+    "id",
+    "call_id",
+    "item_id",
+    "name",
+    "signature",
+    "data",
+    "encrypted_content",
+];
+
+/// Whether `key: value` in a delta is a piece of a streamed text.
+fn is_fragment(key: &str, value: &str) -> bool {
+    !WHOLE_FIELDS.contains(&key) && !payload::is_structural_word(key, value)
 }
 
 /// Reads an event of OpenAI Chat Completions, OpenAI Responses or Anthropic Messages streaming.
@@ -797,6 +1087,12 @@ fn read_event(name: Option<&str>, v: &Value) -> Reading {
     let str_at = |p: &str| v.pointer(p).and_then(Value::as_str);
     let num = |p: &str| v.pointer(p).and_then(Value::as_u64);
     let kind = str_at("/type").or(name).unwrap_or("");
+
+    // Random padding OpenAI adds to each event so that sizes do not give the text away: a new value in
+    // every event, streamed through a channel of its own rather than checked event by event.
+    if let Some(pad) = str_at("/obfuscation") {
+        r.delta("/obfuscation".into(), "/obfuscation".into(), pad);
+    }
 
     // OpenAI Chat Completions chunks.
     if let Some(choices) = v.get("choices").and_then(Value::as_array) {
@@ -807,35 +1103,16 @@ fn read_event(name: Option<&str>, v: &Value) -> Reading {
                 .unwrap_or(pos as u64);
             let at = format!("/choices/{index}/delta");
             let ptr = format!("/choices/{pos}/delta");
-            for field in ["content", "refusal", "reasoning_content"] {
-                if let Some(Value::String(text)) = choice.pointer(&format!("/delta/{field}")) {
-                    r.deltas.push(Delta {
-                        location: format!("{at}/{field}"),
-                        pointer: format!("{ptr}/{field}"),
-                        text: text.clone(),
-                    });
-                }
+            if let Some(delta) = choice.get("delta").and_then(Value::as_object) {
+                chat_delta(delta, &at, &ptr, &mut r);
             }
-            if let Some(calls) = choice
-                .pointer("/delta/tool_calls")
-                .and_then(Value::as_array)
-            {
-                for (j, call) in calls.iter().enumerate() {
-                    let ti = call
-                        .get("index")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(j as u64);
-                    let location = format!("{at}/tool_calls/{ti}/function/arguments");
-                    if let Some(name) = call.pointer("/function/name").and_then(Value::as_str) {
-                        r.tools.push((location.clone(), name.to_string()));
-                    }
-                    if let Some(Value::String(text)) = call.pointer("/function/arguments") {
-                        r.deltas.push(Delta {
-                            location,
-                            pointer: format!("{ptr}/tool_calls/{j}/function/arguments"),
-                            text: text.clone(),
-                        });
-                    }
+            for field in ["content", "refusal"] {
+                if let Some(Value::Array(entries)) = choice.pointer(&format!("/logprobs/{field}")) {
+                    r.tokens.push(Tokens {
+                        location: format!("{at}/{field}"),
+                        pointer: format!("/choices/{pos}/logprobs/{field}"),
+                        entries: entries.clone(),
+                    });
                 }
             }
             if choice.get("finish_reason").is_some_and(|f| !f.is_null()) {
@@ -855,17 +1132,23 @@ fn read_event(name: Option<&str>, v: &Value) -> Reading {
         }
         "content_block_delta" => {
             let i = num("/index").unwrap_or(0);
-            for (field, target) in [
-                ("text", "text"),
-                ("partial_json", "input"),
-                ("thinking", "thinking"),
-            ] {
-                if let Some(text) = str_at(&format!("/delta/{field}")) {
-                    r.deltas.push(Delta {
-                        location: format!("/content/{i}/{target}"),
-                        pointer: format!("/delta/{field}"),
-                        text: text.to_string(),
-                    });
+            for (field, value) in v
+                .get("delta")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(text) = value.as_str().filter(|t| is_fragment(field, t)) {
+                    let target = if field == "partial_json" {
+                        "input"
+                    } else {
+                        field
+                    };
+                    r.delta(
+                        payload::child(&format!("/content/{i}"), target),
+                        payload::child("/delta", field),
+                        text,
+                    );
                 }
             }
         }
@@ -877,96 +1160,243 @@ fn read_event(name: Option<&str>, v: &Value) -> Reading {
         // OpenAI Responses.
         "response.output_item.added" => {
             if let (Some(i), Some(name)) = (num("/output_index"), str_at("/item/name")) {
-                r.tools
-                    .push((format!("/output/{i}/arguments"), name.to_string()));
-            }
-        }
-        _ if kind.starts_with("response.") => {
-            let (oi, ci) = (
-                num("/output_index").unwrap_or(0),
-                num("/content_index").unwrap_or(0),
-            );
-            let si = num("/summary_index").unwrap_or(0);
-            let location = match kind.trim_end_matches(".delta").trim_end_matches(".done") {
-                "response.output_text" => format!("/output/{oi}/content/{ci}/text"),
-                "response.refusal" => format!("/output/{oi}/content/{ci}/refusal"),
-                "response.function_call_arguments" => format!("/output/{oi}/arguments"),
-                "response.reasoning_summary_text" => format!("/output/{oi}/summary/{si}/text"),
-                "response.content_part" => format!("/output/{oi}/content/{ci}"),
-                "response.output_item" => format!("/output/{oi}"),
-                _ => String::new(),
-            };
-            if kind.ends_with(".delta") && !location.is_empty() {
-                if let Some(text) = str_at("/delta") {
-                    r.deltas.push(Delta {
-                        location,
-                        pointer: "/delta".into(),
-                        text: text.to_string(),
-                    });
-                }
-            } else if kind.ends_with(".done") && !location.is_empty() {
-                r.ends.push(location.clone());
-                // The whole text again: `text`, `refusal` or `arguments`; or a part or item holding it.
-                for field in ["text", "refusal", "arguments"] {
-                    if str_at(&format!("/{field}")).is_some() {
-                        r.repeats.push((format!("/{field}"), location.clone()));
-                    }
-                }
-                if kind == "response.content_part.done" {
-                    for field in ["text", "refusal"] {
-                        r.repeats
-                            .push((format!("/part/{field}"), format!("{location}/{field}")));
-                    }
-                }
-                if kind == "response.output_item.done" {
-                    r.repeats
-                        .extend(item_repeats(v.get("item"), "/item", &location));
-                }
-            } else if matches!(
-                kind,
-                "response.completed" | "response.incomplete" | "response.failed"
-            ) {
-                r.ends.push(String::new());
-                if let Some(output) = v.pointer("/response/output").and_then(Value::as_array) {
-                    for (i, item) in output.iter().enumerate() {
-                        r.repeats.extend(item_repeats(
-                            Some(item),
-                            &format!("/response/output/{i}"),
-                            &format!("/output/{i}"),
-                        ));
-                    }
+                for field in ["arguments", "input"] {
+                    r.tools
+                        .push((format!("/output/{i}/{field}"), name.to_string()));
                 }
             }
         }
+        _ if kind.starts_with("response.") => responses_event(kind, v, &mut r),
         _ => {}
     }
     r
 }
 
-/// The whole texts an output item repeats: (pointer in the event, channel location).
-fn item_repeats(item: Option<&Value>, pointer: &str, location: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let Some(item) = item else { return out };
-    if item.get("arguments").is_some() {
-        out.push((
-            format!("{pointer}/arguments"),
-            format!("{location}/arguments"),
-        ));
-    }
-    for (list, fields) in [
-        ("content", &["text", "refusal"][..]),
-        ("summary", &["text"][..]),
-    ] {
-        if let Some(parts) = item.get(list).and_then(Value::as_array) {
-            for (i, _) in parts.iter().enumerate() {
-                for field in fields {
-                    out.push((
-                        format!("{pointer}/{list}/{i}/{field}"),
-                        format!("{location}/{list}/{i}/{field}"),
-                    ));
+/// A Chat Completions delta: every string in it is a piece of a text (`content`, `refusal`, reasoning in
+/// any of its spellings, fields not known yet), and so are the pieces nested in tool calls and audio.
+fn chat_delta(delta: &serde_json::Map<String, Value>, at: &str, ptr: &str, r: &mut Reading) {
+    for (field, value) in delta {
+        match (field.as_str(), value) {
+            (_, Value::String(text)) if is_fragment(field, text) => {
+                r.delta(payload::child(at, field), payload::child(ptr, field), text)
+            }
+            ("tool_calls", Value::Array(calls)) => {
+                for (j, call) in calls.iter().enumerate() {
+                    let ti = call
+                        .get("index")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(j as u64);
+                    for (kind, field) in [("function", "arguments"), ("custom", "input")] {
+                        let location = format!("{at}/tool_calls/{ti}/{kind}/{field}");
+                        if let Some(name) = call
+                            .pointer(&format!("/{kind}/name"))
+                            .and_then(Value::as_str)
+                        {
+                            r.tools.push((location.clone(), name.to_string()));
+                        }
+                        if let Some(text) = call
+                            .pointer(&format!("/{kind}/{field}"))
+                            .and_then(Value::as_str)
+                        {
+                            r.delta(
+                                location,
+                                format!("{ptr}/tool_calls/{j}/{kind}/{field}"),
+                                text,
+                            );
+                        }
+                    }
                 }
             }
+            ("function_call", Value::Object(call)) => {
+                let location = format!("{at}/function_call/arguments");
+                if let Some(name) = call.get("name").and_then(Value::as_str) {
+                    r.tools.push((location.clone(), name.to_string()));
+                }
+                if let Some(text) = call.get("arguments").and_then(Value::as_str) {
+                    r.delta(location, format!("{ptr}/function_call/arguments"), text);
+                }
+            }
+            ("audio", Value::Object(audio)) => {
+                if let Some(text) = audio.get("transcript").and_then(Value::as_str) {
+                    r.delta(
+                        format!("{at}/audio/transcript"),
+                        format!("{ptr}/audio/transcript"),
+                        text,
+                    );
+                }
+            }
+            // Anything else nested stays in the event and is checked whole with it.
+            _ => {}
         }
     }
+}
+
+/// An OpenAI Responses event other than `response.output_item.added`: `*.delta` events carry a piece of a
+/// text in `delta`, `*.done` events end it and repeat it whole, and the closing events repeat every item.
+fn responses_event(kind: &str, v: &Value, r: &mut Reading) {
+    let num = |p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+    let (oi, ci, si) = (
+        num("/output_index"),
+        num("/content_index"),
+        num("/summary_index"),
+    );
+    let stem = kind.trim_start_matches("response.");
+    let (stem, delta) = match stem.strip_suffix(".delta") {
+        Some(stem) => (stem, true),
+        None => (stem.strip_suffix(".done").unwrap_or(stem), false),
+    };
+    let done = kind.ends_with(".done");
+    let location = match stem {
+        "output_text" | "reasoning_text" => format!("/output/{oi}/content/{ci}/text"),
+        "refusal" => format!("/output/{oi}/content/{ci}/refusal"),
+        "audio.transcript" | "output_audio_transcript" => {
+            format!("/output/{oi}/content/{ci}/transcript")
+        }
+        "function_call_arguments" | "mcp_call_arguments" => format!("/output/{oi}/arguments"),
+        "custom_tool_call_input" => format!("/output/{oi}/input"),
+        "code_interpreter_call_code" => format!("/output/{oi}/code"),
+        "reasoning_summary_text" => format!("/output/{oi}/summary/{si}/text"),
+        "reasoning_summary_part" => format!("/output/{oi}/summary/{si}"),
+        "content_part" => format!("/output/{oi}/content/{ci}"),
+        "output_item" => format!("/output/{oi}"),
+        // A kind not known yet still streams into a channel of its own.
+        other => payload::child(&format!("/output/{oi}"), other),
+    };
+    if delta {
+        // Audio deltas are base64 chunks a client decodes one by one: checked whole, never moved.
+        let audio = matches!(stem, "audio" | "output_audio");
+        if let Some(text) = v.get("delta").and_then(Value::as_str).filter(|_| !audio) {
+            r.delta(location.clone(), "/delta".into(), text);
+        }
+        if let Some(Value::Array(entries)) = v.get("logprobs") {
+            r.tokens.push(Tokens {
+                location,
+                pointer: "/logprobs".into(),
+                entries: entries.clone(),
+            });
+        }
+    } else if done {
+        r.ends.push(location.clone());
+        for field in TEXT_FIELDS {
+            if v.get(field).is_some_and(Value::is_string) {
+                r.repeats.push((format!("/{field}"), location.clone()));
+            }
+        }
+        if v.get("logprobs").is_some() {
+            r.repeated_tokens
+                .push(("/logprobs".into(), location.clone()));
+        }
+        if let Some(part) = v.get("part") {
+            r.repeats.extend(part_repeats(part, "/part", &location));
+        }
+        if let Some(item) = v.get("item") {
+            r.repeats.extend(item_repeats(item, "/item", &location));
+            r.repeated_tokens
+                .extend(item_token_repeats(item, "/item", &location));
+        }
+    } else if matches!(stem, "completed" | "incomplete" | "failed") {
+        r.ends.push(String::new());
+        for (i, item) in v
+            .pointer("/response/output")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let (pointer, location) = (format!("/response/output/{i}"), format!("/output/{i}"));
+            r.repeats.extend(item_repeats(item, &pointer, &location));
+            r.repeated_tokens
+                .extend(item_token_repeats(item, &pointer, &location));
+        }
+    }
+}
+
+/// The fields of a Responses item or part that hold a whole streamed text.
+const TEXT_FIELDS: [&str; 6] = [
+    "text",
+    "refusal",
+    "transcript",
+    "arguments",
+    "input",
+    "code",
+];
+
+/// The whole texts a content or summary part repeats: (pointer in the event, channel location).
+fn part_repeats(part: &Value, pointer: &str, location: &str) -> Vec<(String, String)> {
+    TEXT_FIELDS
+        .iter()
+        .filter(|field| part.get(**field).is_some_and(Value::is_string))
+        .map(|field| (format!("{pointer}/{field}"), format!("{location}/{field}")))
+        .collect()
+}
+
+/// The whole texts an output item repeats: its own and its parts'.
+fn item_repeats(item: &Value, pointer: &str, location: &str) -> Vec<(String, String)> {
+    let mut out = part_repeats(item, pointer, location);
+    for list in ["content", "summary"] {
+        for (i, part) in item
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            out.extend(part_repeats(
+                part,
+                &format!("{pointer}/{list}/{i}"),
+                &format!("{location}/{list}/{i}"),
+            ));
+        }
+    }
+    out
+}
+
+/// The token log-probability lists an output item repeats, with the channel of the text they spell.
+fn item_token_repeats(item: &Value, pointer: &str, location: &str) -> Vec<(String, String)> {
+    let parts = item
+        .get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    parts
+        .enumerate()
+        .filter(|(_, part)| part.get("logprobs").is_some())
+        .map(|(i, _)| {
+            (
+                format!("{pointer}/content/{i}/logprobs"),
+                format!("{location}/content/{i}/text"),
+            )
+        })
+        .collect()
+}
+
+/// The strings of `v` outside the subtrees at `skip` (JSON pointers).
+fn strings_outside<'v>(v: &'v Value, skip: &[&str]) -> Vec<&'v str> {
+    fn walk<'v>(v: &'v Value, at: &mut String, skip: &[&str], out: &mut Vec<&'v str>) {
+        if skip.contains(&at.as_str()) {
+            return;
+        }
+        let len = at.len();
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    at.push_str(&format!("/{i}"));
+                    walk(item, at, skip, out);
+                    at.truncate(len);
+                }
+            }
+            Value::Object(fields) => {
+                for (key, item) in fields {
+                    *at = payload::child(at, key);
+                    walk(item, at, skip, out);
+                    at.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut String::new(), skip, &mut out);
     out
 }

@@ -15,6 +15,9 @@ use crate::util::{default_bundle, key, run_dir};
 const EMAIL: &str = "ana.silva@example.com";
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
 const CARD: &str = "4111 1111 1111 1111";
+/// Values planted into streams that already hold the ones above, so that what is looked for is the plant.
+const PLANTED_TOKEN: &str = "ghp_R8x2Kq7LmZ4vT9wN3bY6cF1hJ5dS0gA2pE7u";
+const PLANTED_EMAIL: &str = "lena.berg@example.org";
 
 fn stock() -> Arc<Bundle> {
     static BUNDLE: std::sync::OnceLock<Arc<Bundle>> = std::sync::OnceLock::new();
@@ -421,6 +424,461 @@ fn openai_responses_sse_done_events_repeat_the_redacted_text() {
             redacted
         );
     });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Nothing in a stream passes unread: fields no list names, event kinds not known yet, lines other than
+// data, token log-probabilities, and a value planted in any string of any event.
+
+/// Server-sent events from JSON values (`Value::Null` is `[DONE]`).
+fn sse_of(events: &[(Option<String>, Value)]) -> String {
+    events
+        .iter()
+        .map(|(name, data)| {
+            let data = match data {
+                Value::Null => "[DONE]".to_string(),
+                v => v.to_string(),
+            };
+            match name {
+                Some(n) => format!("event: {n}\ndata: {data}\n\n"),
+                None => format!("data: {data}\n\n"),
+            }
+        })
+        .collect()
+}
+
+/// One token's log-probability entry, with an alternative the model weighed.
+fn logprob(token: &str, alternative: &str) -> Value {
+    json!({"token": token, "logprob": -0.25, "bytes": token.as_bytes(),
+           "top_logprobs": [{"token": alternative, "logprob": -2.5, "bytes": alternative.as_bytes()}]})
+}
+
+/// A Chat Completions stream with what the first adapters did not read: reasoning in a field of its own,
+/// legacy `function_call`, an audio transcript, per-token log-probabilities, padding, and metadata.
+fn chat_stream_beyond_content() -> Vec<(Option<String>, Value)> {
+    let chunk = |delta: Value, logprobs: Value, finish: Value| {
+        (
+            None,
+            json!({"id": "chatcmpl-9", "object": "chat.completion.chunk", "created": 1694268190,
+                   "model": "gpt-4o-audio", "system_fingerprint": "fp_44709d6fcb", "service_tier": "default",
+                   "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}],
+                   "obfuscation": "q7Xb"}),
+        )
+    };
+    let none = Value::Null;
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "content": "", "refusal": null}),
+        none.clone(),
+        none.clone(),
+    )];
+    for t in tokens(&format!("The user wants mail sent to {EMAIL} now")) {
+        events.push(chunk(json!({"reasoning": t}), none.clone(), none.clone()));
+    }
+    for t in tokens(&chat_content()) {
+        let lp = json!({"content": [logprob(&t, "maybe")], "refusal": null});
+        events.push(chunk(json!({"content": t}), lp, none.clone()));
+    }
+    events.push(chunk(
+        json!({"function_call": {"name": "lookup", "arguments": ""}}),
+        none.clone(),
+        none.clone(),
+    ));
+    for t in tokens(&format!("{{\"key\": \"{AWS_KEY}\"}}")) {
+        events.push(chunk(
+            json!({"function_call": {"arguments": t}}),
+            none.clone(),
+            none.clone(),
+        ));
+    }
+    events.push(chunk(
+        json!({"audio": {"id": "audio_1", "data": "UklGRiQAAABXQVZF", "expires_at": 1729234747, "transcript": ""}}),
+        none.clone(),
+        none.clone(),
+    ));
+    for t in tokens(&format!("Call back on card {CARD}.")) {
+        events.push(chunk(
+            json!({"audio": {"transcript": t}}),
+            none.clone(),
+            none.clone(),
+        ));
+    }
+    events.push(chunk(json!({}), none.clone(), json!("stop")));
+    events.push((None, Value::Null));
+    events
+}
+
+/// A Responses stream with every kind of delta the API has, one it does not have yet, log-probabilities,
+/// and the `*.done` and `response.completed` events that repeat each text whole.
+fn responses_stream_beyond_text() -> Vec<(Option<String>, Value)> {
+    let mut events = Vec::new();
+    let mut push = |kind: &str, mut v: Value| {
+        v["type"] = json!(kind);
+        events.push((Some(kind.to_string()), v));
+    };
+    let text = format!("Your contact is {EMAIL}.");
+    let texts = [
+        (
+            "response.custom_tool_call_input",
+            0,
+            format!("key={AWS_KEY}"),
+            "input",
+        ),
+        (
+            "response.mcp_call_arguments",
+            1,
+            format!("{{\"to\": \"{EMAIL}\"}}"),
+            "arguments",
+        ),
+        (
+            "response.reasoning_text",
+            2,
+            format!("I should email {EMAIL}"),
+            "text",
+        ),
+        (
+            "response.code_interpreter_call_code",
+            3,
+            format!("charge('{CARD}')"),
+            "code",
+        ),
+        (
+            "response.audio.transcript",
+            4,
+            format!("Read out {AWS_KEY}"),
+            "",
+        ),
+        (
+            "response.hologram_caption",
+            5,
+            format!("Caption {EMAIL}"),
+            "",
+        ),
+    ];
+    push(
+        "response.created",
+        json!({"sequence_number": 0, "response": {"id": "resp_9", "object": "response", "status": "in_progress", "output": []}}),
+    );
+    for (kind, oi, value, field) in &texts {
+        for t in tokens(value) {
+            push(
+                &format!("{kind}.delta"),
+                json!({"item_id": format!("it_{oi}"), "output_index": oi, "content_index": 0, "delta": t, "obfuscation": "Zq"}),
+            );
+        }
+        let mut done =
+            json!({"item_id": format!("it_{oi}"), "output_index": oi, "content_index": 0});
+        if !field.is_empty() {
+            done[*field] = json!(value);
+        }
+        push(&format!("{kind}.done"), done);
+    }
+    for t in tokens(&text) {
+        push(
+            "response.output_text.delta",
+            json!({"item_id": "msg_6", "output_index": 6, "content_index": 0, "delta": t, "logprobs": [logprob(&t, "perhaps")]}),
+        );
+    }
+    let all_logprobs: Vec<Value> = tokens(&text)
+        .iter()
+        .map(|t| logprob(t, "perhaps"))
+        .collect();
+    push(
+        "response.output_text.done",
+        json!({"item_id": "msg_6", "output_index": 6, "content_index": 0, "text": text, "logprobs": all_logprobs}),
+    );
+    push(
+        "response.completed",
+        json!({"response": {"id": "resp_9", "object": "response", "status": "completed", "output": [
+            {"type": "custom_tool_call", "id": "it_0", "name": "shell", "input": format!("key={AWS_KEY}")},
+            {"type": "mcp_call", "id": "it_1", "name": "send", "arguments": format!("{{\"to\": \"{EMAIL}\"}}")},
+            {"type": "reasoning", "id": "it_2", "content": [{"type": "reasoning_text", "text": format!("I should email {EMAIL}")}]},
+            {"type": "code_interpreter_call", "id": "it_3", "code": format!("charge('{CARD}')")},
+            {"type": "message", "id": "it_4", "content": [{"type": "output_audio", "transcript": format!("Read out {AWS_KEY}")}]},
+            {"type": "hologram", "id": "it_5", "caption": format!("Caption {EMAIL}")},
+            {"type": "message", "id": "msg_6", "role": "assistant", "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": all_logprobs}]}
+        ]}}),
+    );
+    events
+}
+
+/// An Anthropic stream with a delta type not known yet, a citation, and a thinking signature.
+fn anthropic_stream_beyond_text() -> Vec<(Option<String>, Value)> {
+    let mut events = Vec::new();
+    let mut push = |v: Value| {
+        let kind = v["type"].as_str().unwrap().to_string();
+        events.push((Some(kind), v));
+    };
+    push(
+        json!({"type": "message_start", "message": {"id": "msg_01", "type": "message", "role": "assistant", "content": [], "model": "claude-sonnet-4-5"}}),
+    );
+    push(
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+    );
+    for t in tokens(&format!("Their key is {AWS_KEY}, careful")) {
+        push(
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": t}}),
+        );
+    }
+    push(
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"}}),
+    );
+    push(json!({"type": "content_block_stop", "index": 0}));
+    push(
+        json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}),
+    );
+    for t in tokens(&format!("Forward to {EMAIL} today")) {
+        push(
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "sparkle_delta", "sparkle": t}}),
+        );
+    }
+    push(
+        json!({"type": "content_block_delta", "index": 1, "delta": {"type": "citations_delta", "citation": {"type": "char_location", "cited_text": format!("card {CARD}"), "document_index": 0, "document_title": "Billing", "start_char_index": 0, "end_char_index": 24}}}),
+    );
+    push(json!({"type": "content_block_stop", "index": 1}));
+    push(
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 42}}),
+    );
+    push(json!({"type": "message_stop"}));
+    events
+}
+
+/// Streams `body` whole and cut at `cuts` (some dozens of places), checking nothing leaks each time;
+/// returns the released events of the whole run.
+fn stream_cut_many_ways(body: &str) -> Vec<(Option<String>, String)> {
+    let len = body.len();
+    for n in 1..=24 {
+        let cuts: Vec<usize> = (1..=n % 5 + 1)
+            .map(|i| (i * 7919 * n) % (len + 1))
+            .collect();
+        let pieces = split_at(body.as_bytes(), &cuts);
+        let (released, _) = stream(StreamType::Sse, Dir::Output, &refs(&pieces));
+        assert_nothing_leaks(&released);
+        events_of(&released);
+    }
+    let (released, summary) = stream(StreamType::Sse, Dir::Output, &[body.as_bytes()]);
+    assert_nothing_leaks(&released);
+    assert_eq!(summary.outcome, Outcome::Modify);
+    events_of(&released)
+}
+
+/// The log-probability entries under `pointer` across all events, in order.
+fn released_logprobs(events: &[(Option<String>, String)], pointer: &str) -> Vec<Value> {
+    events
+        .iter()
+        .filter_map(|(_, d)| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| v.pointer(pointer).and_then(Value::as_array).cloned())
+        .flatten()
+        .collect()
+}
+
+fn spelled(entries: &[Value]) -> String {
+    entries
+        .iter()
+        .map(|e| e["token"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn chat_stream_fields_beyond_content_are_streamed_through_the_hold_back() {
+    let events = stream_cut_many_ways(&sse_of(&chat_stream_beyond_content()));
+    let redacted = |text: &str| run_dir(default_bundle(), text, Dir::Output).text;
+    assert_eq!(
+        joined(&events, "/choices/0/delta/reasoning"),
+        redacted(&format!("The user wants mail sent to {EMAIL} now"))
+    );
+    assert_eq!(
+        joined(&events, "/choices/0/delta/function_call/arguments"),
+        "{\"key\": \"[SECRET]\"}"
+    );
+    assert_eq!(
+        joined(&events, "/choices/0/delta/audio/transcript"),
+        redacted(&format!("Call back on card {CARD}."))
+    );
+    // Metadata and whole values go out as they came, in every event.
+    let first: Value = serde_json::from_str(&events[0].1).unwrap();
+    assert_eq!(first["model"], "gpt-4o-audio");
+    assert!(events
+        .iter()
+        .any(|(_, d)| d.contains("\"data\":\"UklGRiQAAABXQVZF\"")));
+    assert!(events
+        .iter()
+        .any(|(_, d)| d.contains("\"name\":\"lookup\"")));
+
+    // Token log-probabilities go out with their text, and only where the text went out unchanged.
+    let entries = released_logprobs(&events, "/choices/0/logprobs/content");
+    let tokens = spelled(&entries);
+    assert_nothing_leaks(tokens.as_bytes());
+    assert!(tokens.starts_with("Sure! Write to "), "{tokens:?}");
+    // Each released token is text that went out, in order.
+    let (redacted, mut at) = (chat_content_redacted(), 0);
+    for e in &entries {
+        let token = e["token"].as_str().unwrap();
+        let found = redacted[at..].find(token);
+        assert!(
+            found.is_some(),
+            "{token:?} is not in {redacted:?} after {at}"
+        );
+        at += found.unwrap_or(0) + token.len();
+    }
+    assert!(entries
+        .iter()
+        .all(|e| e["top_logprobs"][0]["token"] == "maybe"));
+}
+
+#[test]
+fn token_alternatives_that_carry_a_value_are_dropped() {
+    let mut events = vec![];
+    let text =
+        "The weather is mild today and tomorrow, with a light breeze from the west all week long.";
+    for t in tokens(text) {
+        events.push((
+            None,
+            json!({"choices": [{"index": 0, "delta": {"content": t},
+            "logprobs": {"content": [logprob(&t, AWS_KEY)]}, "finish_reason": null}]}),
+        ));
+    }
+    events.push((
+        None,
+        json!({"choices": [{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}]}),
+    ));
+    let events = stream_cut_many_ways(&sse_of(&events));
+    assert_eq!(joined(&events, "/choices/0/delta/content"), text);
+    // The text is clean, so its tokens go out; the alternatives spell a secret, so they do not.
+    let entries = released_logprobs(&events, "/choices/0/logprobs/content");
+    assert_eq!(spelled(&entries), text);
+    assert!(entries.iter().all(|e| e["top_logprobs"] == json!([])));
+}
+
+#[test]
+fn responses_stream_every_delta_kind_and_its_repeats_are_redacted() {
+    let events = stream_cut_many_ways(&sse_of(&responses_stream_beyond_text()));
+    let deltas = |kind: &str| -> String {
+        let only: Vec<(Option<String>, String)> = events
+            .iter()
+            .filter(|(n, _)| n.as_deref() == Some(kind))
+            .cloned()
+            .collect();
+        joined(&only, "/delta")
+    };
+    assert_eq!(
+        deltas("response.custom_tool_call_input.delta"),
+        "key=[SECRET]"
+    );
+    assert!(deltas("response.reasoning_text.delta").contains("[EMAIL_ADDRESS]"));
+    assert!(deltas("response.hologram_caption.delta").contains("[EMAIL_ADDRESS]"));
+    // The whole text repeated by `*.done` is what was released.
+    let done: Vec<Value> = events
+        .iter()
+        .filter(|(n, _)| n.as_deref() == Some("response.custom_tool_call_input.done"))
+        .map(|(_, d)| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(done[0]["input"], "key=[SECRET]");
+    // Log-probabilities: the tokens of the e-mail never go out, in the deltas or in the repeats.
+    let done = events
+        .iter()
+        .find(|(n, _)| n.as_deref() == Some("response.output_text.done"))
+        .map(|(_, d)| serde_json::from_str::<Value>(d).unwrap())
+        .unwrap();
+    let repeated: Vec<Value> = done["logprobs"].as_array().unwrap().clone();
+    let streamed = released_logprobs(&events, "/logprobs");
+    assert_eq!(
+        spelled(&repeated),
+        spelled(&streamed[..repeated.len().min(streamed.len())])
+    );
+    assert!(
+        spelled(&repeated).starts_with("Your contact is "),
+        "{repeated:?}"
+    );
+    assert_nothing_leaks(spelled(&streamed).as_bytes());
+}
+
+#[test]
+fn anthropic_stream_unknown_delta_kinds_and_citations_are_read() {
+    let events = stream_cut_many_ways(&sse_of(&anthropic_stream_beyond_text()));
+    assert_eq!(
+        joined(&events, "/delta/thinking"),
+        "Their key is [SECRET], careful"
+    );
+    assert!(joined(&events, "/delta/sparkle").contains("[EMAIL_ADDRESS]"));
+    // A signature is a whole value: it goes out in one piece, as it came.
+    assert_eq!(
+        joined(&events, "/delta/signature"),
+        "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
+    );
+}
+
+#[test]
+fn event_lines_other_than_data_are_read() {
+    let body = format!(
+        ": keep-alive {AWS_KEY}\n\nid: {EMAIL}\nevent: content_block_delta\ndata: {}\n\nevent: note {EMAIL}\ndata: {{}}\n\n",
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}})
+    );
+    let (released, summary) = stream(StreamType::Sse, Dir::Output, &[body.as_bytes()]);
+    assert_nothing_leaks(&released);
+    let released = String::from_utf8(released).unwrap();
+    assert!(
+        released.contains("event: content_block_delta\n"),
+        "{released}"
+    );
+    assert!(released.contains(": keep-alive [SECRET]\n"), "{released}");
+    assert_eq!(summary.outcome, Outcome::Modify);
+}
+
+/// Every string leaf of `v`, as JSON pointers.
+fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::String(_) => out.push(at),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                leaves(item, format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(fields) => {
+            for (k, item) in fields {
+                leaves(
+                    item,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn a_value_planted_in_any_string_of_any_event_is_never_released() {
+    let streams = [
+        chat_stream_beyond_content(),
+        responses_stream_beyond_text(),
+        anthropic_stream_beyond_text(),
+    ];
+    let mut planted = 0;
+    for events in streams {
+        for (i, (_, event)) in events.iter().enumerate() {
+            let mut pointers = Vec::new();
+            leaves(event, String::new(), &mut pointers);
+            for pointer in pointers {
+                for value in [PLANTED_TOKEN, PLANTED_EMAIL] {
+                    let mut copy = events.clone();
+                    let leaf = copy[i].1.pointer_mut(&pointer).unwrap();
+                    *leaf = json!(format!("{} {value} ", leaf.as_str().unwrap()));
+                    let body = sse_of(&copy);
+                    let cut = (planted * 7919) % body.len();
+                    let pieces = split_at(body.as_bytes(), &[cut]);
+                    let (released, _) = stream(StreamType::Sse, Dir::Output, &refs(&pieces));
+                    let released = String::from_utf8_lossy(&released);
+                    assert!(
+                        !released.contains(value),
+                        "{value} planted at event {i} {pointer} was released: {}\n{released}",
+                        copy[i].1
+                    );
+                    planted += 1;
+                }
+            }
+        }
+    }
+    assert!(planted > 500, "{planted}");
 }
 
 proptest! {
