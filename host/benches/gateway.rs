@@ -1,6 +1,6 @@
 //! What the gateway surface costs on top of the chain, side by side in one run: a JSON chat body against
 //! the same texts as one plain text, and a streamed answer (through the hold-back, in token-sized
-//! chunks) against one Check of the whole answer.
+//! chunks, raw and as server-sent events) against one Check of the whole answer.
 //!
 //! Run: `cargo bench -p palisade --bench gateway`. Results and their ratios go in BENCHMARKS.md.
 
@@ -75,6 +75,34 @@ fn stream_vs_whole(c: &mut Criterion, bundle: &Arc<Bundle>, key: &HashKey) {
             })
         });
     }
+    // The same answer as OpenAI Chat Completions chunks, 16 bytes of content each, pushed event by event.
+    let events: Vec<String> = answer
+        .as_bytes()
+        .chunks(16)
+        .map(|piece| {
+            let chunk = serde_json::json!({"id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "object": "chat.completion.chunk",
+                "created": 1741570283, "model": "gpt-4o-2024-08-06", "system_fingerprint": "fp_eb9dce56a8",
+                "choices": [{"index": 0, "delta": {"content": String::from_utf8_lossy(piece)}, "logprobs": null, "finish_reason": null}]});
+            format!("data: {chunk}\n\n")
+        })
+        .collect();
+    group.bench_function("checkstream-sse-16B-deltas", |b| {
+        b.iter(|| {
+            let mut s = StreamCheck::new(
+                bundle.clone(),
+                output(),
+                StreamType::Sse,
+                StreamSettings::default(),
+            );
+            let mut released = 0;
+            for event in &events {
+                released += s.push(event.as_bytes(), key).unwrap().len();
+            }
+            released += s.push(b"data: [DONE]\n\n", key).unwrap().len();
+            released += s.finish(key).unwrap().len();
+            assert!(released > 0);
+        })
+    });
     group.finish();
 }
 

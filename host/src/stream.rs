@@ -557,7 +557,10 @@ impl StreamCheck {
             // text, one channel for all such events.
             let c = self.channel("");
             self.channels[c].template = Some(Template {
-                event: event.clone(),
+                event: Arc::new(EventTemplate {
+                    event: event.clone(),
+                    held: Vec::new(),
+                }),
                 pointer: None,
                 tokens: None,
             });
@@ -586,24 +589,23 @@ impl StreamCheck {
         }
 
         // The event without its fragments is checked first, so nothing in it goes out unchecked; whole
-        // texts it repeats take their channel's released text.
-        let mut rest = data;
-        let mut repeated = false;
-        for (pointer, with) in self.repeats(&reading) {
-            rest = replace_json_value(&rest, &pointer, &with).unwrap_or(rest);
-            repeated = true;
-        }
-        let mut held: Vec<&str> = reading.deltas.iter().map(|d| d.pointer.as_str()).collect();
-        for d in &reading.deltas {
-            rest = replace_json_value(&rest, &d.pointer, "\"\"").unwrap_or(rest);
-        }
-        for t in &reading.tokens {
-            rest = replace_json_value(&rest, &t.pointer, "[]").unwrap_or(rest);
-            held.push(&t.pointer);
-        }
-        let strings = strings_outside(&value, &held);
-        if repeated || strings.iter().any(|s| !self.clean.contains(*s)) {
-            let checked = check::run(&self.bundle, ContentType::Json, rest, &self.exchange, key)?;
+        // texts it repeats take their channel's released text. Its strings seen before need no check.
+        let repeats = self.repeats(&reading);
+        let mut rest = replace_json_values(&data, &repeats);
+        let held: Vec<(String, &'static str)> = (reading.deltas.iter())
+            .map(|d| (d.pointer.clone(), "\"\""))
+            .chain(reading.tokens.iter().map(|t| (t.pointer.clone(), "[]")))
+            .collect();
+        let strings = strings_outside(&value, held.iter().map(|(p, _)| p.as_str()));
+        if !repeats.is_empty() || strings.iter().any(|s| !self.clean.contains(*s)) {
+            let blanked = replace_json_values(&rest, &held);
+            let checked = check::run(
+                &self.bundle,
+                ContentType::Json,
+                blanked,
+                &self.exchange,
+                key,
+            )?;
             let Some((content, changed)) = self.absorb(checked) else {
                 return Ok(());
             };
@@ -615,7 +617,11 @@ impl StreamCheck {
 
         // Each fragment becomes what its channel releases now, and each channel's token log-probabilities
         // the tokens of that text.
-        let template = event.with_data(rest.clone());
+        let template = Arc::new(EventTemplate {
+            event: event.with_data(rest),
+            held,
+        });
+        let mut released: Vec<(String, String)> = Vec::new();
         let mut released_tokens: Vec<(usize, Vec<Value>)> = Vec::new();
         for (d, &c) in reading.deltas.iter().zip(&delta_channels) {
             self.channels[c].text.push_str(&d.text);
@@ -628,13 +634,12 @@ impl StreamCheck {
                 pointer: Some(d.pointer.clone()),
                 tokens: token_pointer,
             });
-            let released = self.advance(c, ending.contains(&c), key)?;
-            if released.denied.is_some() {
+            let now = self.advance(c, ending.contains(&c), key)?;
+            if now.denied.is_some() {
                 return Ok(());
             }
-            rest = replace_json_value(&rest, &d.pointer, &payload::json_string(&released.text))
-                .unwrap_or(rest);
-            released_tokens.push((c, released.tokens));
+            released.push((d.pointer.clone(), payload::json_string(&now.text)));
+            released_tokens.push((c, now.tokens));
         }
         for t in &reading.tokens {
             let c = self.channel(&t.location);
@@ -646,9 +651,12 @@ impl StreamCheck {
                 .iter()
                 .find(|(rc, _)| *rc == c)
                 .map_or(Value::Array(Vec::new()), |(_, t)| Value::Array(t.clone()));
-            rest = replace_json_value(&rest, &t.pointer, &tokens.to_string()).unwrap_or(rest);
+            released.push((t.pointer.clone(), tokens.to_string()));
         }
-        event.with_data(rest).render(None, out);
+        let data = template.event.data.as_deref().unwrap_or_default();
+        template
+            .event
+            .render(Some(&replace_json_values(data, &released)), out);
         Ok(())
     }
 
@@ -783,25 +791,31 @@ impl StreamCheck {
             }
             match &self.channels[c].template {
                 Some(Template {
-                    event,
+                    event: template,
                     pointer: Some(pointer),
                     tokens,
                 }) => {
-                    let mut data = event.data.clone().unwrap_or_default();
-                    data =
-                        replace_json_value(&data, pointer, &payload::json_string(&released.text))
-                            .unwrap_or(data);
-                    if let Some(at) = tokens {
-                        let list = Value::Array(released.tokens).to_string();
-                        data = replace_json_value(&data, at, &list).unwrap_or(data);
+                    // Its own text and tokens go in; the other fragments of that event went out with it.
+                    let mut with: Vec<(String, String)> = (template.held.iter())
+                        .map(|(at, empty)| (at.clone(), empty.to_string()))
+                        .collect();
+                    for (at, value) in with.iter_mut() {
+                        if at == pointer {
+                            *value = payload::json_string(&released.text);
+                        } else if Some(&*at) == tokens.as_ref() {
+                            *value = Value::Array(released.tokens.clone()).to_string();
+                        }
                     }
-                    event.with_data(data).render(None, out);
+                    let data = template.event.data.as_deref().unwrap_or_default();
+                    template
+                        .event
+                        .render(Some(&replace_json_values(data, &with)), out);
                 }
                 Some(Template {
-                    event,
+                    event: template,
                     pointer: None,
                     ..
-                }) => event.render(Some(&released.text), out),
+                }) => template.event.render(Some(&released.text), out),
                 None => {}
             }
         }
@@ -934,23 +948,49 @@ fn floor_char_boundary(s: &str, mut at: usize) -> usize {
     at
 }
 
-/// `data` with the value at `pointer` replaced by `with` (JSON text), every other byte kept.
-fn replace_json_value(data: &str, pointer: &str, with: &str) -> Option<String> {
-    let range = payload::locate(data, &[pointer]).pop()??;
-    Some(format!(
-        "{}{with}{}",
-        &data[..range.start],
-        &data[range.end..]
-    ))
+/// `data` with the value at each pointer replaced by its JSON text, every other byte kept; pointers not in
+/// `data` are passed over. One scan, however many values.
+fn replace_json_values<P: AsRef<str>, W: AsRef<str>>(data: &str, with: &[(P, W)]) -> String {
+    if with.is_empty() {
+        return data.to_string();
+    }
+    let pointers: Vec<&str> = with.iter().map(|(p, _)| p.as_ref()).collect();
+    let mut spans: Vec<(Range<usize>, &str)> = payload::locate(data, &pointers)
+        .into_iter()
+        .zip(with)
+        .filter_map(|(range, (_, w))| Some((range?, w.as_ref())))
+        .collect();
+    spans.sort_by_key(|(range, _)| range.start);
+    let mut out = String::with_capacity(data.len());
+    let mut at = 0;
+    for (range, w) in spans {
+        // Nested pointers (one inside another's value) cannot both be replaced; the outer one wins.
+        if range.start < at {
+            continue;
+        }
+        out.push_str(&data[at..range.start]);
+        out.push_str(w);
+        at = range.end;
+    }
+    out.push_str(&data[at..]);
+    out
 }
 
-/// The last delta event of a channel (its fragments emptied, its other strings as checked), where in its
-/// data the channel's text goes (`None`: the data is the text) and where its token log-probabilities go.
+/// The last delta event of a channel, where in its data the channel's text goes (`None`: the data is the
+/// text) and where its token log-probabilities go: text released when the channel ends goes out in a copy.
 #[derive(Clone, Debug)]
 struct Template {
-    event: Event,
+    event: Arc<EventTemplate>,
     pointer: Option<String>,
     tokens: Option<String>,
+}
+
+/// A delta event as checked, and the pointers of the fragments and tokens it held, with what each is when
+/// empty: a copy of it carries one channel's text and nothing of the others'.
+#[derive(Debug)]
+struct EventTemplate {
+    event: Event,
+    held: Vec<(String, &'static str)>,
 }
 
 /// One server-sent event: its lines as received, its name and its data.
@@ -1371,32 +1411,20 @@ fn item_token_repeats(item: &Value, pointer: &str, location: &str) -> Vec<(Strin
 }
 
 /// The strings of `v` outside the subtrees at `skip` (JSON pointers).
-fn strings_outside<'v>(v: &'v Value, skip: &[&str]) -> Vec<&'v str> {
-    fn walk<'v>(v: &'v Value, at: &mut String, skip: &[&str], out: &mut Vec<&'v str>) {
-        if skip.contains(&at.as_str()) {
+fn strings_outside<'v, 'p>(v: &'v Value, skip: impl Iterator<Item = &'p str>) -> Vec<&'v str> {
+    fn walk<'v>(v: &'v Value, skip: &[&Value], out: &mut Vec<&'v str>) {
+        if skip.iter().any(|s| std::ptr::eq(*s, v)) {
             return;
         }
-        let len = at.len();
         match v {
             Value::String(s) => out.push(s),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    at.push_str(&format!("/{i}"));
-                    walk(item, at, skip, out);
-                    at.truncate(len);
-                }
-            }
-            Value::Object(fields) => {
-                for (key, item) in fields {
-                    *at = payload::child(at, key);
-                    walk(item, at, skip, out);
-                    at.truncate(len);
-                }
-            }
+            Value::Array(items) => items.iter().for_each(|item| walk(item, skip, out)),
+            Value::Object(fields) => fields.values().for_each(|item| walk(item, skip, out)),
             _ => {}
         }
     }
+    let skip: Vec<&Value> = skip.filter_map(|p| v.pointer(p)).collect();
     let mut out = Vec::new();
-    walk(v, &mut String::new(), skip, &mut out);
+    walk(v, &skip, &mut out);
     out
 }
