@@ -276,9 +276,13 @@ fn the_second_run_takes_compiled_plugins_from_the_cache() {
         .unwrap();
     assert!(String::from_utf8_lossy(&off.stderr).contains("no component cache"));
     // Switches set from the environment take the usual spellings (PALISADE_NO_CACHE=1 in a container).
+    // A bundle of one small plugin: each run compiles it afresh.
+    let small = bundle_dir(&format!("{HEADER}{}", testbed("t", "{}", "")));
     for value in ["1", "yes", "true", "on"] {
         let off = Command::new(env!("CARGO_BIN_EXE_palisade"))
-            .args(["scan", "--cache-dir"])
+            .args(["scan", "--bundle"])
+            .arg(small.path())
+            .arg("--cache-dir")
             .arg(cache.path())
             .env("PALISADE_NO_CACHE", value)
             .env("PALISADE_LOG", "palisade=info")

@@ -215,17 +215,6 @@ fn saboteur() -> impl Strategy<Value = Option<Saboteur>> {
     )
 }
 
-/// One engine with a compiled-component cache for these cases: each loads a bundle of its own, and
-/// compiling pii afresh for each would take most of the test's time.
-fn cached_engine() -> &'static palisade::engine::Engine {
-    static ENGINE: std::sync::OnceLock<palisade::engine::Engine> = std::sync::OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fail-closed-cache");
-        let cache = palisade::cache::ComponentCache::open(&dir).expect("cache directory");
-        palisade::engine::Engine::with_cache(Some(cache)).expect("engine starts")
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -261,7 +250,7 @@ proptest! {
         let plugins = if sabotage.as_ref().is_some_and(|s| s.before_pii) { hostile + &pii } else { pii + &hostile };
         let manifest = format!("[bundle]\nname = \"random\"\nversion = \"1\"\n\n{}{plugins}", policy.toml());
         let dir = crate::util::bundle_dir(&manifest);
-        let bundle = palisade::bundle::load_dir(cached_engine(), dir.path()).expect("bundle loads");
+        let bundle = palisade::bundle::load_dir(crate::util::engine(), dir.path()).expect("bundle loads");
 
         let (content_type, body) = if as_chat_body {
             let body = serde_json::json!({"messages": [{"role": "user", "content": text}]});

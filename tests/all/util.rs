@@ -5,15 +5,21 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use palisade::bundle::{self, Bundle};
+use palisade::cache::ComponentCache;
 use palisade::chain::{self, Dir, Request, Verdicts};
 use palisade::engine::Engine;
 use palisade::policy::HashKey;
 use sha2::{Digest, Sha256};
 
-/// One engine (and epoch ticker) for every test, as the service has one per process.
+/// One engine (and epoch ticker) for every test, as the service has one per process. It keeps compiled
+/// components in the cache the spawned binary uses: many tests load bundles of the same plugins (the policy
+/// plugins take seconds each to compile), and a cache entry is the same component, checked by its hash.
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| Engine::new().expect("engine starts"))
+    ENGINE.get_or_init(|| {
+        let cache = ComponentCache::open(Path::new(BINARY_CACHE_DIR)).expect("cache directory");
+        Engine::with_cache(Some(cache)).expect("engine starts")
+    })
 }
 
 /// The embedded default bundle, loaded once for the whole test binary (loading compiles components).
