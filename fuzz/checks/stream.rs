@@ -15,6 +15,7 @@ fn run(kind: StreamType, hold_back: usize, chunks: &[&[u8]]) -> Result<Vec<u8>, 
         version: "0".into(),
         digest: String::new(),
         plugins: Vec::new(),
+        pass_unread: Vec::new(),
     });
     let key = HashKey::new(*b"fuzz");
     let mut check = StreamCheck::new(

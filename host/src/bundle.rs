@@ -16,6 +16,7 @@ use toml::Spanned;
 
 use crate::chain::Dir;
 use crate::engine::{Engine, Limits, PluginRuntime, MAX_PLUGIN_MEMORY};
+use crate::payload;
 use crate::policy::{Policy, Setting};
 use crate::signing;
 use crate::{Error, Result};
@@ -70,12 +71,25 @@ pub struct Bundle {
     pub digest: String,
     /// The plugins, in manifest order.
     pub plugins: Vec<Arc<LoadedPlugin>>,
+    /// `[bundle] pass_unread`: media types (`type/subtype` or `type/*`) of request bodies that may pass
+    /// the gateways unread (audio uploads, say). Any other body Palisade cannot read is refused.
+    pub pass_unread: Vec<String>,
 }
 
 impl Bundle {
     /// `name@version`, as responses and logs name the bundle that decided.
     pub fn id(&self) -> String {
         format!("{}@{}", self.name, self.version)
+    }
+
+    /// The `pass_unread` entry that lets a body of `content_type` pass unread, if one does.
+    pub fn passes_unread(&self, content_type: &str) -> Option<&str> {
+        let media = payload::media_type(content_type);
+        let (kind, _) = media.split_once('/')?;
+        self.pass_unread
+            .iter()
+            .map(String::as_str)
+            .find(|entry| *entry == media || entry.strip_suffix("/*") == Some(kind))
     }
 }
 
@@ -229,6 +243,8 @@ struct BundleMeta {
     name: String,
     version: String,
     mode: Option<Mode>,
+    #[serde(default)]
+    pass_unread: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -404,6 +420,11 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
         file: file.clone(),
         message: format!("[policy] {message}"),
     })?;
+    let pass_unread =
+        pass_unread(&manifest.bundle.pass_unread).map_err(|message| Error::Manifest {
+            file: file.clone(),
+            message: format!("[bundle] pass_unread: {message}"),
+        })?;
 
     // Check everything that needs no compiling first, so a typo fails in microseconds, not after a compile.
     let mut seen = std::collections::HashSet::new();
@@ -530,7 +551,33 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
         version: manifest.bundle.version,
         digest: hex::encode(Sha256::digest(manifest_text.as_bytes())),
         plugins,
+        pass_unread,
     })
+}
+
+/// `[bundle] pass_unread`, each entry a media type (`audio/mpeg`) or a whole kind (`audio/*`), lower-cased.
+fn pass_unread(entries: &[String]) -> std::result::Result<Vec<String>, String> {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let media = entry.trim().to_ascii_lowercase();
+            match media.split_once('/') {
+                Some(("*", _)) => Err(format!(
+                    "{entry:?} would let every body pass unread; list the media types that may, \
+                     e.g. \"audio/*\" or \"application/octet-stream\""
+                )),
+                Some((kind, sub)) if token(kind) && (sub == "*" || token(sub)) => Ok(media),
+                _ => Err(format!(
+                    "{entry:?} is not a media type; write \"type/subtype\" or \"type/*\", e.g. \"audio/*\""
+                )),
+            }
+        })
+        .collect()
 }
 
 /// The JSON handed to `configure`: the plugin's `config` table, plus `"files"` with each named data file's

@@ -18,6 +18,16 @@ use std::ops::Range;
 
 use serde_json::Value;
 
+/// The media type of a `Content-Type` value: `type/subtype`, lower-cased, its parameters dropped.
+pub fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// A payload's media type, from the request's `content_type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContentType {
@@ -30,12 +40,10 @@ pub enum ContentType {
 impl ContentType {
     /// Reads a `Content-Type` value; parameters such as `charset=utf-8` are allowed and ignored.
     pub fn parse(value: &str) -> Result<ContentType, PayloadError> {
-        let media = value.split(';').next().unwrap_or("").trim();
-        if media.is_empty() || media.eq_ignore_ascii_case("text/plain") {
+        let media = media_type(value);
+        if media.is_empty() || media == "text/plain" {
             Ok(ContentType::Text)
-        } else if media.eq_ignore_ascii_case("application/json")
-            || media.to_ascii_lowercase().ends_with("+json")
-        {
+        } else if media == "application/json" || media.ends_with("+json") {
             Ok(ContentType::Json)
         } else {
             Err(PayloadError::UnsupportedType(value.to_string()))

@@ -77,10 +77,10 @@ pub enum StreamType {
 impl StreamType {
     /// Reads a stream's `content_type`.
     pub fn parse(value: &str) -> Result<StreamType, StreamError> {
-        let media = value.split(';').next().unwrap_or("").trim();
-        if media.is_empty() || media.eq_ignore_ascii_case("text/plain") {
+        let media = payload::media_type(value);
+        if media.is_empty() || media == "text/plain" {
             Ok(StreamType::Text)
-        } else if media.eq_ignore_ascii_case("text/event-stream") {
+        } else if media == "text/event-stream" {
             Ok(StreamType::Sse)
         } else {
             Err(StreamError::UnsupportedType(value.to_string()))

@@ -84,6 +84,39 @@ fn manifest_errors_name_the_line_and_the_fix() {
 }
 
 #[test]
+fn pass_unread_takes_media_types_and_whole_kinds_only() {
+    let with = |list: &str| {
+        HEADER.replacen(
+            "[bundle]\n",
+            &format!("[bundle]\npass_unread = {list}\n"),
+            1,
+        ) + PII
+    };
+    let bundle = crate::util::load(&with(r#"["Audio/*", "application/octet-stream"]"#)).unwrap();
+    assert_eq!(
+        bundle.passes_unread("audio/mpeg; rate=44100"),
+        Some("audio/*")
+    );
+    assert_eq!(
+        bundle.passes_unread("APPLICATION/OCTET-STREAM"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(bundle.passes_unread("image/png"), None);
+    assert_eq!(bundle.passes_unread(""), None);
+    for (list, says) in [
+        (r#"["*/*"]"#, "would let every body pass unread"),
+        (r#"["audio"]"#, "is not a media type"),
+        (r#"["audio/mp eg"]"#, "is not a media type"),
+    ] {
+        let msg = load_err(&with(list));
+        assert!(
+            msg.contains("[bundle] pass_unread") && msg.contains(says),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
 fn a_file_that_is_not_a_component_is_rejected() {
     let dir = bundle_dir(&format!("{HEADER}{PII}"));
     std::fs::write(dir.path().join("pii.wasm"), b"not wasm").unwrap();

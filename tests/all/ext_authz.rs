@@ -79,7 +79,7 @@ pub(crate) async fn check(server: &Server, request: CheckRequest) -> CheckRespon
 }
 
 /// The denied response's HTTP status and JSON body, or `None` for OK.
-fn denied(answer: &CheckResponse) -> Option<(i32, serde_json::Value)> {
+pub(crate) fn denied(answer: &CheckResponse) -> Option<(i32, serde_json::Value)> {
     match answer.http_response.as_ref().expect("an HTTP response") {
         HttpResponse::OkResponse(_) => {
             assert_eq!(answer.status.as_ref().unwrap().code, 0);
@@ -243,9 +243,12 @@ async fn what_cannot_be_checked_is_refused_with_a_status_that_says_why() {
             "{error}"
         );
     }
-    // Not text at all (an image upload): nothing to inspect, so it passes, and the log says so.
+    // Not text at all (an image upload): it cannot be inspected, so it is refused unless the bundle lists
+    // its type under `pass_unread` (tests/all/ext_proc.rs, every content type).
     let answer = check(&server, envoy_request("image/png", &[], "\u{89}PNG")).await;
-    assert_eq!(denied(&answer), None);
+    let (status, error) = denied(&answer).expect("refused");
+    assert_eq!(status, 415);
+    assert!(error.to_string().contains("pass_unread"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

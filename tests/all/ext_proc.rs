@@ -416,3 +416,126 @@ reason = "sandbox agents may only call internal models"
     let c = common(envoy.send(In::RequestBody(body(hello, true))).await);
     assert!(c.body_mutation.is_none());
 }
+
+/// Twenty request content types, each body carrying a secret: every one is read (and the secret denied) or
+/// refused as unreadable, on ext_proc and on ext_authz; only the types the bundle lists under
+/// `pass_unread` pass unread, and each such pass is an audit event with its reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn request_bodies_of_every_content_type_are_read_refused_or_passed_as_the_bundle_says() {
+    const READ: u16 = 403;
+    const REFUSED: u16 = 415;
+    const PASSED: u16 = 0;
+    let cases = [
+        ("", READ),
+        ("application/json", READ),
+        ("application/json; charset=utf-8", READ),
+        ("APPLICATION/JSON", READ),
+        ("application/vnd.api+json", READ),
+        ("text/plain", READ),
+        ("text/plain; charset=utf-8", READ),
+        ("text/markdown", READ),
+        ("text/html", READ),
+        ("application/xml", READ),
+        ("application/x-www-form-urlencoded", READ),
+        ("text/event-stream", REFUSED),
+        ("application/octet-stream", REFUSED),
+        ("multipart/form-data; boundary=xyz", REFUSED),
+        ("application/x-ndjson", REFUSED),
+        ("image/png", REFUSED),
+        ("application/pdf", REFUSED),
+        ("json", REFUSED),
+        ("audio/mpeg", PASSED),
+        ("application/vnd.acme.blob; v=2", PASSED),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let bundle = edited_default_bundle_dir(|m| {
+        m.replacen(
+            "[bundle]\n",
+            "[bundle]\npass_unread = [\"audio/*\", \"application/vnd.acme.blob\"]\n",
+            1,
+        )
+    });
+    let mut server = Server::start(&[
+        "--bundle",
+        bundle.path().to_str().unwrap(),
+        "--audit",
+        audit.to_str().unwrap(),
+    ])
+    .await;
+    let body = format!("{{\"prompt\": \"use the key {AWS_KEY}\"}}");
+    for (content_type, want) in cases {
+        let mut envoy = Envoy::connect(&server).await;
+        envoy.send(request_headers(content_type, &[])).await;
+        let answer = envoy
+            .send(In::RequestBody(super::ext_proc::body(
+                body.as_bytes(),
+                true,
+            )))
+            .await;
+        let got = match answer {
+            Out::ImmediateResponse(_) => denied(answer).0,
+            other => {
+                assert_eq!(
+                    new_body(&common(other)),
+                    None,
+                    "{content_type}: passed changed"
+                );
+                PASSED
+            }
+        };
+        assert_eq!(got, want, "ext_proc, content-type {content_type:?}");
+
+        let answer = crate::ext_authz::check(
+            &server,
+            crate::ext_authz::envoy_request(content_type, &[], &body),
+        )
+        .await;
+        let got = crate::ext_authz::denied(&answer).map_or(PASSED, |(status, _)| status as u16);
+        // ext_authz reads an event stream sent upstream as text: it has the whole body at once.
+        let want = if content_type == "text/event-stream" {
+            READ
+        } else {
+            want
+        };
+        assert_eq!(got, want, "ext_authz, content-type {content_type:?}");
+    }
+    server.terminate();
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Decided exchanges are events of their kind (`prompt` here); refusals are `refused`.
+    let reasons = |transport: &str, refusals: bool| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["transport"] == transport && (e["event"] == "refused") == refusals)
+            .map(|e| {
+                e["reason"]
+                    .as_str()
+                    .or(e["message"].as_str())
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect()
+    };
+    for transport in ["ext_proc", "ext_authz"] {
+        let passed: Vec<String> = reasons(transport, false)
+            .into_iter()
+            .filter(|r| r.contains("passed unread"))
+            .collect();
+        assert_eq!(passed.len(), 2, "{transport}: {passed:?}");
+        assert!(
+            passed[0].contains("audio/mpeg") && passed[0].contains("\"audio/*\""),
+            "{passed:?}"
+        );
+        let refused = reasons(transport, true);
+        let unreadable = if transport == "ext_proc" { 7 } else { 6 };
+        assert_eq!(refused.len(), unreadable, "{transport}: {refused:?}");
+        assert!(
+            refused.iter().all(|r| r.contains("pass_unread")),
+            "{refused:?}"
+        );
+    }
+}

@@ -111,12 +111,14 @@ impl ExtAuthzService {
             .or_else(|| get("x-request-id"))
             .unwrap_or_default();
 
+        let declared = get("content-type").unwrap_or_default();
+        // `None`: a body Palisade cannot read, decided on below by the bundle's `pass_unread`.
         let content_type = match body_kind(
             get("content-type").as_deref(),
             get("content-encoding").as_deref(),
         ) {
-            BodyKind::Payload(ct) => ct,
-            BodyKind::Sse => ContentType::Text,
+            BodyKind::Payload(ct) => Some(ct),
+            BodyKind::Sse => Some(ContentType::Text),
             BodyKind::Encoded => {
                 return Err(Failure::new(
                     axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -125,10 +127,62 @@ impl ExtAuthzService {
                     ),
                 ))
             }
-            BodyKind::Opaque => {
-                tracing::info!(%request_id, "ext_authz: body is not text; passed unchecked");
-                return Ok(allow(metadata("allow", "", &request_id, "", &[])));
-            }
+            BodyKind::Opaque => None,
+        };
+        // Envoy's attributes, else the pseudo-headers it also forwards.
+        let field = |value: &str, name: &str| non_empty(value.to_string()).or_else(|| get(name));
+        let destination = destination(
+            get("x-palisade-destination"),
+            field(&http.scheme, ":scheme"),
+            field(&http.host, ":authority"),
+            field(&http.path, ":path"),
+        );
+        let exchange = chain::Request {
+            direction: Dir::Input,
+            principal,
+            destination,
+            deadline,
+            ..chain::Request::default()
+        };
+
+        let bundle = shared.bundle.load().bundle.clone();
+        let Some(content_type) = content_type else {
+            // Audited as a pass with its reason, or refused (415) with what to do.
+            let Some(entry) = bundle.passes_unread(&declared) else {
+                return Err(Failure::new(
+                    axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    Status::invalid_argument(format!(
+                        "a request body of type {declared:?} cannot be inspected, so it is refused; send \
+                         text or JSON, or list its media type under [bundle] pass_unread to let such \
+                         bodies pass unread"
+                    )),
+                ));
+            };
+            let reason = format!(
+                "the request body ({declared}) passed unread: [bundle] pass_unread lists {entry:?}"
+            );
+            shared.record(&audit::Exchange {
+                transport: "ext_authz",
+                request_id: &request_id,
+                request: &exchange,
+                bundle: &bundle,
+                decision: Outcome::Allow,
+                reason: Some(&reason),
+                findings: &[],
+                labels: &[],
+                failures: &[],
+                would: None,
+                elapsed: received.elapsed(),
+                chain_time: std::time::Duration::ZERO,
+                plugin_time: &[],
+            });
+            return Ok(allow(metadata(
+                "allow",
+                &bundle.id(),
+                &request_id,
+                &reason,
+                &[],
+            )));
         };
         if get("x-envoy-auth-partial-body").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
             return Err(Status::resource_exhausted(
@@ -151,23 +205,6 @@ impl ExtAuthzService {
                 e.utf8_error().valid_up_to()
             ))
         })?;
-        // Envoy's attributes, else the pseudo-headers it also forwards.
-        let field = |value: &str, name: &str| non_empty(value.to_string()).or_else(|| get(name));
-        let destination = destination(
-            get("x-palisade-destination"),
-            field(&http.scheme, ":scheme"),
-            field(&http.host, ":authority"),
-            field(&http.path, ":path"),
-        );
-        let exchange = chain::Request {
-            direction: Dir::Input,
-            principal,
-            destination,
-            deadline,
-            ..chain::Request::default()
-        };
-
-        let bundle = shared.bundle.load().bundle.clone();
         let bundle_id = bundle.id();
         let key = shared.hash_key.clone();
         let run_bundle = bundle.clone();

@@ -13,8 +13,11 @@
 //!   hold-back, each chunk replaced by what may be released; other bodies are held (each chunk cleared)
 //!   and checked whole at the end of the stream, which then carries the whole (possibly redacted) body.
 //!
-//! Bodies that are neither JSON nor text (images, audio) pass unchecked; the log says so. Compressed bodies
-//! cannot be read and are refused; the request's `accept-encoding` is removed so upstreams answer plainly.
+//! Request bodies Palisade cannot read (binary, multipart, NDJSON, an event stream sent upstream) are
+//! refused, unless the bundle lists their media type under `[bundle] pass_unread`; response bodies that are
+//! not text (images, audio) pass. Either pass is an audit event that says so. Compressed bodies cannot be
+//! read and are refused; the request's `accept-encoding` is removed so upstreams answer plainly. Every
+//! refusal is counted, logged and audited as one.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,6 +95,11 @@ struct Exchange {
     request_id: String,
     request_kind: BodyKind,
     response_kind: BodyKind,
+    /// The `content-type` of the request and of the response, as sent.
+    request_type: String,
+    response_type: String,
+    /// Whether a body passed unread on that leg has been audited (once per leg, not per chunk).
+    unread_recorded: [bool; 2],
     /// A body arriving in chunks, held until its end.
     held: Vec<u8>,
     stream: Option<StreamCheck>,
@@ -108,6 +116,9 @@ impl Exchange {
             request_id: String::new(),
             request_kind: BodyKind::Payload(ContentType::Text),
             response_kind: BodyKind::Payload(ContentType::Text),
+            request_type: String::new(),
+            response_type: String::new(),
+            unread_recorded: [false; 2],
             held: Vec::new(),
             stream: None,
         }
@@ -197,6 +208,7 @@ impl Exchange {
             get(":path"),
         );
         self.request_id = get("x-request-id").unwrap_or_default();
+        self.request_type = get("content-type").unwrap_or_default();
         self.request_kind = body_kind(
             get("content-type").as_deref(),
             get("content-encoding").as_deref(),
@@ -217,6 +229,7 @@ impl Exchange {
 
     fn response_headers(&mut self, h: &HttpHeaders) {
         let headers = h.headers.as_ref();
+        self.response_type = header(headers, "content-type").unwrap_or_default();
         self.response_kind = body_kind(
             header(headers, "content-type").as_deref(),
             header(headers, "content-encoding").as_deref(),
@@ -247,43 +260,44 @@ impl Exchange {
         };
         let last = body.end_of_stream;
         match kind {
-            BodyKind::Encoded => Ok(Step::Deny(immediate(
+            BodyKind::Encoded => Ok(self.refuse(
                 match direction {
                     Dir::Input => StatusCode::UnsupportedMediaType,
                     Dir::Output => StatusCode::BadGateway,
                 },
                 "a compressed body (content-encoding) cannot be inspected; send it uncompressed",
-                None,
-            ))),
-            BodyKind::Opaque => {
-                tracing::info!(request_id = %self.request_id, direction = direction.as_str(), "body is not text; passed unchecked");
-                Ok(Step::Continue(BodyResponse::default()))
-            }
+                received,
+            )),
+            BodyKind::Opaque => Ok(self.unread(direction, received)),
+            // An event stream is what a model answers; sent upstream, it is a body Palisade does not read.
+            BodyKind::Sse if direction == Dir::Input => Ok(self.unread(direction, received)),
             BodyKind::Sse => self.stream_chunk(body, received).await,
             BodyKind::Payload(content_type) => {
                 let whole = last && self.held.is_empty();
                 self.held.extend(body.body);
                 if self.held.len() > self.shared.settings.max_payload {
-                    return Ok(Step::Deny(immediate(
+                    let limit = self.shared.settings.max_payload;
+                    return Ok(self.refuse(
                         StatusCode::PayloadTooLarge,
-                        &format!(
-                            "the body is over Palisade's limit of {} bytes",
-                            self.shared.settings.max_payload
-                        ),
-                        None,
-                    )));
+                        &format!("the body is over Palisade's limit of {limit} bytes"),
+                        received,
+                    ));
                 }
                 if !last {
                     // Held until the end; this chunk goes on as nothing.
                     return Ok(Step::Continue(mutation(Mutation::ClearBody(true), None)));
                 }
                 let held = std::mem::take(&mut self.held);
-                let Ok(text) = String::from_utf8(held) else {
-                    return Ok(Step::Deny(immediate(
-                        StatusCode::UnsupportedMediaType,
-                        "the body is not valid UTF-8 text",
-                        None,
-                    )));
+                let text = match String::from_utf8(held) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        let at = e.utf8_error().valid_up_to();
+                        return Ok(self.refuse(
+                            StatusCode::UnsupportedMediaType,
+                            &format!("the body is not valid UTF-8: invalid byte at offset {at}"),
+                            received,
+                        ));
+                    }
                 };
                 let exchange = chain::Request {
                     direction,
@@ -301,11 +315,7 @@ impl Exchange {
                 let checked = match checked {
                     Ok(c) => c,
                     Err(e) => {
-                        return Ok(Step::Deny(immediate(
-                            StatusCode::BadRequest,
-                            &e.to_string(),
-                            None,
-                        )))
+                        return Ok(self.refuse(StatusCode::BadRequest, &e.to_string(), received))
                     }
                 };
                 self.shared.record(&audit::Exchange {
@@ -399,6 +409,60 @@ impl Exchange {
             self.stream = Some(check);
         }
         Ok(Step::Continue(mutation(Mutation::Body(released), None)))
+    }
+
+    /// A body Palisade cannot read. On the request leg it passes only if the bundle lists its media type
+    /// under `[bundle] pass_unread`, and is refused otherwise; on the response leg (an image, audio from a
+    /// model) it passes. A pass is audited once per leg, with the reason.
+    fn unread(&mut self, direction: Dir, received: Instant) -> Step {
+        let reason = match direction {
+            Dir::Input => {
+                let content_type = &self.request_type;
+                match self.bundle.passes_unread(content_type) {
+                    Some(entry) => format!(
+                        "the request body ({content_type}) passed unread: [bundle] pass_unread lists {entry:?}"
+                    ),
+                    None => {
+                        let message = format!(
+                            "a request body of type {content_type:?} cannot be inspected, so it is refused; \
+                             send text or JSON, or list its media type under [bundle] pass_unread to let \
+                             such bodies pass unread"
+                        );
+                        return self.refuse(StatusCode::UnsupportedMediaType, &message, received);
+                    }
+                }
+            }
+            Dir::Output => format!(
+                "the response body ({}) is not text and passed unread",
+                self.response_type
+            ),
+        };
+        let leg = usize::from(direction == Dir::Output);
+        if !std::mem::replace(&mut self.unread_recorded[leg], true) {
+            let request = chain::Request {
+                direction,
+                ..self.fields.clone()
+            };
+            self.shared.record(&audit::Exchange {
+                reason: Some(&reason),
+                ..self.exchange(&request, received)
+            });
+        }
+        Step::Continue(BodyResponse::default())
+    }
+
+    /// Refuses the exchange with `status` and a message that says what to do; counted, logged and
+    /// audited as a refusal.
+    fn refuse(&self, status: StatusCode, message: &str, received: Instant) -> Step {
+        let code = match status {
+            StatusCode::PayloadTooLarge => tonic::Code::ResourceExhausted,
+            StatusCode::BadGateway => tonic::Code::Unavailable,
+            _ => tonic::Code::InvalidArgument,
+        };
+        let status_for_records = Status::new(code, message);
+        self.shared
+            .refused("ext_proc", &self.request_id, &status_for_records, received);
+        Step::Deny(immediate(status, message, None))
     }
 
     /// This exchange's audit record for `request`, decided nothing yet: callers fill in the decision.
@@ -572,7 +636,7 @@ pub(super) fn body_kind(content_type: Option<&str>, content_encoding: Option<&st
     if let Ok(ct) = ContentType::parse(value) {
         return BodyKind::Payload(ct);
     }
-    let media = value.trim().to_ascii_lowercase();
+    let media = crate::payload::media_type(value);
     if media.starts_with("text/") || media.contains("xml") || media.contains("form-urlencoded") {
         BodyKind::Payload(ContentType::Text)
     } else {
