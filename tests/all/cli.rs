@@ -277,7 +277,10 @@ fn the_second_run_takes_compiled_plugins_from_the_cache() {
     assert!(String::from_utf8_lossy(&off.stderr).contains("no component cache"));
     // Switches set from the environment take the usual spellings (PALISADE_NO_CACHE=1 in a container).
     // A bundle of one small plugin: each run compiles it afresh.
-    let small = bundle_dir(&format!("{HEADER}{}", testbed("t", "{}", "")));
+    let small = bundle_dir(&format!(
+        "{HEADER}{}",
+        testbed("t", r#"{ mode = "find", needle = "Zebra" }"#, "")
+    ));
     for value in ["1", "yes", "true", "on"] {
         let off = Command::new(env!("CARGO_BIN_EXE_palisade"))
             .args(["scan", "--bundle"])
