@@ -12,7 +12,8 @@ use crate::serve::{text, Server};
 const EMAIL: &str = "ana.silva@example.com";
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
 
-fn events(path: &std::path::Path) -> Vec<Value> {
+/// The audit events written to `path`, one per line.
+pub(crate) fn events(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()

@@ -8,7 +8,7 @@ use palisade::check::{self, Checked};
 use palisade::payload::{ContentType, Shape};
 use serde_json::{json, Value};
 
-use crate::util::{default_bundle, edited_default_bundle, key};
+use crate::util::{default_bundle, edited_default_bundle, key, leaves};
 
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
 
@@ -617,27 +617,6 @@ fn json_document() -> impl proptest::strategy::Strategy<Value = Value> {
                 .prop_map(|fields| Value::Object(fields.into_iter().collect())),
         ]
     })
-}
-
-/// The pointer of every value that is not an object or an array.
-fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Array(a) => {
-            for (i, item) in a.iter().enumerate() {
-                leaves(item, format!("{at}/{i}"), out);
-            }
-        }
-        Value::Object(o) => {
-            for (k, item) in o {
-                leaves(
-                    item,
-                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    out,
-                );
-            }
-        }
-        _ => out.push(at),
-    }
 }
 
 proptest::proptest! {

@@ -10,7 +10,7 @@ use palisade::stream::{StreamCheck, StreamSettings, StreamType, Summary};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::util::{default_bundle, key, run_dir};
+use crate::util::{default_bundle, key, leaves, run_dir};
 
 const EMAIL: &str = "ana.silva@example.com";
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
@@ -824,28 +824,6 @@ fn event_lines_other_than_data_are_read() {
     assert_eq!(summary.outcome, Outcome::Modify);
 }
 
-/// Every string leaf of `v`, as JSON pointers.
-fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::String(_) => out.push(at),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                leaves(item, format!("{at}/{i}"), out);
-            }
-        }
-        Value::Object(fields) => {
-            for (k, item) in fields {
-                leaves(
-                    item,
-                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    out,
-                );
-            }
-        }
-        _ => {}
-    }
-}
-
 #[test]
 fn a_value_planted_in_any_string_of_any_event_is_never_released() {
     let streams = [
@@ -858,6 +836,7 @@ fn a_value_planted_in_any_string_of_any_event_is_never_released() {
         for (i, (_, event)) in events.iter().enumerate() {
             let mut pointers = Vec::new();
             leaves(event, String::new(), &mut pointers);
+            pointers.retain(|p| event.pointer(p).is_some_and(Value::is_string));
             for pointer in pointers {
                 for value in [PLANTED_TOKEN, PLANTED_EMAIL] {
                     let mut copy = events.clone();

@@ -9,6 +9,7 @@ use palisade::cache::ComponentCache;
 use palisade::chain::{self, Dir, Request, Verdicts};
 use palisade::engine::Engine;
 use palisade::policy::HashKey;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// One engine (and epoch ticker) for every test, as the service has one per process. It keeps compiled
@@ -158,4 +159,25 @@ pub fn run_dir(bundle: &Bundle, text: &str, direction: Dir) -> Verdicts {
         ..Request::default()
     };
     chain::run(bundle, &request, &key()).expect("no deadline, so no error")
+}
+
+/// The JSON pointer of every value in `v` that is not an object or an array, below `at`.
+pub fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                leaves(item, format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(o) => {
+            for (k, item) in o {
+                leaves(
+                    item,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
+            }
+        }
+        _ => out.push(at),
+    }
 }
