@@ -116,6 +116,20 @@ pub struct ReportedFinding {
     pub enforced: bool,
 }
 
+/// The finding a gateway names as the cause of `outcome`, the same on every transport: on a deny, the
+/// first enforced finding the policy denies; on a modify (which ext_authz, unable to rewrite, turns into a
+/// deny), the first enforced finding it rewrites.
+pub fn blamed(findings: &[ReportedFinding], outcome: Outcome) -> Option<&ReportedFinding> {
+    findings
+        .iter()
+        .filter(|f| f.enforced)
+        .find(|f| match outcome {
+            Outcome::Deny => f.action == Action::Deny,
+            Outcome::Modify => f.action.modifies(),
+            Outcome::Allow => false,
+        })
+}
+
 /// What plugins in report mode would have done to the exchange, had they been enforcing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WouldHave {

@@ -501,11 +501,7 @@ async fn request_bodies_of_every_content_type_are_read_refused_or_passed_as_the_
         assert_eq!(got, want, "ext_authz, content-type {content_type:?}");
     }
     server.terminate();
-    let events: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = crate::audit::events(&audit);
     // Decided exchanges are events of their kind (`prompt` here); refusals are `refused`.
     let reasons = |transport: &str, refusals: bool| -> Vec<String> {
         events
@@ -538,4 +534,40 @@ async fn request_bodies_of_every_content_type_are_read_refused_or_passed_as_the_
             "{refused:?}"
         );
     }
+}
+
+/// A streamed answer the policy denies ends with a 403 that names the plugin and rule, as a whole body's
+/// deny does (and as ext_authz does for the same finding).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_streamed_answer_names_the_rule() {
+    let bundle = edited_default_bundle_dir(|m| {
+        m.replacen(
+            r#"SECRET = { input = "deny", output = "redact" }"#,
+            r#"SECRET = "deny""#,
+            1,
+        )
+    });
+    let server = Server::start(&["--bundle", bundle.path().to_str().unwrap()]).await;
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers("application/json", &[])).await;
+    envoy
+        .send(In::RequestBody(body(br#"{"messages":[]}"#, true)))
+        .await;
+    envoy
+        .send(In::ResponseHeaders(headers(
+            &[(":status", "200"), ("content-type", "text/event-stream")],
+            false,
+        )))
+        .await;
+    let event = format!(
+        "data: {}\n\n",
+        serde_json::json!({"choices": [{"index": 0, "delta": {"content": format!("the key is {AWS_KEY}")}, "finish_reason": "stop"}]})
+    );
+    let answer = envoy
+        .send(In::ResponseBody(body(event.as_bytes(), true)))
+        .await;
+    let (status, error) = denied(answer);
+    assert_eq!(status, 403);
+    assert_eq!(error["error"]["plugin"], "secrets", "{error}");
+    assert_eq!(error["error"]["rule"], "secret.aws-access-token", "{error}");
 }

@@ -254,10 +254,7 @@ impl ExtAuthzService {
         let answer = match checked.outcome {
             Outcome::Allow => allow(metadata),
             Outcome::Deny | Outcome::Modify => {
-                let rule = checked
-                    .findings
-                    .iter()
-                    .find(|f| f.action != crate::policy::Action::Report)
+                let rule = chain::blamed(&checked.findings, checked.outcome)
                     .map(|f| (f.plugin.as_str(), f.rule.as_str()));
                 CheckResponse {
                     dynamic_metadata: Some(metadata),

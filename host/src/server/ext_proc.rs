@@ -331,10 +331,7 @@ impl Exchange {
                 });
                 match checked.outcome {
                     Outcome::Deny => {
-                        let rule = checked
-                            .findings
-                            .iter()
-                            .find(|f| f.action == crate::policy::Action::Deny)
+                        let rule = chain::blamed(&checked.findings, checked.outcome)
                             .map(|f| (f.plugin.as_str(), f.rule.as_str()));
                         Ok(Step::Deny(immediate(
                             StatusCode::Forbidden,
@@ -399,10 +396,12 @@ impl Exchange {
                 ..self.exchange(&request, received)
             });
             if denied {
+                let rule = chain::blamed(&summary.findings, Outcome::Deny)
+                    .map(|f| (f.plugin.as_str(), f.rule.as_str()));
                 return Ok(Step::Deny(immediate(
                     StatusCode::Forbidden,
                     summary.reason.as_deref().unwrap_or("denied"),
-                    None,
+                    rule,
                 )));
             }
         } else {
