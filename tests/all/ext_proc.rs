@@ -533,6 +533,13 @@ async fn request_bodies_of_every_content_type_are_read_refused_or_passed_as_the_
             refused.iter().all(|r| r.contains("pass_unread")),
             "{refused:?}"
         );
+        // Each refusal is audited with the id of the request it refused.
+        let mut refusals =
+            (events.iter()).filter(|e| e["transport"] == transport && e["event"] == "refused");
+        assert!(
+            refusals.all(|e| e["request_id"] == "req-42"),
+            "{transport}: {events:?}"
+        );
     }
 }
 

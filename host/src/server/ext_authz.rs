@@ -49,10 +49,12 @@ impl Authorization for ExtAuthzService {
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
         let received = Instant::now();
+        // Read first, so that a refusal is audited with the id of the request it refused.
+        let request_id = request_id_of(request.get_ref());
         match self.decide(request, received).await {
             Ok(answer) => Ok(Response::new(answer)),
             Err(Failure { http, status }) => {
-                self.0.refused("ext_authz", "", &status, received);
+                self.0.refused("ext_authz", &request_id, &status, received);
                 let code = status.code();
                 if matches!(
                     code,
@@ -264,6 +266,20 @@ impl ExtAuthzService {
         };
         Ok(answer)
     }
+}
+
+/// Envoy's id of the HTTP request, else its `x-request-id` header; empty if neither.
+fn request_id_of(request: &CheckRequest) -> String {
+    let Some(http) = (request.attributes.as_ref())
+        .and_then(|a| a.request.as_ref())
+        .and_then(|r| r.http.as_ref())
+    else {
+        return String::new();
+    };
+    non_empty(http.id.clone())
+        .or_else(|| http.headers.get("x-request-id").cloned())
+        .or_else(|| header(http.header_map.as_ref(), "x-request-id"))
+        .unwrap_or_default()
 }
 
 /// The body as Envoy sent it: `raw_body` with `pack_as_bytes`, else `body`.
