@@ -11,11 +11,14 @@
 //! When a channel ends, the rest is checked and released. A deny ends the stream; what it held back is
 //! never released. Findings are reported once, when the text they cover is released.
 //!
-//! In SSE, delta events are passed on with their text replaced by what is released for their channel (which
-//! may be empty while text is held back); text released when a channel ends goes out in a copy of its last
-//! delta event, before the event that ended it. Events that repeat whole texts (OpenAI Responses' `*.done`
-//! and `response.completed`) get the channel's released text, and every other JSON event is checked whole
-//! as a JSON payload (every string), so no text in a stream escapes the chain.
+//! In SSE, every string a delta carries (a choice's content or reasoning, a tool call's arguments, any
+//! Responses `*.delta`, any Anthropic delta field) is a piece of a channel's text; the event is passed on
+//! with each piece replaced by what its channel releases now (possibly nothing while text is held back), and
+//! text released when a channel ends goes out in a copy of its last delta event, before the event that
+//! ended it. Every other string of an event, and its lines beside the data, is checked before the event
+//! goes out (once per distinct value); events that repeat whole texts (`*.done`, `response.completed`) get
+//! the channel's released text. Token log-probabilities go out with their text, only where it went out
+//! unchanged. So no text in a stream escapes the chain.
 
 use std::collections::{HashSet, VecDeque};
 use std::ops::Range;
