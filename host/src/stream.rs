@@ -437,19 +437,25 @@ impl StreamCheck {
             {
                 continue;
             }
-            let (start, end) = span.as_ref().map_or((0, 0), |s| (s.start, s.end));
-            let key = (
-                f.plugin.clone(),
-                f.rule.clone(),
-                f.location.clone(),
-                start,
-                end,
-            );
-            if self.seen.insert(key) {
-                let mut f = f.clone();
-                f.span = span;
-                self.findings.push(f);
-            }
+            let mut f = f.clone();
+            f.span = span;
+            self.keep(f);
+        }
+    }
+
+    /// Keeps a finding (its span in stream offsets) unless the same plugin, rule, location and span was
+    /// kept before.
+    fn keep(&mut self, f: ReportedFinding) {
+        let span = f.span.clone().unwrap_or(0..0);
+        let key = (
+            f.plugin.clone(),
+            f.rule.clone(),
+            f.location.clone(),
+            span.start,
+            span.end,
+        );
+        if self.seen.insert(key) {
+            self.findings.push(f);
         }
     }
 
@@ -706,16 +712,7 @@ impl StreamCheck {
             chain::add_label(&mut self.labels, label);
         }
         for f in checked.findings {
-            let span = f.span.clone().unwrap_or(0..0);
-            if self.seen.insert((
-                f.plugin.clone(),
-                f.rule.clone(),
-                f.location.clone(),
-                span.start,
-                span.end,
-            )) {
-                self.findings.push(f);
-            }
+            self.keep(f);
         }
         if let Some(would) = checked.would {
             would.fold_into(&mut self.would);
