@@ -27,7 +27,8 @@ use envoy_types::pb::google::rpc;
 use tonic::{Code, Request, Response, Status};
 
 use super::ext_proc::{
-    body_kind, destination, error_body, forwarded_principal, header, set_header, BodyKind,
+    body_kind, destination, error_body, forwarded_principal, header, set_header, unread_request,
+    BodyKind,
 };
 use super::http::Failure;
 use super::{caller_deadline, identity, non_empty, status_of, Shared};
@@ -150,19 +151,12 @@ impl ExtAuthzService {
         let bundle = shared.bundle.load().bundle.clone();
         let Some(content_type) = content_type else {
             // Audited as a pass with its reason, or refused (415) with what to do.
-            let Some(entry) = bundle.passes_unread(&declared) else {
-                return Err(Failure::new(
+            let reason = unread_request(&bundle, &declared).map_err(|message| {
+                Failure::new(
                     axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    Status::invalid_argument(format!(
-                        "a request body of type {declared:?} cannot be inspected, so it is refused; send \
-                         text or JSON, or list its media type under [bundle] pass_unread to let such \
-                         bodies pass unread"
-                    )),
-                ));
-            };
-            let reason = format!(
-                "the request body ({declared}) passed unread: [bundle] pass_unread lists {entry:?}"
-            );
+                    Status::invalid_argument(message),
+                )
+            })?;
             shared.record(&audit::Exchange {
                 transport: "ext_authz",
                 request_id: &request_id,

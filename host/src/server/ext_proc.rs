@@ -415,22 +415,12 @@ impl Exchange {
     /// model) it passes. A pass is audited once per leg, with the reason.
     fn unread(&mut self, direction: Dir, received: Instant) -> Step {
         let reason = match direction {
-            Dir::Input => {
-                let content_type = &self.request_type;
-                match self.bundle.passes_unread(content_type) {
-                    Some(entry) => format!(
-                        "the request body ({content_type}) passed unread: [bundle] pass_unread lists {entry:?}"
-                    ),
-                    None => {
-                        let message = format!(
-                            "a request body of type {content_type:?} cannot be inspected, so it is refused; \
-                             send text or JSON, or list its media type under [bundle] pass_unread to let \
-                             such bodies pass unread"
-                        );
-                        return self.refuse(StatusCode::UnsupportedMediaType, &message, received);
-                    }
+            Dir::Input => match unread_request(&self.bundle, &self.request_type) {
+                Ok(reason) => reason,
+                Err(message) => {
+                    return self.refuse(StatusCode::UnsupportedMediaType, &message, received)
                 }
-            }
+            },
             Dir::Output => format!(
                 "the response body ({}) is not text and passed unread",
                 self.response_type
@@ -618,6 +608,20 @@ fn xfcc_uri(header: &str) -> Option<String> {
             .eq_ignore_ascii_case("uri")
             .then(|| value.trim().trim_matches('"').to_string())
     })
+}
+
+/// Whether a request body Palisade cannot read may pass: the reason to audit if the bundle lists its
+/// `content_type` under `pass_unread`, else the refusal, saying what to do.
+pub(super) fn unread_request(bundle: &Bundle, content_type: &str) -> Result<String, String> {
+    match bundle.passes_unread(content_type) {
+        Some(entry) => Ok(format!(
+            "the request body ({content_type}) passed unread: [bundle] pass_unread lists {entry:?}"
+        )),
+        None => Err(format!(
+            "a request body of type {content_type:?} cannot be inspected, so it is refused; send text \
+             or JSON, or list its media type under [bundle] pass_unread to let such bodies pass unread"
+        )),
+    }
 }
 
 pub(super) fn body_kind(content_type: Option<&str>, content_encoding: Option<&str>) -> BodyKind {
