@@ -14,7 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use crate::chain::Dir;
+use crate::direction::Dir;
 use crate::engine::{Engine, Limits, PluginRuntime, MAX_PLUGIN_MEMORY};
 use crate::payload;
 use crate::policy::{Policy, Setting};

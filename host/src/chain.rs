@@ -15,6 +15,8 @@ use crate::policy::{self, Action, HashKey};
 use crate::spans::EditMap;
 use crate::{Error, Result};
 
+pub use crate::direction::Dir;
+
 /// One text to inspect, with what the gateway told us about the exchange.
 #[derive(Clone, Debug, Default)]
 pub struct Request {
@@ -36,39 +38,6 @@ pub struct Request {
     pub location: String,
     /// When the caller stops waiting; bounds the whole chain.
     pub deadline: Option<Instant>,
-}
-
-/// Direction of a request (the host's own type, so callers need not touch the Wasm bindings). Bundles
-/// name it the same way: `directions = ["input", "output"]`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dir {
-    /// A prompt, a tool call: towards the model or tool.
-    #[default]
-    Input,
-    /// A model's answer, a tool's result.
-    Output,
-}
-
-impl Dir {
-    /// `input` or `output`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dir::Input => "input",
-            Dir::Output => "output",
-        }
-    }
-}
-
-impl std::str::FromStr for Dir {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Dir, String> {
-        match s {
-            "input" => Ok(Dir::Input),
-            "output" => Ok(Dir::Output),
-            other => Err(format!("unknown direction {other:?}; use input or output")),
-        }
-    }
 }
 
 /// The overall answer.

@@ -25,6 +25,7 @@ pub mod bundle;
 pub mod cache;
 pub mod chain;
 pub mod check;
+pub mod direction;
 pub mod engine;
 mod error;
 pub mod loadgen;
