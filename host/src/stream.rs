@@ -33,7 +33,7 @@ use crate::chain::{
 };
 use crate::check;
 use crate::payload::{self, ContentType};
-use crate::policy::HashKey;
+use crate::policy::{Action, HashKey};
 
 /// How much a stream holds back, and how much it may carry.
 #[derive(Clone, Copy, Debug)]
@@ -485,8 +485,11 @@ impl StreamCheck {
         let verdicts = chain::run(&self.bundle, &request, key)?;
         self.chain_time += verdicts.elapsed;
         self.plugin_time.add_all(&verdicts.plugin_time);
+        // Only what the policy acts on empties them: a finding in report mode, or one the policy only
+        // reports, changes nothing.
+        let acted_on = |f: &ReportedFinding| f.enforced && f.action != Action::Report;
         let clean = verdicts.outcome == Outcome::Allow
-            && verdicts.findings.iter().all(|f| f.span.is_none());
+            && (verdicts.findings.iter()).all(|f| f.span.is_none() || !acted_on(f));
         if !clean {
             self.modified = true;
             for t in &mut tokens {

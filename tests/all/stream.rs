@@ -725,11 +725,9 @@ fn chat_stream_fields_beyond_content_are_streamed_through_the_hold_back() {
         .all(|e| e["top_logprobs"][0]["token"] == "maybe"));
 }
 
-#[test]
-fn token_alternatives_that_carry_a_value_are_dropped() {
+/// A clean answer whose every token's alternative is a secret.
+fn clean_text_with_secret_alternatives(text: &str) -> String {
     let mut events = vec![];
-    let text =
-        "The weather is mild today and tomorrow, with a light breeze from the west all week long.";
     for t in tokens(text) {
         events.push((
             None,
@@ -741,12 +739,44 @@ fn token_alternatives_that_carry_a_value_are_dropped() {
         None,
         json!({"choices": [{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}]}),
     ));
-    let events = stream_cut_many_ways(&sse_of(&events));
+    sse_of(&events)
+}
+
+#[test]
+fn token_alternatives_that_carry_a_value_are_dropped() {
+    let text =
+        "The weather is mild today and tomorrow, with a light breeze from the west all week long.";
+    let events = stream_cut_many_ways(&clean_text_with_secret_alternatives(text));
     assert_eq!(joined(&events, "/choices/0/delta/content"), text);
     // The text is clean, so its tokens go out; the alternatives spell a secret, so they do not.
     let entries = released_logprobs(&events, "/choices/0/logprobs/content");
     assert_eq!(spelled(&entries), text);
     assert!(entries.iter().all(|e| e["top_logprobs"] == json!([])));
+}
+
+#[test]
+fn in_report_mode_token_alternatives_go_out_as_they_came() {
+    let text = "A light breeze from the west all week long, and mild days to come for everyone.";
+    let body = clean_text_with_secret_alternatives(text);
+    let bundle = crate::util::edited_default_bundle(|m| {
+        m.replacen("[bundle]\n", "[bundle]\nmode = \"report\"\n", 1)
+    });
+    let exchange = Request {
+        direction: Dir::Output,
+        ..Request::default()
+    };
+    let mut check = StreamCheck::new(Arc::new(bundle), exchange, StreamType::Sse, settings());
+    let mut released = check.push(body.as_bytes(), &key()).unwrap();
+    released.extend(check.finish(&key()).unwrap());
+    assert_eq!(check.summary().outcome, Outcome::Allow);
+    // Report mode changes nothing, the alternatives included.
+    let events = events_of(&released);
+    assert_eq!(joined(&events, "/choices/0/delta/content"), text);
+    let entries = released_logprobs(&events, "/choices/0/logprobs/content");
+    assert_eq!(spelled(&entries), text);
+    assert!(entries
+        .iter()
+        .all(|e| e["top_logprobs"][0]["token"] == AWS_KEY));
 }
 
 #[test]
