@@ -526,6 +526,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 for task in [http_server, metrics_server].into_iter().flatten() {
                     task.await??;
                 }
+                shared.until_idle().await;
                 shared.flush_audit();
                 tracing::info!("stopped");
                 anyhow::Ok(0)

@@ -1,5 +1,9 @@
-//! `palisade serve`: the gRPC service gateways call (`palisade.v1.Guardrail`), the operators' `Admin`,
-//! `grpc.health.v1`, and server reflection (v1 and v1alpha), so `grpcurl` works with no proto files.
+//! `palisade serve`: the gRPC service gateways call (`palisade.v1.Guardrail`), Envoy's ext_proc and
+//! ext_authz, the operators' `Admin`, `grpc.health.v1`, and server reflection (v1 and v1alpha), so
+//! `grpcurl` works with no proto files; the HTTP/JSON API beside it (`http`).
+//!
+//! Every call, whichever transport carried it, goes through one gate (`gate.rs`): a transport reads its
+//! wire format into the gate's call and body and writes back what the gate decided or why it refused.
 //!
 //! Wasm calls are synchronous CPU work. They run on tokio's blocking pool behind a semaphore with one permit
 //! per worker (by default, one per core): the reactor never blocks, and a burst queues for a permit instead
@@ -20,15 +24,11 @@ use arc_swap::ArcSwap;
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
-use crate::audit::{self, AuditLog};
+use crate::audit::AuditLog;
 use crate::bundle::{self, Bundle};
-use crate::chain::{self, Dir, Outcome};
-use crate::check;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
-use crate::payload::ContentType;
 use crate::policy::HashKey;
-use crate::stream::{StreamCheck, StreamError, StreamSettings, StreamType};
 
 /// The generated gRPC code for `palisade.v1`, clients included, for callers written in Rust.
 #[allow(missing_docs, clippy::all)]
@@ -41,8 +41,12 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/palisade_descriptor.bin"));
 }
 
+mod api;
+mod envoy;
 mod ext_authz;
 mod ext_proc;
+mod gate;
+mod grpc;
 pub mod http;
 mod identity;
 
@@ -50,8 +54,10 @@ use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::ExternalProcessorServer;
 use ext_authz::ExtAuthzService;
 use ext_proc::ExtProcService;
+use gate::Refused;
+use grpc::GuardrailService;
 use proto::admin_server::{Admin, AdminServer};
-use proto::guardrail_server::{Guardrail, GuardrailServer};
+use proto::guardrail_server::GuardrailServer;
 
 /// Where the served bundle comes from, for Status and Reload.
 #[derive(Clone, Debug)]
@@ -147,6 +153,22 @@ impl Shared {
 
     fn is_draining(&self) -> bool {
         *self.draining.borrow()
+    }
+
+    /// Waits until no chain is running. A call whose caller has gone (its deadline passed) still runs on a
+    /// worker until its plugin's budget is up, and the engine's epoch ticker, which enforces that budget,
+    /// stops when the engine is dropped: shutting down before this returns could leave a plugin that never
+    /// yields running forever, and the process with it.
+    pub async fn until_idle(&self) {
+        let all = u32::try_from(self.settings.workers.max(1)).unwrap_or(u32::MAX);
+        let _ = self.workers.acquire_many(all).await;
+    }
+
+    /// Waits (briefly) until the audit events of answered calls are written out; for shutdown.
+    pub fn flush_audit(&self) {
+        if let Some(audit) = &self.audit {
+            audit.flush(Duration::from_secs(5));
+        }
     }
 
     /// Resolves once [`Shared::drain`] has been called.
@@ -288,40 +310,6 @@ impl Shared {
     }
 }
 
-impl Shared {
-    /// Runs `work` (Wasm: synchronous CPU work) on the blocking pool once a worker is free; `deadline`
-    /// bounds both the wait and the work.
-    async fn on_worker<T: Send + 'static>(
-        &self,
-        deadline: Option<Instant>,
-        received: Instant,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Status> {
-        let permit = until(deadline, self.workers.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                Status::deadline_exceeded(format!(
-                    "deadline passed after {:?} waiting for a free worker",
-                    received.elapsed()
-                ))
-            })?
-            .map_err(|_| Status::unavailable("the server is shutting down"))?;
-        let task = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        });
-        until(deadline, task)
-            .await
-            .map_err(|_| {
-                Status::deadline_exceeded(format!(
-                    "deadline passed after {:?} in the chain",
-                    received.elapsed()
-                ))
-            })?
-            .map_err(|e| Status::internal(format!("a chain worker failed: {e}")))
-    }
-}
-
 /// Serves on `listener` until `shutdown` resolves; in-flight calls finish before this returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -444,497 +432,16 @@ fn explain_oversize(
     response
 }
 
-/// `palisade.v1.Guardrail`.
-pub struct GuardrailService(Arc<Shared>);
-
-#[tonic::async_trait]
-impl Guardrail for GuardrailService {
-    type CheckStreamStream = std::pin::Pin<
-        Box<dyn tokio_stream::Stream<Item = Result<proto::CheckStreamResponse, Status>> + Send>,
-    >;
-
-    async fn check_stream(
-        &self,
-        request: Request<tonic::Streaming<proto::CheckStreamRequest>>,
-    ) -> Result<Response<Self::CheckStreamStream>, Status> {
-        use tracing::Instrument;
-        let received = Instant::now();
-        let deadline = caller_deadline(&request, received)?;
-        let peer = identity::peer_spiffe_id(&request);
-        let span = tracing::info_span!("check_stream");
-        let (tx, rx) = tokio::sync::mpsc::channel(16);
-        let shared = self.0.clone();
-        tokio::spawn(
-            async move {
-                let outcome = run_stream(
-                    shared.clone(),
-                    request.into_inner(),
-                    peer,
-                    deadline,
-                    received,
-                    tx.clone(),
-                )
-                .await;
-                // An answered stream was recorded where it was decided.
-                if let Err(status) = outcome {
-                    shared.refused("grpc-stream", "", &status, received);
-                    let _ = tx.send(Err(status)).await;
-                }
-            }
-            .instrument(span),
-        );
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
-    }
-
-    async fn check(
-        &self,
-        request: Request<proto::CheckRequest>,
-    ) -> Result<Response<proto::CheckResponse>, Status> {
-        let received = Instant::now();
-        let caller = match caller_deadline(&request, received) {
-            Ok(deadline) => Caller {
-                transport: "grpc",
-                peer: identity::peer_spiffe_id(&request),
-                deadline,
-                received,
-            },
-            Err(status) => {
-                self.0
-                    .refused("grpc", &request.get_ref().request_id, &status, received);
-                return Err(status);
-            }
-        };
-        self.0
-            .check(request.into_inner(), caller)
-            .await
-            .map(Response::new)
-    }
-}
-
-/// Who made a call and by when it must be answered, whatever transport carried it.
-pub(crate) struct Caller {
-    /// How the call arrived, for the log and the audit trail.
-    pub transport: &'static str,
-    /// The client certificate's SPIFFE ID, with mutual TLS.
-    pub peer: Option<String>,
-    /// The caller's deadline, less a margin.
-    pub deadline: Option<Instant>,
-    /// When the call arrived.
-    pub received: Instant,
-}
-
-impl Shared {
-    /// One Check, whichever transport carried it (gRPC, HTTP/JSON): the same limits, chain, policy, metrics,
-    /// log line and audit event.
-    pub(crate) async fn check(
-        self: &Arc<Self>,
-        request: proto::CheckRequest,
-        caller: Caller,
-    ) -> Result<proto::CheckResponse, Status> {
-        use tracing::Instrument;
-        let (received, transport) = (caller.received, caller.transport);
-        let request_id = request.request_id.clone();
-        let span = tracing::info_span!("check", %request_id);
-        let answer = self.answer(request, caller).instrument(span.clone()).await;
-        if let Err(status) = &answer {
-            let _in_span = span.enter();
-            self.refused(transport, &request_id, status, received);
-        }
-        answer
-    }
-
-    /// Counts, logs and audits an exchange that was decided — every transport ends here.
-    pub(crate) fn record(&self, exchange: &audit::Exchange<'_>) {
-        let decision = exchange.decision.as_str();
-        let direction = exchange.request.direction.as_str();
-        self.metrics.checked(decision, direction, exchange.elapsed);
-        let plugins = &exchange.bundle.plugins;
-        self.metrics.chain_ran(
-            exchange.chain_time,
-            exchange
-                .plugin_time
-                .iter()
-                .filter_map(|&(i, took)| Some((plugins.get(i)?.name(), took))),
-        );
-        for failure in exchange.failures {
-            self.metrics.plugin_failed(&failure.plugin, &failure.error);
-        }
-        tracing::info!(
-            transport = exchange.transport,
-            request_id = exchange.request_id,
-            direction,
-            bundle = %exchange.bundle.id(),
-            decision,
-            elapsed_us = u64::try_from(exchange.elapsed.as_micros()).unwrap_or(u64::MAX),
-            findings = exchange.findings.len(),
-            "checked"
-        );
-        if let Some(audit) = &self.audit {
-            audit.record(exchange.to_line(SystemTime::now()));
-        }
-    }
-
-    /// Counts, logs and audits a call answered with an error instead of a decision.
-    pub(crate) fn refused(
-        &self,
-        transport: &'static str,
-        request_id: &str,
-        status: &Status,
-        received: Instant,
-    ) {
-        self.metrics.check_error(status.code(), received.elapsed());
-        tracing::info!(transport, request_id, code = ?status.code(), message = status.message(), "check refused");
-        if let Some(audit) = &self.audit {
-            audit.record(audit::refusal_line(
-                transport,
-                request_id,
-                status.code(),
-                status.message(),
-                SystemTime::now(),
-            ));
-        }
-    }
-
-    /// Waits (briefly) until the audit events of answered calls are written out; for shutdown.
-    pub fn flush_audit(&self) {
-        if let Some(audit) = &self.audit {
-            audit.flush(Duration::from_secs(5));
-        }
-    }
-
-    async fn answer(
-        self: &Arc<Self>,
-        mut req: proto::CheckRequest,
-        caller: Caller,
-    ) -> Result<proto::CheckResponse, Status> {
-        let Caller {
-            transport,
-            peer,
-            deadline,
-            received,
-        } = caller;
-        let (text, as_body) = payload(req.content.take(), self.settings.max_payload)?;
-        let direction = match proto::Direction::try_from(req.direction) {
-            Ok(proto::Direction::Output) => Dir::Output,
-            Ok(proto::Direction::Input | proto::Direction::Unspecified) => Dir::Input,
-            Err(_) => {
-                return Err(Status::invalid_argument(format!(
-                "direction {} is not a Direction; use DIRECTION_INPUT (1) or DIRECTION_OUTPUT (2)",
-                req.direction
-            )))
-            }
-        };
-        let content_type = ContentType::parse(&req.content_type)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let exchange = chain::Request {
-            direction,
-            principal: identity::principal(
-                non_empty(req.principal),
-                peer,
-                &self.settings.trusted_gateways,
-            )?,
-            destination: non_empty(req.destination),
-            tool: non_empty(req.tool),
-            labels: req.labels,
-            metadata: req.metadata.into_iter().collect(),
-            deadline,
-            ..chain::Request::default()
-        };
-
-        // The bundle this call started with finishes it, whatever a reload swaps in meanwhile.
-        let bundle = self.bundle.load().bundle.clone();
-        let shared = self.clone();
-        let run_bundle = bundle.clone();
-        let (checked, exchange) = self
-            .on_worker(deadline, received, move || {
-                let checked =
-                    check::run(&run_bundle, content_type, text, &exchange, &shared.hash_key);
-                (checked, exchange)
-            })
-            .await?;
-        let verdicts = checked.map_err(status_of)?;
-        if deadline.is_some_and(|d| Instant::now() > d) {
-            return Err(Status::deadline_exceeded(format!(
-                "deadline passed after {:?}",
-                received.elapsed()
-            )));
-        }
-
-        let elapsed = received.elapsed();
-        self.record(&audit::Exchange {
-            transport,
-            request_id: &req.request_id,
-            request: &exchange,
-            bundle: &bundle,
-            decision: verdicts.outcome,
-            reason: verdicts.reason.as_deref(),
-            findings: &verdicts.findings,
-            labels: &verdicts.labels,
-            failures: &verdicts.failures,
-            would: verdicts.would.as_ref(),
-            elapsed,
-            chain_time: verdicts.elapsed,
-            plugin_time: verdicts.plugin_time.as_slice(),
-        });
-        let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        let decision = decision_out(verdicts.outcome);
-        // The payload can be megabytes: move it into the answer, never copy it.
-        let content = match verdicts.outcome {
-            Outcome::Modify if as_body => Some(proto::check_response::Content::Body(
-                verdicts.content.into_bytes(),
-            )),
-            Outcome::Modify => Some(proto::check_response::Content::Text(verdicts.content)),
-            Outcome::Allow | Outcome::Deny => None,
-        };
-        Ok(proto::CheckResponse {
-            decision: decision.into(),
-            content,
-            reason: verdicts.reason.unwrap_or_default(),
-            findings: verdicts.findings.into_iter().map(finding_out).collect(),
-            labels: verdicts.labels,
-            bundle: bundle.id(),
-            elapsed_us,
-            failures: verdicts.failures.into_iter().map(failure_out).collect(),
-            would: verdicts.would.map(would_out),
-        })
-    }
-}
-
-fn would_out(would: chain::WouldHave) -> proto::WouldHave {
-    proto::WouldHave {
-        decision: decision_out(would.outcome).into(),
-        reason: would.reason.unwrap_or_default(),
-    }
-}
-
-fn finding_out(f: chain::ReportedFinding) -> proto::Finding {
-    let span = f.span.unwrap_or(0..0);
-    proto::Finding {
-        plugin: f.plugin,
-        rule: f.rule,
-        category: f.category,
-        start: u32::try_from(span.start).unwrap_or(u32::MAX),
-        end: u32::try_from(span.end).unwrap_or(u32::MAX),
-        location: f.location,
-        confidence: f.confidence,
-        message: f.message,
-        action: f.action.as_str().into(),
-        report_only: !f.enforced,
-    }
-}
-
-fn failure_out(f: chain::PluginFailure) -> proto::PluginFailure {
-    proto::PluginFailure {
-        plugin: f.plugin,
-        error: f.error.to_string(),
-        on_error: f.on_error.as_str().into(),
-    }
-}
-
-fn decision_out(outcome: Outcome) -> proto::Decision {
-    match outcome {
-        Outcome::Allow => proto::Decision::Allow,
-        Outcome::Modify => proto::Decision::Modify,
-        Outcome::Deny => proto::Decision::Deny,
-    }
-}
-
-fn stream_status(e: StreamError) -> Status {
-    match e {
-        StreamError::Chain(e) => status_of(e),
-        StreamError::TooLarge(_) => Status::resource_exhausted(e.to_string()),
-        StreamError::UnsupportedType(_) | StreamError::InvalidUtf8(_) => {
-            Status::invalid_argument(e.to_string())
-        }
-    }
-}
-
-/// Answers one CheckStream call: each inbound chunk through the hold-back, on the blocking pool like Check,
-/// one answer per chunk, and a last one with the summary.
-async fn run_stream(
-    shared: Arc<Shared>,
-    mut inbound: tonic::Streaming<proto::CheckStreamRequest>,
-    peer: Option<String>,
-    deadline: Option<Instant>,
-    received: Instant,
-    tx: tokio::sync::mpsc::Sender<Result<proto::CheckStreamResponse, Status>>,
-) -> Result<(), Status> {
-    let first = next_chunk(&mut inbound, deadline, received)
-        .await?
-        .unwrap_or_default();
-    let direction = match proto::Direction::try_from(first.direction) {
-        Ok(proto::Direction::Input) => Dir::Input,
-        Ok(proto::Direction::Output | proto::Direction::Unspecified) => Dir::Output,
-        Err(_) => {
-            return Err(Status::invalid_argument(format!(
-                "direction {} is not a Direction; use DIRECTION_INPUT (1) or DIRECTION_OUTPUT (2)",
-                first.direction
-            )))
-        }
-    };
-    let kind = StreamType::parse(&first.content_type).map_err(stream_status)?;
-    let request_id = first.request_id;
-    let exchange = chain::Request {
-        direction,
-        principal: identity::principal(
-            non_empty(first.principal),
-            peer,
-            &shared.settings.trusted_gateways,
-        )?,
-        destination: non_empty(first.destination),
-        tool: non_empty(first.tool),
-        labels: first.labels,
-        metadata: first.metadata.into_iter().collect(),
-        deadline,
-        ..chain::Request::default()
-    };
-    // The bundle the stream started with decides all of it.
-    let bundle = shared.bundle.load().bundle.clone();
-    let bundle_id = bundle.id();
-    let audited = exchange.clone();
-    let settings = StreamSettings::new(
-        shared.settings.stream_hold_back,
-        shared.settings.max_payload,
-    );
-    let mut check = StreamCheck::new(bundle.clone(), exchange, kind, settings);
-    let mut chunk = Some(first.chunk);
-    loop {
-        let last = chunk.is_none();
-        let key = shared.hash_key.clone();
-        let (returned, released) = shared
-            .on_worker(deadline, received, move || {
-                let released = match &chunk {
-                    Some(bytes) => check.push(bytes, &key),
-                    None => check.finish(&key),
-                };
-                (check, released)
-            })
-            .await?;
-        check = returned;
-        let released = released.map_err(stream_status)?;
-        if last || check.denied() {
-            let elapsed_us = u64::try_from(check.elapsed().as_micros()).unwrap_or(u64::MAX);
-            let summary = check.summary();
-            shared.record(&audit::Exchange {
-                transport: "grpc-stream",
-                request_id: &request_id,
-                request: &audited,
-                bundle: &bundle,
-                decision: summary.outcome,
-                reason: summary.reason.as_deref(),
-                findings: &summary.findings,
-                labels: &summary.labels,
-                failures: &summary.failures,
-                would: summary.would.as_ref(),
-                elapsed: received.elapsed(),
-                chain_time: summary.chain_time,
-                plugin_time: summary.plugin_time.as_slice(),
-            });
-            let decision = decision_out(summary.outcome);
-            let answer = proto::CheckStreamResponse {
-                chunk: released,
-                done: true,
-                decision: decision.into(),
-                reason: summary.reason.unwrap_or_default(),
-                findings: summary.findings.into_iter().map(finding_out).collect(),
-                labels: summary.labels,
-                bundle: bundle_id,
-                elapsed_us,
-                failures: summary.failures.into_iter().map(failure_out).collect(),
-                would: summary.would.map(would_out),
-            };
-            // A caller that has gone away needs no answer.
-            let _ = tx.send(Ok(answer)).await;
-            return Ok(());
-        }
-        let answer = proto::CheckStreamResponse {
-            chunk: released,
-            ..Default::default()
-        };
-        if tx.send(Ok(answer)).await.is_err() {
-            return Err(Status::cancelled("the caller went away"));
-        }
-        chunk = next_chunk(&mut inbound, deadline, received)
-            .await?
-            .map(|m| m.chunk);
-    }
-}
-
-/// The caller's next message; `None` once it has half-closed.
-async fn next_chunk(
-    inbound: &mut tonic::Streaming<proto::CheckStreamRequest>,
-    deadline: Option<Instant>,
-    received: Instant,
-) -> Result<Option<proto::CheckStreamRequest>, Status> {
-    until(deadline, inbound.message()).await.map_err(|_| {
-        Status::deadline_exceeded(format!(
-            "deadline passed after {:?} waiting for the next chunk",
-            received.elapsed()
-        ))
-    })?
-}
-
-/// The status a failed check answers with.
-fn status_of(e: crate::Error) -> Status {
-    use crate::payload::PayloadError;
-    match e {
-        crate::Error::DeadlineExceeded { .. } => Status::deadline_exceeded(e.to_string()),
-        crate::Error::Payload(PayloadError::TooManyTexts { .. }) => {
-            Status::resource_exhausted(e.to_string())
-        }
-        crate::Error::Payload(_) => Status::invalid_argument(e.to_string()),
-        other => Status::internal(other.to_string()),
-    }
-}
-
-/// The text to inspect, and whether it came as `body` (so the answer goes back as `body`). Takes the
-/// request's content by value so a body of megabytes is validated in place, not copied.
-fn payload(
-    content: Option<proto::check_request::Content>,
-    max: usize,
-) -> Result<(String, bool), Status> {
-    use proto::check_request::Content;
-    let within_limit = |len: usize| {
-        if len > max {
-            return Err(Status::resource_exhausted(format!(
-                "payload is {len} bytes, over the limit of {max} bytes (raise it with --max-payload / PALISADE_MAX_PAYLOAD)"
-            )));
-        }
-        Ok(())
-    };
-    match content {
-        None => Err(Status::invalid_argument(
-            "the request has no content; set `text` or `body`",
-        )),
-        Some(Content::Text(text)) => {
-            within_limit(text.len())?;
-            Ok((text, false))
-        }
-        Some(Content::Body(body)) => {
-            within_limit(body.len())?;
-            let text = String::from_utf8(body).map_err(|e| {
-                Status::invalid_argument(format!(
-                    "body is not valid UTF-8: invalid byte at offset {}",
-                    e.utf8_error().valid_up_to()
-                ))
-            })?;
-            Ok((text, true))
-        }
-    }
-}
-
 /// The caller's deadline from `grpc-timeout`, less a margin so the answer arrives in time.
-fn caller_deadline<T>(request: &Request<T>, received: Instant) -> Result<Option<Instant>, Status> {
+fn caller_deadline<T>(request: &Request<T>, received: Instant) -> Result<Option<Instant>, Refused> {
     let Some(value) = request.metadata().get("grpc-timeout") else {
         return Ok(None);
     };
     let value = value
         .to_str()
-        .map_err(|_| Status::invalid_argument("grpc-timeout is not ASCII"))?;
+        .map_err(|_| Refused::Invalid("grpc-timeout is not ASCII".into()))?;
     let timeout = parse_grpc_timeout(value)
-        .ok_or_else(|| Status::invalid_argument(format!("grpc-timeout {value:?} is malformed")))?;
+        .ok_or_else(|| Refused::Invalid(format!("grpc-timeout {value:?} is malformed")))?;
     Ok(Some(answer_by(received, timeout)))
 }
 

@@ -178,7 +178,7 @@ async fn bad_requests_get_json_errors_with_the_grpc_code_and_the_http_status() {
         (
             r#"{"body": "b2sg//4="}"#,
             "application/json",
-            400,
+            415,
             "INVALID_ARGUMENT",
             "invalid byte at offset 3",
         ),

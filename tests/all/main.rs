@@ -15,6 +15,7 @@ mod examples; // the example plugins built from source, and the README that show
 mod ext_authz; // Envoy ext_authz: OK or 403 with the rule, redactions refused, metadata for the access log
 mod ext_proc; // Envoy ext_proc: the exact message sequences of BUFFERED and STREAMED modes, deny as a 403
 mod fuzz_replay; // the fuzz targets' properties over their seeds, kept corpus and fixed mutations of them
+mod gate; // one gate: every refusal on every transport is one audit event and one count, same code
 mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut off, mapped to on_error
 mod http; // serve --http: POST /v1/check in proto3 JSON, cross-checked with gRPC; errors and statuses
 mod kubernetes; // deploy/kubernetes as the real binary runs it: ConfigMap swaps under load, SIGTERM drains

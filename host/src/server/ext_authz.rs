@@ -8,7 +8,8 @@
 //!   is also a 403: passing the body on unredacted would let through what the policy was told to stop.
 //!   Redaction needs ext_proc (`examples/envoy`).
 //! - A body Envoy cut short (`allow_partial_message`, marked `x-envoy-auth-partial-body: true`) cannot be
-//!   vouched for: 413. Compressed bodies: 415. Bodies that are not text (images, audio): OK, unchecked.
+//!   vouched for: 413. Compressed bodies: 415. Bodies that are not text (images, audio): 415, unless the
+//!   bundle lists their media type under `[bundle] pass_unread` (then OK, and audited as such).
 //! - Every answer carries dynamic metadata (namespace `envoy.filters.http.ext_authz`): `decision`,
 //!   `bundle`, `request_id`, `reason` and the findings (plugin, rule, category, action, location — never a
 //!   value), for Envoy's access log (`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision)%`).
@@ -26,16 +27,10 @@ use envoy_types::pb::google::protobuf::{value::Kind, ListValue, Struct, Value};
 use envoy_types::pb::google::rpc;
 use tonic::{Code, Request, Response, Status};
 
-use super::ext_proc::{
-    body_kind, destination, error_body, forwarded_principal, header, set_header, unread_request,
-    BodyKind,
-};
-use super::http::Failure;
-use super::{caller_deadline, identity, non_empty, status_of, Shared};
-use crate::audit;
+use super::envoy::{destination, error_body, forwarded_principal, header, set_header};
+use super::gate::{Body, BodyKind, Bytes, Call, Decided, Refused};
+use super::{caller_deadline, identity, non_empty, Shared};
 use crate::chain::{self, Dir, Outcome, ReportedFinding};
-use crate::check;
-use crate::payload::ContentType;
 
 /// `envoy.service.auth.v3.Authorization`.
 pub struct ExtAuthzService(pub(super) Arc<Shared>);
@@ -43,222 +38,148 @@ pub struct ExtAuthzService(pub(super) Arc<Shared>);
 #[tonic::async_trait]
 impl Authorization for ExtAuthzService {
     /// A request that cannot be checked is the client's to fix: a denied response with the HTTP status
-    /// for its code (400, 413, 415, 403). Palisade's own trouble (a deadline, a failed worker) is a gRPC
+    /// for its refusal (400, 413, 415, 403). Palisade's own trouble (a deadline, a failed worker) is a gRPC
     /// error, so Envoy applies its `failure_mode_allow` and `status_on_error`.
     async fn check(
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
         let received = Instant::now();
+        let shared = &self.0;
         // Read first, so that a refusal is audited with the id of the request it refused.
         let request_id = request_id_of(request.get_ref());
-        match self.decide(request, received).await {
-            Ok(answer) => Ok(Response::new(answer)),
-            Err(Failure { http, status }) => {
-                self.0.refused("ext_authz", &request_id, &status, received);
-                let code = status.code();
-                if matches!(
-                    code,
-                    Code::DeadlineExceeded | Code::Unavailable | Code::Internal
-                ) {
-                    return Err(status);
-                }
-                Ok(Response::new(denied(
-                    http.as_u16(),
-                    code,
-                    status.message(),
-                    None,
-                )))
+        let decided = match read(shared, request, request_id.clone(), received) {
+            Ok((call, body)) => shared
+                .decide(&call, body)
+                .await
+                .map(|decided| (decided, call)),
+            Err(refused) => {
+                shared.refuse("ext_authz", &request_id, received, &refused);
+                Err(refused)
             }
+        };
+        match decided {
+            Ok((decided, call)) => Ok(Response::new(answer(decided, &call))),
+            Err(refused) if refused.is_ours() => Err(refused.into()),
+            Err(refused) => Ok(Response::new(denied(
+                refused.http(),
+                refused.code(),
+                refused.message(),
+                None,
+            ))),
         }
     }
 }
 
-impl ExtAuthzService {
-    async fn decide(
-        &self,
-        request: Request<CheckRequest>,
-        received: Instant,
-    ) -> Result<CheckResponse, Failure> {
-        let deadline = caller_deadline(&request, received)?;
-        let peer = identity::peer_spiffe_id(&request);
-        let message = request.into_inner();
-        let principal_attribute = message
-            .attributes
-            .as_ref()
-            .and_then(|a| a.source.as_ref())
-            .map(|source| source.principal.clone());
-        let Some(mut http) = message
-            .attributes
-            .and_then(|a| a.request)
-            .and_then(|r| r.http)
-        else {
-            return Err(Status::invalid_argument(
-                "Envoy sent no HTTP request attributes; Palisade checks HTTP requests",
-            )
-            .into());
-        };
-        let body = request_body(&mut http);
-        let shared = &self.0;
-        let get = |name: &str| {
-            http.headers
-                .get(name)
-                .cloned()
-                .or_else(|| header(http.header_map.as_ref(), name))
-        };
-        let principal =
-            forwarded_principal(&shared.settings, get, principal_attribute).and_then(non_empty);
-        // Envoy speaks for the users behind it: with mutual TLS it must be a trusted gateway to do so.
-        let principal = identity::principal(principal, peer, &shared.settings.trusted_gateways)?;
-        let request_id = non_empty(http.id.clone())
-            .or_else(|| get("x-request-id"))
-            .unwrap_or_default();
+/// The gate's call and body for what Envoy forwarded.
+fn read(
+    shared: &Shared,
+    request: Request<CheckRequest>,
+    request_id: String,
+    received: Instant,
+) -> Result<(Call, Body), Refused> {
+    let deadline = caller_deadline(&request, received)?;
+    let peer = identity::peer_spiffe_id(&request);
+    let message = request.into_inner();
+    let principal_attribute = message
+        .attributes
+        .as_ref()
+        .and_then(|a| a.source.as_ref())
+        .map(|source| source.principal.clone());
+    let Some(mut http) = message
+        .attributes
+        .and_then(|a| a.request)
+        .and_then(|r| r.http)
+    else {
+        return Err(Refused::Invalid(
+            "Envoy sent no HTTP request attributes; Palisade checks HTTP requests".into(),
+        ));
+    };
+    let bytes = request_body(&mut http);
+    let get = |name: &str| {
+        http.headers
+            .get(name)
+            .cloned()
+            .or_else(|| header(http.header_map.as_ref(), name))
+    };
+    if get("x-envoy-auth-partial-body").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Err(Refused::TooLarge(
+            "Envoy forwarded only part of the body (over its with_request_body.max_request_bytes); \
+             raise that limit so the whole body can be checked"
+                .into(),
+        ));
+    }
+    let principal =
+        forwarded_principal(&shared.settings, get, principal_attribute).and_then(non_empty);
+    // Envoy speaks for the users behind it: with mutual TLS it must be a trusted gateway to do so.
+    let principal = identity::principal(principal, peer, &shared.settings.trusted_gateways)?;
+    let declared = get("content-type").unwrap_or_default();
+    let kind = BodyKind::of(
+        get("content-type").as_deref(),
+        get("content-encoding").as_deref(),
+    );
+    // Envoy's attributes, else the pseudo-headers it also forwards.
+    let field = |value: &str, name: &str| non_empty(value.to_string()).or_else(|| get(name));
+    let destination = destination(
+        get("x-palisade-destination"),
+        field(&http.scheme, ":scheme"),
+        field(&http.host, ":authority"),
+        field(&http.path, ":path"),
+    );
+    let exchange = chain::Request {
+        direction: Dir::Input,
+        principal,
+        destination,
+        deadline,
+        ..chain::Request::default()
+    };
+    let call = Call {
+        transport: "ext_authz",
+        request_id,
+        exchange: Arc::new(exchange),
+        bundle: shared.bundle.load().bundle.clone(),
+        // ext_authz cannot rewrite a body: what the policy would redact is denied.
+        rewrites: false,
+        received,
+    };
+    let body = Body {
+        bytes: Bytes::Raw(bytes),
+        kind,
+        declared,
+    };
+    Ok((call, body))
+}
 
-        let declared = get("content-type").unwrap_or_default();
-        // `None`: a body Palisade cannot read, decided on below by the bundle's `pass_unread`.
-        let content_type = match body_kind(
-            get("content-type").as_deref(),
-            get("content-encoding").as_deref(),
-        ) {
-            BodyKind::Payload(ct) => Some(ct),
-            BodyKind::Sse => Some(ContentType::Text),
-            BodyKind::Encoded => {
-                return Err(Failure::new(
-                    axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    Status::invalid_argument(
-                        "a compressed body (content-encoding) cannot be inspected; send it uncompressed",
-                    ),
-                ))
-            }
-            BodyKind::Opaque => None,
-        };
-        // Envoy's attributes, else the pseudo-headers it also forwards.
-        let field = |value: &str, name: &str| non_empty(value.to_string()).or_else(|| get(name));
-        let destination = destination(
-            get("x-palisade-destination"),
-            field(&http.scheme, ":scheme"),
-            field(&http.host, ":authority"),
-            field(&http.path, ":path"),
-        );
-        let exchange = chain::Request {
-            direction: Dir::Input,
-            principal,
-            destination,
-            deadline,
-            ..chain::Request::default()
-        };
-
-        let bundle = shared.bundle.load().bundle.clone();
-        let Some(content_type) = content_type else {
-            // Audited as a pass with its reason, or refused (415) with what to do.
-            let reason = unread_request(&bundle, &declared).map_err(|message| {
-                Failure::new(
-                    axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    Status::invalid_argument(message),
-                )
-            })?;
-            shared.record(&audit::Exchange {
-                transport: "ext_authz",
-                request_id: &request_id,
-                request: &exchange,
-                bundle: &bundle,
-                decision: Outcome::Allow,
-                reason: Some(&reason),
-                findings: &[],
-                labels: &[],
-                failures: &[],
-                would: None,
-                elapsed: received.elapsed(),
-                chain_time: std::time::Duration::ZERO,
-                plugin_time: &[],
-            });
-            return Ok(allow(metadata(
-                "allow",
-                &bundle.id(),
-                &request_id,
-                &reason,
-                &[],
-            )));
-        };
-        if get("x-envoy-auth-partial-body").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-            return Err(Status::resource_exhausted(
-                "Envoy forwarded only part of the body (over its with_request_body.max_request_bytes); \
-                 raise that limit so the whole body can be checked",
-            )
-            .into());
+/// Envoy's answer for what the gate decided, with the dynamic metadata for its access log.
+fn answer(decided: Decided, call: &Call) -> CheckResponse {
+    let bundle = call.bundle.id();
+    let checked = match decided {
+        Decided::Checked(checked) => checked,
+        Decided::Unread { reason } => {
+            return allow(metadata("allow", &bundle, &call.request_id, &reason, &[]))
         }
-        if body.len() > shared.settings.max_payload {
-            return Err(Status::resource_exhausted(format!(
-                "the body is {} bytes, over Palisade's limit of {} bytes",
-                body.len(),
-                shared.settings.max_payload
-            ))
-            .into());
-        }
-        let text = String::from_utf8(body).map_err(|e| {
-            Status::invalid_argument(format!(
-                "the body is not valid UTF-8: invalid byte at offset {}",
-                e.utf8_error().valid_up_to()
-            ))
-        })?;
-        let bundle_id = bundle.id();
-        let key = shared.hash_key.clone();
-        let run_bundle = bundle.clone();
-        let (checked, exchange) = shared
-            .on_worker(deadline, received, move || {
-                let checked = check::run(&run_bundle, content_type, text, &exchange, &key);
-                (checked, exchange)
-            })
-            .await?;
-        let checked = checked.map_err(status_of)?;
-        let decision = checked.outcome.as_str();
-        shared.record(&audit::Exchange {
-            transport: "ext_authz",
-            request_id: &request_id,
-            request: &exchange,
-            bundle: &bundle,
-            // ext_authz cannot rewrite a body: what the policy would redact is denied.
-            decision: match checked.outcome {
-                Outcome::Modify => Outcome::Deny,
-                other => other,
-            },
-            reason: checked.reason.as_deref(),
-            findings: &checked.findings,
-            labels: &checked.labels,
-            failures: &checked.failures,
-            would: checked.would.as_ref(),
-            elapsed: received.elapsed(),
-            chain_time: checked.elapsed,
-            plugin_time: checked.plugin_time.as_slice(),
-        });
-        let reason = match checked.outcome {
-            Outcome::Allow => String::new(),
-            Outcome::Deny => checked.reason.clone().unwrap_or_else(|| "denied".into()),
-            Outcome::Modify => format!(
-                "the policy would redact {} in this body, and ext_authz cannot change a body; \
-                 use ext_proc for redaction",
-                categories(&checked.findings)
-            ),
-        };
-        let metadata = metadata(
-            decision,
-            &bundle_id,
-            &request_id,
-            &reason,
-            &checked.findings,
-        );
-        let answer = match checked.outcome {
-            Outcome::Allow => allow(metadata),
-            Outcome::Deny | Outcome::Modify => {
-                let rule = chain::blamed(&checked.findings, checked.outcome)
-                    .map(|f| (f.plugin.as_str(), f.rule.as_str()));
-                CheckResponse {
-                    dynamic_metadata: Some(metadata),
-                    ..denied(403, Code::PermissionDenied, &reason, rule)
-                }
+    };
+    let reason = match checked.outcome {
+        Outcome::Allow => String::new(),
+        Outcome::Deny | Outcome::Modify => checked.reason.unwrap_or_else(|| "denied".into()),
+    };
+    let metadata = metadata(
+        checked.outcome.as_str(),
+        &bundle,
+        &call.request_id,
+        &reason,
+        &checked.findings,
+    );
+    match checked.outcome {
+        Outcome::Allow => allow(metadata),
+        Outcome::Deny | Outcome::Modify => {
+            let rule = chain::blamed(&checked.findings, Outcome::Deny)
+                .map(|f| (f.plugin.as_str(), f.rule.as_str()));
+            CheckResponse {
+                dynamic_metadata: Some(metadata),
+                ..denied(403, Code::PermissionDenied, &reason, rule)
             }
-        };
-        Ok(answer)
+        }
     }
 }
 
@@ -283,17 +204,6 @@ fn request_body(http: &mut HttpRequest) -> Vec<u8> {
     } else {
         std::mem::take(&mut http.raw_body)
     }
-}
-
-/// The distinct categories of the findings a policy acted on, for a message: "EMAIL_ADDRESS, PHONE_NUMBER".
-fn categories(findings: &[ReportedFinding]) -> String {
-    let mut seen: Vec<&str> = Vec::new();
-    for f in findings {
-        if f.action != crate::policy::Action::Report && !seen.contains(&f.category.as_str()) {
-            seen.push(&f.category);
-        }
-    }
-    seen.join(", ")
 }
 
 fn allow(metadata: Struct) -> CheckResponse {

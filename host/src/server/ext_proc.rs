@@ -20,12 +20,9 @@
 //! refusal is counted, logged and audited as one.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use envoy_types::pb::envoy::config::core::v3::{
-    header_value_option::HeaderAppendAction, HeaderMap, HeaderValue, HeaderValueOption,
-};
-use envoy_types::pb::envoy::r#type::v3::{HttpStatus, StatusCode};
+use envoy_types::pb::envoy::r#type::v3::HttpStatus;
 use envoy_types::pb::envoy::service::ext_proc::v3::{
     body_mutation::Mutation, external_processor_server::ExternalProcessor, processing_request,
     processing_response, BodyMutation, BodyResponse, CommonResponse, HeaderMutation,
@@ -34,13 +31,13 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
 };
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{non_empty, stream_status, Shared};
-use crate::audit;
+use super::envoy::{destination, error_body, forwarded_principal, header, set_header};
+use super::gate::{Body, BodyKind, Bytes, Call, Decided, Pushed, Refused, Streamed};
+use super::{identity, non_empty, Shared};
 use crate::bundle::Bundle;
-use crate::chain::{self, Dir, Outcome};
-use crate::check;
+use crate::chain::{self, Dir, Outcome, ReportedFinding};
 use crate::payload::ContentType;
-use crate::stream::{StreamCheck, StreamSettings, StreamType};
+use crate::stream::StreamType;
 
 /// `envoy.service.ext_proc.v3.ExternalProcessor`.
 pub struct ExtProcService(pub(super) Arc<Shared>);
@@ -73,17 +70,6 @@ impl ExternalProcessor for ExtProcService {
     }
 }
 
-/// How a body is read.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum BodyKind {
-    Payload(ContentType),
-    Sse,
-    /// Not text: passed on unchecked.
-    Opaque,
-    /// Compressed (`content-encoding`): cannot be read, so never passed unchecked.
-    Encoded,
-}
-
 /// One HTTP exchange as Envoy shows it.
 struct Exchange {
     shared: Arc<Shared>,
@@ -98,11 +84,13 @@ struct Exchange {
     /// The `content-type` of the request and of the response, as sent.
     request_type: String,
     response_type: String,
-    /// Whether a body passed unread on that leg has been audited (once per leg, not per chunk).
-    unread_recorded: [bool; 2],
+    /// Whether the body Palisade does not read on that leg was let through (decided and audited once
+    /// per leg, at its first chunk).
+    unread_passed: [bool; 2],
     /// A body arriving in chunks, held until its end.
     held: Vec<u8>,
-    stream: Option<StreamCheck>,
+    /// An event stream from the upstream, going through the gate chunk by chunk.
+    stream: Option<Streamed>,
 }
 
 impl Exchange {
@@ -118,7 +106,7 @@ impl Exchange {
             response_kind: BodyKind::Payload(ContentType::Text),
             request_type: String::new(),
             response_type: String::new(),
-            unread_recorded: [false; 2],
+            unread_passed: [false; 2],
             held: Vec::new(),
             stream: None,
         }
@@ -149,11 +137,12 @@ impl Exchange {
                             ..Default::default()
                         }),
                     }),
-                    Err(status) => Out::ImmediateResponse(immediate(
-                        StatusCode::Forbidden,
-                        status.message(),
-                        None,
-                    )),
+                    Err(refused) => {
+                        let received = Instant::now();
+                        self.shared
+                            .refuse("ext_proc", &self.request_id, received, &refused);
+                        Out::ImmediateResponse(immediate(refused.http(), refused.message(), None))
+                    }
                 },
                 In::ResponseHeaders(h) => {
                     self.response_headers(&h);
@@ -197,7 +186,7 @@ impl Exchange {
         &mut self,
         h: &HttpHeaders,
         principal_attribute: Option<String>,
-    ) -> Result<(), Status> {
+    ) -> Result<(), Refused> {
         let headers = h.headers.as_ref();
         let get = |name: &str| header(headers, name);
         let principal = forwarded_principal(&self.shared.settings, get, principal_attribute);
@@ -209,12 +198,12 @@ impl Exchange {
         );
         self.request_id = get("x-request-id").unwrap_or_default();
         self.request_type = get("content-type").unwrap_or_default();
-        self.request_kind = body_kind(
+        self.request_kind = BodyKind::of(
             get("content-type").as_deref(),
             get("content-encoding").as_deref(),
         );
         // Envoy speaks for the users behind it: with mutual TLS it must be a trusted gateway to do so.
-        let principal = super::identity::principal(
+        let principal = identity::principal(
             principal.and_then(non_empty),
             self.peer.clone(),
             &self.shared.settings.trusted_gateways,
@@ -230,252 +219,140 @@ impl Exchange {
     fn response_headers(&mut self, h: &HttpHeaders) {
         let headers = h.headers.as_ref();
         self.response_type = header(headers, "content-type").unwrap_or_default();
-        self.response_kind = body_kind(
+        self.response_kind = BodyKind::of(
             header(headers, "content-type").as_deref(),
             header(headers, "content-encoding").as_deref(),
         );
         if self.response_kind == BodyKind::Sse {
-            let fields = chain::Request {
-                direction: Dir::Output,
-                ..self.fields.clone()
-            };
-            let settings = StreamSettings::new(
-                self.shared.settings.stream_hold_back,
-                self.shared.settings.max_payload,
-            );
-            self.stream = Some(StreamCheck::new(
-                self.bundle.clone(),
-                fields,
-                StreamType::Sse,
-                settings,
-            ));
+            let call = self.call(Dir::Output, Instant::now());
+            self.stream = Some(self.shared.stream(call, StreamType::Sse));
         }
     }
 
     async fn body(&mut self, direction: Dir, body: HttpBody) -> Result<Step, Status> {
         let received = Instant::now();
-        let kind = match direction {
-            Dir::Input => self.request_kind,
-            Dir::Output => self.response_kind,
+        let (kind, declared) = match direction {
+            Dir::Input => (self.request_kind, &self.request_type),
+            Dir::Output => (self.response_kind, &self.response_type),
         };
+        let declared = declared.clone();
+        if direction == Dir::Output && kind == BodyKind::Sse {
+            return self.stream_chunk(body).await;
+        }
+        let leg = usize::from(direction == Dir::Output);
         let last = body.end_of_stream;
-        match kind {
-            BodyKind::Encoded => Ok(self.refuse(
-                match direction {
-                    Dir::Input => StatusCode::UnsupportedMediaType,
-                    Dir::Output => StatusCode::BadGateway,
-                },
-                "a compressed body (content-encoding) cannot be inspected; send it uncompressed",
-                received,
-            )),
-            BodyKind::Opaque => Ok(self.unread(direction, received)),
-            // An event stream is what a model answers; sent upstream, it is a body Palisade does not read.
-            BodyKind::Sse if direction == Dir::Input => Ok(self.unread(direction, received)),
-            BodyKind::Sse => self.stream_chunk(body, received).await,
-            BodyKind::Payload(content_type) => {
-                let whole = last && self.held.is_empty();
+        let whole = last && self.held.is_empty();
+        let bytes = match kind {
+            BodyKind::Payload(_) => {
                 self.held.extend(body.body);
-                if self.held.len() > self.shared.settings.max_payload {
-                    let limit = self.shared.settings.max_payload;
-                    return Ok(self.refuse(
-                        StatusCode::PayloadTooLarge,
-                        &format!("the body is over Palisade's limit of {limit} bytes"),
-                        received,
-                    ));
+                let limit = self.shared.settings.max_payload;
+                if self.held.len() > limit {
+                    // Refused as soon as it is over, not at its end.
+                    let refused = Refused::too_large(self.held.len(), limit);
+                    self.shared
+                        .refuse("ext_proc", &self.request_id, received, &refused);
+                    return self.refusal(refused);
                 }
                 if !last {
                     // Held until the end; this chunk goes on as nothing.
                     return Ok(Step::Continue(mutation(Mutation::ClearBody(true), None)));
                 }
-                let held = std::mem::take(&mut self.held);
-                let text = match String::from_utf8(held) {
-                    Ok(text) => text,
-                    Err(e) => {
-                        let at = e.utf8_error().valid_up_to();
-                        return Ok(self.refuse(
-                            StatusCode::UnsupportedMediaType,
-                            &format!("the body is not valid UTF-8: invalid byte at offset {at}"),
-                            received,
-                        ));
-                    }
-                };
-                let exchange = chain::Request {
-                    direction,
-                    ..self.fields.clone()
-                };
-                let bundle = self.bundle.clone();
-                let key = self.shared.hash_key.clone();
-                let (checked, exchange) = self
-                    .shared
-                    .on_worker(None, received, move || {
-                        let checked = check::run(&bundle, content_type, text, &exchange, &key);
-                        (checked, exchange)
-                    })
-                    .await?;
-                let checked = match checked {
-                    Ok(c) => c,
-                    Err(e) => {
-                        return Ok(self.refuse(StatusCode::BadRequest, &e.to_string(), received))
-                    }
-                };
-                self.shared.record(&audit::Exchange {
-                    decision: checked.outcome,
-                    reason: checked.reason.as_deref(),
-                    findings: &checked.findings,
-                    labels: &checked.labels,
-                    failures: &checked.failures,
-                    would: checked.would.as_ref(),
-                    chain_time: checked.elapsed,
-                    plugin_time: checked.plugin_time.as_slice(),
-                    ..self.exchange(&exchange, received)
-                });
-                match checked.outcome {
-                    Outcome::Deny => {
-                        let rule = chain::blamed(&checked.findings, checked.outcome)
-                            .map(|f| (f.plugin.as_str(), f.rule.as_str()));
-                        Ok(Step::Deny(immediate(
-                            StatusCode::Forbidden,
-                            checked.reason.as_deref().unwrap_or("denied"),
-                            rule,
-                        )))
-                    }
-                    // A body sent whole leaves as it came unless modified, and its length is ours to
-                    // set (BUFFERED mode); a body sent in chunks had them cleared, so its end carries it
-                    // all, and Envoy drops the length itself (STREAMED mode).
-                    Outcome::Allow if whole => Ok(Step::Continue(BodyResponse::default())),
-                    Outcome::Allow | Outcome::Modify => {
-                        let length = whole.then_some(checked.content.len());
-                        Ok(Step::Continue(mutation(
-                            Mutation::Body(checked.content.into_bytes()),
-                            length,
-                        )))
-                    }
-                }
+                std::mem::take(&mut self.held)
+            }
+            // A body the gate does not read is decided on at its first chunk; if it passes, the rest
+            // passes as it comes.
+            _ if self.unread_passed[leg] => return Ok(Step::Continue(BodyResponse::default())),
+            _ => Vec::new(),
+        };
+        let call = self.call(direction, received);
+        let body = Body {
+            bytes: Bytes::Raw(bytes),
+            kind,
+            declared,
+        };
+        let checked = match self.shared.decide(&call, body).await {
+            Ok(Decided::Checked(checked)) => checked,
+            Ok(Decided::Unread { .. }) => {
+                self.unread_passed[leg] = true;
+                return Ok(Step::Continue(BodyResponse::default()));
+            }
+            Err(refused) => return self.refusal(refused),
+        };
+        match checked.outcome {
+            Outcome::Deny => Ok(Step::Deny(denied(
+                checked.reason.as_deref(),
+                &checked.findings,
+            ))),
+            // A body sent whole leaves as it came unless modified, and its length is ours to set
+            // (BUFFERED mode); a body sent in chunks had them cleared, so its end carries it all, and
+            // Envoy drops the length itself (STREAMED mode).
+            Outcome::Allow if whole => Ok(Step::Continue(BodyResponse::default())),
+            Outcome::Allow | Outcome::Modify => {
+                let length = whole.then_some(checked.content.len());
+                Ok(Step::Continue(mutation(
+                    Mutation::Body(checked.content.into_bytes()),
+                    length,
+                )))
             }
         }
     }
 
-    async fn stream_chunk(&mut self, body: HttpBody, received: Instant) -> Result<Step, Status> {
-        let Some(mut check) = self.stream.take() else {
+    /// One chunk of an event stream from the upstream, through the gate's hold-back: it is replaced by
+    /// what may be released.
+    async fn stream_chunk(&mut self, body: HttpBody) -> Result<Step, Status> {
+        let Some(stream) = self.stream.as_mut() else {
             return Ok(Step::Continue(BodyResponse::default()));
         };
-        let key = self.shared.hash_key.clone();
-        let last = body.end_of_stream;
-        let (check, released) = self
-            .shared
-            .on_worker(None, received, move || {
-                let mut released = check.push(&body.body, &key);
-                if last {
-                    if let Ok(bytes) = &mut released {
-                        match check.finish(&key) {
-                            Ok(rest) => bytes.extend(rest),
-                            Err(e) => released = Err(e),
-                        }
-                    }
-                }
-                (check, released)
-            })
-            .await?;
-        let released = released.map_err(stream_status)?;
-        let denied = check.denied();
-        if denied || last {
-            let summary = check.summary();
-            let request = chain::Request {
-                direction: Dir::Output,
-                ..self.fields.clone()
-            };
-            self.shared.record(&audit::Exchange {
-                decision: summary.outcome,
-                reason: summary.reason.as_deref(),
-                findings: &summary.findings,
-                labels: &summary.labels,
-                failures: &summary.failures,
-                would: summary.would.as_ref(),
-                chain_time: summary.chain_time,
-                plugin_time: summary.plugin_time.as_slice(),
-                ..self.exchange(&request, received)
-            });
-            if denied {
-                let rule = chain::blamed(&summary.findings, Outcome::Deny)
-                    .map(|f| (f.plugin.as_str(), f.rule.as_str()));
-                return Ok(Step::Deny(immediate(
-                    StatusCode::Forbidden,
-                    summary.reason.as_deref().unwrap_or("denied"),
-                    rule,
-                )));
-            }
-        } else {
-            self.stream = Some(check);
+        match stream.push(body.body, body.end_of_stream).await {
+            Err(refused) => self.refusal(refused),
+            Ok(Pushed {
+                decided: Some(summary),
+                ..
+            }) if summary.outcome == Outcome::Deny => Ok(Step::Deny(denied(
+                summary.reason.as_deref(),
+                &summary.findings,
+            ))),
+            Ok(pushed) => Ok(Step::Continue(mutation(
+                Mutation::Body(pushed.released),
+                None,
+            ))),
         }
-        Ok(Step::Continue(mutation(Mutation::Body(released), None)))
     }
 
-    /// A body Palisade cannot read. On the request leg it passes only if the bundle lists its media type
-    /// under `[bundle] pass_unread`, and is refused otherwise; on the response leg (an image, audio from a
-    /// model) it passes. A pass is audited once per leg, with the reason.
-    fn unread(&mut self, direction: Dir, received: Instant) -> Step {
-        let reason = match direction {
-            Dir::Input => match unread_request(&self.bundle, &self.request_type) {
-                Ok(reason) => reason,
-                Err(message) => {
-                    return self.refuse(StatusCode::UnsupportedMediaType, &message, received)
-                }
-            },
-            Dir::Output => format!(
-                "the response body ({}) is not text and passed unread",
-                self.response_type
-            ),
-        };
-        let leg = usize::from(direction == Dir::Output);
-        if !std::mem::replace(&mut self.unread_recorded[leg], true) {
-            let request = chain::Request {
+    /// The answer to a refusal the gate (or this exchange) has recorded: an immediate response with its
+    /// HTTP status, or, when the trouble is Palisade's own, a failed stream, so that Envoy applies its
+    /// `failure_mode_allow`.
+    fn refusal(&self, refused: Refused) -> Result<Step, Status> {
+        if refused.is_ours() {
+            return Err(refused.into());
+        }
+        Ok(Step::Deny(immediate(
+            refused.http(),
+            refused.message(),
+            None,
+        )))
+    }
+
+    /// The gate's call for one leg of this exchange.
+    fn call(&self, direction: Dir, received: Instant) -> Call {
+        Call {
+            transport: "ext_proc",
+            request_id: self.request_id.clone(),
+            exchange: Arc::new(chain::Request {
                 direction,
                 ..self.fields.clone()
-            };
-            self.shared.record(&audit::Exchange {
-                reason: Some(&reason),
-                ..self.exchange(&request, received)
-            });
-        }
-        Step::Continue(BodyResponse::default())
-    }
-
-    /// Refuses the exchange with `status` and a message that says what to do; counted, logged and
-    /// audited as a refusal.
-    fn refuse(&self, status: StatusCode, message: &str, received: Instant) -> Step {
-        let code = match status {
-            StatusCode::PayloadTooLarge => tonic::Code::ResourceExhausted,
-            StatusCode::BadGateway => tonic::Code::Unavailable,
-            _ => tonic::Code::InvalidArgument,
-        };
-        let status_for_records = Status::new(code, message);
-        self.shared
-            .refused("ext_proc", &self.request_id, &status_for_records, received);
-        Step::Deny(immediate(status, message, None))
-    }
-
-    /// This exchange's audit record for `request`, decided nothing yet: callers fill in the decision.
-    fn exchange<'a>(
-        &'a self,
-        request: &'a chain::Request,
-        received: Instant,
-    ) -> audit::Exchange<'a> {
-        audit::Exchange {
-            transport: "ext_proc",
-            request_id: &self.request_id,
-            request,
-            bundle: &self.bundle,
-            decision: Outcome::Allow,
-            reason: None,
-            findings: &[],
-            labels: &[],
-            failures: &[],
-            would: None,
-            elapsed: received.elapsed(),
-            chain_time: Duration::ZERO,
-            plugin_time: &[],
+            }),
+            bundle: self.bundle.clone(),
+            rewrites: true,
+            received,
         }
     }
+}
+
+/// The 403 for a deny, naming the rule to blame.
+fn denied(reason: Option<&str>, findings: &[ReportedFinding]) -> ImmediateResponse {
+    let rule = chain::blamed(findings, Outcome::Deny).map(|f| (f.plugin.as_str(), f.rule.as_str()));
+    immediate(403, reason.unwrap_or("denied"), rule)
 }
 
 /// What a body message is answered with.
@@ -499,24 +376,12 @@ fn mutation(mutation: Mutation, content_length: Option<usize>) -> BodyResponse {
     }
 }
 
-pub(super) fn set_header(key: &str, value: &str) -> HeaderValueOption {
-    HeaderValueOption {
-        header: Some(HeaderValue {
-            key: key.into(),
-            raw_value: value.as_bytes().to_vec(),
-            ..Default::default()
-        }),
-        append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
-        ..Default::default()
-    }
-}
-
 /// The answer that ends the exchange: `status` with [`error_body`].
-fn immediate(status: StatusCode, reason: &str, rule: Option<(&str, &str)>) -> ImmediateResponse {
+fn immediate(status: u16, reason: &str, rule: Option<(&str, &str)>) -> ImmediateResponse {
     let body = error_body(reason, rule);
     ImmediateResponse {
         status: Some(HttpStatus {
-            code: status as i32,
+            code: i32::from(status),
         }),
         headers: Some(HeaderMutation {
             set_headers: vec![set_header("content-type", "application/json")],
@@ -525,30 +390,6 @@ fn immediate(status: StatusCode, reason: &str, rule: Option<(&str, &str)>) -> Im
         body: body.into_bytes(),
         details: "palisade_denied".into(),
         ..Default::default()
-    }
-}
-
-/// The JSON body of an answer Palisade gives in the upstream's place, in the shape OpenAI's and Anthropic's
-/// clients read (`error.message`, `error.type`), naming the plugin and rule when known.
-pub(super) fn error_body(reason: &str, rule: Option<(&str, &str)>) -> String {
-    let mut error = serde_json::json!({
-        "type": "palisade_denied",
-        "message": format!("Palisade: {reason}"),
-    });
-    if let Some((plugin, rule)) = rule {
-        error["plugin"] = plugin.into();
-        error["rule"] = rule.into();
-    }
-    serde_json::json!({ "error": error }).to_string()
-}
-
-/// A header's value (Envoy sends `raw_value`; older versions `value`).
-pub(super) fn header(headers: Option<&HeaderMap>, name: &str) -> Option<String> {
-    let h = headers?.headers.iter().find(|h| h.key == name)?;
-    if h.raw_value.is_empty() {
-        Some(h.value.clone())
-    } else {
-        String::from_utf8(h.raw_value.clone()).ok()
     }
 }
 
@@ -562,128 +403,4 @@ fn attribute(message: &ProcessingRequest, name: &str) -> Option<String> {
             Kind::StringValue(v) if !v.is_empty() => Some(v.clone()),
             _ => None,
         })
-}
-
-/// The principal Envoy forwards: the configured header (`--principal-header`), else the client
-/// certificate's URI from `x-forwarded-client-cert`, else what Envoy's attributes say.
-pub(super) fn forwarded_principal(
-    settings: &super::Settings,
-    get: impl Fn(&str) -> Option<String>,
-    attribute: Option<String>,
-) -> Option<String> {
-    settings
-        .principal_header
-        .as_deref()
-        .and_then(&get)
-        .or_else(|| get("x-forwarded-client-cert").and_then(|x| xfcc_uri(&x)))
-        .or(attribute)
-}
-
-/// Where a request goes: `x-palisade-destination` (`explicit`, set by the gateway when it rewrites the
-/// host) or the scheme and authority the client used; then the path.
-pub(super) fn destination(
-    explicit: Option<String>,
-    scheme: Option<String>,
-    authority: Option<String>,
-    path: Option<String>,
-) -> Option<String> {
-    let base = explicit.or_else(|| {
-        let scheme = scheme.unwrap_or_else(|| "https".into());
-        authority.map(|authority| format!("{scheme}://{authority}"))
-    })?;
-    Some(format!(
-        "{}{}",
-        base.trim_end_matches('/'),
-        path.unwrap_or_default()
-    ))
-}
-
-/// The `URI=` of the first element of an `x-forwarded-client-cert` header: the client certificate's
-/// URI SAN, which is its SPIFFE ID.
-fn xfcc_uri(header: &str) -> Option<String> {
-    let first = header.split(',').next()?;
-    first.split(';').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        key.trim()
-            .eq_ignore_ascii_case("uri")
-            .then(|| value.trim().trim_matches('"').to_string())
-    })
-}
-
-/// Whether a request body Palisade cannot read may pass: the reason to audit if the bundle lists its
-/// `content_type` under `pass_unread`, else the refusal, saying what to do.
-pub(super) fn unread_request(bundle: &Bundle, content_type: &str) -> Result<String, String> {
-    match bundle.passes_unread(content_type) {
-        Some(entry) => Ok(format!(
-            "the request body ({content_type}) passed unread: [bundle] pass_unread lists {entry:?}"
-        )),
-        None => Err(format!(
-            "a request body of type {content_type:?} cannot be inspected, so it is refused; send text \
-             or JSON, or list its media type under [bundle] pass_unread to let such bodies pass unread"
-        )),
-    }
-}
-
-pub(super) fn body_kind(content_type: Option<&str>, content_encoding: Option<&str>) -> BodyKind {
-    if content_encoding
-        .is_some_and(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity"))
-    {
-        return BodyKind::Encoded;
-    }
-    let Some(value) = content_type else {
-        return BodyKind::Payload(ContentType::Text);
-    };
-    if matches!(StreamType::parse(value), Ok(StreamType::Sse)) {
-        return BodyKind::Sse;
-    }
-    if let Ok(ct) = ContentType::parse(value) {
-        return BodyKind::Payload(ct);
-    }
-    let media = crate::payload::media_type(value);
-    if media.starts_with("text/") || media.contains("xml") || media.contains("form-urlencoded") {
-        BodyKind::Payload(ContentType::Text)
-    } else {
-        BodyKind::Opaque
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn xfcc_gives_the_first_certificates_uri() {
-        let h = r#"By=spiffe://example.org/envoy;Hash=abc;Subject="CN=x";URI=spiffe://example.org/ns/a/sa/agent,By=x;URI=spiffe://other"#;
-        assert_eq!(
-            xfcc_uri(h).as_deref(),
-            Some("spiffe://example.org/ns/a/sa/agent")
-        );
-        assert_eq!(xfcc_uri("By=x;Hash=y"), None);
-    }
-
-    #[test]
-    fn body_kinds_follow_the_content_type() {
-        assert_eq!(
-            body_kind(Some("application/json"), None),
-            BodyKind::Payload(ContentType::Json)
-        );
-        assert_eq!(
-            body_kind(Some("text/event-stream; charset=utf-8"), None),
-            BodyKind::Sse
-        );
-        assert_eq!(
-            body_kind(Some("text/markdown"), None),
-            BodyKind::Payload(ContentType::Text)
-        );
-        assert_eq!(body_kind(Some("image/png"), None), BodyKind::Opaque);
-        assert_eq!(body_kind(None, None), BodyKind::Payload(ContentType::Text));
-        assert_eq!(
-            body_kind(Some("application/json"), Some("gzip")),
-            BodyKind::Encoded
-        );
-        assert_eq!(
-            body_kind(Some("application/json"), Some("identity")),
-            BodyKind::Payload(ContentType::Json)
-        );
-    }
 }

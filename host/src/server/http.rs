@@ -22,9 +22,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
-use tonic::{Code, Status};
+use tonic::Code;
 
-use super::{proto, Caller, Shared};
+use super::api::{self, Caller};
+use super::gate::Refused;
+use super::{proto, Shared};
 
 /// How long a request body may take to arrive when the caller sets no deadline.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,12 +39,16 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = axum::Router::new()
         .route("/v1/check", post(check))
-        .route("/healthz", get(|| async { json(StatusCode::OK, &serde_json::json!({"status": "SERVING"})) }))
+        .route(
+            "/healthz",
+            get(|| async { json(StatusCode::OK, &serde_json::json!({"status": "SERVING"})) }),
+        )
         .route("/readyz", get(ready))
         .fallback(|| async {
-            Failure::new(
+            error(
                 StatusCode::NOT_FOUND,
-                Status::not_found("no such endpoint; Palisade serves POST /v1/check, GET /healthz and GET /readyz"),
+                Code::NotFound,
+                "no such endpoint; Palisade serves POST /v1/check, GET /healthz and GET /readyz",
             )
         })
         .with_state(shared.clone());
@@ -71,16 +77,17 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn check(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
     let received = Instant::now();
-    match read_request(&shared, &headers, body, received).await {
-        Ok((request, caller)) => match shared.check(request, caller).await {
-            Ok(answer) => json(StatusCode::OK, &answer),
-            // Already counted and logged by the check.
-            Err(status) => Failure::from(status).into_response(),
-        },
-        Err(failure) => {
-            shared.refused("http", "", &failure.status, received);
-            failure.into_response()
+    let answer = match read_request(&shared, &headers, body, received).await {
+        // Refusals from here on are recorded by the check.
+        Ok((request, caller)) => api::check(&shared, request, caller).await,
+        Err(refused) => {
+            shared.refuse("http", "", received, &refused);
+            Err(refused)
         }
+    };
+    match answer {
+        Ok(answer) => json(StatusCode::OK, &answer),
+        Err(refused) => refusal(&refused),
     }
 }
 
@@ -90,20 +97,16 @@ async fn read_request(
     headers: &HeaderMap,
     body: Body,
     received: Instant,
-) -> Result<(proto::CheckRequest, Caller), Failure> {
+) -> Result<(proto::CheckRequest, Caller), Refused> {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = media.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        return Err(Failure::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Status::invalid_argument(format!(
-                "content-type is {:?}; POST /v1/check takes application/json (a CheckRequest in proto3 JSON, e.g. {{\"text\": \"…\"}})",
-                media
-            )),
-        ));
+    if !crate::payload::media_type(media).eq_ignore_ascii_case("application/json") {
+        return Err(Refused::Unreadable(format!(
+            "content-type is {media:?}; POST /v1/check takes application/json (a CheckRequest in \
+             proto3 JSON, e.g. {{\"text\": \"…\"}})"
+        )));
     }
     let deadline = match headers.get("x-palisade-timeout") {
         None => None,
@@ -113,9 +116,9 @@ async fn read_request(
                 .ok()
                 .and_then(|v| humantime::parse_duration(v.trim()).ok())
                 .ok_or_else(|| {
-                    Failure::from(Status::invalid_argument(format!(
+                    Refused::Invalid(format!(
                         "x-palisade-timeout {value:?} is not a duration; write e.g. 250ms or 2s"
-                    )))
+                    ))
                 })?;
             Some(super::answer_by(received, timeout))
         }
@@ -132,36 +135,31 @@ async fn read_request(
     .await
     {
         Err(_) => {
-            return Err(Failure::new(
-                StatusCode::REQUEST_TIMEOUT,
-                Status::deadline_exceeded(format!(
-                    "the request body did not arrive within {:?}",
-                    arrived - received
-                )),
-            ))
+            return Err(Refused::SlowBody(format!(
+                "the request body did not arrive within {:?}",
+                arrived - received
+            )))
         }
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(Failure::from(Status::resource_exhausted(format!(
+            return Err(Refused::TooLarge(format!(
                 "the request is over the limit of {limit} bytes (twice --max-payload, plus 1 MiB)"
-            ))))
+            )))
         }
         Ok(Err(e)) => {
-            return Err(Failure::from(Status::invalid_argument(format!(
+            return Err(Refused::Invalid(format!(
                 "reading the request body failed: {e}"
-            ))))
+            )))
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
-    let request: proto::CheckRequest = serde_json::from_slice(&bytes).map_err(|e| {
-        Failure::from(Status::invalid_argument(format!(
-            "the body is not a CheckRequest in JSON: {e}"
-        )))
-    })?;
+    let request: proto::CheckRequest = serde_json::from_slice(&bytes)
+        .map_err(|e| Refused::Invalid(format!("the body is not a CheckRequest in JSON: {e}")))?;
     if shared.settings.mutual_tls && !request.principal.is_empty() {
-        return Err(Failure::from(Status::permission_denied(
-            "the HTTP API has no client certificates, so under mutual TLS it cannot vouch for a principal; \
-             call over gRPC with mutual TLS, or leave `principal` empty",
-        )));
+        return Err(Refused::NotPermitted(
+            "the HTTP API has no client certificates, so under mutual TLS it cannot vouch for a \
+             principal; call over gRPC with mutual TLS, or leave `principal` empty"
+                .into(),
+        ));
     }
     Ok((
         request,
@@ -174,58 +172,20 @@ async fn read_request(
     ))
 }
 
-/// An error answer: an HTTP status, and the gRPC status it stands for.
-pub(super) struct Failure {
-    pub(super) http: StatusCode,
-    pub(super) status: Status,
+/// A refusal, answered with its HTTP status.
+fn refusal(refused: &Refused) -> Response {
+    let status = StatusCode::from_u16(refused.http()).unwrap_or(StatusCode::BAD_REQUEST);
+    error(status, refused.code(), refused.message())
 }
 
-impl Failure {
-    pub(super) fn new(http: StatusCode, status: Status) -> Failure {
-        Failure { http, status }
-    }
-}
-
-impl From<Status> for Failure {
-    fn from(status: Status) -> Failure {
-        Failure {
-            http: http_status(status.code()),
-            status,
-        }
-    }
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let code = self.status.code();
-        let body = serde_json::json!({
-            "code": code as i32,
-            "status": status_name(code),
-            "message": self.status.message(),
-        });
-        json(self.http, &body)
-    }
-}
-
-/// The HTTP status for a gRPC code, as Google's HTTP mapping has it, except RESOURCE_EXHAUSTED: here it
-/// always means a payload too large (413), never a rate limit (429).
-fn http_status(code: Code) -> StatusCode {
-    match code {
-        Code::Ok => StatusCode::OK,
-        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
-            StatusCode::BAD_REQUEST
-        }
-        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-        Code::PermissionDenied => StatusCode::FORBIDDEN,
-        Code::NotFound => StatusCode::NOT_FOUND,
-        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
-        Code::ResourceExhausted => StatusCode::PAYLOAD_TOO_LARGE,
-        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
-        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
-        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+/// An error as JSON in the shape of `google.rpc.Status`, plus the code's name.
+fn error(status: StatusCode, code: Code, message: &str) -> Response {
+    let body = serde_json::json!({
+        "code": code as i32,
+        "status": status_name(code),
+        "message": message,
+    });
+    json(status, &body)
 }
 
 /// A code's name as in `google.rpc.Code` (`INVALID_ARGUMENT`).
@@ -275,20 +235,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_map_to_the_statuses_gateways_expect() {
-        assert_eq!(http_status(Code::InvalidArgument), StatusCode::BAD_REQUEST);
-        assert_eq!(
-            http_status(Code::ResourceExhausted),
-            StatusCode::PAYLOAD_TOO_LARGE
-        );
-        assert_eq!(
-            http_status(Code::DeadlineExceeded),
-            StatusCode::GATEWAY_TIMEOUT
-        );
-        assert_eq!(
-            http_status(Code::Unavailable),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
+    fn codes_are_named_as_google_rpc_names_them() {
         assert_eq!(status_name(Code::PermissionDenied), "PERMISSION_DENIED");
+        assert_eq!(status_name(Code::ResourceExhausted), "RESOURCE_EXHAUSTED");
     }
 }

@@ -5,7 +5,7 @@
 //! trusted (`--trusted-gateway`) to speak for the principals behind it. Without mutual TLS the claim is
 //! taken as it is: the network is then the boundary.
 
-use tonic::Status;
+use super::gate::Refused;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 /// The SPIFFE ID of the client certificate this call came with, if any.
@@ -30,7 +30,7 @@ pub(super) fn principal(
     claimed: Option<String>,
     peer: Option<String>,
     trusted_gateways: &[String],
-) -> Result<Option<String>, Status> {
+) -> Result<Option<String>, Refused> {
     match (claimed, peer) {
         (claimed, None) => Ok(claimed),
         (None, Some(peer)) => Ok(Some(peer)),
@@ -39,7 +39,7 @@ pub(super) fn principal(
             if trusted_gateways.iter().any(|g| glob(g, &peer)) {
                 Ok(Some(claimed))
             } else {
-                Err(Status::permission_denied(format!(
+                Err(Refused::NotPermitted(format!(
                     "the request claims principal {claimed:?} but its client certificate is {peer:?}; \
                      a caller may only claim its own identity unless Palisade trusts it as a gateway \
                      (serve --trusted-gateway {peer})"
