@@ -135,7 +135,9 @@ pub fn run(
                 checked.content = content;
             }
             // Never pass a body the policy wanted changed but could not change: deny instead.
-            Err(e @ PayloadError::WouldBreakJson { .. }) => {
+            Err(
+                e @ (PayloadError::WouldBreakJson { .. } | PayloadError::KeyNotRewritten { .. }),
+            ) => {
                 checked.outcome = Outcome::Deny;
                 checked.reason = Some(format!("the policy's redactions cannot be applied: {e}"));
             }

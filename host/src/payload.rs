@@ -7,7 +7,8 @@
 //! every other string in the body is inspected too, so an unknown field, a new block type or a decoy key
 //! (`"messages": []` added to a Responses body) changes locations and tool names, never what is read. The
 //! only strings passed over are the values of structural keys (`type`, `role`, `object`, …) that are plain
-//! lower-case words, which carry no data. `logprobs` are read as the tokens they repeat, and dropped
+//! lower-case words, which carry no data. Keys are read too, unless they are plain names (letters, `_`,
+//! `-`): a key is never rewritten, so a body whose key the policy would change is denied. `logprobs` are read as the tokens they repeat, and dropped
 //! (`null`) when anything in their choice or part is redacted, since they would spell out the value again.
 //!
 //! Redactions go back in place: the body is rebuilt by splicing each changed value over its own bytes, so
@@ -92,6 +93,12 @@ pub enum PayloadError {
         /// Pointer of the value.
         location: String,
     },
+    /// A key holds what the policy would change; keys are not rewritten.
+    #[error("a key of the object at {location:?} holds what the policy would change, and keys are not rewritten")]
+    KeyNotRewritten {
+        /// Pointer of the object, then `#keys/N`, the key's place in it.
+        location: String,
+    },
 }
 
 /// At most this many texts are inspected per payload: each one costs a chain run, so a body of a million
@@ -133,6 +140,9 @@ enum Slot {
     /// A `logprobs` value, inspected as the tokens it holds and written back as `null` when it, or any text
     /// beside it in the same choice or content part, changes.
     Logprobs,
+    /// An object's key that is not a plain name: inspected, never rewritten (a body whose key the policy
+    /// would change is denied instead).
+    Key,
 }
 
 /// One text to inspect.
@@ -236,6 +246,11 @@ impl Payload {
                     json_string(&new_text)
                 }
                 Slot::Logprobs => "null".to_string(),
+                Slot::Key => {
+                    return Err(PayloadError::KeyNotRewritten {
+                        location: old.location.clone(),
+                    })
+                }
                 Slot::Json => {
                     if serde_json::from_str::<Value>(&new_text).is_err() {
                         return Err(PayloadError::WouldBreakJson {
@@ -717,24 +732,26 @@ impl Reader {
         let mut unread = Vec::new();
         walk_unread(v, &mut String::new(), None, &read, &mut unread);
         self.texts
-            .extend(unread.into_iter().map(|(location, text)| Text {
+            .extend(unread.into_iter().map(|(location, text, slot)| Text {
                 location,
                 text: text.to_string(),
                 tool: None,
                 named: false,
-                slot: Slot::Str,
+                slot,
             }));
     }
 }
 
 /// The strings under `v` whose location is not in `read` and lies under none of them (a `tool_use.input`
-/// or a `logprobs` is read whole), leaving out structural words (see [`is_structural_word`]).
+/// or a `logprobs` is read whole), leaving out structural words (see [`is_structural_word`]); and the keys
+/// that are not plain names (see [`is_plain_key`]), each located by its object and its place in it
+/// (`/metadata#keys/0`), so that a finding's location never repeats the key itself.
 fn walk_unread<'v>(
     v: &'v Value,
     at: &mut String,
     key: Option<&str>,
     read: &HashSet<String>,
-    unread: &mut Vec<(String, &'v str)>,
+    unread: &mut Vec<(String, &'v str, Slot)>,
 ) {
     if read.contains(at.as_str()) {
         return;
@@ -742,7 +759,7 @@ fn walk_unread<'v>(
     let len = at.len();
     match v {
         Value::String(s) if key.is_some_and(|k| is_structural_word(k, s)) => {}
-        Value::String(s) => unread.push((at.clone(), s)),
+        Value::String(s) => unread.push((at.clone(), s, Slot::Str)),
         Value::Array(a) => {
             for (i, item) in a.iter().enumerate() {
                 *at = index(at, i);
@@ -751,7 +768,10 @@ fn walk_unread<'v>(
             }
         }
         Value::Object(o) => {
-            for (k, item) in o {
+            for (i, (k, item)) in o.iter().enumerate() {
+                if !is_plain_key(k) {
+                    unread.push((format!("{at}#keys/{i}"), k, Slot::Key));
+                }
                 *at = child(at, k);
                 walk_unread(item, at, Some(k), read, unread);
                 at.truncate(len);
@@ -759,6 +779,16 @@ fn walk_unread<'v>(
         }
         _ => {}
     }
+}
+
+/// A key made of ASCII letters, `_` and `-` only (`max_tokens`, `tool-choice`, `eTag`) names a field and
+/// carries no data; any other key — digits, `@`, spaces, other scripts — may, and is read.
+pub(crate) fn is_plain_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-')
 }
 
 // ---------------------------------------------------------------------------------------------------------

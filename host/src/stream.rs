@@ -1413,7 +1413,8 @@ fn item_token_repeats(item: &Value, pointer: &str, location: &str) -> Vec<(Strin
         .collect()
 }
 
-/// The strings of `v` outside the subtrees at `skip` (JSON pointers).
+/// The strings of `v`, and its keys that are not plain names, outside the subtrees at `skip` (JSON
+/// pointers).
 fn strings_outside<'v, 'p>(v: &'v Value, skip: impl Iterator<Item = &'p str>) -> Vec<&'v str> {
     fn walk<'v>(v: &'v Value, skip: &[&Value], out: &mut Vec<&'v str>) {
         if skip.iter().any(|s| std::ptr::eq(*s, v)) {
@@ -1422,7 +1423,13 @@ fn strings_outside<'v, 'p>(v: &'v Value, skip: impl Iterator<Item = &'p str>) ->
         match v {
             Value::String(s) => out.push(s),
             Value::Array(items) => items.iter().for_each(|item| walk(item, skip, out)),
-            Value::Object(fields) => fields.values().for_each(|item| walk(item, skip, out)),
+            // Keys that are not plain names are read as the payload adapter reads them.
+            Value::Object(fields) => fields.iter().for_each(|(key, item)| {
+                if !payload::is_plain_key(key) {
+                    out.push(key);
+                }
+                walk(item, skip, out)
+            }),
             _ => {}
         }
     }

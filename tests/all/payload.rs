@@ -654,6 +654,90 @@ proptest::proptest! {
     }
 }
 
+/// The pointers of every object in `v`.
+fn objects(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, item) in o {
+                objects(
+                    item,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
+            }
+            out.push(at);
+        }
+        Value::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                objects(item, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 128, failure_persistence: None, ..Default::default()
+    })]
+
+    /// A key carries data as well as a value does: a secret as a key of any object of any document is
+    /// denied on input, and an e-mail as one never comes back on output (keys are not rewritten, so
+    /// that is a deny too).
+    #[test]
+    fn a_value_planted_as_any_key_of_any_document_never_passes(
+        doc in json_document(),
+        pick in proptest::prelude::any::<proptest::sample::Index>(),
+        prefix in proptest::sample::select(&["", "key ", "note: "][..]),
+    ) {
+        let mut doc = if doc.is_object() { doc } else { json!({ "x": doc }) };
+        let mut at = Vec::new();
+        objects(&doc, String::new(), &mut at);
+        let object = at[pick.index(at.len())].clone();
+        let plant = |doc: &mut Value, value: &str| {
+            let target = if object.is_empty() { &mut *doc } else { doc.pointer_mut(&object).unwrap() };
+            target.as_object_mut().unwrap().insert(format!("{prefix}{value}"), Value::Null);
+        };
+        let mut with_secret = doc.clone();
+        plant(&mut with_secret, AWS_KEY);
+        let c = check_json(&with_secret, Dir::Input);
+        proptest::prop_assert_eq!(c.outcome, Outcome::Deny, "{} in {:#}", object, with_secret);
+
+        plant(&mut doc, "ana.silva@example.com");
+        let c = check_json(&doc, Dir::Output);
+        proptest::prop_assert!(
+            c.outcome == Outcome::Deny || !c.content.contains("ana.silva@example.com"),
+            "{} in {:#}: {}", object, doc, c.content
+        );
+    }
+}
+
+#[test]
+fn keys_are_read_located_by_their_object_and_never_rewritten() {
+    let mut body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]});
+    body["metadata"] = json!({"trace": "t-1", "ana.silva@example.com": "vip"});
+    let c = check_json(&body, Dir::Output);
+    assert_eq!(c.outcome, Outcome::Deny);
+    assert!(
+        c.reason
+            .as_deref()
+            .unwrap()
+            .contains("keys are not rewritten"),
+        "{:?}",
+        c.reason
+    );
+    // The finding names the key by its place in its object, never by the key itself.
+    assert_eq!(
+        found(&c),
+        [("/metadata#keys/1".to_string(), "EMAIL_ADDRESS".to_string())]
+    );
+    // Keys that are plain names are not read at all; keys with digits or other scripts are, and pass
+    // when clean.
+    body["metadata"] = json!({"trace_id": "t-1", "v2": 1, "ключ": true});
+    let c = check_json(&body, Dir::Output);
+    assert_eq!(c.outcome, Outcome::Allow, "{:?}", c.reason);
+}
+
 #[test]
 fn findings_in_strings_no_shape_names_carry_their_own_location() {
     // Several such strings are checked joined first; a finding sends them through one by one.

@@ -928,3 +928,25 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn a_key_that_carries_a_value_is_read_and_the_stream_denied() {
+    let mut events = vec![];
+    for t in tokens("A short and clean answer, nothing to see here at all.") {
+        events.push((
+            None,
+            json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"content": t}}]}),
+        ));
+    }
+    events.insert(
+        3,
+        (
+            None,
+            json!({"id": "chatcmpl-1", "choices": [], "usage": {AWS_KEY: 1}}),
+        ),
+    );
+    let body = sse_of(&events);
+    let (released, summary) = stream(StreamType::Sse, Dir::Input, &[body.as_bytes()]);
+    assert_eq!(summary.outcome, Outcome::Deny, "{:?}", summary.reason);
+    assert!(!String::from_utf8_lossy(&released).contains(AWS_KEY));
+}
