@@ -8,7 +8,7 @@ use crate::bundle::Bundle;
 use crate::chain::{
     self, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request, WouldHave,
 };
-use crate::payload::{ContentType, Payload, PayloadError, Shape};
+use crate::payload::{self, ContentType, Payload, PayloadError, Shape};
 use crate::policy::HashKey;
 use crate::Result;
 
@@ -47,9 +47,94 @@ pub fn run(
     exchange: &Request,
     key: &HashKey,
 ) -> Result<Checked> {
+    match content_type {
+        ContentType::Ndjson => run_lines(bundle, body, exchange, key),
+        _ => run_document(bundle, content_type, body, exchange, key, ""),
+    }
+}
+
+/// Newline-delimited JSON: each line is a document, checked as [`ContentType::Json`] with its locations
+/// under `/N` (the line's index among the documents, as if they were one array); blank lines and line
+/// endings stay as they came. The first deny ends the check; changed lines are written back in place.
+fn run_lines(bundle: &Bundle, body: String, exchange: &Request, key: &HashKey) -> Result<Checked> {
     let started = Instant::now();
-    let mut payload = Payload::read(content_type, body)?;
-    let mut checked = Checked {
+    let documents = body
+        .split_inclusive('\n')
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    if documents > payload::MAX_TEXTS {
+        return Err(PayloadError::TooManyTexts {
+            count: documents,
+            limit: payload::MAX_TEXTS,
+        }
+        .into());
+    }
+    let mut whole = empty(exchange, Shape::Lines);
+    let mut content = String::with_capacity(body.len());
+    let mut document = 0;
+    for (number, line) in body.split_inclusive('\n').enumerate() {
+        let ending = line.len() - line.trim_end_matches(['\n', '\r']).len();
+        let (json, ending) = line.split_at(line.len() - ending);
+        if json.trim().is_empty() {
+            content.push_str(line);
+            continue;
+        }
+        let prefix = format!("/{document}");
+        document += 1;
+        let checked = run_document(
+            bundle,
+            ContentType::Json,
+            json.to_string(),
+            exchange,
+            key,
+            &prefix,
+        )
+        .map_err(|e| match e {
+            // Say which line, as a person counts them.
+            crate::Error::Payload(PayloadError::InvalidJson {
+                message, column, ..
+            }) => PayloadError::InvalidJson {
+                message,
+                line: number + 1,
+                column,
+            }
+            .into(),
+            other => other,
+        })?;
+        whole.findings.extend(checked.findings);
+        whole.failures.extend(checked.failures);
+        whole.plugin_time.add_all(&checked.plugin_time);
+        if let Some(would) = checked.would {
+            would.fold_into(&mut whole.would);
+        }
+        for label in checked.labels {
+            chain::add_label(&mut whole.labels, label);
+        }
+        match checked.outcome {
+            Outcome::Deny => {
+                whole.outcome = Outcome::Deny;
+                whole.reason = checked.reason;
+                whole.content = body;
+                whole.elapsed = started.elapsed();
+                return Ok(whole);
+            }
+            Outcome::Modify => whole.outcome = Outcome::Modify,
+            Outcome::Allow => {}
+        }
+        content.push_str(&checked.content);
+        content.push_str(ending);
+    }
+    whole.content = match whole.outcome {
+        Outcome::Modify => content,
+        _ => body,
+    };
+    whole.elapsed = started.elapsed();
+    Ok(whole)
+}
+
+/// An answer with nothing decided yet: allow, the request's labels.
+fn empty(exchange: &Request, shape: Shape) -> Checked {
+    Checked {
         outcome: Outcome::Allow,
         content: String::new(),
         reason: None,
@@ -57,10 +142,24 @@ pub fn run(
         labels: exchange.labels.clone(),
         failures: Vec::new(),
         would: None,
-        shape: payload.shape,
+        shape,
         elapsed: Duration::ZERO,
         plugin_time: PluginTimes::default(),
-    };
+    }
+}
+
+/// One document, its texts' locations under `prefix` (a JSON pointer; `""` for the body itself).
+fn run_document(
+    bundle: &Bundle,
+    content_type: ContentType,
+    body: String,
+    exchange: &Request,
+    key: &HashKey,
+    prefix: &str,
+) -> Result<Checked> {
+    let started = Instant::now();
+    let mut payload = Payload::read(content_type, body)?;
+    let mut checked = empty(exchange, payload.shape);
     // The texts the body's shape names run one by one. The strings it does not name (ids, model names,
     // tool descriptions, fields it does not know) are many and almost always clean: they run as one text,
     // joined, and only if that finds anything do they run one by one, for their own locations and edits.
@@ -72,7 +171,7 @@ pub fn run(
             .iter()
             .map(|&i| payload.texts[i].text.as_str())
             .collect();
-        let request = text_request(exchange, joined.join("\n"), None, String::new());
+        let request = text_request(exchange, joined.join("\n"), None, prefix.to_string());
         let verdicts = chain::run(bundle, &request, key)?;
         checked.plugin_time.add_all(&verdicts.plugin_time);
         // Findings without a span are about the exchange (its destination), not about a string.
@@ -99,7 +198,7 @@ pub fn run(
             exchange,
             std::mem::take(&mut text.text),
             text.tool.clone(),
-            text.location.clone(),
+            format!("{prefix}{}", text.location),
         );
         let verdicts = chain::run(bundle, &request, key)?;
         // The original goes back for the rebuild, which checks embedded JSON against it.
@@ -108,7 +207,7 @@ pub fn run(
         checked.failures.extend(verdicts.failures);
         checked.plugin_time.add_all(&verdicts.plugin_time);
         if let Some(mut would) = verdicts.would {
-            would.reason = would.reason.map(|r| located(r, &text.location));
+            would.reason = would.reason.map(|r| located(r, &request.location));
             would.fold_into(&mut checked.would);
         }
         for label in verdicts.labels {
@@ -117,7 +216,7 @@ pub fn run(
         match verdicts.outcome {
             Outcome::Deny => {
                 checked.outcome = Outcome::Deny;
-                checked.reason = verdicts.reason.map(|r| located(r, &text.location));
+                checked.reason = verdicts.reason.map(|r| located(r, &request.location));
                 checked.content = payload.into_original();
                 checked.elapsed = started.elapsed();
                 return Ok(checked);

@@ -134,7 +134,8 @@ enum Command {
         jsonl: bool,
         /// How to read each input: text/plain, or application/json (every string of the body is
         /// inspected, OpenAI / Anthropic chat bodies with their roles and tools; redactions keep the JSON's
-        /// shape). With --jsonl, the default for lines without a "content_type".
+        /// shape), or application/x-ndjson (each line a JSON document). With --jsonl, the default for
+        /// lines without a "content_type".
         #[arg(long, default_value = "text/plain", value_parser = parse_content_type)]
         content_type: ContentType,
         /// Files to scan; none, or `-`, reads standard input.

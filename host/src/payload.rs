@@ -36,6 +36,9 @@ pub enum ContentType {
     Text,
     /// `application/json` (or any `+json` type): a chat body, or JSON of another shape.
     Json,
+    /// `application/x-ndjson` (or `application/jsonl`): one JSON document per line, as Ollama streams
+    /// its answers and batch APIs take their requests. Each line is read as [`ContentType::Json`].
+    Ndjson,
 }
 
 impl ContentType {
@@ -46,17 +49,28 @@ impl ContentType {
             Ok(ContentType::Text)
         } else if media == "application/json" || media.ends_with("+json") {
             Ok(ContentType::Json)
+        } else if NDJSON_TYPES.contains(&media.as_str()) {
+            Ok(ContentType::Ndjson)
         } else {
             Err(PayloadError::UnsupportedType(value.to_string()))
         }
     }
 }
 
+/// The media types of newline-delimited JSON.
+const NDJSON_TYPES: &[&str] = &[
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+    "application/jsonlines",
+];
+
 /// Why a payload could not be read or rebuilt.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PayloadError {
     /// The content type is not one Palisade reads.
-    #[error("content_type {0:?} is not supported; use text/plain or application/json (for text/event-stream, call CheckStream)")]
+    #[error("content_type {0:?} is not supported; use text/plain, application/json or application/x-ndjson (for text/event-stream, call CheckStream)")]
     UnsupportedType(String),
     /// The body is not JSON.
     #[error("body is not valid JSON: {message} at line {line} column {column}")]
@@ -124,6 +138,8 @@ pub enum Shape {
     Prompt,
     /// Any other JSON: every string value.
     Generic,
+    /// Newline-delimited JSON: each line a document of its own shape.
+    Lines,
 }
 
 /// How a text sits in the body, which decides how a changed text is written back.
@@ -185,7 +201,8 @@ impl Payload {
                 body: String::new(),
                 shape: Shape::Text,
             }),
-            ContentType::Json => {
+            // A body of newline-delimited JSON is read line by line (`check::run`); one line is JSON.
+            ContentType::Json | ContentType::Ndjson => {
                 let value = parse_json(&body)?;
                 let (shape, texts) = texts_of(&value);
                 let texts: Vec<Text> = texts.into_iter().filter(|t| !t.text.is_empty()).collect();

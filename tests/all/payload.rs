@@ -738,6 +738,98 @@ fn keys_are_read_located_by_their_object_and_never_rewritten() {
     assert_eq!(c.outcome, Outcome::Allow, "{:?}", c.reason);
 }
 
+fn check_ndjson(body: &str, direction: Dir) -> Checked {
+    let exchange = Request {
+        direction,
+        ..Request::default()
+    };
+    check::run(
+        default_bundle(),
+        ContentType::Ndjson,
+        body.to_string(),
+        &exchange,
+        &key(),
+    )
+    .expect("checks")
+}
+
+/// An Ollama `/api/chat` answer as it streams: one JSON document per line.
+fn ollama_answer(words: &[&str]) -> String {
+    let mut body = String::new();
+    for word in words {
+        body.push_str(
+            &json!({"model": "llama3.2", "created_at": "2026-12-03T10:00:00Z",
+                "message": {"role": "assistant", "content": word}, "done": false})
+            .to_string(),
+        );
+        body.push('\n');
+    }
+    body.push_str(
+        &json!({"model": "llama3.2", "created_at": "2026-12-03T10:00:01Z",
+            "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
+            "total_duration": 4_883_583_458u64, "eval_count": 7})
+        .to_string(),
+    );
+    body.push('\n');
+    body
+}
+
+#[test]
+fn newline_delimited_json_is_read_document_by_document_and_written_back_line_by_line() {
+    let body = ollama_answer(&["Write ", "to ana.silva@example.com ", "today."]);
+    let c = check_ndjson(&body, Dir::Output);
+    assert_eq!(c.outcome, Outcome::Modify);
+    assert_eq!(c.shape, Shape::Lines);
+    assert_eq!(
+        found(&c),
+        [(
+            "/1/message/content".to_string(),
+            "EMAIL_ADDRESS".to_string()
+        )]
+    );
+    let lines: Vec<&str> = c.content.lines().collect();
+    let original: Vec<&str> = body.lines().collect();
+    assert_eq!(lines.len(), original.len());
+    assert!(c.content.ends_with('\n'));
+    for (i, (out, was)) in lines.iter().zip(&original).enumerate() {
+        if i == 1 {
+            let out: Value = serde_json::from_str(out).unwrap();
+            assert_eq!(out["message"]["content"], "to [EMAIL_ADDRESS] ");
+        } else {
+            assert_eq!(out, was, "line {i} as it came");
+        }
+    }
+    // A secret in any line, a request's line included, denies the whole body.
+    let batch = format!(
+        "{}\r\n\r\n{}\r\n",
+        json!({"custom_id": "a", "body": {"messages": [{"role": "user", "content": "hi"}]}}),
+        json!({"custom_id": "b", "body": {"messages": [{"role": "user", "content": AWS_KEY}]}}),
+    );
+    let c = check_ndjson(&batch, Dir::Input);
+    assert_eq!(c.outcome, Outcome::Deny);
+    assert!(
+        c.reason
+            .as_deref()
+            .unwrap()
+            .contains("/1/body/messages/0/content"),
+        "{:?}",
+        c.reason
+    );
+    assert_eq!(c.content, batch);
+    // Clean lines pass as they came; a line that is not JSON is an error that names it.
+    let c = check_ndjson(&ollama_answer(&["Nothing ", "here."]), Dir::Output);
+    assert_eq!(c.outcome, Outcome::Allow);
+    let e = check::run(
+        default_bundle(),
+        ContentType::Ndjson,
+        "{\"a\": 1}\n{\"b\": \n".into(),
+        &Request::default(),
+        &key(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("line 2"), "{e}");
+}
+
 #[test]
 fn findings_in_strings_no_shape_names_carry_their_own_location() {
     // Several such strings are checked joined first; a finding sends them through one by one.

@@ -13,7 +13,7 @@
 //!   hold-back, each chunk replaced by what may be released; other bodies are held (each chunk cleared)
 //!   and checked whole at the end of the stream, which then carries the whole (possibly redacted) body.
 //!
-//! Request bodies Palisade cannot read (binary, multipart, NDJSON, an event stream sent upstream) are
+//! Request bodies Palisade cannot read (binary, multipart, an event stream sent upstream) are
 //! refused, unless the bundle lists their media type under `[bundle] pass_unread`; response bodies that are
 //! not text (images, audio) pass. Either pass is an audit event that says so. Compressed bodies cannot be
 //! read and are refused; the request's `accept-encoding` is removed so upstreams answer plainly. Every

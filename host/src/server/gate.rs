@@ -50,7 +50,7 @@ pub(crate) enum BodyKind {
     Payload(ContentType),
     /// Server-sent events: read event by event where a stream is expected (the response leg).
     Sse,
-    /// Not text (binary, multipart, NDJSON, audio): nothing Palisade reads.
+    /// Not text (binary, multipart, audio): nothing Palisade reads.
     Opaque,
     /// Compressed (`content-encoding`): cannot be read, so never passed unread.
     Encoded,
