@@ -80,6 +80,7 @@ pub(crate) async fn check(server: &Server, request: CheckRequest) -> CheckRespon
 
 /// How ext_authz answered: Envoy lets the request through, answers the client with a status, or (on a
 /// gRPC error) applies its own failure mode.
+#[derive(Debug)]
 pub(crate) enum AuthzAnswer {
     Allowed,
     Denied(u16),

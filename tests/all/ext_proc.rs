@@ -53,7 +53,7 @@ impl Envoy {
     }
 }
 
-fn headers(pairs: &[(&str, &str)], end_of_stream: bool) -> HttpHeaders {
+pub(crate) fn headers(pairs: &[(&str, &str)], end_of_stream: bool) -> HttpHeaders {
     HttpHeaders {
         headers: Some(HeaderMap {
             headers: pairs
@@ -92,7 +92,7 @@ pub(crate) fn body(bytes: &[u8], end_of_stream: bool) -> HttpBody {
 }
 
 /// The common part of a headers or body answer.
-fn common(answer: Out) -> CommonResponse {
+pub(crate) fn common(answer: Out) -> CommonResponse {
     match answer {
         Out::RequestHeaders(h) | Out::ResponseHeaders(h) => h.response.unwrap_or_default(),
         Out::RequestBody(b) | Out::ResponseBody(b) => b.response.unwrap_or_default(),
@@ -101,7 +101,7 @@ fn common(answer: Out) -> CommonResponse {
 }
 
 /// The body a body answer replaces the chunk with (`None`: unchanged).
-fn new_body(c: &CommonResponse) -> Option<Vec<u8>> {
+pub(crate) fn new_body(c: &CommonResponse) -> Option<Vec<u8>> {
     match c.body_mutation.as_ref()?.mutation.as_ref()? {
         Mutation::Body(b) => Some(b.clone()),
         Mutation::ClearBody(true) => Some(Vec::new()),
