@@ -101,27 +101,12 @@ fn run_lines(bundle: &Bundle, body: String, exchange: &Request, key: &HashKey) -
             .into(),
             other => other,
         })?;
-        whole.findings.extend(checked.findings);
-        whole.failures.extend(checked.failures);
-        whole.plugin_time.add_all(&checked.plugin_time);
-        if let Some(would) = checked.would {
-            would.fold_into(&mut whole.would);
-        }
-        for label in checked.labels {
-            chain::add_label(&mut whole.labels, label);
-        }
-        match checked.outcome {
-            Outcome::Deny => {
-                whole.outcome = Outcome::Deny;
-                whole.reason = checked.reason;
-                whole.content = body;
-                whole.elapsed = started.elapsed();
-                return Ok(whole);
-            }
-            Outcome::Modify => whole.outcome = Outcome::Modify,
-            Outcome::Allow => {}
-        }
-        content.push_str(&checked.content);
+        let Some(checked) = fold(&mut whole, checked) else {
+            whole.content = body;
+            whole.elapsed = started.elapsed();
+            return Ok(whole);
+        };
+        content.push_str(&checked);
         content.push_str(ending);
     }
     whole.content = match whole.outcome {
@@ -130,6 +115,139 @@ fn run_lines(bundle: &Bundle, body: String, exchange: &Request, key: &HashKey) -
     };
     whole.elapsed = started.elapsed();
     Ok(whole)
+}
+
+/// A `multipart/form-data` body delimited by `boundary`: each part's content is checked — as JSON when
+/// the part says it is and it parses, else as text — with its locations under `/N` (the part's index);
+/// each part's header block (field and file names) and any text before the first part or after the last
+/// are checked too. Changed contents are written back in place; a header block the policy would change
+/// denies the body, since headers are not rewritten.
+pub fn run_multipart(
+    bundle: &Bundle,
+    boundary: &str,
+    body: String,
+    exchange: &Request,
+    key: &HashKey,
+) -> Result<Checked> {
+    let started = Instant::now();
+    let payload::Multipart {
+        parts,
+        preamble,
+        epilogue,
+    } = payload::multipart_parts(&body, boundary)?;
+    if parts.len() > payload::MAX_TEXTS {
+        return Err(PayloadError::TooManyTexts {
+            count: parts.len(),
+            limit: payload::MAX_TEXTS,
+        }
+        .into());
+    }
+    let mut whole = empty(exchange, Shape::Multipart);
+    // (where, how to read it, its location, whether it may be rewritten)
+    let mut pieces: Vec<(std::ops::Range<usize>, ContentType, String, bool)> = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        pieces.push((
+            part.headers.clone(),
+            ContentType::Text,
+            format!("/{i}#headers"),
+            false,
+        ));
+        let json = part
+            .content_type(&body)
+            .and_then(|t| ContentType::parse(t).ok())
+            == Some(ContentType::Json);
+        let read_as = if json {
+            ContentType::Json
+        } else {
+            ContentType::Text
+        };
+        pieces.push((part.content.clone(), read_as, format!("/{i}"), true));
+    }
+    pieces.push((preamble, ContentType::Text, "#preamble".into(), true));
+    pieces.push((epilogue, ContentType::Text, "#epilogue".into(), true));
+
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for (range, read_as, location, rewritable) in pieces {
+        let text = &body[range.clone()];
+        if text.trim().is_empty() {
+            continue;
+        }
+        let checked =
+            match run_document(bundle, read_as, text.to_string(), exchange, key, &location) {
+                // A part that says JSON but is not is still read, as text.
+                Err(crate::Error::Payload(PayloadError::InvalidJson { .. })) => run_document(
+                    bundle,
+                    ContentType::Text,
+                    text.to_string(),
+                    exchange,
+                    key,
+                    &location,
+                )?,
+                other => other?,
+            };
+        let changed = checked.outcome == Outcome::Modify;
+        let Some(content) = fold(&mut whole, checked) else {
+            whole.content = body;
+            whole.elapsed = started.elapsed();
+            return Ok(whole);
+        };
+        if changed && !rewritable {
+            whole.outcome = Outcome::Deny;
+            whole.reason = Some(format!(
+                "the policy's redactions cannot be applied: the headers of part {location} hold what the \
+                 policy would change, and headers are not rewritten"
+            ));
+            whole.content = body;
+            whole.elapsed = started.elapsed();
+            return Ok(whole);
+        }
+        if changed {
+            edits.push((range, content));
+        }
+    }
+    whole.content = if edits.is_empty() {
+        body
+    } else {
+        edits.sort_by_key(|(range, _)| range.start);
+        let mut out = String::with_capacity(body.len());
+        let mut at = 0;
+        for (range, content) in edits {
+            out.push_str(&body[at..range.start]);
+            out.push_str(&content);
+            at = range.end;
+        }
+        out.push_str(&body[at..]);
+        out
+    };
+    whole.elapsed = started.elapsed();
+    Ok(whole)
+}
+
+/// Folds the answer for one document of a body into the body's: its findings, labels, failures and
+/// times; a modify makes the whole a modify. Returns the document's content as it goes on, or `None` on
+/// a deny, which decides the whole (its outcome and reason set).
+fn fold(whole: &mut Checked, checked: Checked) -> Option<String> {
+    whole.findings.extend(checked.findings);
+    whole.failures.extend(checked.failures);
+    whole.plugin_time.add_all(&checked.plugin_time);
+    if let Some(would) = checked.would {
+        would.fold_into(&mut whole.would);
+    }
+    for label in checked.labels {
+        chain::add_label(&mut whole.labels, label);
+    }
+    match checked.outcome {
+        Outcome::Deny => {
+            whole.outcome = Outcome::Deny;
+            whole.reason = checked.reason;
+            None
+        }
+        Outcome::Modify => {
+            whole.outcome = Outcome::Modify;
+            Some(checked.content)
+        }
+        Outcome::Allow => Some(checked.content),
+    }
 }
 
 /// An answer with nothing decided yet: allow, the request's labels.

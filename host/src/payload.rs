@@ -107,6 +107,9 @@ pub enum PayloadError {
         /// Pointer of the value.
         location: String,
     },
+    /// A `multipart/form-data` body that does not follow its boundary.
+    #[error("the multipart body is malformed: {0}")]
+    InvalidMultipart(String),
     /// A key holds what the policy would change; keys are not rewritten.
     #[error("a key of the object at {location:?} holds what the policy would change, and keys are not rewritten")]
     KeyNotRewritten {
@@ -140,6 +143,8 @@ pub enum Shape {
     Generic,
     /// Newline-delimited JSON: each line a document of its own shape.
     Lines,
+    /// `multipart/form-data`: each part read as JSON or text.
+    Multipart,
 }
 
 /// How a text sits in the body, which decides how a changed text is written back.
@@ -931,6 +936,110 @@ impl Scanner<'_> {
                 _ => self.at += 1,
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// multipart/form-data.
+
+/// The `boundary` parameter of a `multipart/form-data` content type; `None` for any other type.
+pub fn multipart_boundary(content_type: &str) -> Option<String> {
+    if media_type(content_type) != "multipart/form-data" {
+        return None;
+    }
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        let value = value.trim().trim_matches('"');
+        (name.trim().eq_ignore_ascii_case("boundary") && !value.is_empty())
+            .then(|| value.to_string())
+    })
+}
+
+/// One part of a multipart body: where its header block and its content sit in the body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    /// The header lines, without the blank line that ends them.
+    pub headers: Range<usize>,
+    /// The content, without the line break before the next delimiter.
+    pub content: Range<usize>,
+}
+
+impl Part {
+    /// The part's own `Content-Type`, if it names one.
+    pub fn content_type<'b>(&self, body: &'b str) -> Option<&'b str> {
+        body[self.headers.clone()].lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("content-type")
+                .then(|| value.trim())
+        })
+    }
+}
+
+/// A multipart body taken apart: every byte belongs to a part, the preamble, the epilogue or a delimiter,
+/// so nothing between them goes unread.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Multipart {
+    /// The parts, in order.
+    pub parts: Vec<Part>,
+    /// Text before the first delimiter (without the line break that ends it).
+    pub preamble: Range<usize>,
+    /// Text after the closing delimiter.
+    pub epilogue: Range<usize>,
+}
+
+/// The parts of a multipart body delimited by `boundary` (RFC 2046).
+pub fn multipart_parts(body: &str, boundary: &str) -> Result<Multipart, PayloadError> {
+    let delimiter = format!("--{boundary}");
+    let next_delimiter = format!("\r\n{delimiter}");
+    let malformed = |what: &str| PayloadError::InvalidMultipart(what.to_string());
+    let first = if body.starts_with(&delimiter) {
+        0
+    } else {
+        body.find(&next_delimiter)
+            .map(|i| i + 2)
+            .ok_or_else(|| malformed("its boundary never appears"))?
+    };
+    let preamble = 0..first.saturating_sub(2);
+    let mut at = first + delimiter.len();
+    let mut parts = Vec::new();
+    loop {
+        let rest = &body[at..];
+        if let Some(after) = rest.strip_prefix("--") {
+            let epilogue = body.len() - after.len()..body.len();
+            return Ok(Multipart {
+                parts,
+                preamble,
+                epilogue,
+            });
+        }
+        // Transport padding may follow a delimiter before its line break.
+        let line_end = rest
+            .find("\r\n")
+            .ok_or_else(|| malformed("a delimiter line does not end"))?;
+        if !rest[..line_end].trim().is_empty() {
+            return Err(malformed(
+                "a delimiter is followed by more than white space",
+            ));
+        }
+        let start = at + line_end + 2;
+        let rest = &body[start..];
+        let (headers, content_start) = if rest.starts_with("\r\n") {
+            (start..start, start + 2)
+        } else {
+            let end = rest
+                .find("\r\n\r\n")
+                .ok_or_else(|| malformed("a part's headers do not end"))?;
+            (start..start + end, start + end + 4)
+        };
+        let length = body[content_start..]
+            .find(&next_delimiter)
+            .ok_or_else(|| malformed("the last part is not closed by its boundary"))?;
+        parts.push(Part {
+            headers,
+            content: content_start..content_start + length,
+        });
+        at = content_start + length + next_delimiter.len();
     }
 }
 

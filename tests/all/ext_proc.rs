@@ -439,7 +439,7 @@ async fn request_bodies_of_every_content_type_are_read_refused_or_passed_as_the_
         ("application/x-www-form-urlencoded", READ),
         ("text/event-stream", REFUSED),
         ("application/octet-stream", REFUSED),
-        ("multipart/form-data; boundary=xyz", REFUSED),
+        ("multipart/form-data; boundary=xyz", READ),
         ("application/x-ndjson", READ),
         ("image/png", REFUSED),
         ("application/pdf", REFUSED),
@@ -463,8 +463,17 @@ async fn request_bodies_of_every_content_type_are_read_refused_or_passed_as_the_
         audit.to_str().unwrap(),
     ])
     .await;
-    let body = format!("{{\"prompt\": \"use the key {AWS_KEY}\"}}");
+    let json = format!("{{\"prompt\": \"use the key {AWS_KEY}\"}}");
+    // A form's text field, as a browser or `curl -F` sends it.
+    let form = format!(
+        "--xyz\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nuse the key {AWS_KEY}\r\n--xyz--\r\n"
+    );
     for (content_type, want) in cases {
+        let body = if content_type.starts_with("multipart/") {
+            &form
+        } else {
+            &json
+        };
         let mut envoy = Envoy::connect(&server).await;
         envoy.send(request_headers(content_type, &[])).await;
         let answer = envoy
@@ -488,7 +497,7 @@ async fn request_bodies_of_every_content_type_are_read_refused_or_passed_as_the_
 
         let answer = crate::ext_authz::check(
             &server,
-            crate::ext_authz::envoy_request(content_type, &[], &body),
+            crate::ext_authz::envoy_request(content_type, &[], body),
         )
         .await;
         let got = crate::ext_authz::denied(&answer).map_or(PASSED, |(status, _)| status as u16);
@@ -521,7 +530,7 @@ async fn request_bodies_of_every_content_type_are_read_refused_or_passed_as_the_
             "{passed:?}"
         );
         let refused = reasons(transport, true);
-        assert_eq!(refused.len(), 6, "{transport}: {refused:?}");
+        assert_eq!(refused.len(), 5, "{transport}: {refused:?}");
         assert!(
             refused.iter().all(|r| r.contains("pass_unread")),
             "{refused:?}"
@@ -570,4 +579,50 @@ async fn a_denied_streamed_answer_names_the_rule() {
     assert_eq!(status, 403);
     assert_eq!(error["error"]["plugin"], "secrets", "{error}");
     assert_eq!(error["error"]["rule"], "secret.aws-access-token", "{error}");
+}
+
+/// A form is read part by part; one with a file that is not text cannot be, and is refused (unless the
+/// bundle lets such bodies pass unread), never passed on with its text fields unread.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_form_with_a_binary_file_is_refused_and_a_text_form_redacted_in_place() {
+    let server = Server::start(&[]).await;
+    let content_type = "multipart/form-data; boundary=----f0rm";
+    let part = |headers: &str, content: &[u8]| {
+        let mut p = format!("------f0rm\r\n{headers}\r\n\r\n").into_bytes();
+        p.extend_from_slice(content);
+        p.extend_from_slice(b"\r\n");
+        p
+    };
+    let field = part(
+        "Content-Disposition: form-data; name=\"note\"",
+        b"mail ana@example.com",
+    );
+    let mut binary = field.clone();
+    binary.extend(part(
+        "Content-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\nContent-Type: image/png",
+        b"\x89PNG\r\n\x1a\n\x00\xff",
+    ));
+    binary.extend_from_slice(b"------f0rm--\r\n");
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers(content_type, &[])).await;
+    let (status, error) = denied(envoy.send(In::RequestBody(body(&binary, true))).await);
+    assert_eq!(status, 415);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("pass_unread"),
+        "{error}"
+    );
+
+    let mut text = field;
+    text.extend_from_slice(b"------f0rm--\r\n");
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers(content_type, &[])).await;
+    let c = common(envoy.send(In::RequestBody(body(&text, true))).await);
+    let redacted = String::from_utf8(new_body(&c).unwrap()).unwrap();
+    assert_eq!(
+        redacted,
+        "------f0rm\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nmail [EMAIL_ADDRESS]\r\n------f0rm--\r\n"
+    );
 }

@@ -830,6 +830,93 @@ fn newline_delimited_json_is_read_document_by_document_and_written_back_line_by_
     assert!(e.to_string().contains("line 2"), "{e}");
 }
 
+fn check_multipart(body: &str, direction: Dir) -> palisade::Result<Checked> {
+    let exchange = Request {
+        direction,
+        ..Request::default()
+    };
+    check::run_multipart(
+        default_bundle(),
+        "b0undary",
+        body.to_string(),
+        &exchange,
+        &key(),
+    )
+}
+
+/// A form as `curl -F` sends it: a text field, a JSON part and a text file.
+fn form(field: &str, json_part: &str, file: &str, file_name: &str) -> String {
+    format!(
+        "--b0undary\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n{field}\r\n\
+         --b0undary\r\nContent-Disposition: form-data; name=\"meta\"\r\nContent-Type: application/json\r\n\r\n{json_part}\r\n\
+         --b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/plain\r\n\r\n{file}\r\n\
+         --b0undary--\r\n"
+    )
+}
+
+#[test]
+fn multipart_forms_are_read_part_by_part_and_written_back_in_place() {
+    let meta = r#"{"user": "u-1", "note": "call ana.silva@example.com"}"#;
+    let body = form(
+        "Transcribe this.",
+        meta,
+        "Minutes: lena.berg@example.org said hi",
+        "notes.txt",
+    );
+    let c = check_multipart(&body, Dir::Output).unwrap();
+    assert_eq!(c.outcome, Outcome::Modify);
+    assert_eq!(c.shape, Shape::Multipart);
+    assert_eq!(
+        found(&c),
+        [
+            ("/1/note".to_string(), "EMAIL_ADDRESS".to_string()),
+            ("/2".to_string(), "EMAIL_ADDRESS".to_string())
+        ]
+    );
+    let redacted = form(
+        "Transcribe this.",
+        r#"{"user": "u-1", "note": "call [EMAIL_ADDRESS]"}"#,
+        "Minutes: [EMAIL_ADDRESS] said hi",
+        "notes.txt",
+    );
+    assert_eq!(
+        c.content, redacted,
+        "only the values change, every other byte as it came"
+    );
+
+    // A secret in any part denies; so does one in a part's headers, which are not rewritten.
+    let c = check_multipart(&form(AWS_KEY, "{}", "x", "a.txt"), Dir::Input).unwrap();
+    assert_eq!(c.outcome, Outcome::Deny);
+    assert!(
+        c.reason.as_deref().unwrap().contains("(at /0)"),
+        "{:?}",
+        c.reason
+    );
+    let c = check_multipart(
+        &form("hi", "{}", "x", "ana.silva@example.com.txt"),
+        Dir::Output,
+    )
+    .unwrap();
+    assert_eq!(c.outcome, Outcome::Deny);
+    assert!(
+        c.reason
+            .as_deref()
+            .unwrap()
+            .contains("headers are not rewritten"),
+        "{:?}",
+        c.reason
+    );
+    // Text before the first part is read too; a body that does not follow its boundary is an error.
+    let c = check_multipart(
+        &format!("{AWS_KEY}\r\n{}", form("hi", "{}", "x", "a.txt")),
+        Dir::Input,
+    )
+    .unwrap();
+    assert_eq!(c.outcome, Outcome::Deny);
+    let e = check_multipart("--b0undary\r\n\r\nno end", Dir::Input).unwrap_err();
+    assert!(e.to_string().contains("not closed by its boundary"), "{e}");
+}
+
 #[test]
 fn findings_in_strings_no_shape_names_carry_their_own_location() {
     // Several such strings are checked joined first; a finding sends them through one by one.

@@ -13,7 +13,7 @@
 //!   hold-back, each chunk replaced by what may be released; other bodies are held (each chunk cleared)
 //!   and checked whole at the end of the stream, which then carries the whole (possibly redacted) body.
 //!
-//! Request bodies Palisade cannot read (binary, multipart, an event stream sent upstream) are
+//! Request bodies Palisade cannot read (binary, a form with a file that is not text, an event stream sent upstream) are
 //! refused, unless the bundle lists their media type under `[bundle] pass_unread`; response bodies that are
 //! not text (images, audio) pass. Either pass is an audit event that says so. Compressed bodies cannot be
 //! read and are refused; the request's `accept-encoding` is removed so upstreams answer plainly. Every
@@ -243,7 +243,7 @@ impl Exchange {
         let last = body.end_of_stream;
         let whole = last && self.held.is_empty();
         let bytes = match kind {
-            BodyKind::Payload(_) => {
+            BodyKind::Payload(_) | BodyKind::Multipart => {
                 self.held.extend(body.body);
                 let limit = self.shared.settings.max_payload;
                 if self.held.len() > limit {
@@ -264,6 +264,9 @@ impl Exchange {
             _ if self.unread_passed[leg] => return Ok(Step::Continue(BodyResponse::default())),
             _ => Vec::new(),
         };
+        // A multipart body with a part that is not text is decided on as unreadable after it was held:
+        // if it may pass, what was held goes on.
+        let held = (kind == BodyKind::Multipart && !whole).then(|| bytes.clone());
         let call = self.call(direction, received);
         let body = Body {
             bytes: Bytes::Raw(bytes),
@@ -274,7 +277,10 @@ impl Exchange {
             Ok(Decided::Checked(checked)) => checked,
             Ok(Decided::Unread { .. }) => {
                 self.unread_passed[leg] = true;
-                return Ok(Step::Continue(BodyResponse::default()));
+                return Ok(Step::Continue(match held {
+                    Some(bytes) => mutation(Mutation::Body(bytes), None),
+                    None => BodyResponse::default(),
+                }));
             }
             Err(refused) => return self.refusal(refused),
         };

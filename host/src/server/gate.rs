@@ -50,7 +50,9 @@ pub(crate) enum BodyKind {
     Payload(ContentType),
     /// Server-sent events: read event by event where a stream is expected (the response leg).
     Sse,
-    /// Not text (binary, multipart, audio): nothing Palisade reads.
+    /// `multipart/form-data` with its boundary: every part read, if the whole body is text.
+    Multipart,
+    /// Not text (binary, audio, a form with a file that is not text): nothing Palisade reads.
     Opaque,
     /// Compressed (`content-encoding`): cannot be read, so never passed unread.
     Encoded,
@@ -73,6 +75,9 @@ impl BodyKind {
         }
         if let Ok(ct) = ContentType::parse(value) {
             return BodyKind::Payload(ct);
+        }
+        if payload::multipart_boundary(value).is_some() {
+            return BodyKind::Multipart;
         }
         let media = payload::media_type(value);
         if media.starts_with("text/") || media.contains("xml") || media.contains("form-urlencoded")
@@ -281,7 +286,10 @@ impl Shared {
     async fn read_and_check(self: &Arc<Self>, call: &Call, body: Body) -> Result<Decided, Refused> {
         let direction = call.exchange.direction;
         let content_type = match (body.kind, direction) {
-            (BodyKind::Payload(content_type), _) => content_type,
+            (BodyKind::Payload(content_type), _) => Some(content_type),
+            // Read when it is text throughout; a file part that is not (an image, audio) makes the body
+            // one Palisade cannot read, decided on below as such.
+            (BodyKind::Multipart, _) => None,
             (BodyKind::Encoded, Dir::Input) => return Err(Refused::Unreadable(
                 "a compressed body (content-encoding) cannot be inspected; send it uncompressed"
                     .into(),
@@ -293,18 +301,8 @@ impl Shared {
                     .into(),
             )),
             // An event stream sent upstream is a body like any other Palisade does not read.
-            (BodyKind::Opaque | BodyKind::Sse, Dir::Input) => {
-                return unread_request(&call.bundle, &body.declared)
-                    .map(|reason| Decided::Unread { reason })
-                    .map_err(Refused::Unreadable)
-            }
-            (BodyKind::Opaque | BodyKind::Sse, Dir::Output) => {
-                return Ok(Decided::Unread {
-                    reason: format!(
-                        "the response body ({}) is not text and passed unread",
-                        body.declared
-                    ),
-                })
+            (BodyKind::Opaque | BodyKind::Sse, _) => {
+                return unread(call, &body.declared, direction)
             }
         };
         let limit = self.settings.max_payload;
@@ -313,21 +311,27 @@ impl Shared {
         }
         let text = match body.bytes {
             Bytes::Text(text) => text,
-            Bytes::Raw(bytes) => String::from_utf8(bytes).map_err(|e| {
-                Refused::Unreadable(format!(
-                    "the body is not valid UTF-8: invalid byte at offset {}",
-                    e.utf8_error().valid_up_to()
-                ))
-            })?,
+            Bytes::Raw(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) if content_type.is_none() => return unread(call, &body.declared, direction),
+                Err(e) => {
+                    return Err(Refused::Unreadable(format!(
+                        "the body is not valid UTF-8: invalid byte at offset {}",
+                        e.utf8_error().valid_up_to()
+                    )))
+                }
+            },
         };
+        let boundary = payload::multipart_boundary(&body.declared).unwrap_or_default();
         let (bundle, exchange, key) = (
             call.bundle.clone(),
             call.exchange.clone(),
             self.hash_key.clone(),
         );
         let mut checked = self
-            .on_worker(call, move || {
-                check::run(&bundle, content_type, text, &exchange, &key)
+            .on_worker(call, move || match content_type {
+                Some(content_type) => check::run(&bundle, content_type, text, &exchange, &key),
+                None => check::run_multipart(&bundle, &boundary, text, &exchange, &key),
             })
             .await??;
         call.within_deadline()?;
@@ -563,6 +567,20 @@ impl Streamed {
         self.gate
             .refuse(call.transport, &call.request_id, call.received, &refused);
         refused
+    }
+}
+
+/// A body Palisade cannot read: on the request leg it passes only if the bundle lists its media type
+/// under `pass_unread` (with the reason to audit), else it is refused; on the response leg (an image,
+/// audio from a model) it passes.
+fn unread(call: &Call, declared: &str, direction: Dir) -> Result<Decided, Refused> {
+    match direction {
+        Dir::Input => unread_request(&call.bundle, declared)
+            .map(|reason| Decided::Unread { reason })
+            .map_err(Refused::Unreadable),
+        Dir::Output => Ok(Decided::Unread {
+            reason: format!("the response body ({declared}) is not text and passed unread"),
+        }),
     }
 }
 
