@@ -1124,7 +1124,8 @@ fn is_fragment(key: &str, value: &str) -> bool {
     !WHOLE_FIELDS.contains(&key) && !payload::is_structural_word(key, value)
 }
 
-/// Reads an event of OpenAI Chat Completions, OpenAI Responses or Anthropic Messages streaming.
+/// Reads an event of OpenAI Chat Completions, OpenAI Responses, Anthropic Messages or Google Gemini
+/// streaming.
 fn read_event(name: Option<&str>, v: &Value) -> Reading {
     let mut r = Reading::default();
     let str_at = |p: &str| v.pointer(p).and_then(Value::as_str);
@@ -1160,6 +1161,32 @@ fn read_event(name: Option<&str>, v: &Value) -> Reading {
             }
             if choice.get("finish_reason").is_some_and(|f| !f.is_null()) {
                 r.ends.push(format!("/choices/{index}"));
+            }
+        }
+        return r;
+    }
+
+    // Google Gemini `streamGenerateContent?alt=sse`: each event a response whose parts carry the next
+    // piece of each candidate's text (a thought summary apart from the answer).
+    if let Some(candidates) = v.get("candidates").and_then(Value::as_array) {
+        for (pos, candidate) in candidates.iter().enumerate() {
+            let index = (candidate.get("index").and_then(Value::as_u64)).unwrap_or(pos as u64);
+            let parts = candidate
+                .pointer("/content/parts")
+                .and_then(Value::as_array);
+            for (j, part) in parts.into_iter().flatten().enumerate() {
+                if let Some(text) = part.get("text").and_then(Value::as_str) {
+                    let thought = part.get("thought").and_then(Value::as_bool) == Some(true);
+                    let channel = if thought { "thought" } else { "text" };
+                    r.delta(
+                        format!("/candidates/{index}/content/{channel}"),
+                        format!("/candidates/{pos}/content/parts/{j}/text"),
+                        text,
+                    );
+                }
+            }
+            if candidate.get("finishReason").is_some_and(|f| !f.is_null()) {
+                r.ends.push(format!("/candidates/{index}"));
             }
         }
         return r;

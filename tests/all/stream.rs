@@ -860,6 +860,7 @@ fn a_value_planted_in_any_string_of_any_event_is_never_released() {
         chat_stream_beyond_content(),
         responses_stream_beyond_text(),
         anthropic_stream_beyond_text(),
+        gemini_stream("The weather in Oslo is mild, with light wind from the west all day."),
     ];
     let mut planted = 0;
     for events in streams {
@@ -949,4 +950,49 @@ fn a_key_that_carries_a_value_is_read_and_the_stream_denied() {
     let (released, summary) = stream(StreamType::Sse, Dir::Input, &[body.as_bytes()]);
     assert_eq!(summary.outcome, Outcome::Deny, "{:?}", summary.reason);
     assert!(!String::from_utf8_lossy(&released).contains(AWS_KEY));
+}
+
+/// A Gemini `streamGenerateContent?alt=sse` answer: a thought summary, then `text` a few bytes per event.
+fn gemini_stream(text: &str) -> Vec<(Option<String>, Value)> {
+    let mut events = vec![(
+        None,
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Thinking it over", "thought": true}]},
+            "index": 0}], "modelVersion": "gemini-2.5-flash", "responseId": "r-1"}),
+    )];
+    for t in tokens(text) {
+        events.push((
+            None,
+            json!({"candidates": [{"content": {"role": "model", "parts": [{"text": t}]}, "index": 0}],
+                "modelVersion": "gemini-2.5-flash", "responseId": "r-1"}),
+        ));
+    }
+    events.push((
+        None,
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": "STOP",
+            "index": 0}], "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 20},
+            "modelVersion": "gemini-2.5-flash", "responseId": "r-1"}),
+    ));
+    events
+}
+
+#[test]
+fn a_gemini_stream_is_read_as_one_text_across_its_events() {
+    let text = "Sure: write to ana.silva@example.com or call +1 415 555 0132 after lunch.";
+    let events = stream_cut_many_ways(&sse_of(&gemini_stream(text)));
+    let answer: String = events
+        .iter()
+        .filter_map(|(_, d)| serde_json::from_str::<Value>(d).ok())
+        .filter(|e| e.pointer("/candidates/0/content/parts/0/thought").is_none())
+        .filter_map(|e| {
+            Some(
+                e.pointer("/candidates/0/content/parts/0/text")?
+                    .as_str()?
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        answer,
+        "Sure: write to [EMAIL_ADDRESS] or call [PHONE_NUMBER] after lunch."
+    );
 }
