@@ -626,3 +626,57 @@ async fn a_form_with_a_binary_file_is_refused_and_a_text_form_redacted_in_place(
         "------f0rm\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nmail [EMAIL_ADDRESS]\r\n------f0rm--\r\n"
     );
 }
+
+/// An answer Palisade cannot read passes only if it is an image, audio or video, or the bundle lists its
+/// type; an answer in a framing it does not read (Bedrock's binary event stream) is refused, not passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_that_cannot_be_read_pass_only_when_they_are_media_or_listed() {
+    let bundle = edited_default_bundle_dir(|m| {
+        m.replacen(
+            "[bundle]\n",
+            "[bundle]\npass_unread = [\"application/vnd.acme.blob\"]\n",
+            1,
+        )
+    });
+    let server = Server::start(&["--bundle", bundle.path().to_str().unwrap()]).await;
+    for (content_type, passes) in [
+        ("image/png", true),
+        ("audio/mpeg", true),
+        ("video/mp4", true),
+        ("application/vnd.acme.blob", true),
+        ("application/vnd.amazon.eventstream", false),
+        ("application/octet-stream", false),
+    ] {
+        let mut envoy = Envoy::connect(&server).await;
+        envoy.send(request_headers("application/json", &[])).await;
+        envoy
+            .send(In::ResponseHeaders(headers(
+                &[(":status", "200"), ("content-type", content_type)],
+                false,
+            )))
+            .await;
+        let answer = envoy
+            .send(In::ResponseBody(body(
+                b"\x00\x00\x01 ana@example.com",
+                true,
+            )))
+            .await;
+        if passes {
+            assert_eq!(
+                new_body(&common(answer)),
+                None,
+                "{content_type} passes as it is"
+            );
+        } else {
+            let (status, error) = denied(answer);
+            assert_eq!(status, 502, "{content_type}");
+            assert!(
+                error["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("pass_unread"),
+                "{error}"
+            );
+        }
+    }
+}

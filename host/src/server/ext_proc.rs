@@ -14,8 +14,8 @@
 //!   and checked whole at the end of the stream, which then carries the whole (possibly redacted) body.
 //!
 //! Request bodies Palisade cannot read (binary, a form with a file that is not text, an event stream sent upstream) are
-//! refused, unless the bundle lists their media type under `[bundle] pass_unread`; response bodies that are
-//! not text (images, audio) pass. Either pass is an audit event that says so. Compressed bodies cannot be
+//! refused, unless the bundle lists their media type under `[bundle] pass_unread`; response bodies pass unread
+//! only if they are images, audio or video, or listed there too. Either pass is an audit event that says so. Compressed bodies cannot be
 //! read and are refused; the request's `accept-encoding` is removed so upstreams answer plainly. Every
 //! refusal is counted, logged and audited as one.
 

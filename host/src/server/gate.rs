@@ -7,9 +7,9 @@
 //! decisions and refusals alike. A transport that refuses a call before it has one to hand over (a
 //! malformed header, an unknown direction) records that refusal through [`Shared::refuse`], the same way.
 //!
-//! Bodies the gate cannot read are never passed unread by accident: on the request leg they are refused
-//! unless the bundle lists their media type under `[bundle] pass_unread`; on the response leg a body that is
-//! not text (an image, audio) passes. Either pass is audited with its reason.
+//! Bodies the gate cannot read are never passed unread by accident: they are refused unless the bundle
+//! lists their media type under `[bundle] pass_unread`, or, on the response leg, they are images, audio or
+//! video. Each pass is audited with its reason.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -570,17 +570,31 @@ impl Streamed {
     }
 }
 
-/// A body Palisade cannot read: on the request leg it passes only if the bundle lists its media type
-/// under `pass_unread` (with the reason to audit), else it is refused; on the response leg (an image,
-/// audio from a model) it passes.
+/// A body Palisade cannot read: it passes only if the bundle lists its media type under `pass_unread`, or,
+/// on the response leg, if it is an image, audio or video (what a model answers that is not text); each
+/// pass comes with the reason to audit. Anything else is refused: an answer in a framing Palisade does
+/// not read (AWS's binary event stream, say) carries text all the same.
 fn unread(call: &Call, declared: &str, direction: Dir) -> Result<Decided, Refused> {
+    let media = payload::media_type(declared);
+    let major = media.split('/').next().unwrap_or_default();
     match direction {
         Dir::Input => unread_request(&call.bundle, declared)
             .map(|reason| Decided::Unread { reason })
             .map_err(Refused::Unreadable),
-        Dir::Output => Ok(Decided::Unread {
-            reason: format!("the response body ({declared}) is not text and passed unread"),
+        Dir::Output if matches!(major, "image" | "audio" | "video") => Ok(Decided::Unread {
+            reason: format!("the response body ({declared}) is {major}, not text, and passed unread"),
         }),
+        Dir::Output => match call.bundle.passes_unread(declared) {
+            Some(entry) => Ok(Decided::Unread {
+                reason: format!(
+                    "the response body ({declared}) passed unread: [bundle] pass_unread lists {entry:?}"
+                ),
+            }),
+            None => Err(Refused::UnreadableAnswer(format!(
+                "the upstream answered with a body of type {declared:?}, which cannot be inspected, so it \
+                 is refused; list its media type under [bundle] pass_unread to let such answers pass unread"
+            ))),
+        },
     }
 }
 
