@@ -577,39 +577,34 @@ impl Streamed {
 fn unread(call: &Call, declared: &str, direction: Dir) -> Result<Decided, Refused> {
     let media = payload::media_type(declared);
     let major = media.split('/').next().unwrap_or_default();
-    match direction {
-        Dir::Input => unread_request(&call.bundle, declared)
-            .map(|reason| Decided::Unread { reason })
-            .map_err(Refused::Unreadable),
-        Dir::Output if matches!(major, "image" | "audio" | "video") => Ok(Decided::Unread {
-            reason: format!("the response body ({declared}) is {major}, not text, and passed unread"),
-        }),
-        Dir::Output => match call.bundle.passes_unread(declared) {
-            Some(entry) => Ok(Decided::Unread {
-                reason: format!(
-                    "the response body ({declared}) passed unread: [bundle] pass_unread lists {entry:?}"
-                ),
-            }),
-            None => Err(Refused::UnreadableAnswer(format!(
-                "the upstream answered with a body of type {declared:?}, which cannot be inspected, so it \
-                 is refused; list its media type under [bundle] pass_unread to let such answers pass unread"
-            ))),
-        },
+    if direction == Dir::Output && matches!(major, "image" | "audio" | "video") {
+        return Ok(Decided::Unread {
+            reason: format!(
+                "the response body ({declared}) is {major}, not text, and passed unread"
+            ),
+        });
     }
-}
-
-/// Whether a request body Palisade cannot read may pass: the reason to audit if the bundle lists its
-/// `content_type` under `pass_unread`, else the refusal, saying what to do.
-fn unread_request(bundle: &Bundle, content_type: &str) -> Result<String, String> {
-    match bundle.passes_unread(content_type) {
-        Some(entry) => Ok(format!(
-            "the request body ({content_type}) passed unread: [bundle] pass_unread lists {entry:?}"
-        )),
-        None => Err(format!(
-            "a request body of type {content_type:?} cannot be inspected, so it is refused; send text \
+    if let Some(entry) = call.bundle.passes_unread(declared) {
+        let leg = match direction {
+            Dir::Input => "request",
+            Dir::Output => "response",
+        };
+        return Ok(Decided::Unread {
+            reason: format!(
+                "the {leg} body ({declared}) passed unread: [bundle] pass_unread lists {entry:?}"
+            ),
+        });
+    }
+    Err(match direction {
+        Dir::Input => Refused::Unreadable(format!(
+            "a request body of type {declared:?} cannot be inspected, so it is refused; send text \
              or JSON, or list its media type under [bundle] pass_unread to let such bodies pass unread"
         )),
-    }
+        Dir::Output => Refused::UnreadableAnswer(format!(
+            "the upstream answered with a body of type {declared:?}, which cannot be inspected, so it \
+             is refused; list its media type under [bundle] pass_unread to let such answers pass unread"
+        )),
+    })
 }
 
 /// The categories the policy acts on, in the order found, for a message: `EMAIL, GITHUB_TOKEN`.
