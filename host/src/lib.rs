@@ -5,7 +5,8 @@
 //! and labels for the audit trail. This crate is the host: the wasmtime engine ([`engine`]), bundles
 //! ([`bundle`]), the chain and its policy ([`chain`], [`policy`]), the `scan` command ([`scan`]) and the gRPC service ([`server`]).
 //!
-//! Data flows one way: request → payload adapter ([`payload`]: the texts of a plain or JSON body) → chain
+//! Data flows one way: request → payload adapter ([`payload`]: the texts of a plain or JSON body, labelled
+//! by the provider formats in [`shapes`]) → chain
 //! (each plugin, in order, under its budget) → policy → response ([`check`] runs the whole of it).
 //!
 //! ```no_run
@@ -36,6 +37,7 @@ pub mod reload;
 pub mod scaffold;
 pub mod scan;
 pub mod server;
+pub mod shapes;
 pub mod signing;
 pub mod spans;
 pub mod stream;

@@ -1,9 +1,9 @@
 //! Content-type adapters: from a payload as a gateway holds it to the texts the chain inspects, and back.
 //!
-//! A plain-text payload is one text at location `""`. A JSON body is read by its shape — OpenAI Chat
-//! Completions, OpenAI Responses, Anthropic Messages, requests and responses, streamed chunks included —
-//! which names where each text sits: message contents and their parts, system prompts and instructions,
-//! tool-call arguments and tool results (with the tool's name), refusals, thinking. The shape only labels:
+//! A plain-text payload is one text at location `""`. A JSON body is read by its shape (see
+//! [`crate::shapes`]: OpenAI, Anthropic, Gemini and Bedrock, requests and responses, streamed chunks
+//! included), which names where each text sits: message contents and their parts, system prompts and
+//! instructions, tool-call arguments and tool results (with the tool's name), refusals, thinking. The shape only labels:
 //! every other string in the body is inspected too, so an unknown field, a new block type or a decoy key
 //! (`"messages": []` added to a Responses body) changes locations and tool names, never what is read. The
 //! only strings passed over are the values of structural keys (`type`, `role`, `object`, …) that are plain
@@ -18,6 +18,9 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use serde_json::Value;
+
+pub use crate::shapes::Shape;
+use crate::shapes::{self, child, index, Form};
 
 /// The media type of a `Content-Type` value: `type/subtype`, lower-cased, its parameters dropped.
 pub fn media_type(value: &str) -> String {
@@ -122,31 +125,6 @@ pub enum PayloadError {
 /// tiny strings must not hold a worker for seconds.
 pub const MAX_TEXTS: usize = 10_000;
 
-/// Which shape a JSON body was read as, for logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shape {
-    /// Plain text.
-    Text,
-    /// OpenAI Chat Completions or Anthropic Messages request (`messages`).
-    Messages,
-    /// OpenAI Chat Completions response or stream chunk (`choices`).
-    Choices,
-    /// OpenAI Responses request (`input`).
-    ResponsesInput,
-    /// OpenAI Responses response (`output`).
-    ResponsesOutput,
-    /// Anthropic Messages response (`"type": "message"` with `content`).
-    AnthropicMessage,
-    /// Legacy completions request (`prompt`).
-    Prompt,
-    /// Any other JSON: every string value.
-    Generic,
-    /// Newline-delimited JSON: each line a document of its own shape.
-    Lines,
-    /// `multipart/form-data`: each part read as JSON or text.
-    Multipart,
-}
-
 /// How a text sits in the body, which decides how a changed text is written back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
@@ -164,6 +142,17 @@ enum Slot {
     /// An object's key that is not a plain name: inspected, never rewritten (a body whose key the policy
     /// would change is denied instead).
     Key,
+}
+
+impl From<Form> for Slot {
+    fn from(form: Form) -> Slot {
+        match form {
+            Form::Str => Slot::Str,
+            Form::JsonInString => Slot::JsonInString,
+            Form::Json => Slot::Json,
+            Form::Logprobs => Slot::Logprobs,
+        }
+    }
 }
 
 /// One text to inspect.
@@ -410,358 +399,33 @@ pub(crate) fn json_string(s: &str) -> String {
     Value::String(s.to_string()).to_string()
 }
 
-/// Appends `key` to a JSON pointer, escaped per RFC 6901.
-pub(crate) fn child(pointer: &str, key: &str) -> String {
-    let mut out = String::with_capacity(pointer.len() + key.len() + 1);
-    out.push_str(pointer);
-    out.push('/');
-    for c in key.chars() {
-        match c {
-            '~' => out.push_str("~0"),
-            '/' => out.push_str("~1"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn index(pointer: &str, i: usize) -> String {
-    format!("{pointer}/{i}")
-}
-
 // ---------------------------------------------------------------------------------------------------------
-// Reading: which values of a body are texts.
+// Reading: the texts a body's shape names, then every other string.
 
-struct Reader {
-    /// Tool-call id → tool name, so a tool's result can name the tool its call named.
-    tool_names: HashMap<String, String>,
-    texts: Vec<Text>,
-}
-
+/// The texts of `v`: those its shape names (see [`crate::shapes`]), in body order, then every string and
+/// key no named text covers, in body order.
 fn texts_of(v: &Value) -> (Shape, Vec<Text>) {
-    let mut r = Reader {
-        tool_names: HashMap::new(),
-        texts: Vec::new(),
-    };
-    collect_tool_names(v, &mut r.tool_names);
-    let Some(obj) = v.as_object() else {
-        r.unread_strings(v);
-        return (Shape::Generic, r.texts);
-    };
-    let str_field = |k: &str| obj.get(k).and_then(Value::as_str);
-    let shape = if let Some(messages) = obj.get("messages").and_then(Value::as_array) {
-        if let Some(system) = obj.get("system") {
-            r.content(system, "/system", None);
-        }
-        for (i, m) in messages.iter().enumerate() {
-            r.message(m, &index("/messages", i));
-        }
-        Shape::Messages
-    } else if let Some(choices) = obj.get("choices").and_then(Value::as_array) {
-        for (i, c) in choices.iter().enumerate() {
-            let at = index("/choices", i);
-            for key in ["message", "delta"] {
-                if let Some(m) = c.get(key) {
-                    r.message(m, &child(&at, key));
-                }
-            }
-            if let Some(Value::String(s)) = c.get("text") {
-                r.push(child(&at, "text"), s, None, Slot::Str);
-            }
-            if let Some(logprobs) = c.get("logprobs") {
-                r.logprobs(logprobs, &child(&at, "logprobs"));
-            }
-        }
-        Shape::Choices
-    } else if obj.contains_key("output") && str_field("object") == Some("response") {
-        r.items(&obj["output"], "/output");
-        Shape::ResponsesOutput
-    } else if obj.contains_key("input") && obj.contains_key("model") {
-        if let Some(Value::String(s)) = obj.get("instructions") {
-            r.push("/instructions".into(), s, None, Slot::Str);
-        }
-        r.items(&obj["input"], "/input");
-        Shape::ResponsesInput
-    } else if str_field("type") == Some("message") && obj.contains_key("content") {
-        r.content(&obj["content"], "/content", None);
-        Shape::AnthropicMessage
-    } else if let Some(prompt) = obj.get("prompt") {
-        // A string, or a list of strings (a batch); token arrays hold no text.
-        match prompt {
-            Value::String(s) => r.push("/prompt".into(), s, None, Slot::Str),
-            Value::Array(batch) => {
-                for (i, item) in batch.iter().enumerate() {
-                    if let Value::String(s) = item {
-                        r.push(index("/prompt", i), s, None, Slot::Str);
-                    }
-                }
-            }
-            _ => {}
-        }
-        Shape::Prompt
-    } else {
-        Shape::Generic
-    };
-    r.unread_strings(v);
-    (shape, r.texts)
-}
-
-/// Keys whose values name a kind of thing (`"type": "input_text"`, `"role": "user"`): when such a value is
-/// a plain lower-case word (or words joined by `_`, `.` or `-`), it carries no data and is not inspected.
-/// Anything else under these keys — digits, capitals, `@`, spaces — is.
-const STRUCTURAL_KEYS: &[&str] = &[
-    "type",
-    "role",
-    "object",
-    "finish_reason",
-    "stop_reason",
-    "status",
-    "tool_choice",
-];
-
-pub(crate) fn is_structural_word(key: &str, value: &str) -> bool {
-    STRUCTURAL_KEYS.contains(&key)
-        && value.len() <= 64
-        && value
-            .split(['_', '.', '-'])
-            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()))
-}
-
-/// Every tool call's id and name, wherever it sits: OpenAI `tool_calls[].{id, function.name}`, Anthropic
-/// `tool_use.{id, name}`, Responses `function_call.{call_id, name}`.
-fn collect_tool_names(v: &Value, names: &mut HashMap<String, String>) {
-    match v {
-        Value::Object(o) => {
-            let name = o
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .or_else(|| o.get("name"))
-                .and_then(Value::as_str);
-            let id = o
-                .get("call_id")
-                .or_else(|| o.get("id"))
-                .and_then(Value::as_str);
-            if let (Some(id), Some(name)) = (id, name) {
-                names.insert(id.to_string(), name.to_string());
-            }
-            o.values().for_each(|v| collect_tool_names(v, names));
-        }
-        Value::Array(a) => a.iter().for_each(|v| collect_tool_names(v, names)),
-        _ => {}
-    }
-}
-
-impl Reader {
-    fn push(&mut self, location: String, text: &str, tool: Option<&str>, slot: Slot) {
-        self.texts.push(Text {
-            location,
-            text: text.to_string(),
-            tool: tool.map(str::to_string),
+    let (shape, labels) = shapes::read_body(v);
+    let mut texts: Vec<Text> = (labels.into_iter())
+        .map(|l| Text {
+            location: l.location,
+            text: l.text,
+            tool: l.tool,
             named: true,
-            slot,
-        });
-    }
-
-    fn tool_of(&self, id: Option<&Value>) -> Option<String> {
-        id.and_then(Value::as_str)
-            .and_then(|id| self.tool_names.get(id).cloned())
-    }
-
-    /// One chat message (or stream delta): OpenAI or Anthropic.
-    fn message(&mut self, m: &Value, at: &str) {
-        // OpenAI `role: tool` messages carry the result of the call named by `tool_call_id`.
-        let tool = self.tool_of(m.get("tool_call_id"));
-        if let Some(content) = m.get("content") {
-            self.content(content, &child(at, "content"), tool.as_deref());
-        }
-        for key in ["refusal", "reasoning_content"] {
-            if let Some(Value::String(s)) = m.get(key) {
-                self.push(child(at, key), s, None, Slot::Str);
-            }
-        }
-        if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-            for (i, call) in calls.iter().enumerate() {
-                let call_at = index(&child(at, "tool_calls"), i);
-                if let Some(f) = call.get("function") {
-                    self.function(f, &child(&call_at, "function"));
-                }
-            }
-        }
-        // The legacy single `function_call`.
-        if let Some(f) = m.get("function_call") {
-            self.function(f, &child(at, "function_call"));
-        }
-    }
-
-    /// `{name, arguments}` where `arguments` is a JSON string.
-    fn function(&mut self, f: &Value, at: &str) {
-        let name = f.get("name").and_then(Value::as_str);
-        if let Some(Value::String(args)) = f.get("arguments") {
-            self.push(child(at, "arguments"), args, name, Slot::JsonInString);
-        }
-    }
-
-    /// A `content` value: a string, or a list of parts / content blocks.
-    fn content(&mut self, content: &Value, at: &str, tool: Option<&str>) {
-        match content {
-            Value::String(s) => self.push(at.to_string(), s, tool, Slot::Str),
-            Value::Array(parts) => {
-                for (i, part) in parts.iter().enumerate() {
-                    self.part(part, &index(at, i), tool);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// One content part or block: text of any kind, tool use, tool result.
-    fn part(&mut self, part: &Value, at: &str, tool: Option<&str>) {
-        let Some(p) = part.as_object() else {
-            if let Value::String(s) = part {
-                self.push(at.to_string(), s, tool, Slot::Str);
-            }
-            return;
-        };
-        match p.get("type").and_then(Value::as_str) {
-            Some("tool_use" | "server_tool_use") => {
-                let name = p.get("name").and_then(Value::as_str);
-                if let Some(input) = p.get("input") {
-                    self.push(child(at, "input"), &input.to_string(), name, Slot::Json);
-                }
-            }
-            Some("tool_result") => {
-                let tool = self.tool_of(p.get("tool_use_id"));
-                if let Some(c) = p.get("content") {
-                    self.content(c, &child(at, "content"), tool.as_deref());
-                }
-            }
-            _ => {
-                // text, input_text, output_text, thinking, refusal, and deltas: whichever text field is present.
-                for key in ["text", "thinking", "refusal"] {
-                    if let Some(Value::String(s)) = p.get(key) {
-                        self.push(child(at, key), s, tool, Slot::Str);
-                    }
-                }
-                if let Some(logprobs) = p.get("logprobs") {
-                    self.logprobs(logprobs, &child(at, "logprobs"));
-                }
-            }
-        }
-    }
-
-    /// OpenAI Responses `input` or `output`: a string, or a list of items.
-    fn items(&mut self, items: &Value, at: &str) {
-        let Value::Array(list) = items else {
-            if let Value::String(s) = items {
-                self.push(at.to_string(), s, None, Slot::Str);
-            }
-            return;
-        };
-        for (i, item) in list.iter().enumerate() {
-            let item_at = index(at, i);
-            match item.get("type").and_then(Value::as_str) {
-                Some("function_call" | "custom_tool_call") => self.function(item, &item_at),
-                Some("function_call_output" | "custom_tool_call_output") => {
-                    let tool = self.tool_of(item.get("call_id"));
-                    if let Some(output) = item.get("output") {
-                        self.content(output, &child(&item_at, "output"), tool.as_deref());
-                    }
-                }
-                Some("reasoning") => {
-                    if let Some(summary) = item.get("summary") {
-                        self.content(summary, &child(&item_at, "summary"), None);
-                    }
-                }
-                _ => {
-                    if let Some(content) = item.get("content") {
-                        self.content(content, &child(&item_at, "content"), None);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A `logprobs` value as one text: the tokens in order (Chat `content[].token` and `refusal[].token`,
-    /// Responses' list of `{token, …}`, legacy `tokens[]`), which spell out the answer again, then on a
-    /// line of their own every other string in it — the alternatives in `top_logprobs`, keys included,
-    /// since legacy completions key them by token.
-    fn logprobs(&mut self, v: &Value, at: &str) {
-        const FIELDS: &[&str] = &[
-            "token",
-            "logprob",
-            "bytes",
-            "top_logprobs",
-            "token_logprobs",
-            "text_offset",
-        ];
-        fn tokens(list: &[Value], spelled: &mut String, others: &mut Vec<String>) {
-            for entry in list {
-                match entry {
-                    Value::String(token) => spelled.push_str(token),
-                    Value::Object(o) => {
-                        for (k, v) in o {
-                            match (k.as_str(), v) {
-                                ("token", Value::String(token)) => spelled.push_str(token),
-                                _ => strings_and_keys(v, others),
-                            }
-                        }
-                    }
-                    other => strings_and_keys(other, others),
-                }
-            }
-            spelled.push('\n');
-        }
-        fn strings_and_keys(v: &Value, out: &mut Vec<String>) {
-            match v {
-                Value::String(s) => out.push(s.clone()),
-                Value::Array(a) => a.iter().for_each(|v| strings_and_keys(v, out)),
-                Value::Object(o) => {
-                    for (k, v) in o {
-                        // Field names are not data; any other key is a token (legacy `top_logprobs`).
-                        if !FIELDS.contains(&k.as_str()) {
-                            out.push(k.clone());
-                        }
-                        strings_and_keys(v, out);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let (mut spelled, mut others) = (String::new(), Vec::new());
-        match v {
-            Value::Array(list) => tokens(list, &mut spelled, &mut others),
-            Value::Object(o) => {
-                for (k, v) in o {
-                    match (k.as_str(), v) {
-                        ("content" | "refusal" | "tokens", Value::Array(list)) => {
-                            tokens(list, &mut spelled, &mut others)
-                        }
-                        // Legacy `top_logprobs` is a list of {token: logprob} maps.
-                        _ => strings_and_keys(v, &mut others),
-                    }
-                }
-            }
-            _ => return,
-        }
-        let text = format!("{spelled}{}", others.join(" "));
-        self.push(at.to_string(), text.trim_end(), None, Slot::Logprobs);
-    }
-
-    /// Every string under `v` that no text read so far covers, in body order: the shape names what it
-    /// knows, and this makes sure what it does not know is inspected all the same.
-    fn unread_strings(&mut self, v: &Value) {
-        let read: HashSet<String> = self.texts.iter().map(|t| t.location.clone()).collect();
-        let mut unread = Vec::new();
-        walk_unread(v, &mut String::new(), None, &read, &mut unread);
-        self.texts
-            .extend(unread.into_iter().map(|(location, text, slot)| Text {
-                location,
-                text: text.to_string(),
-                tool: None,
-                named: false,
-                slot,
-            }));
-    }
+            slot: Slot::from(l.form),
+        })
+        .collect();
+    let read: HashSet<String> = texts.iter().map(|t| t.location.clone()).collect();
+    let mut unread = Vec::new();
+    walk_unread(v, &mut String::new(), None, &read, &mut unread);
+    texts.extend(unread.into_iter().map(|(location, text, slot)| Text {
+        location,
+        text: text.to_string(),
+        tool: None,
+        named: false,
+        slot,
+    }));
+    (shape, texts)
 }
 
 /// The strings under `v` whose location is not in `read` and lies under none of them (a `tool_use.input`
@@ -780,7 +444,7 @@ fn walk_unread<'v>(
     }
     let len = at.len();
     match v {
-        Value::String(s) if key.is_some_and(|k| is_structural_word(k, s)) => {}
+        Value::String(s) if key.is_some_and(|k| shapes::is_structural_word(k, s)) => {}
         Value::String(s) => unread.push((at.clone(), s, Slot::Str)),
         Value::Array(a) => {
             for (i, item) in a.iter().enumerate() {
@@ -1081,22 +745,21 @@ mod tests {
 
     #[test]
     fn strings_the_shape_does_not_name_are_read_after_those_it_does() {
-        // Embeddings: read as a Responses body, whose reader finds no items in `input`; read all the same.
-        let p = read(r#"{"model": "text-embedding-3-small", "input": ["first", "second"]}"#);
-        assert_eq!(locations(&p), ["/model", "/input/0", "/input/1"]);
-        // Anthropic document blocks and a tool list's descriptions.
+        // A new top-level field beside the texts the shape names.
+        let p = read(r#"{"model": "m", "input": ["first", "second"], "note": "third"}"#);
+        assert_eq!(p.shape, Shape::EmbeddingsRequest);
+        assert_eq!(locations(&p), ["/input/0", "/input/1", "/model", "/note"]);
+        // A block type not known yet, and a tool list's descriptions.
         let p = read(
-            r#"{"messages": [{"role": "user", "content": [{"type": "document", "title": "T",
-                "source": {"type": "text", "media_type": "text/plain", "data": "D"}, "context": "C"}]}],
+            r#"{"messages": [{"role": "user", "content": [{"type": "hologram", "caption": "T",
+                "source": {"type": "text", "data": "D"}}]}],
                 "tools": [{"name": "n", "description": "d"}]}"#,
         );
         assert_eq!(
             locations(&p),
             [
-                "/messages/0/content/0/title",
-                "/messages/0/content/0/source/media_type",
+                "/messages/0/content/0/caption",
                 "/messages/0/content/0/source/data",
-                "/messages/0/content/0/context",
                 "/tools/0/name",
                 "/tools/0/description",
             ]
@@ -1106,7 +769,7 @@ mod tests {
     #[test]
     fn a_decoy_key_changes_the_shape_not_what_is_read() {
         let p = read(r#"{"model": "m", "messages": [], "input": "mail a@b.co"}"#);
-        assert_eq!(p.shape, Shape::Messages);
+        assert_eq!(p.shape, Shape::ChatRequest);
         assert_eq!(locations(&p), ["/model", "/input"]);
     }
 

@@ -25,6 +25,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use serde_json::Value;
 
 use crate::bundle::Bundle;
@@ -34,6 +35,7 @@ use crate::chain::{
 use crate::check;
 use crate::payload::{self, ContentType};
 use crate::policy::{Action, HashKey};
+use crate::shapes::{self, read_event, Reading};
 
 /// How much a stream holds back, and how much it may carry.
 #[derive(Clone, Copy, Debug)]
@@ -75,6 +77,9 @@ pub enum StreamType {
     Text,
     /// `text/event-stream`: server-sent events.
     Sse,
+    /// `application/vnd.amazon.eventstream`: AWS's binary event stream (Bedrock's ConverseStream), each
+    /// message's payload one JSON event named by its `:event-type` header.
+    EventStream,
 }
 
 impl StreamType {
@@ -85,6 +90,8 @@ impl StreamType {
             Ok(StreamType::Text)
         } else if media == "text/event-stream" {
             Ok(StreamType::Sse)
+        } else if media == "application/vnd.amazon.eventstream" {
+            Ok(StreamType::EventStream)
         } else {
             Err(StreamError::UnsupportedType(value.to_string()))
         }
@@ -96,12 +103,21 @@ impl StreamType {
 pub enum StreamError {
     /// The content type is not a stream format Palisade reads.
     #[error(
-        "content_type {0:?} is not supported for streams; use text/plain or text/event-stream"
+        "content_type {0:?} is not supported for streams; use text/plain, text/event-stream or \
+         application/vnd.amazon.eventstream"
     )]
     UnsupportedType(String),
     /// The bytes are not UTF-8.
     #[error("the stream is not valid UTF-8: invalid byte at offset {0}")]
     InvalidUtf8(usize),
+    /// An event-stream message is malformed (a bad length or checksum), or the stream ended inside one.
+    #[error("the event stream is malformed at offset {at}: {reason}")]
+    InvalidFrame {
+        /// Offset of the message in the stream.
+        at: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The stream carried more than the limit.
     #[error("the stream is over the limit of {0} bytes (raise it with --max-payload / PALISADE_MAX_PAYLOAD)")]
     TooLarge(usize),
@@ -244,6 +260,7 @@ impl StreamCheck {
         match self.kind {
             StreamType::Text => self.push_text(key, false),
             StreamType::Sse => self.push_sse(key),
+            StreamType::EventStream => self.push_frames(key),
         }
     }
 
@@ -254,6 +271,20 @@ impl StreamCheck {
         }
         match self.kind {
             StreamType::Text => self.push_text(key, true),
+            StreamType::EventStream => {
+                let mut out = self.push_frames(key)?;
+                if !self.pending.is_empty() {
+                    return Err(StreamError::InvalidFrame {
+                        at: self.total - self.pending.len(),
+                        reason: "the stream ended inside a message".into(),
+                    });
+                }
+                if !self.denied() {
+                    let all: Vec<usize> = (0..self.channels.len()).collect();
+                    self.flush(&all, key, &mut out)?;
+                }
+                Ok(out)
+            }
             StreamType::Sse => {
                 let mut out = self.push_sse(key)?;
                 // An event the sender never ended with a blank line still counts.
@@ -264,7 +295,7 @@ impl StreamCheck {
                 }
                 if !self.event_lines.is_empty() {
                     let lines = std::mem::take(&mut self.event_lines);
-                    self.event(lines, key, &mut out)?;
+                    self.event(Event::parse(lines), key, &mut out)?;
                 }
                 if !self.denied() {
                     let all: Vec<usize> = (0..self.channels.len()).collect();
@@ -518,13 +549,49 @@ impl StreamCheck {
             if line.is_empty() {
                 let lines = std::mem::take(&mut self.event_lines);
                 if !lines.is_empty() {
-                    self.event(lines, key, &mut out)?;
+                    self.event(Event::parse(lines), key, &mut out)?;
                     if self.denied() {
                         break;
                     }
                 }
             } else {
                 self.event_lines.push(line);
+            }
+        }
+        self.pending.drain(..start);
+        Ok(out)
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // AWS event-stream messages.
+
+    /// Reads every whole message pending: each becomes an event, its headers kept, its payload the data.
+    fn push_frames(&mut self, key: &HashKey) -> Result<Vec<u8>, StreamError> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        while let Some(prelude) = self.pending.get(start..start + 4) {
+            let at = self.total - self.pending.len() + start;
+            let invalid = |reason: String| StreamError::InvalidFrame { at, reason };
+            let length =
+                u32::from_be_bytes([prelude[0], prelude[1], prelude[2], prelude[3]]) as usize;
+            if length > self.settings.max_total {
+                return Err(StreamError::TooLarge(self.settings.max_total));
+            }
+            let Some(frame) = self.pending.get(start..start + length) else {
+                break;
+            };
+            let message = aws_smithy_eventstream::frame::read_message_from(frame)
+                .map_err(|e| invalid(e.to_string()))?;
+            start += length;
+            let event = Event::from_message(message).map_err(|e| {
+                invalid(format!(
+                    "its payload is not UTF-8 (invalid byte at {})",
+                    e.valid_up_to()
+                ))
+            })?;
+            self.event(event, key, &mut out)?;
+            if self.denied() {
+                break;
             }
         }
         self.pending.drain(..start);
@@ -542,25 +609,24 @@ impl StreamCheck {
     /// One whole event.
     fn event(
         &mut self,
-        lines: Vec<String>,
+        mut event: Event,
         key: &HashKey,
         out: &mut Vec<u8>,
     ) -> Result<(), StreamError> {
-        let mut event = Event::parse(lines);
         self.check_lines(&mut event, key)?;
         if self.denied() {
             return Ok(());
         }
         let Some(data) = event.data.clone() else {
             // Comments and events without data carry no other text.
-            event.render(None, out);
+            event.render(None, out)?;
             return Ok(());
         };
         if data.trim() == "[DONE]" {
             let all: Vec<usize> = (0..self.channels.len()).collect();
             self.flush(&all, key, out)?;
             if !self.denied() {
-                event.render(None, out);
+                event.render(None, out)?;
             }
             return Ok(());
         }
@@ -668,8 +734,7 @@ impl StreamCheck {
         let data = template.event.data.as_deref().unwrap_or_default();
         template
             .event
-            .render(Some(&replace_json_values(data, &released)), out);
-        Ok(())
+            .render(Some(&replace_json_values(data, &released)), out)
     }
 
     /// Lines of an event other than its data (`id:`, comments, fields it does not know) are text too:
@@ -679,29 +744,74 @@ impl StreamCheck {
             let line = &event.other[i];
             let (field, value) = field_of(line);
             let inert = match field {
-                "event" => payload::is_structural_word("type", value),
+                "event" => shapes::is_structural_word("type", value),
                 "retry" => value.bytes().all(|b| b.is_ascii_digit()),
                 _ => line.is_empty(),
             };
-            if inert || self.clean.contains(line.as_str()) {
+            if inert {
                 continue;
             }
-            let line = line.clone();
-            let checked = check::run(
-                &self.bundle,
-                ContentType::Text,
-                line.clone(),
-                &self.exchange,
-                key,
-            )?;
-            match self.absorb(checked) {
-                None => return Ok(()),
+            match self.check_whole(line.clone(), key)? {
+                Whole::Denied => return Ok(()),
                 // A line stays one line.
-                Some((content, true)) => event.other[i] = content.replace('\n', " "),
-                Some((_, false)) => self.remember(&[line.as_str()]),
+                Whole::Changed(content) => event.other[i] = content.replace('\n', " "),
+                Whole::Clean => {}
+            }
+        }
+        // An event-stream message's headers (`:event-type`, `:content-type`, any other) likewise.
+        for header in event.headers.iter_mut().flatten() {
+            let (text, bytes) = match header.value() {
+                HeaderValue::String(s) => (s.as_str().to_string(), false),
+                HeaderValue::ByteArray(b) => match std::str::from_utf8(b) {
+                    Ok(text) => (text.to_string(), true),
+                    Err(_) => {
+                        return Err(StreamError::InvalidFrame {
+                            at: self.total - self.pending.len(),
+                            reason: format!(
+                            "header {:?} holds bytes that are not text, which Palisade cannot read",
+                            header.name().as_str()
+                        ),
+                        })
+                    }
+                },
+                _ => continue,
+            };
+            match self.check_whole(text, key)? {
+                Whole::Denied => return Ok(()),
+                Whole::Changed(content) => {
+                    let value = if bytes {
+                        HeaderValue::ByteArray(content.into_bytes().into())
+                    } else {
+                        HeaderValue::String(content.into())
+                    };
+                    *header = Header::new(header.name().clone(), value);
+                }
+                Whole::Clean => {}
             }
         }
         Ok(())
+    }
+
+    /// Checks a text beside an event's data (a line, a header) unless it was found clean before.
+    fn check_whole(&mut self, text: String, key: &HashKey) -> Result<Whole, StreamError> {
+        if self.clean.contains(text.as_str()) {
+            return Ok(Whole::Clean);
+        }
+        let checked = check::run(
+            &self.bundle,
+            ContentType::Text,
+            text.clone(),
+            &self.exchange,
+            key,
+        )?;
+        Ok(match self.absorb(checked) {
+            None => Whole::Denied,
+            Some((content, true)) => Whole::Changed(content),
+            Some((_, false)) => {
+                self.remember(&[text.as_str()]);
+                Whole::Clean
+            }
+        })
     }
 
     /// Takes in a check of something whole (an event's other strings, a line): its findings, labels and
@@ -772,7 +882,7 @@ impl StreamCheck {
         self.channels[c].text.push_str(text);
         let released = self.advance(c, false, key)?;
         if released.denied.is_none() {
-            event.render(Some(&released.text), out);
+            event.render(Some(&released.text), out)?;
         }
         Ok(())
     }
@@ -812,13 +922,13 @@ impl StreamCheck {
                     let data = template.event.data.as_deref().unwrap_or_default();
                     template
                         .event
-                        .render(Some(&replace_json_values(data, &with)), out);
+                        .render(Some(&replace_json_values(data, &with)), out)?;
                 }
                 Some(Template {
                     event: template,
                     pointer: None,
                     ..
-                }) => template.event.render(Some(&released.text), out),
+                }) => template.event.render(Some(&released.text), out)?,
                 None => {}
             }
         }
@@ -996,11 +1106,22 @@ struct EventTemplate {
     held: Vec<(String, &'static str)>,
 }
 
-/// One server-sent event: its lines as received, its name and its data.
+/// What a check of one text beside an event's data found.
+enum Whole {
+    Clean,
+    Changed(String),
+    /// The stream has ended.
+    Denied,
+}
+
+/// One event: a server-sent event (its lines as received) or an event-stream message (its headers), with
+/// its name and its data.
 #[derive(Clone, Debug)]
 struct Event {
-    /// Lines other than `data:`, kept as they came (`event:`, `id:`, `retry:`, comments).
+    /// SSE lines other than `data:`, kept as they came (`event:`, `id:`, `retry:`, comments).
     other: Vec<String>,
+    /// An event-stream message's headers, kept as they came; `None` for a server-sent event.
+    headers: Option<Vec<Header>>,
     name: Option<String>,
     data: Option<String>,
 }
@@ -1035,7 +1156,27 @@ impl Event {
                 _ => other.push(line),
             }
         }
-        Event { other, name, data }
+        Event {
+            other,
+            headers: None,
+            name,
+            data,
+        }
+    }
+
+    /// An event-stream message as an event: named by its `:event-type` header, its payload the data.
+    fn from_message(message: Message) -> Result<Event, std::str::Utf8Error> {
+        let data = std::str::from_utf8(message.payload())?.to_string();
+        let name = (message.headers().iter())
+            .find(|h| h.name().as_str() == ":event-type")
+            .and_then(|h| h.value().as_string().ok())
+            .map(|v| v.as_str().to_string());
+        Ok(Event {
+            other: Vec::new(),
+            headers: Some(message.headers().to_vec()),
+            name,
+            data: Some(data),
+        })
     }
 
     fn with_data(&self, data: String) -> Event {
@@ -1045,13 +1186,26 @@ impl Event {
         }
     }
 
-    /// Writes the event, its data replaced by `data` when given.
-    fn render(&self, data: Option<&str>, out: &mut Vec<u8>) {
+    /// Writes the event, its data replaced by `data` when given. Only an event-stream message can fail to
+    /// be written: a header value or payload its redaction made longer than the format allows.
+    fn render(&self, data: Option<&str>, out: &mut Vec<u8>) -> Result<(), StreamError> {
+        let data = data.or(self.data.as_deref());
+        if let Some(headers) = &self.headers {
+            let payload = data.unwrap_or_default().as_bytes().to_vec();
+            let message = Message::new_from_parts(headers.clone(), payload);
+            let at = out.len();
+            return aws_smithy_eventstream::frame::write_message_to(&message, out).map_err(|e| {
+                StreamError::InvalidFrame {
+                    at,
+                    reason: format!("a checked message could not be written back: {e}"),
+                }
+            });
+        }
         for line in &self.other {
             out.extend_from_slice(line.as_bytes());
             out.push(b'\n');
         }
-        if let Some(data) = data.or(self.data.as_deref()) {
+        if let Some(data) = data {
             for line in data.split('\n') {
                 out.extend_from_slice(b"data: ");
                 out.extend_from_slice(line.as_bytes());
@@ -1059,385 +1213,8 @@ impl Event {
             }
         }
         out.push(b'\n');
+        Ok(())
     }
-}
-
-/// A piece of a streamed text in an event: which channel, where in the event's data, and the text.
-struct Delta {
-    location: String,
-    pointer: String,
-    text: String,
-}
-
-/// Token log-probabilities in an event that spell out a channel's text.
-struct Tokens {
-    location: String,
-    pointer: String,
-    entries: Vec<Value>,
-}
-
-/// What one JSON event means for the channels. Every string of the event that is no delta is checked
-/// whole with the event, so this only decides which strings are pieces of a longer text.
-#[derive(Default)]
-struct Reading {
-    deltas: Vec<Delta>,
-    tokens: Vec<Tokens>,
-    /// Channel locations (or prefixes) this event ends.
-    ends: Vec<String>,
-    /// (pointer in this event, channel location): whole texts this event repeats.
-    repeats: Vec<(String, String)>,
-    /// (pointer in this event, channel location): whole token log-probability lists this event repeats.
-    repeated_tokens: Vec<(String, String)>,
-    /// (channel location prefix, tool name) learnt from this event.
-    tools: Vec<(String, String)>,
-}
-
-impl Reading {
-    fn delta(&mut self, location: String, pointer: String, text: &str) {
-        self.deltas.push(Delta {
-            location,
-            pointer,
-            text: text.to_string(),
-        });
-    }
-
-    fn tokens_for(&self, location: &str) -> Option<&Tokens> {
-        self.tokens.iter().find(|t| t.location == location)
-    }
-}
-
-/// Fields of a delta that hold a whole value, not a piece of a text: ids, names, signatures, base64
-/// data. They stay in their event and are checked whole with it; a client takes them as they come, so
-/// they must not be held back and moved to a later event.
-const WHOLE_FIELDS: &[&str] = &[
-    "id",
-    "call_id",
-    "item_id",
-    "name",
-    "signature",
-    "data",
-    "encrypted_content",
-];
-
-/// Whether `key: value` in a delta is a piece of a streamed text.
-fn is_fragment(key: &str, value: &str) -> bool {
-    !WHOLE_FIELDS.contains(&key) && !payload::is_structural_word(key, value)
-}
-
-/// Reads an event of OpenAI Chat Completions, OpenAI Responses, Anthropic Messages or Google Gemini
-/// streaming.
-fn read_event(name: Option<&str>, v: &Value) -> Reading {
-    let mut r = Reading::default();
-    let str_at = |p: &str| v.pointer(p).and_then(Value::as_str);
-    let num = |p: &str| v.pointer(p).and_then(Value::as_u64);
-    let kind = str_at("/type").or(name).unwrap_or("");
-
-    // Random padding OpenAI adds to each event so that sizes do not give the text away: a new value in
-    // every event, streamed through a channel of its own rather than checked event by event.
-    if let Some(pad) = str_at("/obfuscation") {
-        r.delta("/obfuscation".into(), "/obfuscation".into(), pad);
-    }
-
-    // OpenAI Chat Completions chunks.
-    if let Some(choices) = v.get("choices").and_then(Value::as_array) {
-        for (pos, choice) in choices.iter().enumerate() {
-            let index = choice
-                .get("index")
-                .and_then(Value::as_u64)
-                .unwrap_or(pos as u64);
-            let at = format!("/choices/{index}/delta");
-            let ptr = format!("/choices/{pos}/delta");
-            if let Some(delta) = choice.get("delta").and_then(Value::as_object) {
-                chat_delta(delta, &at, &ptr, &mut r);
-            }
-            for field in ["content", "refusal"] {
-                if let Some(Value::Array(entries)) = choice.pointer(&format!("/logprobs/{field}")) {
-                    r.tokens.push(Tokens {
-                        location: format!("{at}/{field}"),
-                        pointer: format!("/choices/{pos}/logprobs/{field}"),
-                        entries: entries.clone(),
-                    });
-                }
-            }
-            if choice.get("finish_reason").is_some_and(|f| !f.is_null()) {
-                r.ends.push(format!("/choices/{index}"));
-            }
-        }
-        return r;
-    }
-
-    // Google Gemini `streamGenerateContent?alt=sse`: each event a response whose parts carry the next
-    // piece of each candidate's text (a thought summary apart from the answer).
-    if let Some(candidates) = v.get("candidates").and_then(Value::as_array) {
-        for (pos, candidate) in candidates.iter().enumerate() {
-            let index = (candidate.get("index").and_then(Value::as_u64)).unwrap_or(pos as u64);
-            let parts = candidate
-                .pointer("/content/parts")
-                .and_then(Value::as_array);
-            for (j, part) in parts.into_iter().flatten().enumerate() {
-                if let Some(text) = part.get("text").and_then(Value::as_str) {
-                    let thought = part.get("thought").and_then(Value::as_bool) == Some(true);
-                    let channel = if thought { "thought" } else { "text" };
-                    r.delta(
-                        format!("/candidates/{index}/content/{channel}"),
-                        format!("/candidates/{pos}/content/parts/{j}/text"),
-                        text,
-                    );
-                }
-            }
-            if candidate.get("finishReason").is_some_and(|f| !f.is_null()) {
-                r.ends.push(format!("/candidates/{index}"));
-            }
-        }
-        return r;
-    }
-
-    match kind {
-        // Anthropic Messages.
-        "content_block_start" => {
-            if let (Some(i), Some(name)) = (num("/index"), str_at("/content_block/name")) {
-                r.tools
-                    .push((format!("/content/{i}/input"), name.to_string()));
-            }
-        }
-        "content_block_delta" => {
-            let i = num("/index").unwrap_or(0);
-            for (field, value) in v
-                .get("delta")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(text) = value.as_str().filter(|t| is_fragment(field, t)) {
-                    let target = if field == "partial_json" {
-                        "input"
-                    } else {
-                        field
-                    };
-                    r.delta(
-                        payload::child(&format!("/content/{i}"), target),
-                        payload::child("/delta", field),
-                        text,
-                    );
-                }
-            }
-        }
-        "content_block_stop" => r
-            .ends
-            .push(format!("/content/{}", num("/index").unwrap_or(0))),
-        "message_delta" | "message_stop" => r.ends.push(String::new()),
-
-        // OpenAI Responses.
-        "response.output_item.added" => {
-            if let (Some(i), Some(name)) = (num("/output_index"), str_at("/item/name")) {
-                for field in ["arguments", "input"] {
-                    r.tools
-                        .push((format!("/output/{i}/{field}"), name.to_string()));
-                }
-            }
-        }
-        _ if kind.starts_with("response.") => responses_event(kind, v, &mut r),
-        _ => {}
-    }
-    r
-}
-
-/// A Chat Completions delta: every string in it is a piece of a text (`content`, `refusal`, reasoning in
-/// any of its spellings, fields not known yet), and so are the pieces nested in tool calls and audio.
-fn chat_delta(delta: &serde_json::Map<String, Value>, at: &str, ptr: &str, r: &mut Reading) {
-    for (field, value) in delta {
-        match (field.as_str(), value) {
-            (_, Value::String(text)) if is_fragment(field, text) => {
-                r.delta(payload::child(at, field), payload::child(ptr, field), text)
-            }
-            ("tool_calls", Value::Array(calls)) => {
-                for (j, call) in calls.iter().enumerate() {
-                    let ti = call
-                        .get("index")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(j as u64);
-                    for (kind, field) in [("function", "arguments"), ("custom", "input")] {
-                        let location = format!("{at}/tool_calls/{ti}/{kind}/{field}");
-                        if let Some(name) = call
-                            .pointer(&format!("/{kind}/name"))
-                            .and_then(Value::as_str)
-                        {
-                            r.tools.push((location.clone(), name.to_string()));
-                        }
-                        if let Some(text) = call
-                            .pointer(&format!("/{kind}/{field}"))
-                            .and_then(Value::as_str)
-                        {
-                            r.delta(
-                                location,
-                                format!("{ptr}/tool_calls/{j}/{kind}/{field}"),
-                                text,
-                            );
-                        }
-                    }
-                }
-            }
-            ("function_call", Value::Object(call)) => {
-                let location = format!("{at}/function_call/arguments");
-                if let Some(name) = call.get("name").and_then(Value::as_str) {
-                    r.tools.push((location.clone(), name.to_string()));
-                }
-                if let Some(text) = call.get("arguments").and_then(Value::as_str) {
-                    r.delta(location, format!("{ptr}/function_call/arguments"), text);
-                }
-            }
-            ("audio", Value::Object(audio)) => {
-                if let Some(text) = audio.get("transcript").and_then(Value::as_str) {
-                    r.delta(
-                        format!("{at}/audio/transcript"),
-                        format!("{ptr}/audio/transcript"),
-                        text,
-                    );
-                }
-            }
-            // Anything else nested stays in the event and is checked whole with it.
-            _ => {}
-        }
-    }
-}
-
-/// An OpenAI Responses event other than `response.output_item.added`: `*.delta` events carry a piece of a
-/// text in `delta`, `*.done` events end it and repeat it whole, and the closing events repeat every item.
-fn responses_event(kind: &str, v: &Value, r: &mut Reading) {
-    let num = |p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
-    let (oi, ci, si) = (
-        num("/output_index"),
-        num("/content_index"),
-        num("/summary_index"),
-    );
-    let stem = kind.trim_start_matches("response.");
-    let (stem, delta) = match stem.strip_suffix(".delta") {
-        Some(stem) => (stem, true),
-        None => (stem.strip_suffix(".done").unwrap_or(stem), false),
-    };
-    let done = kind.ends_with(".done");
-    let location = match stem {
-        "output_text" | "reasoning_text" => format!("/output/{oi}/content/{ci}/text"),
-        "refusal" => format!("/output/{oi}/content/{ci}/refusal"),
-        "audio.transcript" | "output_audio_transcript" => {
-            format!("/output/{oi}/content/{ci}/transcript")
-        }
-        "function_call_arguments" | "mcp_call_arguments" => format!("/output/{oi}/arguments"),
-        "custom_tool_call_input" => format!("/output/{oi}/input"),
-        "code_interpreter_call_code" => format!("/output/{oi}/code"),
-        "reasoning_summary_text" => format!("/output/{oi}/summary/{si}/text"),
-        "reasoning_summary_part" => format!("/output/{oi}/summary/{si}"),
-        "content_part" => format!("/output/{oi}/content/{ci}"),
-        "output_item" => format!("/output/{oi}"),
-        // A kind not known yet still streams into a channel of its own.
-        other => payload::child(&format!("/output/{oi}"), other),
-    };
-    if delta {
-        // Audio deltas are base64 chunks a client decodes one by one: checked whole, never moved.
-        let audio = matches!(stem, "audio" | "output_audio");
-        if let Some(text) = v.get("delta").and_then(Value::as_str).filter(|_| !audio) {
-            r.delta(location.clone(), "/delta".into(), text);
-        }
-        if let Some(Value::Array(entries)) = v.get("logprobs") {
-            r.tokens.push(Tokens {
-                location,
-                pointer: "/logprobs".into(),
-                entries: entries.clone(),
-            });
-        }
-    } else if done {
-        r.ends.push(location.clone());
-        for field in TEXT_FIELDS {
-            if v.get(field).is_some_and(Value::is_string) {
-                r.repeats.push((format!("/{field}"), location.clone()));
-            }
-        }
-        if v.get("logprobs").is_some() {
-            r.repeated_tokens
-                .push(("/logprobs".into(), location.clone()));
-        }
-        if let Some(part) = v.get("part") {
-            r.repeats.extend(part_repeats(part, "/part", &location));
-        }
-        if let Some(item) = v.get("item") {
-            r.repeats.extend(item_repeats(item, "/item", &location));
-            r.repeated_tokens
-                .extend(item_token_repeats(item, "/item", &location));
-        }
-    } else if matches!(stem, "completed" | "incomplete" | "failed") {
-        r.ends.push(String::new());
-        for (i, item) in v
-            .pointer("/response/output")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let (pointer, location) = (format!("/response/output/{i}"), format!("/output/{i}"));
-            r.repeats.extend(item_repeats(item, &pointer, &location));
-            r.repeated_tokens
-                .extend(item_token_repeats(item, &pointer, &location));
-        }
-    }
-}
-
-/// The fields of a Responses item or part that hold a whole streamed text.
-const TEXT_FIELDS: [&str; 6] = [
-    "text",
-    "refusal",
-    "transcript",
-    "arguments",
-    "input",
-    "code",
-];
-
-/// The whole texts a content or summary part repeats: (pointer in the event, channel location).
-fn part_repeats(part: &Value, pointer: &str, location: &str) -> Vec<(String, String)> {
-    TEXT_FIELDS
-        .iter()
-        .filter(|field| part.get(**field).is_some_and(Value::is_string))
-        .map(|field| (format!("{pointer}/{field}"), format!("{location}/{field}")))
-        .collect()
-}
-
-/// The whole texts an output item repeats: its own and its parts'.
-fn item_repeats(item: &Value, pointer: &str, location: &str) -> Vec<(String, String)> {
-    let mut out = part_repeats(item, pointer, location);
-    for list in ["content", "summary"] {
-        for (i, part) in item
-            .get(list)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            out.extend(part_repeats(
-                part,
-                &format!("{pointer}/{list}/{i}"),
-                &format!("{location}/{list}/{i}"),
-            ));
-        }
-    }
-    out
-}
-
-/// The token log-probability lists an output item repeats, with the channel of the text they spell.
-fn item_token_repeats(item: &Value, pointer: &str, location: &str) -> Vec<(String, String)> {
-    let parts = item
-        .get("content")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    parts
-        .enumerate()
-        .filter(|(_, part)| part.get("logprobs").is_some())
-        .map(|(i, _)| {
-            (
-                format!("{pointer}/content/{i}/logprobs"),
-                format!("{location}/content/{i}/text"),
-            )
-        })
-        .collect()
 }
 
 /// The strings of `v`, and its keys that are not plain names, outside the subtrees at `skip` (JSON

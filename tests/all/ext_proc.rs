@@ -628,7 +628,7 @@ async fn a_form_with_a_binary_file_is_refused_and_a_text_form_redacted_in_place(
 }
 
 /// An answer Palisade cannot read passes only if it is an image, audio or video, or the bundle lists its
-/// type; an answer in a framing it does not read (Bedrock's binary event stream) is refused, not passed.
+/// type; an answer in a binary format it does not read (protobuf, an octet stream) is refused, not passed.
 #[tokio::test(flavor = "multi_thread")]
 async fn answers_that_cannot_be_read_pass_only_when_they_are_media_or_listed() {
     let bundle = edited_default_bundle_dir(|m| {
@@ -644,7 +644,7 @@ async fn answers_that_cannot_be_read_pass_only_when_they_are_media_or_listed() {
         ("audio/mpeg", true),
         ("video/mp4", true),
         ("application/vnd.acme.blob", true),
-        ("application/vnd.amazon.eventstream", false),
+        ("application/x-protobuf", false),
         ("application/octet-stream", false),
     ] {
         let mut envoy = Envoy::connect(&server).await;

@@ -64,7 +64,7 @@ fn openai_chat_request() -> Value {
 #[test]
 fn openai_chat_request_output_redacts_every_text_in_place() {
     let c = check_json(&openai_chat_request(), Dir::Output);
-    assert_eq!(c.shape, Shape::Messages);
+    assert_eq!(c.shape, Shape::ChatRequest);
     assert_eq!(c.outcome, Outcome::Modify, "{:?}", c.reason);
     let out: Value = serde_json::from_str(&c.content).expect("still JSON");
     assert_eq!(
@@ -206,7 +206,7 @@ fn openai_chat_response_redacts_choices() {
         "usage": {"prompt_tokens": 19, "completion_tokens": 10, "total_tokens": 29}
     });
     let c = check_json(&body, Dir::Output);
-    assert_eq!(c.shape, Shape::Choices);
+    assert_eq!(c.shape, Shape::ChatResponse);
     let out: Value = serde_json::from_str(&c.content).unwrap();
     assert_eq!(
         pointer(&out, "/choices/0/message/content"),
@@ -231,7 +231,7 @@ fn openai_responses_request_and_response() {
         ]
     });
     let c = check_json(&request, Dir::Output);
-    assert_eq!(c.shape, Shape::ResponsesInput);
+    assert_eq!(c.shape, Shape::ResponsesRequest);
     let out: Value = serde_json::from_str(&c.content).unwrap();
     assert_eq!(
         pointer(&out, "/instructions"),
@@ -264,7 +264,7 @@ fn openai_responses_request_and_response() {
         "usage": {"input_tokens": 36, "output_tokens": 87}
     });
     let c = check_json(&response, Dir::Output);
-    assert_eq!(c.shape, Shape::ResponsesOutput);
+    assert_eq!(c.shape, Shape::ResponsesResponse);
     let out: Value = serde_json::from_str(&c.content).unwrap();
     assert_eq!(
         pointer(&out, "/output/0/content/0/text"),
@@ -299,7 +299,7 @@ fn anthropic_request() -> Value {
 #[test]
 fn anthropic_request_tool_use_input_is_an_object_redacted_as_one() {
     let c = check_json(&anthropic_request(), Dir::Output);
-    assert_eq!(c.shape, Shape::Messages);
+    assert_eq!(c.shape, Shape::AnthropicRequest);
     let out: Value = serde_json::from_str(&c.content).unwrap();
     assert_eq!(
         pointer(&out, "/messages/0/content"),
@@ -344,7 +344,7 @@ fn anthropic_response_content_blocks() {
         "usage": {"input_tokens": 2095, "output_tokens": 503}
     });
     let c = check_json(&body, Dir::Output);
-    assert_eq!(c.shape, Shape::AnthropicMessage);
+    assert_eq!(c.shape, Shape::AnthropicResponse);
     let out: Value = serde_json::from_str(&c.content).unwrap();
     assert_eq!(
         pointer(&out, "/content/0/thinking"),
@@ -920,17 +920,17 @@ fn multipart_forms_are_read_part_by_part_and_written_back_in_place() {
 #[test]
 fn findings_in_strings_no_shape_names_carry_their_own_location() {
     // Several such strings are checked joined first; a finding sends them through one by one.
-    let body = json!({"model": "text-embedding-3-small", "input": ["fine", "write to ana.silva@example.com"], "user": "u-1"});
+    let body =
+        json!({"model": "m", "records": ["fine", "write to ana.silva@example.com"], "user": "u-1"});
     let c = check_json(&body, Dir::Output);
     assert_eq!(
         found(&c),
-        [("/input/1".to_string(), "EMAIL_ADDRESS".to_string())]
+        [("/records/1".to_string(), "EMAIL_ADDRESS".to_string())]
     );
     let out: Value = serde_json::from_str(&c.content).unwrap();
-    assert_eq!(out["input"], json!(["fine", "write to [EMAIL_ADDRESS]"]));
+    assert_eq!(out["records"], json!(["fine", "write to [EMAIL_ADDRESS]"]));
     // Clean, they are let through as they came, with no finding.
-    let clean =
-        json!({"model": "text-embedding-3-small", "input": ["fine", "also fine"], "user": "u-1"});
+    let clean = json!({"model": "m", "records": ["fine", "also fine"], "user": "u-1"});
     let c = check_json(&clean, Dir::Output);
     assert_eq!((c.outcome, found(&c)), (Outcome::Allow, vec![]));
     // The joined check names the body as a whole for what it reports about the exchange.

@@ -996,3 +996,130 @@ fn a_gemini_stream_is_read_as_one_text_across_its_events() {
         "Sure: write to [EMAIL_ADDRESS] or call [PHONE_NUMBER] after lunch."
     );
 }
+
+/// A Bedrock ConverseStream answer as AWS sends it: binary event-stream messages, each a JSON payload
+/// named by its `:event-type` header, with the random padding `p` Bedrock adds.
+fn bedrock_stream(text: &str) -> Vec<u8> {
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+    let mut events = vec![("messageStart", json!({"role": "assistant", "p": "abcd"}))];
+    for (i, t) in tokens(text).into_iter().enumerate() {
+        events.push((
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": t}, "p": "x".repeat(i % 7)}),
+        ));
+    }
+    events.push((
+        "contentBlockStart",
+        json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t1", "name": "mail"}}}),
+    ));
+    for piece in ["{\"to\": \"ana.si", "lva@example.com\"}"] {
+        events.push((
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": piece}}, "p": "pp"}),
+        ));
+    }
+    events.push((
+        "contentBlockStop",
+        json!({"contentBlockIndex": 1, "p": "q"}),
+    ));
+    events.push(("messageStop", json!({"stopReason": "tool_use", "p": "r"})));
+    events.push((
+        "metadata",
+        json!({"usage": {"inputTokens": 9, "outputTokens": 30}}),
+    ));
+    let mut out = Vec::new();
+    for (name, payload) in events {
+        let message = Message::new_from_parts(
+            vec![
+                Header::new(":event-type", HeaderValue::String(name.into())),
+                Header::new(
+                    ":content-type",
+                    HeaderValue::String("application/json".into()),
+                ),
+                Header::new(":message-type", HeaderValue::String("event".into())),
+            ],
+            payload.to_string().into_bytes(),
+        );
+        aws_smithy_eventstream::frame::write_message_to(&message, &mut out).unwrap();
+    }
+    out
+}
+
+/// The released event-stream messages: each must be whole and its checksums right.
+fn messages_of(mut released: &[u8]) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    while !released.is_empty() {
+        let message = aws_smithy_eventstream::frame::read_message_from(&mut released)
+            .expect("a whole message with good checksums");
+        let name = message.headers()[0].value().as_string().unwrap().as_str();
+        let payload = serde_json::from_slice(message.payload()).expect("JSON payload");
+        out.push((name.to_string(), payload));
+    }
+    out
+}
+
+#[test]
+fn a_bedrock_event_stream_is_read_message_by_message_and_written_back_whole() {
+    let text = "Sure: write to ana.silva@example.com or call +1 415 555 0132 after lunch.";
+    let body = bedrock_stream(text);
+    // Split at every byte, and in many pieces at once.
+    let mut splits: Vec<Vec<Vec<u8>>> = (0..=body.len()).map(|at| split_at(&body, &[at])).collect();
+    splits.extend(
+        (1..=16).map(|n| split_at(&body, &(1..=n).map(|i| i * 7919 * n).collect::<Vec<_>>())),
+    );
+    for pieces in splits {
+        let (released, summary) = stream(StreamType::EventStream, Dir::Output, &refs(&pieces));
+        assert_eq!(summary.outcome, Outcome::Modify);
+        let messages = messages_of(&released);
+        let delta = |block: u64, field: &str| -> String {
+            (messages.iter())
+                .filter(|(name, m)| name == "contentBlockDelta" && m["contentBlockIndex"] == block)
+                .filter_map(|(_, m)| m.pointer(field).and_then(Value::as_str))
+                .collect()
+        };
+        assert_eq!(
+            delta(0, "/delta/text"),
+            "Sure: write to [EMAIL_ADDRESS] or call [PHONE_NUMBER] after lunch."
+        );
+        assert_eq!(
+            delta(1, "/delta/toolUse/input"),
+            "{\"to\": \"[EMAIL_ADDRESS]\"}"
+        );
+        assert!(!String::from_utf8_lossy(&released).contains("silva@"));
+        assert_eq!(messages.last().unwrap().0, "metadata");
+    }
+    let stop = summary_of(&body);
+    assert!(stop
+        .findings
+        .iter()
+        .any(|f| f.location == "/output/message/content/1/toolUse/input"));
+}
+
+fn summary_of(body: &[u8]) -> Summary {
+    stream(StreamType::EventStream, Dir::Output, &[body]).1
+}
+
+#[test]
+fn a_bedrock_event_stream_that_is_malformed_or_cut_short_is_refused() {
+    let body = bedrock_stream("hello there");
+    let exchange = Request {
+        direction: Dir::Output,
+        ..Request::default()
+    };
+    // A flipped byte breaks the message's checksum.
+    let mut broken = body.clone();
+    broken[20] ^= 1;
+    let mut check = StreamCheck::new(
+        stock(),
+        exchange.clone(),
+        StreamType::EventStream,
+        settings(),
+    );
+    let e = check.push(&broken, &key()).unwrap_err();
+    assert!(e.to_string().contains("malformed at offset 0"), "{e}");
+    // A stream that ends inside a message.
+    let mut check = StreamCheck::new(stock(), exchange, StreamType::EventStream, settings());
+    check.push(&body[..body.len() - 3], &key()).unwrap();
+    let e = check.finish(&key()).unwrap_err();
+    assert!(e.to_string().contains("ended inside a message"), "{e}");
+}

@@ -37,7 +37,6 @@ use super::{identity, non_empty, Shared};
 use crate::bundle::Bundle;
 use crate::chain::{self, Dir, Outcome, ReportedFinding};
 use crate::payload::ContentType;
-use crate::stream::StreamType;
 
 /// `envoy.service.ext_proc.v3.ExternalProcessor`.
 pub struct ExtProcService(pub(super) Arc<Shared>);
@@ -147,7 +146,7 @@ impl Exchange {
                 In::ResponseHeaders(h) => {
                     self.response_headers(&h);
                     let mut response = CommonResponse::default();
-                    if self.response_kind == BodyKind::Sse {
+                    if matches!(self.response_kind, BodyKind::Stream(_)) {
                         // Redaction changes lengths; an event stream has no business with one anyway.
                         response.header_mutation = Some(HeaderMutation {
                             remove_headers: vec!["content-length".into()],
@@ -223,9 +222,9 @@ impl Exchange {
             header(headers, "content-type").as_deref(),
             header(headers, "content-encoding").as_deref(),
         );
-        if self.response_kind == BodyKind::Sse {
+        if let BodyKind::Stream(kind) = self.response_kind {
             let call = self.call(Dir::Output, Instant::now());
-            self.stream = Some(self.shared.stream(call, StreamType::Sse));
+            self.stream = Some(self.shared.stream(call, kind));
         }
     }
 
@@ -236,7 +235,7 @@ impl Exchange {
             Dir::Output => (self.response_kind, &self.response_type),
         };
         let declared = declared.clone();
-        if direction == Dir::Output && kind == BodyKind::Sse {
+        if direction == Dir::Output && matches!(kind, BodyKind::Stream(_)) {
             return self.stream_chunk(body).await;
         }
         let leg = usize::from(direction == Dir::Output);

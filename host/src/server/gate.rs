@@ -48,8 +48,9 @@ pub(crate) struct Call {
 pub(crate) enum BodyKind {
     /// Text or JSON, read by the payload adapter.
     Payload(ContentType),
-    /// Server-sent events: read event by event where a stream is expected (the response leg).
-    Sse,
+    /// Server-sent events or an AWS event stream: read event by event where a stream is expected (the
+    /// response leg).
+    Stream(StreamType),
     /// `multipart/form-data` with its boundary: every part read, if the whole body is text.
     Multipart,
     /// Not text (binary, audio, a form with a file that is not text): nothing Palisade reads.
@@ -70,8 +71,8 @@ impl BodyKind {
         let Some(value) = content_type else {
             return BodyKind::Payload(ContentType::Text);
         };
-        if matches!(StreamType::parse(value), Ok(StreamType::Sse)) {
-            return BodyKind::Sse;
+        if let Ok(kind @ (StreamType::Sse | StreamType::EventStream)) = StreamType::parse(value) {
+            return BodyKind::Stream(kind);
         }
         if let Ok(ct) = ContentType::parse(value) {
             return BodyKind::Payload(ct);
@@ -248,7 +249,9 @@ impl From<StreamError> for Refused {
             StreamError::Chain(e) => e.into(),
             StreamError::TooLarge(_) => Refused::TooLarge(e.to_string()),
             StreamError::UnsupportedType(_) => Refused::Invalid(e.to_string()),
-            StreamError::InvalidUtf8(_) => Refused::Unreadable(e.to_string()),
+            StreamError::InvalidUtf8(_) | StreamError::InvalidFrame { .. } => {
+                Refused::Unreadable(e.to_string())
+            }
         }
     }
 }
@@ -301,7 +304,7 @@ impl Shared {
                     .into(),
             )),
             // An event stream sent upstream is a body like any other Palisade does not read.
-            (BodyKind::Opaque | BodyKind::Sse, _) => {
+            (BodyKind::Opaque | BodyKind::Stream(_), _) => {
                 return unread(call, &body.declared, direction)
             }
         };
@@ -630,7 +633,14 @@ mod tests {
             kind(Some("application/json; charset=utf-8"), None),
             BodyKind::Payload(ContentType::Json)
         );
-        assert_eq!(kind(Some("text/event-stream"), None), BodyKind::Sse);
+        assert_eq!(
+            kind(Some("text/event-stream"), None),
+            BodyKind::Stream(StreamType::Sse)
+        );
+        assert_eq!(
+            kind(Some("application/vnd.amazon.eventstream"), None),
+            BodyKind::Stream(StreamType::EventStream)
+        );
         assert_eq!(
             kind(Some("text/html"), None),
             BodyKind::Payload(ContentType::Text)
