@@ -2,7 +2,9 @@
 //! providers' API references), each with a secret, then an e-mail, planted in every string leaf in turn,
 //! sent over every transport that carries a body — gRPC `Check`, HTTP `/v1/check`, Envoy's ext_proc (the
 //! request and the response leg, sent whole and in chunks) and ext_authz. A planted secret is denied on
-//! every transport; a planted e-mail in an answer never comes back, redacted in place or denied.
+//! every transport; a planted e-mail in an answer never comes back, redacted in place or denied. Streamed
+//! answers of every provider (SSE, and Bedrock's binary event stream) get the same over CheckStream and
+//! ext_proc's streamed response leg, cut at every event boundary and inside an event.
 
 use base64::Engine as _;
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request as In;
@@ -367,4 +369,167 @@ async fn a_value_planted_in_any_string_of_any_providers_body_is_stopped_on_every
         }
     }
     assert!(sent > 500, "{sent} bodies sent");
+}
+
+/// A streamed answer of each provider's format, as events, and how its events go on the wire.
+type Events = Vec<(Option<String>, Value)>;
+type Encode = fn(&[(Option<String>, Value)]) -> Vec<u8>;
+
+fn streams() -> Vec<(&'static str, &'static str, Events, Encode)> {
+    use crate::stream::*;
+    let sse: Encode = |events| sse_of(events).into_bytes();
+    let text = "The weather in Oslo is mild, with light wind from the west all day.";
+    vec![
+        (
+            "OpenAI Chat",
+            "text/event-stream",
+            chat_stream_beyond_content(),
+            sse,
+        ),
+        (
+            "OpenAI Responses",
+            "text/event-stream",
+            responses_stream_beyond_text(),
+            sse,
+        ),
+        (
+            "Anthropic Messages",
+            "text/event-stream",
+            anthropic_stream_beyond_text(),
+            sse,
+        ),
+        ("Gemini", "text/event-stream", gemini_stream(text), sse),
+        (
+            "Bedrock ConverseStream",
+            "application/vnd.amazon.eventstream",
+            bedrock_events(text),
+            event_stream_of,
+        ),
+    ]
+}
+
+/// What a stream released, and whether it was denied.
+async fn over_check_stream(
+    server: &Server,
+    content_type: &str,
+    chunks: &[Vec<u8>],
+) -> (Vec<u8>, bool) {
+    use palisade::server::proto::CheckStreamRequest;
+    let messages: Vec<CheckStreamRequest> = (chunks.iter().enumerate())
+        .map(|(i, chunk)| CheckStreamRequest {
+            direction: Direction::Output as i32,
+            content_type: if i == 0 {
+                content_type.into()
+            } else {
+                String::new()
+            },
+            chunk: chunk.clone(),
+            ..Default::default()
+        })
+        .collect();
+    let mut answers = (server.client().await)
+        .check_stream(tokio_stream::iter(messages))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut released = Vec::new();
+    while let Some(answer) = answers.message().await.unwrap() {
+        let denied = answer.decision() == Decision::Deny;
+        released.extend(answer.chunk);
+        if answer.done {
+            return (released, denied);
+        }
+    }
+    panic!("the stream ended with no decision")
+}
+
+async fn over_ext_proc_stream(
+    server: &Server,
+    content_type: &str,
+    chunks: &[Vec<u8>],
+) -> (Vec<u8>, bool) {
+    let mut envoy = Envoy::connect(server).await;
+    envoy.send(request_headers("application/json", &[])).await;
+    envoy
+        .send(In::RequestBody(body(br#"{"stream": true}"#, true)))
+        .await;
+    envoy
+        .send(In::ResponseHeaders(headers(
+            &[(":status", "200"), ("content-type", content_type)],
+            false,
+        )))
+        .await;
+    let mut released = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        match envoy
+            .send(In::ResponseBody(body(chunk, i + 1 == chunks.len())))
+            .await
+        {
+            Out::ImmediateResponse(r) => {
+                assert_eq!(r.status.unwrap().code, 403);
+                return (released, true);
+            }
+            answer => released.extend(new_body(&common(answer)).expect("each chunk is replaced")),
+        }
+    }
+    (released, false)
+}
+
+/// Every string of every kind of event of each provider's streamed answer, with an e-mail planted in it
+/// in turn (a leaf repeated in events of the same kind is planted once, in its first), sent over
+/// CheckStream and ext_proc's response leg cut at every event boundary and once more inside one event.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_value_planted_in_any_string_of_any_streamed_answer_is_stopped_over_check_stream_and_ext_proc(
+) {
+    let server = Server::start(&[]).await;
+    let mut sent = 0;
+    for (format, content_type, events, encode) in streams() {
+        let mut planted = std::collections::HashSet::new();
+        for i in 0..events.len() {
+            let (name, event) = &events[i];
+            let kind = (event
+                .get("type")
+                .and_then(Value::as_str)
+                .map(str::to_string))
+            .or_else(|| name.clone())
+            .unwrap_or_default();
+            let mut pointers = Vec::new();
+            leaves(event, String::new(), &mut pointers);
+            pointers.retain(|p| event.pointer(p).is_some_and(Value::is_string));
+            pointers.retain(|p| planted.insert((kind.clone(), p.clone())));
+            for pointer in pointers {
+                let mut copy = events.clone();
+                let leaf = copy[i].1.pointer_mut(&pointer).unwrap();
+                *leaf = json!(format!("{} {EMAIL} ", leaf.as_str().unwrap()));
+                let mut chunks: Vec<Vec<u8>> = copy
+                    .iter()
+                    .map(|e| encode(std::slice::from_ref(e)))
+                    .collect();
+                let cut = (sent * 7919) % chunks[i].len();
+                let rest = chunks[i].split_off(cut);
+                chunks.insert(i + 1, rest);
+                for (transport, (released, denied)) in [
+                    (
+                        "CheckStream",
+                        over_check_stream(&server, content_type, &chunks).await,
+                    ),
+                    (
+                        "ext_proc",
+                        over_ext_proc_stream(&server, content_type, &chunks).await,
+                    ),
+                ] {
+                    sent += 1;
+                    assert!(
+                        !String::from_utf8_lossy(&released).contains(EMAIL),
+                        "{format}: e-mail at event {i} {pointer} released over {transport}"
+                    );
+                    assert!(
+                        denied || !released.is_empty(),
+                        "{format} over {transport}: nothing came out"
+                    );
+                }
+            }
+        }
+    }
+    assert!(sent > 100, "{sent} streams sent");
 }

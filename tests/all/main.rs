@@ -6,7 +6,7 @@
 mod audit; // serve --audit: one JSON line per exchange on every transport, never a matched value
 mod bad_input; // empty, 10 MiB, NUL, JSON nested deep or with a key twice: a decision or a clear error
 mod bundle; // loading bundles: digests, manifest errors with line numbers, files, all-or-nothing
-mod bypass; // every provider's bodies, a value planted in each string, over every transport that carries a body
+mod bypass; // every provider's bodies and streams, a value planted in each string, over every transport
 mod cache; // compiled components on disk: hits, damaged entries, permissions
 mod chain; // order, deny short-circuit, labels flowing, policy actions, span mapping through redactions
 mod cli; // the `palisade` binary: scan in plain and JSON-lines modes, exit statuses, messages

@@ -431,7 +431,7 @@ fn openai_responses_sse_done_events_repeat_the_redacted_text() {
 // data, token log-probabilities, and a value planted in any string of any event.
 
 /// Server-sent events from JSON values (`Value::Null` is `[DONE]`).
-fn sse_of(events: &[(Option<String>, Value)]) -> String {
+pub(crate) fn sse_of(events: &[(Option<String>, Value)]) -> String {
     events
         .iter()
         .map(|(name, data)| {
@@ -455,7 +455,7 @@ fn logprob(token: &str, alternative: &str) -> Value {
 
 /// A Chat Completions stream with what the first adapters did not read: reasoning in a field of its own,
 /// legacy `function_call`, an audio transcript, per-token log-probabilities, padding, and metadata.
-fn chat_stream_beyond_content() -> Vec<(Option<String>, Value)> {
+pub(crate) fn chat_stream_beyond_content() -> Vec<(Option<String>, Value)> {
     let chunk = |delta: Value, logprobs: Value, finish: Value| {
         (
             None,
@@ -509,7 +509,7 @@ fn chat_stream_beyond_content() -> Vec<(Option<String>, Value)> {
 
 /// A Responses stream with every kind of delta the API has, one it does not have yet, log-probabilities,
 /// and the `*.done` and `response.completed` events that repeat each text whole.
-fn responses_stream_beyond_text() -> Vec<(Option<String>, Value)> {
+pub(crate) fn responses_stream_beyond_text() -> Vec<(Option<String>, Value)> {
     let mut events = Vec::new();
     let mut push = |kind: &str, mut v: Value| {
         v["type"] = json!(kind);
@@ -602,7 +602,7 @@ fn responses_stream_beyond_text() -> Vec<(Option<String>, Value)> {
 }
 
 /// An Anthropic stream with a delta type not known yet, a citation, and a thinking signature.
-fn anthropic_stream_beyond_text() -> Vec<(Option<String>, Value)> {
+pub(crate) fn anthropic_stream_beyond_text() -> Vec<(Option<String>, Value)> {
     let mut events = Vec::new();
     let mut push = |v: Value| {
         let kind = v["type"].as_str().unwrap().to_string();
@@ -953,7 +953,7 @@ fn a_key_that_carries_a_value_is_read_and_the_stream_denied() {
 }
 
 /// A Gemini `streamGenerateContent?alt=sse` answer: a thought summary, then `text` a few bytes per event.
-fn gemini_stream(text: &str) -> Vec<(Option<String>, Value)> {
+pub(crate) fn gemini_stream(text: &str) -> Vec<(Option<String>, Value)> {
     let mut events = vec![(
         None,
         json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Thinking it over", "thought": true}]},
@@ -997,10 +997,9 @@ fn a_gemini_stream_is_read_as_one_text_across_its_events() {
     );
 }
 
-/// A Bedrock ConverseStream answer as AWS sends it: binary event-stream messages, each a JSON payload
-/// named by its `:event-type` header, with the random padding `p` Bedrock adds.
-fn bedrock_stream(text: &str) -> Vec<u8> {
-    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+/// A Bedrock ConverseStream answer's events, named as their `:event-type` headers name them, with the
+/// random padding `p` Bedrock adds.
+pub(crate) fn bedrock_events(text: &str) -> Vec<(Option<String>, Value)> {
     let mut events = vec![("messageStart", json!({"role": "assistant", "p": "abcd"}))];
     for (i, t) in tokens(text).into_iter().enumerate() {
         events.push((
@@ -1027,8 +1026,17 @@ fn bedrock_stream(text: &str) -> Vec<u8> {
         "metadata",
         json!({"usage": {"inputTokens": 9, "outputTokens": 30}}),
     ));
+    (events.into_iter())
+        .map(|(name, v)| (Some(name.to_string()), v))
+        .collect()
+}
+
+/// Events as AWS event-stream messages, as AWS sends them.
+pub(crate) fn event_stream_of(events: &[(Option<String>, Value)]) -> Vec<u8> {
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
     let mut out = Vec::new();
     for (name, payload) in events {
+        let name = name.clone().unwrap_or_default();
         let message = Message::new_from_parts(
             vec![
                 Header::new(":event-type", HeaderValue::String(name.into())),
@@ -1045,8 +1053,12 @@ fn bedrock_stream(text: &str) -> Vec<u8> {
     out
 }
 
+fn bedrock_stream(text: &str) -> Vec<u8> {
+    event_stream_of(&bedrock_events(text))
+}
+
 /// The released event-stream messages: each must be whole and its checksums right.
-fn messages_of(mut released: &[u8]) -> Vec<(String, Value)> {
+pub(crate) fn messages_of(mut released: &[u8]) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     while !released.is_empty() {
         let message = aws_smithy_eventstream::frame::read_message_from(&mut released)
