@@ -20,7 +20,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 pub use crate::shapes::Shape;
-use crate::shapes::{self, child, index, Form};
+use crate::shapes::{self, child, index, is_plain_key, Form};
 
 /// The media type of a `Content-Type` value: `type/subtype`, lower-cased, its parameters dropped.
 pub fn media_type(value: &str) -> String {
@@ -158,8 +158,13 @@ impl From<Form> for Slot {
 /// One text to inspect.
 #[derive(Clone, Debug)]
 pub struct Text {
-    /// JSON pointer of the value; `""` for plain text.
+    /// Where the value sits, for findings and logs: its JSON pointer (`""` for plain text), except that a
+    /// key that is not a plain name is never spelled out — under such a key the pointer has `#` and the
+    /// key's place in its object instead (`/metadata/#0/note`), and the key itself is
+    /// `/metadata#keys/0` — so a secret used as a key never reaches a finding, a log or the audit trail.
     pub location: String,
+    /// The JSON pointer of the value, which the rebuild finds it by.
+    pointer: String,
     /// The text itself (a JSON string decoded; an object serialized compactly).
     pub text: String,
     /// The tool, for a tool call's arguments or a tool's result.
@@ -187,6 +192,7 @@ impl Payload {
             ContentType::Text => Ok(Payload {
                 texts: vec![Text {
                     location: String::new(),
+                    pointer: String::new(),
                     text: body,
                     tool: None,
                     named: true,
@@ -229,12 +235,12 @@ impl Payload {
         // would spell out what was redacted, so they go too.
         let changed_at: Vec<&str> = (changed.iter())
             .filter_map(|(c, _)| self.texts.get(*c))
-            .map(|t| t.location.as_str())
+            .map(|t| t.pointer.as_str())
             .collect();
         let dropped: Vec<usize> = (self.texts.iter().enumerate())
-            .filter(|(_, t)| t.slot == Slot::Logprobs && !changed_at.contains(&t.location.as_str()))
+            .filter(|(_, t)| t.slot == Slot::Logprobs && !changed_at.contains(&t.pointer.as_str()))
             .filter(|(_, t)| {
-                let owner = t.location.strip_suffix("logprobs").unwrap_or(&t.location);
+                let owner = t.pointer.strip_suffix("logprobs").unwrap_or(&t.pointer);
                 changed_at.iter().any(|at| at.starts_with(owner))
             })
             .map(|(i, _)| i)
@@ -271,7 +277,7 @@ impl Payload {
                     new_text
                 }
             };
-            replacements.push((old.location.clone(), encoded));
+            replacements.push((old.pointer.clone(), encoded));
         }
         let pointers: Vec<&str> = replacements.iter().map(|(p, _)| p.as_str()).collect();
         let ranges = locate(&self.body, &pointers);
@@ -408,6 +414,7 @@ fn texts_of(v: &Value) -> (Shape, Vec<Text>) {
     let (shape, labels) = shapes::read_body(v);
     let mut texts: Vec<Text> = (labels.into_iter())
         .map(|l| Text {
+            pointer: l.location.clone(),
             location: l.location,
             text: l.text,
             tool: l.tool,
@@ -415,66 +422,80 @@ fn texts_of(v: &Value) -> (Shape, Vec<Text>) {
             slot: Slot::from(l.form),
         })
         .collect();
-    let read: HashSet<String> = texts.iter().map(|t| t.location.clone()).collect();
+    let read: HashSet<String> = texts.iter().map(|t| t.pointer.clone()).collect();
     let mut unread = Vec::new();
-    walk_unread(v, &mut String::new(), None, &read, &mut unread);
-    texts.extend(unread.into_iter().map(|(location, text, slot)| Text {
-        location,
-        text: text.to_string(),
-        tool: None,
-        named: false,
-        slot,
-    }));
+    let mut at = Place::default();
+    walk_unread(v, &mut at, None, &read, &mut unread);
+    texts.extend(
+        unread
+            .into_iter()
+            .map(|(Place { pointer, shown }, text, slot)| Text {
+                location: shown,
+                pointer,
+                text: text.to_string(),
+                tool: None,
+                named: false,
+                slot,
+            }),
+    );
     (shape, texts)
 }
 
-/// The strings under `v` whose location is not in `read` and lies under none of them (a `tool_use.input`
-/// or a `logprobs` is read whole), leaving out structural words (see [`is_structural_word`]); and the keys
-/// that are not plain names (see [`is_plain_key`]), each located by its object and its place in it
-/// (`/metadata#keys/0`), so that a finding's location never repeats the key itself.
+/// Where a value sits: its JSON pointer, and the location shown for it (see [`Text::location`]).
+#[derive(Clone, Default)]
+struct Place {
+    pointer: String,
+    shown: String,
+}
+
+/// The strings under `v` whose pointer is not in `read` and lies under none of them (a `tool_use.input`
+/// or a `logprobs` is read whole), leaving out structural words (see [`shapes::is_structural_word`]); and
+/// the keys that are not plain names (see [`is_plain_key`]), each located by its object and its place in
+/// it (`/metadata#keys/0`), so that a finding's location never repeats the key itself.
 fn walk_unread<'v>(
     v: &'v Value,
-    at: &mut String,
+    at: &mut Place,
     key: Option<&str>,
     read: &HashSet<String>,
-    unread: &mut Vec<(String, &'v str, Slot)>,
+    unread: &mut Vec<(Place, &'v str, Slot)>,
 ) {
-    if read.contains(at.as_str()) {
+    if read.contains(at.pointer.as_str()) {
         return;
     }
-    let len = at.len();
+    let (len, shown_len) = (at.pointer.len(), at.shown.len());
     match v {
         Value::String(s) if key.is_some_and(|k| shapes::is_structural_word(k, s)) => {}
         Value::String(s) => unread.push((at.clone(), s, Slot::Str)),
         Value::Array(a) => {
             for (i, item) in a.iter().enumerate() {
-                *at = index(at, i);
+                at.pointer = index(&at.pointer, i);
+                at.shown = index(&at.shown, i);
                 walk_unread(item, at, None, read, unread);
-                at.truncate(len);
+                at.pointer.truncate(len);
+                at.shown.truncate(shown_len);
             }
         }
         Value::Object(o) => {
             for (i, (k, item)) in o.iter().enumerate() {
-                if !is_plain_key(k) {
-                    unread.push((format!("{at}#keys/{i}"), k, Slot::Key));
+                at.pointer = child(&at.pointer, k);
+                if is_plain_key(k) {
+                    at.shown = child(&at.shown, k);
+                } else {
+                    let key_at = format!("{}#keys/{i}", &at.shown[..shown_len]);
+                    let place = Place {
+                        pointer: key_at.clone(),
+                        shown: key_at,
+                    };
+                    unread.push((place, k, Slot::Key));
+                    at.shown = format!("{}/#{i}", at.shown);
                 }
-                *at = child(at, k);
                 walk_unread(item, at, Some(k), read, unread);
-                at.truncate(len);
+                at.pointer.truncate(len);
+                at.shown.truncate(shown_len);
             }
         }
         _ => {}
     }
-}
-
-/// A key made of ASCII letters, `_` and `-` only (`max_tokens`, `tool-choice`, `eTag`) names a field and
-/// carries no data; any other key — digits, `@`, spaces, other scripts — may, and is read.
-pub(crate) fn is_plain_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= 64
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-')
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -405,9 +405,11 @@ const WHOLE_FIELDS: &[&str] = &[
     "redactedContent",
 ];
 
-/// Whether `key: value` in a delta is a piece of a streamed text.
+/// Whether `key: value` in a delta is a piece of a streamed text. A key that is not a plain name is no
+/// field of a format, and a channel named by it would spell it out in findings: its value stays in the
+/// event, checked whole with it.
 fn is_fragment(key: &str, value: &str) -> bool {
-    !WHOLE_FIELDS.contains(&key) && !is_structural_word(key, value)
+    is_plain_key(key) && !WHOLE_FIELDS.contains(&key) && !is_structural_word(key, value)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -433,6 +435,16 @@ pub fn is_structural_word(key: &str, value: &str) -> bool {
         && value
             .split(['_', '.', '-'])
             .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// A key made of ASCII letters, `_` and `-` only (`max_tokens`, `tool-choice`, `eTag`) names a field and
+/// carries no data; any other key — digits, `@`, spaces, other scripts — may, and is read.
+pub fn is_plain_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-')
 }
 
 /// A JSON pointer to `key` under `pointer`, escaped (`~` → `~0`, `/` → `~1`).

@@ -1229,7 +1229,7 @@ fn strings_outside<'v, 'p>(v: &'v Value, skip: impl Iterator<Item = &'p str>) ->
             Value::Array(items) => items.iter().for_each(|item| walk(item, skip, out)),
             // Keys that are not plain names are read as the payload adapter reads them.
             Value::Object(fields) => fields.iter().for_each(|(key, item)| {
-                if !payload::is_plain_key(key) {
+                if !shapes::is_plain_key(key) {
                     out.push(key);
                 }
                 walk(item, skip, out)

@@ -736,6 +736,22 @@ fn keys_are_read_located_by_their_object_and_never_rewritten() {
     body["metadata"] = json!({"trace_id": "t-1", "v2": 1, "ключ": true});
     let c = check_json(&body, Dir::Output);
     assert_eq!(c.outcome, Outcome::Allow, "{:?}", c.reason);
+    // A value under such a key is located by the key's place too: no finding, reason or log line that
+    // names where a value sits ever spells out the key.
+    body["metadata"] = json!({"AKIAZ7QW3RTY5UIO2PAS": {"note": "mail ana.silva@example.com"}});
+    let c = check_json(&body, Dir::Output);
+    assert_eq!(c.outcome, Outcome::Deny);
+    let located: Vec<(String, String)> = found(&c);
+    assert!(
+        located.contains(&("/metadata#keys/0".into(), "SECRET".into())),
+        "{located:?}"
+    );
+    assert!(
+        located.contains(&("/metadata/#0/note".into(), "EMAIL_ADDRESS".into())),
+        "{located:?}"
+    );
+    let reported = format!("{:?} {:?}", c.findings, c.reason);
+    assert!(!reported.contains("AKIAZ7QW3RTY5UIO2PAS"), "{reported}");
 }
 
 fn check_ndjson(body: &str, direction: Dir) -> Checked {
