@@ -1,6 +1,7 @@
 //! One gate for every transport: a call refused instead of decided — whichever transport carried it, whatever
 //! was wrong with it — is exactly one audit event and one metric increment, never none and never two, with
-//! the same code on every transport.
+//! the same code on every transport. Refusals for an identity claimed without the right to (PermissionDenied)
+//! are counted and audited in `tls.rs`, which has the certificates.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -54,8 +55,17 @@ impl Table<'_> {
     ) {
         let (errors, decided) = counters(self.server).await;
         let answered = call.await;
-        let (errors_after, decided_after) = counters(self.server).await;
         assert_eq!(answered, code, "{transport}, {what}: answered");
+        // A caller that went away is not waited for: its refusal is recorded when the server notices.
+        let mut after = counters(self.server).await;
+        for _ in 0..100 {
+            if after.0 != errors {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            after = counters(self.server).await;
+        }
+        let (errors_after, decided_after) = after;
         let moved: Vec<(&String, u64)> = errors_after
             .iter()
             .map(|(c, n)| (c, n - errors.get(c).copied().unwrap_or(0)))
@@ -83,6 +93,7 @@ fn http_code(status: u16) -> String {
     match status {
         400 | 415 => "InvalidArgument",
         403 => "PermissionDenied",
+        408 => "DeadlineExceeded",
         413 => "ResourceExhausted",
         502 | 503 => "Unavailable",
         504 => "DeadlineExceeded",
@@ -142,6 +153,57 @@ async fn http(server: &Server, body: &str, content_type: &str, timeout: Option<&
     let code = http_code(status);
     assert_eq!(error["status"], to_screaming(&code), "{error}");
     code
+}
+
+/// An HTTP request whose body never finishes arriving: the server stops waiting at the caller's deadline.
+async fn http_slow_body(server: &Server) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.http_addr.expect("started with --http");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = "POST /v1/check HTTP/1.1\r\nhost: palisade\r\ncontent-type: application/json\r\n\
+                content-length: 100\r\nx-palisade-timeout: 300ms\r\n\r\n{\"text\": ";
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = socket.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the connection closed without an answer");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let status = String::from_utf8_lossy(&answer[9..12]).parse().unwrap();
+    http_code(status)
+}
+
+/// A CheckStream whose caller goes away after its first chunk: its connection is cut (through a relay
+/// this test holds), as when a gateway's pod dies mid-stream.
+async fn grpc_stream_abandoned(server: &Server) -> String {
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_addr = relay.local_addr().unwrap();
+    let upstream = server.addr();
+    let relaying = tokio::spawn(async move {
+        let (mut client, _) = relay.accept().await.unwrap();
+        let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    });
+    let channel = tonic::transport::Channel::from_shared(format!("http://{relay_addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let (send, receive) = tokio::sync::mpsc::channel(1);
+    send.send(stream_message("text/plain", b"hello"))
+        .await
+        .unwrap();
+    let mut answers = palisade::server::proto::guardrail_client::GuardrailClient::new(channel)
+        .check_stream(tokio_stream::wrappers::ReceiverStream::new(receive))
+        .await
+        .unwrap()
+        .into_inner();
+    // The first chunk is taken (held back, so nothing comes out yet); then the connection is gone.
+    answers.message().await.unwrap();
+    relaying.abort();
+    drop((send, answers));
+    "Cancelled".into()
 }
 
 fn to_screaming(code: &str) -> String {
@@ -332,6 +394,10 @@ async fn every_refusal_on_every_transport_is_one_audit_event_and_one_count() {
         )
         .await;
 
+    table
+        .refused(t, "Cancelled", "caller gone", grpc_stream_abandoned(s))
+        .await;
+
     // HTTP.
     let t = "http";
     table
@@ -378,6 +444,10 @@ async fn every_refusal_on_every_transport_is_one_audit_event_and_one_count() {
             "too large",
             http(s, &over, "application/json", None),
         )
+        .await;
+
+    table
+        .refused(t, "DeadlineExceeded", "slow body", http_slow_body(s))
         .await;
 
     // Envoy's ext_proc.

@@ -129,10 +129,15 @@ async fn tls_serves_clients_that_trust_its_ca_and_refuses_plaintext() {
 async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_claim_others() {
     let pki = Pki::new();
     let bundle = bundle_denying_sandbox_agents();
-    let server = Server::start_with(
+    let audit = bundle.path().join("audit.jsonl");
+    let mut server = Server::start_with(
         &[
             "--bundle",
             bundle.path().to_str().unwrap(),
+            "--audit",
+            audit.to_str().unwrap(),
+            "--metrics",
+            "127.0.0.1:0",
             "--tls-cert",
             &pki.path("server.pem"),
             "--tls-key",
@@ -176,6 +181,17 @@ async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_cl
         "{}",
         e.message()
     );
+    // So is a stream that claims another's.
+    let claim = palisade::server::proto::CheckStreamRequest {
+        principal: "spiffe://example.org/ns/prod/sa/agent".into(),
+        chunk: b"hello".to_vec(),
+        ..Default::default()
+    };
+    let e = match agent.check_stream(tokio_stream::iter([claim])).await {
+        Err(e) => e,
+        Ok(answers) => answers.into_inner().message().await.unwrap_err(),
+    };
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
 
     // A trusted gateway speaks for the users behind it.
     let mut gateway = client_as(Some(GATEWAY)).await.unwrap();
@@ -215,4 +231,20 @@ async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_cl
     );
     let answer = post(r#"{"text": "hello"}"#).await.unwrap();
     assert_eq!(answer.status().as_u16(), 200);
+
+    // Each refusal was counted and audited once, on its transport.
+    let page = server.metrics().await;
+    let counted = "palisade_check_errors_total{code=\"PermissionDenied\"} 3";
+    assert!(page.lines().any(|l| l == counted), "{page}");
+    drop((agent, gateway));
+    server.terminate();
+    let refused: Vec<(String, String)> = (crate::audit::events(&audit).iter())
+        .filter(|e| e["event"] == "refused")
+        .map(|e| (e["transport"].to_string(), e["code"].to_string()))
+        .collect();
+    let want: Vec<(String, String)> = ["grpc", "grpc-stream", "http"]
+        .iter()
+        .map(|t| (format!("{t:?}"), "\"PermissionDenied\"".to_string()))
+        .collect();
+    assert_eq!(refused, want);
 }

@@ -149,9 +149,6 @@ pub(crate) enum Refused {
     /// The request's body did not arrive in time.
     #[error("{0}")]
     SlowBody(String),
-    /// The service is shutting down.
-    #[error("{0}")]
-    ShuttingDown(String),
     /// The caller went away.
     #[error("{0}")]
     Cancelled(String),
@@ -167,7 +164,7 @@ impl Refused {
             Refused::Invalid(_) | Refused::Unreadable(_) => Code::InvalidArgument,
             Refused::NotPermitted(_) => Code::PermissionDenied,
             Refused::TooLarge(_) => Code::ResourceExhausted,
-            Refused::UnreadableAnswer(_) | Refused::ShuttingDown(_) => Code::Unavailable,
+            Refused::UnreadableAnswer(_) => Code::Unavailable,
             Refused::Late(_) | Refused::SlowBody(_) => Code::DeadlineExceeded,
             Refused::Cancelled(_) => Code::Cancelled,
             Refused::Internal(_) => Code::Internal,
@@ -184,7 +181,6 @@ impl Refused {
             Refused::UnreadableAnswer(_) => 502,
             Refused::Late(_) => 504,
             Refused::SlowBody(_) => 408,
-            Refused::ShuttingDown(_) => 503,
             Refused::Cancelled(_) => 499,
             Refused::Internal(_) => 500,
         }
@@ -200,7 +196,6 @@ impl Refused {
             | Refused::UnreadableAnswer(m)
             | Refused::Late(m)
             | Refused::SlowBody(m)
-            | Refused::ShuttingDown(m)
             | Refused::Cancelled(m)
             | Refused::Internal(m) => m,
         }
@@ -209,10 +204,7 @@ impl Refused {
     /// Whether the trouble is Palisade's rather than the call's: a gateway then applies its own failure
     /// mode (Envoy's `failure_mode_allow`) instead of passing a refusal on to its client.
     pub fn is_ours(&self) -> bool {
-        matches!(
-            self,
-            Refused::Late(_) | Refused::ShuttingDown(_) | Refused::Internal(_)
-        )
+        matches!(self, Refused::Late(_) | Refused::Internal(_))
     }
 
     /// Over the payload limit.
@@ -383,7 +375,8 @@ impl Shared {
                     call.received.elapsed()
                 ))
             })?
-            .map_err(|_| Refused::ShuttingDown("the server is shutting down".into()))?;
+            // The pool is never closed (shutdown waits for it to be idle instead), so this cannot happen.
+            .map_err(|_| Refused::Internal("the worker pool is closed".into()))?;
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
@@ -666,7 +659,6 @@ mod tests {
             Refused::UnreadableAnswer(String::new()),
             Refused::Late(String::new()),
             Refused::SlowBody(String::new()),
-            Refused::ShuttingDown(String::new()),
             Refused::Cancelled(String::new()),
             Refused::Internal(String::new()),
         ];

@@ -204,10 +204,12 @@ async fn next_chunk(
         Ok(Ok(message)) => Ok(message),
         Ok(Err(status)) => {
             let message = format!("reading the stream failed: {}", status.message());
+            // tonic says Internal for a message that does not decode and ResourceExhausted for one over
+            // the limit; any other error is the connection's (reset, closed, cancelled): the caller left.
             Err(match status.code() {
-                tonic::Code::Cancelled => Refused::Cancelled(message),
+                tonic::Code::Internal => Refused::Invalid(message),
                 tonic::Code::ResourceExhausted => Refused::TooLarge(message),
-                _ => Refused::Invalid(message),
+                _ => Refused::Cancelled(message),
             })
         }
     }
