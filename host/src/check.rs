@@ -2,6 +2,7 @@
 //! shape names first joined into one, see [`run`]), and their answers become one — the first deny ends the
 //! check, findings and labels gather, changed texts go back into the payload in place.
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use crate::bundle::Bundle;
@@ -57,64 +58,22 @@ pub fn run(
 /// under `/N` (the line's index among the documents, as if they were one array); blank lines and line
 /// endings stay as they came. The first deny ends the check; changed lines are written back in place.
 fn run_lines(bundle: &Bundle, body: String, exchange: &Request, key: &HashKey) -> Result<Checked> {
-    let started = Instant::now();
-    let documents = body
-        .split_inclusive('\n')
-        .filter(|l| !l.trim().is_empty())
-        .count();
-    if documents > payload::MAX_TEXTS {
-        return Err(PayloadError::TooManyTexts {
-            count: documents,
-            limit: payload::MAX_TEXTS,
-        }
-        .into());
-    }
-    let mut whole = empty(exchange, Shape::Lines);
-    let mut content = String::with_capacity(body.len());
-    let mut document = 0;
+    let mut pieces = Vec::new();
+    let mut start = 0;
     for (number, line) in body.split_inclusive('\n').enumerate() {
-        let ending = line.len() - line.trim_end_matches(['\n', '\r']).len();
-        let (json, ending) = line.split_at(line.len() - ending);
-        if json.trim().is_empty() {
-            content.push_str(line);
-            continue;
-        }
-        let prefix = format!("/{document}");
-        document += 1;
-        let checked = run_document(
-            bundle,
-            ContentType::Json,
-            json.to_string(),
-            exchange,
-            key,
-            &prefix,
-        )
-        .map_err(|e| match e {
-            // Say which line, as a person counts them.
-            crate::Error::Payload(PayloadError::InvalidJson {
-                message, column, ..
-            }) => PayloadError::InvalidJson {
-                message,
+        let json = line.trim_end_matches(['\n', '\r']);
+        if !json.trim().is_empty() {
+            pieces.push(Piece {
+                range: start..start + json.len(),
+                read_as: ContentType::Json,
+                location: format!("/{}", pieces.len()),
+                rewritable: true,
                 line: number + 1,
-                column,
-            }
-            .into(),
-            other => other,
-        })?;
-        let Some(checked) = fold(&mut whole, checked) else {
-            whole.content = body;
-            whole.elapsed = started.elapsed();
-            return Ok(whole);
-        };
-        content.push_str(&checked);
-        content.push_str(ending);
+            });
+        }
+        start += line.len();
     }
-    whole.content = match whole.outcome {
-        Outcome::Modify => content,
-        _ => body,
-    };
-    whole.elapsed = started.elapsed();
-    Ok(whole)
+    run_pieces(bundle, body, pieces, Shape::Lines, exchange, key)
 }
 
 /// A `multipart/form-data` body delimited by `boundary`: each part's content is checked — as JSON when
@@ -129,98 +88,143 @@ pub fn run_multipart(
     exchange: &Request,
     key: &HashKey,
 ) -> Result<Checked> {
-    let started = Instant::now();
     let payload::Multipart {
         parts,
         preamble,
         epilogue,
     } = payload::multipart_parts(&body, boundary)?;
-    if parts.len() > payload::MAX_TEXTS {
-        return Err(PayloadError::TooManyTexts {
-            count: parts.len(),
-            limit: payload::MAX_TEXTS,
-        }
-        .into());
-    }
-    let mut whole = empty(exchange, Shape::Multipart);
-    // (where, how to read it, its location, whether it may be rewritten)
-    let mut pieces: Vec<(std::ops::Range<usize>, ContentType, String, bool)> = Vec::new();
+    let piece = |range, read_as, location, rewritable| Piece {
+        range,
+        read_as,
+        location,
+        rewritable,
+        line: 0,
+    };
+    let mut pieces = Vec::with_capacity(parts.len() * 2 + 2);
     for (i, part) in parts.iter().enumerate() {
-        pieces.push((
+        pieces.push(piece(
             part.headers.clone(),
             ContentType::Text,
             format!("/{i}#headers"),
             false,
         ));
-        let json = part
-            .content_type(&body)
-            .and_then(|t| ContentType::parse(t).ok())
+        let json = (part.content_type(&body)).and_then(|t| ContentType::parse(t).ok())
             == Some(ContentType::Json);
         let read_as = if json {
             ContentType::Json
         } else {
             ContentType::Text
         };
-        pieces.push((part.content.clone(), read_as, format!("/{i}"), true));
+        pieces.push(piece(part.content.clone(), read_as, format!("/{i}"), true));
     }
-    pieces.push((preamble, ContentType::Text, "#preamble".into(), true));
-    pieces.push((epilogue, ContentType::Text, "#epilogue".into(), true));
+    pieces.push(piece(preamble, ContentType::Text, "#preamble".into(), true));
+    pieces.push(piece(epilogue, ContentType::Text, "#epilogue".into(), true));
+    run_pieces(bundle, body, pieces, Shape::Multipart, exchange, key)
+}
 
-    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
-    for (range, read_as, location, rewritable) in pieces {
-        let text = &body[range.clone()];
+/// A stretch of a body checked as a document of its own.
+struct Piece {
+    range: Range<usize>,
+    read_as: ContentType,
+    /// Where its texts' locations go: a prefix such as `/3` or `/3#headers`.
+    location: String,
+    /// Whether a change the policy makes can be written back (a multipart header block cannot).
+    rewritable: bool,
+    /// Its line in the body, as a person counts them, for a JSON error in newline-delimited JSON.
+    line: usize,
+}
+
+/// Checks each piece of `body` as a document, folding the answers into one: the first deny ends the
+/// check, and changed pieces are spliced back in place.
+fn run_pieces(
+    bundle: &Bundle,
+    body: String,
+    pieces: Vec<Piece>,
+    shape: Shape,
+    exchange: &Request,
+    key: &HashKey,
+) -> Result<Checked> {
+    let started = Instant::now();
+    if pieces.len() > payload::MAX_TEXTS {
+        return Err(PayloadError::TooManyTexts {
+            count: pieces.len(),
+            limit: payload::MAX_TEXTS,
+        }
+        .into());
+    }
+    let mut whole = empty(exchange, shape);
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    for piece in pieces {
+        let text = &body[piece.range.clone()];
         if text.trim().is_empty() {
             continue;
         }
-        let checked =
-            match run_document(bundle, read_as, text.to_string(), exchange, key, &location) {
-                // A part that says JSON but is not is still read, as text.
-                Err(crate::Error::Payload(PayloadError::InvalidJson { .. })) => run_document(
-                    bundle,
-                    ContentType::Text,
-                    text.to_string(),
-                    exchange,
-                    key,
-                    &location,
-                )?,
-                other => other?,
-            };
+        let run = |read_as| {
+            run_document(
+                bundle,
+                read_as,
+                text.to_string(),
+                exchange,
+                key,
+                &piece.location,
+            )
+        };
+        let checked = match run(piece.read_as) {
+            // A line of newline-delimited JSON that is not JSON: say which line.
+            Err(crate::Error::Payload(PayloadError::InvalidJson {
+                message, column, ..
+            })) if shape == Shape::Lines => {
+                let line = piece.line;
+                return Err(PayloadError::InvalidJson {
+                    message,
+                    line,
+                    column,
+                }
+                .into());
+            }
+            // A part that says JSON but is not is still read, as text.
+            Err(crate::Error::Payload(PayloadError::InvalidJson { .. })) => run(ContentType::Text)?,
+            other => other?,
+        };
         let changed = checked.outcome == Outcome::Modify;
-        let Some(content) = fold(&mut whole, checked) else {
+        let content = match fold(&mut whole, checked) {
+            Some(_) if changed && !piece.rewritable => {
+                whole.outcome = Outcome::Deny;
+                whole.reason = Some(format!(
+                    "the policy's redactions cannot be applied: the headers of part {} hold what the \
+                     policy would change, and headers are not rewritten",
+                    piece.location.trim_end_matches("#headers")
+                ));
+                None
+            }
+            content => content,
+        };
+        let Some(content) = content else {
             whole.content = body;
             whole.elapsed = started.elapsed();
             return Ok(whole);
         };
-        if changed && !rewritable {
-            whole.outcome = Outcome::Deny;
-            whole.reason = Some(format!(
-                "the policy's redactions cannot be applied: the headers of part {location} hold what the \
-                 policy would change, and headers are not rewritten"
-            ));
-            whole.content = body;
-            whole.elapsed = started.elapsed();
-            return Ok(whole);
-        }
         if changed {
-            edits.push((range, content));
+            edits.push((piece.range, content));
         }
     }
-    whole.content = if edits.is_empty() {
-        body
-    } else {
-        edits.sort_by_key(|(range, _)| range.start);
-        let mut out = String::with_capacity(body.len());
-        let mut at = 0;
-        for (range, content) in edits {
-            out.push_str(&body[at..range.start]);
-            out.push_str(&content);
-            at = range.end;
-        }
-        out.push_str(&body[at..]);
-        out
-    };
+    whole.content = splice(&body, edits);
     whole.elapsed = started.elapsed();
     Ok(whole)
+}
+
+/// `body` with each range replaced by its new text.
+fn splice(body: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
+    edits.sort_by_key(|(range, _)| range.start);
+    let mut out = String::with_capacity(body.len());
+    let mut at = 0;
+    for (range, content) in edits {
+        out.push_str(&body[at..range.start]);
+        out.push_str(&content);
+        at = range.end;
+    }
+    out.push_str(&body[at..]);
+    out
 }
 
 /// Folds the answer for one document of a body into the body's: its findings, labels, failures and
