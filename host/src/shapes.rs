@@ -3,7 +3,7 @@
 //! name), a tool's result, reasoning — and which strings of a streamed event are pieces of a longer text.
 //!
 //! One module per provider shape: [`openai_chat`], [`openai_responses`], [`openai_completions`],
-//! [`openai_embeddings`], [`anthropic`], [`gemini`] and [`bedrock`]. A shape only *labels*: the payload
+//! [`openai_embeddings`], [`anthropic`], [`gemini`], [`bedrock`] and [`ollama`]. A shape only *labels*: the payload
 //! adapter ([`crate::payload`]) and the stream checker ([`crate::stream`]) inspect every string of a body
 //! or event all the same, so a field or provider not known here changes locations and tool names, never
 //! what is read.
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 pub mod anthropic;
 pub mod bedrock;
 pub mod gemini;
+pub mod ollama;
 pub mod openai_chat;
 pub mod openai_completions;
 pub mod openai_embeddings;
@@ -53,6 +54,8 @@ pub enum Shape {
     BedrockRequest,
     /// AWS Bedrock Converse response (`output.message`).
     BedrockResponse,
+    /// Ollama `/api/chat` or `/api/generate` answer (`done` with `message` or `response`).
+    OllamaResponse,
     /// Any other JSON: every string value.
     Generic,
     /// Newline-delimited JSON: each line a document of its own shape.
@@ -127,6 +130,8 @@ impl Reader {
             self.gemini_response(candidates)
         } else if obj.contains_key("contents") {
             self.gemini_request(obj)
+        } else if ollama::is_answer(obj) {
+            self.ollama_answer(obj)
         } else if let Some(message) = obj.get("output").and_then(|o| o.get("message")) {
             self.bedrock_message(message, "/output/message");
             Shape::BedrockResponse
@@ -353,8 +358,8 @@ impl Reading {
     }
 }
 
-/// Reads an event of OpenAI Chat Completions, OpenAI Responses, Anthropic Messages, Google Gemini or AWS
-/// Bedrock ConverseStream streaming; `name` is the event's name (SSE `event:`, or Bedrock's
+/// Reads an event of OpenAI Chat Completions, OpenAI Responses, Anthropic Messages, Google Gemini, AWS
+/// Bedrock ConverseStream or Ollama streaming; `name` is the event's name (SSE `event:`, or Bedrock's
 /// `:event-type` header).
 pub fn read_event(name: Option<&str>, v: &Value) -> Reading {
     let mut r = Reading::default();
@@ -379,6 +384,8 @@ pub fn read_event(name: Option<&str>, v: &Value) -> Reading {
         bedrock::event(kind, v, "", &mut r);
     } else if let Some((kind, event)) = wrapped(v).filter(|(k, _)| bedrock::EVENTS.contains(k)) {
         bedrock::event(kind, event, &child("", kind), &mut r);
+    } else if let Some(obj) = v.as_object().filter(|o| ollama::is_answer(o)) {
+        ollama::chunk(obj, &mut r);
     } else {
         anthropic::event(kind, v, &mut r);
     }

@@ -1,8 +1,9 @@
-//! Streamed model output, checked while it flows: raw text chunks, or server-sent events in OpenAI's (Chat
-//! Completions, Responses) and Anthropic's streaming formats.
+//! Streamed model output, checked while it flows: raw text chunks, or events — server-sent events (OpenAI,
+//! Anthropic, Gemini), lines of JSON (Ollama) or AWS event-stream messages (Bedrock) — read by the
+//! provider formats in [`crate::shapes`].
 //!
 //! Each stream of text — the raw stream, or in SSE one per choice, content block, output item or tool
-//! call — is a [`Channel`]. After each chunk the chain runs over the channel's unreleased text plus some
+//! call — is a channel. After each chunk the chain runs over the channel's unreleased text plus some
 //! already-released context before it (for cue words), and text is released only up to a cut that
 //! - leaves the last `hold_back` bytes unreleased, so an entity of up to `hold_back` bytes still arriving
 //!   cannot have begun before the cut, and
@@ -11,7 +12,7 @@
 //! When a channel ends, the rest is checked and released. A deny ends the stream; what it held back is
 //! never released. Findings are reported once, when the text they cover is released.
 //!
-//! In SSE, every string a delta carries (a choice's content or reasoning, a tool call's arguments, any
+//! In events, every string a delta carries (a choice's content or reasoning, a tool call's arguments, any
 //! Responses `*.delta`, any Anthropic delta field) is a piece of a channel's text; the event is passed on
 //! with each piece replaced by what its channel releases now (possibly nothing while text is held back), and
 //! text released when a channel ends goes out in a copy of its last delta event, before the event that
@@ -77,6 +78,9 @@ pub enum StreamType {
     Text,
     /// `text/event-stream`: server-sent events.
     Sse,
+    /// `application/x-ndjson` (and its other names): one JSON event per line, as Ollama streams its
+    /// answers.
+    Ndjson,
     /// `application/vnd.amazon.eventstream`: AWS's binary event stream (Bedrock's ConverseStream), each
     /// message's payload one JSON event named by its `:event-type` header.
     EventStream,
@@ -92,6 +96,8 @@ impl StreamType {
             Ok(StreamType::Sse)
         } else if media == "application/vnd.amazon.eventstream" {
             Ok(StreamType::EventStream)
+        } else if ContentType::parse(value) == Ok(ContentType::Ndjson) {
+            Ok(StreamType::Ndjson)
         } else {
             Err(StreamError::UnsupportedType(value.to_string()))
         }
@@ -103,8 +109,8 @@ impl StreamType {
 pub enum StreamError {
     /// The content type is not a stream format Palisade reads.
     #[error(
-        "content_type {0:?} is not supported for streams; use text/plain, text/event-stream or \
-         application/vnd.amazon.eventstream"
+        "content_type {0:?} is not supported for streams; use text/plain, text/event-stream, \
+         application/x-ndjson or application/vnd.amazon.eventstream"
     )]
     UnsupportedType(String),
     /// The bytes are not UTF-8.
@@ -260,6 +266,7 @@ impl StreamCheck {
         match self.kind {
             StreamType::Text => self.push_text(key, false),
             StreamType::Sse => self.push_sse(key),
+            StreamType::Ndjson => self.push_lines(key),
             StreamType::EventStream => self.push_frames(key),
         }
     }
@@ -271,6 +278,20 @@ impl StreamCheck {
         }
         match self.kind {
             StreamType::Text => self.push_text(key, true),
+            StreamType::Ndjson => {
+                let mut out = self.push_lines(key)?;
+                // A last line the sender never ended still counts.
+                if !self.pending.is_empty() && !self.denied() {
+                    let line = self.line(0, self.pending.len())?;
+                    self.pending.clear();
+                    self.json_line(line, String::new(), key, &mut out)?;
+                }
+                if !self.denied() {
+                    let all: Vec<usize> = (0..self.channels.len()).collect();
+                    self.flush(&all, key, &mut out)?;
+                }
+                Ok(out)
+            }
             StreamType::EventStream => {
                 let mut out = self.push_frames(key)?;
                 if !self.pending.is_empty() {
@@ -563,6 +584,53 @@ impl StreamCheck {
     }
 
     // -----------------------------------------------------------------------------------------------------
+    // Newline-delimited JSON.
+
+    /// Reads every whole line pending: each is an event, its line ending kept; blank lines pass as they
+    /// came.
+    fn push_lines(&mut self, key: &HashKey) -> Result<Vec<u8>, StreamError> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        while let Some(newline) = self.pending[start..].iter().position(|&b| b == b'\n') {
+            let end = start + newline;
+            let mut line = self.line(start, end)?;
+            start = end + 1;
+            let ending = if line.ends_with('\r') {
+                line.pop();
+                "\r\n"
+            } else {
+                "\n"
+            };
+            self.json_line(line, ending.to_string(), key, &mut out)?;
+            if self.denied() {
+                break;
+            }
+        }
+        self.pending.drain(..start);
+        Ok(out)
+    }
+
+    fn json_line(
+        &mut self,
+        line: String,
+        ending: String,
+        key: &HashKey,
+        out: &mut Vec<u8>,
+    ) -> Result<(), StreamError> {
+        if line.trim().is_empty() {
+            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(ending.as_bytes());
+            return Ok(());
+        }
+        let event = Event {
+            framing: Framing::Line(ending),
+            name: None,
+            data: Some(line),
+        };
+        self.event(event, key, out)
+    }
+
+    // -----------------------------------------------------------------------------------------------------
     // AWS event-stream messages.
 
     /// Reads every whole message pending: each becomes an event, its headers kept, its payload the data.
@@ -740,54 +808,61 @@ impl StreamCheck {
     /// Lines of an event other than its data (`id:`, comments, fields it does not know) are text too:
     /// each one not seen before is checked, and changed or refused like any other.
     fn check_lines(&mut self, event: &mut Event, key: &HashKey) -> Result<(), StreamError> {
-        for i in 0..event.other.len() {
-            let line = &event.other[i];
-            let (field, value) = field_of(line);
-            let inert = match field {
-                "event" => shapes::is_structural_word("type", value),
-                "retry" => value.bytes().all(|b| b.is_ascii_digit()),
-                _ => line.is_empty(),
-            };
-            if inert {
-                continue;
-            }
-            match self.check_whole(line.clone(), key)? {
-                Whole::Denied => return Ok(()),
-                // A line stays one line.
-                Whole::Changed(content) => event.other[i] = content.replace('\n', " "),
-                Whole::Clean => {}
-            }
-        }
-        // An event-stream message's headers (`:event-type`, `:content-type`, any other) likewise.
-        for header in event.headers.iter_mut().flatten() {
-            let (text, bytes) = match header.value() {
-                HeaderValue::String(s) => (s.as_str().to_string(), false),
-                HeaderValue::ByteArray(b) => match std::str::from_utf8(b) {
-                    Ok(text) => (text.to_string(), true),
-                    Err(_) => {
-                        return Err(StreamError::InvalidFrame {
-                            at: self.total - self.pending.len(),
-                            reason: format!(
-                            "header {:?} holds bytes that are not text, which Palisade cannot read",
-                            header.name().as_str()
-                        ),
-                        })
-                    }
-                },
-                _ => continue,
-            };
-            match self.check_whole(text, key)? {
-                Whole::Denied => return Ok(()),
-                Whole::Changed(content) => {
-                    let value = if bytes {
-                        HeaderValue::ByteArray(content.into_bytes().into())
-                    } else {
-                        HeaderValue::String(content.into())
+        match &mut event.framing {
+            Framing::Sse(other) => {
+                for line in other.iter_mut() {
+                    let (field, value) = field_of(line);
+                    let inert = match field {
+                        "event" => shapes::is_structural_word("type", value),
+                        "retry" => value.bytes().all(|b| b.is_ascii_digit()),
+                        _ => line.is_empty(),
                     };
-                    *header = Header::new(header.name().clone(), value);
+                    if inert {
+                        continue;
+                    }
+                    match self.check_whole(line.clone(), key)? {
+                        Whole::Denied => return Ok(()),
+                        // A line stays one line.
+                        Whole::Changed(content) => *line = content.replace('\n', " "),
+                        Whole::Clean => {}
+                    }
                 }
-                Whole::Clean => {}
             }
+            // An event-stream message's headers (`:event-type`, `:content-type`, any other) likewise.
+            Framing::Message(headers) => {
+                for header in headers.iter_mut() {
+                    let (text, bytes) = match header.value() {
+                        HeaderValue::String(s) => (s.as_str().to_string(), false),
+                        HeaderValue::ByteArray(b) => match std::str::from_utf8(b) {
+                            Ok(text) => (text.to_string(), true),
+                            Err(_) => {
+                                return Err(StreamError::InvalidFrame {
+                                    at: self.total - self.pending.len(),
+                                    reason: format!(
+                                        "header {:?} holds bytes that are not text, which Palisade \
+                                         cannot read",
+                                        header.name().as_str()
+                                    ),
+                                })
+                            }
+                        },
+                        _ => continue,
+                    };
+                    match self.check_whole(text, key)? {
+                        Whole::Denied => return Ok(()),
+                        Whole::Changed(content) => {
+                            let value = if bytes {
+                                HeaderValue::ByteArray(content.into_bytes().into())
+                            } else {
+                                HeaderValue::String(content.into())
+                            };
+                            *header = Header::new(header.name().clone(), value);
+                        }
+                        Whole::Clean => {}
+                    }
+                }
+            }
+            Framing::Line(_) => {}
         }
         Ok(())
     }
@@ -1114,16 +1189,23 @@ enum Whole {
     Denied,
 }
 
-/// One event: a server-sent event (its lines as received) or an event-stream message (its headers), with
-/// its name and its data.
+/// One event — a server-sent event, an event-stream message or a line of JSON — with its name and data.
 #[derive(Clone, Debug)]
 struct Event {
-    /// SSE lines other than `data:`, kept as they came (`event:`, `id:`, `retry:`, comments).
-    other: Vec<String>,
-    /// An event-stream message's headers, kept as they came; `None` for a server-sent event.
-    headers: Option<Vec<Header>>,
+    framing: Framing,
     name: Option<String>,
     data: Option<String>,
+}
+
+/// What an event carries besides its data, kept as it came.
+#[derive(Clone, Debug)]
+enum Framing {
+    /// SSE lines other than `data:` (`event:`, `id:`, `retry:`, comments).
+    Sse(Vec<String>),
+    /// An event-stream message's headers.
+    Message(Vec<Header>),
+    /// A line of newline-delimited JSON: its line ending.
+    Line(String),
 }
 
 /// An event line's field and value (`data: x` → `("data", "x")`; a comment's field is empty).
@@ -1157,8 +1239,7 @@ impl Event {
             }
         }
         Event {
-            other,
-            headers: None,
+            framing: Framing::Sse(other),
             name,
             data,
         }
@@ -1172,8 +1253,7 @@ impl Event {
             .and_then(|h| h.value().as_string().ok())
             .map(|v| v.as_str().to_string());
         Ok(Event {
-            other: Vec::new(),
-            headers: Some(message.headers().to_vec()),
+            framing: Framing::Message(message.headers().to_vec()),
             name,
             data: Some(data),
         })
@@ -1190,18 +1270,26 @@ impl Event {
     /// be written: a header value or payload its redaction made longer than the format allows.
     fn render(&self, data: Option<&str>, out: &mut Vec<u8>) -> Result<(), StreamError> {
         let data = data.or(self.data.as_deref());
-        if let Some(headers) = &self.headers {
-            let payload = data.unwrap_or_default().as_bytes().to_vec();
-            let message = Message::new_from_parts(headers.clone(), payload);
-            let at = out.len();
-            return aws_smithy_eventstream::frame::write_message_to(&message, out).map_err(|e| {
-                StreamError::InvalidFrame {
-                    at,
-                    reason: format!("a checked message could not be written back: {e}"),
-                }
-            });
-        }
-        for line in &self.other {
+        let other = match &self.framing {
+            Framing::Sse(other) => other,
+            Framing::Line(ending) => {
+                out.extend_from_slice(data.unwrap_or_default().as_bytes());
+                out.extend_from_slice(ending.as_bytes());
+                return Ok(());
+            }
+            Framing::Message(headers) => {
+                let payload = data.unwrap_or_default().as_bytes().to_vec();
+                let message = Message::new_from_parts(headers.clone(), payload);
+                let at = out.len();
+                return aws_smithy_eventstream::frame::write_message_to(&message, out).map_err(
+                    |e| StreamError::InvalidFrame {
+                        at,
+                        reason: format!("a checked message could not be written back: {e}"),
+                    },
+                );
+            }
+        };
+        for line in other {
             out.extend_from_slice(line.as_bytes());
             out.push(b'\n');
         }

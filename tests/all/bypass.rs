@@ -3,7 +3,7 @@
 //! sent over every transport that carries a body — gRPC `Check`, HTTP `/v1/check`, Envoy's ext_proc (the
 //! request and the response leg, sent whole and in chunks) and ext_authz. A planted secret is denied on
 //! every transport; a planted e-mail in an answer never comes back, redacted in place or denied. Streamed
-//! answers of every provider (SSE, and Bedrock's binary event stream) get the same over CheckStream and
+//! answers of every provider (SSE, Bedrock's binary event stream, Ollama's lines of JSON) get the same over CheckStream and
 //! ext_proc's streamed response leg, cut at every event boundary and inside an event.
 
 use base64::Engine as _;
@@ -404,6 +404,12 @@ fn streams() -> Vec<(&'static str, &'static str, Events, Encode)> {
             "application/vnd.amazon.eventstream",
             bedrock_events(text),
             event_stream_of,
+        ),
+        (
+            "Ollama",
+            "application/x-ndjson",
+            ollama_events(text),
+            ndjson_of,
         ),
     ]
 }

@@ -1135,3 +1135,58 @@ fn a_bedrock_event_stream_that_is_malformed_or_cut_short_is_refused() {
     let e = check.finish(&key()).unwrap_err();
     assert!(e.to_string().contains("ended inside a message"), "{e}");
 }
+
+/// An Ollama `/api/chat` answer as it streams: a line of JSON per piece, the last with `done: true`.
+pub(crate) fn ollama_events(text: &str) -> Vec<(Option<String>, Value)> {
+    let line = |content: &str, done: bool| {
+        json!({"model": "llama3.2", "created_at": "2026-12-03T10:00:00Z",
+               "message": {"role": "assistant", "content": content}, "done": done})
+    };
+    let mut events = vec![(
+        None,
+        json!({"model": "llama3.2", "created_at": "2026-12-03T10:00:00Z",
+               "message": {"role": "assistant", "content": "", "thinking": "Let me see"}, "done": false}),
+    )];
+    events.extend(tokens(text).iter().map(|t| (None, line(t, false))));
+    let mut last = line("", true);
+    last["done_reason"] = json!("stop");
+    last["eval_count"] = json!(20);
+    events.push((None, last));
+    events
+}
+
+/// Events as newline-delimited JSON.
+pub(crate) fn ndjson_of(events: &[(Option<String>, Value)]) -> Vec<u8> {
+    events
+        .iter()
+        .map(|(_, v)| format!("{v}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+#[test]
+fn an_ollama_answer_streamed_as_lines_of_json_is_read_as_one_text() {
+    let text = "Sure: write to ana.silva@example.com or call +1 415 555 0132 after lunch.";
+    let body = ndjson_of(&ollama_events(text));
+    let mut splits: Vec<Vec<Vec<u8>>> = (0..=body.len()).map(|at| split_at(&body, &[at])).collect();
+    splits.extend(
+        (1..=16).map(|n| split_at(&body, &(1..=n).map(|i| i * 7919 * n).collect::<Vec<_>>())),
+    );
+    for pieces in splits {
+        let (released, summary) = stream(StreamType::Ndjson, Dir::Output, &refs(&pieces));
+        assert_eq!(summary.outcome, Outcome::Modify);
+        let released = String::from_utf8(released).unwrap();
+        assert!(released.ends_with('\n'), "{released}");
+        let lines: Vec<Value> = (released.lines())
+            .map(|l| serde_json::from_str(l).expect("each line JSON"))
+            .collect();
+        let answer: String = (lines.iter())
+            .filter_map(|l| l.pointer("/message/content").and_then(Value::as_str))
+            .collect();
+        assert_eq!(
+            answer,
+            "Sure: write to [EMAIL_ADDRESS] or call [PHONE_NUMBER] after lunch."
+        );
+        assert_eq!(lines.last().unwrap()["done"], true);
+    }
+}

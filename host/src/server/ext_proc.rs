@@ -221,7 +221,8 @@ impl Exchange {
         self.response_kind = BodyKind::of(
             header(headers, "content-type").as_deref(),
             header(headers, "content-encoding").as_deref(),
-        );
+        )
+        .as_answer();
         if let BodyKind::Stream(kind) = self.response_kind {
             let call = self.call(Dir::Output, Instant::now());
             self.stream = Some(self.shared.stream(call, kind));

@@ -88,6 +88,15 @@ impl BodyKind {
             BodyKind::Opaque
         }
     }
+
+    /// The kind of an answer: newline-delimited JSON is read as a stream of events, so that a value
+    /// split across lines (Ollama streams its answers a few characters a line) is seen whole.
+    pub fn as_answer(self) -> BodyKind {
+        match self {
+            BodyKind::Payload(ContentType::Ndjson) => BodyKind::Stream(StreamType::Ndjson),
+            other => other,
+        }
+    }
 }
 
 /// A body to decide on.
