@@ -539,3 +539,108 @@ async fn a_value_planted_in_any_string_of_any_streamed_answer_is_stopped_over_ch
     }
     assert!(sent > 100, "{sent} streams sent");
 }
+
+/// One deny, two secrets in it: every transport blames the same rule with the same reason — gRPC and HTTP
+/// in the reason and the first enforced deny among the findings, Envoy's in the error body it answers
+/// with, CheckStream in its last message.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deny_blames_the_same_rule_with_the_same_reason_on_every_transport() {
+    use palisade::server::proto::{CheckStreamRequest, Finding};
+    const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
+    let server = Server::start(&["--http", "127.0.0.1:0"]).await;
+    let text = json!({"model": "m", "messages": [
+        {"role": "user", "content": format!("my token is {SECRET}")},
+        {"role": "user", "content": format!("and the key {AWS_KEY}")}]})
+    .to_string();
+    let first_deny = |findings: &[Finding]| -> String {
+        let f = (findings.iter())
+            .find(|f| f.action == "deny" && !f.report_only)
+            .expect("a deny among the findings");
+        f.rule.clone()
+    };
+    let mut blamed: Vec<(&str, String, String)> = Vec::new();
+
+    let answer = (server.client().await)
+        .check(check_request(&text, Direction::Input))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.decision(), Decision::Deny);
+    blamed.push(("gRPC", first_deny(&answer.findings), answer.reason.clone()));
+
+    let addr = server.http_addr.unwrap();
+    let answer: Value = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/check"))
+        .json(&json!({"direction": "DIRECTION_INPUT", "text": text, "contentType": "application/json"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let findings: Vec<Finding> = serde_json::from_value(answer["findings"].clone())
+        .unwrap_or_else(|e| panic!("{e}: {answer}"));
+    blamed.push((
+        "HTTP",
+        first_deny(&findings),
+        answer["reason"].as_str().unwrap().into(),
+    ));
+
+    let error = |body: &[u8]| -> (String, String) {
+        let e: Value = serde_json::from_slice(body).unwrap();
+        let message = e["error"]["message"].as_str().unwrap();
+        let reason = message.strip_prefix("Palisade: ").unwrap().to_string();
+        (e["error"]["rule"].as_str().unwrap().to_string(), reason)
+    };
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers("application/json", &[])).await;
+    let Out::ImmediateResponse(r) = envoy
+        .send(In::RequestBody(body(text.as_bytes(), true)))
+        .await
+    else {
+        panic!("ext_proc did not deny")
+    };
+    let (rule, reason) = error(&r.body);
+    blamed.push(("ext_proc", rule, reason));
+
+    let answer =
+        crate::ext_authz::check(&server, envoy_request("application/json", &[], &text)).await;
+    let (_, body) = crate::ext_authz::denied(&answer).unwrap();
+    let (rule, reason) = error(body.to_string().as_bytes());
+    blamed.push(("ext_authz", rule, reason));
+
+    let stream = CheckStreamRequest {
+        direction: Direction::Input as i32,
+        content_type: "text/plain".into(),
+        chunk: format!("my token is {SECRET}, and the key {AWS_KEY}").into_bytes(),
+        ..Default::default()
+    };
+    let mut answers = (server.client().await)
+        .check_stream(tokio_stream::iter([stream]))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut last = None;
+    while let Some(a) = answers.message().await.unwrap() {
+        last = Some(a);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.decision(), Decision::Deny);
+    let rule = first_deny(&last.findings);
+
+    let (_, rule_0, reason_0) = blamed[0].clone();
+    for (transport, rule, reason) in &blamed {
+        assert_eq!(
+            (rule, reason),
+            (&rule_0, &reason_0),
+            "{transport} blames otherwise"
+        );
+    }
+    assert!(
+        reason_0.contains(&rule_0),
+        "the reason names the rule: {reason_0}"
+    );
+    // A stream has no JSON locations; its reason names the same rule.
+    assert_eq!(rule, rule_0);
+    assert!(last.reason.contains(&rule_0), "{}", last.reason);
+}
