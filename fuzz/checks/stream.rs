@@ -32,18 +32,19 @@ fn run(kind: StreamType, hold_back: usize, chunks: &[&[u8]]) -> Result<Vec<u8>, 
     Ok(out)
 }
 
-/// The input: a flags byte (bit 0: an event stream; the rest: the hold-back), a count of cuts, two
-/// bytes per cut, then the stream. Laid out by hand so seeds (fuzz/corpus/stream) are easy to write.
+/// The input: a flags byte (bits 0–1: text, server-sent events, newline-delimited JSON or an AWS event
+/// stream; the rest: the hold-back), a count of cuts, two bytes per cut, then the stream. Laid out by hand so seeds (fuzz/corpus/stream) are easy to write.
 pub fn check(input: &[u8]) {
     let [flags, cut_count, rest @ ..] = input else {
         return;
     };
-    let kind = if flags & 1 == 1 {
-        StreamType::Sse
-    } else {
-        StreamType::Text
+    let kind = match flags & 3 {
+        0 => StreamType::Text,
+        1 => StreamType::Sse,
+        2 => StreamType::Ndjson,
+        _ => StreamType::EventStream,
     };
-    let hold_back = usize::from(flags >> 1) + 1;
+    let hold_back = usize::from(flags >> 2) + 1;
     let (cut_bytes, data) = rest.split_at((usize::from(*cut_count) * 2).min(rest.len()));
     let mut cuts: Vec<usize> = cut_bytes
         .chunks_exact(2)
@@ -65,7 +66,7 @@ pub fn check(input: &[u8]) {
                 assert_eq!(p.as_slice(), data, "raw text was changed by no plugins");
             }
         }
-        // Invalid UTF-8 is an error whichever piece it arrives in.
+        // Invalid UTF-8, or a malformed event-stream message, is an error whichever piece it arrives in.
         (Err(_), Err(_)) => {}
         _ => panic!("whole: {whole:?}\npieces: {pieces:?}"),
     }
