@@ -481,7 +481,7 @@ fn walk_unread<'v>(
                 if is_plain_key(k) {
                     at.shown = child(&at.shown, k);
                 } else {
-                    let key_at = format!("{}#keys/{i}", &at.shown[..shown_len]);
+                    let key_at = format!("{}#keys/{i}", at.shown);
                     let place = Place {
                         pointer: key_at.clone(),
                         shown: key_at,

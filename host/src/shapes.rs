@@ -227,6 +227,21 @@ impl Reader {
         }
     }
 
+    /// A string, or a list whose strings are texts (a batch; token arrays and other items hold none).
+    fn strings(&mut self, v: &Value, at: &str) {
+        match v {
+            Value::String(s) => self.push(at.to_string(), s, None, Form::Str),
+            Value::Array(list) => {
+                for (i, item) in list.iter().enumerate() {
+                    if let Value::String(s) = item {
+                        self.push(index(at, i), s, None, Form::Str);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// `{name, arguments}` where `arguments` is a JSON string.
     fn function(&mut self, f: &Value, at: &str) {
         let name = f.get("name").and_then(Value::as_str);

@@ -281,15 +281,12 @@ impl StreamCheck {
             StreamType::Ndjson => {
                 let mut out = self.push_lines(key)?;
                 // A last line the sender never ended still counts.
-                if !self.pending.is_empty() && !self.denied() {
-                    let line = self.line(0, self.pending.len())?;
-                    self.pending.clear();
-                    self.json_line(line, String::new(), key, &mut out)?;
-                }
                 if !self.denied() {
-                    let all: Vec<usize> = (0..self.channels.len()).collect();
-                    self.flush(&all, key, &mut out)?;
+                    if let Some(line) = self.unended_line()? {
+                        self.json_line(line, String::new(), key, &mut out)?;
+                    }
                 }
+                self.flush_all(key, &mut out)?;
                 Ok(out)
             }
             StreamType::EventStream => {
@@ -300,28 +297,20 @@ impl StreamCheck {
                         reason: "the stream ended inside a message".into(),
                     });
                 }
-                if !self.denied() {
-                    let all: Vec<usize> = (0..self.channels.len()).collect();
-                    self.flush(&all, key, &mut out)?;
-                }
+                self.flush_all(key, &mut out)?;
                 Ok(out)
             }
             StreamType::Sse => {
                 let mut out = self.push_sse(key)?;
                 // An event the sender never ended with a blank line still counts.
-                if !self.pending.is_empty() {
-                    let line = self.line(0, self.pending.len())?;
-                    self.pending.clear();
+                if let Some(line) = self.unended_line()? {
                     self.event_lines.push(line);
                 }
                 if !self.event_lines.is_empty() {
                     let lines = std::mem::take(&mut self.event_lines);
                     self.event(Event::parse(lines), key, &mut out)?;
                 }
-                if !self.denied() {
-                    let all: Vec<usize> = (0..self.channels.len()).collect();
-                    self.flush(&all, key, &mut out)?;
-                }
+                self.flush_all(key, &mut out)?;
                 Ok(out)
             }
         }
@@ -558,15 +547,8 @@ impl StreamCheck {
 
     fn push_sse(&mut self, key: &HashKey) -> Result<Vec<u8>, StreamError> {
         let mut out = Vec::new();
-        // Lines are taken by offset and the buffer drained once: a big chunk of many lines stays linear.
         let mut start = 0;
-        while let Some(newline) = self.pending[start..].iter().position(|&b| b == b'\n') {
-            let end = start + newline;
-            let mut line = self.line(start, end)?;
-            start = end + 1;
-            if line.ends_with('\r') {
-                line.pop();
-            }
+        while let Some((line, _)) = self.next_line(&mut start)? {
             if line.is_empty() {
                 let lines = std::mem::take(&mut self.event_lines);
                 if !lines.is_empty() {
@@ -591,16 +573,7 @@ impl StreamCheck {
     fn push_lines(&mut self, key: &HashKey) -> Result<Vec<u8>, StreamError> {
         let mut out = Vec::new();
         let mut start = 0;
-        while let Some(newline) = self.pending[start..].iter().position(|&b| b == b'\n') {
-            let end = start + newline;
-            let mut line = self.line(start, end)?;
-            start = end + 1;
-            let ending = if line.ends_with('\r') {
-                line.pop();
-                "\r\n"
-            } else {
-                "\n"
-            };
+        while let Some((line, ending)) = self.next_line(&mut start)? {
             self.json_line(line, ending.to_string(), key, &mut out)?;
             if self.denied() {
                 break;
@@ -666,6 +639,35 @@ impl StreamCheck {
         Ok(out)
     }
 
+    /// The next whole line of the pending bytes from `start` on (which moves past it), without its
+    /// ending, and that ending (`\n` or `\r\n`). Lines are taken by offset and the buffer drained once
+    /// by the caller: a big chunk of many lines stays linear.
+    fn next_line(&self, start: &mut usize) -> Result<Option<(String, &'static str)>, StreamError> {
+        let Some(newline) = self.pending[*start..].iter().position(|&b| b == b'\n') else {
+            return Ok(None);
+        };
+        let end = *start + newline;
+        let mut line = self.line(*start, end)?;
+        *start = end + 1;
+        let ending = if line.ends_with('\r') {
+            line.pop();
+            "\r\n"
+        } else {
+            "\n"
+        };
+        Ok(Some((line, ending)))
+    }
+
+    /// At the end of a stream, what is left pending: a last line its sender never ended.
+    fn unended_line(&mut self) -> Result<Option<String>, StreamError> {
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        let line = self.line(0, self.pending.len())?;
+        self.pending.clear();
+        Ok(Some(line))
+    }
+
     /// The pending bytes `start..end` as text.
     fn line(&self, start: usize, end: usize) -> Result<String, StreamError> {
         let at = self.total - self.pending.len() + start;
@@ -691,8 +693,7 @@ impl StreamCheck {
             return Ok(());
         };
         if data.trim() == "[DONE]" {
-            let all: Vec<usize> = (0..self.channels.len()).collect();
-            self.flush(&all, key, out)?;
+            self.flush_all(key, out)?;
             if !self.denied() {
                 event.render(None, out)?;
             }
@@ -1008,6 +1009,15 @@ impl StreamCheck {
             }
         }
         Ok(())
+    }
+
+    /// Releases the rest of every channel, unless the stream was denied.
+    fn flush_all(&mut self, key: &HashKey, out: &mut Vec<u8>) -> Result<(), StreamError> {
+        if self.denied() {
+            return Ok(());
+        }
+        let all: Vec<usize> = (0..self.channels.len()).collect();
+        self.flush(&all, key, out)
     }
 
     /// The index of the channel at `location`, created if new.

@@ -4,22 +4,12 @@
 
 use serde_json::Value;
 
-use super::{index, Form, Reader, Shape};
+use super::{Reader, Shape};
 
 impl Reader {
     /// A request's `prompt`.
     pub(super) fn prompt(&mut self, prompt: &Value) -> Shape {
-        match prompt {
-            Value::String(s) => self.push("/prompt".into(), s, None, Form::Str),
-            Value::Array(batch) => {
-                for (i, item) in batch.iter().enumerate() {
-                    if let Value::String(s) = item {
-                        self.push(index("/prompt", i), s, None, Form::Str);
-                    }
-                }
-            }
-            _ => {}
-        }
+        self.strings(prompt, "/prompt");
         Shape::CompletionsRequest
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{index, Form, Reader, Shape};
+use super::{Reader, Shape};
 
 /// Whether `input` is an embeddings request's rather than a Responses request's: a list of strings or of
 /// token arrays (Responses lists items, which are objects), or one string beside embeddings-only options.
@@ -20,17 +20,7 @@ pub(super) fn is_embeddings_input(obj: &Map<String, Value>, input: &Value) -> bo
 impl Reader {
     /// A request's `input`.
     pub(super) fn embeddings_request(&mut self, input: &Value) -> Shape {
-        match input {
-            Value::String(s) => self.push("/input".into(), s, None, Form::Str),
-            Value::Array(list) => {
-                for (i, item) in list.iter().enumerate() {
-                    if let Value::String(s) = item {
-                        self.push(index("/input", i), s, None, Form::Str);
-                    }
-                }
-            }
-            _ => {}
-        }
+        self.strings(input, "/input");
         Shape::EmbeddingsRequest
     }
 }
