@@ -231,22 +231,27 @@ async fn over_grpc(server: &Server, text: &str, direction: Direction) -> Passed 
     }
 }
 
-async fn over_http(server: &Server, text: &str, direction: Direction) -> Passed {
+/// The HTTP API's answer to `request`, a CheckRequest in JSON.
+async fn post_check(server: &Server, request: &Value) -> Value {
     let addr = server.http_addr.expect("started with --http");
-    let request = json!({
-        "direction": direction as i32,
-        "body": base64::engine::general_purpose::STANDARD.encode(text),
-        "contentType": "application/json",
-    });
-    let answer: Value = reqwest::Client::new()
+    reqwest::Client::new()
         .post(format!("http://{addr}/v1/check"))
-        .json(&request)
+        .json(request)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn over_http(server: &Server, text: &str, direction: Direction) -> Passed {
+    let request = json!({
+        "direction": direction as i32,
+        "body": base64::engine::general_purpose::STANDARD.encode(text),
+        "contentType": "application/json",
+    });
+    let answer = post_check(server, &request).await;
     match answer["decision"].as_str().unwrap() {
         "DECISION_DENY" => Passed::Denied,
         "DECISION_MODIFY" => Passed::Body(
@@ -568,16 +573,9 @@ async fn a_deny_blames_the_same_rule_with_the_same_reason_on_every_transport() {
     assert_eq!(answer.decision(), Decision::Deny);
     blamed.push(("gRPC", first_deny(&answer.findings), answer.reason.clone()));
 
-    let addr = server.http_addr.unwrap();
-    let answer: Value = reqwest::Client::new()
-        .post(format!("http://{addr}/v1/check"))
-        .json(&json!({"direction": "DIRECTION_INPUT", "text": text, "contentType": "application/json"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let request =
+        json!({"direction": "DIRECTION_INPUT", "text": text, "contentType": "application/json"});
+    let answer = post_check(&server, &request).await;
     let findings: Vec<Finding> = serde_json::from_value(answer["findings"].clone())
         .unwrap_or_else(|e| panic!("{e}: {answer}"));
     blamed.push((
