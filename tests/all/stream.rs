@@ -67,6 +67,15 @@ fn split_at(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     pieces
 }
 
+/// `body` cut in two at every byte, and into many pieces at once.
+fn splits_of(body: &[u8]) -> Vec<Vec<Vec<u8>>> {
+    let mut splits: Vec<Vec<Vec<u8>>> = (0..=body.len()).map(|at| split_at(body, &[at])).collect();
+    splits.extend(
+        (1..=16).map(|n| split_at(body, &(1..=n).map(|i| i * 7919 * n).collect::<Vec<_>>())),
+    );
+    splits
+}
+
 /// Streams `body` (SSE, output) cut in two at every byte, and hands each result to `check`.
 fn at_every_split(body: &str, check: impl Fn(usize, Vec<u8>, Summary)) {
     let bytes = body.as_bytes();
@@ -1074,12 +1083,7 @@ pub(crate) fn messages_of(mut released: &[u8]) -> Vec<(String, Value)> {
 fn a_bedrock_event_stream_is_read_message_by_message_and_written_back_whole() {
     let text = "Sure: write to ana.silva@example.com or call +1 415 555 0132 after lunch.";
     let body = bedrock_stream(text);
-    // Split at every byte, and in many pieces at once.
-    let mut splits: Vec<Vec<Vec<u8>>> = (0..=body.len()).map(|at| split_at(&body, &[at])).collect();
-    splits.extend(
-        (1..=16).map(|n| split_at(&body, &(1..=n).map(|i| i * 7919 * n).collect::<Vec<_>>())),
-    );
-    for pieces in splits {
+    for pieces in splits_of(&body) {
         let (released, summary) = stream(StreamType::EventStream, Dir::Output, &refs(&pieces));
         assert_eq!(summary.outcome, Outcome::Modify);
         let messages = messages_of(&released);
@@ -1168,11 +1172,7 @@ pub(crate) fn ndjson_of(events: &[(Option<String>, Value)]) -> Vec<u8> {
 fn an_ollama_answer_streamed_as_lines_of_json_is_read_as_one_text() {
     let text = "Sure: write to ana.silva@example.com or call +1 415 555 0132 after lunch.";
     let body = ndjson_of(&ollama_events(text));
-    let mut splits: Vec<Vec<Vec<u8>>> = (0..=body.len()).map(|at| split_at(&body, &[at])).collect();
-    splits.extend(
-        (1..=16).map(|n| split_at(&body, &(1..=n).map(|i| i * 7919 * n).collect::<Vec<_>>())),
-    );
-    for pieces in splits {
+    for pieces in splits_of(&body) {
         let (released, summary) = stream(StreamType::Ndjson, Dir::Output, &refs(&pieces));
         assert_eq!(summary.outcome, Outcome::Modify);
         let released = String::from_utf8(released).unwrap();
