@@ -401,12 +401,27 @@ impl State<'_> {
         let mut rewrites: Vec<(Range<usize>, Action, String)> = Vec::new();
         let mut policy_deny: Option<String> = None;
         for f in &verdict.findings {
-            let action = plugin.policy.action(&f.category, self.direction);
+            let mut action = plugin.policy.action(&f.category, self.direction);
             let span = f.span.as_ref().map(|s| s.start as usize..s.end as usize);
-            if let Some(span) = &span {
-                if action.modifies() && span.start < span.end {
+            match &span {
+                Some(span) if action.modifies() && span.start < span.end => {
                     rewrites.push((span.clone(), action, f.category.clone()));
                 }
+                // Nothing to cut out: the rewrite the policy asks for cannot happen, and passing the text
+                // on while the answer says `redact` would be a lie. The finding is denied instead.
+                _ if action.modifies() => {
+                    if policy_deny.is_none() {
+                        policy_deny = Some(format!(
+                            "plugin {:?} found {} (rule {}) with no span, so the policy's {action} \
+                             cannot be applied and the text is denied instead",
+                            plugin.name(),
+                            f.category,
+                            f.rule
+                        ));
+                    }
+                    action = Action::Deny;
+                }
+                _ => {}
             }
             if action == Action::Deny && policy_deny.is_none() {
                 policy_deny = Some(format!(
@@ -442,25 +457,28 @@ impl State<'_> {
             self.add_label(label);
         }
 
-        match verdict.decision {
+        // A deny — the plugin's or the policy's — wins over any rewrite.
+        let rewritten = match verdict.decision {
             Decision::Deny(reason) => {
                 let reason = format!("plugin {:?} denied: {reason}", plugin.name());
                 self.deny(plugin, reason);
                 return;
             }
-            Decision::Rewrite(_) if plugin.mode == Mode::Report => {
-                self.would_modify = true;
-                return;
-            }
-            Decision::Rewrite(new_text) => {
-                self.edits.replace_all(self.text.len(), new_text.len());
-                self.text = new_text;
-                return;
-            }
-            Decision::Allow => {}
-        }
+            Decision::Rewrite(new_text) => Some(new_text),
+            Decision::Allow => None,
+        };
         if let Some(reason) = policy_deny {
             self.deny(plugin, reason);
+            return;
+        }
+        if let Some(new_text) = rewritten {
+            match plugin.mode {
+                Mode::Report => self.would_modify = true,
+                Mode::Enforce => {
+                    self.edits.replace_all(self.text.len(), new_text.len());
+                    self.text = new_text;
+                }
+            }
             return;
         }
         if plugin.mode == Mode::Report {

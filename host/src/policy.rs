@@ -1,8 +1,8 @@
 //! The bundle's policy: what each finding category becomes, and the text transforms that carry it out.
 //!
 //! Plugins detect; the policy enforces. `redact` → `[EMAIL_ADDRESS]`, `mask` keeps the last four letters or
-//! digits, `hash` → a keyed, stable pseudonym (`[EMAIL_ADDRESS:9f2c41d0a7be]`), `deny` ends the exchange,
-//! `report` only records the finding.
+//! digits (of eight or more), `hash` → a keyed, stable pseudonym (`[EMAIL_ADDRESS:9f2c41d0a7be]`), `deny`
+//! ends the exchange, `report` only records the finding.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -232,9 +232,16 @@ pub fn replacement(action: Action, category: &str, value: &str, key: &HashKey) -
 }
 
 /// Stars every letter and digit but the last four; separators and spacing stay, so the shape is readable.
+/// A value of fewer than eight letters and digits is starred entirely: its last four would be half of it
+/// or more.
 fn mask(value: &str) -> String {
+    const KEEP: usize = 4;
     let total = value.chars().filter(|c| c.is_alphanumeric()).count();
-    let keep_from = total.saturating_sub(4);
+    let keep_from = if total >= 2 * KEEP {
+        total - KEEP
+    } else {
+        total
+    };
     let mut seen = 0;
     value
         .chars()
@@ -259,7 +266,10 @@ mod tests {
     #[test]
     fn mask_keeps_last_four_and_separators() {
         assert_eq!(mask("4407-9337-9156-6857"), "****-****-****-6857");
-        assert_eq!(mask("abc"), "abc");
+        assert_eq!(mask("12-34-5678"), "**-**-5678");
+        assert_eq!(mask("abc"), "***");
+        assert_eq!(mask("1234"), "****");
+        assert_eq!(mask("12-345"), "**-***");
     }
 
     #[test]

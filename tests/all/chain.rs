@@ -229,3 +229,51 @@ fn a_rewrite_replaces_the_whole_text() {
         (Outcome::Modify, "[summary withheld]")
     );
 }
+
+#[test]
+fn a_deny_wins_over_the_same_plugins_rewrite() {
+    let manifest = format!(
+        "{HEADER}SECRET = \"deny\"\n{}",
+        testbed(
+            "rewriter",
+            r#"{ mode = "rewrite", text = "[rewritten]", needle = "hunter2", category = "SECRET" }"#,
+            ""
+        )
+    );
+    let bundle = load(&manifest).unwrap();
+    let v = run(&bundle, "the password is hunter2");
+    assert_eq!(v.outcome, Outcome::Deny, "{:?}", v.text);
+    assert!(
+        v.reason.as_deref().unwrap().contains("SECRET"),
+        "{:?}",
+        v.reason
+    );
+    // Without the finding the rewrite stands.
+    let v = run(&bundle, "nothing to see");
+    assert_eq!(
+        (v.outcome, v.text.as_str()),
+        (Outcome::Modify, "[rewritten]")
+    );
+}
+
+#[test]
+fn a_rewriting_action_on_a_finding_with_no_span_denies() {
+    let manifest = format!(
+        "{HEADER}{}",
+        testbed(
+            "whole",
+            r#"{ mode = "whole", category = "EMAIL_ADDRESS" }"#,
+            ""
+        )
+    );
+    let bundle = load(&manifest).unwrap();
+    let v = run(&bundle, "some text");
+    assert_eq!(v.outcome, Outcome::Deny);
+    assert!(
+        v.reason.as_deref().unwrap().contains("no span"),
+        "{:?}",
+        v.reason
+    );
+    assert_eq!(v.findings[0].action, Action::Deny);
+    assert_eq!(v.text, "some text");
+}

@@ -250,16 +250,12 @@ fn with_no_permit_cedar_denies_by_default_and_says_so() {
 }
 
 #[test]
-fn a_policy_that_fails_to_evaluate_is_skipped_by_cedar_and_reported() {
-    let policy = CedarPolicy::new(
-        "permit (principal, action, resource);\n\
+fn a_forbid_that_fails_to_evaluate_denies_unless_told_to_skip_it_as_cedar_does() {
+    let policies = "permit (principal, action, resource);\n\
          @id(\"needs-team\")\n\
-         forbid (principal, action, resource) when { context.metadata.team == \"red\" };",
-        None,
-        None,
-        false,
-    )
-    .unwrap();
+         forbid (principal, action, resource) when { context.metadata.team == \"red\" };\n\
+         @id(\"needs-zone\")\n\
+         permit (principal, action, resource) when { context.metadata.zone == \"a\" };";
     let case = Case {
         principal: None,
         direction: "input",
@@ -267,22 +263,43 @@ fn a_policy_that_fails_to_evaluate_is_skipped_by_cedar_and_reported() {
         tool: None,
         labels: Vec::new(),
     };
-    let verdict = policy.verdict(&case.exchange());
-    assert!(matches!(verdict.decision, palisade_sdk::Decision::Allow));
-    assert_eq!(verdict.findings.len(), 1, "{:?}", verdict.findings);
-    assert_eq!(verdict.findings[0].rule, "cedar.needs-team.error");
+    let denying = CedarPolicy::new(policies, None, None, false).unwrap();
+    let verdict = denying.verdict(&case.exchange());
     assert!(
-        verdict.findings[0].message.contains("failed to evaluate"),
+        matches!(&verdict.decision, palisade_sdk::Decision::Deny(reason)
+            if reason.contains("needs-team") && reason.contains("on_forbid_error = \"skip\"")),
+        "{:?}",
+        verdict.decision
+    );
+    // Both failures are findings; only the forbid's denies.
+    let rules: Vec<&str> = verdict.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["cedar.needs-team.error", "cedar.needs-zone.error"]);
+    assert!(verdict.findings[0]
+        .message
+        .contains("failed to evaluate and denies"));
+    assert!(verdict.findings[1]
+        .message
+        .contains("failed to evaluate and was skipped"));
+
+    let skipping = CedarPolicy::new(policies, None, None, false)
+        .unwrap()
+        .skipping_failing_forbids();
+    let verdict = skipping.verdict(&case.exchange());
+    assert!(matches!(verdict.decision, palisade_sdk::Decision::Allow));
+    assert!(
+        verdict.findings[0]
+            .message
+            .contains("failed to evaluate and was skipped"),
         "{}",
         verdict.findings[0].message
     );
-    // With the attribute there, it applies.
+    // With the attribute there, the forbid applies either way.
     let metadata = [("team".to_string(), "red".to_string())];
     let exchange = Exchange {
         metadata: &metadata,
         ..case.exchange()
     };
-    assert!(!policy.authorize(&exchange).unwrap().allowed);
+    assert!(!skipping.authorize(&exchange).unwrap().allowed);
 }
 
 /// Copies the agents bundle to a temporary directory with `edit` applied to one of its files (and the
@@ -467,6 +484,41 @@ fn the_same_rules_in_rego_decide_as_the_cedar_policies_do() {
         };
         assert_eq!(rego.labels, [zone], "{case:?}");
     }
+}
+
+#[test]
+fn a_rego_policy_may_leave_out_either_rule_but_not_both() {
+    let only_deny =
+        "package palisade\n\nimport rego.v1\n\ndeny contains \"no tools\" if input.tool != \"\"\n";
+    let rego = RegoPolicy::new("deny.rego", only_deny, None).unwrap();
+    let case = Case {
+        principal: None,
+        direction: "input",
+        destination: None,
+        tool: Some("shell"),
+        labels: Vec::new(),
+    };
+    let outcome = rego.evaluate(&case.exchange()).unwrap();
+    assert_eq!(
+        (outcome.deny.as_slice(), outcome.labels.len()),
+        (&["no tools".to_string()][..], 0)
+    );
+
+    let only_labels = "package palisade\n\nimport rego.v1\n\nlabels contains \"zone:a\" if true\n";
+    let rego = RegoPolicy::new("labels.rego", only_labels, None).unwrap();
+    let outcome = rego.evaluate(&case.exchange()).unwrap();
+    assert_eq!(
+        (outcome.deny.len(), outcome.labels.as_slice()),
+        (0, &["zone:a".to_string()][..])
+    );
+
+    let error = RegoPolicy::new("none.rego", "package palisade\n\nallow := true\n", None)
+        .err()
+        .unwrap();
+    assert!(
+        error.contains("none.rego: the policies define neither `deny` nor `labels`"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -11,14 +11,17 @@
 //! Cedar's answer is the plugin's: a `forbid` that applies (or no `permit` at all — Cedar denies by
 //! default, so a bundle usually starts with `permit(principal, action, resource);`) denies the exchange,
 //! naming each determining policy by its `@id` annotation (Cedar's `policyN` without one) and its `@reason`.
-//! Each determining forbid is a `POLICY` finding, as is each policy that failed to evaluate (Cedar skips
-//! those, so an erroring `forbid` does not apply: the finding is how an operator learns of it).
+//! Each determining forbid is a `POLICY` finding, as is each policy that failed to evaluate. Cedar skips a
+//! policy that fails; a guardrail should not let an exchange through because the rule meant to stop it hit
+//! an error (a missing attribute, an overflow), so a `forbid` that fails denies, unless the config says
+//! `on_forbid_error = "skip"` (Cedar's own behaviour). A `permit` that fails just does not permit.
 //!
 //! Config: `files.policies` (required, Cedar syntax), `files.schema` (optional, Cedar or JSON schema: the
 //! policies are validated against it in strict mode and the entities checked against it),
 //! `files.entities` (optional, Cedar's JSON entity format: groups for `in`, attributes), and
 //! `report_permits` (default false: also report each determining `permit` as a finding — useful with
-//! `mode = "report"` to see which rule let an exchange through).
+//! `mode = "report"` to see which rule let an exchange through) and `on_forbid_error` (`"deny"`, the
+//! default, or `"skip"`).
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -42,6 +45,7 @@ pub struct CedarPolicy {
     entities: Entities,
     names: HashMap<PolicyId, Named>,
     report_permits: bool,
+    skip_failing_forbids: bool,
     authorizer: Authorizer,
 }
 
@@ -57,8 +61,18 @@ pub struct Outcome {
     pub allowed: bool,
     /// The policies that determined it, in name order.
     pub determining: Vec<Determining>,
-    /// Policies that failed to evaluate (and so did not apply), by name, with Cedar's error.
-    pub errors: Vec<(String, String)>,
+    /// Policies that failed to evaluate (and so, for Cedar, did not apply), in name order.
+    pub errors: Vec<Failed>,
+}
+
+/// A policy that failed to evaluate.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Failed {
+    /// As [`Determining::name`].
+    pub name: String,
+    pub forbid: bool,
+    /// Cedar's error.
+    pub error: String,
 }
 
 /// A policy that determined a decision.
@@ -80,6 +94,17 @@ struct Config {
     file_names: HashMap<String, String>,
     #[serde(default)]
     report_permits: bool,
+    #[serde(default)]
+    on_forbid_error: OnForbidError,
+}
+
+/// What a `forbid` that fails to evaluate does.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum OnForbidError {
+    #[default]
+    Deny,
+    Skip,
 }
 
 impl CedarPolicy {
@@ -161,8 +186,16 @@ impl CedarPolicy {
             entities,
             names,
             report_permits,
+            skip_failing_forbids: false,
             authorizer: Authorizer::new(),
         })
+    }
+
+    /// Cedar's own behaviour: a `forbid` that fails to evaluate is skipped (still reported as a finding).
+    /// Without this, it denies.
+    pub fn skipping_failing_forbids(mut self) -> Self {
+        self.skip_failing_forbids = true;
+        self
     }
 
     /// Asks Cedar about one exchange.
@@ -193,13 +226,18 @@ impl CedarPolicy {
             })
             .collect();
         determining.sort();
-        let mut errors: Vec<(String, String)> = response
+        let mut errors: Vec<Failed> = response
             .diagnostics()
             .errors()
             .map(|e| match e {
-                AuthorizationError::PolicyEvaluationError(e) => {
-                    (named(e.policy_id()).0, e.inner().to_string())
-                }
+                AuthorizationError::PolicyEvaluationError(e) => Failed {
+                    name: named(e.policy_id()).0,
+                    forbid: self
+                        .policies
+                        .policy(e.policy_id())
+                        .is_some_and(|p| p.effect() == Effect::Forbid),
+                    error: e.inner().to_string(),
+                },
             })
             .collect();
         errors.sort();
@@ -241,13 +279,34 @@ impl CedarPolicy {
                 format!("Cedar policy {name:?} ({effect}) applies{because}"),
             ));
         }
-        for (name, error) in &outcome.errors {
+        let mut failed_forbids = Vec::new();
+        for Failed {
+            name,
+            forbid,
+            error,
+        } in &outcome.errors
+        {
+            let denies = *forbid && !self.skip_failing_forbids;
+            let then = if denies { "denies" } else { "was skipped" };
             findings.push(Finding::about_text(
                 format!("cedar.{name}.error"),
                 CATEGORY,
                 1.0,
-                format!("Cedar policy {name:?} failed to evaluate and was skipped: {error}"),
+                format!("Cedar policy {name:?} failed to evaluate and {then}: {error}"),
             ));
+            if denies {
+                failed_forbids.push(format!("{name}: {error}"));
+            }
+        }
+        if !failed_forbids.is_empty() {
+            return Verdict::deny(
+                format!(
+                    "Cedar forbid policy {} failed to evaluate, and a forbid that cannot be \
+                     evaluated denies (on_forbid_error = \"skip\" skips it, as Cedar does)",
+                    failed_forbids.join("; ")
+                ),
+                findings,
+            );
         }
         if outcome.allowed {
             return Verdict::allow(findings);
@@ -399,12 +458,16 @@ impl Plugin for CedarPolicy {
         let policies = source("policies").ok_or(
             "no policies: add `files = { policies = \"policies.cedar\" }` to this plugin and the file's sha256 to [digests]",
         )?;
-        Self::from_files(
+        let policy = Self::from_files(
             &policies,
             source("schema").as_ref(),
             source("entities").as_ref(),
             config.report_permits,
-        )
+        )?;
+        Ok(match config.on_forbid_error {
+            OnForbidError::Deny => policy,
+            OnForbidError::Skip => policy.skipping_failing_forbids(),
+        })
     }
 
     fn inspect(&self, ctx: &Context, _text: &str) -> Verdict {

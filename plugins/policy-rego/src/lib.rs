@@ -28,6 +28,10 @@ const LABELS: &str = "data.palisade.labels";
 /// engine is behind a `RefCell` (an instance is single-threaded).
 pub struct RegoPolicy {
     engine: RefCell<Engine>,
+    /// Which of `deny` and `labels` the module declares: regorus refuses to evaluate a rule that is not
+    /// there, and either may be left out.
+    declares_deny: bool,
+    declares_labels: bool,
 }
 
 /// The policies' answer to one exchange.
@@ -62,12 +66,26 @@ impl RegoPolicy {
                 "{file}: the policies are in {package}; write them in `package palisade` (the plugin reads {DENY} and {LABELS})"
             ));
         }
+        let declares = |rule: &str| {
+            engine
+                .has_declared_rule_rooted_at(file, rule)
+                .map_err(|e| format!("{file}: {e}"))
+        };
+        let (declares_deny, declares_labels) = (declares("deny")?, declares("labels")?);
+        if !declares_deny && !declares_labels {
+            return Err(format!(
+                "{file}: the policies define neither `deny` nor `labels`, so they would decide nothing; \
+                 write at least one (e.g. `deny contains reason if {{ ... }}`)"
+            ));
+        }
         if let Some((name, json)) = data {
             let value = Value::from_json_str(json).map_err(|e| format!("{name}: not JSON: {e}"))?;
             engine.add_data(value).map_err(|e| format!("{name}: {e}"))?;
         }
         let policy = RegoPolicy {
             engine: RefCell::new(engine),
+            declares_deny,
+            declares_labels,
         };
         policy
             .evaluate(&Exchange {
@@ -84,19 +102,19 @@ impl RegoPolicy {
     pub fn evaluate(&self, exchange: &Exchange) -> Result<Outcome, String> {
         let mut engine = self.engine.borrow_mut();
         engine.set_input(input(exchange));
-        let deny = strings(
-            engine
-                .eval_rule(DENY.to_string())
-                .map_err(|e| e.to_string())?,
-            DENY,
-        )?;
-        let labels = strings(
-            engine
-                .eval_rule(LABELS.to_string())
-                .map_err(|e| e.to_string())?,
-            LABELS,
-        )?;
-        Ok(Outcome { deny, labels })
+        let mut rule = |declared: bool, path: &str| match declared {
+            true => strings(
+                engine
+                    .eval_rule(path.to_string())
+                    .map_err(|e| e.to_string())?,
+                path,
+            ),
+            false => Ok(Vec::new()),
+        };
+        Ok(Outcome {
+            deny: rule(self.declares_deny, DENY)?,
+            labels: rule(self.declares_labels, LABELS)?,
+        })
     }
 
     /// The verdict for one exchange: denied with every reason, or allowed; labels either way.

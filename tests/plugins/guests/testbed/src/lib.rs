@@ -1,7 +1,9 @@
 //! A test plugin whose behaviour its config picks, so one component covers every hostile and probing
 //! case the integration tests need. Never part of a real bundle.
 //!
-//! Modes: `find` (report each occurrence of `needle` and of each of `needles` as `category`), `deny`, `rewrite`, `loop`,
+//! Modes: `find` (report each occurrence of `needle` and of each of `needles` as `category`), `whole` (one
+//! finding of `category` with no span), `deny`, `rewrite` (to `text`, also reporting what `find` would),
+//! `loop`, `sleep` (for `ms` milliseconds, through WASI's clocks),
 //! `memory-bomb`, `stack-overflow`, `panic`, `bad-span`, `split-char`, `huge-verdict`, `huge-rewrite`,
 //! `log-flood`, `escape` (tries files, environment, sockets and threads; denies if any works), and for
 //! `configure`:
@@ -27,10 +29,32 @@ struct Testbed {
     labels: Vec<String>,
     deny_if_label: Option<String>,
     trigger: Option<String>,
+    #[serde(default)]
+    ms: u64,
 }
 
 fn default_category() -> String {
     "CLASSIFICATION".into()
+}
+
+impl Testbed {
+    /// A finding for each occurrence of `needle` and of each of `needles`.
+    fn needles_in(&self, text: &str) -> Vec<Finding> {
+        std::iter::once(&self.needle)
+            .chain(&self.needles)
+            .filter(|n| !n.is_empty())
+            .flat_map(|n| text.match_indices(n.as_str()))
+            .map(|(at, m)| {
+                Finding::new(
+                    "testbed.find",
+                    self.category.clone(),
+                    at..at + m.len(),
+                    0.9,
+                    "needle",
+                )
+            })
+            .collect()
+    }
 }
 
 impl Plugin for Testbed {
@@ -64,31 +88,26 @@ impl Plugin for Testbed {
         };
         let verdict = match mode {
             "quiet" => Verdict::allow(vec![]),
-            "find" => Verdict::allow(
-                std::iter::once(&self.needle)
-                    .chain(&self.needles)
-                    .filter(|n| !n.is_empty())
-                    .flat_map(|n| text.match_indices(n.as_str()))
-                    .map(|(at, m)| {
-                        Finding::new(
-                            "testbed.find",
-                            self.category.clone(),
-                            at..at + m.len(),
-                            0.9,
-                            "needle",
-                        )
-                    })
-                    .collect(),
-            ),
+            "find" => Verdict::allow(self.needles_in(text)),
+            "whole" => Verdict::allow(vec![Finding::about_text(
+                "testbed.whole",
+                self.category.clone(),
+                0.9,
+                "the text as a whole",
+            )]),
             "deny" => Verdict::deny("testbed denies on purpose", vec![]),
             "rewrite" => Verdict {
                 decision: palisade_sdk::Decision::Rewrite(self.text.clone()),
-                findings: vec![],
+                findings: self.needles_in(text),
                 labels: vec![],
             },
             "loop" => loop {
                 std::hint::spin_loop();
             },
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_millis(self.ms));
+                Verdict::allow(vec![])
+            }
             "memory-bomb" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
