@@ -222,11 +222,18 @@ struct TlsArgs {
         requires = "client_ca"
     )]
     trusted_gateways: Vec<String>,
+    /// With --client-ca: a caller that may call palisade.v1.Admin (Status, Reload), by SPIFFE ID (`*`
+    /// globs). Repeat for more. Without mutual TLS, Admin answers callers on this host only.
+    #[arg(
+        long = "admin-client",
+        value_name = "SPIFFE_ID",
+        requires = "client_ca"
+    )]
+    admin_clients: Vec<String>,
 }
 
 impl TlsArgs {
-    fn config(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
-        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+    fn config(&self) -> anyhow::Result<Option<server::listen::Tls>> {
         let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
             return Ok(None);
         };
@@ -240,21 +247,20 @@ impl TlsArgs {
             );
             Ok(pem)
         };
-        let mut config = ServerTlsConfig::new().identity(Identity::from_pem(
-            read(cert, "--tls-cert")?,
-            read(key, "--tls-key")?,
-        ));
-        if let Some(ca) = &self.client_ca {
-            config = config.client_ca_root(Certificate::from_pem(read(ca, "--client-ca")?));
-        }
-        // Parse it all now, so a bad certificate or key stops the start with the flag to fix.
-        tonic::transport::Server::builder()
-            .tls_config(config.clone())
-            .map_err(|e| {
-                let why = std::error::Error::source(&e).map_or(e.to_string(), |s| s.to_string());
-                anyhow::anyhow!("--tls-cert / --tls-key / --client-ca are not usable: {why}")
-            })?;
-        Ok(Some(config))
+        let client_ca = self
+            .client_ca
+            .as_ref()
+            .map(|ca| read(ca, "--client-ca"))
+            .transpose()?;
+        // Parsed now, so a bad certificate or key stops the start with the flag to fix.
+        let tls = server::listen::Tls::from_pem(
+            &read(cert, "--tls-cert")?,
+            &read(key, "--tls-key")?,
+            client_ca.as_deref(),
+            &[b"h2"],
+        )
+        .map_err(|e| anyhow::anyhow!("TLS is not usable: {e}"))?;
+        Ok(Some(tls))
     }
 }
 
@@ -425,8 +431,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 stream_hold_back,
                 principal_header: principal_header.map(|h| h.to_ascii_lowercase()),
                 tls: tls_config,
-                mutual_tls: tls.client_ca.is_some(),
+                limits: server::listen::Limits::default(),
                 trusted_gateways: tls.trusted_gateways.clone(),
+                admin_clients: tls.admin_clients.clone(),
             };
             let transport = match (&tls.tls_cert, &tls.client_ca) {
                 (None, _) => "plaintext",
@@ -523,8 +530,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     }
                 }
                 tracing::info!(%addr, transport, bundle = %bundle_id, workers, max_payload, "listening");
-                server::serve(listener, shared.clone(), until_stopped(stopped)).await?;
-                for task in [http_server, metrics_server].into_iter().flatten() {
+                server::serve(listener, shared.clone(), until_stopped(stopped)).await;
+                if let Some(task) = http_server {
+                    task.await?;
+                }
+                if let Some(task) = metrics_server {
                     task.await??;
                 }
                 shared.until_idle().await;

@@ -49,6 +49,7 @@ mod gate;
 mod grpc;
 pub mod http;
 mod identity;
+pub mod listen;
 
 use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::ExternalProcessorServer;
@@ -82,13 +83,16 @@ pub struct Settings {
     /// ext_proc: the request header that names the principal (else the client certificate's URI, from
     /// Envoy's `x-forwarded-client-cert`).
     pub principal_header: Option<String>,
-    /// Serve over TLS (with a client CA: mutual TLS, and callers are their certificates' SPIFFE IDs).
-    pub tls: Option<tonic::transport::ServerTlsConfig>,
-    /// `tls` requires client certificates: principals are then vouched for by certificates, which the
-    /// plain HTTP API does not have.
-    pub mutual_tls: bool,
+    /// Serve gRPC and HTTP over TLS (with a client CA: mutual TLS, and callers are their certificates'
+    /// SPIFFE IDs).
+    pub tls: Option<listen::Tls>,
+    /// Per-connection limits of every listener.
+    pub limits: listen::Limits,
     /// With mutual TLS: callers (SPIFFE IDs, `*` globs) that may claim principals other than their own.
     pub trusted_gateways: Vec<String>,
+    /// With mutual TLS: callers (SPIFFE IDs, `*` globs) that may call Admin. Without mutual TLS, Admin
+    /// answers loopback callers only.
+    pub admin_clients: Vec<String>,
 }
 
 /// What the services share: the engine, the bundle now serving, and the limits.
@@ -315,7 +319,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
     shutdown: impl std::future::Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
+) {
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<GuardrailServer<GuardrailService>>()
@@ -360,44 +364,63 @@ pub async fn serve(
         tracing::info!("shutting down: no new calls; finishing the ones in flight");
         stopping.drain();
     };
-    let mut builder = tonic::transport::Server::builder();
-    if let Some(tls) = shared.settings.tls.clone() {
-        builder = builder.tls_config(tls)?;
-    }
-    let max_payload = shared.settings.max_payload;
-    builder
-        .layer(tower::util::MapResponseLayer::new(
-            move |response: ::http::Response<tonic::body::Body>| {
-                explain_oversize(response, max_payload)
-            },
-        ))
-        .add_service(health_service)
+    let routes = tonic::service::Routes::new(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(guardrail)
         .add_service(admin)
         .add_service(ext_proc)
         .add_service(ext_authz)
-        .serve_with_incoming_shutdown(without_nagle(listener), shutdown)
-        .await
+        .prepare();
+    let max_payload = shared.settings.max_payload;
+    let service = tower::service_fn(move |request: ::http::Request<hyper::body::Incoming>| {
+        let timeout = request
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_grpc_timeout);
+        let call = tower::ServiceExt::oneshot(routes.clone(), request.map(tonic::body::Body::new));
+        async move {
+            let Ok(response) = within(timeout, call).await;
+            Ok::<_, std::convert::Infallible>(explain_oversize(response, max_payload))
+        }
+    });
+    let tls = shared.settings.tls.as_ref().map(|t| t.with_alpn(&[b"h2"]));
+    listen::serve(
+        listener,
+        tls,
+        true,
+        shared.settings.limits,
+        service,
+        shutdown,
+    )
+    .await;
 }
 
-/// Accepted connections with Nagle's algorithm off. A gRPC answer is several small writes (headers, the
-/// message, trailers); with Nagle on, the later ones wait for the caller's delayed ACK, which at a modest
-/// call rate adds milliseconds to every call. (tonic's own `tcp_nodelay` covers only listeners it binds.)
-fn without_nagle(
-    listener: tokio::net::TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt;
-    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
-        let stream = accepted?;
-        no_delay(&stream);
-        Ok(stream)
-    })
+/// Answers `call`, or DEADLINE_EXCEEDED once the caller's `grpc-timeout` has passed. The handlers answer
+/// a little before it (see [`answer_by`]) and record the refusal; this is for a call that never reached
+/// one in time (its body still arriving, say), which the caller must see as a deadline too, not as
+/// CANCELLED.
+async fn within<E>(
+    timeout: Option<Duration>,
+    call: impl std::future::Future<Output = Result<::http::Response<tonic::body::Body>, E>>,
+) -> Result<::http::Response<tonic::body::Body>, E> {
+    let Some(timeout) = timeout else {
+        return call.await;
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Ok(answered) => answered,
+        Err(_) => Ok(Status::deadline_exceeded(format!(
+            "the call's grpc-timeout of {} passed before it was answered",
+            humantime::format_duration(timeout)
+        ))
+        .into_http()),
+    }
 }
 
-/// Turns Nagle's algorithm off on one connection (see [`without_nagle`]); a connection where that fails
-/// is still served, only slower.
+/// Turns Nagle's algorithm off on one connection: a gRPC answer is several small writes (headers, the
+/// message, trailers), and with Nagle on the later ones wait for the caller's delayed ACK, which at a modest
+/// call rate adds milliseconds to every call. A connection where that fails is still served, only slower.
 pub(crate) fn no_delay(stream: &tokio::net::TcpStream) {
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not turn off Nagle's algorithm on a connection");
@@ -446,8 +469,11 @@ fn caller_deadline<T>(request: &Request<T>, received: Instant) -> Result<Option<
 }
 
 /// When to have answered a caller who allows `timeout` from `received`: 5% (at least 1 ms) early, so the
-/// answer arrives while the caller still listens.
+/// answer arrives while the caller still listens. A timeout beyond a day is a day: no call waits that
+/// long, and `Instant` arithmetic on a caller's "400000000000y" would overflow.
 fn answer_by(received: Instant, timeout: Duration) -> Instant {
+    const LONGEST: Duration = Duration::from_secs(24 * 3600);
+    let timeout = timeout.min(LONGEST);
     let margin = (timeout / 20).max(Duration::from_millis(1));
     received + timeout.saturating_sub(margin)
 }
@@ -488,12 +514,40 @@ fn non_empty(s: String) -> Option<String> {
 /// `palisade.v1.Admin`.
 pub struct AdminService(Arc<Shared>);
 
+impl AdminService {
+    /// Admin changes what every caller gets, so it is not for every caller: under mutual TLS, only the
+    /// SPIFFE IDs of `--admin-client`; without it, only callers on this host.
+    fn allow<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let peer = request.extensions().get::<listen::Peer>();
+        let mutual = self.0.settings.tls.as_ref().is_some_and(|t| t.mutual);
+        if mutual {
+            let id = identity::peer_spiffe_id(request)?;
+            return match id {
+                Some(id) if identity::matches_any(&self.0.settings.admin_clients, &id) => Ok(()),
+                Some(id) => Err(Status::permission_denied(format!(
+                    "{id} may not call Admin; allow it with serve --admin-client {id}"
+                ))),
+                None => Err(Status::unauthenticated("Admin needs a client certificate")),
+            };
+        }
+        if peer.is_some_and(|p| p.addr.ip().is_loopback()) {
+            return Ok(());
+        }
+        Err(Status::permission_denied(
+            "without mutual TLS, Admin answers only callers on this host (loopback): call it from the \
+             host or pod (e.g. kubectl exec), reload with SIGHUP, or serve with --client-ca and \
+             --admin-client SPIFFE_ID",
+        ))
+    }
+}
+
 #[tonic::async_trait]
 impl Admin for AdminService {
     async fn status(
         &self,
-        _: Request<proto::StatusRequest>,
+        request: Request<proto::StatusRequest>,
     ) -> Result<Response<proto::StatusResponse>, Status> {
+        self.allow(&request)?;
         let loaded = self.0.bundle.load();
         let b = &loaded.bundle;
         let last_reload_error = self
@@ -535,8 +589,9 @@ impl Admin for AdminService {
 
     async fn reload(
         &self,
-        _: Request<proto::ReloadRequest>,
+        request: Request<proto::ReloadRequest>,
     ) -> Result<Response<proto::ReloadResponse>, Status> {
+        self.allow(&request)?;
         match self.0.reload(Trigger::Admin).await {
             Ok(r) => Ok(Response::new(proto::ReloadResponse {
                 bundle: r.bundle,

@@ -286,7 +286,13 @@ async fn what_cannot_be_checked_is_refused_with_a_status_that_says_why() {
 #[tokio::test(flavor = "multi_thread")]
 async fn principal_and_destination_come_from_the_headers_envoy_forwards() {
     let bundle = bundle_denying_sandbox_agents();
-    let server = Server::start(&["--bundle", bundle.path().to_str().unwrap()]).await;
+    let server = Server::start(&[
+        "--bundle",
+        bundle.path().to_str().unwrap(),
+        "--principal-header",
+        "x-forwarded-client-cert",
+    ])
+    .await;
     let xfcc = "By=spiffe://example.org/ns/edge/sa/envoy;Hash=ab12;URI=spiffe://example.org/ns/sandbox/sa/agent";
     let body = chat("hello");
     let answer = check(

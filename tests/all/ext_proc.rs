@@ -36,13 +36,33 @@ impl Envoy {
 
     /// Sends one message and returns the one answer Envoy waits for.
     pub(crate) async fn send(&mut self, request: In) -> Out {
-        self.tx
-            .send(ProcessingRequest {
-                request: Some(request),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        self.send_message(ProcessingRequest {
+            request: Some(request),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Sends request headers with Envoy's `source.principal` attribute (the downstream certificate's
+    /// identity Envoy verified), as `request_attributes: ["source.principal"]` has it do.
+    pub(crate) async fn send_with_principal(&mut self, request: In, principal: &str) -> Out {
+        use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
+        let value = Value {
+            kind: Some(Kind::StringValue(principal.into())),
+        };
+        let attributes = Struct {
+            fields: [("source.principal".to_string(), value)].into(),
+        };
+        self.send_message(ProcessingRequest {
+            request: Some(request),
+            attributes: [("envoy.filters.http.ext_proc".to_string(), attributes)].into(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn send_message(&mut self, message: ProcessingRequest) -> Out {
+        self.tx.send(message).await.unwrap();
         self.answers
             .message()
             .await
@@ -345,7 +365,7 @@ async fn a_streamed_request_body_is_held_and_checked_whole() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_principal_comes_from_the_client_certificate_or_a_configured_header() {
+async fn the_principal_is_envoys_attribute_else_a_configured_header_never_an_unasked_one() {
     let dir = edited_default_bundle_dir(|manifest| {
         manifest
             + r#"
@@ -357,17 +377,29 @@ unless_tags = ["internal"]
 reason = "sandbox agents may only call internal models"
 "#
     });
+    let hello = br#"{"messages":[{"role":"user","content":"hello"}]}"#;
+    // Envoy's own element comes last; a quoted Subject with commas and semicolons splits nothing.
+    let xfcc = r#"By=spiffe://example.org/edge;URI=spiffe://example.org/ns/prod/sa/earlier,By=spiffe://example.org/envoy;Hash=1f2e;Subject="CN=bot, O=Example; Inc";URI=spiffe://example.org/ns/sandbox/sa/bot"#;
+    let sandboxed = |decided: Out| {
+        let (status, error) = denied(decided);
+        assert_eq!(status, 403);
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("sandbox agents may only call internal models"),
+            "{error}"
+        );
+    };
+
+    // Configured to read x-forwarded-client-cert: the downstream certificate's URI SAN.
     let server = Server::start(&[
         "--bundle",
         dir.path().to_str().unwrap(),
         "--principal-header",
-        "X-Palisade-Principal",
+        "X-Forwarded-Client-Cert",
     ])
     .await;
-    let hello = br#"{"messages":[{"role":"user","content":"hello"}]}"#;
-
-    // From Envoy's x-forwarded-client-cert: the downstream certificate's URI SAN.
-    let xfcc = "By=spiffe://example.org/envoy;Hash=1f2e;URI=spiffe://example.org/ns/sandbox/sa/bot";
     let mut envoy = Envoy::connect(&server).await;
     envoy
         .send(request_headers(
@@ -375,15 +407,7 @@ reason = "sandbox agents may only call internal models"
             &[("x-forwarded-client-cert", xfcc)],
         ))
         .await;
-    let (status, error) = denied(envoy.send(In::RequestBody(body(hello, true))).await);
-    assert_eq!(status, 403);
-    assert!(
-        error["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("sandbox agents may only call internal models"),
-        "{error}"
-    );
+    sandboxed(envoy.send(In::RequestBody(body(hello, true))).await);
 
     // The same agent calling an internal model (the gateway names the real destination) is let through.
     let mut envoy = Envoy::connect(&server).await;
@@ -399,22 +423,37 @@ reason = "sandbox agents may only call internal models"
     let c = common(envoy.send(In::RequestBody(body(hello, true))).await);
     assert!(c.body_mutation.is_none());
 
-    // The configured header wins over the certificate.
+    // Envoy's verified attribute wins over the header.
+    let mut envoy = Envoy::connect(&server).await;
+    envoy
+        .send_with_principal(
+            request_headers("application/json", &[("x-forwarded-client-cert", xfcc)]),
+            "spiffe://example.org/ns/prod/sa/bot",
+        )
+        .await;
+    let c = common(envoy.send(In::RequestBody(body(hello, true))).await);
+    assert!(c.body_mutation.is_none());
+    drop(server);
+
+    // Not configured: the header is not read (a client could have sent it), the attribute is.
+    let server = Server::start(&["--bundle", dir.path().to_str().unwrap()]).await;
     let mut envoy = Envoy::connect(&server).await;
     envoy
         .send(request_headers(
             "application/json",
-            &[
-                ("x-forwarded-client-cert", xfcc),
-                (
-                    "x-palisade-principal",
-                    "spiffe://example.org/ns/prod/sa/bot",
-                ),
-            ],
+            &[("x-forwarded-client-cert", xfcc)],
         ))
         .await;
     let c = common(envoy.send(In::RequestBody(body(hello, true))).await);
     assert!(c.body_mutation.is_none());
+    let mut envoy = Envoy::connect(&server).await;
+    envoy
+        .send_with_principal(
+            request_headers("application/json", &[]),
+            "spiffe://example.org/ns/sandbox/sa/bot",
+        )
+        .await;
+    sandboxed(envoy.send(In::RequestBody(body(hello, true))).await);
 }
 
 /// Twenty request content types, each body carrying a secret: every one is read (and the secret denied) or

@@ -21,6 +21,7 @@ mod hostile; // plugins that loop, bomb memory, panic or lie about spans: cut of
 mod http; // serve --http: POST /v1/check in proto3 JSON, cross-checked with gRPC; errors and statuses
 mod kubernetes; // deploy/kubernetes as the real binary runs it: ConfigMap swaps under load, SIGTERM drains
 mod languages; // plugins in Python, JavaScript, C, Zig and Go, built by their scripts, in scan and over gRPC
+mod limits; // what an abusive client meets: HTTP/2 limits announced and held
 mod loadgen; // palisade bench: open and closed loop against the real server, counts and report
 mod payload; // JSON chat bodies: OpenAI and Anthropic shapes, tool calls, redactions written back in place
 mod pii; // the stock pii plugin's rules, with positives and decoys

@@ -1,7 +1,10 @@
 //! `serve --tls-cert/--tls-key/--client-ca`: TLS, and mutual TLS where the caller's SPIFFE ID is its
 //! principal, with certificates made at test time.
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair,
+    SanType,
+};
 use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 use tonic::Code;
 
@@ -23,6 +26,8 @@ impl Pki {
     fn new() -> Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // Names of its own: OpenSSL (curl) takes a leaf whose subject equals its issuer for self-signed.
+        params.distinguished_name = named("Palisade test CA");
         let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
         let pki = Pki {
             dir: tempfile::tempdir().unwrap(),
@@ -37,13 +42,19 @@ impl Pki {
 
     /// (certificate PEM, key PEM) for these DNS names and SPIFFE ID.
     fn issue(&self, names: &[&str], spiffe: Option<&str>) -> (String, String) {
+        self.issue_uris(names, spiffe.as_slice())
+    }
+
+    /// (certificate PEM, key PEM) for these DNS names and URI SANs.
+    fn issue_uris(&self, names: &[&str], uris: &[&str]) -> (String, String) {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .unwrap();
-        if let Some(id) = spiffe {
+        params.distinguished_name = named(names.first().or(uris.first()).unwrap_or(&"client"));
+        for uri in uris {
             params
                 .subject_alt_names
-                .push(SanType::URI(id.try_into().unwrap()));
+                .push(SanType::URI((*uri).try_into().unwrap()));
         }
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.ca).unwrap();
@@ -60,15 +71,63 @@ impl Pki {
 
     /// Client TLS that trusts the CA, presenting a certificate for `spiffe` when given.
     fn client(&self, spiffe: Option<&str>) -> ClientTlsConfig {
-        let mut tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(self.ca.pem()))
-            .domain_name("localhost");
+        match spiffe {
+            None => ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(self.ca.pem()))
+                .domain_name("localhost"),
+            Some(id) => self.client_with(&[id]),
+        }
+    }
+
+    /// Client TLS that trusts the CA, presenting a certificate with these URI SANs.
+    fn client_with(&self, uris: &[&str]) -> ClientTlsConfig {
+        let (cert, key) = self.issue_uris(&[], uris);
+        self.client(None).identity(Identity::from_pem(cert, key))
+    }
+
+    /// POSTs `body` to the HTTP API at `addr` over TLS with curl, presenting a certificate for `spiffe`
+    /// when given: (HTTP status, JSON answer), or `None` when no answer came (a refused handshake).
+    fn curl(
+        &self,
+        addr: std::net::SocketAddr,
+        spiffe: Option<&str>,
+        body: &str,
+    ) -> Option<(u16, serde_json::Value)> {
+        let url = format!("https://localhost:{}/v1/check", addr.port());
+        let mut command = std::process::Command::new("curl");
+        command.args([
+            "-sS",
+            "--cacert",
+            &self.path("ca.pem"),
+            "-H",
+            "content-type: application/json",
+        ]);
         if let Some(id) = spiffe {
             let (cert, key) = self.issue(&[], Some(id));
-            tls = tls.identity(Identity::from_pem(cert, key));
+            let name = id.rsplit('/').next().unwrap();
+            self.write(&format!("{name}.pem"), &cert);
+            self.write(&format!("{name}.key"), &key);
+            command.args(["--cert", &self.path(&format!("{name}.pem"))]);
+            command.args(["--key", &self.path(&format!("{name}.key"))]);
         }
-        tls
+        let out = command
+            .args(["--data", body, "-w", "\n%{http_code}", &url])
+            .output()
+            .expect("curl runs (apt-get install curl)");
+        if !out.status.success() {
+            eprintln!("curl: {}", String::from_utf8_lossy(&out.stderr));
+            return None;
+        }
+        let out = String::from_utf8(out.stdout).unwrap();
+        let (json, status) = out.rsplit_once('\n').unwrap();
+        Some((status.parse().unwrap(), serde_json::from_str(json).unwrap()))
     }
+}
+
+fn named(common_name: &str) -> DistinguishedName {
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, common_name);
+    name
 }
 
 fn hello(principal: &str) -> CheckRequest {
@@ -211,26 +270,36 @@ async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_cl
     };
     assert!(refused, "a client without a certificate was served");
 
-    // Plain HTTP has no certificates to check a claim against: it serves only calls that claim nothing.
-    let http = format!("http://{}/v1/check", server.http_addr.unwrap());
-    let post = |body: &'static str| {
-        reqwest::Client::new()
-            .post(&http)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
-    let answer = post(r#"{"text": "hello", "principal": "spiffe://example.org/ns/gateways/gw"}"#)
-        .await
-        .unwrap();
-    assert_eq!(answer.status().as_u16(), 403);
-    let error: serde_json::Value = answer.json().await.unwrap();
+    // The HTTP API is served over the same mutual TLS, with the same rules.
+    let http = server.http_addr.unwrap();
+    let claim = r#"{"text": "hello", "principal": "spiffe://example.org/ns/prod/sa/agent"}"#;
+    let (status, error) = pki.curl(http, Some(AGENT), claim).unwrap();
+    assert_eq!(status, 403, "{error}");
     assert!(
-        error["message"].as_str().unwrap().contains("mutual TLS"),
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("--trusted-gateway"),
         "{error}"
     );
-    let answer = post(r#"{"text": "hello"}"#).await.unwrap();
-    assert_eq!(answer.status().as_u16(), 200);
+    let (status, answer) = pki.curl(http, Some(GATEWAY), claim).unwrap();
+    assert_eq!(
+        (status, answer["decision"].as_str()),
+        (200, Some("DECISION_ALLOW")),
+        "{answer}"
+    );
+    let external =
+        r#"{"text": "hello", "destination": "https://api.openai.com/v1/chat/completions"}"#;
+    let (status, answer) = pki.curl(http, Some(AGENT), external).unwrap();
+    assert_eq!(
+        (status, answer["decision"].as_str()),
+        (200, Some("DECISION_DENY")),
+        "{answer}"
+    );
+    assert!(
+        pki.curl(http, None, r#"{"text": "hello"}"#).is_none(),
+        "an HTTP caller without a certificate was served"
+    );
 
     // Each refusal was counted and audited once, on its transport.
     let page = server.metrics().await;
@@ -247,4 +316,76 @@ async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_cl
         .map(|t| (format!("{t:?}"), "\"PermissionDenied\"".to_string()))
         .collect();
     assert_eq!(refused, want);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_mtls_a_certificate_must_carry_exactly_one_spiffe_id() {
+    let pki = Pki::new();
+    let server = Server::start_with(
+        &[
+            "--tls-cert",
+            &pki.path("server.pem"),
+            "--tls-key",
+            &pki.path("server.key"),
+            "--client-ca",
+            &pki.path("ca.pem"),
+        ],
+        Some(pki.client(Some(AGENT))),
+    )
+    .await;
+    let no_id = pki.client_with(&["https://example.org/not-a-spiffe-id"]);
+    let two_ids = pki.client_with(&[AGENT, GATEWAY]);
+    for (tls, why) in [
+        (no_id, "no spiffe:// URI SAN"),
+        (two_ids, "2 spiffe:// URI SANs"),
+    ] {
+        let channel = server.connect(Some(tls)).await.unwrap();
+        let mut client = palisade::server::proto::guardrail_client::GuardrailClient::new(channel);
+        // Claiming a principal does not stand in for the missing identity, nor does claiming nothing.
+        for claim in ["spiffe://example.org/ns/billing/sa/billing-agent", ""] {
+            let e = client.check(hello(claim)).await.unwrap_err();
+            assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+            assert!(e.message().contains(why), "{}", e.message());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_mtls_admin_answers_only_the_admin_clients() {
+    use palisade::server::proto::admin_client::AdminClient;
+    use palisade::server::proto::StatusRequest;
+    const OPERATOR: &str = "spiffe://example.org/ns/ops/sa/operator";
+    let pki = Pki::new();
+    let server = Server::start_with(
+        &[
+            "--tls-cert",
+            &pki.path("server.pem"),
+            "--tls-key",
+            &pki.path("server.key"),
+            "--client-ca",
+            &pki.path("ca.pem"),
+            "--admin-client",
+            "spiffe://example.org/ns/ops/*",
+        ],
+        Some(pki.client(Some(AGENT))),
+    )
+    .await;
+    let (server, pki) = (&server, &pki);
+    let admin_as = |id| async move {
+        AdminClient::new(server.connect(Some(pki.client(Some(id)))).await.unwrap())
+    };
+    let e = admin_as(AGENT)
+        .await
+        .status(StatusRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    assert!(e.message().contains("--admin-client"), "{}", e.message());
+    let status = admin_as(OPERATOR)
+        .await
+        .status(StatusRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.source, "embedded");
 }

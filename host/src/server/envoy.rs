@@ -41,20 +41,29 @@ pub(super) fn header(headers: Option<&HeaderMap>, name: &str) -> Option<String> 
     }
 }
 
-/// The principal Envoy forwards: the configured header (`--principal-header`), else the client
-/// certificate's URI from `x-forwarded-client-cert`, else what Envoy's attributes say.
+/// The principal Envoy forwards: its `source.principal` attribute (the downstream certificate Envoy
+/// verified) when it sent one; else, only when configured (`--principal-header`), a request header —
+/// read as Envoy's `x-forwarded-client-cert` when that is the header named. A header a client can set is
+/// never trusted unasked; the gateway must strip it from clients (docs/envoy.md).
 pub(super) fn forwarded_principal(
     settings: &super::Settings,
     get: impl Fn(&str) -> Option<String>,
     attribute: Option<String>,
 ) -> Option<String> {
-    settings
-        .principal_header
-        .as_deref()
-        .and_then(&get)
-        .or_else(|| get("x-forwarded-client-cert").and_then(|x| xfcc_uri(&x)))
-        .or(attribute)
+    if let Some(principal) = attribute.filter(|a| !a.is_empty()) {
+        return Some(principal);
+    }
+    let name = settings.principal_header.as_deref()?;
+    let value = get(name)?;
+    if name == XFCC {
+        xfcc_uri(&value)
+    } else {
+        Some(value)
+    }
 }
+
+/// Envoy's header carrying the downstream client certificate's details.
+const XFCC: &str = "x-forwarded-client-cert";
 
 /// Where a request goes: `x-palisade-destination` (`explicit`, set by the gateway when it rewrites the
 /// host) or the scheme and authority the client used; then the path.
@@ -75,16 +84,48 @@ pub(super) fn destination(
     ))
 }
 
-/// The `URI=` of the first element of an `x-forwarded-client-cert` header: the client certificate's
-/// URI SAN, which is its SPIFFE ID.
+/// The `URI=` of the last element of an `x-forwarded-client-cert` header: the element the Envoy in
+/// front of Palisade added, for the certificate it verified (earlier elements come from proxies before it).
+/// Elements are separated by `,` and pairs by `;`, except inside double quotes, where `\"` escapes a
+/// quote (a Subject such as `"CN=a,O=b;c"`).
 fn xfcc_uri(header: &str) -> Option<String> {
-    let first = header.split(',').next()?;
-    first.split(';').find_map(|pair| {
+    let elements = split_unquoted(header, ',');
+    let last = elements.last()?;
+    split_unquoted(last, ';').iter().find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         key.trim()
             .eq_ignore_ascii_case("uri")
-            .then(|| value.trim().trim_matches('"').to_string())
+            .then(|| unquote(value.trim()))
+            .filter(|uri| !uri.is_empty())
     })
+}
+
+/// `text` split at each `separator` outside double quotes.
+fn split_unquoted(text: &str, separator: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (at, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            c if c == separator && !quoted => {
+                parts.push(&text[start..at]);
+                start = at + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// A value without its surrounding quotes and with `\"` unescaped.
+fn unquote(value: &str) -> String {
+    match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => inner.replace("\\\"", "\""),
+        None => value.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -92,12 +133,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn xfcc_gives_the_first_certificates_uri() {
-        let h = r#"By=spiffe://example.org/envoy;Hash=abc;Subject="CN=x";URI=spiffe://example.org/ns/a/sa/agent,By=x;URI=spiffe://other"#;
+    fn xfcc_gives_the_uri_of_the_element_envoy_added() {
+        let h = r#"By=spiffe://example.org/envoy;Hash=abc;Subject="CN=x";URI=spiffe://example.org/ns/a/sa/agent"#;
         assert_eq!(
             xfcc_uri(h).as_deref(),
             Some("spiffe://example.org/ns/a/sa/agent")
         );
+        // Commas and semicolons inside a quoted Subject split nothing; the last element is Envoy's own.
+        let h = r#"By=x;URI=spiffe://earlier,By=spiffe://example.org/envoy;Subject="CN=agent, O=Example; Inc, C=\"US\"";URI=spiffe://example.org/ns/b/sa/bot"#;
+        assert_eq!(
+            xfcc_uri(h).as_deref(),
+            Some("spiffe://example.org/ns/b/sa/bot")
+        );
         assert_eq!(xfcc_uri("By=x;Hash=y"), None);
+        assert_eq!(xfcc_uri(r#"Subject="a;URI=spiffe://forged""#), None);
     }
 }

@@ -79,7 +79,7 @@ fn read(
     received: Instant,
 ) -> Result<(Call, Body), Refused> {
     let deadline = caller_deadline(&request, received)?;
-    let peer = identity::peer_spiffe_id(&request);
+    let peer = identity::peer_spiffe_id(&request)?;
     let message = request.into_inner();
     let principal_attribute = message
         .attributes

@@ -55,7 +55,10 @@ impl ExternalProcessor for ExtProcService {
     ) -> Result<Response<Self::ProcessStream>, Status> {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let shared = self.0.clone();
-        let peer = super::identity::peer_spiffe_id(&request);
+        let peer = super::identity::peer_spiffe_id(&request).map_err(|refused| {
+            self.0.refuse("ext_proc", "", Instant::now(), &refused);
+            Status::from(refused)
+        })?;
         tokio::spawn(async move {
             let mut exchange = Exchange::new(shared, peer);
             if let Err(status) = exchange.run(request.into_inner(), &tx).await {

@@ -139,6 +139,9 @@ pub(crate) enum Refused {
     /// The call is malformed: a bad field, header or value.
     #[error("{0}")]
     Invalid(String),
+    /// The caller's certificate does not say who it is (no SPIFFE ID, or several).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The caller claimed what it may not (a principal, without being a trusted gateway).
     #[error("{0}")]
     NotPermitted(String),
@@ -171,6 +174,7 @@ impl Refused {
     pub fn code(&self) -> Code {
         match self {
             Refused::Invalid(_) | Refused::Unreadable(_) => Code::InvalidArgument,
+            Refused::Unauthenticated(_) => Code::Unauthenticated,
             Refused::NotPermitted(_) => Code::PermissionDenied,
             Refused::TooLarge(_) => Code::ResourceExhausted,
             Refused::UnreadableAnswer(_) => Code::Unavailable,
@@ -184,6 +188,7 @@ impl Refused {
     pub fn http(&self) -> u16 {
         match self {
             Refused::Invalid(_) => 400,
+            Refused::Unauthenticated(_) => 401,
             Refused::NotPermitted(_) => 403,
             Refused::TooLarge(_) => 413,
             Refused::Unreadable(_) => 415,
@@ -199,6 +204,7 @@ impl Refused {
     pub fn message(&self) -> &str {
         match self {
             Refused::Invalid(m)
+            | Refused::Unauthenticated(m)
             | Refused::NotPermitted(m)
             | Refused::TooLarge(m)
             | Refused::Unreadable(m)
@@ -662,6 +668,7 @@ mod tests {
     fn every_refusal_has_a_code_and_a_status_that_agree() {
         let all = [
             Refused::Invalid(String::new()),
+            Refused::Unauthenticated(String::new()),
             Refused::NotPermitted(String::new()),
             Refused::TooLarge(String::new()),
             Refused::Unreadable(String::new()),
@@ -677,6 +684,7 @@ mod tests {
             let callers = matches!(
                 code,
                 Code::InvalidArgument
+                    | Code::Unauthenticated
                     | Code::PermissionDenied
                     | Code::ResourceExhausted
                     | Code::Cancelled

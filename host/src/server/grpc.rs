@@ -62,8 +62,10 @@ impl Guardrail for GuardrailService {
         request: Request<proto::CheckRequest>,
     ) -> Result<Response<proto::CheckResponse>, Status> {
         let received = Instant::now();
-        let deadline = match caller_deadline(&request, received) {
-            Ok(deadline) => deadline,
+        let read = caller_deadline(&request, received)
+            .and_then(|deadline| Ok((deadline, identity::peer_spiffe_id(&request)?)));
+        let (deadline, peer) = match read {
+            Ok(read) => read,
             Err(refused) => {
                 let request_id = &request.get_ref().request_id;
                 self.0.refuse("grpc", request_id, received, &refused);
@@ -72,7 +74,7 @@ impl Guardrail for GuardrailService {
         };
         let caller = Caller {
             transport: "grpc",
-            peer: identity::peer_spiffe_id(&request),
+            peer,
             deadline,
             received,
         };
@@ -98,7 +100,7 @@ async fn open_stream(
     (String, Refused),
 > {
     let deadline = caller_deadline(&request, received).map_err(|r| (String::new(), r))?;
-    let peer = identity::peer_spiffe_id(&request);
+    let peer = identity::peer_spiffe_id(&request).map_err(|r| (String::new(), r))?;
     let mut inbound = request.into_inner();
     let first = next_chunk(&mut inbound, deadline, received)
         .await

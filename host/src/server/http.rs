@@ -10,15 +10,16 @@
 //!   name), with the gRPC call's code and message and the matching HTTP status.
 //!
 //! A deadline comes from `x-palisade-timeout` (`250ms`, `2s`), which bounds reading the body, the wait
-//! for a worker and the chain, like `grpc-timeout`. Plain HTTP has no client certificates: under mutual TLS
-//! (`--client-ca`) this listener serves only calls that claim no principal.
+//! for a worker and the chain, like `grpc-timeout`. It is served with the gRPC listener's TLS: under mutual
+//! TLS (`--client-ca`) a caller is its certificate's SPIFFE ID here too, and may claim no other principal
+//! unless it is a trusted gateway.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
@@ -26,17 +27,20 @@ use tonic::Code;
 
 use super::api::{self, Caller};
 use super::gate::Refused;
+use super::identity;
+use super::listen::Peer;
 use super::{proto, Shared};
 
 /// How long a request body may take to arrive when the caller sets no deadline.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves the HTTP/JSON API on `listener` until `shutdown` resolves; calls in flight finish first.
+/// Serves the HTTP/JSON API on `listener` until `shutdown` resolves; calls in flight finish first. With
+/// `--tls-cert` it is served over TLS (HTTP/2 or HTTP/1.1), with `--client-ca` mutual TLS, as gRPC is.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) {
     let app = axum::Router::new()
         .route("/v1/check", post(check))
         .route(
@@ -52,15 +56,17 @@ pub async fn serve(
             )
         })
         .with_state(shared.clone());
+    let tls = shared
+        .settings
+        .tls
+        .as_ref()
+        .map(|t| t.with_alpn(&[b"h2", b"http/1.1"]));
+    let limits = shared.settings.limits;
     let stopping = async move {
         shutdown.await;
         shared.drain();
     };
-    // Nagle off, as for gRPC: an answer must not wait for the caller's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| super::no_delay(tcp));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stopping)
-        .await
+    super::listen::serve(listener, tls, false, limits, app, stopping).await;
 }
 
 async fn ready(State(shared): State<Arc<Shared>>) -> Response {
@@ -75,9 +81,10 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
     )
 }
 
-async fn check(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+async fn check(State(shared): State<Arc<Shared>>, request: axum::extract::Request) -> Response {
     let received = Instant::now();
-    let answer = match read_request(&shared, &headers, body, received).await {
+    let (parts, body) = request.into_parts();
+    let answer = match read_request(&shared, &parts, body, received).await {
         // Refusals from here on are recorded by the check.
         Ok((request, caller)) => api::check(&shared, request, caller).await,
         Err(refused) => {
@@ -94,10 +101,12 @@ async fn check(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body
 /// The CheckRequest in the body, and the caller's deadline.
 async fn read_request(
     shared: &Shared,
-    headers: &HeaderMap,
+    parts: &axum::http::request::Parts,
     body: Body,
     received: Instant,
 ) -> Result<(proto::CheckRequest, Caller), Refused> {
+    let headers = &parts.headers;
+    let peer = identity::spiffe_id_of(parts.extensions.get::<Peer>())?;
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -154,18 +163,11 @@ async fn read_request(
     };
     let request: proto::CheckRequest = serde_json::from_slice(&bytes)
         .map_err(|e| Refused::Invalid(format!("the body is not a CheckRequest in JSON: {e}")))?;
-    if shared.settings.mutual_tls && !request.principal.is_empty() {
-        return Err(Refused::NotPermitted(
-            "the HTTP API has no client certificates, so under mutual TLS it cannot vouch for a \
-             principal; call over gRPC with mutual TLS, or leave `principal` empty"
-                .into(),
-        ));
-    }
     Ok((
         request,
         Caller {
             transport: "http",
-            peer: None,
+            peer,
             deadline,
             received,
         },

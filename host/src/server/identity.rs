@@ -6,23 +6,59 @@
 //! taken as it is: the network is then the boundary.
 
 use super::gate::Refused;
+use super::listen::Peer;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
-/// The SPIFFE ID of the client certificate this call came with, if any.
-pub(super) fn peer_spiffe_id<T>(request: &tonic::Request<T>) -> Option<String> {
-    let certs = request.peer_certs()?;
-    let leaf = certs.first()?;
-    spiffe_id(leaf.as_ref())
+/// The SPIFFE ID of the client certificate a gRPC call came with; see [`spiffe_id_of`].
+pub(super) fn peer_spiffe_id<T>(request: &tonic::Request<T>) -> Result<Option<String>, Refused> {
+    spiffe_id_of(request.extensions().get::<Peer>())
 }
 
-/// The first `spiffe://` URI SAN of a DER certificate.
-pub(super) fn spiffe_id(der: &[u8]) -> Option<String> {
-    let (_, cert) = X509Certificate::from_der(der).ok()?;
-    let san = cert.subject_alternative_name().ok()??;
-    san.value.general_names.iter().find_map(|name| match name {
-        GeneralName::URI(uri) if uri.starts_with("spiffe://") => Some(uri.to_string()),
-        _ => None,
-    })
+/// The SPIFFE ID of the client certificate a connection presented: `None` without one (no mutual TLS).
+/// A certificate must carry exactly one `spiffe://` URI SAN: with none, a caller would fall back to
+/// whatever principal it claims; with two, which one it is would be a guess.
+pub(super) fn spiffe_id_of(peer: Option<&Peer>) -> Result<Option<String>, Refused> {
+    let Some(leaf) = peer.and_then(|p| p.certs.as_deref()).and_then(<[_]>::first) else {
+        return Ok(None);
+    };
+    let refused = |why: String| {
+        Err(Refused::Unauthenticated(format!(
+            "{why}; under mutual TLS a caller is its certificate's SPIFFE ID, so issue it with exactly \
+             one spiffe:// URI SAN (e.g. spiffe://example.org/ns/team/sa/agent)"
+        )))
+    };
+    let ids = match spiffe_ids(leaf.as_ref()) {
+        Ok(ids) => ids,
+        Err(e) => return refused(format!("the client certificate cannot be read ({e})")),
+    };
+    match <[String; 1]>::try_from(ids) {
+        Ok([id]) => Ok(Some(id)),
+        Err(ids) if ids.is_empty() => {
+            refused("the client certificate has no spiffe:// URI SAN".into())
+        }
+        Err(ids) => refused(format!(
+            "the client certificate has {} spiffe:// URI SANs ({})",
+            ids.len(),
+            ids.join(", ")
+        )),
+    }
+}
+
+/// The `spiffe://` URI SANs of a DER certificate.
+fn spiffe_ids(der: &[u8]) -> Result<Vec<String>, String> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
+    let Some(san) = cert.subject_alternative_name().map_err(|e| e.to_string())? else {
+        return Ok(Vec::new());
+    };
+    Ok(san
+        .value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::URI(uri) if uri.starts_with("spiffe://") => Some(uri.to_string()),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The principal a call runs as: `claimed` by the request, checked against the certificate's `peer` ID.
@@ -36,7 +72,7 @@ pub(super) fn principal(
         (None, Some(peer)) => Ok(Some(peer)),
         (Some(claimed), Some(peer)) if claimed == peer => Ok(Some(claimed)),
         (Some(claimed), Some(peer)) => {
-            if trusted_gateways.iter().any(|g| glob(g, &peer)) {
+            if matches_any(trusted_gateways, &peer) {
                 Ok(Some(claimed))
             } else {
                 Err(Refused::NotPermitted(format!(
@@ -47,6 +83,11 @@ pub(super) fn principal(
             }
         }
     }
+}
+
+/// Whether `id` matches one of `patterns` (see [`glob`]).
+pub(super) fn matches_any(patterns: &[String], id: &str) -> bool {
+    patterns.iter().any(|p| glob(p, id))
 }
 
 /// `*` matches any run of characters (so `spiffe://example.org/ns/gateways/*` covers a namespace).

@@ -1,0 +1,107 @@
+//! What an abusive or careless client meets: limits announced in HTTP/2 SETTINGS and held, deadlines
+//! answered as deadlines. A raw HTTP/2 client, so what is seen is what the server sent.
+
+use bytes::Bytes;
+use prost::Message;
+use tonic_health::pb::HealthCheckRequest;
+
+use crate::serve::{text, Server};
+use crate::util::{bundle_dir, testbed, HEADER};
+
+/// An HTTP/2 connection to the server, driven in the background.
+async fn connect(server: &Server) -> h2::client::SendRequest<Bytes> {
+    let tcp = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let (send, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    send
+}
+
+/// One unary gRPC call with extra request headers: (grpc-status, grpc-message), from the trailers or
+/// from a trailers-only answer.
+async fn call(
+    send: &mut h2::client::SendRequest<Bytes>,
+    path: &str,
+    message: &impl Message,
+    headers: &[(&str, &str)],
+) -> (String, String) {
+    let mut request = http::Request::post(format!("http://palisade{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut send = send.clone().ready().await.unwrap();
+    let (response, mut body) = send.send_request(request.body(()).unwrap(), false).unwrap();
+    let encoded = message.encode_to_vec();
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(encoded.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&encoded);
+    body.send_data(framed.into(), true).unwrap();
+    let response = response.await.unwrap();
+    let status = |headers: &http::HeaderMap| {
+        let get = |name| {
+            headers
+                .get(name)
+                .map(|v: &http::HeaderValue| v.to_str().unwrap().to_string())
+        };
+        get("grpc-status").map(|code| (code, get("grpc-message").unwrap_or_default()))
+    };
+    if let Some(status) = status(response.headers()) {
+        return status;
+    }
+    let mut answer = response.into_body();
+    while answer.data().await.is_some() {}
+    let trailers = answer.trailers().await.unwrap().expect("trailers");
+    status(&trailers).expect("a grpc-status")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_grpc_listener_announces_its_stream_limit() {
+    let server = Server::start(&[]).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let (mut send, mut connection) = h2::client::handshake(tcp).await.unwrap();
+    // One health check, so the server's SETTINGS have arrived and been applied.
+    let request = http::Request::post("http://palisade/grpc.health.v1.Health/Check")
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+    let (response, mut body) = send.send_request(request, false).unwrap();
+    body.send_data(Bytes::from_static(&[0, 0, 0, 0, 0]), true)
+        .unwrap();
+    let response = tokio::select! {
+        response = response => response.unwrap(),
+        ended = &mut connection => panic!("the connection ended first: {ended:?}"),
+    };
+    assert_eq!(response.status(), 200);
+    assert_eq!(connection.max_concurrent_send_streams(), 256);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_grpc_timeout_is_deadline_exceeded_never_cancelled() {
+    let manifest = format!(
+        "{HEADER}{}",
+        testbed("slow", r#"{ mode = "loop" }"#, "budget = \"10s\"")
+    );
+    let dir = bundle_dir(&manifest);
+    let server = Server::start(&["--bundle", dir.path().to_str().unwrap()]).await;
+    let mut send = connect(&server).await;
+    const CHECK: &str = "/palisade.v1.Guardrail/Check";
+    // 4 is DEADLINE_EXCEEDED; tonic's own server said 1 (CANCELLED, "Timeout expired").
+    for timeout in ["1m", "1u", "5m", "50m"] {
+        for _ in 0..5 {
+            let (code, message) =
+                call(&mut send, CHECK, &text("x"), &[("grpc-timeout", timeout)]).await;
+            assert_eq!(code, "4", "grpc-timeout {timeout}: {message}");
+        }
+    }
+    // Without a deadline, the same connection still answers.
+    let (code, message) = call(
+        &mut send,
+        "/grpc.health.v1.Health/Check",
+        &HealthCheckRequest::default(),
+        &[],
+    )
+    .await;
+    assert_eq!(code, "0", "{message}");
+}
