@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request as In;
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request::RequestBody;
 use palisade::server::proto::{CheckRequest, CheckStreamRequest, Direction};
 use serde_json::Value;
@@ -11,6 +12,7 @@ use crate::serve::{text, Server};
 
 const EMAIL: &str = "ana.silva@example.com";
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
+const QUERY_TOKEN: &str = "ghp_R4nd0mT0k3nV4lu3F0rTh3Qu3ryStr1ngX9";
 
 /// The audit events written to `path`, one per line.
 pub(crate) fn events(path: &std::path::Path) -> Vec<Value> {
@@ -74,20 +76,33 @@ async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
         .unwrap()
         .into_inner();
     while answers.message().await.unwrap().is_some() {}
-    // Envoy ext_authz, with a chat body.
-    crate::ext_authz::check(
-        &server,
-        crate::ext_authz::envoy_request(
-            "application/json",
-            &[],
-            &crate::ext_authz::chat(&format!("mail {EMAIL}")),
-        ),
-    )
-    .await;
+    // Envoy ext_authz, with a chat body, and a credential in the query string that must not become part
+    // of the destination (the audit trail, plugins' identifiers).
+    let mut request = crate::ext_authz::envoy_request(
+        "application/json",
+        &[],
+        &crate::ext_authz::chat(&format!("mail {EMAIL}")),
+    );
+    let http = (request.attributes.as_mut().unwrap().request.as_mut())
+        .and_then(|r| r.http.as_mut())
+        .unwrap();
+    http.path = format!("/v1/chat/completions?api_key={QUERY_TOKEN}");
+    crate::ext_authz::check(&server, request).await;
     // Envoy ext_proc, buffering a chat request body.
     let mut envoy = crate::ext_proc::Envoy::connect(&server).await;
+    let with_query = format!("/v1/chat/completions?api_key={QUERY_TOKEN}#frag");
     envoy
-        .send(crate::ext_proc::request_headers("application/json", &[]))
+        .send(In::RequestHeaders(crate::ext_proc::headers(
+            &[
+                (":method", "POST"),
+                (":scheme", "https"),
+                (":authority", "api.openai.com"),
+                (":path", &with_query),
+                ("content-type", "application/json"),
+                ("x-request-id", "req-42"),
+            ],
+            false,
+        )))
         .await;
     let chat = crate::ext_authz::chat(&format!("mail {EMAIL}"));
     envoy
@@ -108,7 +123,7 @@ async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
     server.terminate();
 
     let raw = std::fs::read_to_string(&path).unwrap();
-    for value in [EMAIL, "ana.silva", AWS_KEY] {
+    for value in [EMAIL, "ana.silva", AWS_KEY, QUERY_TOKEN] {
         assert!(
             !raw.contains(value),
             "the audit trail holds {value}:\n{raw}"

@@ -454,6 +454,51 @@ async fn admin_status_describes_the_bundle_and_reload_swaps_in_a_new_one() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn without_mtls_admin_answers_only_callers_on_this_host() {
+    // This machine's address on its default route: not loopback, yet reachable from here.
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    probe
+        .connect("10.255.255.255:9")
+        .expect("a non-loopback route (any network interface) to reach this host by");
+    let ip = probe.local_addr().unwrap().ip();
+    assert!(!ip.is_loopback() && !ip.is_unspecified(), "{ip}");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_palisade"));
+    command
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env("PALISADE_CACHE_DIR", crate::util::BINARY_CACHE_DIR);
+    let server = Server::spawn(command, None).await;
+    let port = server.addr().port();
+    let remote = Channel::from_shared(format!("http://{ip}:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let e = AdminClient::new(remote.clone())
+        .reload(ReloadRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    assert!(e.message().contains("loopback"), "{}", e.message());
+    // The checks themselves are for every caller.
+    let r = GuardrailClient::new(remote)
+        .check(text("hi"))
+        .await
+        .unwrap();
+    assert_eq!(r.into_inner().decision(), Decision::Allow);
+    // From this host, Admin answers.
+    let local = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let status = AdminClient::new(local)
+        .status(StatusRequest {})
+        .await
+        .unwrap();
+    assert_eq!(status.into_inner().source, "embedded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sigterm_finishes_in_flight_calls_and_exits_0() {
     let manifest = format!(
         "{HEADER}{}",

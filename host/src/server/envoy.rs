@@ -66,7 +66,9 @@ pub(super) fn forwarded_principal(
 const XFCC: &str = "x-forwarded-client-cert";
 
 /// Where a request goes: `x-palisade-destination` (`explicit`, set by the gateway when it rewrites the
-/// host) or the scheme and authority the client used; then the path.
+/// host) or the scheme and authority the client used; then the path, without its query or fragment. A
+/// query often carries a credential (`?api_key=…`), and the destination is written to the audit trail
+/// and handed to every plugin as an identifier; the path is what policies match on.
 pub(super) fn destination(
     explicit: Option<String>,
     scheme: Option<String>,
@@ -77,11 +79,10 @@ pub(super) fn destination(
         let scheme = scheme.unwrap_or_else(|| "https".into());
         authority.map(|authority| format!("{scheme}://{authority}"))
     })?;
-    Some(format!(
-        "{}{}",
-        base.trim_end_matches('/'),
-        path.unwrap_or_default()
-    ))
+    let path = path.unwrap_or_default();
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let base = base.split(['?', '#']).next().unwrap_or_default();
+    Some(format!("{}{path}", base.trim_end_matches('/')))
 }
 
 /// The `URI=` of the last element of an `x-forwarded-client-cert` header: the element the Envoy in
@@ -131,6 +132,26 @@ fn unquote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_destination_has_no_query_or_fragment() {
+        let at = |explicit: Option<&str>, path: &str| {
+            destination(
+                explicit.map(str::to_string),
+                None,
+                Some("api.example.com".into()),
+                Some(path.into()),
+            )
+        };
+        assert_eq!(
+            at(None, "/v1/search?api_key=ghp_x&q=1#top").as_deref(),
+            Some("https://api.example.com/v1/search")
+        );
+        assert_eq!(
+            at(Some("https://llm.internal/?token=x"), "/v1/chat").as_deref(),
+            Some("https://llm.internal/v1/chat")
+        );
+    }
 
     #[test]
     fn xfcc_gives_the_uri_of_the_element_envoy_added() {
