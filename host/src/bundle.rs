@@ -148,11 +148,55 @@ impl BundleSource for DirSource {
         self.dir.join(file).display().to_string()
     }
 
+    /// Regular files only, and at most [`MAX_FILE`] bytes: a name linked to `/dev/zero` would otherwise
+    /// be read until memory ran out, and a FIFO would hang the load. Symbolic links are followed (a
+    /// Kubernetes ConfigMap is a directory of them), to a regular file.
     fn read(&self, file: &str) -> Result<Vec<u8>> {
+        use std::io::Read;
         let path = self.dir.join(file);
-        std::fs::read(&path).map_err(|source| Error::File { path, source })
+        let refuse = |why: String| {
+            Err(Error::File {
+                path: path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, why),
+            })
+        };
+        let io = |source| Error::File {
+            path: path.clone(),
+            source,
+        };
+        // Checked before opening: opening a FIFO blocks until something writes to it.
+        let metadata = std::fs::metadata(&path).map_err(io)?;
+        if !metadata.is_file() {
+            return refuse(
+                "not a regular file (a bundle holds files, not devices, pipes or directories)"
+                    .into(),
+            );
+        }
+        let opened = std::fs::File::open(&path).map_err(io)?;
+        if !opened.metadata().map_err(io)?.is_file() {
+            return refuse(
+                "replaced by something other than a regular file while being read".into(),
+            );
+        }
+        let mut bytes =
+            Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0).min(MAX_FILE));
+        opened
+            .take(MAX_FILE as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() > MAX_FILE {
+            return refuse(format!(
+                "over the limit of {} MiB for a bundle file",
+                MAX_FILE >> 20
+            ));
+        }
+        Ok(bytes)
     }
 }
+
+/// The largest file a bundle may hold: far above any plugin (an interpreter compiled in, as Python
+/// plugins have, is tens of MiB), far below what would hurt the host.
+pub const MAX_FILE: usize = 256 << 20;
 
 /// The stock bundle built into the binary by `build.rs`.
 pub mod embedded {
@@ -499,8 +543,9 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
                 return Err(Error::Manifest {
                     file: at_line(span.clone()),
                     message: format!(
-                        "plugin {:?}: no sha256 for {}; if you trust this file, add `sha256 = \"{actual}\"`",
-                        entry.name, entry.wasm
+                        "plugin {:?}: no sha256 for {}; if you trust this file, add its digest \
+                         (`sha256sum {}`) as `sha256 = \"…\"`",
+                        entry.name, entry.wasm, entry.wasm
                     ),
                 })
             }
@@ -512,8 +557,8 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
                         None => source.describe(&entry.wasm),
                     },
                     message: format!(
-                        "sha256 mismatch: bundle.toml (line {}) says {expected}, the file is {actual}; \
-                         rebuild the bundle or fix the digest",
+                        "sha256 mismatch: the file is not the one bundle.toml (line {}) names by \
+                         {expected}; rebuild the bundle or fix the digest",
                         line_of(manifest_text, span.start)
                     ),
                 })
@@ -608,7 +653,7 @@ fn plugin_config(
             let actual = hex::encode(Sha256::digest(&bytes));
             if !expected.eq_ignore_ascii_case(&actual) {
                 return Err(manifest_error(format!(
-                    "files.{key}: sha256 mismatch for {file}: [digests] says {expected}, the file is {actual}"
+                    "files.{key}: sha256 mismatch for {file}: it is not the file [digests] names by {expected}"
                 )));
             }
             let text = String::from_utf8(bytes)

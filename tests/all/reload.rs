@@ -233,7 +233,7 @@ async fn each_kind_of_broken_bundle_leaves_the_old_one_serving_and_says_why() {
         (
             "a directory where the wasm should be",
             pointing_at("folder.wasm", b""),
-            "folder.wasm: Is a directory",
+            "folder.wasm: not a regular file",
         ),
         (
             "wrong digest",
