@@ -3,7 +3,8 @@
 //!
 //! What a plugin gets: a WASI with nothing granted (no preopened directories, no environment, no sockets;
 //! stdout and stderr go to the log, bounded), clocks and randomness, and the `host.log` import. What it is
-//! held to: a wall-time budget per call, enforced by epoch interruption, and a cap on each linear memory,
+//! held to: a wall-time budget per call, enforced by epoch interruption (and by timers cut off at the
+//! deadline, `clocks`), and a cap on each linear memory,
 //! enforced by a [`wasmtime::ResourceLimiter`]. An instance that trapped, ran out of time or hit its memory
 //! cap is dropped, never reused.
 //!
@@ -32,6 +33,7 @@ mod bindings {
     });
 }
 
+mod clocks;
 mod output;
 
 use bindings::palisade::guardrail::host::Level;
@@ -114,6 +116,7 @@ impl Engine {
             .map_err(|e| crate::Error::Engine(format!("{e:#}")))?;
         Guardrail::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| crate::Error::Engine(format!("{e:#}")))?;
+        clocks::shadow(&mut linker).map_err(|e| crate::Error::Engine(format!("{e:#}")))?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = {
@@ -240,13 +243,16 @@ impl PluginRuntime {
             Some(instance) => instance,
             None => self.instantiate()?,
         };
-        instance.store.data_mut().begin_call();
+        instance.store.data_mut().begin_call(budget);
         instance.store.set_epoch_deadline(ticks(budget));
         let result = instance
             .guardrail
             .call_inspect(&mut instance.store, ctx, text);
         instance.store.data_mut().end_call();
         match result {
+            Ok(_) if instance.store.data().slept_past_deadline => {
+                Err(PluginError::Timeout { budget })
+            }
             Ok(verdict) => {
                 self.release(instance);
                 Ok(verdict)
@@ -265,9 +271,14 @@ impl PluginRuntime {
             .pre
             .instantiate(&mut store)
             .map_err(|e| PluginError::Instantiate(format!("{e:#}")))?;
-        store.data_mut().begin_call();
+        store.data_mut().begin_call(CONFIGURE_BUDGET);
         let configured = guardrail.call_configure(&mut store, &self.config_json);
         store.data_mut().end_call();
+        if configured.is_ok() && store.data().slept_past_deadline {
+            return Err(PluginError::ConfigureTrap(Box::new(PluginError::Timeout {
+                budget: CONFIGURE_BUDGET,
+            })));
+        }
         match configured {
             Ok(Ok(())) => Ok(Instance { store, guardrail }),
             Ok(Err(message)) => Err(PluginError::Configure(message)),
@@ -329,6 +340,10 @@ pub(crate) struct HostState {
     plugin: Arc<str>,
     log_budget: Arc<AtomicUsize>,
     logs_dropped: Arc<AtomicUsize>,
+    /// When the call in progress must end: no timer the guest sets outlasts it.
+    deadline: Option<std::time::Instant>,
+    /// The guest asked for a timer past `deadline` (cut short): the call has timed out.
+    slept_past_deadline: bool,
 }
 
 impl HostState {
@@ -345,6 +360,7 @@ impl HostState {
         };
         // Nothing granted: no args, env, preopens or network; stdio goes to the bounded log.
         let wasi = WasiCtxBuilder::new()
+            .monotonic_clock(clocks::Clock)
             .stdout(sink("stdout"))
             .stderr(sink("stderr"))
             .build();
@@ -358,16 +374,21 @@ impl HostState {
             plugin,
             log_budget,
             logs_dropped,
+            deadline: None,
+            slept_past_deadline: false,
         }
     }
 
-    fn begin_call(&mut self) {
+    fn begin_call(&mut self, budget: Duration) {
+        self.deadline = std::time::Instant::now().checked_add(budget);
+        self.slept_past_deadline = false;
         self.memory.hit = false;
         self.log_budget.store(LOG_LINES_PER_CALL, Ordering::Relaxed);
         self.logs_dropped.store(0, Ordering::Relaxed);
     }
 
     fn end_call(&mut self) {
+        self.deadline = None;
         let dropped = self.logs_dropped.swap(0, Ordering::Relaxed);
         if dropped > 0 {
             tracing::warn!(plugin = %self.plugin, dropped, "plugin log lines over the per-call limit were dropped");

@@ -54,6 +54,32 @@ fn an_infinite_loop_is_cut_off_within_its_budget_and_the_next_call_works() {
 }
 
 #[test]
+fn a_sleep_is_cut_off_at_its_budget_not_when_it_wakes() {
+    // A WASI timer is waited on in host code, where epoch interruption does not reach.
+    let bundle = load(&format!(
+        "{HEADER}{}{PII}",
+        testbed(
+            "hostile",
+            r#"{ mode = "sleep", ms = 5000 }"#,
+            "on_error = \"deny\"\nbudget = \"50ms\""
+        )
+    ))
+    .unwrap();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let v = run(&bundle, "a@b.co");
+        let took = started.elapsed();
+        assert_eq!(v.outcome, Outcome::Deny);
+        assert!(
+            matches!(failure(&v), PluginError::Timeout { budget } if *budget == Duration::from_millis(50)),
+            "{:?}",
+            failure(&v)
+        );
+        assert!(took < Duration::from_secs(2), "a 50ms budget took {took:?}");
+    }
+}
+
+#[test]
 fn on_error_skip_carries_on_without_the_failed_plugin() {
     let bundle = hostile("loop", "skip", r#"budget = "2ms""#);
     let v = run(&bundle, "mail a@b.co");
@@ -239,8 +265,9 @@ fn a_plugin_slow_only_on_some_inputs_fails_those_and_serves_the_rest() {
 }
 
 /// A bundle of four plugins that each misbehave only on their own trigger word, in front of pii.
-const TRIGGERED: [(&str, &str, &str, &str); 4] = [
+const TRIGGERED: [(&str, &str, &str, &str); 5] = [
     ("looper", "loop", "LOOP", "timeout"),
+    ("sleeper", "sleep", "SLEEP", "timeout"),
     ("hoarder", "memory-bomb", "HOARD", "memory_limit"),
     ("crasher", "panic", "CRASH", "trap"),
     ("recurser", "stack-overflow", "RECURSE", "trap"),
@@ -250,8 +277,13 @@ const TRIGGERED: [(&str, &str, &str, &str); 4] = [
 async fn hostile_calls_leave_other_callers_their_answers_and_each_failure_is_counted() {
     let mut manifest = HEADER.to_string();
     for (name, mode, trigger, _) in TRIGGERED {
-        // Only the loop is cut off by time; the others get a budget they can't run out of first.
-        let budget = if mode == "loop" { "20ms" } else { "10s" };
+        // Only the loop and the sleep are cut off by time; the others get a budget they can't run out of
+        // first.
+        let budget = if matches!(mode, "loop" | "sleep") {
+            "20ms"
+        } else {
+            "10s"
+        };
         manifest += &testbed(
             name,
             &format!(r#"{{ mode = "{mode}", trigger = "{trigger}" }}"#),

@@ -3,7 +3,7 @@
 //!
 //! Modes: `find` (report each occurrence of `needle` and of each of `needles` as `category`), `whole` (one
 //! finding of `category` with no span), `deny`, `rewrite` (to `text`, also reporting what `find` would),
-//! `loop`, `sleep` (for `ms` milliseconds, through WASI's clocks),
+//! `loop`, `sleep` (for `ms` milliseconds, a minute by default, through WASI's clocks),
 //! `memory-bomb`, `stack-overflow`, `panic`, `bad-span`, `split-char`, `huge-verdict`, `huge-rewrite`,
 //! `log-flood`, `escape` (tries files, environment, sockets and threads; denies if any works), and for
 //! `configure`:
@@ -29,8 +29,12 @@ struct Testbed {
     labels: Vec<String>,
     deny_if_label: Option<String>,
     trigger: Option<String>,
-    #[serde(default)]
+    #[serde(default = "a_minute")]
     ms: u64,
+}
+
+fn a_minute() -> u64 {
+    60_000
 }
 
 fn default_category() -> String {
