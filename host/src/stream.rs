@@ -21,7 +21,7 @@
 //! the channel's released text. Token log-probabilities go out with their text, only where it went out
 //! unchanged. So no text in a stream escapes the chain.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +37,10 @@ use crate::check;
 use crate::payload::{self, ContentType};
 use crate::policy::{Action, HashKey};
 use crate::shapes::{self, read_event, Reading};
+
+/// The most separate texts (channels) one stream may have: far more choices, content blocks and tool
+/// calls than any answer has, few enough that holding each back costs little.
+pub const MAX_CHANNELS: usize = 256;
 
 /// How much a stream holds back, and how much it may carry.
 #[derive(Clone, Copy, Debug)]
@@ -127,6 +131,12 @@ pub enum StreamError {
     /// The stream carried more than the limit.
     #[error("the stream is over the limit of {0} bytes (raise it with --max-payload / PALISADE_MAX_PAYLOAD)")]
     TooLarge(usize),
+    /// The stream's events opened more separate texts than a stream may have.
+    #[error(
+        "the stream has more than {0} separate texts (choices, content blocks, tool calls), each held \
+         back and checked on its own; no answer needs that many"
+    )]
+    TooManyTexts(usize),
     /// The chain could not run (the caller's deadline passed).
     #[error(transparent)]
     Chain(#[from] crate::Error),
@@ -180,6 +190,10 @@ pub struct StreamCheck {
     /// SSE: the lines of the event being read.
     event_lines: Vec<String>,
     channels: Vec<Channel>,
+    /// Each channel's index, by location.
+    channel_at: HashMap<String, usize>,
+    /// `pending[..scanned]` holds no line end: a long line arriving in small pieces is scanned once.
+    scanned: usize,
     findings: Vec<ReportedFinding>,
     seen: HashSet<(String, String, String, usize, usize)>,
     /// Strings of events checked whole and found clean (see [`StreamCheck::remember`]).
@@ -234,6 +248,8 @@ impl StreamCheck {
             total: 0,
             event_lines: Vec::new(),
             channels: Vec::new(),
+            channel_at: HashMap::new(),
+            scanned: 0,
             findings: Vec::new(),
             seen: HashSet::new(),
             clean: HashSet::new(),
@@ -561,7 +577,7 @@ impl StreamCheck {
                 self.event_lines.push(line);
             }
         }
-        self.pending.drain(..start);
+        self.consume(start);
         Ok(out)
     }
 
@@ -579,7 +595,7 @@ impl StreamCheck {
                 break;
             }
         }
-        self.pending.drain(..start);
+        self.consume(start);
         Ok(out)
     }
 
@@ -635,18 +651,23 @@ impl StreamCheck {
                 break;
             }
         }
-        self.pending.drain(..start);
+        self.consume(start);
         Ok(out)
     }
 
     /// The next whole line of the pending bytes from `start` on (which moves past it), without its
     /// ending, and that ending (`\n` or `\r\n`). Lines are taken by offset and the buffer drained once
     /// by the caller: a big chunk of many lines stays linear.
-    fn next_line(&self, start: &mut usize) -> Result<Option<(String, &'static str)>, StreamError> {
-        let Some(newline) = self.pending[*start..].iter().position(|&b| b == b'\n') else {
+    fn next_line(
+        &mut self,
+        start: &mut usize,
+    ) -> Result<Option<(String, &'static str)>, StreamError> {
+        let from = (*start).max(self.scanned);
+        let Some(newline) = self.pending[from..].iter().position(|&b| b == b'\n') else {
+            self.scanned = self.pending.len();
             return Ok(None);
         };
-        let end = *start + newline;
+        let end = from + newline;
         let mut line = self.line(*start, end)?;
         *start = end + 1;
         let ending = if line.ends_with('\r') {
@@ -658,13 +679,19 @@ impl StreamCheck {
         Ok(Some((line, ending)))
     }
 
+    /// Drops the first `n` pending bytes, which have been read.
+    fn consume(&mut self, n: usize) {
+        self.pending.drain(..n);
+        self.scanned = self.scanned.saturating_sub(n);
+    }
+
     /// At the end of a stream, what is left pending: a last line its sender never ended.
     fn unended_line(&mut self) -> Result<Option<String>, StreamError> {
         if self.pending.is_empty() {
             return Ok(None);
         }
         let line = self.line(0, self.pending.len())?;
-        self.pending.clear();
+        self.consume(self.pending.len());
         Ok(Some(line))
     }
 
@@ -702,7 +729,7 @@ impl StreamCheck {
         let Ok(value) = crate::payload::parse_json(&data) else {
             // Not JSON (or JSON with a key twice, which could hide a copy): the event's data is itself the
             // text, one channel for all such events.
-            let c = self.channel("");
+            let c = self.channel("")?;
             self.channels[c].template = Some(Template {
                 event: Arc::new(EventTemplate {
                     event: event.clone(),
@@ -715,7 +742,7 @@ impl StreamCheck {
         };
         let reading = read_event(event.name.as_deref(), &value);
         for (location, tool) in &reading.tools {
-            let c = self.channel(location);
+            let c = self.channel(location)?;
             self.channels[c].tool = Some(tool.clone());
         }
         let ending = self.matching(&reading.ends);
@@ -723,7 +750,7 @@ impl StreamCheck {
             .deltas
             .iter()
             .map(|d| self.channel(&d.location))
-            .collect();
+            .collect::<Result<_, _>>()?;
         // Channels this event ends, other than its own deltas: their rest goes out before it.
         let others: Vec<usize> = ending
             .iter()
@@ -789,7 +816,7 @@ impl StreamCheck {
             released_tokens.push((c, now.tokens));
         }
         for t in &reading.tokens {
-            let c = self.channel(&t.location);
+            let c = self.channel(&t.location)?;
             if !reading.deltas.iter().any(|d| d.location == t.location) {
                 // Tokens with no text in this event: they wait in their channel all the same.
                 self.channels[c].queue_tokens("", &t.entries);
@@ -1020,15 +1047,19 @@ impl StreamCheck {
         self.flush(&all, key, out)
     }
 
-    /// The index of the channel at `location`, created if new.
-    fn channel(&mut self, location: &str) -> usize {
-        match self.channels.iter().position(|c| c.location == location) {
-            Some(c) => c,
-            None => {
-                self.channels.push(Channel::new(location.to_string()));
-                self.channels.len() - 1
-            }
+    /// The index of the channel at `location`, created if new: at most [`MAX_CHANNELS`] of them, since each
+    /// is held back and checked apart (an answer of `n` choices has `n`).
+    fn channel(&mut self, location: &str) -> Result<usize, StreamError> {
+        if let Some(&c) = self.channel_at.get(location) {
+            return Ok(c);
         }
+        if self.channels.len() >= MAX_CHANNELS {
+            return Err(StreamError::TooManyTexts(MAX_CHANNELS));
+        }
+        self.channels.push(Channel::new(location.to_string()));
+        self.channel_at
+            .insert(location.to_string(), self.channels.len() - 1);
+        Ok(self.channels.len() - 1)
     }
 
     /// Channels whose location is, or is under, one of `prefixes` ("" is every channel).

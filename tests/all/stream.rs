@@ -1190,3 +1190,48 @@ fn an_ollama_answer_streamed_as_lines_of_json_is_read_as_one_text() {
         assert_eq!(lines.last().unwrap()["done"], true);
     }
 }
+
+#[test]
+fn a_stream_may_not_open_more_texts_than_any_answer_has() {
+    let event = |index: usize| {
+        format!(
+            "data: {}\n\n",
+            json!({"choices": [{"index": index, "delta": {"content": "hi"}}]})
+        )
+    };
+    // 256 choices are served; the 257th is refused with what the limit is for.
+    let exchange = Request {
+        direction: Dir::Output,
+        ..Request::default()
+    };
+    let mut check = StreamCheck::new(stock(), exchange, StreamType::Sse, settings());
+    for index in 0..palisade::stream::MAX_CHANNELS {
+        check.push(event(index).as_bytes(), &key()).unwrap();
+    }
+    let e = check
+        .push(event(palisade::stream::MAX_CHANNELS).as_bytes(), &key())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("more than 256 separate texts"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_long_line_in_tiny_pieces_is_read_whole_once() {
+    // 256 KiB of one SSE line, a few bytes at a time: found and redacted like a line sent whole.
+    let text = format!(
+        "{} {EMAIL} {}",
+        "word ".repeat(26_000),
+        "more ".repeat(26_000)
+    );
+    let body = format!(
+        "data: {}\n\ndata: [DONE]\n\n",
+        json!({"choices": [{"index": 0, "delta": {"content": text}}]})
+    );
+    let pieces: Vec<&[u8]> = body.as_bytes().chunks(7).collect();
+    let (out, summary) = stream(StreamType::Sse, Dir::Output, &pieces);
+    assert_eq!(summary.outcome, Outcome::Modify);
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains(EMAIL) && out.contains("[EMAIL_ADDRESS]"));
+}

@@ -254,7 +254,9 @@ impl From<StreamError> for Refused {
     fn from(e: StreamError) -> Refused {
         match e {
             StreamError::Chain(e) => e.into(),
-            StreamError::TooLarge(_) => Refused::TooLarge(e.to_string()),
+            StreamError::TooLarge(_) | StreamError::TooManyTexts(_) => {
+                Refused::TooLarge(e.to_string())
+            }
             StreamError::UnsupportedType(_) => Refused::Invalid(e.to_string()),
             StreamError::InvalidUtf8(_) | StreamError::InvalidFrame { .. } => {
                 Refused::Unreadable(e.to_string())
