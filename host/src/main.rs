@@ -71,8 +71,24 @@ enum Command {
         /// across chunks is caught whole; values longer than this may be released in part.
         #[arg(long, env = "PALISADE_STREAM_HOLD_BACK", default_value = "512B", value_parser = parse_size, value_name = "SIZE")]
         stream_hold_back: usize,
-        /// Envoy ext_proc: take the caller's principal from this request header (e.g.
-        /// x-palisade-principal); without it, from the URI in Envoy's x-forwarded-client-cert.
+        /// A stream (CheckStream, ext_proc) that sends nothing for this long is ended with
+        /// DEADLINE_EXCEEDED. Above the longest an upstream model takes to start answering.
+        #[arg(long, env = "PALISADE_STREAM_IDLE", default_value = "5m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+        stream_idle: std::time::Duration,
+        /// The longest a stream may last when its caller sets no deadline (grpc-timeout).
+        #[arg(long, env = "PALISADE_STREAM_MAX_DURATION", default_value = "30m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+        stream_max_duration: std::time::Duration,
+        /// Streams (CheckStream and ext_proc) open at once; more are refused with RESOURCE_EXHAUSTED.
+        #[arg(
+            long,
+            env = "PALISADE_MAX_STREAMS",
+            default_value_t = 4096,
+            value_name = "N"
+        )]
+        max_streams: usize,
+        /// Envoy ext_proc and ext_authz: when Envoy sends no source.principal attribute, take the
+        /// principal from this request header (x-forwarded-client-cert is read as Envoy's XFCC). Strip it
+        /// from clients at the gateway.
         #[arg(long, env = "PALISADE_PRINCIPAL_HEADER", value_name = "NAME")]
         principal_header: Option<String>,
         /// Serve the HTTP/JSON API on ADDR (e.g. 127.0.0.1:8080): POST /v1/check takes and answers the
@@ -404,6 +420,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             listen,
             max_payload,
             stream_hold_back,
+            stream_idle,
+            stream_max_duration,
+            max_streams,
             principal_header,
             http,
             metrics,
@@ -429,6 +448,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 workers,
                 trusted_keys,
                 stream_hold_back,
+                stream_idle,
+                stream_max_duration,
+                max_streams,
                 principal_header: principal_header.map(|h| h.to_ascii_lowercase()),
                 tls: tls_config,
                 limits: server::listen::Limits::default(),

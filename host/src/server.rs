@@ -80,6 +80,12 @@ pub struct Settings {
     pub trusted_keys: Vec<ed25519_dalek::VerifyingKey>,
     /// CheckStream's hold-back: unreleased bytes kept at the end of each stream of text.
     pub stream_hold_back: usize,
+    /// A stream (CheckStream, ext_proc) that sends nothing for this long is ended.
+    pub stream_idle: Duration,
+    /// The longest a stream may last when its caller sets no deadline.
+    pub stream_max_duration: Duration,
+    /// Streams open at once; more are refused.
+    pub max_streams: usize,
     /// ext_proc: the request header that names the principal (else the client certificate's URI, from
     /// Envoy's `x-forwarded-client-cert`).
     pub principal_header: Option<String>,
@@ -104,6 +110,8 @@ pub struct Shared {
     reloading: tokio::sync::Mutex<()>,
     hash_key: HashKey,
     workers: Arc<Semaphore>,
+    /// One permit per stream open, of [`Settings::max_streams`].
+    streams: Arc<Semaphore>,
     settings: Settings,
     metrics: Arc<Metrics>,
     /// Flips to true once the service is going away: health and readiness say NOT_SERVING from then on,
@@ -142,6 +150,7 @@ impl Shared {
             reloading: tokio::sync::Mutex::new(()),
             hash_key,
             workers: Arc::new(Semaphore::new(settings.workers.max(1))),
+            streams: Arc::new(Semaphore::new(settings.max_streams)),
             settings,
             metrics,
             draining: tokio::sync::watch::Sender::new(false),
@@ -182,6 +191,22 @@ impl Shared {
             .subscribe()
             .wait_for(|draining| *draining)
             .await;
+    }
+
+    /// A place for one more stream, held until it ends; refused when [`Settings::max_streams`] are open.
+    fn open_stream(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Refused> {
+        self.streams.clone().try_acquire_owned().map_err(|_| {
+            Refused::TooLarge(format!(
+                "{} streams are open, the most this server takes at once (raise it with --max-streams)",
+                self.settings.max_streams
+            ))
+        })
+    }
+
+    /// When a stream received at `received` must be over: the caller's deadline, else
+    /// [`Settings::stream_max_duration`].
+    fn stream_deadline(&self, caller: Option<Instant>, received: Instant) -> Instant {
+        caller.unwrap_or(received + self.settings.stream_max_duration)
     }
 
     /// The largest request message: room for the request's other fields (and JSON's escapes) on top of

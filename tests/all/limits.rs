@@ -1,8 +1,13 @@
 //! What an abusive or careless client meets: limits announced in HTTP/2 SETTINGS and held, deadlines
-//! answered as deadlines. A raw HTTP/2 client, so what is seen is what the server sent.
+//! answered as deadlines (seen with a raw HTTP/2 client, so what is seen is what the server sent), streams
+//! that go quiet ended, streams past the limit refused.
 
 use bytes::Bytes;
+use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_client::ExternalProcessorClient;
+use envoy_types::pb::envoy::service::ext_proc::v3::ProcessingRequest;
+use palisade::server::proto::CheckStreamRequest;
 use prost::Message;
+use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 
 use crate::serve::{text, Server};
@@ -104,4 +109,110 @@ async fn an_expired_grpc_timeout_is_deadline_exceeded_never_cancelled() {
     )
     .await;
     assert_eq!(code, "0", "{message}");
+}
+
+/// A CheckStream whose sender stays open: its first chunk is sent, the rest is up to the test.
+async fn open_stream(
+    server: &Server,
+) -> (
+    tokio::sync::mpsc::Sender<CheckStreamRequest>,
+    Result<tonic::Streaming<palisade::server::proto::CheckStreamResponse>, tonic::Status>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(CheckStreamRequest {
+        chunk: b"hello ".to_vec(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let answers = server
+        .client()
+        .await
+        .check_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .map(tonic::Response::into_inner);
+    (tx, answers)
+}
+
+/// The error a stream ends with (after any answers to chunks).
+async fn ends_with(
+    answers: Result<tonic::Streaming<palisade::server::proto::CheckStreamResponse>, tonic::Status>,
+) -> tonic::Status {
+    let mut answers = match answers {
+        Err(status) => return status,
+        Ok(answers) => answers,
+    };
+    loop {
+        match answers.message().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the stream ended without an error"),
+            Err(status) => return status,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_that_goes_quiet_is_ended_and_streams_past_the_limit_are_refused() {
+    let server = Server::start(&["--stream-idle", "300ms", "--max-streams", "2"]).await;
+    // Two streams open at once are served; a third is refused, saying which flag raises the limit.
+    let (first_tx, first) = open_stream(&server).await;
+    let (second_tx, second) = open_stream(&server).await;
+    let (_third_tx, third) = open_stream(&server).await;
+    let refused = ends_with(third).await;
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("--max-streams"),
+        "{}",
+        refused.message()
+    );
+    // Quiet past --stream-idle, both are ended as deadlines; their places are free again.
+    for answers in [first, second] {
+        let status = ends_with(answers).await;
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+        assert!(
+            status.message().contains("--stream-idle"),
+            "{}",
+            status.message()
+        );
+    }
+    drop((first_tx, second_tx));
+    let (tx, answers) = open_stream(&server).await;
+    drop(tx);
+    let mut answers = answers.unwrap();
+    let mut done = false;
+    while let Some(answer) = answers.message().await.unwrap() {
+        done |= answer.done;
+    }
+    assert!(done, "a new stream is served once the others have ended");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ext_proc_exchange_that_goes_quiet_is_ended() {
+    let server = Server::start(&["--stream-idle", "300ms"]).await;
+    let mut client = ExternalProcessorClient::new(server.channel().await);
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(ProcessingRequest {
+        request: Some(crate::ext_proc::request_headers("application/json", &[])),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut answers = client
+        .process(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    answers
+        .message()
+        .await
+        .unwrap()
+        .expect("the headers' answer");
+    let status = answers.message().await.unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        status.message().contains("--stream-idle"),
+        "{}",
+        status.message()
+    );
+    drop(tx);
 }

@@ -53,6 +53,10 @@ impl ExternalProcessor for ExtProcService {
         &self,
         request: Request<Streaming<ProcessingRequest>>,
     ) -> Result<Response<Self::ProcessStream>, Status> {
+        let permit = self.0.open_stream().map_err(|refused| {
+            self.0.refuse("ext_proc", "", Instant::now(), &refused);
+            Status::from(refused)
+        })?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let shared = self.0.clone();
         let peer = super::identity::peer_spiffe_id(&request).map_err(|refused| {
@@ -60,6 +64,7 @@ impl ExternalProcessor for ExtProcService {
             Status::from(refused)
         })?;
         tokio::spawn(async move {
+            let _open = permit;
             let mut exchange = Exchange::new(shared, peer);
             if let Err(status) = exchange.run(request.into_inner(), &tx).await {
                 tracing::warn!(code = ?status.code(), message = status.message(), "ext_proc stream failed");
@@ -121,7 +126,31 @@ impl Exchange {
     ) -> Result<(), Status> {
         use processing_request::Request as In;
         use processing_response::Response as Out;
-        while let Some(message) = inbound.message().await? {
+        let (idle, longest) = (
+            self.shared.settings.stream_idle,
+            self.shared.settings.stream_max_duration,
+        );
+        let ends = Instant::now() + longest;
+        loop {
+            let idle_until = Instant::now() + idle;
+            let message = match super::until(Some(idle_until.min(ends)), inbound.message()).await {
+                Ok(message) => message?,
+                Err(_) if idle_until <= ends => {
+                    return Err(Status::deadline_exceeded(format!(
+                    "Envoy sent nothing on this exchange for {} (--stream-idle), so it was ended",
+                    humantime::format_duration(idle)
+                )))
+                }
+                Err(_) => {
+                    return Err(Status::deadline_exceeded(format!(
+                        "the exchange lasted longer than {} (--stream-max-duration)",
+                        humantime::format_duration(longest)
+                    )))
+                }
+            };
+            let Some(message) = message else {
+                break;
+            };
             let principal_attribute = attribute(&message, "source.principal")
                 .or_else(|| attribute(&message, "connection.uri_san_peer_certificate"));
             let Some(part) = message.request else {

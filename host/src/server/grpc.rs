@@ -2,7 +2,7 @@
 //! the hold-back). Both read the call, hand it to the gate, and answer what it decided.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tonic::{Request, Response, Status};
 
@@ -31,15 +31,21 @@ impl Guardrail for GuardrailService {
         use tracing::Instrument;
         let received = Instant::now();
         let span = tracing::info_span!("check_stream");
+        let permit = self.0.open_stream().map_err(|refused| {
+            self.0.refuse("grpc-stream", "", received, &refused);
+            Status::from(refused)
+        })?;
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let shared = self.0.clone();
         tokio::spawn(
             async move {
+                let _open = permit;
+                let idle = shared.settings.stream_idle;
                 // Every refusal is recorded where it is made: here before the stream has begun, by the
                 // gate once it has.
                 let streamed = match open_stream(&shared, request, received).await {
                     Ok((streamed, inbound, first)) => {
-                        run_stream(streamed, inbound, first, &tx).await
+                        run_stream(streamed, inbound, first, idle, &tx).await
                     }
                     Err((request_id, refused)) => {
                         shared.refuse("grpc-stream", &request_id, received, &refused);
@@ -100,12 +106,18 @@ async fn open_stream(
     (String, Refused),
 > {
     let deadline = caller_deadline(&request, received).map_err(|r| (String::new(), r))?;
+    let deadline = Some(shared.stream_deadline(deadline, received));
     let peer = identity::peer_spiffe_id(&request).map_err(|r| (String::new(), r))?;
     let mut inbound = request.into_inner();
-    let first = next_chunk(&mut inbound, deadline, received)
-        .await
-        .map_err(|r| (String::new(), r))?
-        .unwrap_or_default();
+    let first = next_chunk(
+        &mut inbound,
+        deadline,
+        shared.settings.stream_idle,
+        received,
+    )
+    .await
+    .map_err(|r| (String::new(), r))?
+    .unwrap_or_default();
     let request_id = first.request_id;
     let read = || -> Result<(chain::Request, StreamType), Refused> {
         let direction = match proto::Direction::try_from(first.direction) {
@@ -152,6 +164,7 @@ async fn run_stream(
     mut streamed: Streamed,
     mut inbound: tonic::Streaming<proto::CheckStreamRequest>,
     first: Vec<u8>,
+    idle: Duration,
     tx: &Answers,
 ) -> Result<(), Refused> {
     let (deadline, received) = (streamed.call().exchange.deadline, streamed.call().received);
@@ -167,7 +180,7 @@ async fn run_stream(
             if tx.send(Ok(answer)).await.is_err() {
                 return Err(streamed.refused(Refused::Cancelled("the caller went away".into())));
             }
-            chunk = match next_chunk(&mut inbound, deadline, received).await {
+            chunk = match next_chunk(&mut inbound, deadline, idle, received).await {
                 Ok(next) => next.map(|m| m.chunk),
                 Err(refused) => return Err(streamed.refused(refused)),
             };
@@ -192,13 +205,20 @@ async fn run_stream(
     }
 }
 
-/// The caller's next message; `None` once it has half-closed.
+/// The caller's next message; `None` once it has half-closed. Waits until `deadline`, and at most `idle`.
 async fn next_chunk(
     inbound: &mut tonic::Streaming<proto::CheckStreamRequest>,
     deadline: Option<Instant>,
+    idle: Duration,
     received: Instant,
 ) -> Result<Option<proto::CheckStreamRequest>, Refused> {
-    match until(deadline, inbound.message()).await {
+    let idle_until = Instant::now() + idle;
+    let wait = deadline.map_or(idle_until, |d| d.min(idle_until));
+    match until(Some(wait), inbound.message()).await {
+        Err(_) if wait == idle_until => Err(Refused::Late(format!(
+            "no chunk came for {} (--stream-idle), so the stream was ended",
+            humantime::format_duration(idle)
+        ))),
         Err(_) => Err(Refused::Late(format!(
             "deadline passed after {:?} waiting for the next chunk",
             received.elapsed()
