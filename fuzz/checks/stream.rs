@@ -16,6 +16,8 @@ fn run(kind: StreamType, hold_back: usize, chunks: &[&[u8]]) -> Result<Vec<u8>, 
         digest: String::new(),
         plugins: Vec::new(),
         pass_unread: Vec::new(),
+        sequence: None,
+        not_after: None,
     });
     let key = HashKey::new(*b"fuzz");
     let mut check = StreamCheck::new(

@@ -74,6 +74,10 @@ pub struct Bundle {
     /// `[bundle] pass_unread`: media types (`type/subtype` or `type/*`) of request bodies that may pass
     /// the gateways unread (audio uploads, say). Any other body Palisade cannot read is refused.
     pub pass_unread: Vec<String>,
+    /// `[bundle] sequence`: bundles are published in increasing order; a reload must not go back.
+    pub sequence: Option<u64>,
+    /// `[bundle] not_after`: past this time the bundle no longer loads.
+    pub not_after: Option<std::time::SystemTime>,
 }
 
 impl Bundle {
@@ -289,6 +293,8 @@ struct BundleMeta {
     mode: Option<Mode>,
     #[serde(default)]
     pass_unread: Vec<String>,
+    sequence: Option<u64>,
+    not_after: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -470,6 +476,29 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
             message: format!("[bundle] pass_unread: {message}"),
         })?;
 
+    let not_after = manifest
+        .bundle
+        .not_after
+        .as_deref()
+        .map(|text| {
+            let when = humantime::parse_rfc3339_weak(text).map_err(|e| Error::Manifest {
+                file: file.clone(),
+                message: format!(
+                    "[bundle] not_after = {text:?}: {e}; write a UTC time like \"2027-01-31T00:00:00Z\""
+                ),
+            })?;
+            if when < std::time::SystemTime::now() {
+                return Err(Error::Manifest {
+                    file: file.clone(),
+                    message: format!(
+                        "[bundle] not_after = {text:?}: the bundle has expired; publish a new one"
+                    ),
+                });
+            }
+            Ok(when)
+        })
+        .transpose()?;
+
     // Check everything that needs no compiling first, so a typo fails in microseconds, not after a compile.
     let mut seen = std::collections::HashSet::new();
     let mut checked = Vec::with_capacity(manifest.plugins.len());
@@ -597,6 +626,8 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
         digest: hex::encode(Sha256::digest(manifest_text.as_bytes())),
         plugins,
         pass_unread,
+        sequence: manifest.bundle.sequence,
+        not_after,
     })
 }
 

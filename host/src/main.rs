@@ -119,6 +119,10 @@ enum Command {
         /// no signature.
         #[arg(long = "trusted-key", value_name = "PUB")]
         trusted_keys: Vec<PathBuf>,
+        /// Let a reload go back to a bundle whose [bundle] sequence is not above the running one's: a
+        /// deliberate rollback. Without it such a reload is refused (a replayed older bundle).
+        #[arg(long, env = "PALISADE_ALLOW_DOWNGRADE")]
+        allow_downgrade: bool,
         #[command(flatten)]
         tls: TlsArgs,
     },
@@ -431,6 +435,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             drain,
             audit,
             trusted_keys,
+            allow_downgrade,
             tls,
         } => {
             let tls_config = tls.config()?;
@@ -456,6 +461,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 limits: server::listen::Limits::default(),
                 trusted_gateways: tls.trusted_gateways.clone(),
                 admin_clients: tls.admin_clients.clone(),
+                allow_downgrade,
             };
             let transport = match (&tls.tls_cert, &tls.client_ca) {
                 (None, _) => "plaintext",

@@ -96,6 +96,8 @@ pub struct Settings {
     pub limits: listen::Limits,
     /// With mutual TLS: callers (SPIFFE IDs, `*` globs) that may claim principals other than their own.
     pub trusted_gateways: Vec<String>,
+    /// Reloads may go back to a bundle of a lower `[bundle] sequence` (a deliberate rollback).
+    pub allow_downgrade: bool,
     /// With mutual TLS: callers (SPIFFE IDs, `*` globs) that may call Admin. Without mutual TLS, Admin
     /// answers loopback callers only.
     pub admin_clients: Vec<String>,
@@ -309,6 +311,23 @@ impl Shared {
                     elapsed: started.elapsed(),
                 })
             }
+            Ok(b)
+                if !self.settings.allow_downgrade && goes_back(&self.bundle.load().bundle, &b) =>
+            {
+                let running = self.bundle.load().bundle.clone();
+                let message = format!(
+                    "reload refused, still serving {}: the new bundle's [bundle] sequence ({}) is not above \
+                     the running one's ({}); publish it with a higher sequence, or restart with \
+                     --allow-downgrade to roll back on purpose",
+                    running.id(),
+                    b.sequence.map_or_else(|| "none".to_string(), |s| s.to_string()),
+                    running.sequence.unwrap_or_default(),
+                );
+                tracing::error!(trigger = trigger_name, "{message}");
+                self.metrics.reloaded(false);
+                *last_error = Some(message.clone());
+                Err(ReloadError::Failed(message))
+            }
             Ok(b) => {
                 let reloaded = Reloaded {
                     bundle: b.id(),
@@ -337,6 +356,15 @@ impl Shared {
             }
         }
     }
+}
+
+/// Whether `next` would take the service back: the running bundle has a sequence, and `next` has none or
+/// one not above it. (The same bundle again is not going back.)
+fn goes_back(running: &Bundle, next: &Bundle) -> bool {
+    running.digest != next.digest
+        && running
+            .sequence
+            .is_some_and(|current| next.sequence.is_none_or(|n| n <= current))
 }
 
 /// Serves on `listener` until `shutdown` resolves; in-flight calls finish before this returns.

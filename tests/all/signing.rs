@@ -128,3 +128,123 @@ async fn serve_with_trusted_keys_refuses_unsigned_and_tampered_bundles() {
     let r = admin.reload(ReloadRequest {}).await.unwrap().into_inner();
     assert_eq!(r.bundle, "test@2");
 }
+
+/// Rewrites `dir`'s bundle.toml to this version and sequence, and signs it with `key`.
+fn publish(dir: &std::path::Path, key: &str, version: u32, sequence: u32) {
+    let toml = dir.join("bundle.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let header_end = text.find("\n\n[policy]").unwrap();
+    let rest = &text[header_end..];
+    let head =
+        format!("\n[bundle]\nname = \"test\"\nversion = \"{version}\"\nsequence = {sequence}");
+    std::fs::write(&toml, format!("{head}{rest}")).unwrap();
+    ok(&palisade(&[
+        "bundle",
+        "sign",
+        "--key",
+        key,
+        dir.to_str().unwrap(),
+    ]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_never_goes_back_to_an_older_signed_bundle_unless_told_to() {
+    let keys = tempfile::tempdir().unwrap();
+    let k = keys.path().join("k").to_str().unwrap().to_string();
+    let k_pub = format!("{k}.pub");
+    ok(&palisade(&["bundle", "keygen", &k]));
+    let dir = bundle_dir(&format!("{HEADER}{PII}"));
+    let d = dir.path().to_str().unwrap().to_string();
+    publish(dir.path(), &k, 2, 2);
+    let old = std::fs::read(dir.path().join("bundle.toml")).unwrap();
+    let old_sig = std::fs::read(dir.path().join("bundle.toml.sig")).unwrap();
+
+    let server = Server::start(&["--bundle", &d, "--trusted-key", &k_pub, "--no-watch"]).await;
+    let mut admin = AdminClient::new(server.channel().await);
+    // The same bundle again is no step back.
+    admin.reload(ReloadRequest {}).await.unwrap();
+    // A newer one loads.
+    publish(dir.path(), &k, 3, 3);
+    assert_eq!(
+        admin
+            .reload(ReloadRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .bundle,
+        "test@3"
+    );
+    // The older one, validly signed, swapped back in: refused, and test@3 keeps serving.
+    std::fs::write(dir.path().join("bundle.toml"), &old).unwrap();
+    std::fs::write(dir.path().join("bundle.toml.sig"), &old_sig).unwrap();
+    let e = admin.reload(ReloadRequest {}).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(
+        e.message().contains("still serving test@3")
+            && e.message()
+                .contains("sequence (2) is not above the running one's (3)")
+            && e.message().contains("--allow-downgrade"),
+        "{}",
+        e.message()
+    );
+    // So is one that drops its sequence.
+    publish(dir.path(), &k, 4, 0);
+    let unsequenced = std::fs::read_to_string(dir.path().join("bundle.toml"))
+        .unwrap()
+        .replace("sequence = 0\n", "");
+    std::fs::write(dir.path().join("bundle.toml"), unsequenced).unwrap();
+    ok(&palisade(&["bundle", "sign", "--key", &k, &d]));
+    let e = admin.reload(ReloadRequest {}).await.unwrap_err();
+    assert!(e.message().contains("sequence (none)"), "{}", e.message());
+    drop(server);
+
+    // An operator rolling back on purpose says so.
+    publish(dir.path(), &k, 3, 3);
+    let server = Server::start(&[
+        "--bundle",
+        &d,
+        "--trusted-key",
+        &k_pub,
+        "--no-watch",
+        "--allow-downgrade",
+    ])
+    .await;
+    std::fs::write(dir.path().join("bundle.toml"), &old).unwrap();
+    std::fs::write(dir.path().join("bundle.toml.sig"), &old_sig).unwrap();
+    let mut admin = AdminClient::new(server.channel().await);
+    assert_eq!(
+        admin
+            .reload(ReloadRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .bundle,
+        "test@2"
+    );
+}
+
+#[test]
+fn a_bundle_past_its_not_after_does_not_load() {
+    let dir = bundle_dir(&format!("{HEADER}{PII}"));
+    let toml = dir.path().join("bundle.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let expired = text.replace(
+        "version = \"1\"",
+        "version = \"1\"\nnot_after = \"2020-01-01T00:00:00Z\"",
+    );
+    std::fs::write(&toml, expired).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let scanned = palisade(&["scan", "--bundle", d]);
+    assert!(!scanned.status.success());
+    let stderr = String::from_utf8_lossy(&scanned.stderr);
+    assert!(
+        stderr.contains("not_after") && stderr.contains("has expired"),
+        "{stderr}"
+    );
+    let current = text.replace(
+        "version = \"1\"",
+        "version = \"1\"\nnot_after = \"2999-01-01T00:00:00Z\"",
+    );
+    std::fs::write(&toml, current).unwrap();
+    ok(&palisade(&["scan", "--bundle", d]));
+}
