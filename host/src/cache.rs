@@ -5,7 +5,9 @@
 //! entry it did not write. Each file starts with the sha256 of the rest: a torn or corrupted file fails
 //! that check and is recompiled, never handed to wasmtime. Files are written to a temporary name and renamed
 //! into place, readable by their owner only, in a directory only its owner can write; a directory others
-//! can write is not used at all, because deserialising a component runs what the file says.
+//! can write (or swap: a link, or one inside a directory others can write) is not used at all, and an entry
+//! is read only if it is this user's own regular file, never through a link, because deserialising a
+//! component runs what the file says.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -61,6 +63,7 @@ impl ComponentCache {
         #[cfg(unix)]
         {
             use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            safe_place(dir)?;
             let meta = fs::metadata(dir).map_err(|e| format!("cannot read {shown}: {e}"))?;
             if meta.uid() != rustix::process::geteuid().as_raw() {
                 return Err(format!(
@@ -142,7 +145,7 @@ impl ComponentCache {
     // The one place the host uses `unsafe` (the crate otherwise denies it): wasmtime's deserialisation.
     #[allow(unsafe_code)]
     fn read(&self, engine: &wasmtime::Engine, path: &Path) -> Option<Component> {
-        let file = fs::read(path).ok()?;
+        let file = read_own_file(path)?;
         let (digest, payload) = file.split_at_checked(32)?;
         if Sha256::digest(payload).as_slice() != digest {
             tracing::warn!(path = %path.display(), "corrupt component cache entry; recompiling");
@@ -161,6 +164,8 @@ impl ComponentCache {
     }
 
     fn write(&self, path: &Path, payload: &[u8]) -> std::io::Result<()> {
+        // A stale entry (say, a link someone left) is replaced, not written through.
+        let _ = fs::remove_file(path);
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -177,4 +182,75 @@ impl ComponentCache {
         }
         fs::rename(&tmp, path)
     }
+}
+
+/// The bytes of a cache entry, if it is a regular file of this user's that no one else may write: never
+/// through a symbolic link. Anything else is passed over (and recompiled), with a warning.
+fn read_own_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        rustix::fs::OFlags::NOFOLLOW.bits() as i32,
+    );
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "unreadable component cache entry (a link?); recompiling");
+            return None;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file()
+            || meta.uid() != rustix::process::geteuid().as_raw()
+            || meta.mode() & 0o022 != 0
+        {
+            tracing::warn!(path = %path.display(), "component cache entry not a file of this user's alone; recompiling");
+            return None;
+        }
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// Refuses a cache directory someone else could swap: `dir` itself a symbolic link, or inside a directory
+/// (after links are resolved) that another user owns or may write to without the sticky bit. A component
+/// read from the cache is code wasmtime runs, so the way to it must be this user's (or root's) alone.
+#[cfg(unix)]
+fn safe_place(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let shown = dir.display();
+    let link = fs::symlink_metadata(dir).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if link.file_type().is_symlink() {
+        return Err(format!(
+            "cache directory {shown} is a symbolic link; give the directory itself (--cache-dir)"
+        ));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    let real = fs::canonicalize(dir).map_err(|e| format!("cannot resolve {shown}: {e}"))?;
+    for ancestor in real.ancestors().skip(1) {
+        let meta = fs::metadata(ancestor)
+            .map_err(|e| format!("cannot read {}: {e}", ancestor.display()))?;
+        let owned = meta.uid() == 0 || meta.uid() == me;
+        let writable_by_others = meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0;
+        if !owned || writable_by_others {
+            return Err(format!(
+                "cache directory {shown} is inside {}, which {}; use a directory of your own (--cache-dir)",
+                ancestor.display(),
+                if owned {
+                    "other users may change"
+                } else {
+                    "belongs to another user"
+                }
+            ));
+        }
+    }
+    Ok(())
 }

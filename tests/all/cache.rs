@@ -122,3 +122,48 @@ fn a_cache_directory_others_can_write_is_closed_first() {
         & 0o777;
     assert_eq!(mode, 0o700);
 }
+
+#[test]
+fn a_cache_directory_someone_else_could_swap_is_refused() {
+    let outer = tempfile::tempdir().unwrap();
+    // Inside a directory others may write to (no sticky bit): they could replace the cache.
+    let open = outer.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = ComponentCache::open(&open.join("cache")).unwrap_err();
+    assert!(e.contains("other users may change"), "{e}");
+    // A link as the cache directory: what it points to can change under us.
+    let real = outer.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = outer.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let e = ComponentCache::open(&link).unwrap_err();
+    assert!(e.contains("is a symbolic link"), "{e}");
+    // The directory itself is fine, even under /tmp (sticky).
+    ComponentCache::open(&real).unwrap();
+}
+
+#[test]
+fn a_cache_entry_that_is_a_link_is_not_followed() {
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().join("c");
+    let bundle = bundle_dir(&format!("{HEADER}{PII}"));
+    load_with_cache(&cache_dir, bundle.path());
+    let files = entries(&cache_dir);
+    assert_eq!(files.len(), 1);
+    // The entry replaced by a link to a (valid) copy elsewhere: not read, recompiled, and the link replaced.
+    let elsewhere = cache.path().join("elsewhere.cwasm");
+    std::fs::rename(&files[0], &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &files[0]).unwrap();
+    assert_eq!(
+        load_with_cache(&cache_dir, bundle.path()),
+        CacheStats {
+            hits: 0,
+            compiles: 1
+        }
+    );
+    assert!(!std::fs::symlink_metadata(&files[0])
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
