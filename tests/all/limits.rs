@@ -216,3 +216,25 @@ async fn an_ext_proc_exchange_that_goes_quiet_is_ended() {
     );
     drop(tx);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_headers_past_64_kib_are_refused() {
+    let server = Server::start(&[]).await;
+    let health = HealthCheckRequest::default();
+    let path = "/grpc.health.v1.Health/Check";
+    let mut send = connect(&server).await;
+    let small = "x".repeat(1 << 10);
+    let (code, message) = call(&mut send, path, &health, &[("x-padding", &small)]).await;
+    assert_eq!(code, "0", "{message}");
+    // 100 KiB of headers: h2's default would take 16 MiB; the server announces and holds 64 KiB.
+    let big = "x".repeat(100 << 10);
+    let refused = tokio::spawn(async move {
+        let mut send = send;
+        call(&mut send, path, &health, &[("x-padding", &big)]).await
+    })
+    .await;
+    assert!(
+        refused.is_err(),
+        "a 100 KiB header list was served: {refused:?}"
+    );
+}
