@@ -4,12 +4,13 @@
 //!
 //! Writing never holds up a call: events are serialised on the request path and handed to a writer
 //! thread through a bounded queue. When the sink is slower than the traffic for long enough to fill the
-//! queue, new events are dropped and counted (`palisade_audit_events_total{result="dropped"}`), with a
+//! queue (in events or in bytes), new events are dropped and counted (`palisade_audit_events_total{result="dropped"}`), with a
 //! warning in the log; a failed write is counted as `result="error"`. The writer flushes whenever the
 //! queue runs empty, and on shutdown.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -22,6 +23,10 @@ use crate::metrics::Metrics;
 
 /// Events the writer may be behind by before new ones are dropped.
 pub const QUEUE: usize = 65_536;
+
+/// Bytes of events the writer may be behind by before new ones are dropped: events are small, but one
+/// with thousands of findings is not, and the queue must not grow the process without bound.
+pub const QUEUE_BYTES: usize = 64 << 20;
 
 /// Where events go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,6 +234,9 @@ enum Message {
 /// The audit trail: a queue and the thread that writes it out.
 pub struct AuditLog {
     queue: SyncSender<Message>,
+    /// Bytes of lines queued and not yet written, and the most there may be.
+    queued: Arc<AtomicUsize>,
+    max_queued: usize,
     metrics: Arc<Metrics>,
 }
 
@@ -265,28 +273,57 @@ impl AuditLog {
                 Box::new(file)
             }
         };
-        AuditLog::start(out, QUEUE, metrics).map_err(OpenError::Thread)
+        AuditLog::start(out, QUEUE, QUEUE_BYTES, metrics).map_err(OpenError::Thread)
     }
 
-    /// An audit log writing to `out` from a thread of its own, at most `queue` events behind.
+    /// An audit log writing to `out` from a thread of its own, at most `queue` events and `max_queued`
+    /// bytes behind.
     fn start(
         out: Box<dyn Write + Send>,
         queue: usize,
+        max_queued: usize,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<AuditLog> {
         let (queue, rx) = sync_channel(queue);
-        let writer_metrics = metrics.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (writer_metrics, writer_queued) = (metrics.clone(), queued.clone());
         std::thread::Builder::new()
             .name("palisade-audit".into())
-            .spawn(move || write_out(rx, std::io::BufWriter::new(out), &writer_metrics))?;
-        Ok(AuditLog { queue, metrics })
+            .spawn(move || {
+                write_out(
+                    rx,
+                    std::io::BufWriter::new(out),
+                    &writer_metrics,
+                    &writer_queued,
+                )
+            })?;
+        Ok(AuditLog {
+            queue,
+            queued,
+            max_queued,
+            metrics,
+        })
     }
 
     /// Queues one event line; drops it (and counts it) when the writer is too far behind.
     pub fn record(&self, line: Vec<u8>) {
-        match self.queue.try_send(Message::Line(line)) {
+        let len = line.len();
+        let sent = if self.queued.fetch_add(len, Ordering::Relaxed) + len > self.max_queued {
+            Err(TrySendError::Full(()))
+        } else {
+            self.queue
+                .try_send(Message::Line(line))
+                .map_err(|e| match e {
+                    TrySendError::Full(_) => TrySendError::Full(()),
+                    TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
+                })
+        };
+        if sent.is_err() {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+        }
+        match sent {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
+            Err(TrySendError::Full(())) => {
                 if self.metrics.audit("dropped") == 1 {
                     tracing::warn!(
                         queue = QUEUE,
@@ -309,7 +346,7 @@ impl AuditLog {
     }
 }
 
-fn write_out(rx: Receiver<Message>, mut out: impl Write, metrics: &Metrics) {
+fn write_out(rx: Receiver<Message>, mut out: impl Write, metrics: &Metrics, queued: &AtomicUsize) {
     // The first failure is logged; every one is counted (a full disk fails each write).
     let mut logged = false;
     let mut check = |result: std::io::Result<()>| {
@@ -331,6 +368,7 @@ fn write_out(rx: Receiver<Message>, mut out: impl Write, metrics: &Metrics) {
                     if check(out.write_all(&line)) {
                         metrics.audit("written");
                     }
+                    queued.fetch_sub(line.len(), Ordering::Relaxed);
                 }
                 Message::Flush(done) => {
                     check(out.flush());
@@ -383,7 +421,7 @@ mod tests {
             open: opened,
             written: written.clone(),
         };
-        let log = AuditLog::start(Box::new(stuck), 4, metrics.clone()).unwrap();
+        let log = AuditLog::start(Box::new(stuck), 4, usize::MAX, metrics.clone()).unwrap();
         // The sink takes nothing: these return at once whatever happens to them (a blocking record
         // would hang this test). Each line is longer than the writer's buffer, so the writer is stuck
         // in the first write it makes.
@@ -405,5 +443,29 @@ mod tests {
         assert_eq!(numbers.len() as u64, accepted);
         assert_eq!(numbers[..4], [0, 1, 2, 3]);
         assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+    }
+
+    #[test]
+    fn the_queue_is_bounded_in_bytes_too() {
+        let (open, opened) = std::sync::mpsc::channel();
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let metrics = Arc::new(Metrics::new());
+        let stuck = Stuck {
+            open: opened,
+            written: written.clone(),
+        };
+        // Room for 1,000 events but only 20,000 bytes: two 9,001-byte lines, not three.
+        let log = AuditLog::start(Box::new(stuck), 1000, 20_000, metrics.clone()).unwrap();
+        for i in 0..10 {
+            log.record(format!("{i:09000}\n").into_bytes());
+        }
+        assert_eq!(count(&metrics, "dropped"), 8);
+        std::thread::spawn(move || while open.send(()).is_ok() {});
+        log.flush(Duration::from_secs(10));
+        assert_eq!(count(&metrics, "written"), 2);
+        // Written out, the bytes are free again.
+        log.record(b"{}\n".to_vec());
+        log.flush(Duration::from_secs(10));
+        assert_eq!(count(&metrics, "written"), 3);
     }
 }
