@@ -412,33 +412,58 @@ mod tests {
             .map_or(0, |n| n.parse().unwrap())
     }
 
+    /// An audit log on a sink that takes nothing until `unstick` is called; what it wrote, and the metrics.
+    struct StuckLog {
+        log: AuditLog,
+        open: std::sync::mpsc::Sender<()>,
+        written: Arc<std::sync::Mutex<Vec<u8>>>,
+        metrics: Arc<Metrics>,
+    }
+
+    impl StuckLog {
+        fn start(queue: usize, max_queued: usize) -> StuckLog {
+            let (open, opened) = std::sync::mpsc::channel();
+            let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let metrics = Arc::new(Metrics::new());
+            let stuck = Stuck {
+                open: opened,
+                written: written.clone(),
+            };
+            let log = AuditLog::start(Box::new(stuck), queue, max_queued, metrics.clone()).unwrap();
+            StuckLog {
+                log,
+                open,
+                written,
+                metrics,
+            }
+        }
+
+        /// Lets the sink take everything from now on, and waits until what was queued is written.
+        fn unstick(&self) {
+            let open = self.open.clone();
+            std::thread::spawn(move || while open.send(()).is_ok() {});
+            self.log.flush(Duration::from_secs(10));
+        }
+    }
+
     #[test]
     fn a_stuck_sink_never_blocks_recording_and_what_is_dropped_is_counted() {
-        let (open, opened) = std::sync::mpsc::channel();
-        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let metrics = Arc::new(Metrics::new());
-        let stuck = Stuck {
-            open: opened,
-            written: written.clone(),
-        };
-        let log = AuditLog::start(Box::new(stuck), 4, usize::MAX, metrics.clone()).unwrap();
+        let stuck = StuckLog::start(4, usize::MAX);
         // The sink takes nothing: these return at once whatever happens to them (a blocking record
         // would hang this test). Each line is longer than the writer's buffer, so the writer is stuck
         // in the first write it makes.
-        let line = |i: u64| format!("{i:09000}\n");
         for i in 0..100 {
-            log.record(line(i).into_bytes());
+            stuck.log.record(format!("{i:09000}\n").into_bytes());
         }
-        let dropped = count(&metrics, "dropped");
+        let dropped = count(&stuck.metrics, "dropped");
         // At most the queue (4) and the one the writer holds were accepted.
         assert!((95..100).contains(&dropped), "dropped {dropped}");
         // Unstick the sink: everything accepted is written, in order, nothing more. The queue was full
         // from the first four on; the writer freed a slot for one later event when it took the first.
-        std::thread::spawn(move || while open.send(()).is_ok() {});
-        log.flush(Duration::from_secs(10));
+        stuck.unstick();
         let accepted = 100 - dropped;
-        assert_eq!(count(&metrics, "written"), accepted);
-        let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        assert_eq!(count(&stuck.metrics, "written"), accepted);
+        let text = String::from_utf8(stuck.written.lock().unwrap().clone()).unwrap();
         let numbers: Vec<u64> = text.lines().map(|l| l.parse().unwrap()).collect();
         assert_eq!(numbers.len() as u64, accepted);
         assert_eq!(numbers[..4], [0, 1, 2, 3]);
@@ -447,25 +472,17 @@ mod tests {
 
     #[test]
     fn the_queue_is_bounded_in_bytes_too() {
-        let (open, opened) = std::sync::mpsc::channel();
-        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let metrics = Arc::new(Metrics::new());
-        let stuck = Stuck {
-            open: opened,
-            written: written.clone(),
-        };
         // Room for 1,000 events but only 20,000 bytes: two 9,001-byte lines, not three.
-        let log = AuditLog::start(Box::new(stuck), 1000, 20_000, metrics.clone()).unwrap();
+        let stuck = StuckLog::start(1000, 20_000);
         for i in 0..10 {
-            log.record(format!("{i:09000}\n").into_bytes());
+            stuck.log.record(format!("{i:09000}\n").into_bytes());
         }
-        assert_eq!(count(&metrics, "dropped"), 8);
-        std::thread::spawn(move || while open.send(()).is_ok() {});
-        log.flush(Duration::from_secs(10));
-        assert_eq!(count(&metrics, "written"), 2);
+        assert_eq!(count(&stuck.metrics, "dropped"), 8);
+        stuck.unstick();
+        assert_eq!(count(&stuck.metrics, "written"), 2);
         // Written out, the bytes are free again.
-        log.record(b"{}\n".to_vec());
-        log.flush(Duration::from_secs(10));
-        assert_eq!(count(&metrics, "written"), 3);
+        stuck.log.record(b"{}\n".to_vec());
+        stuck.log.flush(Duration::from_secs(10));
+        assert_eq!(count(&stuck.metrics, "written"), 3);
     }
 }

@@ -158,6 +158,17 @@ async fn a_reload_never_goes_back_to_an_older_signed_bundle_unless_told_to() {
     publish(dir.path(), &k, 2, 2);
     let old = std::fs::read(dir.path().join("bundle.toml")).unwrap();
     let old_sig = std::fs::read(dir.path().join("bundle.toml.sig")).unwrap();
+    // The older bundle, validly signed, swapped back in.
+    let swap_in_old = || {
+        std::fs::write(dir.path().join("bundle.toml"), &old).unwrap();
+        std::fs::write(dir.path().join("bundle.toml.sig"), &old_sig).unwrap();
+    };
+    let reloaded = |mut admin: AdminClient<tonic::transport::Channel>| async move {
+        admin
+            .reload(ReloadRequest {})
+            .await
+            .map(|r| r.into_inner().bundle)
+    };
 
     let server = Server::start(&["--bundle", &d, "--trusted-key", &k_pub, "--no-watch"]).await;
     let mut admin = AdminClient::new(server.channel().await);
@@ -165,19 +176,10 @@ async fn a_reload_never_goes_back_to_an_older_signed_bundle_unless_told_to() {
     admin.reload(ReloadRequest {}).await.unwrap();
     // A newer one loads.
     publish(dir.path(), &k, 3, 3);
-    assert_eq!(
-        admin
-            .reload(ReloadRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .bundle,
-        "test@3"
-    );
-    // The older one, validly signed, swapped back in: refused, and test@3 keeps serving.
-    std::fs::write(dir.path().join("bundle.toml"), &old).unwrap();
-    std::fs::write(dir.path().join("bundle.toml.sig"), &old_sig).unwrap();
-    let e = admin.reload(ReloadRequest {}).await.unwrap_err();
+    assert_eq!(reloaded(admin.clone()).await.unwrap(), "test@3");
+    // The older one: refused, and test@3 keeps serving.
+    swap_in_old();
+    let e = reloaded(admin.clone()).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(
         e.message().contains("still serving test@3")
@@ -209,18 +211,9 @@ async fn a_reload_never_goes_back_to_an_older_signed_bundle_unless_told_to() {
         "--allow-downgrade",
     ])
     .await;
-    std::fs::write(dir.path().join("bundle.toml"), &old).unwrap();
-    std::fs::write(dir.path().join("bundle.toml.sig"), &old_sig).unwrap();
-    let mut admin = AdminClient::new(server.channel().await);
-    assert_eq!(
-        admin
-            .reload(ReloadRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .bundle,
-        "test@2"
-    );
+    swap_in_old();
+    let admin = AdminClient::new(server.channel().await);
+    assert_eq!(reloaded(admin).await.unwrap(), "test@2");
 }
 
 #[test]

@@ -69,6 +69,20 @@ impl Pki {
         self.dir.path().join(name).to_str().unwrap().to_string()
     }
 
+    /// `serve`'s arguments for mutual TLS with this CA, then `extra`.
+    fn mtls_args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = vec![
+            "--tls-cert".to_string(),
+            self.path("server.pem"),
+            "--tls-key".into(),
+            self.path("server.key"),
+            "--client-ca".into(),
+            self.path("ca.pem"),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    }
+
     /// Client TLS that trusts the CA, presenting a certificate for `spiffe` when given.
     fn client(&self, spiffe: Option<&str>) -> ClientTlsConfig {
         match spiffe {
@@ -321,18 +335,9 @@ async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_cl
 #[tokio::test(flavor = "multi_thread")]
 async fn under_mtls_a_certificate_must_carry_exactly_one_spiffe_id() {
     let pki = Pki::new();
-    let server = Server::start_with(
-        &[
-            "--tls-cert",
-            &pki.path("server.pem"),
-            "--tls-key",
-            &pki.path("server.key"),
-            "--client-ca",
-            &pki.path("ca.pem"),
-        ],
-        Some(pki.client(Some(AGENT))),
-    )
-    .await;
+    let args = pki.mtls_args(&[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_with(&args, Some(pki.client(Some(AGENT)))).await;
     let no_id = pki.client_with(&["https://example.org/not-a-spiffe-id"]);
     let two_ids = pki.client_with(&[AGENT, GATEWAY]);
     for (tls, why) in [
@@ -356,20 +361,9 @@ async fn under_mtls_admin_answers_only_the_admin_clients() {
     use palisade::server::proto::StatusRequest;
     const OPERATOR: &str = "spiffe://example.org/ns/ops/sa/operator";
     let pki = Pki::new();
-    let server = Server::start_with(
-        &[
-            "--tls-cert",
-            &pki.path("server.pem"),
-            "--tls-key",
-            &pki.path("server.key"),
-            "--client-ca",
-            &pki.path("ca.pem"),
-            "--admin-client",
-            "spiffe://example.org/ns/ops/*",
-        ],
-        Some(pki.client(Some(AGENT))),
-    )
-    .await;
+    let args = pki.mtls_args(&["--admin-client", "spiffe://example.org/ns/ops/*"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_with(&args, Some(pki.client(Some(AGENT)))).await;
     let (server, pki) = (&server, &pki);
     let admin_as = |id| async move {
         AdminClient::new(server.connect(Some(pki.client(Some(id)))).await.unwrap())
