@@ -86,6 +86,15 @@ enum Command {
             value_name = "N"
         )]
         max_streams: usize,
+        /// Calls that may wait for a free worker; more are refused at once with RESOURCE_EXHAUSTED (HTTP
+        /// 429) rather than queued.
+        #[arg(
+            long,
+            env = "PALISADE_MAX_QUEUED",
+            default_value_t = 1024,
+            value_name = "N"
+        )]
+        max_queued: usize,
         /// Envoy ext_proc and ext_authz: when Envoy sends no source.principal attribute, take the
         /// principal from this request header (x-forwarded-client-cert is read as Envoy's XFCC). Strip it
         /// from clients at the gateway.
@@ -427,6 +436,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             stream_idle,
             stream_max_duration,
             max_streams,
+            max_queued,
             principal_header,
             http,
             metrics,
@@ -456,6 +466,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 stream_idle,
                 stream_max_duration,
                 max_streams,
+                max_queued,
                 principal_header: principal_header.map(|h| h.to_ascii_lowercase()),
                 tls: tls_config,
                 limits: server::listen::Limits::default(),

@@ -86,6 +86,8 @@ pub struct Settings {
     pub stream_max_duration: Duration,
     /// Streams open at once; more are refused.
     pub max_streams: usize,
+    /// Calls that may wait for a worker; more are refused at once.
+    pub max_queued: usize,
     /// ext_proc: the request header that names the principal (else the client certificate's URI, from
     /// Envoy's `x-forwarded-client-cert`).
     pub principal_header: Option<String>,
@@ -114,6 +116,8 @@ pub struct Shared {
     workers: Arc<Semaphore>,
     /// One permit per stream open, of [`Settings::max_streams`].
     streams: Arc<Semaphore>,
+    /// Calls waiting for a worker now.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
     settings: Settings,
     metrics: Arc<Metrics>,
     /// Flips to true once the service is going away: health and readiness say NOT_SERVING from then on,
@@ -153,6 +157,7 @@ impl Shared {
             hash_key,
             workers: Arc::new(Semaphore::new(settings.workers.max(1))),
             streams: Arc::new(Semaphore::new(settings.max_streams)),
+            waiting: Arc::default(),
             settings,
             metrics,
             draining: tokio::sync::watch::Sender::new(false),
@@ -195,6 +200,22 @@ impl Shared {
             .await;
     }
 
+    /// A place in the queue for a worker, held while the call waits; refused when
+    /// [`Settings::max_queued`] calls already wait, so a burst is answered at once instead of piling up
+    /// decoded requests behind the workers.
+    fn wait_for_worker(&self) -> Result<Waiting, Refused> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::Relaxed) >= self.settings.max_queued {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(Refused::Overloaded(format!(
+                "{} calls are already waiting for a worker, the most this server queues; retry later, \
+                 or raise --max-queued / --workers",
+                self.settings.max_queued
+            )));
+        }
+        Ok(Waiting(self.waiting.clone()))
+    }
+
     /// A place for one more stream, held until it ends; refused when [`Settings::max_streams`] are open.
     fn open_stream(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Refused> {
         self.streams.clone().try_acquire_owned().map_err(|_| {
@@ -219,6 +240,15 @@ impl Shared {
             .max_payload
             .saturating_mul(2)
             .saturating_add(1 << 20)
+    }
+}
+
+/// A call's place in the queue for a worker, given back when dropped.
+struct Waiting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

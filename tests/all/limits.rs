@@ -238,3 +238,40 @@ async fn request_headers_past_64_kib_are_refused() {
         "a 100 KiB header list was served: {refused:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_past_the_worker_queue_are_refused_at_once() {
+    let manifest = format!(
+        "{HEADER}{}",
+        testbed("slow", r#"{ mode = "loop" }"#, "budget = \"1s\"")
+    );
+    let dir = bundle_dir(&manifest);
+    let server = Server::start(&[
+        "--bundle",
+        dir.path().to_str().unwrap(),
+        "--workers",
+        "1",
+        "--max-queued",
+        "1",
+    ])
+    .await;
+    // One call runs (its plugin spins for a second), one waits for the worker, one is turned away.
+    let mut calls = Vec::new();
+    for _ in 0..3 {
+        let mut client = server.client().await;
+        calls.push(tokio::spawn(async move { client.check(text("x")).await }));
+    }
+    let mut refused = Vec::new();
+    for call in calls {
+        if let Err(status) = call.await.unwrap() {
+            refused.push(status);
+        }
+    }
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].code(), Code::ResourceExhausted);
+    assert!(
+        refused[0].message().contains("--max-queued"),
+        "{}",
+        refused[0].message()
+    );
+}

@@ -148,6 +148,9 @@ pub(crate) enum Refused {
     /// Over a size limit.
     #[error("{0}")]
     TooLarge(String),
+    /// More calls are waiting for a worker than the server queues.
+    #[error("{0}")]
+    Overloaded(String),
     /// A request body the gate cannot read: compressed, not UTF-8, or of a type it does not read and the
     /// bundle does not let pass.
     #[error("{0}")]
@@ -176,7 +179,7 @@ impl Refused {
             Refused::Invalid(_) | Refused::Unreadable(_) => Code::InvalidArgument,
             Refused::Unauthenticated(_) => Code::Unauthenticated,
             Refused::NotPermitted(_) => Code::PermissionDenied,
-            Refused::TooLarge(_) => Code::ResourceExhausted,
+            Refused::TooLarge(_) | Refused::Overloaded(_) => Code::ResourceExhausted,
             Refused::UnreadableAnswer(_) => Code::Unavailable,
             Refused::Late(_) | Refused::SlowBody(_) => Code::DeadlineExceeded,
             Refused::Cancelled(_) => Code::Cancelled,
@@ -191,6 +194,7 @@ impl Refused {
             Refused::Unauthenticated(_) => 401,
             Refused::NotPermitted(_) => 403,
             Refused::TooLarge(_) => 413,
+            Refused::Overloaded(_) => 429,
             Refused::Unreadable(_) => 415,
             Refused::UnreadableAnswer(_) => 502,
             Refused::Late(_) => 504,
@@ -207,6 +211,7 @@ impl Refused {
             | Refused::Unauthenticated(m)
             | Refused::NotPermitted(m)
             | Refused::TooLarge(m)
+            | Refused::Overloaded(m)
             | Refused::Unreadable(m)
             | Refused::UnreadableAnswer(m)
             | Refused::Late(m)
@@ -384,16 +389,22 @@ impl Shared {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Refused> {
         let deadline = call.exchange.deadline;
-        let permit = until(deadline, self.workers.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                Refused::Late(format!(
-                    "deadline passed after {:?} waiting for a free worker",
-                    call.received.elapsed()
-                ))
-            })?
-            // The pool is never closed (shutdown waits for it to be idle instead), so this cannot happen.
-            .map_err(|_| Refused::Internal("the worker pool is closed".into()))?;
+        let permit = match self.workers.clone().try_acquire_owned() {
+            Ok(free) => free,
+            Err(_) => {
+                let _waiting = self.wait_for_worker()?;
+                until(deadline, self.workers.clone().acquire_owned())
+                    .await
+                    .map_err(|_| {
+                        Refused::Late(format!(
+                            "deadline passed after {:?} waiting for a free worker",
+                            call.received.elapsed()
+                        ))
+                    })?
+                    // The pool is never closed (shutdown waits for it to be idle instead).
+                    .map_err(|_| Refused::Internal("the worker pool is closed".into()))?
+            }
+        };
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
@@ -673,6 +684,7 @@ mod tests {
             Refused::Unauthenticated(String::new()),
             Refused::NotPermitted(String::new()),
             Refused::TooLarge(String::new()),
+            Refused::Overloaded(String::new()),
             Refused::Unreadable(String::new()),
             Refused::UnreadableAnswer(String::new()),
             Refused::Late(String::new()),
