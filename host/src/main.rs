@@ -286,7 +286,6 @@ impl TlsArgs {
             &read(cert, "--tls-cert")?,
             &read(key, "--tls-key")?,
             client_ca.as_deref(),
-            &[b"h2"],
         )
         .map_err(|e| anyhow::anyhow!("TLS is not usable: {e}"))?;
         Ok(Some(tls))

@@ -70,14 +70,9 @@ pub struct TlsError {
 }
 
 impl Tls {
-    /// From PEM: the certificate chain, its private key and, for mutual TLS, the client CA. `alpn` names
-    /// the protocols offered, most preferred first (`h2` for gRPC).
-    pub fn from_pem(
-        cert: &[u8],
-        key: &[u8],
-        client_ca: Option<&[u8]>,
-        alpn: &[&[u8]],
-    ) -> Result<Tls, TlsError> {
+    /// From PEM: the certificate chain, its private key and, for mutual TLS, the client CA. It offers no
+    /// protocols until a listener says which it serves ([`Tls::with_alpn`]).
+    pub fn from_pem(cert: &[u8], key: &[u8], client_ca: Option<&[u8]>) -> Result<Tls, TlsError> {
         let error = |what, why: String| TlsError { what, why };
         let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
             .collect::<Result<_, _>>()
@@ -114,17 +109,16 @@ impl Tls {
                 builder.with_client_cert_verifier(verifier)
             }
         };
-        let mut config = builder
+        let config = builder
             .with_single_cert(chain, key)
             .map_err(|e| error("--tls-cert / --tls-key", e.to_string()))?;
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(Tls {
             config: Arc::new(config),
             mutual: client_ca.is_some(),
         })
     }
 
-    /// The same certificates, offering other protocols.
+    /// The same certificates, offering `alpn`, most preferred first (`h2` for gRPC).
     pub fn with_alpn(&self, alpn: &[&[u8]]) -> Tls {
         let mut config = (*self.config).clone();
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
@@ -187,8 +181,13 @@ pub async fn serve<S, B>(
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let Ok(permit) = connections.clone().acquire_owned().await else {
-            break;
+        // Shutdown is heard while every connection slot is taken, too.
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
         };
         let (tcp, addr) = tokio::select! {
             () = &mut shutdown => break,
