@@ -88,8 +88,9 @@ pub struct Settings {
     pub max_streams: usize,
     /// Calls that may wait for a worker; more are refused at once.
     pub max_queued: usize,
-    /// ext_proc: the request header that names the principal (else the client certificate's URI, from
-    /// Envoy's `x-forwarded-client-cert`).
+    /// ext_proc and ext_authz: the request header that names the principal when Envoy sends no
+    /// `source.principal` attribute (`x-forwarded-client-cert` is read as Envoy's XFCC); none is read
+    /// unless named.
     pub principal_header: Option<String>,
     /// Serve gRPC and HTTP over TLS (with a client CA: mutual TLS, and callers are their certificates'
     /// SPIFFE IDs).
@@ -219,7 +220,7 @@ impl Shared {
     /// A place for one more stream, held until it ends; refused when [`Settings::max_streams`] are open.
     fn open_stream(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Refused> {
         self.streams.clone().try_acquire_owned().map_err(|_| {
-            Refused::TooLarge(format!(
+            Refused::Overloaded(format!(
                 "{} streams are open, the most this server takes at once (raise it with --max-streams)",
                 self.settings.max_streams
             ))
@@ -328,11 +329,12 @@ impl Shared {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let trigger_name = trigger.as_str();
+        let running = self.bundle.load().bundle.clone();
         match loaded {
             // A Kubernetes ConfigMap update is several directory events (a new timestamped directory, the
             // `..data` symlink swap, the old directory's removal); only the one that changed the bundle
             // counts as a reload: the running bundle (the same digest covers every file) stays.
-            Ok(b) if trigger == Trigger::Watch && b.digest == self.bundle.load().bundle.digest => {
+            Ok(b) if trigger == Trigger::Watch && b.digest == running.digest => {
                 tracing::debug!(digest = %b.digest, "bundle directory changed, bundle did not");
                 *last_error = None;
                 Ok(Reloaded {
@@ -341,10 +343,7 @@ impl Shared {
                     elapsed: started.elapsed(),
                 })
             }
-            Ok(b)
-                if !self.settings.allow_downgrade && goes_back(&self.bundle.load().bundle, &b) =>
-            {
-                let running = self.bundle.load().bundle.clone();
+            Ok(b) if !self.settings.allow_downgrade && goes_back(&running, &b) => {
                 let message = format!(
                     "reload refused, still serving {}: the new bundle's [bundle] sequence ({}) is not above \
                      the running one's ({}); publish it with a higher sequence, or restart with \
@@ -375,10 +374,7 @@ impl Shared {
                 Ok(reloaded)
             }
             Err(e) => {
-                let message = format!(
-                    "reload failed, still serving {}: {e}",
-                    self.bundle.load().bundle.id()
-                );
+                let message = format!("reload failed, still serving {}: {e}", running.id());
                 tracing::error!(trigger = trigger_name, "{message}");
                 self.metrics.reloaded(false);
                 *last_error = Some(e.to_string());
@@ -590,6 +586,31 @@ async fn until<F: std::future::Future>(
     }
 }
 
+/// Why a stream's next message did not come.
+enum Silence {
+    /// Nothing for `--stream-idle`.
+    Idle,
+    /// The stream's deadline passed.
+    Deadline,
+}
+
+/// Awaits a stream's next message (`next`): for at most `idle`, and not past `deadline`.
+async fn next_within<F: std::future::Future>(
+    next: F,
+    idle: Duration,
+    deadline: Option<Instant>,
+) -> Result<F::Output, Silence> {
+    let idle_until = Instant::now() + idle;
+    let wait = deadline.map_or(idle_until, |d| d.min(idle_until));
+    until(Some(wait), next).await.map_err(|_| {
+        if wait == idle_until {
+            Silence::Idle
+        } else {
+            Silence::Deadline
+        }
+    })
+}
+
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
@@ -618,8 +639,8 @@ impl AdminService {
         }
         Err(Status::permission_denied(
             "without mutual TLS, Admin answers only callers on this host (loopback): call it from the \
-             host or pod (e.g. kubectl exec), reload with SIGHUP, or serve with --client-ca and \
-             --admin-client SPIFFE_ID",
+             host or pod (kubectl port-forward arrives there), reload with SIGHUP, or serve with \
+             --client-ca and --admin-client SPIFFE_ID",
         ))
     }
 }

@@ -33,7 +33,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::envoy::{destination, error_body, forwarded_principal, header, set_header};
 use super::gate::{Body, BodyKind, Bytes, Call, Decided, Pushed, Refused, Streamed};
-use super::{identity, non_empty, Shared};
+use super::{identity, next_within, non_empty, Shared, Silence};
 use crate::bundle::Bundle;
 use crate::chain::{self, Dir, Outcome, ReportedFinding};
 use crate::payload::ContentType;
@@ -53,16 +53,16 @@ impl ExternalProcessor for ExtProcService {
         &self,
         request: Request<Streaming<ProcessingRequest>>,
     ) -> Result<Response<Self::ProcessStream>, Status> {
-        let permit = self.0.open_stream().map_err(|refused| {
+        let opened = self
+            .0
+            .open_stream()
+            .and_then(|permit| Ok((permit, identity::peer_spiffe_id(&request)?)));
+        let (permit, peer) = opened.map_err(|refused| {
             self.0.refuse("ext_proc", "", Instant::now(), &refused);
             Status::from(refused)
         })?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let shared = self.0.clone();
-        let peer = super::identity::peer_spiffe_id(&request).map_err(|refused| {
-            self.0.refuse("ext_proc", "", Instant::now(), &refused);
-            Status::from(refused)
-        })?;
         tokio::spawn(async move {
             let _open = permit;
             let mut exchange = Exchange::new(shared, peer);
@@ -126,22 +126,19 @@ impl Exchange {
     ) -> Result<(), Status> {
         use processing_request::Request as In;
         use processing_response::Response as Out;
-        let (idle, longest) = (
-            self.shared.settings.stream_idle,
-            self.shared.settings.stream_max_duration,
-        );
-        let ends = Instant::now() + longest;
+        let settings = &self.shared.settings;
+        let (idle, longest) = (settings.stream_idle, settings.stream_max_duration);
+        let ends = self.shared.stream_deadline(None, Instant::now());
         loop {
-            let idle_until = Instant::now() + idle;
-            let message = match super::until(Some(idle_until.min(ends)), inbound.message()).await {
+            let message = match next_within(inbound.message(), idle, Some(ends)).await {
                 Ok(message) => message?,
-                Err(_) if idle_until <= ends => {
+                Err(Silence::Idle) => {
                     return Err(Status::deadline_exceeded(format!(
                     "Envoy sent nothing on this exchange for {} (--stream-idle), so it was ended",
                     humantime::format_duration(idle)
                 )))
                 }
-                Err(_) => {
+                Err(Silence::Deadline) => {
                     return Err(Status::deadline_exceeded(format!(
                         "the exchange lasted longer than {} (--stream-max-duration)",
                         humantime::format_duration(longest)

@@ -148,7 +148,7 @@ pub(crate) enum Refused {
     /// Over a size limit.
     #[error("{0}")]
     TooLarge(String),
-    /// More calls are waiting for a worker than the server queues.
+    /// More calls waiting for a worker, or more streams open, than the server takes at once.
     #[error("{0}")]
     Overloaded(String),
     /// A request body the gate cannot read: compressed, not UTF-8, or of a type it does not read and the

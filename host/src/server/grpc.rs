@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 use super::api::{self, decision_out, failure_out, finding_out, would_out, Caller};
 use super::gate::{Call, Refused, Streamed};
 use super::proto::{self, guardrail_server::Guardrail};
-use super::{caller_deadline, identity, non_empty, until, Shared};
+use super::{caller_deadline, identity, next_within, non_empty, Shared, Silence};
 use crate::chain::{self, Dir};
 use crate::stream::StreamType;
 
@@ -212,14 +212,12 @@ async fn next_chunk(
     idle: Duration,
     received: Instant,
 ) -> Result<Option<proto::CheckStreamRequest>, Refused> {
-    let idle_until = Instant::now() + idle;
-    let wait = deadline.map_or(idle_until, |d| d.min(idle_until));
-    match until(Some(wait), inbound.message()).await {
-        Err(_) if wait == idle_until => Err(Refused::Late(format!(
+    match next_within(inbound.message(), idle, deadline).await {
+        Err(Silence::Idle) => Err(Refused::Late(format!(
             "no chunk came for {} (--stream-idle), so the stream was ended",
             humantime::format_duration(idle)
         ))),
-        Err(_) => Err(Refused::Late(format!(
+        Err(Silence::Deadline) => Err(Refused::Late(format!(
             "deadline passed after {:?} waiting for the next chunk",
             received.elapsed()
         ))),
