@@ -163,9 +163,9 @@ impl ComponentCache {
         }
     }
 
+    /// Writes beside `path` and renames into place: the rename replaces whatever entry `path` was (a
+    /// link someone left included) and never writes through it.
     fn write(&self, path: &Path, payload: &[u8]) -> std::io::Result<()> {
-        // A stale entry (say, a link someone left) is replaced, not written through.
-        let _ = fs::remove_file(path);
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
