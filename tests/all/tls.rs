@@ -69,18 +69,17 @@ impl Pki {
         self.dir.path().join(name).to_str().unwrap().to_string()
     }
 
-    /// `serve`'s arguments for mutual TLS with this CA, then `extra`.
-    fn mtls_args(&self, extra: &[&str]) -> Vec<String> {
-        let mut args = vec![
-            "--tls-cert".to_string(),
+    /// `serve` under mutual TLS with this CA, with `extra` arguments; its own calls (the health check)
+    /// come as `client`.
+    async fn start_mtls(&self, extra: &[&str], client: &str) -> Server {
+        let (cert, key, ca) = (
             self.path("server.pem"),
-            "--tls-key".into(),
             self.path("server.key"),
-            "--client-ca".into(),
             self.path("ca.pem"),
-        ];
-        args.extend(extra.iter().map(|a| a.to_string()));
-        args
+        );
+        let mut args = vec!["--tls-cert", &cert, "--tls-key", &key, "--client-ca", &ca];
+        args.extend_from_slice(extra);
+        Server::start_with(&args, Some(self.client(Some(client)))).await
     }
 
     /// Client TLS that trusts the CA, presenting a certificate for `spiffe` when given.
@@ -203,28 +202,23 @@ async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_cl
     let pki = Pki::new();
     let bundle = bundle_denying_sandbox_agents();
     let audit = bundle.path().join("audit.jsonl");
-    let mut server = Server::start_with(
-        &[
-            "--bundle",
-            bundle.path().to_str().unwrap(),
-            "--audit",
-            audit.to_str().unwrap(),
-            "--metrics",
-            "127.0.0.1:0",
-            "--tls-cert",
-            &pki.path("server.pem"),
-            "--tls-key",
-            &pki.path("server.key"),
-            "--client-ca",
-            &pki.path("ca.pem"),
-            "--trusted-gateway",
-            "spiffe://example.org/ns/gateways/*",
-            "--http",
-            "127.0.0.1:0",
-        ],
-        Some(pki.client(Some(GATEWAY))),
-    )
-    .await;
+    let mut server = pki
+        .start_mtls(
+            &[
+                "--bundle",
+                bundle.path().to_str().unwrap(),
+                "--audit",
+                audit.to_str().unwrap(),
+                "--metrics",
+                "127.0.0.1:0",
+                "--trusted-gateway",
+                "spiffe://example.org/ns/gateways/*",
+                "--http",
+                "127.0.0.1:0",
+            ],
+            GATEWAY,
+        )
+        .await;
     let client_as = |id: Option<&'static str>| {
         let tls = pki.client(id);
         let server = &server;
@@ -335,9 +329,7 @@ async fn with_mtls_the_certificate_is_the_principal_and_only_trusted_gateways_cl
 #[tokio::test(flavor = "multi_thread")]
 async fn under_mtls_a_certificate_must_carry_exactly_one_spiffe_id() {
     let pki = Pki::new();
-    let args = pki.mtls_args(&[]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start_with(&args, Some(pki.client(Some(AGENT)))).await;
+    let server = pki.start_mtls(&[], AGENT).await;
     let no_id = pki.client_with(&["https://example.org/not-a-spiffe-id"]);
     let two_ids = pki.client_with(&[AGENT, GATEWAY]);
     for (tls, why) in [
@@ -361,9 +353,9 @@ async fn under_mtls_admin_answers_only_the_admin_clients() {
     use palisade::server::proto::StatusRequest;
     const OPERATOR: &str = "spiffe://example.org/ns/ops/sa/operator";
     let pki = Pki::new();
-    let args = pki.mtls_args(&["--admin-client", "spiffe://example.org/ns/ops/*"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start_with(&args, Some(pki.client(Some(AGENT)))).await;
+    let server = pki
+        .start_mtls(&["--admin-client", "spiffe://example.org/ns/ops/*"], AGENT)
+        .await;
     let (server, pki) = (&server, &pki);
     let admin_as = |id| async move {
         AdminClient::new(server.connect(Some(pki.client(Some(id)))).await.unwrap())
