@@ -95,6 +95,11 @@ enum Command {
             value_name = "N"
         )]
         max_queued: usize,
+        /// Bytes of request bodies held at once, over every listener, from their first byte until their
+        /// call is answered; a request that would go over is refused with RESOURCE_EXHAUSTED (HTTP 429)
+        /// before it is decoded. At least twice --max-payload plus 1 MiB (the largest request).
+        #[arg(long, env = "PALISADE_MAX_IN_FLIGHT", default_value = "256MiB", value_parser = parse_size, value_name = "SIZE")]
+        max_in_flight: usize,
         /// Envoy ext_proc and ext_authz: when Envoy sends no source.principal attribute, take the
         /// principal from this request header (x-forwarded-client-cert is read as Envoy's XFCC). Strip it
         /// from clients at the gateway.
@@ -436,6 +441,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             stream_max_duration,
             max_streams,
             max_queued,
+            max_in_flight,
             principal_header,
             http,
             metrics,
@@ -466,6 +472,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 stream_max_duration,
                 max_streams,
                 max_queued,
+                max_in_flight,
                 principal_header: principal_header.map(|h| h.to_ascii_lowercase()),
                 tls: tls_config,
                 limits: server::listen::Limits::default(),
@@ -473,6 +480,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 admin_clients: tls.admin_clients.clone(),
                 allow_downgrade,
             };
+            if settings.max_in_flight < settings.max_message() {
+                anyhow::bail!(
+                    "--max-in-flight {} is below the largest request this server takes ({} bytes: twice \
+                     --max-payload, plus 1 MiB), so such a request could never be served; raise \
+                     --max-in-flight or lower --max-payload",
+                    settings.max_in_flight,
+                    settings.max_message()
+                );
+            }
             let transport = match (&tls.tls_cert, &tls.client_ca) {
                 (None, _) => "plaintext",
                 (Some(_), None) => "tls",

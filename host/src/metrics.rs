@@ -61,6 +61,7 @@ pub struct Metrics {
     reloads: Family<ResultLabel, Counter>,
     audit: Family<ResultLabel, Counter>,
     bundle: Family<BundleLabels, Gauge>,
+    in_flight_bytes: Gauge,
     serving: Mutex<Option<BundleLabels>>,
 }
 
@@ -117,6 +118,12 @@ impl Metrics {
             "Audit events written, dropped because the sink fell behind, or failed to write",
             audit.clone(),
         );
+        let in_flight_bytes = Gauge::default();
+        registry.register(
+            "in_flight_bytes",
+            "Bytes of request bodies held now, of --max-in-flight",
+            in_flight_bytes.clone(),
+        );
         let bundle = Family::<BundleLabels, Gauge>::default();
         registry.register(
             "bundle_info",
@@ -134,6 +141,7 @@ impl Metrics {
             reloads,
             audit,
             bundle,
+            in_flight_bytes,
             serving: Mutex::new(None),
         }
     }
@@ -197,6 +205,11 @@ impl Metrics {
                 result: if ok { "ok" } else { "error" },
             })
             .inc();
+    }
+
+    /// The gauge of request bytes held now, which the in-flight budget keeps.
+    pub fn in_flight_bytes(&self) -> Gauge {
+        self.in_flight_bytes.clone()
     }
 
     /// The bundle now serving; the previous one's series is removed.

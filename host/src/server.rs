@@ -49,6 +49,7 @@ mod gate;
 mod grpc;
 pub mod http;
 mod identity;
+mod in_flight;
 pub mod listen;
 
 use envoy_types::ext_authz::v3::pb::AuthorizationServer;
@@ -88,6 +89,8 @@ pub struct Settings {
     pub max_streams: usize,
     /// Calls that may wait for a worker; more are refused at once.
     pub max_queued: usize,
+    /// Bytes of request bodies held at once, from their first byte until their call is answered.
+    pub max_in_flight: usize,
     /// ext_proc and ext_authz: the request header that names the principal when Envoy sends no
     /// `source.principal` attribute (`x-forwarded-client-cert` is read as Envoy's XFCC); none is read
     /// unless named.
@@ -106,6 +109,14 @@ pub struct Settings {
     pub admin_clients: Vec<String>,
 }
 
+impl Settings {
+    /// The largest request message: twice the payload limit (JSON's escapes), plus 1 MiB for the other
+    /// fields.
+    pub fn max_message(&self) -> usize {
+        self.max_payload.saturating_mul(2).saturating_add(1 << 20)
+    }
+}
+
 /// What the services share: the engine, the bundle now serving, and the limits.
 pub struct Shared {
     engine: Arc<Engine>,
@@ -119,6 +130,8 @@ pub struct Shared {
     streams: Arc<Semaphore>,
     /// Calls waiting for a worker now.
     waiting: Arc<std::sync::atomic::AtomicUsize>,
+    /// Request bytes held now, of [`Settings::max_in_flight`].
+    in_flight: Arc<in_flight::Budget>,
     settings: Settings,
     metrics: Arc<Metrics>,
     /// Flips to true once the service is going away: health and readiness say NOT_SERVING from then on,
@@ -159,6 +172,7 @@ impl Shared {
             workers: Arc::new(Semaphore::new(settings.workers.max(1))),
             streams: Arc::new(Semaphore::new(settings.max_streams)),
             waiting: Arc::default(),
+            in_flight: in_flight::Budget::new(settings.max_in_flight, metrics.in_flight_bytes()),
             settings,
             metrics,
             draining: tokio::sync::watch::Sender::new(false),
@@ -237,10 +251,7 @@ impl Shared {
     /// the payload limit, so an oversize payload reaches our own check and gets RESOURCE_EXHAUSTED with
     /// the limit in the message.
     fn max_message(&self) -> usize {
-        self.settings
-            .max_payload
-            .saturating_mul(2)
-            .saturating_add(1 << 20)
+        self.settings.max_message()
     }
 }
 
@@ -452,15 +463,28 @@ pub async fn serve(
         .add_service(ext_authz)
         .prepare();
     let max_payload = shared.settings.max_payload;
+    let metered = shared.clone();
     let service = tower::service_fn(move |request: ::http::Request<hyper::body::Incoming>| {
+        let received = Instant::now();
         let timeout = request
             .headers()
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_grpc_timeout);
+        let (request, charge) = metered.in_flight.meter(request);
         let call = tower::ServiceExt::oneshot(routes.clone(), request.map(tonic::body::Body::new));
+        let shared = metered.clone();
         async move {
             let Ok(response) = within(timeout, call).await;
+            charge.settle();
+            // A unary call refused for want of budget never reached a handler to record it; a stream's
+            // refusal comes later and is recorded by its handler.
+            if charge.refused() {
+                if let Some(status) = Status::from_header_map(response.headers()) {
+                    let refused = Refused::Overloaded(status.message().to_string());
+                    shared.refuse("grpc", "", received, &refused);
+                }
+            }
             Ok::<_, std::convert::Infallible>(explain_oversize(response, max_payload))
         }
     });

@@ -275,3 +275,105 @@ async fn calls_past_the_worker_queue_are_refused_at_once() {
         refused[0].message()
     );
 }
+
+/// `palisade_in_flight_bytes` now.
+async fn in_flight(server: &Server) -> u64 {
+    crate::serve::sample(&server.metrics().await, "palisade_in_flight_bytes")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_past_the_in_flight_byte_budget_are_refused_before_they_are_read() {
+    let server = Server::start(&[
+        "--max-payload",
+        "1MiB",
+        "--max-in-flight",
+        "3MiB",
+        "--http",
+        "127.0.0.1:0",
+        "--metrics",
+        "127.0.0.1:0",
+    ])
+    .await;
+    // A caller announces a 2.5 MiB message, sends all of it but the last byte, and waits: its bytes are
+    // held while the call is open.
+    let held = 5 << 19;
+    let mut send = connect(&server).await.ready().await.unwrap();
+    let request = http::Request::post("http://palisade/palisade.v1.Guardrail/Check")
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+    let (response, mut body) = send.send_request(request, false).unwrap();
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(held as u32).to_be_bytes());
+    framed.resize(held + 4, b'x');
+    body.send_data(framed.into(), false).unwrap();
+    let started = std::time::Instant::now();
+    while in_flight(&server).await < held as u64 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never held"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // A 900 KiB payload is within --max-payload but not within what is left of the budget: refused, over
+    // gRPC and over HTTP, saying which flag raises it.
+    let payload = "a".repeat(900 << 10);
+    let refused = server
+        .client()
+        .await
+        .check(text(&payload))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("--max-in-flight"),
+        "{}",
+        refused.message()
+    );
+    let http = reqwest::Client::new()
+        .post(format!("http://{}/v1/check", server.http_addr.unwrap()))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "text": payload }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(http.status(), 429);
+    assert!(http.text().await.unwrap().contains("--max-in-flight"));
+    // Small calls still fit.
+    let small = server.client().await.check(text("hello")).await.unwrap();
+    assert_eq!(small.into_inner().decision, 1, "allowed");
+
+    // The held call goes away; its bytes are given back, and the large payload is served.
+    drop((body, response, send));
+    let started = std::time::Instant::now();
+    while in_flight(&server).await != 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never given back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.client().await.check(text(&payload)).await.unwrap();
+}
+
+#[test]
+fn a_budget_below_the_largest_request_does_not_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-in-flight",
+            "1MiB",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--max-in-flight") && stderr.contains("--max-payload"),
+        "{stderr}"
+    );
+}

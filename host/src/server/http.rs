@@ -62,11 +62,21 @@ pub async fn serve(
         .as_ref()
         .map(|t| t.with_alpn(&[b"h2", b"http/1.1"]));
     let limits = shared.settings.limits;
+    let budget = shared.in_flight.clone();
+    let service = tower::service_fn(move |request: axum::http::Request<hyper::body::Incoming>| {
+        let (request, charge) = budget.meter(request);
+        let call = tower::ServiceExt::oneshot(app.clone(), request);
+        async move {
+            let response = call.await;
+            charge.settle();
+            response
+        }
+    });
     let stopping = async move {
         shutdown.await;
         shared.drain();
     };
-    super::listen::serve(listener, tls, false, limits, app, stopping).await;
+    super::listen::serve(listener, tls, false, limits, service, stopping).await;
 }
 
 async fn ready(State(shared): State<Arc<Shared>>) -> Response {
@@ -155,9 +165,10 @@ async fn read_request(
             )))
         }
         Ok(Err(e)) => {
-            return Err(Refused::Invalid(format!(
-                "reading the request body failed: {e}"
-            )))
+            return Err(match super::in_flight::over_budget(&*e) {
+                Some(message) => Refused::Overloaded(message),
+                None => Refused::Invalid(format!("reading the request body failed: {e}")),
+            })
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
