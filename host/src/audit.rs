@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::chain::{Dir, Outcome, PluginFailure, ReportedFinding, Request, WouldHave};
+use crate::chain::{Dir, Findings, Outcome, PluginFailure, Request, WouldHave};
 use crate::metrics::Metrics;
 
 /// Events the writer may be behind by before new ones are dropped.
@@ -61,8 +61,8 @@ pub struct Exchange<'a> {
     pub decision: Outcome,
     /// On deny, why.
     pub reason: Option<&'a str>,
-    /// Every finding.
-    pub findings: &'a [ReportedFinding],
+    /// The findings (those past the most reported counted in the event's `findings_dropped`).
+    pub findings: &'a Findings,
     /// Labels over the exchange.
     pub labels: &'a [String],
     /// Plugins that failed.
@@ -104,6 +104,8 @@ struct Event<'a> {
     bundle_digest: &'a str,
     labels: &'a [String],
     findings: Vec<EventFinding<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings_dropped: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     failures: Vec<EventFailure<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,6 +183,7 @@ impl Exchange<'_> {
                     end: f.span.as_ref().map(|s| s.end),
                 })
                 .collect(),
+            findings_dropped: Some(self.findings.dropped()).filter(|&n| n > 0),
             failures: self
                 .failures
                 .iter()

@@ -99,6 +99,104 @@ pub fn blamed(findings: &[ReportedFinding], outcome: Outcome) -> Option<&Reporte
         })
 }
 
+/// The most findings one exchange (a body, or a stream) reports. A payload of many small values — or a
+/// plugin that reports every byte — would otherwise grow the answer, the audit line and the memory held
+/// for it without bound; past this many the rest are counted, not kept.
+pub const MAX_FINDINGS_REPORTED: usize = 1_000;
+
+/// The findings an exchange reports: the first [`MAX_FINDINGS_REPORTED`], in order, and a count of the
+/// rest. The finding [`blamed`] for a deny or a modify is always kept, even past the cap, so every
+/// transport names the same cause whatever the count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Findings {
+    kept: Vec<ReportedFinding>,
+    dropped: usize,
+    kept_deny: bool,
+    kept_modify: bool,
+}
+
+impl Findings {
+    /// None yet.
+    pub const fn new() -> Findings {
+        Findings {
+            kept: Vec::new(),
+            dropped: 0,
+            kept_deny: false,
+            kept_modify: false,
+        }
+    }
+
+    /// Keeps `f` if there is room, or if it is the first enforced finding that denies (or modifies);
+    /// otherwise counts it.
+    pub fn push(&mut self, f: ReportedFinding) {
+        let first_deny = f.enforced && f.action == Action::Deny && !self.kept_deny;
+        let first_modify = f.enforced && f.action.modifies() && !self.kept_modify;
+        if self.kept.len() < MAX_FINDINGS_REPORTED || first_deny || first_modify {
+            self.kept_deny |= first_deny;
+            self.kept_modify |= first_modify;
+            self.kept.push(f);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// Findings counted but not kept.
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// Counts `n` findings dropped elsewhere (a part of the exchange checked on its own).
+    pub fn add_dropped(&mut self, n: usize) {
+        self.dropped += n;
+    }
+
+    /// Takes in another part's findings, its dropped count included.
+    pub fn absorb(&mut self, other: Findings) {
+        self.dropped += other.dropped;
+        self.extend(other.kept);
+    }
+}
+
+impl Default for Findings {
+    fn default() -> Findings {
+        Findings::new()
+    }
+}
+
+impl std::ops::Deref for Findings {
+    type Target = [ReportedFinding];
+
+    fn deref(&self) -> &[ReportedFinding] {
+        &self.kept
+    }
+}
+
+impl Extend<ReportedFinding> for Findings {
+    fn extend<I: IntoIterator<Item = ReportedFinding>>(&mut self, findings: I) {
+        for f in findings {
+            self.push(f);
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Findings {
+    type Item = &'a ReportedFinding;
+    type IntoIter = std::slice::Iter<'a, ReportedFinding>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.kept.iter()
+    }
+}
+
+impl IntoIterator for Findings {
+    type Item = ReportedFinding;
+    type IntoIter = std::vec::IntoIter<ReportedFinding>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.kept.into_iter()
+    }
+}
+
 /// What plugins in report mode would have done to the exchange, had they been enforcing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WouldHave {
@@ -522,4 +620,48 @@ fn merge_rewrites(
             (range, with)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(action: Action, enforced: bool) -> ReportedFinding {
+        ReportedFinding {
+            plugin: "p".into(),
+            rule: format!("{action}"),
+            category: "C".into(),
+            span: Some(0..1),
+            location: String::new(),
+            confidence: 1.0,
+            message: String::new(),
+            action,
+            enforced,
+        }
+    }
+
+    #[test]
+    fn past_the_cap_findings_are_counted_but_the_blamed_ones_kept() {
+        let mut all = vec![finding(Action::Report, true); MAX_FINDINGS_REPORTED + 10];
+        all.push(finding(Action::Deny, false));
+        all.push(finding(Action::Redact, true));
+        all.push(finding(Action::Deny, true));
+        all.push(finding(Action::Deny, true));
+        all.push(finding(Action::Mask, true));
+        let mut findings = Findings::new();
+        findings.extend(all.iter().cloned());
+        assert_eq!(findings.len(), MAX_FINDINGS_REPORTED + 2);
+        assert_eq!(findings.len() + findings.dropped(), all.len());
+        for outcome in [Outcome::Deny, Outcome::Modify] {
+            assert_eq!(blamed(&findings, outcome), blamed(&all, outcome));
+            assert!(blamed(&findings, outcome).is_some());
+        }
+
+        // Parts of one exchange fold into the same count.
+        let mut whole = Findings::new();
+        whole.absorb(findings.clone());
+        whole.absorb(findings);
+        assert_eq!(whole.len(), MAX_FINDINGS_REPORTED + 2);
+        assert_eq!(whole.dropped(), 2 * all.len() - whole.len());
+    }
 }

@@ -6,9 +6,7 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use crate::bundle::Bundle;
-use crate::chain::{
-    self, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request, WouldHave,
-};
+use crate::chain::{self, Findings, Outcome, PluginFailure, PluginTimes, Request, WouldHave};
 use crate::payload::{self, ContentType, Payload, PayloadError, Shape};
 use crate::policy::HashKey;
 use crate::Result;
@@ -23,8 +21,9 @@ pub struct Checked {
     pub content: String,
     /// On deny: which plugin, which rule, why.
     pub reason: Option<String>,
-    /// Every finding, each with the location of its text.
-    pub findings: Vec<ReportedFinding>,
+    /// The findings, each with the location of its text (the first
+    /// [`MAX_FINDINGS_REPORTED`](chain::MAX_FINDINGS_REPORTED), and a count of the rest).
+    pub findings: Findings,
     /// Labels from the request, the plugins and `found:<CATEGORY>`, over all texts.
     pub labels: Vec<String>,
     /// Plugins that failed, on any text.
@@ -231,7 +230,7 @@ fn splice(body: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
 /// times; a modify makes the whole a modify. Returns the document's content as it goes on, or `None` on
 /// a deny, which decides the whole (its outcome and reason set).
 fn fold(whole: &mut Checked, checked: Checked) -> Option<String> {
-    whole.findings.extend(checked.findings);
+    whole.findings.absorb(checked.findings);
     whole.failures.extend(checked.failures);
     whole.plugin_time.add_all(&checked.plugin_time);
     if let Some(would) = checked.would {
@@ -260,7 +259,7 @@ fn empty(exchange: &Request, shape: Shape) -> Checked {
         outcome: Outcome::Allow,
         content: String::new(),
         reason: None,
-        findings: Vec::new(),
+        findings: Findings::default(),
         labels: exchange.labels.clone(),
         failures: Vec::new(),
         would: None,

@@ -55,6 +55,9 @@ struct Answer<'a> {
     reason: Option<&'a str>,
     labels: &'a [String],
     findings: Vec<FindingOut<'a>>,
+    /// Findings past the most an answer lists; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings_dropped: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<FailureOut>,
     /// What plugins in report mode would have done; absent when nothing.
@@ -235,6 +238,12 @@ pub fn plain(
                     f.category, f.rule, f.plugin
                 ));
             }
+            if v.findings.dropped() > 0 {
+                summary.push_str(&format!(
+                    "\n  … and {} more findings, not listed",
+                    v.findings.dropped()
+                ));
+            }
             for failure in &v.failures {
                 summary.push_str(&format!(
                     "\n  plugin {:?} failed: {} (on_error = {})",
@@ -279,6 +288,7 @@ fn answer<'a>(id: &'a serde_json::Value, v: &'a Checked) -> Answer<'a> {
                 report_only: !f.enforced,
             })
             .collect(),
+        findings_dropped: Some(v.findings.dropped()).filter(|&n| n > 0),
         errors: v
             .failures
             .iter()

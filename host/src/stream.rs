@@ -21,7 +21,9 @@
 //! the channel's released text. Token log-probabilities go out with their text, only where it went out
 //! unchanged. So no text in a stream escapes the chain.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::BuildHasher;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +33,7 @@ use serde_json::Value;
 
 use crate::bundle::Bundle;
 use crate::chain::{
-    self, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request, WouldHave,
+    self, Findings, Outcome, PluginFailure, PluginTimes, ReportedFinding, Request, WouldHave,
 };
 use crate::check;
 use crate::payload::{self, ContentType};
@@ -41,6 +43,10 @@ use crate::shapes::{self, read_event, Reading};
 /// The most separate texts (channels) one stream may have: far more choices, content blocks and tool
 /// calls than any answer has, few enough that holding each back costs little.
 pub const MAX_CHANNELS: usize = 256;
+
+/// The most distinct findings a stream remembers to count each once: 16 times as many as it reports,
+/// a few hundred KiB at most.
+const MAX_SEEN: usize = 16 * chain::MAX_FINDINGS_REPORTED;
 
 /// How much a stream holds back, and how much it may carry.
 #[derive(Clone, Copy, Debug)]
@@ -194,8 +200,12 @@ pub struct StreamCheck {
     channel_at: HashMap<String, usize>,
     /// `pending[..scanned]` holds no line end: a long line arriving in small pieces is scanned once.
     scanned: usize,
-    findings: Vec<ReportedFinding>,
-    seen: HashSet<(String, String, String, usize, usize)>,
+    findings: Findings,
+    /// Hashes of the findings kept or counted, so a finding found again in a later window counts once;
+    /// at most [`MAX_SEEN`], past which a finding found twice may count twice.
+    seen: HashSet<u64>,
+    /// Keyed per stream, so no text can be written to collide with another finding's hash.
+    seen_hasher: RandomState,
     /// Strings of events checked whole and found clean (see [`StreamCheck::remember`]).
     clean: HashSet<String>,
     labels: Vec<String>,
@@ -215,8 +225,9 @@ pub struct Summary {
     pub outcome: Outcome,
     /// On deny, why.
     pub reason: Option<String>,
-    /// Every finding, once each.
-    pub findings: Vec<ReportedFinding>,
+    /// The findings, once each (the first [`MAX_FINDINGS_REPORTED`](chain::MAX_FINDINGS_REPORTED), and a
+    /// count of the rest).
+    pub findings: Findings,
     /// Labels over the whole stream.
     pub labels: Vec<String>,
     /// Plugins that failed.
@@ -250,8 +261,9 @@ impl StreamCheck {
             channels: Vec::new(),
             channel_at: HashMap::new(),
             scanned: 0,
-            findings: Vec::new(),
+            findings: Findings::default(),
             seen: HashSet::new(),
+            seen_hasher: RandomState::new(),
             clean: HashSet::new(),
             labels,
             failures: Vec::new(),
@@ -504,14 +516,14 @@ impl StreamCheck {
     /// kept before.
     fn keep(&mut self, f: ReportedFinding) {
         let span = f.span.clone().unwrap_or(0..0);
-        let key = (
-            f.plugin.clone(),
-            f.rule.clone(),
-            f.location.clone(),
-            span.start,
-            span.end,
-        );
-        if self.seen.insert(key) {
+        let key =
+            (self.seen_hasher).hash_one((&f.plugin, &f.rule, &f.location, span.start, span.end));
+        let new = if self.seen.len() < MAX_SEEN {
+            self.seen.insert(key)
+        } else {
+            !self.seen.contains(&key)
+        };
+        if new {
             self.findings.push(f);
         }
     }
@@ -927,6 +939,7 @@ impl StreamCheck {
         for label in checked.labels {
             chain::add_label(&mut self.labels, label);
         }
+        self.findings.add_dropped(checked.findings.dropped());
         for f in checked.findings {
             self.keep(f);
         }

@@ -83,6 +83,26 @@ fn scan_jsonl_answers_each_line_with_offsets_into_the_input() {
 }
 
 #[test]
+fn scan_lists_a_thousand_findings_and_counts_the_rest() {
+    let text: String = (0..1_200).map(|i| format!("u{i}@example.com ")).collect();
+    let plain = palisade(&["scan"], &text);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    assert!(!stdout(&plain).contains("@example.com"));
+    assert_eq!(stderr(&plain).matches("pii.email").count(), 1_000);
+    assert!(
+        stderr(&plain).contains("… and 200 more findings, not listed"),
+        "{}",
+        stderr(&plain)
+    );
+
+    let line = serde_json::json!({ "id": 1, "text": text }).to_string();
+    let o = palisade(&["scan", "--jsonl"], &format!("{line}\n"));
+    let answer: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(answer["findings"].as_array().unwrap().len(), 1_000);
+    assert_eq!(answer["findings_dropped"], 200);
+}
+
+#[test]
 fn scan_reads_json_chat_bodies_with_content_type() {
     let body = r#"{"messages": [{"role": "user", "content": "write to ana@example.com"}]}"#;
     let o = palisade(&["scan", "--content-type", "application/json"], body);

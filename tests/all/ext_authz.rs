@@ -318,3 +318,29 @@ async fn principal_and_destination_come_from_the_headers_envoy_forwards() {
     let answer = check(&server, envoy_request("application/json", &internal, &body)).await;
     assert_eq!(denied(&answer), None, "{:?}", answer.dynamic_metadata);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_lists_a_thousand_findings_and_counts_the_rest() {
+    let server = Server::start(&[]).await;
+    let text: String = (0..1_100).map(|i| format!("u{i}@example.com ")).collect();
+    let answer = check(
+        &server,
+        envoy_request("application/json", &[], &chat(&text)),
+    )
+    .await;
+    let (status, error) = denied(&answer).expect("redactions it cannot make");
+    assert_eq!(status, 403);
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("EMAIL_ADDRESS, …"), "{message}");
+    let m = answer.dynamic_metadata.as_ref().unwrap();
+    let listed = match m.fields["findings"].kind.as_ref() {
+        Some(Kind::ListValue(list)) => list.values.len(),
+        other => panic!("findings: {other:?}"),
+    };
+    assert_eq!(listed, 1_000);
+    // 1,100 addresses, and the classification plugin's report on what was found.
+    let Some(Kind::NumberValue(dropped)) = m.fields["findings_dropped"].kind else {
+        panic!("findings_dropped: {:?}", m.fields.get("findings_dropped"))
+    };
+    assert!((100.0..=103.0).contains(&dropped), "{dropped}");
+}

@@ -377,3 +377,92 @@ fn a_budget_below_the_largest_request_does_not_start() {
         "{stderr}"
     );
 }
+
+/// A body of 1,500 addresses and, last, a token the policy denies.
+fn many_findings(token: bool) -> String {
+    let mut body: String = (0..1_500)
+        .map(|i| format!("user{i}@example.com "))
+        .collect();
+    if token {
+        body.push_str("ghp_R8cVq2mXz4Lw7Ty1Nb6Hd3Kp9Fs0Ja5Ue2Qo");
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_lists_a_thousand_findings_and_counts_the_rest() {
+    use palisade::server::proto::{CheckStreamRequest, Decision, Direction};
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let mut server = Server::start(&["--audit", audit.to_str().unwrap()]).await;
+    let mut client = server.client().await;
+
+    // Every address is redacted, though only the first thousand are listed.
+    let answer = client
+        .check(text(&many_findings(false)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.decision(), Decision::Modify);
+    assert_eq!(
+        (answer.findings.len(), answer.findings_dropped),
+        (1_000, 500)
+    );
+    let Some(palisade::server::proto::check_response::Content::Text(redacted)) = answer.content
+    else {
+        panic!("a modify carries the text")
+    };
+    assert!(!redacted.contains("@example.com"), "{redacted}");
+
+    // The finding that denies comes after the cap, and is listed all the same.
+    let mut request = text(&many_findings(true));
+    request.direction = Direction::Input.into();
+    let answer = client.check(request).await.unwrap().into_inner();
+    assert_eq!(answer.decision(), Decision::Deny, "{}", answer.reason);
+    assert_eq!(
+        (answer.findings.len(), answer.findings_dropped),
+        (1_001, 500)
+    );
+    assert_eq!(answer.findings[1_000].category, "SECRET");
+    assert!(answer.reason.contains("SECRET"), "{}", answer.reason);
+
+    // A stream counts the same way, each finding once however many windows saw it.
+    let messages: Vec<CheckStreamRequest> = many_findings(false)
+        .as_bytes()
+        .chunks(700)
+        .map(|c| CheckStreamRequest {
+            chunk: c.to_vec(),
+            ..Default::default()
+        })
+        .collect();
+    let mut answers = client
+        .check_stream(tokio_stream::iter(messages))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut released = Vec::new();
+    let mut last = None;
+    while let Some(answer) = answers.message().await.unwrap() {
+        released.extend(answer.chunk.clone());
+        last = Some(answer);
+    }
+    let last = last.expect("answers");
+    assert!(last.done);
+    assert_eq!((last.findings.len(), last.findings_dropped), (1_000, 500));
+    assert!(!String::from_utf8(released)
+        .unwrap()
+        .contains("@example.com"));
+
+    // The audit trail lists what the answer lists and counts the rest.
+    server.terminate();
+    let lines = std::fs::read_to_string(&audit).unwrap();
+    let events: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 3, "{lines}");
+    for event in &events {
+        assert!(event["findings"].as_array().unwrap().len() >= 1_000);
+        assert_eq!(event["findings_dropped"], 500, "{event}");
+    }
+}

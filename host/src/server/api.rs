@@ -138,6 +138,7 @@ fn answer(decided: Decided, call: &Call, as_body: bool) -> proto::CheckResponse 
         decision: decision_out(checked.outcome).into(),
         content,
         reason: checked.reason.unwrap_or_default(),
+        findings_dropped: dropped_out(&checked.findings),
         findings: checked.findings.into_iter().map(finding_out).collect(),
         labels: checked.labels,
         bundle: call.bundle.id(),
@@ -152,6 +153,11 @@ pub(super) fn would_out(would: chain::WouldHave) -> proto::WouldHave {
         decision: decision_out(would.outcome).into(),
         reason: would.reason.unwrap_or_default(),
     }
+}
+
+/// How many findings an answer counts but does not list.
+pub(super) fn dropped_out(findings: &chain::Findings) -> u32 {
+    u32::try_from(findings.dropped()).unwrap_or(u32::MAX)
 }
 
 pub(super) fn finding_out(f: chain::ReportedFinding) -> proto::Finding {

@@ -30,7 +30,7 @@ use tonic::{Code, Request, Response, Status};
 use super::envoy::{destination, error_body, forwarded_principal, header, set_header};
 use super::gate::{Body, BodyKind, Bytes, Call, Decided, Refused};
 use super::{caller_deadline, identity, non_empty, Shared};
-use crate::chain::{self, Dir, Outcome, ReportedFinding};
+use crate::chain::{self, Dir, Findings, Outcome};
 
 /// `envoy.service.auth.v3.Authorization`.
 pub struct ExtAuthzService(pub(super) Arc<Shared>);
@@ -156,7 +156,13 @@ fn answer(decided: Decided, call: &Call) -> CheckResponse {
     let checked = match decided {
         Decided::Checked(checked) => checked,
         Decided::Unread { reason } => {
-            return allow(metadata("allow", &bundle, &call.request_id, &reason, &[]))
+            return allow(metadata(
+                "allow",
+                &bundle,
+                &call.request_id,
+                &reason,
+                &Findings::new(),
+            ))
         }
     };
     let reason = match checked.outcome {
@@ -242,11 +248,12 @@ fn metadata(
     bundle: &str,
     request_id: &str,
     reason: &str,
-    findings: &[ReportedFinding],
+    findings: &Findings,
 ) -> Struct {
     let string = |s: &str| Value {
         kind: Some(Kind::StringValue(s.into())),
     };
+    let dropped = findings.dropped();
     let findings = findings
         .iter()
         .map(|f| {
@@ -278,6 +285,12 @@ fn metadata(
         ),
     ]
     .into_iter()
+    .chain((dropped > 0).then(|| {
+        let count = Value {
+            kind: Some(Kind::NumberValue(dropped as f64)),
+        };
+        ("findings_dropped", count)
+    }))
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     Struct { fields }

@@ -19,7 +19,7 @@ use tonic::{Code, Status};
 use super::{until, Shared};
 use crate::audit;
 use crate::bundle::Bundle;
-use crate::chain::{self, Dir, Outcome, ReportedFinding};
+use crate::chain::{self, Dir, Findings, Outcome};
 use crate::check::{self, Checked};
 use crate::payload::{self, ContentType, PayloadError};
 use crate::stream::{StreamCheck, StreamError, StreamSettings, StreamType, Summary};
@@ -444,6 +444,7 @@ impl Shared {
             decision,
             elapsed_us = u64::try_from(exchange.elapsed.as_micros()).unwrap_or(u64::MAX),
             findings = exchange.findings.len(),
+            findings_dropped = exchange.findings.dropped(),
             "checked"
         );
         if let Some(audit) = &self.audit {
@@ -475,6 +476,9 @@ impl Shared {
     }
 }
 
+/// What a call that decided nothing found.
+static NO_FINDINGS: Findings = Findings::new();
+
 impl Call {
     /// This call's audit record, decided nothing yet: the gate fills in the decision.
     fn audited(&self) -> audit::Exchange<'_> {
@@ -485,7 +489,7 @@ impl Call {
             bundle: &self.bundle,
             decision: Outcome::Allow,
             reason: None,
-            findings: &[],
+            findings: &NO_FINDINGS,
             labels: &[],
             failures: &[],
             would: None,
@@ -632,12 +636,15 @@ fn unread(call: &Call, declared: &str, direction: Dir) -> Result<Decided, Refuse
 }
 
 /// The categories the policy acts on, in the order found, for a message: `EMAIL, GITHUB_TOKEN`.
-fn categories(findings: &[ReportedFinding]) -> String {
+fn categories(findings: &Findings) -> String {
     let mut seen: Vec<&str> = Vec::new();
     for f in findings {
         if f.action != crate::policy::Action::Report && !seen.contains(&f.category.as_str()) {
             seen.push(&f.category);
         }
+    }
+    if findings.dropped() > 0 {
+        seen.push("…");
     }
     seen.join(", ")
 }

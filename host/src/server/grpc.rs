@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tonic::{Request, Response, Status};
 
-use super::api::{self, decision_out, failure_out, finding_out, would_out, Caller};
+use super::api::{self, decision_out, dropped_out, failure_out, finding_out, would_out, Caller};
 use super::gate::{Call, Refused, Streamed};
 use super::proto::{self, guardrail_server::Guardrail};
 use super::{caller_deadline, identity, next_within, non_empty, Shared, Silence};
@@ -192,6 +192,7 @@ async fn run_stream(
             done: true,
             decision: decision_out(summary.outcome).into(),
             reason: summary.reason.unwrap_or_default(),
+            findings_dropped: dropped_out(&summary.findings),
             findings: summary.findings.into_iter().map(finding_out).collect(),
             labels: summary.labels,
             bundle: streamed.call().bundle.id(),
