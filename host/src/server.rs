@@ -476,7 +476,6 @@ pub async fn serve(
         let shared = metered.clone();
         async move {
             let Ok(response) = within(timeout, call).await;
-            charge.settle();
             // A unary call refused for want of budget never reached a handler to record it; a stream's
             // refusal comes later and is recorded by its handler.
             if charge.refused() {

@@ -35,5 +35,6 @@ mod serve; // `palisade serve` over gRPC: health, reflection, Check, Admin, dead
 mod signing; // bundle keygen, sign, verify; serve --trusted-key at start and on reload
 mod stock_policy; // classification and destinations, natively and in the default bundle
 mod stream; // CheckStream's hold-back: raw text and SSE split everywhere, nothing redacted ever released
+mod stream_abuse; // drips, hoarders and 256-channel streams beside ordinary calls: limits held, memory bounded
 mod tls; // serve over TLS and mutual TLS: certificates made at test time, SPIFFE IDs as principals
 mod util; // shared engine, bundle directories built on the fly

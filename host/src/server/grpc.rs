@@ -228,6 +228,7 @@ async fn next_chunk(
             // tonic says Internal for a message that does not decode and ResourceExhausted for one over
             // the limit; any other error is the connection's (reset, closed, cancelled): the caller left.
             Err(match status.code() {
+                _ if super::in_flight::is_refusal(&status) => Refused::Overloaded(message),
                 tonic::Code::Internal => Refused::Invalid(message),
                 tonic::Code::ResourceExhausted => Refused::TooLarge(message),
                 _ => Refused::Cancelled(message),

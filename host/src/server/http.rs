@@ -68,7 +68,7 @@ pub async fn serve(
         let call = tower::ServiceExt::oneshot(app.clone(), request);
         async move {
             let response = call.await;
-            charge.settle();
+            drop(charge); // held until answered
             response
         }
     });

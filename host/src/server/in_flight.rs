@@ -4,9 +4,9 @@
 //! RESOURCE_EXHAUSTED (HTTP 429), so a burst of large requests costs the server at most the budget, not
 //! `--max-queued` decoded copies of the largest payload.
 //!
-//! Streams (CheckStream, ext_proc) hold each frame only until the next one is read once their answer has
-//! begun: a stream's bytes go on to the checks as they come, and what a stream keeps is bounded by its own
-//! limits (`--max-payload`, the hold-back) and `--max-streams`.
+//! A stream (CheckStream, ext_proc) keeps its bytes charged until it ends, since what its check keeps
+//! grows with what it received (the text it released, for events that repeat it whole): however many
+//! streams are open, and however they are fed, together they hold at most the budget.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -38,9 +38,9 @@ impl Budget {
         usize::try_from(self.held.get()).unwrap_or(0)
     }
 
-    /// Meters `request`'s body against the budget. The returned [`Charge`] keeps what the body took
-    /// charged until it is dropped (or [`Charge::settle`]d), even after the body itself is gone: hold it
-    /// until the call is answered.
+    /// Meters `request`'s body against the budget. What the body takes stays charged until both it and
+    /// the returned [`Charge`] are dropped: hold the charge until the call is answered, and a stream's
+    /// bytes stay charged for as long as its handler reads it.
     pub fn meter<B>(
         self: &Arc<Self>,
         request: http::Request<B>,
@@ -48,7 +48,6 @@ impl Budget {
         let charge = Charge(Arc::new(Held {
             budget: self.clone(),
             bytes: AtomicUsize::new(0),
-            settled: AtomicBool::new(false),
             refused: AtomicBool::new(false),
         }));
         let metered = request.map(|inner| Metered {
@@ -79,21 +78,13 @@ impl Budget {
 struct Held {
     budget: Arc<Budget>,
     bytes: AtomicUsize,
-    /// The call has been answered (a stream's answer has begun): frames are held only until the next.
-    settled: AtomicBool,
     /// A frame was refused for want of budget.
     refused: AtomicBool,
 }
 
-impl Held {
-    fn release(&self) {
-        self.budget.give_back(self.bytes.swap(0, Ordering::Relaxed));
-    }
-}
-
 impl Drop for Held {
     fn drop(&mut self) {
-        self.release();
+        self.budget.give_back(*self.bytes.get_mut());
     }
 }
 
@@ -103,13 +94,6 @@ impl Drop for Held {
 pub struct Charge(Arc<Held>);
 
 impl Charge {
-    /// The call has its answer (for a stream: the answer has begun). What its body took is given back, and
-    /// from now on each frame is held only until the next is read.
-    pub fn settle(&self) {
-        self.0.settled.store(true, Ordering::Relaxed);
-        self.0.release();
-    }
-
     /// The body was cut short because the budget was spent.
     pub fn refused(&self) -> bool {
         self.0.refused.load(Ordering::Relaxed)
@@ -121,8 +105,16 @@ impl Charge {
 fn refusal(max: usize) -> BoxError {
     Box::new(tonic::Status::resource_exhausted(format!(
         "the server holds {max} bytes of requests in flight, the most it takes at once, and this one \
-         would go over; retry shortly, or raise --max-in-flight"
+         would go over{REFUSAL_END}"
     )))
+}
+
+const REFUSAL_END: &str = "; retry shortly, or raise --max-in-flight";
+
+/// Whether `status` is the refusal, as a stream's handler reads it from its inbound messages (where a
+/// message over the size limit is RESOURCE_EXHAUSTED too).
+pub fn is_refusal(status: &tonic::Status) -> bool {
+    status.code() == tonic::Code::ResourceExhausted && status.message().ends_with(REFUSAL_END)
 }
 
 /// The message of a body error that is [`Metered`]'s refusal, if it is one.
@@ -161,10 +153,6 @@ where
         let held = &self.charge.0;
         if held.refused.load(Ordering::Relaxed) {
             return Poll::Ready(None);
-        }
-        if held.settled.load(Ordering::Relaxed) {
-            // The frames read before this one have gone on to the stream's checks.
-            held.release();
         }
         let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => frame,
@@ -218,8 +206,8 @@ mod tests {
             60,
             "the body is gone, the call not yet answered"
         );
-        charge.settle();
-        assert_eq!(budget.held(), 0);
+        drop(charge);
+        assert_eq!(budget.held(), 0, "answered, the call gives its bytes back");
     }
 
     #[tokio::test]
@@ -239,17 +227,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_settled_stream_holds_one_frame_at_a_time() {
-        let budget = Budget::new(100, Gauge::default());
+    async fn a_stream_holds_every_frame_until_it_ends_and_is_refused_past_the_budget() {
+        let budget = Budget::new(150, Gauge::default());
         let (request, charge) = budget.meter(http::Request::new(body(&[60, 60, 60])));
-        charge.settle();
+        drop(charge); // the answer's head has gone out; the stream is still being read
         let mut body = request.into_body();
-        for _ in 0..3 {
+        for held in [60, 120] {
             body.frame().await.unwrap().unwrap();
-            assert_eq!(budget.held(), 60);
+            assert_eq!(budget.held(), held);
         }
+        let error = body.frame().await.unwrap().unwrap_err();
+        assert!(over_budget(&*error).is_some(), "{error}");
+        assert!(body.frame().await.is_none(), "a refused stream ends");
         drop(body);
-        drop(charge);
-        assert_eq!(budget.held(), 0);
+        assert_eq!(budget.held(), 0, "an ended stream gives its bytes back");
     }
 }
