@@ -109,17 +109,12 @@ fn urls_with_schemes_and_www_and_their_punctuation() {
         }
         pii_has(text, "URL", url);
     }
-    // Bare domains, with a well-known TLD (Presidio's documented cases).
-    for (text, url) in [
-        ("my domains: microsoft.com google.co.il", "microsoft.com"),
-        ("my domains: microsoft.com google.co.il", "google.co.il"),
-        (
-            "Order at shop.example.co.uk/cart today",
-            "shop.example.co.uk/cart",
-        ),
-    ] {
-        pii_has(text, "URL", url);
-    }
+    // A bare domain with a path, and a well-known TLD, is a URL.
+    pii_has(
+        "Order at shop.example.co.uk/cart today",
+        "URL",
+        "shop.example.co.uk/cart",
+    );
     for text in [
         "version 1.2.3 of the app",
         "file config.yaml and main.rs, setup.py, README.md, run.sh",
@@ -128,9 +123,23 @@ fn urls_with_schemes_and_www_and_their_punctuation() {
         "http://microsoft",
         "https://",
         "git@github.com:org/repo.git",
+        // A host name alone is not, unless the plugin is asked (below).
+        "my domains: microsoft.com google.co.il",
     ] {
         pii_lacks(text, "URL");
     }
+}
+
+#[test]
+fn host_names_alone_are_urls_only_when_asked() {
+    // Presidio's documented cases for bare domains, with a well-known TLD.
+    let text = "my domains: microsoft.com google.co.il and config.yaml";
+    let detector = Detector::new(Entity::ALL).with_bare_hosts(true);
+    let found: Vec<&str> = (detector.detect(text).into_iter())
+        .filter(|h| h.category == "URL")
+        .map(|h| &text[h.range])
+        .collect();
+    assert_eq!(found, ["microsoft.com", "google.co.il"]);
 }
 
 #[test]

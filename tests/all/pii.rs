@@ -151,3 +151,25 @@ fn default_policy_redacts_and_masks() {
     assert_eq!(v.text, "mail [EMAIL_ADDRESS], card **** **** **** 1111");
     assert!(v.labels.contains(&"found:EMAIL_ADDRESS".to_string()));
 }
+
+#[test]
+fn host_names_alone_are_urls_only_when_the_config_asks() {
+    let text = "mirror it to files.example.net tonight, then https://files.example.net/drop";
+    let urls = |bundle: &palisade::bundle::Bundle| -> Vec<String> {
+        (run(bundle, text).findings.iter())
+            .filter(|f| f.category == "URL")
+            .map(|f| text[f.span.clone().unwrap()].to_string())
+            .collect()
+    };
+    assert_eq!(urls(pii_bundle()), ["https://files.example.net/drop"]);
+    let asked = crate::util::load(&crate::util::with_plugin_config(
+        format!("{}{}", crate::util::HEADER, crate::util::PII),
+        "pii",
+        "{ bare_hosts = true }",
+    ))
+    .unwrap();
+    assert_eq!(
+        urls(&asked),
+        ["files.example.net", "https://files.example.net/drop"]
+    );
+}

@@ -171,6 +171,8 @@ pub struct Detector {
     recognizers: Vec<Recognizer>,
     allowed: Allowed,
     normalize: bool,
+    /// Report a host name alone (`example.com`: no scheme, `www.` or path) as a URL.
+    bare_hosts: bool,
 }
 
 impl Detector {
@@ -185,6 +187,7 @@ impl Detector {
             recognizers,
             allowed: Allowed::default(),
             normalize: true,
+            bare_hosts: false,
         }
     }
 
@@ -207,6 +210,13 @@ impl Detector {
     /// This detector, never reporting what `allowed` permits.
     pub fn with_allowed(mut self, allowed: Allowed) -> Detector {
         self.allowed = allowed;
+        self
+    }
+
+    /// This detector, reporting a host name alone (`example.com`) as a URL (`true`) or not (the default:
+    /// it is rarely personal data, and redacting every host name makes a prompt useless).
+    pub fn with_bare_hosts(mut self, bare_hosts: bool) -> Detector {
+        self.bare_hosts = bare_hosts;
         self
     }
 
@@ -249,7 +259,10 @@ impl Detector {
                 let Some((range, confidence)) = checked else {
                     continue;
                 };
-                if self.allowed.permits(&r.category, &text[range.clone()]) {
+                let value = &text[range.clone()];
+                if self.allowed.permits(&r.category, value)
+                    || (!self.bare_hosts && r.category == Entity::Url.name() && is_bare_host(value))
+                {
                     continue;
                 }
                 hits.push(Hit {
@@ -870,6 +883,15 @@ const BARE_TLDS: &[&str] = &[
     "ro", "ru", "ua", "cn", "jp", "kr", "in", "au", "nz", "ca", "br", "mx", "ar", "cl", "za", "il", "tr", "eu",
     "asia", "xyz", "online", "site", "tech", "cloud", "store", "shop", "blog", "news", "ly", "gg", "tv",
 ];
+
+/// A URL candidate that is only a host name: no scheme, no `www.`, no path.
+fn is_bare_host(value: &str) -> bool {
+    !value.contains("://")
+        && !value
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("www."))
+        && !value.contains('/')
+}
 
 fn validate_bare_domain(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];

@@ -15,6 +15,8 @@
 //! - `patterns`: a team's own recognisers, `[{"name", "category", "pattern", "confidence"?, "context"?}]`:
 //!   `pattern` is a Rust regex, reported as rule `pii.<name>`; with `context`, a match counts only when one
 //!   of those words is in the 48 bytes before it.
+//! - `bare_hosts`: report a host name alone (`example.com`: no scheme, `www.` or path) as a `URL`
+//!   (default `false`: it is rarely personal data, and redacting every host name makes prompts useless).
 //! - `normalize`: read text normalised first (default `true`): full-width and other-script digits,
 //!   zero-width characters, typographic spaces and dashes, JSON/HTML/URL escapes (`palisade_sdk::normalize`).
 //!   A value found that way passes the same validators; if it was disguised, its rule gains `.obfuscated`
@@ -47,6 +49,8 @@ struct Config {
     patterns: Vec<PatternConfig>,
     #[serde(default = "yes")]
     normalize: bool,
+    #[serde(default)]
+    bare_hosts: bool,
 }
 
 fn yes() -> bool {
@@ -140,7 +144,8 @@ impl Plugin for Pii {
             detector: Detector::new(&entities)
                 .with_patterns(patterns)
                 .with_allowed(allowed)
-                .with_normalization(config.normalize),
+                .with_normalization(config.normalize)
+                .with_bare_hosts(config.bare_hosts),
         })
     }
 
