@@ -128,6 +128,32 @@ fn ip_addresses_but_not_versions_or_oids() {
 }
 
 #[test]
+fn four_part_versions_are_told_from_addresses_by_their_context() {
+    // Versions: a key or call that names one, a pre-release or build suffix, a package pin.
+    for text in [
+        r#"{"version": "1.0.0.0", "name": "app"}"#,
+        r#"[assembly: AssemblyVersion("2.1.3.4")]"#,
+        "fileVersion=4.8.0.1 productVersion: 4.8.0.1",
+        "app_version = '10.2.0.7'",
+        "ship 1.2.3.4-beta then 1.2.3.5+20240101",
+        "pin somepkg==1.2.3.4 or otherpkg>=2.0.0.1",
+    ] {
+        none(text);
+    }
+    // Addresses, written the same ways.
+    found(r#"{"host": "192.168.1.20"}"#, "IP_ADDRESS", "192.168.1.20");
+    found("allow 10.0.0.1-10.0.0.20 only", "IP_ADDRESS", "10.0.0.1");
+    found("allow 10.0.0.1-10.0.0.20 only", "IP_ADDRESS", "10.0.0.20");
+    found("ssh admin@10.4.5.6 -p 22", "IP_ADDRESS", "10.4.5.6");
+    found("upstream(10.0.3.9) timed out", "IP_ADDRESS", "10.0.3.9");
+    found(
+        "the new version is live on 172.16.0.4",
+        "IP_ADDRESS",
+        "172.16.0.4",
+    );
+}
+
+#[test]
 fn nhs_numbers_with_a_valid_check_digit() {
     found("NHS number 943 476 5919", "UK_NHS", "943 476 5919");
     found("nhs_no=9434765919 ok", "UK_NHS", "9434765919");

@@ -616,6 +616,8 @@ fn validate_iban(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
 }
 
 /// Words that, right before a dotted quad, make it a version or an OID rather than an address.
+/// Words that, just before a dotted quad, make it a version: `firmware 3.1.0.12`, `"version": "1.0.0.0"`.
+/// Key names that end in `version` count too (`fileVersion`, `AssemblyVersion(`, `app_version=`).
 const VERSION_CUES: &[&str] = &[
     "version", "firmware", "build", "release", "ver", "fw", "oid", "v", "windows", "agent",
     "kernel", "os",
@@ -633,13 +635,27 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if !stands_alone(text, &range, &['.']) || before(text, range.start) == Some('/') {
         return None;
     }
-    let preceding = text[..range.start].trim_end_matches([' ', ':', '=', '\t']);
+    // A pre-release or build suffix (`1.2.3.4-beta`, `1.2.3.4+20240101`) marks a version; an address
+    // range (`10.0.0.1-10.0.0.20`) has a digit after its dash.
+    let rest = &text[range.end..];
+    let suffix = rest.strip_prefix('-').and_then(|r| r.chars().next());
+    if rest.starts_with('+') || suffix.is_some_and(char::is_alphabetic) {
+        return None;
+    }
+    let preceding = text[..range.start].trim_end_matches([' ', ':', '=', '\t', '"', '\'', '(']);
+    // A package pin: `pkg==1.2.3.4`, `pkg>=1.2.0.0`, `pkg~=…`.
+    if ["==", ">=", "<=", "~=", "!="]
+        .iter()
+        .any(|op| text[..range.start].ends_with(op))
+    {
+        return None;
+    }
     let word_start = preceding
         .char_indices()
         .rfind(|&(_, c)| !c.is_alphanumeric())
         .map_or(0, |(i, c)| i + c.len_utf8());
     let word = preceding[word_start..].to_ascii_lowercase();
-    if VERSION_CUES.contains(&word.as_str()) {
+    if VERSION_CUES.contains(&word.as_str()) || word.ends_with("version") {
         return None;
     }
     Some((range, 0.9))
