@@ -439,6 +439,14 @@ fn samples() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "discord-webhook-url",
+            format!(
+                "https://discord.com/api/webhooks/1{}/{}",
+                t("0123456789", 18, 104),
+                t(URLSAFE, 68, 105)
+            ),
+        ),
+        (
             "telegram-bot-api-token",
             format!("{}:AA{}", t("0123456789", 10, 102), t(URLSAFE, 33, 103)),
         ),

@@ -304,6 +304,14 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&[".webhook.office.com/"]),
         rule(
+            "discord-webhook-url",
+            "Discord webhook URL",
+            r"(?i)https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/webhooks/\d{17,20}/[A-Za-z0-9_-]{60,80}",
+            0.97,
+            provider,
+        )
+        .needing(&["/api/webhooks/"]),
+        rule(
             "telegram-bot-api-token",
             "Telegram bot token",
             r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}(?:$|[^A-Za-z0-9_-])",
