@@ -438,20 +438,8 @@ async fn over_check_stream(
             ..Default::default()
         })
         .collect();
-    let mut answers = (server.client().await)
-        .check_stream(tokio_stream::iter(messages))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut released = Vec::new();
-    while let Some(answer) = answers.message().await.unwrap() {
-        let denied = answer.decision() == Decision::Deny;
-        released.extend(answer.chunk);
-        if answer.done {
-            return (released, denied);
-        }
-    }
-    panic!("the stream ended with no decision")
+    let (released, last) = crate::serve::stream_all(&mut server.client().await, messages).await;
+    (released, last.decision() == Decision::Deny)
 }
 
 async fn over_ext_proc_stream(

@@ -435,19 +435,7 @@ async fn an_answer_lists_a_thousand_findings_and_counts_the_rest() {
             ..Default::default()
         })
         .collect();
-    let mut answers = client
-        .check_stream(tokio_stream::iter(messages))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut released = Vec::new();
-    let mut last = None;
-    while let Some(answer) = answers.message().await.unwrap() {
-        released.extend(answer.chunk.clone());
-        last = Some(answer);
-    }
-    let last = last.expect("answers");
-    assert!(last.done);
+    let (released, last) = crate::serve::stream_all(&mut client, messages).await;
     assert_eq!((last.findings.len(), last.findings_dropped), (1_000, 500));
     assert!(!String::from_utf8(released)
         .unwrap()

@@ -192,17 +192,7 @@ async fn the_response_the_stream_and_the_audit_events_say_what_would_have_happen
             ..Default::default()
         })
         .collect();
-    let mut answers = client
-        .check_stream(tokio_stream::iter(messages))
-        .await
-        .unwrap()
-        .into_inner();
-    let (mut released, mut last) = (Vec::new(), None);
-    while let Some(answer) = answers.message().await.unwrap() {
-        released.extend(answer.chunk.clone());
-        last = Some(answer);
-    }
-    let last = last.unwrap();
+    let (released, last) = crate::serve::stream_all(&mut client, messages).await;
     assert_eq!(String::from_utf8(released).unwrap(), prompt);
     assert_eq!(last.decision(), proto::Decision::Allow);
     let would = last.would.expect("a stream's last message says it too");

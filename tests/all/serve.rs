@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use palisade::server::proto::admin_client::AdminClient;
 use palisade::server::proto::guardrail_client::GuardrailClient;
 use palisade::server::proto::{
-    check_request, check_response, CheckRequest, Decision, ReloadRequest, StatusRequest,
+    check_request, check_response, CheckRequest, CheckStreamRequest, CheckStreamResponse, Decision,
+    ReloadRequest, StatusRequest,
 };
 use tonic::transport::Channel;
 use tonic::Code;
@@ -185,6 +186,30 @@ pub(crate) fn sample(page: &str, series: &str) -> u64 {
     page.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .map_or(0, |n| n.parse().expect("a counter"))
+}
+
+/// Sends `messages` as one CheckStream: everything it released, and its last answer (the decision).
+pub(crate) async fn stream_all(
+    client: &mut GuardrailClient<Channel>,
+    messages: Vec<CheckStreamRequest>,
+) -> (Vec<u8>, CheckStreamResponse) {
+    let mut answers = client
+        .check_stream(tokio_stream::iter(messages))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut released = Vec::new();
+    while let Some(answer) = answers.message().await.unwrap() {
+        released.extend(answer.chunk.clone());
+        if answer.done {
+            assert!(
+                answers.message().await.unwrap().is_none(),
+                "nothing after the decision"
+            );
+            return (released, answer);
+        }
+    }
+    panic!("the stream ended with no decision")
 }
 
 pub(crate) fn text(t: &str) -> CheckRequest {
@@ -683,20 +708,7 @@ async fn check_stream_answers_each_chunk_as_it_comes_and_ends_with_the_decision(
             ..Default::default()
         })
         .collect();
-    let mut answers = client
-        .check_stream(tokio_stream::iter(messages))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut released = Vec::new();
-    let mut last = None;
-    while let Some(answer) = answers.message().await.unwrap() {
-        released.extend(answer.chunk.clone());
-        if answer.done {
-            last = Some(answer);
-        }
-    }
-    let last = last.expect("a last answer");
+    let (released, last) = stream_all(&mut client, messages).await;
     assert_eq!(last.decision(), Decision::Deny);
     assert!(last.reason.contains("SECRET"), "{}", last.reason);
     assert!(!String::from_utf8(released).unwrap().contains("AKIA"));
