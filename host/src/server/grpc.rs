@@ -225,8 +225,9 @@ async fn next_chunk(
         Ok(Ok(message)) => Ok(message),
         Ok(Err(status)) => {
             let message = format!("reading the stream failed: {}", status.message());
-            // tonic says Internal for a message that does not decode and ResourceExhausted for one over
-            // the limit; any other error is the connection's (reset, closed, cancelled): the caller left.
+            // The in-flight budget refuses a frame as ResourceExhausted, as tonic does a message over the
+            // size limit; tonic says Internal for a message that does not decode; any other error is the
+            // connection's (reset, closed, cancelled): the caller left.
             Err(match status.code() {
                 _ if super::in_flight::is_refusal(&status) => Refused::Overloaded(message),
                 tonic::Code::Internal => Refused::Invalid(message),

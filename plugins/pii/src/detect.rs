@@ -615,9 +615,9 @@ fn validate_iban(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     (rem == 1).then_some((range, 0.95))
 }
 
-/// Words that, right before a dotted quad, make it a version or an OID rather than an address.
-/// Words that, just before a dotted quad, make it a version: `firmware 3.1.0.12`, `"version": "1.0.0.0"`.
-/// Key names that end in `version` count too (`fileVersion`, `AssemblyVersion(`, `app_version=`).
+/// Words that, right before a dotted quad, make it a version or an OID rather than an address:
+/// `firmware 3.1.0.12`, `"version": "1.0.0.0"`. Key names that end in `version` count too
+/// (`fileVersion`, `AssemblyVersion(`, `app_version=`).
 const VERSION_CUES: &[&str] = &[
     "version", "firmware", "build", "release", "ver", "fw", "oid", "v", "windows", "agent",
     "kernel", "os",
@@ -642,14 +642,15 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if rest.starts_with('+') || suffix.is_some_and(char::is_alphabetic) {
         return None;
     }
-    let preceding = text[..range.start].trim_end_matches([' ', ':', '=', '\t', '"', '\'', '(']);
+    let head = &text[..range.start];
     // A package pin: `pkg==1.2.3.4`, `pkg>=1.2.0.0`, `pkg~=…`.
     if ["==", ">=", "<=", "~=", "!="]
         .iter()
-        .any(|op| text[..range.start].ends_with(op))
+        .any(|op| head.ends_with(op))
     {
         return None;
     }
+    let preceding = head.trim_end_matches([' ', ':', '=', '\t', '"', '\'', '(']);
     let word_start = preceding
         .char_indices()
         .rfind(|&(_, c)| !c.is_alphanumeric())
