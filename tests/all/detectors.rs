@@ -439,6 +439,16 @@ fn samples() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "microsoft-teams-webhook",
+            format!(
+                "https://outlook.office.com/webhook/{}@{}/IncomingWebhook/{}/{}",
+                uuid(202),
+                uuid(203),
+                t(HEX, 32, 204),
+                uuid(205)
+            ),
+        ),
+        (
             "discord-webhook-url",
             format!(
                 "https://discord.com/api/webhooks/1{}/{}",

@@ -199,3 +199,36 @@ fn host_names_alone_are_urls_only_when_the_config_asks() {
         ["files.example.net", "https://files.example.net/drop"]
     );
 }
+
+/// The credential in a URL: pii alone redacts the URL whole; the default bundle's pii leaves the
+/// credential to secrets, which denies it on input and cuts it out of an answer.
+#[test]
+fn a_credential_in_a_url_is_a_secret_in_the_default_bundle() {
+    use palisade::chain::Dir;
+    use palisade::chain::Outcome;
+    let slack = "https://hooks.slack.com/services/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";
+    let text = format!(
+        "alerts go to {slack} and the mirror is \
+         https://alice:ghp_Xk9pQ2vLm7RtY3wNa8ZcF4HsJ6dE1bU0oG5i@github.com/acme/x.git, status at \
+         https://status.example.com/v1/report?api_key=f3Kd92LmQx7TzW0pVb4N&lang=en"
+    );
+    let urls: Vec<String> = (categories(&text).into_iter())
+        .filter(|(category, _)| category == "URL")
+        .map(|(_, url)| url)
+        .collect();
+    assert_eq!(urls.len(), 3, "{urls:?}");
+    assert!(urls[0] == slack && urls[1].starts_with("https://alice:") && urls[2].ends_with("en"));
+
+    let answer = crate::util::run_dir(default_bundle(), &text, Dir::Output);
+    assert_eq!(
+        answer.text,
+        "alerts go to [SECRET] and the mirror is https://alice:[SECRET]@[URL], status at \
+         [URL]?api_key=[SECRET]&lang=en"
+    );
+    let prompt = crate::util::run_dir(default_bundle(), &text, Dir::Input);
+    assert_eq!(prompt.outcome, Outcome::Deny);
+    let reason = prompt.reason.unwrap();
+    assert!(reason.contains("SECRET"), "{reason}");
+    // The personal data of a denied prompt is still on record: pii ran before the deny.
+    assert!(prompt.findings.iter().any(|f| f.category == "URL"));
+}

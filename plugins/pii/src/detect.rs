@@ -173,6 +173,8 @@ pub struct Detector {
     normalize: bool,
     /// Report a host name alone (`example.com`: no scheme, `www.` or path) as a URL.
     bare_hosts: bool,
+    /// Leave the credential in a URL to a secrets plugin later in the chain (see [`credential_free`]).
+    leave_credentials: bool,
 }
 
 impl Detector {
@@ -188,6 +190,7 @@ impl Detector {
             allowed: Allowed::default(),
             normalize: true,
             bare_hosts: false,
+            leave_credentials: false,
         }
     }
 
@@ -217,6 +220,14 @@ impl Detector {
     /// it is rarely personal data, and redacting every host name makes a prompt useless).
     pub fn with_bare_hosts(mut self, bare_hosts: bool) -> Detector {
         self.bare_hosts = bare_hosts;
+        self
+    }
+
+    /// This detector, leaving what makes a URL a credential unreported (`true`) so that a secrets plugin
+    /// after it in the chain still sees it and reports a `SECRET`: a redacted URL would hide it. See
+    /// [`credential_free`]. Off by default: on its own, pii redacts such a URL whole, credential and all.
+    pub fn with_credentials_left(mut self, leave: bool) -> Detector {
+        self.leave_credentials = leave;
         self
     }
 
@@ -256,9 +267,15 @@ impl Detector {
                         && (context.is_empty() || has_cue(text, m.start(), 48, context)))
                     .then_some((m.range(), *confidence)),
                 };
-                let Some((range, confidence)) = checked else {
+                let Some((mut range, confidence)) = checked else {
                     continue;
                 };
+                if self.leave_credentials && r.category == Entity::Url.name() {
+                    match credential_free(text, range) {
+                        Some(rest) => range = rest,
+                        None => continue,
+                    }
+                }
                 let value = &text[range.clone()];
                 if self.allowed.permits(&r.category, value)
                     || (!self.bare_hosts && r.category == Entity::Url.name() && is_bare_host(value))
@@ -889,6 +906,79 @@ fn validate_url(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
         return None;
     }
     Some((range.start..range.start + value.len(), 0.9))
+}
+
+/// Webhook URLs whose path is the credential (anyone holding one can post): host, then path prefix.
+const WEBHOOK_URLS: &[(&str, &str)] = &[
+    ("hooks.slack.com", "/services/"),
+    ("hooks.slack.com", "/workflows/"),
+    ("hooks.slack.com", "/triggers/"),
+    ("discord.com", "/api/webhooks/"),
+    ("discordapp.com", "/api/webhooks/"),
+    ("ptb.discord.com", "/api/webhooks/"),
+    ("canary.discord.com", "/api/webhooks/"),
+    (".webhook.office.com", "/webhookb2/"),
+    ("outlook.office.com", "/webhook/"),
+];
+
+/// Query parameters whose value is a credential (`?api_key=…`, an Azure SAS `&sig=…`).
+const CREDENTIAL_PARAMS: &[&str] = &[
+    "api_key",
+    "api-key",
+    "apikey",
+    "key",
+    "token",
+    "access_token",
+    "access-token",
+    "auth",
+    "sig",
+    "signature",
+    "secret",
+    "client_secret",
+    "client-secret",
+    "password",
+    "pwd",
+    "code",
+];
+
+/// The part of the URL at `range` that is not a credential, when a secrets plugin is to report that:
+/// `None` for a webhook URL (all of it is the credential); the URL after `user:password@`; the URL before
+/// a query string that carries a credential parameter. Otherwise `range` itself.
+fn credential_free(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let url = &text[range.clone()];
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let host = url_host(url).to_ascii_lowercase();
+    let webhook = WEBHOOK_URLS.iter().any(|&(h, p)| {
+        (host == h.trim_start_matches('.') || (h.starts_with('.') && host.ends_with(h)))
+            && path.len() > p.len()
+            && path[..p.len()].eq_ignore_ascii_case(p)
+    });
+    if webhook {
+        return None;
+    }
+    let mut start = range.start;
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        if userinfo.contains(':') {
+            start = range.start + (url.len() - rest.len()) + userinfo.len() + 1;
+        }
+    }
+    let mut end = range.end;
+    if let Some(query_at) = url.find('?') {
+        let query = url[query_at + 1..].split('#').next().unwrap_or_default();
+        let credential = query.split('&').any(|pair| {
+            pair.split_once('=').is_some_and(|(name, value)| {
+                value.len() >= 16
+                    && CREDENTIAL_PARAMS
+                        .iter()
+                        .any(|p| name.eq_ignore_ascii_case(p))
+            })
+        });
+        if credential {
+            end = range.start + query_at;
+        }
+    }
+    (start < end).then_some(start..end)
 }
 
 /// Top-level domains a bare name must end in to count as a domain. Common TLDs that are also file

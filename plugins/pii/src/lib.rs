@@ -17,6 +17,9 @@
 //!   of those words is in the 48 bytes before it.
 //! - `bare_hosts`: report a host name alone (`example.com`: no scheme, `www.` or path) as a `URL`
 //!   (default `false`: it is rarely personal data, and redacting every host name makes prompts useless).
+//! - `leave_credential_urls`: leave what makes a URL a credential to a secrets plugin later in the chain
+//!   (default `false`): a webhook URL is not reported, and a URL with `user:password@` or a credential
+//!   query parameter (`?api_key=…`) is reported without them, so secrets still sees the credential.
 //! - `normalize`: read text normalised first (default `true`): full-width and other-script digits,
 //!   zero-width characters, typographic spaces and dashes, JSON/HTML/URL escapes (`palisade_sdk::normalize`).
 //!   A value found that way passes the same validators; if it was disguised, its rule gains `.obfuscated`
@@ -51,6 +54,8 @@ struct Config {
     normalize: bool,
     #[serde(default)]
     bare_hosts: bool,
+    #[serde(default)]
+    leave_credential_urls: bool,
 }
 
 fn yes() -> bool {
@@ -145,7 +150,8 @@ impl Plugin for Pii {
                 .with_patterns(patterns)
                 .with_allowed(allowed)
                 .with_normalization(config.normalize)
-                .with_bare_hosts(config.bare_hosts),
+                .with_bare_hosts(config.bare_hosts)
+                .with_credentials_left(config.leave_credential_urls),
         })
     }
 

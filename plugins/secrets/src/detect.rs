@@ -298,11 +298,12 @@ fn all_rules() -> Vec<Rule> {
         rule(
             "microsoft-teams-webhook",
             "Microsoft Teams incoming webhook URL",
-            r"(?i)https://[a-z0-9-]+\.webhook\.office\.com/webhookb2/[a-z0-9-]{36}@[a-z0-9-]{36}/IncomingWebhook/[a-z0-9]{32}/[a-z0-9-]{36}",
+            // The tenant's own host (`acme.webhook.office.com/webhookb2/`) or the older shared one.
+            r"(?i)https://(?:[a-z0-9-]+\.webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook)/[a-z0-9-]{36}@[a-z0-9-]{36}/IncomingWebhook/[a-z0-9]{32}/[a-z0-9-]{36}",
             0.97,
             provider,
         )
-        .needing(&[".webhook.office.com/"]),
+        .needing(&[".webhook.office.com/", "outlook.office.com/webhook/", "outlook.office365.com/webhook/"]),
         rule(
             "discord-webhook-url",
             "Discord webhook URL",
