@@ -104,6 +104,21 @@ fn ibans_need_country_length_and_mod_97() {
         "IBAN_CODE",
         "GB82WEST12345698765432",
     );
+    // The registry's own examples for countries beyond the common dozen, up to the longest (Russia, 33).
+    for iban in [
+        "AL47212110090000000235698741",
+        "AZ21NABZ00000000137010001944",
+        "BY13NBRB3600900000002Z00AB00",
+        "EG380019000500000000263180002",
+        "LC55HEMM000100010012001200023015",
+        "RU0304452522540817810538091310419",
+        "SC18SSCB11010000000000001497USD",
+        "MU17BOMM0101101030300200000MUR",
+        "SO211000001001000100141",
+        "YE15CBYE0001018861234567891234",
+    ] {
+        found(&format!("pay to {iban}, thanks"), "IBAN_CODE", iban);
+    }
     none("iban: DE89 3704 0044 0532 0130 01"); // checksum off by one
     none("ref XX89370400440532013000");
 }
@@ -231,4 +246,75 @@ fn a_credential_in_a_url_is_a_secret_in_the_default_bundle() {
     assert!(reason.contains("SECRET"), "{reason}");
     // The personal data of a denied prompt is still on record: pii ran before the deny.
     assert!(prompt.findings.iter().any(|f| f.category == "URL"));
+}
+
+/// A table's header is the cue for every value in its column: CSV, `;`- and tab-separated, Markdown.
+#[test]
+fn a_column_header_is_the_cue_for_its_values() {
+    let csv = "id,name,account_number,ssn,nhs_number,card\n\
+               1000,Ana Silva,740320377329,338850319,9434765919,4111111111111111\n\
+               1001,Li Wei,13473251,260390788,4010232137,5555555555554444\n";
+    for (category, value) in [
+        ("US_BANK_NUMBER", "740320377329"),
+        ("US_BANK_NUMBER", "13473251"),
+        ("US_SSN", "338850319"),
+        ("US_SSN", "260390788"),
+        ("UK_NHS", "9434765919"),
+        ("CREDIT_CARD", "4111111111111111"),
+        ("CREDIT_CARD", "5555555555554444"),
+    ] {
+        found(csv, category, value);
+    }
+    found(
+        "| Kunde | SSN |\n|---|---|\n| Ana | 338850319 |\n",
+        "US_SSN",
+        "338850319",
+    );
+    // The same numbers under other headers, or with no table around them, are ids.
+    none("id,name,order,ref\n1000,Ana Silva,740320377329,338850319\n");
+    none("order 740320377329 ref 338850319");
+    // A thousands separator still joins: no card in the middle of an amount.
+    none("total: 4,111,111,111,111,111,111 units");
+}
+
+#[test]
+fn phone_numbers_in_national_formats() {
+    for value in [
+        "(02) 9876 5432",
+        "(11) 91234-5678",
+        "03-1234-5678",
+        "090-1234-5678",
+        "010-1234-5678",
+        "06-12345678",
+        "0412 345 678",
+    ] {
+        found(
+            &format!("call me on {value} tonight"),
+            "PHONE_NUMBER",
+            value,
+        );
+        found(&format!("bel {value}"), "PHONE_NUMBER", value);
+    }
+    // Any grouping, after a word that says phone; not a date, and not after "Patel".
+    found("teléfono: 912 345 678", "PHONE_NUMBER", "912 345 678");
+    found("tel. 06 1234 5678", "PHONE_NUMBER", "06 1234 5678");
+    none("Patel 912 345 678");
+    none("phone bill dated 2024-05-17");
+}
+
+#[test]
+fn ssns_bank_numbers_and_addresses_in_the_ways_people_write_them() {
+    found("my social is 338850319.", "US_SSN", "338850319");
+    // A Luhn-valid number after "account number" is the account's, not a card's.
+    found(
+        "account number 35310280238427495",
+        "US_BANK_NUMBER",
+        "35310280238427495",
+    );
+    // Addresses with a non-ASCII local part (RFC 6531).
+    found(
+        "escribe a josé.garcía@ejemplo.es",
+        "EMAIL_ADDRESS",
+        "josé.garcía@ejemplo.es",
+    );
 }

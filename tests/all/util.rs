@@ -98,14 +98,31 @@ pub fn edited_default_bundle_dir(edit: impl FnOnce(String) -> String) -> tempfil
     dir
 }
 
-/// Adds `config = <inline table>` to the stock plugin `name` in a default bundle manifest.
+/// Adds `config = <inline table>` to the stock plugin `name` in a default bundle manifest, or its keys to
+/// the `config = { … }` the plugin has.
 pub fn with_plugin_config(manifest: String, name: &str, config: &str) -> String {
     let anchor = format!("name = \"{name}\"\n");
     assert!(
         manifest.contains(&anchor),
         "no plugin {name} in the default bundle"
     );
-    manifest.replacen(&anchor, &format!("{anchor}config = {config}\n"), 1)
+    let at = manifest.find(&anchor).unwrap() + anchor.len();
+    // The plugin's table ends at the next `[[plugin]]`; a `config = { … }` already in it gains these keys.
+    let end = manifest[at..]
+        .find("[[plugin]]")
+        .map_or(manifest.len(), |i| at + i);
+    let keys = config
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .trim();
+    match manifest[at..end].find("\nconfig = { ") {
+        Some(i) => {
+            let open = at + i + "\nconfig = { ".len();
+            format!("{}{keys}, {}", &manifest[..open], &manifest[open..])
+        }
+        None => manifest.replacen(&anchor, &format!("{anchor}config = {config}\n"), 1),
+    }
 }
 
 /// Loads a bundle from a manifest (see [`bundle_dir`]).

@@ -352,7 +352,7 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
     };
     match entity {
         Entity::Email => vec![make(
-            r"(?i)[a-z0-9][a-z0-9._%+-]{0,63}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,24}",
+            r"(?i)[\p{L}0-9][\p{L}0-9._%+-]{0,63}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,24}",
             validate_email,
         )],
         Entity::CreditCard => vec![make(r"\d(?:[ -]?\d){12,18}", validate_card)],
@@ -407,6 +407,17 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             ),
             // UK and German national: 020 7946 0958, 07700 900123, 030 12345678.
             make(r"0\d{2,4} \d{3,4} ?\d{3,4}", validate_national),
+            // A trunk code in brackets: (02) 9876 5432 (Australia), (020) 7946 0958, (030) 1234567.
+            make(r"\(0\d{1,4}\) ?\d{3,4}[ -]?\d{4}", validate_national),
+            // Brazil: (11) 91234-5678, (21) 2345-6789.
+            make(r"\([1-9]\d\) ?9?\d{4}-\d{4}", validate_national),
+            // Japan and Korea: 03-1234-5678, 090-1234-5678, 02-123-4567, 010-1234-5678; the Netherlands:
+            // 06-12345678, 020-1234567; Australian mobiles: 0412 345 678.
+            make(r"0\d{1,3}-\d{3,4}-\d{4}", validate_dashed_national),
+            make(r"0\d{1,3}-\d{6,8}", validate_national),
+            make(r"04\d{2} \d{3} \d{3}", validate_national),
+            // Any other grouping (912 345 678 in Spain, 06 1234 5678 in Italy) next to a word that says phone.
+            make(r"\d{2,4}(?:[ .-]\d{2,4}){2,3}", validate_cued_phone),
         ],
     }
 }
@@ -428,10 +439,23 @@ fn is_word(c: char) -> bool {
 /// True when the number at `range` is not a piece of a longer token: no letter or digit touches it, and no
 /// separator joins it to another digit (`4532 0151 1283 0367` must not yield a phone number in its tail,
 /// `1.2.3.4.5` no IP address).
+///
+/// A comma joins only as a thousands separator does (`12,345`: one to three digits, then exactly three, in a
+/// value grouped by nothing else), so a value in a CSV row (`…,4111111111111111,…`) still stands alone.
 fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
+    let value = &text[range.clone()];
+    let grouped = value.contains([' ', '-', '.']);
+    let run = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let run_back = |s: &str| s.bytes().rev().take_while(u8::is_ascii_digit).count();
     let mut back = text[..range.start].chars().rev();
     match back.next() {
         Some(c) if is_word(c) => return false,
+        Some(',') if joiners.contains(&',') => {
+            let before = run_back(&text[..range.start - 1]);
+            if !grouped && (1..=3).contains(&before) && run(value) == 3 {
+                return false;
+            }
+        }
         Some(c) if joiners.contains(&c) && back.next().is_some_and(|d| d.is_ascii_digit()) => {
             return false
         }
@@ -440,6 +464,9 @@ fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
     let mut ahead = text[range.end..].chars();
     match ahead.next() {
         Some(c) if is_word(c) => false,
+        Some(',') if joiners.contains(&',') => {
+            grouped || !((1..=3).contains(&run_back(value)) && run(&text[range.end + 1..]) == 3)
+        }
         Some(c) if joiners.contains(&c) && ahead.next().is_some_and(|d| d.is_ascii_digit()) => {
             false
         }
@@ -540,8 +567,11 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if separators.windows(2).any(|w| w[0] != w[1]) {
         return None;
     }
-    // After a `+` the digits are a phone number in E.164 form, whatever Luhn says.
-    if !stands_alone(text, &range, &['-', ' ', '.', ',']) || before(text, range.start) == Some('+')
+    // After a `+` the digits are a phone number in E.164 form, whatever Luhn says; after "account number"
+    // (and no word of cards) a bank's account number that happens to pass Luhn.
+    if !stands_alone(text, &range, &['-', ' ', '.', ','])
+        || before(text, range.start) == Some('+')
+        || has_cue(text, range.start, 24, BANK_CUES) && !has_cue(text, range.start, 24, &["card"])
     {
         return None;
     }
@@ -567,7 +597,14 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
         text,
         range.start,
         32,
-        &["ssn", "social security", "tax id", "taxpayer"],
+        &[
+            "ssn",
+            "social security",
+            "my social",
+            "social sec",
+            "tax id",
+            "taxpayer",
+        ],
     );
     // Nine bare digits are as likely a zip+4, a routing number or an id: only a cue makes them an SSN.
     match (compact, cued) {
@@ -577,17 +614,22 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     }
 }
 
-/// ISO 13616 IBAN length per country, for the countries whose IBANs are most often seen.
+/// The length of an IBAN of `country`: every country of the ISO 13616 registry (SWIFT's IBAN registry).
 #[rustfmt::skip]
 fn iban_length(country: &str) -> Option<usize> {
     Some(match country {
-        "AD" => 24, "AE" => 23, "AT" => 20, "BE" => 16, "BG" => 22, "BH" => 22, "BR" => 29, "CH" => 21,
-        "CY" => 28, "CZ" => 24, "DE" => 22, "DK" => 18, "EE" => 20, "ES" => 24, "FI" => 18, "FO" => 18,
-        "FR" => 27, "GB" => 22, "GI" => 23, "GL" => 18, "GR" => 27, "HR" => 21, "HU" => 28, "IE" => 22,
-        "IL" => 23, "IS" => 26, "IT" => 27, "KW" => 30, "KZ" => 20, "LB" => 28, "LI" => 21, "LT" => 20,
-        "LU" => 20, "LV" => 21, "MC" => 27, "MT" => 31, "NL" => 18, "NO" => 15, "PL" => 28, "PT" => 25,
-        "QA" => 29, "RO" => 24, "SA" => 24, "SE" => 24, "SI" => 19, "SK" => 24, "SM" => 27, "TR" => 26,
-        "UA" => 29,
+        "AD" => 24, "AE" => 23, "AL" => 28, "AT" => 20, "AZ" => 28, "BA" => 20, "BE" => 16, "BG" => 22,
+        "BH" => 22, "BI" => 27, "BR" => 29, "BY" => 28, "CH" => 21, "CR" => 22, "CY" => 28, "CZ" => 24,
+        "DE" => 22, "DJ" => 27, "DK" => 18, "DO" => 28, "EE" => 20, "EG" => 29, "ES" => 24, "FI" => 18,
+        "FK" => 18, "FO" => 18, "FR" => 27, "GB" => 22, "GE" => 22, "GI" => 23, "GL" => 18, "GR" => 27,
+        "GT" => 28, "HN" => 28, "HR" => 21, "HU" => 28, "IE" => 22, "IL" => 23, "IQ" => 23, "IS" => 26,
+        "IT" => 27, "JO" => 30, "KW" => 30, "KZ" => 20, "LB" => 28, "LC" => 32, "LI" => 21, "LT" => 20,
+        "LU" => 20, "LV" => 21, "LY" => 25, "MC" => 27, "MD" => 24, "ME" => 22, "MK" => 19, "MN" => 20,
+        "MR" => 27, "MT" => 31, "MU" => 30, "NI" => 28, "NL" => 18, "NO" => 15, "OM" => 23, "PK" => 24,
+        "PL" => 28, "PS" => 29, "PT" => 25, "QA" => 29, "RO" => 24, "RS" => 22, "RU" => 33, "SA" => 24,
+        "SC" => 31, "SD" => 18, "SE" => 24, "SI" => 19, "SK" => 24, "SM" => 27, "SO" => 23, "ST" => 25,
+        "SV" => 28, "TL" => 23, "TN" => 24, "TR" => 26, "UA" => 29, "VA" => 22, "VG" => 24, "XK" => 20,
+        "YE" => 30,
         _ => return None,
     })
 }
@@ -754,17 +796,65 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     Some((range, if cued { 0.95 } else { 0.5 }))
 }
 
-/// Whether one of `cues` (lowercase, words separated by spaces) appears in the `width` bytes before `at`,
-/// in any case and with `_`, `-` or `.` between its words (`bank_account_number`, `Account-No`).
+/// Whether one of `cues` (lowercase, words separated by spaces) appears in the `width` bytes before `at` or
+/// in the header of the table column `at` is in (a CSV export's `account_number`), in any case and with
+/// `_`, `-` or `.` between its words (`bank_account_number`, `Account-No`).
 fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bool {
-    let window: String = text[text.floor_char_boundary(at.saturating_sub(width))..at]
-        .chars()
-        .map(|c| match c {
-            '_' | '-' | '.' => ' ',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect();
+    let words = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '_' | '-' | '.' => ' ',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect()
+    };
+    let window = words(&text[text.floor_char_boundary(at.saturating_sub(width))..at]);
     cues.iter().any(|cue| window.contains(cue.as_ref()))
+        || column_header(text, at).is_some_and(|header| {
+            let header = words(header);
+            cues.iter().any(|cue| header.contains(cue.as_ref()))
+        })
+}
+
+/// How far up a table row looks for its header line: a bound, so that a long export costs linear time.
+const HEADER_SEARCH_LINES: usize = 64;
+
+/// The header cell of the column that byte `at` is in, when its line is a row of a delimited table (CSV,
+/// TSV, `;`-separated, Markdown) under a header line with as many delimiters, at most
+/// [`HEADER_SEARCH_LINES`] lines up. Markdown's `|---|` rule rows are skipped.
+fn column_header(text: &str, at: usize) -> Option<&str> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = &text[line_start..line_end];
+    let delimiter = ['\t', '|', ',', ';']
+        .into_iter()
+        .find(|&d| line.contains(d))?;
+    let delimiters = line.matches(delimiter).count();
+    let column = text[line_start..at].matches(delimiter).count();
+    let mut header = None;
+    let mut above_end = line_start;
+    for _ in 0..HEADER_SEARCH_LINES {
+        let Some(end) = above_end.checked_sub(1) else {
+            break;
+        };
+        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let above = &text[start..end];
+        if above.matches(delimiter).count() != delimiters {
+            break;
+        }
+        if !above
+            .chars()
+            .all(|c| matches!(c, '|' | '-' | ':' | ' ' | '+'))
+        {
+            header = Some(above);
+        }
+        above_end = start;
+    }
+    header?
+        .split(delimiter)
+        .nth(column)
+        .map(|cell| cell.trim().trim_matches('"'))
+        .filter(|cell| cell.len() <= 48)
 }
 
 fn validate_nanp(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
@@ -811,6 +901,77 @@ fn validate_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f
         return None;
     }
     Some((range, 0.6))
+}
+
+/// Korea's Seoul numbers have nine digits (02-123-4567); the rest of the dashed East Asian forms ten or
+/// eleven.
+fn validate_dashed_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let n = digits(&text[range.clone()]).len();
+    if !(9..=11).contains(&n) || !stands_alone(text, &range, &['-', ' ', '.']) {
+        return None;
+    }
+    Some((range, 0.6))
+}
+
+/// Words that say the number after them is a phone number, in the languages whose national formats have no
+/// recogniser of their own.
+/// Each starts a word (so `tel` is not read in "Patel", nor `cell` in "cancelled").
+const PHONE_CUES: &[&str] = &[
+    "phone",
+    "tel",
+    "call",
+    "mobile",
+    "cell",
+    "fax",
+    "whatsapp",
+    "ring me",
+    "ring us",
+    "dial",
+    "contact number",
+    "telefon",
+    "téléphone",
+    "teléfono",
+    "telefono",
+    "móvil",
+    "movil",
+    "handy",
+    "portable",
+    "cellulare",
+];
+
+fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let value = &text[range.clone()];
+    let n = digits(value).len();
+    // A date (2024-05-17, 17.05.2024) is not a phone number, whatever is near it.
+    let groups: Vec<usize> = value.split([' ', '.', '-']).map(str::len).collect();
+    let date = matches!(groups[..], [4, 2, 2] | [2, 2, 4]);
+    if !(8..=12).contains(&n)
+        || date
+        || !stands_alone(text, &range, &['-', ' ', '.'])
+        || !word_cue(text, range.start, 24, PHONE_CUES)
+    {
+        return None;
+    }
+    Some((range, 0.55))
+}
+
+/// Like [`has_cue`], but a cue counts only at the start of a word.
+fn word_cue(text: &str, at: usize, width: usize, cues: &[&str]) -> bool {
+    let window = &text[text.floor_char_boundary(at.saturating_sub(width))..at];
+    let window = window.to_lowercase();
+    let starts_word = |i: usize| {
+        window[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric())
+    };
+    cues.iter()
+        .any(|cue| window.match_indices(cue).any(|(i, _)| starts_word(i)))
+        || column_header(text, at).is_some_and(|header| {
+            let header = header.to_lowercase();
+            cues.iter()
+                .any(|cue| header.starts_with(cue) || header.contains(&format!("_{cue}")))
+        })
 }
 
 fn validate_base58_address(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
