@@ -318,3 +318,13 @@ fn ssns_bank_numbers_and_addresses_in_the_ways_people_write_them() {
         "josé.garcía@ejemplo.es",
     );
 }
+
+#[test]
+fn versions_in_image_tags_and_key_value_pairs_are_not_addresses() {
+    none("services:\n  web:\n    image: northwind/web:2.14.3.3\n");
+    let pulled = categories("pull ghcr.io/acme/api:1.0.0.7 first");
+    assert!(pulled.iter().all(|(c, _)| c != "IP_ADDRESS"), "{pulled:?}");
+    none(r#"<add key="Build" value="1.1.31.17" />"#);
+    found("connect to db:10.0.4.7 now", "IP_ADDRESS", "10.0.4.7");
+    found(r#"<add key="Upstream" value="10.0.4.7" />"#, "IP_ADDRESS", "10.0.4.7");
+}
