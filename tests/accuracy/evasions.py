@@ -170,7 +170,16 @@ def main():
         for name in ("pii", "secrets"):
             anchor = f'name = "{name}"\n'
             assert anchor in text, f"no plugin {name} in the exported default bundle"
-            text = text.replace(anchor, anchor + "config = { normalize = false }\n", 1)
+            at = text.index(anchor) + len(anchor)
+            end = text.find("[[plugin]]", at)
+            end = len(text) if end < 0 else end
+            # A plugin with a config already (pii's leave_credential_urls) gains the key in it.
+            existing = text.find("\nconfig = { ", at, end)
+            if existing >= 0:
+                cut = existing + len("\nconfig = { ")
+                text = text[:cut] + "normalize = false, " + text[cut:]
+            else:
+                text = text[:at] + "config = { normalize = false }\n" + text[at:]
         with open(manifest, "w", encoding="utf-8") as f:
             f.write(text)
 

@@ -787,6 +787,14 @@ fn passwords_after_password_like_names() {
         (r#"{"password": "Tr0ub4dor&3x"}"#, "Tr0ub4dor&3x"),
         ("DB_PASSWORD=k9#Qm2!vLp", "k9#Qm2!vLp"),
         ("pwd: Xk9mq2Lp7", "Xk9mq2Lp7"),
+        // Characters a template uses are a password's too when no template is around them.
+        ("SMTP_PASSWORD=BG%DDAFFA8Mfn2sbIR", "BG%DDAFFA8Mfn2sbIR"),
+        ("pw: 66iiNNPll8RCRLr1", "66iiNNPll8RCRLr1"),
+        (
+            "login with password #iC~0~pZ4xU1dfRA please",
+            "#iC~0~pZ4xU1dfRA",
+        ),
+        ("spring.datasource.password=Pa$$w0rd2024", "Pa$$w0rd2024"),
     ] {
         let got = secrets_found(text);
         assert!(
@@ -803,6 +811,77 @@ fn passwords_after_password_like_names() {
         "the password field is validated",
         "password = settings.db.password",
         "pass --no-verify to skip",
+        "password = %DB_PASSWORD%",
+        "password = $DB_PASSWORD",
+        "password = <%= db_password %>",
+        "reset your password using the link",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
+}
+
+#[test]
+fn connection_strings_of_every_common_form_are_reported_whole() {
+    for value in [
+        "postgresql+psycopg2://etl:Rvwe6g7NgnMDOCoyvznG@pg.prod.example.io/analytics",
+        "jdbc:postgresql://db:5432/orders?user=app&password=q8Zt2LmXw9Vr",
+        "Server=tcp:db.example.net,1433;Database=orders;User ID=svc;Password=q_%o75q!BI3~WNLK;Encrypt=True;",
+        "Data Source=db01;Initial Catalog=Shop;User Id=sa;Pwd=N4eqK!J!ZpTf;",
+    ] {
+        let got = secrets_found(&format!("conn: {value}\n"));
+        assert!(
+            got.contains(&("connection-string".into(), value.into())),
+            "{value:?}: {got:?}"
+        );
+    }
+    for text in [
+        "jdbc:postgresql://db:5432/orders?user=app&password=${DB_PASSWORD}",
+        "Server=db;Database=orders;User ID=svc;Password=<password>;",
+        "Server=db;Database=orders;Integrated Security=true;",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
+}
+
+#[test]
+fn keys_under_wider_names_and_in_name_value_pairs() {
+    for (text, value) in [
+        (
+            r#"OPENAI_KEY = "cGaRKiEGwd1wgKA9vMrEVTnxpof22LjAoQebaJ5m""#,
+            "cGaRKiEGwd1wgKA9vMrEVTnxpof22LjAoQebaJ5m",
+        ),
+        (
+            r#"{ auth_key: "c2bf25d224b97e84b0112bccc9b8e04de6174737" }"#,
+            "c2bf25d224b97e84b0112bccc9b8e04de6174737",
+        ),
+        // Base64 may hold a `/` (or two together) among its mixed-case runs.
+        (
+            "api-token: m//5kFV36f5OUtYjupAVNNom/uRg0S+L",
+            "m//5kFV36f5OUtYjupAVNNom/uRg0S+L",
+        ),
+        (
+            r#"<add key="ApiSecret" value="q2dNwr2YBGh28S2klMT6rJxggY2uRFmU0gH7vRrU" />"#,
+            "q2dNwr2YBGh28S2klMT6rJxggY2uRFmU0gH7vRrU",
+        ),
+        (
+            "env:\n  - name: UPSTREAM_TOKEN\n    value: Xk9pQ2vLm7RtY3wNa8ZcF4Hs",
+            "Xk9pQ2vLm7RtY3wNa8ZcF4Hs",
+        ),
+        (
+            r#"{"name": "DB_PASSWORD", "value": "q_%o75q!BI3~WNLK"}"#,
+            "q_%o75q!BI3~WNLK",
+        ),
+    ] {
+        let got = secrets_found(text);
+        assert!(got.iter().any(|(_, v)| v == value), "{text:?}: {got:?}");
+    }
+    for text in [
+        "the key ingredient is 4 cups of flour",
+        r#"cache_key = "user-profile-cache-v2""#,
+        "key: src/components/header/index.tsx",
+        r#"<add key="ApiSecret" value="${API_SECRET}" />"#,
+        "- name: LOG_LEVEL\n  value: debug-verbose-mode-2",
+        "monkey: banana2banana2banana",
     ] {
         assert_eq!(secrets_found(text), vec![], "{text}");
     }

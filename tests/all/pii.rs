@@ -326,5 +326,9 @@ fn versions_in_image_tags_and_key_value_pairs_are_not_addresses() {
     assert!(pulled.iter().all(|(c, _)| c != "IP_ADDRESS"), "{pulled:?}");
     none(r#"<add key="Build" value="1.1.31.17" />"#);
     found("connect to db:10.0.4.7 now", "IP_ADDRESS", "10.0.4.7");
-    found(r#"<add key="Upstream" value="10.0.4.7" />"#, "IP_ADDRESS", "10.0.4.7");
+    found(
+        r#"<add key="Upstream" value="10.0.4.7" />"#,
+        "IP_ADDRESS",
+        "10.0.4.7",
+    );
 }

@@ -721,7 +721,9 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     // An image tag (`image: acme/web:2.14.3.3`, `ghcr.io/acme/api:1.0.0.7`): a path right before the `:`.
     let line = &head[head.rfind('\n').map_or(0, |i| i + 1)..];
     if let Some(reference) = line.strip_suffix(':') {
-        let token = &reference[reference.rfind([' ', '\t', '"', '\'', '=']).map_or(0, |i| i + 1)..];
+        let token = &reference[reference
+            .rfind([' ', '\t', '"', '\'', '='])
+            .map_or(0, |i| i + 1)..];
         if token.contains('/') && !token.contains("://") {
             return None;
         }
@@ -729,8 +731,12 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     // A key-value pair that names a version: `<add key="Build" value="1.2.3.4"/>`, `{"name": "release",
     // "value": "…"}`.
     if word == "value" {
-        let pair = line[line.floor_char_boundary(line.len().saturating_sub(48))..].to_ascii_lowercase();
-        if ["version", "build", "release", "firmware"].iter().any(|cue| pair.contains(cue)) {
+        let pair =
+            line[line.floor_char_boundary(line.len().saturating_sub(48))..].to_ascii_lowercase();
+        if ["version", "build", "release", "firmware"]
+            .iter()
+            .any(|cue| pair.contains(cue))
+        {
             return None;
         }
     }

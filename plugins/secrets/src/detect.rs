@@ -222,11 +222,30 @@ fn all_rules() -> Vec<Rule> {
         rule(
             "connection-string",
             "database or broker URL with a password",
-            r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:/@'`<>]*:(?P<password>[^\s@'`<>/]+)@[^\s'`<>()]+",
+            // `postgresql+psycopg2://` is SQLAlchemy's form: a driver after the scheme.
+            r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|oracle|cockroachdb|clickhouse|couchdb|neo4j|cassandra)(?:\+[a-z0-9]+)?://[^\s:/@'`<>]*:(?P<password>[^\s@'`<>/]+)@[^\s'`<>()]+",
             0.95,
             connection_string,
         )
         .needing(&["://"]),
+        // JDBC and ADO.NET: the password is a parameter (`jdbc:postgresql://db/app?user=u&password=…`,
+        // `Server=db;Database=app;User ID=u;Password=…;`); the whole string is reported, as above.
+        rule(
+            "connection-string",
+            "JDBC URL with a password",
+            r#"(?i)\bjdbc:[a-z0-9:]+//[^\s'"`<>]*?[?&;](?:password|pwd)=[^\s&;'"`<>]{4,128}[^\s'"`<>]*"#,
+            0.95,
+            keyed_connection_string,
+        )
+        .needing(&["jdbc:"]),
+        rule(
+            "connection-string",
+            "ADO.NET connection string with a password",
+            r#"(?i)(?:\b(?:server|data source|host|address|addr|network address)\s*=[^;\r\n"'`]{1,200};)(?:\s*[a-z][a-z ]{1,30}=[^;\r\n"'`]{0,200};){0,10}?\s*(?:password|pwd)\s*=[^;\r\n"'`]{4,128}(?:;\s*[a-z][a-z ]{1,30}=[^;\r\n"'`]{0,200})*;?"#,
+            0.95,
+            keyed_connection_string,
+        )
+        .needing(&["password", "pwd"]),
         // `https://user:TOKEN@host/`: only the password is the secret; the rest of the URL is pii's.
         rule(
             "url-password",
@@ -414,27 +433,45 @@ fn all_rules() -> Vec<Rule> {
             "generic-api-key",
             "credential assigned to a key-like name",
             concat!(
-                r#"(?i)(?:api[_\s.-]?key|apikey|api[_-]?secret|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|"#,
+                r#"(?i)(?:(?:api[_\s.-]?key|apikey|api[_-]?secret|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|"#,
                 r#"secret[_-]?key|private[_-]?token|x-api-key|bearer|token|secret|passwd|password)['"]?"#,
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`.
-                r#"\s*(?:[:=]{1,2}|=>|\bis\b|\bbelow\b:?|\()?\s*['"`]?"#,
+                r#"\s*(?:[:=]{1,2}|=>|\bis\b|\bbelow\b:?|\()?"#,
+                // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment.
+                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,2}|=>))\s*['"`]?"#,
                 r#"(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
             ),
             0.7,
             generic,
         )
-        .needing(&["api", "secret", "token", "bearer", "passw"]),
+        .needing(&["api", "secret", "token", "bearer", "passw", "key", "auth", "cred"]),
+    );
+    // The name and the value as two fields of one entry: .NET's `<add key="ApiSecret" value="…"/>`, a
+    // Kubernetes env list's `- name: API_TOKEN` / `value: …`, `{"name": "DB_PASSWORD", "value": "…"}`.
+    rules.push(
+        rule(
+            "generic-api-key",
+            "credential in a name/value pair",
+            concat!(
+                r#"(?i)\b(?:key|name)["']?\s*[=:]\s*["']?[\w.-]*(?:key|secret|token|passw(?:or)?d|pwd|auth|credential)[\w.-]*["']?"#,
+                r#"\s*,?\s*(?:-\s*)?["']?value["']?\s*[=:]\s*["']?(?P<secret>[^\s"'<>]{8,128})"#
+            ),
+            0.75,
+            |text, range| generic(text, range.clone()).or_else(|| password(text, range)),
+        )
+        .needing(&["value"]),
     );
     // Passwords are shorter and less random than tokens: 8 to 64 characters after a password-like name
     // (`password`, `DB_PASSWORD`, `dbPassword`, `pwd`).
     rules.push(rule(
         "password",
         "password assigned to a password-like name",
-        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass)\b['"]?\s*(?:[:=]{1,2}|=>|\bis\b)\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+        // `login with password X`: with no `=` or `is`, the validator's three character classes decide.
+        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass|\bpw)\b['"]?(?:\s*(?:[:=]{1,2}|=>|\bis\b)|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
         0.75,
         password,
     )
-    .needing(&["pass", "pwd"]));
+    .needing(&["pass", "pwd", "pw"]));
     // The same, told the other way round: `we use … as the API key`, `… is our staging token`. The regex
     // finds the naming phrase (cheap: it starts with a literal); the value is the token right before it.
     rules.push(rule(
@@ -563,6 +600,41 @@ fn connection_string(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     Some(range.start..range.start + value.len())
 }
 
+/// A JDBC URL or an ADO.NET string whose `password=` (or `pwd=`) parameter is a real value.
+fn keyed_connection_string(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let value = text[range.clone()].trim_end_matches(['.', ',', ':', '!', '?']);
+    let lower = value.to_ascii_lowercase();
+    let at = ["password=", "pwd=", "password ="]
+        .iter()
+        .filter_map(|key| lower.find(key).map(|i| i + key.len()))
+        .min()?;
+    let password = value[at..]
+        .trim_start()
+        .split(['&', ';'])
+        .next()
+        .unwrap_or_default();
+    if password.len() < 4 || placeholder(password) || templated(password) {
+        return None;
+    }
+    Some(range.start..range.start + value.len())
+}
+
+/// A value filled in by a template or a shell, not written: `${DB_PASSWORD}`, `{{ .Values.pw }}`,
+/// `%(password)s`, `%DB_PASS%`, `$DB_PASS`, `<%= pw %>`, `#{pw}`.
+fn templated(value: &str) -> bool {
+    ["${", "$(", "{{", "%(", "%{", "<%", "#{"]
+        .iter()
+        .any(|t| value.contains(t))
+        || value.starts_with('$')
+            && value[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        || value.len() > 2
+            && value.starts_with('%')
+            && value.ends_with('%')
+            && value[1..value.len() - 1]
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
 fn jwt(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let header = text[range.clone()].split('.').next()?;
     let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -611,9 +683,11 @@ fn password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     // A sentence's full stop or comma is not part of it; `!` and `?` often are.
     let value = text[range.clone()].trim_end_matches(['.', ',', ';', ')']);
     let range = range.start..range.start + value.len();
+    // `getenv(…)` and `os.environ[…]` are code; `%`, `$` and `#` alone are characters a password may have.
     if value.len() < 8
         || placeholder(value)
-        || value.contains(['$', '{', '(', '[', '%'])
+        || templated(value)
+        || value.contains(['{', '(', '['])
         || value.contains("://")
         || value.eq_ignore_ascii_case("required")
     {
@@ -673,8 +747,21 @@ fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     if !has_digit || !has_alpha || entropy(value) < 3.3 {
         return None;
     }
-    // Paths, URLs and dotted identifiers are not tokens.
-    if value.contains('/') && !value.contains('+') || value.matches('.').count() > 1 {
+    // Paths, URLs and dotted identifiers are not tokens; words joined by `-` or `_` (`user-profile-cache-v2`)
+    // are names. Base64 may hold a `/` or two among mixed-case runs.
+    let path = value.starts_with(['/', '.', '~'])
+        || value.starts_with("//")
+        || value.contains("://")
+        || value.contains('/')
+            && value.split('/').all(|s| {
+                s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+            });
+    let words = value.contains(['-', '_'])
+        && value
+            .split(['-', '_'])
+            .all(|s| s.len() <= 3 || s.bytes().all(|b| b.is_ascii_alphabetic()));
+    if path || words || value.matches('.').count() > 1 || templated(value) {
         return None;
     }
     Some(range)
