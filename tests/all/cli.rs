@@ -63,17 +63,17 @@ fn scan_jsonl_answers_each_line_with_offsets_into_the_input() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["id"], "a");
     assert_eq!(lines[0]["decision"], "modify");
-    let f = &lines[0]["findings"][0];
     let text = "né à Zürich, mail zoé@example.fr? no: zoe@example.fr";
-    let (start, end) = (
-        f["start"].as_u64().unwrap() as usize,
-        f["end"].as_u64().unwrap() as usize,
-    );
+    // Both addresses (the first has a non-ASCII local part, RFC 6531), at byte offsets past `é` and `ü`.
+    let found: Vec<&str> = (lines[0]["findings"].as_array().unwrap().iter())
+        .map(|f| &text[f["start"].as_u64().unwrap() as usize..f["end"].as_u64().unwrap() as usize])
+        .collect();
     assert_eq!(
-        &text[start..end],
-        "zoe@example.fr",
+        found,
+        ["zoé@example.fr", "zoe@example.fr"],
         "UTF-8 byte offsets into the input"
     );
+    let f = &lines[0]["findings"][0];
     assert_eq!(f["plugin"], "pii");
     assert_eq!(f["category"], "EMAIL_ADDRESS");
     assert!(lines[0]["elapsed_us"].is_u64());
