@@ -567,16 +567,19 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if separators.windows(2).any(|w| w[0] != w[1]) {
         return None;
     }
-    // After a `+` the digits are a phone number in E.164 form, whatever Luhn says; after "account number"
-    // (and no word of cards) a bank's account number that happens to pass Luhn.
-    if !stands_alone(text, &range, &['-', ' ', '.', ','])
-        || before(text, range.start) == Some('+')
-        || has_cue(text, range.start, 24, BANK_CUES) && !has_cue(text, range.start, 24, &["card"])
+    // After a `+` the digits are a phone number in E.164 form, whatever Luhn says.
+    if !stands_alone(text, &range, &['-', ' ', '.', ',']) || before(text, range.start) == Some('+')
     {
         return None;
     }
     let d = digits(value);
-    (known_issuer(&d) && luhn_valid(&d)).then_some((range, 0.95))
+    if !known_issuer(&d) || !luhn_valid(&d) {
+        return None;
+    }
+    // After "account number" (and no word of cards), a bank's account number that happens to pass Luhn.
+    let account =
+        has_cue(text, range.start, 24, BANK_CUES) && !has_cue(text, range.start, 24, &["card"]);
+    (!account).then_some((range, 0.95))
 }
 
 fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
