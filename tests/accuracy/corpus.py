@@ -367,6 +367,7 @@ def generate(n: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     names = [b[0] for b in BUILDERS]
     weights = [b[2] for b in BUILDERS]
+    build = {b[0]: b[1] for b in BUILDERS}
     docs = []
     for i in range(n):
         carrier = rng.choices(names, weights)[0]
@@ -374,7 +375,7 @@ def generate(n: int, seed: int) -> list[dict]:
             text, ents, decs = nested_tool_call(rng)
         else:
             d = Doc()
-            dict((b[0], b[1]) for b in BUILDERS)[carrier](d, rng)
+            build[carrier](d, rng)
             text, ents, decs = d.text(), d.entities, d.decoys
         docs.append({"id": f"own-{i:05d}", "direction": "output" if carrier == "answer" else "input",
                      "carrier": carrier, "text": text, "entities": ents, "decoys": decs})

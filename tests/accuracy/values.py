@@ -14,7 +14,6 @@ import string
 
 AN = string.ascii_letters + string.digits
 UPPER_AN = string.ascii_uppercase + string.digits
-LOWER_AN = string.ascii_lowercase + string.digits
 HEX = "0123456789abcdef"
 URLSAFE = AN + "-_"
 B64 = AN + "+/"

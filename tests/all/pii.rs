@@ -144,7 +144,8 @@ fn ip_addresses_but_not_versions_or_oids() {
 
 #[test]
 fn four_part_versions_are_told_from_addresses_by_their_context() {
-    // Versions: a key or call that names one, a pre-release or build suffix, a package pin.
+    // Versions: a key or call that names one, a pre-release or build suffix, a package pin, an image
+    // tag, the value of a key that names a version.
     for text in [
         r#"{"version": "1.0.0.0", "name": "app"}"#,
         r#"[assembly: AssemblyVersion("2.1.3.4")]"#,
@@ -152,15 +153,26 @@ fn four_part_versions_are_told_from_addresses_by_their_context() {
         "app_version = '10.2.0.7'",
         "ship 1.2.3.4-beta then 1.2.3.5+20240101",
         "pin somepkg==1.2.3.4 or otherpkg>=2.0.0.1",
+        "services:\n  web:\n    image: northwind/web:2.14.3.3\n",
+        r#"<add key="Build" value="1.1.31.17" />"#,
     ] {
         none(text);
     }
+    // A registry host with a path is a URL of its own; its tag is still no address.
+    let pulled = categories("pull ghcr.io/acme/api:1.0.0.7 first");
+    assert!(pulled.iter().all(|(c, _)| c != "IP_ADDRESS"), "{pulled:?}");
     // Addresses, written the same ways.
     found(r#"{"host": "192.168.1.20"}"#, "IP_ADDRESS", "192.168.1.20");
     found("allow 10.0.0.1-10.0.0.20 only", "IP_ADDRESS", "10.0.0.1");
     found("allow 10.0.0.1-10.0.0.20 only", "IP_ADDRESS", "10.0.0.20");
     found("ssh admin@10.4.5.6 -p 22", "IP_ADDRESS", "10.4.5.6");
     found("upstream(10.0.3.9) timed out", "IP_ADDRESS", "10.0.3.9");
+    found("connect to db:10.0.4.7 now", "IP_ADDRESS", "10.0.4.7");
+    found(
+        r#"<add key="Upstream" value="10.0.4.7" />"#,
+        "IP_ADDRESS",
+        "10.0.4.7",
+    );
     found(
         "the new version is live on 172.16.0.4",
         "IP_ADDRESS",
@@ -316,19 +328,5 @@ fn ssns_bank_numbers_and_addresses_in_the_ways_people_write_them() {
         "escribe a josé.garcía@ejemplo.es",
         "EMAIL_ADDRESS",
         "josé.garcía@ejemplo.es",
-    );
-}
-
-#[test]
-fn versions_in_image_tags_and_key_value_pairs_are_not_addresses() {
-    none("services:\n  web:\n    image: northwind/web:2.14.3.3\n");
-    let pulled = categories("pull ghcr.io/acme/api:1.0.0.7 first");
-    assert!(pulled.iter().all(|(c, _)| c != "IP_ADDRESS"), "{pulled:?}");
-    none(r#"<add key="Build" value="1.1.31.17" />"#);
-    found("connect to db:10.0.4.7 now", "IP_ADDRESS", "10.0.4.7");
-    found(
-        r#"<add key="Upstream" value="10.0.4.7" />"#,
-        "IP_ADDRESS",
-        "10.0.4.7",
     );
 }

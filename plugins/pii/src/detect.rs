@@ -921,8 +921,17 @@ fn validate_international(text: &str, range: Range<usize>) -> Option<(Range<usiz
 }
 
 fn validate_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    national_number(text, range, 10..=11)
+}
+
+/// A national number (trunk prefix, no country code) of `lengths` digits that no other digit run touches.
+fn national_number(
+    text: &str,
+    range: Range<usize>,
+    lengths: std::ops::RangeInclusive<usize>,
+) -> Option<(Range<usize>, f32)> {
     let n = digits(&text[range.clone()]).len();
-    if !(10..=11).contains(&n) || !stands_alone(text, &range, &['-', ' ', '.']) {
+    if !lengths.contains(&n) || !stands_alone(text, &range, &['-', ' ', '.']) {
         return None;
     }
     Some((range, 0.6))
@@ -931,11 +940,7 @@ fn validate_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f
 /// Korea's Seoul numbers have nine digits (02-123-4567); the rest of the dashed East Asian forms ten or
 /// eleven.
 fn validate_dashed_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
-    let n = digits(&text[range.clone()]).len();
-    if !(9..=11).contains(&n) || !stands_alone(text, &range, &['-', ' ', '.']) {
-        return None;
-    }
-    Some((range, 0.6))
+    national_number(text, range, 9..=11)
 }
 
 /// Words that say the number after them is a phone number, in the languages whose national formats have no
