@@ -201,6 +201,7 @@ const LOWER_AN: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
 const HEX: &str = "0123456789abcdef";
 const URLSAFE: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const DIGITS: &str = "0123456789";
 const BECH32: &str = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
 
 /// One credential of each built-in rule's shape, as a provider would issue it.
@@ -460,7 +461,550 @@ fn samples() -> Vec<(&'static str, String)> {
             "telegram-bot-api-token",
             format!("{}:AA{}", t("0123456789", 10, 102), t(URLSAFE, 33, 103)),
         ),
+        (
+            "1password-service-account-token",
+            format!("ops_eyJ{}", t(B64, 260, 400)),
+        ),
+        ("adobe-client-secret", format!("p8e-{}", t(AN, 32, 401))),
+        (
+            "airtable-personnal-access-token",
+            format!("pat{}.{}", t(AN, 14, 402), t(HEX, 64, 403)),
+        ),
+        (
+            "artifactory-reference-token",
+            format!("cmVmd{}", t(AN, 59, 404)),
+        ),
+        (
+            "authress-service-client-access-key",
+            format!(
+                "sc_{}.{}.acc_{}.{}",
+                t(LOWER_AN, 12, 405),
+                t(LOWER_AN, 5, 406),
+                t(LOWER_AN, 20, 407),
+                t(B64, 60, 408)
+            ),
+        ),
+        (
+            "aws-amazon-bedrock-api-key-long-lived",
+            format!("ABSK{}", t(B64, 120, 409)),
+        ),
+        (
+            "aws-amazon-bedrock-api-key-short-lived",
+            format!(
+                "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t{}",
+                t(B64, 200, 410)
+            ),
+        ),
+        (
+            "clickhouse-cloud-api-secret-key",
+            format!("4b1d{}", t(AN, 38, 411)),
+        ),
+        (
+            "cloudflare-origin-ca-key",
+            format!("v1.0-{}-{}", t(HEX, 24, 412), t(HEX, 146, 413)),
+        ),
+        (
+            "defined-networking-api-token",
+            format!("dnkey-{}-{}", t(URLSAFE, 26, 414), t(URLSAFE, 52, 415)),
+        ),
+        ("easypost-test-api-token", format!("EZTK{}", t(AN, 54, 416))),
+        (
+            "facebook-page-access-token",
+            format!("EAAM{}", t(AN, 120, 417)),
+        ),
+        (
+            "flutterwave-secret-key",
+            format!("FLWSECK_TEST-{}-X", t("abcdefgh0123456789", 32, 418)),
+        ),
+        (
+            "flutterwave-public-key",
+            format!("FLWPUBK-{}-X", t("abcdefgh0123456789", 32, 419)),
+        ),
+        (
+            "flutterwave-encryption-key",
+            format!("FLWSECK_TEST{}", t("abcdefgh0123456789", 12, 420)),
+        ),
+        (
+            "gitlab-pat-routable",
+            format!("glpat-{}.01{}", t(URLSAFE, 40, 421), t(LOWER_AN, 7, 422)),
+        ),
+        (
+            "gitlab-runner-authentication-token-routable",
+            format!("glrt-t1_{}.01{}", t(URLSAFE, 40, 423), t(LOWER_AN, 7, 424)),
+        ),
+        (
+            "gitlab-cicd-job-token",
+            format!("glcbt-{}_{}", t(AN, 3, 425), t(URLSAFE, 20, 426)),
+        ),
+        (
+            "gitlab-feature-flag-client-token",
+            format!("glffct-{}", t(URLSAFE, 20, 427)),
+        ),
+        ("gitlab-feed-token", format!("glft-{}", t(URLSAFE, 20, 428))),
+        (
+            "gitlab-incoming-mail-token",
+            format!("glimt-{}", t(URLSAFE, 25, 429)),
+        ),
+        (
+            "gitlab-kubernetes-agent-token",
+            format!("glagent-{}", t(URLSAFE, 50, 430)),
+        ),
+        (
+            "gitlab-oauth-app-secret",
+            format!("gloas-{}", t(URLSAFE, 64, 431)),
+        ),
+        (
+            "gitlab-scim-token",
+            format!("glsoat-{}", t(URLSAFE, 20, 432)),
+        ),
+        (
+            "gitlab-session-cookie",
+            format!("_gitlab_session={}", t(LOWER_AN, 32, 433)),
+        ),
+        (
+            "harness-api-key",
+            format!(
+                "pat.{}.{}.{}",
+                t(URLSAFE, 22, 434),
+                t(AN, 24, 435),
+                t(AN, 20, 436)
+            ),
+        ),
+        (
+            "huggingface-organization-api-token",
+            format!(
+                "api_org_{}",
+                t(
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                    34,
+                    437
+                )
+            ),
+        ),
+        ("infracost-api-token", format!("ico-{}", t(AN, 32, 438))),
+        (
+            "intra42-client-secret",
+            format!("s-s4t2ud-{}", t(HEX, 64, 439)),
+        ),
+        (
+            "maxmind-license-key",
+            format!("{}_{}_mmk", t(AN, 6, 440), t(AN, 29, 441)),
+        ),
+        (
+            "new-relic-browser-api-token",
+            format!("NRJS-{}", t(HEX, 19, 442)),
+        ),
+        ("new-relic-insert-key", format!("NRII-{}", t(AN, 32, 443))),
+        (
+            "notion-api-token",
+            format!("ntn_{}{}", t("0123456789", 11, 444), t(AN, 35, 445)),
+        ),
+        (
+            "octopus-deploy-api-key",
+            format!("API-{}", t(UPPER_AN, 26, 446)),
+        ),
+        (
+            "openshift-user-token",
+            format!("sha256~{}", t(URLSAFE, 43, 447)),
+        ),
+        (
+            "planetscale-oauth-token",
+            format!("pscale_oauth_{}", t(AN, 43, 448)),
+        ),
+        (
+            "sentry-org-token",
+            format!("sntrys_eyJpYXQiO{}_{}", t(B64, 120, 449), t(B64, 43, 450)),
+        ),
+        (
+            "settlemint-application-access-token",
+            format!("sm_aat_{}", t(AN, 16, 451)),
+        ),
+        (
+            "settlemint-personal-access-token",
+            format!("sm_pat_{}", t(AN, 16, 452)),
+        ),
+        (
+            "settlemint-service-access-token",
+            format!("sm_sat_{}", t(AN, 16, 453)),
+        ),
+        (
+            "slack-config-access-token",
+            format!("xoxe.xoxp-1-{}", t(UPPER_AN, 164, 454)),
+        ),
+        (
+            "slack-config-refresh-token",
+            format!("xoxe-1-{}", t(UPPER_AN, 146, 455)),
+        ),
+        (
+            "slack-legacy-bot-token",
+            format!("xoxb-{}-{}", t("0123456789", 12, 456), t(AN, 24, 457)),
+        ),
+        (
+            "slack-legacy-token",
+            format!(
+                "xoxs-{}-{}-{}-{}",
+                t("0123456789", 10, 458),
+                t("0123456789", 10, 459),
+                t("0123456789", 12, 460),
+                t(HEX, 64, 461)
+            ),
+        ),
+        (
+            "slack-legacy-workspace-token",
+            format!("xoxa-2-{}", t(AN, 40, 462)),
+        ),
+        (
+            "sourcegraph-access-token",
+            format!("sgp_{}_{}", t(HEX, 16, 463), t(HEX, 40, 464)),
+        ),
     ]
+}
+
+/// The providers' credentials that carry no prefix of their own: found with the provider's name in the
+/// variable, the ways config files and code assign them, and not found without it.
+fn keyed_samples() -> Vec<(&'static str, &'static str, String)> {
+    let t = token;
+    vec![
+        (
+            "adafruit-api-key",
+            "adafruit",
+            t("abcdefghijklmnopqrstuvwxyz0123456789_-", 32, 500),
+        ),
+        ("adobe-client-id", "adobe", t(HEX, 32, 501)),
+        ("airtable-api-key", "airtable", t(LOWER_AN, 17, 502)),
+        ("algolia-api-key", "algolia", t(LOWER_AN, 32, 503)),
+        ("alibaba-secret-key", "alibaba", t(LOWER_AN, 30, 504)),
+        ("asana-client-id", "asana", t(DIGITS, 16, 505)),
+        ("asana-client-secret", "asana", t(LOWER_AN, 32, 506)),
+        (
+            "beamer-api-token",
+            "beamer",
+            format!("b_{}", t(LOWER_AN, 44, 507)),
+        ),
+        ("bitbucket-client-id", "bitbucket", t(LOWER_AN, 32, 508)),
+        ("bitbucket-client-secret", "bitbucket", t(LOWER_AN, 64, 509)),
+        ("bittrex-access-key", "bittrex", t(LOWER_AN, 32, 510)),
+        ("cisco-meraki-api-key", "meraki", t(HEX, 40, 511)),
+        ("cloudflare-global-api-key", "cloudflare", t(HEX, 37, 512)),
+        ("cloudflare-api-key", "cloudflare", t(LOWER_AN, 40, 513)),
+        ("codecov-access-token", "codecov", t(LOWER_AN, 32, 514)),
+        ("cohere-api-token", "cohere", t(AN, 40, 515)),
+        ("coinbase-access-token", "coinbase", t(LOWER_AN, 64, 516)),
+        ("confluent-access-token", "confluent", t(LOWER_AN, 16, 517)),
+        ("confluent-secret-key", "confluent", t(LOWER_AN, 64, 518)),
+        (
+            "contentful-delivery-api-token",
+            "contentful",
+            t(LOWER_AN, 43, 519),
+        ),
+        ("datadog-access-token", "datadog", t(LOWER_AN, 40, 520)),
+        ("discord-api-token", "discord", t(HEX, 64, 521)),
+        ("discord-client-id", "discord", t(DIGITS, 18, 522)),
+        ("discord-client-secret", "discord", t(LOWER_AN, 32, 523)),
+        ("droneci-access-token", "droneci", t(LOWER_AN, 32, 524)),
+        ("dropbox-api-token", "dropbox", t(LOWER_AN, 15, 525)),
+        (
+            "dropbox-short-lived-api-token",
+            "dropbox",
+            format!("sl.{}", t(LOWER_AN, 140, 526)),
+        ),
+        (
+            "dropbox-long-lived-api-token",
+            "dropbox",
+            format!(
+                "{}AAAAAAAAAA{}",
+                t(LOWER_AN, 11, 527),
+                t(LOWER_AN, 43, 1527)
+            ),
+        ),
+        ("etsy-access-token", "etsy", t(LOWER_AN, 24, 528)),
+        ("facebook-secret", "facebook", t(HEX, 32, 529)),
+        (
+            "facebook-access-token",
+            "facebook",
+            format!("{}|{}", t(DIGITS, 15, 530), t(LOWER_AN, 30, 1530)),
+        ),
+        ("fastly-api-token", "fastly", t(LOWER_AN, 32, 531)),
+        ("finicity-api-token", "finicity", t(HEX, 32, 532)),
+        ("finicity-client-secret", "finicity", t(LOWER_AN, 20, 533)),
+        ("finnhub-access-token", "finnhub", t(LOWER_AN, 20, 534)),
+        ("flickr-access-token", "flickr", t(LOWER_AN, 32, 535)),
+        (
+            "freshbooks-access-token",
+            "freshbooks",
+            t(LOWER_AN, 64, 536),
+        ),
+        ("gitter-access-token", "gitter", t(LOWER_AN, 40, 537)),
+        (
+            "gocardless-api-token",
+            "gocardless",
+            format!("live_{}", t(LOWER_AN, 40, 538)),
+        ),
+        ("heroku-api-key", "heroku", uuid(539)),
+        ("hubspot-api-key", "hubspot", uuid(540)),
+        ("intercom-api-key", "intercom", t(LOWER_AN, 60, 541)),
+        ("jfrog-api-key", "jfrog", t(LOWER_AN, 73, 542)),
+        ("jfrog-identity-token", "artifactory", t(LOWER_AN, 64, 543)),
+        ("kraken-access-token", "kraken", t(B64, 86, 544)),
+        ("kucoin-access-token", "kucoin", t(HEX, 24, 545)),
+        ("kucoin-secret-key", "kucoin", uuid(546)),
+        (
+            "launchdarkly-access-token",
+            "launchdarkly",
+            t(LOWER_AN, 40, 547),
+        ),
+        ("linear-client-secret", "linear", t(HEX, 32, 548)),
+        ("linkedin-client-id", "linkedin", t(LOWER_AN, 14, 549)),
+        ("linkedin-client-secret", "linkedin", t(LOWER_AN, 16, 550)),
+        ("lob-api-key", "lob", format!("live_{}", t(HEX, 35, 551))),
+        (
+            "lob-pub-api-key",
+            "lob",
+            format!("test_pub_{}", t(HEX, 31, 552)),
+        ),
+        ("looker-client-id", "looker", t(LOWER_AN, 20, 553)),
+        ("looker-client-secret", "looker", t(LOWER_AN, 24, 554)),
+        (
+            "mailgun-private-api-token",
+            "mailgun",
+            format!("key-{}", t(HEX, 32, 555)),
+        ),
+        (
+            "mailgun-pub-key",
+            "mailgun",
+            format!("pubkey-{}", t(HEX, 32, 556)),
+        ),
+        (
+            "mailgun-signing-key",
+            "mailgun",
+            format!(
+                "{}-{}-{}",
+                t(HEX, 32, 557),
+                t(HEX, 8, 1557),
+                t(HEX, 8, 2557)
+            ),
+        ),
+        (
+            "mattermost-access-token",
+            "mattermost",
+            t(LOWER_AN, 26, 558),
+        ),
+        ("messagebird-api-token", "messagebird", t(LOWER_AN, 25, 559)),
+        ("messagebird-client-id", "messagebird", uuid(560)),
+        ("netlify-access-token", "netlify", t(LOWER_AN, 43, 561)),
+        ("new-relic-user-api-id", "newrelic", t(LOWER_AN, 64, 562)),
+        ("nytimes-access-token", "nytimes", t(LOWER_AN, 32, 563)),
+        ("okta-access-token", "okta", format!("00{}", t(AN, 40, 564))),
+        (
+            "plaid-api-token",
+            "plaid",
+            format!("access-sandbox-{}", uuid(565)),
+        ),
+        ("plaid-client-id", "plaid", t(LOWER_AN, 24, 566)),
+        ("plaid-secret-key", "plaid", t(LOWER_AN, 30, 567)),
+        ("privateai-api-token", "privateai", t(LOWER_AN, 32, 568)),
+        ("rapidapi-access-token", "rapidapi", t(LOWER_AN, 50, 569)),
+        ("sendbird-access-id", "sendbird", uuid(570)),
+        ("sendbird-access-token", "sendbird", t(HEX, 40, 571)),
+        ("sentry-access-token", "sentry", t(HEX, 64, 572)),
+        (
+            "sidekiq-secret",
+            "bundle_gems__contribsys__com",
+            format!("{}:{}", t(HEX, 8, 573), t(HEX, 8, 1573)),
+        ),
+        ("snyk-api-token", "snyk", uuid(574)),
+        (
+            "sonar-api-token",
+            "sonar",
+            format!("squ_{}", t(LOWER_AN, 40, 575)),
+        ),
+        ("sourcegraph-access-token", "sourcegraph", t(HEX, 40, 576)),
+        ("squarespace-access-token", "squarespace", uuid(577)),
+        (
+            "sumologic-access-id",
+            "sumo",
+            format!("su{}", t(AN, 12, 578)),
+        ),
+        ("sumologic-access-token", "sumo", t(LOWER_AN, 64, 579)),
+        (
+            "telegram-bot-api-token",
+            "telegram",
+            format!("{}:A{}", t(DIGITS, 7, 580), t(LOWER_AN, 34, 1580)),
+        ),
+        ("travisci-access-token", "travis", t(LOWER_AN, 22, 581)),
+        ("twitch-api-token", "twitch", t(LOWER_AN, 30, 582)),
+        ("twitter-api-key", "twitter", t(LOWER_AN, 25, 583)),
+        ("twitter-access-secret", "twitter", t(LOWER_AN, 45, 584)),
+        ("twitter-api-secret", "twitter", t(LOWER_AN, 50, 585)),
+        (
+            "twitter-access-token",
+            "twitter",
+            format!("{}-{}", t(DIGITS, 18, 586), t(AN, 30, 1586)),
+        ),
+        (
+            "twitter-bearer-token",
+            "twitter",
+            format!("AAAAAAAAAAAAAAAAAAAAAA{}", t(AN, 90, 587)),
+        ),
+        (
+            "yandex-access-token",
+            "yandex",
+            format!("t1.{}.{}", t(URLSAFE, 20, 588), t(URLSAFE, 86, 1588)),
+        ),
+        (
+            "yandex-api-key",
+            "yandex",
+            format!("AQVN{}", t(URLSAFE, 36, 589)),
+        ),
+        (
+            "yandex-aws-access-token",
+            "yandex",
+            format!("YC{}", t(URLSAFE, 38, 590)),
+        ),
+        ("zendesk-secret-key", "zendesk", t(LOWER_AN, 40, 591)),
+    ]
+}
+
+#[test]
+fn prefixless_provider_keys_are_found_under_the_providers_name() {
+    for (rule, name, value) in keyed_samples() {
+        let upper = name.to_uppercase();
+        let camel = name[..1].to_uppercase() + &name[1..];
+        for text in [
+            format!("export {upper}_API_KEY={value}\n"),
+            format!("{{\"{name}_token\": \"{value}\"}}"),
+            format!("var {name}Token string = \"{value}\""),
+            format!("const my{camel}Secret = '{value}';"),
+            format!("<{name}Token>\n      {value}\n</{name}Token>"),
+            format!("System.setProperty(\"{upper}_TOKEN\", \"{value}\")"),
+            format!("{upper}_TOKEN ::= \"{value}\""),
+        ] {
+            let got = secrets_found(&text);
+            assert!(
+                got.contains(&(rule.to_string(), value.clone())),
+                "rule {rule}: expected {value:?} in {text:?}, got {got:?}"
+            );
+        }
+        let got = secrets_found(&format!("id = {value}"));
+        assert!(
+            got.iter().all(|(r, _)| r != rule),
+            "rule {rule} without its name: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn curl_commands_carry_credentials_in_user_and_header_options() {
+    for (text, rule, value) in [
+        (
+            "curl --cacert ca.crt -u elastic:P@ssw0rd$1 https://localhost:9200",
+            "curl-auth-user",
+            "elastic:P@ssw0rd$1",
+        ),
+        (
+            "curl -s --user 'api:d2LkV78zLx!t' \\\n    https://api.mailgun.net/v3/messages",
+            "curl-auth-user",
+            "'api:d2LkV78zLx!t'",
+        ),
+        (
+            "curl https://api.stripe.com/v1/charges -u sk9Xq2LmT4vB7nR1wZ:",
+            "curl-auth-user",
+            "sk9Xq2LmT4vB7nR1wZ:",
+        ),
+        (
+            "curl -X POST --header \"Api-Token: Sk94HG7f6KB\"",
+            "curl-auth-header",
+            "Sk94HG7f6KB",
+        ),
+        (
+            "curl -H 'Token: 3fea6af1349166ea' https://x",
+            "curl-auth-header",
+            "3fea6af1349166ea",
+        ),
+    ] {
+        let got = secrets_found(text);
+        assert!(
+            got.contains(&(rule.into(), value.into())),
+            "{text:?}: {got:?}"
+        );
+    }
+    // Variables, templates, stand-ins and plain words are not credentials (gitleaks' negative cases).
+    for text in [
+        "curl -i -u 'test:test'",
+        "curl -u <user:password> https://test.com/endpoint",
+        "curl --user neo4j:[PASSWORD] http://[IP]:7474/db/data/",
+        "curl -u \"${_username}:${_password}\"",
+        "curl -k -X POST -I -u \"SRVC_JENKINS:${APPID}\"",
+        "curl -sL --user \"$GITHUB_USERNAME:$GITHUB_PASSWORD\" \"$GITHUB_URL\"",
+        "curl -X POST --user \"$(cat ./login.txt):$(cat ./password.txt)\"",
+        "curl http://127.0.0.1:5000/file --user user:pass --digest",
+        "curl -H \"Authorization: Bearer XXXXXXXXXXXX\" https://x",
+        "curl -H \"Authorization: Bearer $API_KEY\" https://x",
+        "curl -H \"Authorization: Token **********\" https://x",
+        "curl --header \"Authorization: Basic ...\" https://x",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
+}
+
+#[test]
+fn values_named_as_public_or_elided_or_typed_by_hand_are_not_secrets() {
+    for text in [
+        // Names that say what the value is not.
+        "public_key = \"9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC9AIKjbJTWit\"",
+        "primaryKey==B.0a6-SWc998qrkzESFKPjHBlq7X_",
+        "csrf-token=Mj2qykJO5rELyHgezQ69nzUX0i3OH67V7+V4eUrLfpuyOuxmiW9rhROG/Whikle15syazJOkrjJa3U2AbhIvUw==",
+        "LLM_SECRET_NAME = \"NEXUS-GPT4-API-KEY-PROD-2\"",
+        "<input type=\"hidden\" name=\"authenticity_token\" value=\"7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJh\">",
+        // Elided in documentation.
+        "export OP_SERVICE_ACCOUNT_TOKEN=ops_eyJzaWduSW5BZGRyZXNzIjoiaHR0cHM6...",
+        // Typed by hand: letters or digits in order.
+        "sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzAA",
+        // A Windows environment variable, not a password.
+        "<add key=\"ClearTextPassword\" value=\"%TestSourcePassword%\" />",
+        // A PEM block with no key in it.
+        "-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----",
+        "-----BEGIN OPENSSH PRIVATE KEY----------END OPENSSH PRIVATE KEY-----",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
+    // A Vault AppRole secret_id is a secret, and so is a random value between two `%`.
+    for text in [
+        "secret_id = \"Zq8vK2mP9xR4tL7nW3bY6cJ1hF5gD0sA\"",
+        "pw: %MFRHoJM2ewsskil%",
+    ] {
+        assert!(!secrets_found(text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn more_shapes_of_known_providers() {
+    let body = token(B64, 120, 700);
+    for (text, rule) in [
+        (format!("-----BEGIN PGP PRIVATE KEY BLOCK-----\n{body}\n=8xQN\n-----END PGP PRIVATE KEY BLOCK-----"), "private-key"),
+        (format!("hooks.slack.com/services/T{}/B{}/{}", token(UPPER_AN, 8, 701), token(UPPER_AN, 10, 702), token(AN, 24, 703)), "slack-webhook-url"),
+        (format!("FLY_API_TOKEN=\"FlyV1 fm2_{body}\""), "flyio-access-token"),
+        (format!("rk_prod_{}", token(AN, 60, 704)), "stripe-access-token"),
+        (format!("xoxp-{}-{}-{}-{}", token(DIGITS, 12, 705), token(DIGITS, 13, 706), token(DIGITS, 13, 707), token(LOWER_AN, 32, 708)), "slack-user-token"),
+        (format!("dt0c01.{}.{}", token(LOWER_AN, 24, 709), token(LOWER_AN, 64, 710)), "dynatrace-api-token"),
+        (format!("href=\"https://demo.example.cn/dashboard?k8sToken={}\"", "eyJhbGciOiJSUzI1NiIsImtpZCI6InZ6SzVqZFNJOXZFMmxQSkhXamNBcFY4RU9FR0RvSUR5bzJIY0NwVG1zODQifQ.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50In0.kgwTa6t00gNC0vgr6HOvCqkDghPcW"), "jwt"),
+    ] {
+        let got = secrets_found(&text);
+        assert!(got.iter().any(|(r, _)| r == rule), "{rule} in {text:?}: {got:?}");
+    }
+}
+
+#[test]
+fn a_providers_short_name_inside_another_word_is_not_the_provider() {
+    for text in [
+        // `sumo`, `etsy`, `okta`, `meraki` inside other words (gitleaks' own negative cases).
+        "sumOfExposures = 3Kof2VffNQ0QgYIhXUPJosVlCaQKm2hfpWE6F1fT9YGY74blQBIPsrkCcf1TwKE5;",
+        "SetSysctl = \"42af8nuxqbvz8yso24feh1vs\"",
+        "rookTable = 0023452Lllk2KqjLBvaxANWEgTd7bqjsxjo8aZj0wd",
+        "ReactNativeCameraKit: f15a5a04b0f6dc6073e6db0296e6ef2d8b8d2522",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
 }
 
 fn uuid(seed: u64) -> String {
@@ -518,10 +1062,15 @@ fn every_provider_rule_finds_its_own_shape_in_common_settings() {
         "basic-auth-header",
         "generic-api-key",
         "password",
+        "curl-auth-user",
+        "curl-auth-header",
     ];
+    let keyed: Vec<&str> = keyed_samples().iter().map(|(r, _, _)| *r).collect();
     for id in secrets::Detector::builtin_ids() {
         assert!(
-            tested.contains(&id.as_str()) || own_tests.contains(&id.as_str()),
+            tested.contains(&id.as_str())
+                || keyed.contains(&id.as_str())
+                || own_tests.contains(&id.as_str()),
             "rule {id} has no sample in this test"
         );
     }

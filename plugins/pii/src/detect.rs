@@ -1112,25 +1112,25 @@ const WEBHOOK_URLS: &[(&str, &str)] = &[
     ("outlook.office.com", "/webhook/"),
 ];
 
-/// Query parameters whose value is a credential (`?api_key=…`, an Azure SAS `&sig=…`).
-const CREDENTIAL_PARAMS: &[&str] = &[
+/// Query parameters whose value is a credential (`?api_key=…`, `?k8sToken=…`, an Azure SAS `&sig=…`): these
+/// names, or a name containing one of [`CREDENTIAL_PARAM_WORDS`].
+const CREDENTIAL_PARAMS: &[&str] = &["key", "auth", "sig", "pwd", "code"];
+const CREDENTIAL_PARAM_WORDS: &[&str] = &[
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "apikey",
     "api_key",
     "api-key",
-    "apikey",
-    "key",
-    "token",
-    "access_token",
-    "access-token",
-    "auth",
-    "sig",
     "signature",
-    "secret",
-    "client_secret",
-    "client-secret",
-    "password",
-    "pwd",
-    "code",
 ];
+
+fn credential_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    CREDENTIAL_PARAMS.contains(&name.as_str())
+        || CREDENTIAL_PARAM_WORDS.iter().any(|w| name.contains(w))
+}
 
 /// The part of the URL at `range` that is not a credential, when a secrets plugin is to report that:
 /// `None` for a webhook URL (all of it is the credential); the URL after `user:password@`; the URL before
@@ -1158,12 +1158,8 @@ fn credential_free(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     if let Some(query_at) = url.find('?') {
         let query = url[query_at + 1..].split('#').next().unwrap_or_default();
         let credential = query.split('&').any(|pair| {
-            pair.split_once('=').is_some_and(|(name, value)| {
-                value.len() >= 16
-                    && CREDENTIAL_PARAMS
-                        .iter()
-                        .any(|p| name.eq_ignore_ascii_case(p))
-            })
+            pair.split_once('=')
+                .is_some_and(|(name, value)| value.len() >= 16 && credential_param(name))
         });
         if credential {
             end = range.start + query_at;

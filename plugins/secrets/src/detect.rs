@@ -215,9 +215,9 @@ fn all_rules() -> Vec<Rule> {
         rule(
             "private-key",
             "PEM private key",
-            r"-----BEGIN[A-Z ]{0,24} PRIVATE KEY-----[^-]*(?:-----END[A-Z ]{0,24} PRIVATE KEY-----)?",
+            r"-----BEGIN[A-Z ]{0,24} PRIVATE KEY(?: BLOCK)?-----[^-]*(?:-----END[A-Z ]{0,24} PRIVATE KEY(?: BLOCK)?-----)?",
             0.99,
-            keep,
+            private_key,
         ),
         rule(
             "connection-string",
@@ -259,12 +259,13 @@ fn all_rules() -> Vec<Rule> {
         rule(
             "generic-api-key",
             "credential in a URL's query string",
-            r#"(?i)[?&](?:api[_-]?key|apikey|key|token|access[_-]?token|auth|sig|signature|secret|client[_-]?secret|password|pwd|code)=(?P<secret>[^&\s#'"<>]{16,256})"#,
+            // The same names pii cuts out of a URL: these, or any name containing token, secret, password…
+            r#"(?i)[?&](?:[a-z0-9_.-]*(?:token|secret|passw(?:or)?d|api[_-]?key|apikey|signature)|key|auth|sig|pwd|code)=(?P<secret>[^&\s#'"<>]{16,256})"#,
             0.8,
             generic,
         )
         .needing(&[
-            "key=", "token=", "auth=", "sig=", "signature=", "secret=", "password=", "pwd=", "code=",
+            "key=", "token=", "auth=", "sig=", "signature=", "secret=", "password=", "passwd=", "pwd=", "code=",
         ]),
         rule(
             "jwt",
@@ -306,10 +307,34 @@ fn all_rules() -> Vec<Rule> {
             basic_auth,
         )
         .needing(&["authorization"]),
+        // curl's own ways to send a credential, over up to a few `\`-continued lines.
+        rule(
+            "curl-auth-user",
+            "user and password in a curl command",
+            concat!(
+                r#"\bcurl\b(?:[^\n]|\\\r?\n)*?[ \t](?:-u|--user)(?:=|[ \t]{1,5})"#,
+                r#"(?P<secret>"[^"\n]*"(?::"[^"\n]*")?|'[^'\n]*'|[^\s"':]*:(?:"[^"\n]*"|'[^'\n]*'|[^\s"']*)|[^\s"']+)"#
+            ),
+            0.85,
+            curl_user,
+        )
+        .needing(&["curl"]),
+        rule(
+            "curl-auth-header",
+            "credential in a curl command's header",
+            concat!(
+                r#"(?i)\bcurl\b(?:[^\n]|\\\r?\n)*?[ \t](?:-H|--header)(?:=|[ \t]{1,5})["']?[ \t]*"#,
+                r#"(?:authorization:[ \t]*(?:(?:bearer|token|basic|api-?token)[ \t]+)?|(?:x-)?(?:[a-z]+-)?(?:api-?)?(?:key|token|auth(?:-token)?)[ \t]*:[ \t]*)"#,
+                r#"(?P<secret>[A-Za-z0-9=~@.+/_-]{8,})"#
+            ),
+            0.85,
+            curl_header,
+        )
+        .needing(&["curl"]),
         rule(
             "slack-webhook-url",
             "Slack incoming webhook URL",
-            r"(?i)https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,60}",
+            r"(?i)(?:https?://)?\bhooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{20,60}",
             0.97,
             provider,
         )
@@ -362,9 +387,9 @@ fn all_rules() -> Vec<Rule> {
         ("gitlab-runner-authentication-token", "GitLab runner authentication token", r"\bglrt-[A-Za-z0-9_-]{20}\b"),
         ("gitlab-deploy-token", "GitLab deploy token", r"\bgldt-[A-Za-z0-9_-]{20}\b"),
         ("slack-bot-token", "Slack bot token", r"\bxoxb-\d{8,13}-\d{8,13}-[A-Za-z0-9]{20,32}\b"),
-        ("slack-user-token", "Slack user token", r"\bxox[pe](?:-\d{8,13}){3}-[a-f0-9]{28,40}\b"),
+        ("slack-user-token", "Slack user token", r"\bxox[pe](?:-\d{8,13}){3}-[A-Za-z0-9]{28,40}\b"),
         ("slack-app-token", "Slack app-level token", r"(?i)\bxapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+\b"),
-        ("stripe-access-token", "Stripe secret or restricted key", r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,247}\b"),
+        ("stripe-access-token", "Stripe secret or restricted key", r"\b(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{20,247}\b"),
         ("gcp-api-key", "Google API key", r"\bAIza[0-9A-Za-z_-]{35}"),
         ("gcp-oauth-client-secret", "Google OAuth client secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}\b"),
         ("twilio-api-key", "Twilio API key", r"\bSK[0-9a-fA-F]{32}\b"),
@@ -384,7 +409,7 @@ fn all_rules() -> Vec<Rule> {
         ("digitalocean-refresh-token", "DigitalOcean refresh token", r"\bdor_v1_[a-f0-9]{64}\b"),
         ("linear-api-key", "Linear API key", r"\blin_api_[A-Za-z0-9]{40}\b"),
         ("doppler-api-token", "Doppler token", r"\bdp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}\b"),
-        ("dynatrace-api-token", "Dynatrace API token", r"\bdt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}\b"),
+        ("dynatrace-api-token", "Dynatrace API token", r"\bdt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b"),
         ("databricks-api-token", "Databricks access token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b"),
         ("hashicorp-tf-api-token", "Terraform Cloud API token", r"\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}\b"),
         ("vault-service-token", "HashiCorp Vault service token", r"\bhvs\.[A-Za-z0-9_-]{90,120}\b"),
@@ -401,6 +426,7 @@ fn all_rules() -> Vec<Rule> {
         ("artifactory-api-key", "JFrog Artifactory API key", r"\bAKCp[A-Za-z0-9]{69}\b"),
         ("atlassian-api-token", "Atlassian API token", r"\bATATT3[A-Za-z0-9_=-]{186}"),
         ("flyio-access-token", "Fly.io access token", r"\bfo1_[A-Za-z0-9_-]{43}\b"),
+        ("flyio-access-token", "Fly.io macaroon token", r"\bfm(?:1[ar]|2)_[A-Za-z0-9+/]{100,}={0,3}"),
         ("frameio-api-token", "Frame.io API token", r"\bfio-u-[A-Za-z0-9_=-]{64}\b"),
         ("planetscale-password", "PlanetScale password", r"\bpscale_pw_[A-Za-z0-9_.=-]{32,64}\b"),
         ("planetscale-api-token", "PlanetScale API token", r"\bpscale_tkn_[A-Za-z0-9_.=-]{32,64}\b"),
@@ -416,6 +442,53 @@ fn all_rules() -> Vec<Rule> {
         ("mapbox-api-token", "Mapbox secret token", r"\bsk\.eyJ1Ijoi[A-Za-z0-9_-]{50,}\.[A-Za-z0-9_-]{22}\b"),
         ("heroku-api-key-v2", "Heroku API key", r"\bHRKU-AA[A-Za-z0-9_-]{58}\b"),
         ("1password-secret-key", "1Password account secret key", r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b"),
+        ("1password-service-account-token", "1Password service account token", r"\bops_eyJ[A-Za-z0-9+/]{250,}={0,3}"),
+        ("adobe-client-secret", "Adobe client secret", r"\bp8e-[A-Za-z0-9]{32}\b"),
+        ("airtable-personnal-access-token", "Airtable personal access token", r"\bpat[A-Za-z0-9]{14}\.[a-f0-9]{64}\b"),
+        ("artifactory-reference-token", "JFrog Artifactory reference token", r"\bcmVmd[A-Za-z0-9]{59}\b"),
+        ("authress-service-client-access-key", "Authress service client access key", r"\b(?:sc|ext|scauth|authress)_[A-Za-z0-9]{5,30}\.[A-Za-z0-9]{4,6}\.acc[_-][A-Za-z0-9-]{10,32}\.[A-Za-z0-9+/_=-]{30,120}"),
+        ("aws-amazon-bedrock-api-key-long-lived", "Amazon Bedrock API key", r"\bABSK[A-Za-z0-9+/]{109,269}={0,2}"),
+        // The short-lived key starts with base64 of `bedrock.amazonaws.com`.
+        ("aws-amazon-bedrock-api-key-short-lived", "Amazon Bedrock short-lived API key", r"\bbedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/%=]*"),
+        ("clickhouse-cloud-api-secret-key", "ClickHouse Cloud API secret key", r"\b4b1d[A-Za-z0-9]{38}\b"),
+        ("cloudflare-origin-ca-key", "Cloudflare Origin CA key", r"\bv1\.0-[a-f0-9]{24}-[a-f0-9]{146}\b"),
+        ("defined-networking-api-token", "Defined Networking API token", r"\bdnkey-[A-Za-z0-9=_-]{26}-[A-Za-z0-9=_-]{52}"),
+        ("easypost-test-api-token", "EasyPost test API key", r"\bEZTK[A-Za-z0-9]{54}\b"),
+        ("facebook-page-access-token", "Facebook page access token", r"\bEAA[MC][A-Za-z0-9]{100,}"),
+        ("flutterwave-secret-key", "Flutterwave secret key", r"\bFLWSECK(?:_TEST)?-[a-hA-H0-9]{32}-X\b"),
+        ("flutterwave-public-key", "Flutterwave public key", r"\bFLWPUBK(?:_TEST)?-[a-hA-H0-9]{32}-X\b"),
+        ("flutterwave-encryption-key", "Flutterwave encryption key", r"\bFLWSECK(?:_TEST)?-?[a-hA-H0-9]{12}\b"),
+        ("gitlab-pat-routable", "GitLab personal access token (routable)", r"\bglpat-[A-Za-z0-9_-]{27,300}\.[0-9a-z]{9}\b"),
+        ("gitlab-runner-authentication-token-routable", "GitLab runner token (routable)", r"\bglrt-t\d_[A-Za-z0-9_-]{27,300}\.[0-9a-z]{9}\b"),
+        ("gitlab-cicd-job-token", "GitLab CI/CD job token", r"\bglcbt-[A-Za-z0-9]{1,5}_[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-feature-flag-client-token", "GitLab feature flag client token", r"\bglffct-[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-feed-token", "GitLab feed token", r"\bglft-[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-incoming-mail-token", "GitLab incoming mail token", r"\bglimt-[A-Za-z0-9_-]{25}\b"),
+        ("gitlab-kubernetes-agent-token", "GitLab Kubernetes agent token", r"\bglagent-[A-Za-z0-9_-]{50}\b"),
+        ("gitlab-oauth-app-secret", "GitLab OAuth application secret", r"\bgloas-[A-Za-z0-9_-]{64}\b"),
+        ("gitlab-scim-token", "GitLab SCIM token", r"\bglsoat-[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-session-cookie", "GitLab session cookie", r"_gitlab_session=[0-9a-z]{32}\b"),
+        ("harness-api-key", "Harness API key", r"\b(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}\b"),
+        ("huggingface-organization-api-token", "Hugging Face organization API token", r"\bapi_org_[A-Za-z]{34}\b"),
+        ("infracost-api-token", "Infracost API token", r"\bico-[A-Za-z0-9]{32}\b"),
+        ("intra42-client-secret", "42 Intra client secret", r"\bs-s4t2(?:ud|af)-[a-fA-F0-9]{64}\b"),
+        ("maxmind-license-key", "MaxMind license key", r"\b[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk\b"),
+        ("new-relic-browser-api-token", "New Relic browser API token", r"\bNRJS-[a-f0-9]{19}\b"),
+        ("new-relic-insert-key", "New Relic insert key", r"\bNRII-[A-Za-z0-9-]{32}\b"),
+        ("notion-api-token", "Notion API token", r"\bntn_[0-9]{11}[A-Za-z0-9]{35}\b"),
+        ("octopus-deploy-api-key", "Octopus Deploy API key", r"\bAPI-[A-Z0-9]{26}\b"),
+        ("openshift-user-token", "OpenShift user token", r"\bsha256~[A-Za-z0-9_-]{43}\b"),
+        ("planetscale-oauth-token", "PlanetScale OAuth token", r"\bpscale_oauth_[A-Za-z0-9_.=-]{32,64}\b"),
+        ("sentry-org-token", "Sentry organization auth token", r"\bsntrys_eyJpYXQiO[A-Za-z0-9+/]{10,400}={0,2}_[A-Za-z0-9+/]{43}"),
+        ("settlemint-application-access-token", "SettleMint application access token", r"\bsm_aat_[A-Za-z0-9]{16}\b"),
+        ("settlemint-personal-access-token", "SettleMint personal access token", r"\bsm_pat_[A-Za-z0-9]{16}\b"),
+        ("settlemint-service-access-token", "SettleMint service access token", r"\bsm_sat_[A-Za-z0-9]{16}\b"),
+        ("slack-config-access-token", "Slack configuration access token", r"(?i)\bxoxe\.xox[bp]-\d-[A-Z0-9]{163,166}\b"),
+        ("slack-config-refresh-token", "Slack configuration refresh token", r"(?i)\bxoxe-\d-[A-Z0-9]{146}\b"),
+        ("slack-legacy-bot-token", "Slack legacy bot token", r"\bxoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26}\b"),
+        ("slack-legacy-token", "Slack legacy token", r"\bxox[os]-\d+-\d+-\d+-[a-fA-F\d]+\b"),
+        ("slack-legacy-workspace-token", "Slack legacy workspace token", r"\bxox[ar]-(?:\d-)?[A-Za-z0-9]{8,48}(?:-[A-Za-z0-9]{8,48}){0,4}\b"),
+        ("sourcegraph-access-token", "Sourcegraph access token", r"\bsgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}\b"),
     ];
     // A trailing `\b` would miss tokens that end in `-`; `high_entropy` checks the token's end instead.
     rules.extend(prefixed.iter().map(|&(id, description, pattern)| {
@@ -425,8 +498,124 @@ fn all_rules() -> Vec<Rule> {
         match id {
             "mailchimp-api-key" => rule.needing(&["-us"]),
             "hashicorp-tf-api-token" => rule.needing(&[".atlasv1."]),
+            "maxmind-license-key" => rule.needing(&["_mmk"]),
             _ => rule,
         }
+    }));
+    // Provider credentials with no prefix of their own: a value of the provider's documented shape, assigned
+    // to a name that mentions the provider (`ADAFRUIT_KEY = …`, `"datadog_token": "…"`, `<twitchToken>…`,
+    // `System.setProperty("SENTRY_TOKEN", "…")`). The shapes are case-insensitive, as the providers' are.
+    const UUID: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+    #[rustfmt::skip]
+    let keyed: &[(&str, &str, &[&str], &str)] = &[
+        ("adafruit-api-key", "Adafruit IO key", &["adafruit"], "[a-z0-9_-]{32}"),
+        ("adobe-client-id", "Adobe client id", &["adobe"], "[a-f0-9]{32}"),
+        ("airtable-api-key", "Airtable API key", &["airtable"], "[a-z0-9]{17}"),
+        ("algolia-api-key", "Algolia API key", &["algolia"], "[a-z0-9]{32}"),
+        ("alibaba-secret-key", "Alibaba Cloud AccessKey secret", &["alibaba"], "[a-z0-9]{30}"),
+        ("asana-client-id", "Asana client id", &["asana"], "[0-9]{16}"),
+        ("asana-client-secret", "Asana client secret", &["asana"], "[a-z0-9]{32}"),
+        ("beamer-api-token", "Beamer API token", &["beamer"], "b_[a-z0-9=_-]{44}"),
+        ("bitbucket-client-id", "Bitbucket client id", &["bitbucket"], "[a-z0-9]{32}"),
+        ("bitbucket-client-secret", "Bitbucket client secret", &["bitbucket"], "[a-z0-9=_-]{64}"),
+        ("bittrex-access-key", "Bittrex API key", &["bittrex"], "[a-z0-9]{32}"),
+        ("cisco-meraki-api-key", "Cisco Meraki API key", &["meraki"], "[0-9a-f]{40}"),
+        ("cloudflare-global-api-key", "Cloudflare global API key", &["cloudflare"], "[a-f0-9]{37}"),
+        ("cloudflare-api-key", "Cloudflare API token", &["cloudflare"], "[a-z0-9_-]{40}"),
+        ("codecov-access-token", "Codecov access token", &["codecov"], "[a-z0-9]{32}"),
+        ("cohere-api-token", "Cohere API key", &["cohere", "co_api_key"], "[a-z0-9]{40}"),
+        ("coinbase-access-token", "Coinbase access token", &["coinbase"], "[a-z0-9_-]{64}"),
+        ("confluent-access-token", "Confluent API key", &["confluent"], "[a-z0-9]{16}"),
+        ("confluent-secret-key", "Confluent API secret", &["confluent"], "[a-z0-9]{64}"),
+        ("contentful-delivery-api-token", "Contentful delivery API token", &["contentful"], "[a-z0-9=_-]{43}"),
+        ("datadog-access-token", "Datadog API or application key", &["datadog"], "[a-z0-9]{32}|[a-z0-9]{40}"),
+        ("discord-api-token", "Discord API token", &["discord"], "[a-f0-9]{64}"),
+        ("discord-client-id", "Discord client id", &["discord"], "[0-9]{18}"),
+        ("discord-client-secret", "Discord client secret", &["discord"], "[a-z0-9=_-]{32}"),
+        ("droneci-access-token", "Drone CI access token", &["droneci", "drone_ci"], "[a-z0-9]{32}"),
+        ("dropbox-api-token", "Dropbox API secret", &["dropbox"], "[a-z0-9]{15}"),
+        ("dropbox-short-lived-api-token", "Dropbox short-lived token", &["dropbox"], r"sl\.[a-z0-9=_-]{135,}"),
+        ("dropbox-long-lived-api-token", "Dropbox long-lived token", &["dropbox"], "[a-z0-9]{11}AAAAAAAAAA[a-z0-9=_-]{43}"),
+        ("etsy-access-token", "Etsy API key", &["etsy"], "[a-z0-9]{24}"),
+        ("facebook-secret", "Facebook app secret", &["facebook"], "[a-f0-9]{32}"),
+        ("facebook-access-token", "Facebook app access token", &["facebook"], r"[0-9]{15,16}(?:\||%7C)[0-9a-z_-]{27,40}"),
+        ("fastly-api-token", "Fastly API token", &["fastly"], "[a-z0-9=_-]{32}"),
+        ("finicity-api-token", "Finicity API token", &["finicity"], "[a-f0-9]{32}"),
+        ("finicity-client-secret", "Finicity client secret", &["finicity"], "[a-z0-9]{20}"),
+        ("finnhub-access-token", "Finnhub API key", &["finnhub"], "[a-z0-9]{20}"),
+        ("flickr-access-token", "Flickr API key", &["flickr"], "[a-z0-9]{32}"),
+        ("freshbooks-access-token", "FreshBooks access token", &["freshbooks"], "[a-z0-9]{64}"),
+        ("gitter-access-token", "Gitter access token", &["gitter"], "[a-z0-9_-]{40}"),
+        ("gocardless-api-token", "GoCardless access token", &["gocardless"], "live_[a-z0-9=_-]{40}"),
+        ("heroku-api-key", "Heroku API key", &["heroku"], UUID),
+        ("hubspot-api-key", "HubSpot API key", &["hubspot"], UUID),
+        ("intercom-api-key", "Intercom access token", &["intercom"], "[a-z0-9=_-]{60}"),
+        ("jfrog-api-key", "JFrog API key", &["jfrog", "artifactory", "bintray", "xray"], "[a-z0-9]{73}"),
+        ("jfrog-identity-token", "JFrog identity token", &["jfrog", "artifactory", "bintray", "xray"], "[a-z0-9]{64}"),
+        ("kraken-access-token", "Kraken API key", &["kraken"], "[a-z0-9/=_+-]{80,90}"),
+        ("kucoin-access-token", "KuCoin API key", &["kucoin"], "[a-f0-9]{24}"),
+        ("kucoin-secret-key", "KuCoin API secret", &["kucoin"], UUID),
+        ("launchdarkly-access-token", "LaunchDarkly access token", &["launchdarkly"], "[a-z0-9=_-]{40}"),
+        ("linear-client-secret", "Linear OAuth client secret", &["linear"], "[a-f0-9]{32}"),
+        ("linkedin-client-id", "LinkedIn client id", &["linkedin", "linked_in", "linked-in"], "[a-z0-9]{14}"),
+        ("linkedin-client-secret", "LinkedIn client secret", &["linkedin", "linked_in", "linked-in"], "[a-z0-9]{16}"),
+        ("lob-api-key", "Lob API key", &["lob"], "(?:live|test)_[a-f0-9]{35}"),
+        ("lob-pub-api-key", "Lob publishable key", &["lob"], "(?:live|test)_pub_[a-f0-9]{31}"),
+        ("looker-client-id", "Looker client id", &["looker"], "[a-z0-9]{20}"),
+        ("looker-client-secret", "Looker client secret", &["looker"], "[a-z0-9]{24}"),
+        ("mailgun-private-api-token", "Mailgun private API key", &["mailgun"], "key-[a-f0-9]{32}"),
+        ("mailgun-pub-key", "Mailgun public validation key", &["mailgun"], "pubkey-[a-f0-9]{32}"),
+        ("mailgun-signing-key", "Mailgun webhook signing key", &["mailgun"], "[a-h0-9]{32}-[a-h0-9]{8}-[a-h0-9]{8}"),
+        ("mattermost-access-token", "Mattermost access token", &["mattermost"], "[a-z0-9]{26}"),
+        ("messagebird-api-token", "MessageBird API key", &["messagebird", "message_bird", "message-bird"], "[a-z0-9]{25}"),
+        ("messagebird-client-id", "MessageBird client id", &["messagebird", "message_bird", "message-bird"], UUID),
+        ("netlify-access-token", "Netlify access token", &["netlify"], "[a-z0-9=_-]{40,46}"),
+        ("new-relic-user-api-id", "New Relic user API id", &["newrelic", "new_relic", "new-relic"], "[a-z0-9]{64}"),
+        ("nytimes-access-token", "New York Times API key", &["nytimes", "newyorktimes", "new-york-times"], "[a-z0-9=_-]{32}"),
+        ("okta-access-token", "Okta API token", &["okta"], "00[a-z0-9_=-]{40}"),
+        ("plaid-api-token", "Plaid access token", &["plaid"], "access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        ("plaid-client-id", "Plaid client id", &["plaid"], "[a-z0-9]{24}"),
+        ("plaid-secret-key", "Plaid secret", &["plaid"], "[a-z0-9]{30}"),
+        ("privateai-api-token", "Private AI API key", &["privateai", "private_ai", "private-ai"], "[a-z0-9]{32}"),
+        ("rapidapi-access-token", "RapidAPI key", &["rapidapi"], "[a-z0-9_-]{50}"),
+        ("sendbird-access-id", "Sendbird application id", &["sendbird"], UUID),
+        ("sendbird-access-token", "Sendbird API token", &["sendbird"], "[a-f0-9]{40}"),
+        ("sentry-access-token", "Sentry access token", &["sentry"], "[a-f0-9]{64}"),
+        ("sidekiq-secret", "Sidekiq Enterprise credentials", &["bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com"], "[a-f0-9]{8}:[a-f0-9]{8}"),
+        ("snyk-api-token", "Snyk API token", &["snyk"], UUID),
+        ("sonar-api-token", "SonarQube token", &["sonar"], "(?:squ_|sqp_|sqa_)?[a-z0-9=_-]{40}"),
+        ("sourcegraph-access-token", "Sourcegraph access token", &["sourcegraph"], "[a-f0-9]{40}"),
+        ("squarespace-access-token", "Squarespace API key", &["squarespace"], UUID),
+        ("sumologic-access-id", "Sumo Logic access id", &["sumo"], "su[a-z0-9]{12}"),
+        ("sumologic-access-token", "Sumo Logic access key", &["sumo"], "[a-z0-9]{64}"),
+        ("telegram-bot-api-token", "Telegram bot token", &["telegr"], "[0-9]{5,16}:A[a-z0-9_-]{34}"),
+        ("travisci-access-token", "Travis CI access token", &["travis"], "[a-z0-9]{22}"),
+        ("twitch-api-token", "Twitch API token", &["twitch"], "[a-z0-9]{30}"),
+        ("twitter-api-key", "Twitter (X) API key", &["twitter"], "[a-z0-9]{25}"),
+        ("twitter-access-secret", "Twitter (X) access token secret", &["twitter"], "[a-z0-9]{45}"),
+        ("twitter-api-secret", "Twitter (X) API secret", &["twitter"], "[a-z0-9]{50}"),
+        ("twitter-access-token", "Twitter (X) access token", &["twitter"], "[0-9]{15,25}-[a-z0-9]{20,40}"),
+        ("twitter-bearer-token", "Twitter (X) bearer token", &["twitter"], "A{22}[a-z0-9%]{80,100}"),
+        ("yandex-access-token", "Yandex Cloud IAM token", &["yandex"], r"t1\.[a-z0-9_-]+={0,2}\.[a-z0-9_-]{86}={0,2}"),
+        ("yandex-api-key", "Yandex Cloud API key", &["yandex"], "AQVN[a-z0-9_-]{35,38}"),
+        ("yandex-aws-access-token", "Yandex Cloud static access key", &["yandex"], "YC[a-z0-9_-]{38}"),
+        ("zendesk-secret-key", "Zendesk API token", &["zendesk"], "[a-z0-9]{40}"),
+    ];
+    rules.extend(keyed.iter().map(|&(id, description, names, value)| {
+        let alternatives = provider_names(names);
+        let pattern = format!(
+            concat!(
+                // The provider's name, the rest of the variable name, a type (`string`, `: String`), a quote.
+                r#"(?i)(?:{names})[A-Za-z0-9_.-]{{0,20}}(?:[ \t]*:?[ \t]+[A-Za-z0-9_.-]{{1,20}})?[ \t]*['"]?[ \t]*"#,
+                // Assignments in every language and format: `=`, `:=`, `::=`, `?=`, `.=`, `=>`, `:`, a call's
+                // `,`, an XML element's `>`.
+                r#"(?:=|>|:{{1,3}}=|\|\|=?|:|=>|\?=|\.=|,)[\s'"`=]{{0,10}}"#,
+                r#"(?P<secret>{value})(?:[\s'"`;,)<\\]|$)"#
+            ),
+            names = alternatives,
+            value = value
+        );
+        rule(id, description, &pattern, 0.9, keyed_value).needing(names)
     }));
     rules.push(
         rule(
@@ -434,15 +623,24 @@ fn all_rules() -> Vec<Rule> {
             "credential assigned to a key-like name",
             concat!(
                 r#"(?i)(?:(?:api[_\s.-]?key|apikey|api[_-]?secret|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|"#,
-                r#"secret[_-]?key|private[_-]?token|x-api-key|bearer|token|secret|passwd|password)['"]?"#,
-                // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`.
-                r#"\s*(?:[:=]{1,2}|=>|\bis\b|\bbelow\b:?|\()?"#,
+                r#"secret[_-]?key|private[_-]?token|x-api-key|bearer|token|secret|passwd|password)"#,
+                // The rest of a longer name: `some_api_token_123`, `todo_secret_do_not_commit`.
+                r#"(?:[_.-][a-z0-9]+){0,3}['"]?"#,
+                // A declared type between the name and the value: `var apiToken string = …`, `: String =`.
+                r#"(?:[ \t]*:?[ \t]+(?:string|str))?"#,
+                // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
+                // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`.
+                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|,|>|\bis\b|\bbelow\b:?|\()?"#,
                 // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment.
-                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,2}|=>))\s*['"`]?"#,
+                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=))\s*['"`]?"#,
                 r#"(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
             ),
             0.7,
-            generic,
+            |text, range| {
+                (!named_not_secret(text, range.start))
+                    .then(|| generic(text, range))
+                    .flatten()
+            },
         )
         .needing(&["api", "secret", "token", "bearer", "passw", "key", "auth", "cred"]),
     );
@@ -457,7 +655,12 @@ fn all_rules() -> Vec<Rule> {
                 r#"\s*,?\s*(?:-\s*)?["']?value["']?\s*[=:]\s*["']?(?P<secret>[^\s"'<>]{8,128})"#
             ),
             0.75,
-            |text, range| generic(text, range.clone()).or_else(|| password(text, range)),
+            |text, range| {
+                if not_secret_word_before(text, range.start) {
+                    return None;
+                }
+                generic(text, range.clone()).or_else(|| password(text, range))
+            },
         )
         .needing(&["value"]),
     );
@@ -488,6 +691,34 @@ fn all_rules() -> Vec<Rule> {
     rules
 }
 
+/// The alternation that finds a provider's name where a variable name holds it: after a non-letter
+/// (`DATADOG_KEY`, `datadog.key`, `$datadogKey`) or as a camel-case word (`myDatadogKey`). A short name must
+/// be written in one case (`sumo`, `SUMO`, `Sumo`): `sumOfSquares` and `rookTable` are nobody's credentials.
+fn provider_names(names: &[&str]) -> String {
+    let esc = |s: &str| regex_syntax::escape(s);
+    let mut alternatives = Vec::new();
+    for name in names {
+        let (first, rest) = name.split_at(1);
+        let capitalized = first.to_uppercase() + rest;
+        let (spelled, camel_rest) = if name.len() >= 6 {
+            (format!("(?i:{})", esc(name)), format!("(?i:{})", esc(rest)))
+        } else {
+            let one_case = [name.to_string(), name.to_uppercase(), capitalized.clone()];
+            let one_case: Vec<String> = one_case.iter().map(|n| esc(n)).collect();
+            (
+                format!("(?-i:{})", one_case.join("|")),
+                format!("(?-i:{})", esc(rest)),
+            )
+        };
+        alternatives.push(format!("(?:(?m:^)|[^A-Za-z]){spelled}"));
+        alternatives.push(format!(
+            "(?-i:[a-z]{}){camel_rest}",
+            esc(&first.to_uppercase())
+        ));
+    }
+    alternatives.join("|")
+}
+
 /// The literals every match of `pattern` starts with, exactly as the pattern accepts them, when there are
 /// few enough to be worth a search; none otherwise (a pattern starting with a class or a repetition).
 fn prefixes(pattern: &str) -> Needs {
@@ -510,8 +741,17 @@ fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-fn keep(_: &str, range: Range<usize>) -> Option<Range<usize>> {
-    Some(range)
+/// A PEM block with a key in it: documentation's `-----BEGIN PRIVATE KEY-----\n...\n-----END…` and an empty
+/// block are not keys. The smallest real one (an Ed25519 key) holds 64 base64 characters.
+fn private_key(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let block = &text[range.clone()];
+    let body = &block[block[5..].find("-----")? + 10..];
+    let key_chars = body
+        .bytes()
+        .take_while(|&b| b != b'-')
+        .filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+        .count();
+    (key_chars >= 64).then_some(range)
 }
 
 /// Documentation's and templates' stand-ins: never a live credential.
@@ -537,6 +777,47 @@ fn placeholder(value: &str) -> bool {
         "abcdef",
     ];
     WORDS.iter().any(|w| lower.contains(w))
+        || ascending_run(&lower) >= 6
+        || PUBLISHED_EXAMPLES.iter().any(|k| value.contains(k))
+}
+
+/// Real-looking keys published as examples in public code, so known to everyone: the Google API keys of
+/// the Firebase Android SDK's test projects (gitleaks allows them by value too).
+const PUBLISHED_EXAMPLES: &[&str] = &[
+    "AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs",
+    "AIzaSyCkEhVjf3pduRDt6d1yKOMitrUEke8agEM",
+    "AIzaSyDMAScliyLx7F0NPDEJi1QmyCgHIAODrlU",
+    "AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0",
+    "AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A",
+    "AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c",
+    "AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4",
+    "AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY",
+    "AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM",
+    "AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ",
+    "AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g",
+    "AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU",
+    "AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw",
+    "AIzaSyB8qGxt4ec15vitgn44duC5ucxaOi4FmqE",
+    "AIzaSyA8vmApnrHNFE0bApF4hoZ11srVL_n0nvY",
+];
+
+/// The longest run of letters or digits each one after the last (`klmnop`, `345678`): typed by hand, never
+/// generated (a random token has one of six in a row with odds near one in a billion).
+fn ascending_run(lower: &str) -> usize {
+    let bytes = lower.as_bytes();
+    let (mut longest, mut run) = (1, 1);
+    for pair in bytes.windows(2) {
+        run = if pair[1] == pair[0] + 1
+            && pair[0].is_ascii_alphanumeric()
+            && pair[1].is_ascii_alphanumeric()
+        {
+            run + 1
+        } else {
+            1
+        };
+        longest = longest.max(run);
+    }
+    longest
 }
 
 /// Shannon entropy in bits per character.
@@ -574,6 +855,45 @@ fn basic_auth(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, password) = decoded.split_once(':')?;
     (!user.is_empty() && !password.is_empty() && !placeholder(password)).then_some(range)
+}
+
+/// `curl -u user:password`: a real password (or, `-u key:`, a key as the user), not a variable or a stand-in.
+fn curl_user(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let unquoted: String = text[range.clone()]
+        .chars()
+        .filter(|c| !matches!(c, '"' | '\''))
+        .collect();
+    let (user, password) = unquoted.split_once(':')?;
+    let real = |part: &str| {
+        let classes = [
+            part.bytes().any(|b| b.is_ascii_lowercase()),
+            part.bytes().any(|b| b.is_ascii_uppercase()),
+            part.bytes().any(|b| b.is_ascii_digit()),
+            part.bytes().any(|b| !b.is_ascii_alphanumeric()),
+        ];
+        part.len() >= 8
+            && classes.iter().filter(|&&c| c).count() >= 2
+            && !placeholder(part)
+            && !templated(part)
+    };
+    if unquoted.contains(['<', '>', '[']) {
+        return None;
+    }
+    let secret = if password.is_empty() {
+        real(user)
+    } else {
+        real(password) && !templated(user)
+    };
+    secret.then_some(range)
+}
+
+/// `curl -H "Authorization: Bearer …"`: a value, not a variable (`$API_KEY`), a command (`$(gcloud …)`) or
+/// a stand-in (`XXXXXXXX`, `**********`, `<token>`, `...`).
+fn curl_header(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let value = text[range.clone()].trim_end_matches(['.', ',']);
+    let range = range.start..range.start + value.len();
+    let elided = value.len() < 8 || text[range.end..].starts_with("..");
+    (!elided && !placeholder(value) && !templated(value) && entropy(value) >= 2.75).then_some(range)
 }
 
 /// A Telegram bot token: the bot's numeric id, a colon, and a 35-character secret starting `AA`.
@@ -627,12 +947,13 @@ fn templated(value: &str) -> bool {
         .any(|t| value.contains(t))
         || value.starts_with('$')
             && value[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        || value.len() > 2
-            && value.starts_with('%')
-            && value.ends_with('%')
-            && value[1..value.len() - 1]
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        || value.len() > 2 && value.starts_with('%') && value.ends_with('%') && {
+            // `%DB_PASS%`, `%TestSourcePassword%`: a name, not a random value between two `%`.
+            let name = &value[1..value.len() - 1];
+            name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && (name.bytes().all(|b| !b.is_ascii_lowercase())
+                    || !name.bytes().any(|b| b.is_ascii_digit()))
+        }
 }
 
 fn jwt(text: &str, range: Range<usize>) -> Option<Range<usize>> {
@@ -707,6 +1028,53 @@ fn password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .then_some(range)
 }
 
+/// Names of values that are not secrets, though they look like them.
+const NOT_SECRET: &[&str] = &[
+    "public",
+    "primary",
+    "foreign",
+    "csrf",
+    "xsrf",
+    "authenticity",
+    "nonce",
+];
+
+/// Whether the line before `start` names the value as one of [`NOT_SECRET`] (a name/value pair's
+/// `name="authenticity_token" value="…"`).
+fn not_secret_word_before(text: &str, start: usize) -> bool {
+    let head = &text[text.floor_char_boundary(start.saturating_sub(120))..start];
+    let line = head
+        .rsplit('\n')
+        .next()
+        .unwrap_or(head)
+        .to_ascii_lowercase();
+    NOT_SECRET.iter().any(|w| line.contains(w))
+}
+
+/// Whether the name a value is assigned to says it is not a secret: a public, primary or foreign key, a
+/// CSRF token or a nonce, an id, a name, a size (`public_key = …`, `primaryKey==…`, `csrf-token=…`,
+/// `secret_name: …`, `key_id = …`). A `secret_id` (Vault's AppRole) is a secret.
+fn named_not_secret(text: &str, value_start: usize) -> bool {
+    let head = &text[text.floor_char_boundary(value_start.saturating_sub(80))..value_start];
+    let line = head.rsplit('\n').next().unwrap_or(head);
+    let name: String = line
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || "_-.".contains(c)))
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    const SUFFIXES: &[&str] = &[
+        "id", "ids", "name", "names", "type", "length", "size", "path", "file", "url", "uri",
+        "version", "count", "format", "prefix", "alias",
+    ];
+    let secret_id = (name.contains("secret") || name.contains("passw")) && name.ends_with("id");
+    NOT_SECRET.iter().any(|w| name.contains(w))
+        || !secret_id && SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
 /// For a naming phrase at `range` (`as the API key`), the token right before it, if it looks generated.
 fn url_password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let password = &text[range.clone()];
@@ -720,6 +1088,25 @@ fn url_password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         return None;
     }
     Some(range)
+}
+
+/// A value of a provider's shape under the provider's name: not a placeholder, and generated-looking — a
+/// lowercase-only value shorter than 30 characters needs a digit (`"looker_client_id": "integrationtests"`
+/// is a word, not an id).
+fn keyed_value(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let value = &text[range.clone()];
+    let has_digit = value.bytes().any(|b| b.is_ascii_digit());
+    let mixed_case = value.bytes().any(|b| b.is_ascii_uppercase())
+        && value.bytes().any(|b| b.is_ascii_lowercase());
+    let generated = has_digit || mixed_case || value.len() >= 30;
+    // Digits alone carry less entropy per character: an 18-digit random id measures about 3.
+    let least = if value.bytes().all(|b| b.is_ascii_digit()) {
+        2.5
+    } else {
+        2.8
+    };
+    (generated && !placeholder(value) && !templated(value) && entropy(value) >= least)
+        .then_some(range)
 }
 
 fn value_before(text: &str, range: Range<usize>) -> Option<Range<usize>> {
@@ -737,7 +1124,12 @@ fn value_before(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let value = text[range.clone()].trim_end_matches(['.', '=', '-']);
     let range = range.start..range.start + value.len();
-    if value.len() < 16 || placeholder(value) || text[range.end..].starts_with(|c: char| is_word(c))
+    // `ops_eyJzaWduSW5B...`: an elided value in documentation is not a credential.
+    let truncated = text[range.end..].starts_with("..") || text[range.end..].starts_with('…');
+    if value.len() < 16
+        || placeholder(value)
+        || truncated
+        || text[range.end..].starts_with(|c: char| is_word(c))
     {
         return None;
     }
@@ -749,6 +1141,9 @@ fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     }
     // Paths, URLs and dotted identifiers are not tokens; words joined by `-` or `_` (`user-profile-cache-v2`)
     // are names. Base64 may hold a `/` or two among mixed-case runs.
+    // `api-key-YmVk…`: a name going on, not a value after one.
+    let glued = value.starts_with('-')
+        && text[..range.start].ends_with(|c: char| c.is_ascii_alphanumeric());
     let path = value.starts_with(['/', '.', '~'])
         || value.starts_with("//")
         || value.contains("://")
@@ -761,7 +1156,7 @@ fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         && value
             .split(['-', '_'])
             .all(|s| s.len() <= 3 || s.bytes().all(|b| b.is_ascii_alphabetic()));
-    if path || words || value.matches('.').count() > 1 || templated(value) {
+    if glued || path || words || value.matches('.').count() > 1 || templated(value) {
         return None;
     }
     Some(range)
