@@ -1,0 +1,605 @@
+#!/usr/bin/env python3
+"""The peers' own published test cases, run through Palisade (and through the peer itself).
+
+    peer_cases.py extract gitleaks GITLEAKS_CHECKOUT > tests/accuracy/peer-cases/gitleaks.jsonl
+    peer_cases.py extract detect-secrets DETECT_SECRETS_CHECKOUT > tests/accuracy/peer-cases/detect-secrets.jsonl
+    peer_cases.py score tests/accuracy/peer-cases/*.jsonl [--palisade BIN] [--gitleaks EXE] [--min-found 0.95]
+
+`extract` reads a peer's source checkout and writes one JSON line per case: {"peer", "rule", "kind":
+"positive"|"negative", "text", "path"?}. The extracted files are committed (with the peer's commit and licence
+in their first line), so scoring needs no checkout and no network.
+
+- gitleaks: each rule's `tps` and `fps` in cmd/generate/config/rules/*.go, the lists gitleaks' own generator
+  validates its rules against. They are Go expressions (string literals, `+`, `fmt.Sprintf`,
+  `utils.GenerateSampleSecrets(identifier, secret)` — the same secret written 27 ways — and
+  `secrets.NewSecret(regex)`, a random string matching a regex); a small evaluator here reads that subset and
+  draws the random strings with a fixed seed. A rule whose lists use anything else is reported, not guessed.
+- detect-secrets: the (line, should_flag) parameters of each plugin's tests in tests/plugins/*_test.py.
+
+`score` counts, per peer and rule, the positives with at least one SECRET finding and the negatives with any,
+for Palisade's default bundle and (with --gitleaks) for gitleaks' own binary and default rules.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import base64
+import json
+import os
+import random
+import re
+import string
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+
+try:  # the regex parser's modules, renamed in 3.11
+    from re import _constants as C, _parser as sre_parse
+except ImportError:  # pragma: no cover
+    import sre_constants as C
+    import sre_parse
+
+# ---------------------------------------------------------------------------------------------------------
+# A random string matching a regex (what gitleaks' secrets.NewSecret does with lucasjones/reggen).
+
+WORD = string.ascii_letters + string.digits + "_"
+PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def _class_chars(items) -> str:
+    chars: list[str] = []
+    negate = False
+    for op, av in items:
+        if op is C.NEGATE:
+            negate = True
+        elif op is C.LITERAL:
+            chars.append(chr(av))
+        elif op is C.RANGE:
+            chars.extend(chr(c) for c in range(av[0], av[1] + 1))
+        elif op is C.CATEGORY:
+            chars.extend({C.CATEGORY_DIGIT: string.digits, C.CATEGORY_WORD: WORD, C.CATEGORY_SPACE: " ",
+                          C.CATEGORY_NOT_SPACE: PRINTABLE}.get(av, ""))
+    if negate:
+        chars = [c for c in string.ascii_letters + string.digits if c not in chars]
+    return "".join(chars)
+
+
+def _generate(parsed, rng: random.Random) -> str:
+    out = []
+    for op, av in parsed:
+        if op is C.LITERAL:
+            out.append(chr(av))
+        elif op is C.NOT_LITERAL:
+            out.append(rng.choice([c for c in string.ascii_letters if ord(c) != av]))
+        elif op is C.ANY:
+            out.append(rng.choice(string.ascii_letters + string.digits))
+        elif op is C.IN:
+            out.append(rng.choice(_class_chars(av)))
+        elif op is C.CATEGORY:
+            out.append(rng.choice(_class_chars([(op, av)])))
+        elif op is C.BRANCH:
+            out.append(_generate(rng.choice(av[1]), rng))
+        elif op is C.SUBPATTERN:
+            out.append(_generate(av[-1], rng))
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+            low, high, item = av
+            # reggen's limit of 1: an open-ended repetition takes its minimum or one more.
+            high = low + 1 if high == C.MAXREPEAT else high
+            out.extend(_generate(item, rng) for _ in range(rng.randint(low, high)))
+        elif op in (C.AT, C.GROUPREF):
+            pass
+        else:
+            raise ValueError(f"regex construct {op} not supported")
+    return "".join(out)
+
+
+def new_secret(pattern: str, rng: random.Random) -> str:
+    # Go spells some things differently: `(?-i:…)` is an inline flag group Python also takes; `\z` is `\Z`.
+    return _generate(sre_parse.parse(pattern.replace(r"\z", r"\Z")), rng)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The subset of Go that gitleaks' rule files write their test cases in.
+
+TOKEN = re.compile(r"""
+    (?P<space>\s+|//[^\n]*|/\*.*?\*/)
+  | (?P<raw>`[^`]*`)
+  | (?P<str>"(?:\\.|[^"\\\n])*")
+  | (?P<char>'(?:\\.|[^'\\\n])+')
+  | (?P<num>\d+(?:\.\d+)?)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>\.\.\.|:=|==|!=|&&|\|\||<-|[-+*/%&|^!<>=:;,.(){}\[\]])
+""", re.S | re.X)
+
+
+def tokens(src: str):
+    at = 0
+    out = []
+    while at < len(src):
+        m = TOKEN.match(src, at)
+        if not m:
+            raise ValueError(f"cannot read Go at {src[at:at + 30]!r}")
+        at = m.end()
+        kind = m.lastgroup
+        if kind == "space":
+            if "\n" in m.group():
+                out.append(("nl", "\n"))
+            continue
+        out.append((kind, m.group()))
+    return out
+
+
+def go_string(token: str) -> str:
+    if token.startswith("`"):
+        return token[1:-1]
+    return ast.literal_eval(token)  # Go's interpreted-string escapes are Python's for these files
+
+
+class Opaque:
+    """A value the evaluator does not model (a regex, a rule struct): fine until a test case needs it."""
+
+    def __init__(self, what):
+        self.what = what
+
+
+class Unsupported(Exception):
+    pass
+
+
+SIZES = {
+    "Numeric": "[0-9]{%s}", "Hex": "[a-f0-9]{%s}", "AlphaNumeric": "[a-z0-9]{%s}",
+    "AlphaNumericExtendedShort": "[a-z0-9_-]{%s}", "AlphaNumericExtended": r"[a-z0-9=_\-]{%s}",
+    "AlphaNumericExtendedLong": r"[a-z0-9\/=_\+\-]{%s}",
+}
+
+# gitleaks' utils.GenerateSampleSecrets: one secret written in 27 configuration and code formats.
+SAMPLE_FORMATS = [
+    '{i}Token="{s}"', '{i}Token = "{s}"', "{i}Token={s}", "{i}Token = {s}",
+    '{\n    "{i}_token": "{s}"\n}', '{"config.ini": "{I}_TOKEN={s}\\nBACKUP_ENABLED=true"}',
+    "<{i}Token>\n    {s}\n</{i}Token>", "{i}_token: {s}", "{i}_token: '{s}'", '{i}_token: "{s}"',
+    'string {i}Token = "{s}";', 'var {i}Token string = "{s}"', '{i}Token := "{s}"', "{i}Token := `{s}`",
+    'String {i}Token = "{s}";', 'var {i}Token = "{s}"', '${i}Token .= "{s}"', "{i}Token = '{s}'",
+    '{i}Token = "{s}"', 'System.setProperty("{I}_TOKEN", "{s}")', '  "{i}Token" => "{s}"',
+    '{i}_TOKEN = "{s}"', '{i}_TOKEN := "{s}"', '{i}_TOKEN ::= "{s}"', '{i}_TOKEN :::= "{s}"',
+    '{i}_TOKEN ?= "{s}"',
+]
+
+
+def sample_secrets(identifier: str, secret: str) -> list[str]:
+    return [f.replace("{i}", identifier).replace("{I}", identifier.upper()).replace("{s}", secret)
+            for f in SAMPLE_FORMATS]
+
+
+class GoEval:
+    def __init__(self, toks, rng: random.Random, env: dict):
+        self.toks = [t for t in toks]
+        self.at = 0
+        self.rng = rng
+        self.env = env
+
+    def peek(self, skip_nl=True):
+        at = self.at
+        while skip_nl and at < len(self.toks) and self.toks[at][0] == "nl":
+            at += 1
+        return self.toks[at] if at < len(self.toks) else ("eof", "")
+
+    def next(self, skip_nl=True):
+        while skip_nl and self.at < len(self.toks) and self.toks[self.at][0] == "nl":
+            self.at += 1
+        tok = self.toks[self.at] if self.at < len(self.toks) else ("eof", "")
+        self.at += 1
+        return tok
+
+    def expect(self, text):
+        tok = self.next()
+        if tok[1] != text:
+            raise Unsupported(f"expected {text!r}, got {tok[1]!r}")
+
+    def skip_block(self):
+        """From an opening brace to its closing one."""
+        depth = 0
+        while True:
+            kind, text = self.next()
+            if kind == "eof":
+                return
+            if text == "{":
+                depth += 1
+            elif text == "}":
+                depth -= 1
+                if depth == 0:
+                    return
+
+    # expression := unary ('+' unary)*
+    def expr(self):
+        value = self.primary()
+        while self.peek(skip_nl=False)[1] == "+":
+            self.next()
+            right = self.primary()
+            if isinstance(value, str) and isinstance(right, str):
+                value = value + right
+            else:
+                value = Opaque("+")
+        return value
+
+    def composite(self):
+        """`{ elem, key: elem, … }` after a type."""
+        self.expect("{")
+        items, keyed = [], {}
+        while self.peek()[1] != "}":
+            if self.peek()[1] == "{":  # an element whose type is elided
+                value = self.composite()
+            else:
+                value = self.expr()
+            if self.peek()[1] == ":":
+                self.next()
+                key = value
+                value = self.composite() if self.peek()[1] == "{" else self.expr()
+                keyed[key if isinstance(key, str) else id(key)] = value
+            else:
+                items.append(value)
+            if self.peek()[1] == ",":
+                self.next()
+        self.expect("}")
+        return items, keyed
+
+    def typename(self):
+        """`[]string`, `map[string]string`, `[]*config.Allowlist`: consumed, not modelled."""
+        text = ""
+        while True:
+            kind, tok = self.peek(skip_nl=False)
+            if tok in ("[", "]", "*", ".") or kind == "ident":
+                self.next()
+                text += tok
+                if tok == "]" and self.peek(skip_nl=False)[1] == "{":
+                    return text
+            else:
+                return text
+
+    def primary(self):
+        while self.peek(skip_nl=False)[0] == "nl":
+            self.next(skip_nl=False)
+        kind, text = self.peek()
+        if kind in ("str", "raw"):
+            self.next()
+            return go_string(text)
+        if kind == "num":
+            self.next()
+            return float(text) if "." in text else int(text)
+        if text == "&":
+            self.next()
+            return self.primary()
+        if text == "(":
+            self.next()
+            value = self.expr()
+            self.expect(")")
+            return value
+        if text == "[" or text == "map":
+            type_text = self.typename()
+            if self.peek(skip_nl=False)[1] == "(":  # a conversion, `[]byte(x)`
+                return self.primary()
+            items, keyed = self.composite()
+            if type_text.startswith("map"):
+                return list(keyed.values()) if all(isinstance(v, str) for v in keyed.values()) else Opaque("map")
+            return items
+        if kind == "ident":
+            self.next()
+            name = text
+            if name == "byte" or name == "string" and self.peek(skip_nl=False)[1] == "(":
+                return self.primary()  # a conversion: the value as it is
+            while self.peek(skip_nl=False)[1] == ".":
+                self.next()
+                name += "." + self.next()[1]
+            after = self.peek(skip_nl=False)[1]
+            if after == "(":
+                return self.call(name)
+            if after == "{" and name[:1].isupper() or "." in name and after == "{":
+                self.composite()
+                return Opaque(name)
+            if after == "[":
+                self.next()
+                index = self.expr()
+                self.expect("]")
+                base = self.env.get(name)
+                if isinstance(base, list) and isinstance(index, int):
+                    return base[index]
+                return Opaque("index")
+            if name in self.env:
+                return self.env[name]
+            return Opaque(name)
+        raise Unsupported(f"expression starting {text!r}")
+
+    def call(self, name):
+        self.expect("(")
+        args = []
+        spread = False
+        while self.peek()[1] != ")":
+            args.append(self.expr())
+            if self.peek()[1] == "...":
+                self.next()
+                spread = True
+            if self.peek()[1] == ",":
+                self.next()
+        self.expect(")")
+        short = name.split(".")[-1]
+        if name == "append":
+            base = args[0] if isinstance(args[0], list) else []
+            extra = []
+            for a in args[1:]:
+                extra.extend(a if spread and isinstance(a, list) else [a])
+            return base + extra
+        if short in SIZES and len(args) == 1:
+            return SIZES[short] % args[0]
+        if short == "Hex8_4_4_4_12":
+            return "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+        if name == "secrets.NewSecret":
+            if not isinstance(args[0], str):
+                return Opaque("secret")
+            return new_secret(args[0], self.rng)
+        if short == "GenerateSampleSecrets":
+            if not all(isinstance(a, str) for a in args):
+                return Opaque("samples")
+            return sample_secrets(args[0], args[1])
+        if short == "GenerateSampleSecret":
+            if not all(isinstance(a, str) for a in args):
+                return Opaque("sample")
+            return f'{args[0]}_api_token = "{args[1]}"'
+        if name == "fmt.Sprintf" and isinstance(args[0], str):
+            if not all(isinstance(a, (str, int)) for a in args[1:]):
+                return Opaque("sprintf")
+            values = iter(args[1:])
+            return re.sub(r"%%|%[sdv]", lambda m: "%" if m.group() == "%%" else str(next(values)), args[0])
+        if name == "base64.StdEncoding.EncodeToString" and isinstance(args[0], str):
+            return base64.b64encode(args[0].encode()).decode()
+        if name == "newPlausibleSecret" and isinstance(args[0], str):
+            # gitleaks' generic-rule helper: a random secret with a digit and none of its stop words.
+            while True:
+                secret = new_secret(args[0], self.rng)
+                lower = secret.lower()
+                if re.search("[1-9]", secret) and not any(w in lower for w in self.env.get("DefaultStopWords", [])):
+                    return secret
+        if name == "strings.Repeat" and isinstance(args[0], str):
+            return args[0] * args[1]
+        return Opaque(name)
+
+    def statements(self):
+        """A function body: assignments are evaluated; `return utils.Validate…(r, tps, fps)` yields the cases."""
+        while True:
+            kind, text = self.peek()
+            if kind == "eof" or text == "}":
+                return
+            if text in ("for", "if", "switch"):
+                raise Unsupported(f"a `{text}` statement builds the cases")
+            if text == "var":
+                self.next()
+                if self.peek()[1] == "(":  # var ( a = …; b = … )
+                    self.next()
+                    while self.peek()[1] != ")":
+                        name = self.next()[1]
+                        self.expect("=")
+                        self.env[name] = self.expr()
+                    self.next()
+                    continue
+            if text == "return":
+                return
+            start = self.at
+            kind, name = self.next()
+            if kind == "ident" and self.peek(skip_nl=False)[1] in (":=", "=", ","):
+                names = [name]
+                while self.peek(skip_nl=False)[1] == ",":
+                    self.next()
+                    names.append(self.next()[1])
+                self.next()
+                value = self.expr()
+                if len(names) == 1:
+                    self.env[name] = value
+            else:
+                # Anything else (a field assignment, a bare call): skip the line, but a call's arguments might
+                # be the cases' lists, so look at Validate's call when it ends the function.
+                self.at = start
+                depth = 0
+                while True:
+                    k, t = self.next(skip_nl=False)
+                    if k == "eof":
+                        return
+                    if t in "({[":
+                        depth += 1
+                    elif t in ")}]":
+                        depth -= 1
+                        if depth < 0:
+                            self.at -= 1
+                            return
+                    elif k == "nl" and depth == 0:
+                        break
+
+
+def extract_gitleaks(checkout: str, seed: int):
+    rules_dir = os.path.join(checkout, "cmd/generate/config/rules")
+    commit = subprocess.run(["git", "-C", checkout, "rev-parse", "HEAD"], capture_output=True, text=True)
+    commit = commit.stdout.strip() if commit.returncode == 0 else "unknown commit"
+    rng = random.Random(seed)
+    rows, failures = [], []
+    sources = {}
+    for name in sorted(os.listdir(rules_dir)):
+        if name.endswith(".go"):
+            with open(os.path.join(rules_dir, name), encoding="utf-8") as f:
+                sources[name] = f.read()
+    # Package-level `var x = …` declarations, which rule files share.
+    env: dict = {}
+    for src in sources.values():
+        for v in re.finditer(r"^var (\w+) = ", src, re.M):
+            try:
+                env[v.group(1)] = GoEval(tokens(src[v.end():]), rng, env).expr()
+            except (Unsupported, ValueError):
+                pass
+    for name, src in sources.items():
+        for m in re.finditer(r"^func (\w+)\(\) \*config\.Rule \{", src, re.M):
+            body_start = m.end() - 1
+            # The function's tokens: from its opening brace to the matching close.
+            body = tokens(src[body_start:])
+            depth, end = 0, 0
+            for i, (k, t) in enumerate(body):
+                if t == "{":
+                    depth += 1
+                elif t == "}":
+                    depth -= 1
+                    if depth == 0:
+                        end = i
+                        break
+            rule_id = re.search(r'RuleID:\s*"([^"]+)"', src[m.end():]).group(1)
+            ev = GoEval(body[1:end], rng, dict(env))
+            try:
+                ev.statements()
+            except (Unsupported, ValueError, IndexError, KeyError) as e:
+                failures.append((rule_id, str(e)))
+                continue
+            ret = re.search(r"return utils\.Validate(WithPaths)?\(\w+, (\w+), (\w+)\)", src[m.end():])
+            if not ret:
+                failures.append((rule_id, "no Validate call"))
+                continue
+            with_paths = bool(ret.group(1))
+            for var, kind in ((ret.group(2), "positive"), (ret.group(3), "negative")):
+                value = ev.env.get(var) if var != "nil" else []
+                if value is None or isinstance(value, Opaque) or any(not isinstance(v, str) for v in value):
+                    failures.append((rule_id, f"{var} not read"))
+                    continue
+                for text in value:
+                    rows.append({"peer": "gitleaks", "rule": rule_id, "kind": kind, "text": text,
+                                 **({"paths": True} if with_paths else {})})
+    return rows, failures, commit
+
+
+def palisade_found(rows, exe: str) -> list[bool]:
+    """Whether the default bundle reports a SECRET in each case."""
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as f:
+        for i, r in enumerate(rows):
+            f.write(json.dumps({"id": str(i), "text": r["text"]}) + "\n")
+        path = f.name
+    try:
+        out = subprocess.run([exe, "scan", "--jsonl", path], capture_output=True, text=True)
+    finally:
+        os.unlink(path)
+    if out.returncode not in (0, 1):
+        sys.exit(f"palisade scan failed ({out.returncode}): {out.stderr.strip()}")
+    found = [False] * len(rows)
+    for line in out.stdout.splitlines():
+        row = json.loads(line)
+        found[int(row["id"])] = any(f["category"] == "SECRET" for f in row["findings"])
+    return found
+
+
+def gitleaks_found(rows, exe: str) -> list[bool | None]:
+    """Whether gitleaks' default rules report anything in each case (None for cases tied to a file path)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    os.environ["GITLEAKS"] = exe
+    import peers
+
+    plain = [i for i, r in enumerate(rows) if not r.get("paths")]
+    found: list[bool | None] = [None] * len(rows)
+    docs = [{"id": str(i), "text": rows[i]["text"]} for i in plain]
+    for doc_id, _, findings in peers.gitleaks(docs):
+        found[int(doc_id)] = bool(findings)
+    return found
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "–"
+
+
+def score(args):
+    rows = []
+    for path in args.cases:
+        with open(path, encoding="utf-8") as f:
+            rows.extend(json.loads(line) for line in f if line.strip() and not line.startswith("#"))
+    # Cases gitleaks ties to a file path (pkcs12-file, nuget.config, a Kubernetes manifest, a .tf file) are
+    # about where text is, which a guardrail reading a prompt does not know: counted apart.
+    path_tied = [r for r in rows if r.get("paths")]
+    rows = [r for r in rows if not r.get("paths")]
+    if path_tied:
+        print(f"({len(path_tied)} cases tied to a file path left out: "
+              f"{', '.join(sorted({r['rule'] for r in path_tied}))})")
+    tools = {"palisade": palisade_found(rows, args.palisade)}
+    if args.gitleaks:
+        tools["gitleaks"] = gitleaks_found(rows, args.gitleaks)
+    failed = False
+    for peer in sorted({r["peer"] for r in rows}):
+        mine = [i for i, r in enumerate(rows) if r["peer"] == peer]
+        by_rule = defaultdict(list)
+        for i in mine:
+            by_rule[rows[i]["rule"]].append(i)
+        print(f"\n{peer}: {len(by_rule)} rules, "
+              f"{sum(rows[i]['kind'] == 'positive' for i in mine)} positive and "
+              f"{sum(rows[i]['kind'] == 'negative' for i in mine)} negative cases\n")
+        print("| tool | positives found | rules with every positive found | rules ≥ 95 % | negatives flagged |")
+        print("|---|---|---|---|---|")
+        for tool, found in tools.items():
+            pos = [i for i in mine if rows[i]["kind"] == "positive" and found[i] is not None]
+            neg = [i for i in mine if rows[i]["kind"] == "negative" and found[i] is not None]
+            hit = sum(found[i] for i in pos)
+            rule_rates = []
+            for ids in by_rule.values():
+                p = [i for i in ids if rows[i]["kind"] == "positive" and found[i] is not None]
+                if p:
+                    rule_rates.append(sum(found[i] for i in p) / len(p))
+            full = sum(r == 1 for r in rule_rates)
+            good = sum(r >= 0.95 for r in rule_rates)
+            flagged = sum(found[i] for i in neg)
+            print(f"| {tool} | {hit} / {len(pos)} ({percent(hit, len(pos))}) | {full} / {len(rule_rates)} | "
+                  f"{good} / {len(rule_rates)} | {flagged} / {len(neg)} |")
+            if tool == "palisade" and args.min_found is not None and pos and hit / len(pos) < args.min_found:
+                print(f"FAIL: {peer}: Palisade found {percent(hit, len(pos))} of the positives, "
+                      f"below {100 * args.min_found:.0f} %", file=sys.stderr)
+                failed = True
+        if args.by_rule:
+            print("\n| rule | positives: " + " / ".join(tools) + " | negatives flagged: " + " / ".join(tools) + " |")
+            print("|---|---|---|")
+            for rule, ids in sorted(by_rule.items()):
+                pos = [i for i in ids if rows[i]["kind"] == "positive"]
+                neg = [i for i in ids if rows[i]["kind"] == "negative"]
+                cells = []
+                for group in (pos, neg):
+                    cells.append(" / ".join(
+                        f"{sum(bool(found[i]) for i in group)}/{sum(found[i] is not None for i in group)}"
+                        for found in tools.values()))
+                print(f"| {rule} | {cells[0]} | {cells[1]} |")
+        if args.misses:
+            found = tools["palisade"]
+            for i in mine:
+                r = rows[i]
+                if (r["kind"] == "positive") != found[i]:
+                    print(f"{'MISS' if r['kind'] == 'positive' else 'FP  '} {r['rule']}: {r['text'][:160]!r}",
+                          file=sys.stderr)
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("extract", help="read a peer's checkout, write its cases as JSON lines")
+    ex.add_argument("peer", choices=["gitleaks", "detect-secrets"])
+    ex.add_argument("checkout")
+    ex.add_argument("--seed", type=int, default=29)
+    ex.add_argument("--commit", help="the checkout's commit, when it is not a git work tree")
+    sc = sub.add_parser("score", help="run Palisade (and gitleaks) over extracted cases")
+    sc.add_argument("cases", nargs="+")
+    sc.add_argument("--palisade", default="target/release/palisade")
+    sc.add_argument("--gitleaks", help="gitleaks binary, to score it beside Palisade")
+    sc.add_argument("--min-found", type=float, help="fail when Palisade finds less than this share of a peer's positives")
+    sc.add_argument("--by-rule", action="store_true", help="a row per rule")
+    sc.add_argument("--misses", action="store_true", help="print Palisade's misses and false positives to stderr")
+    args = ap.parse_args()
+    if args.command == "score":
+        sys.exit(score(args))
+    if args.command == "extract":
+        rows, failures, commit = extract_gitleaks(args.checkout, args.seed)
+        for rule, why in failures:
+            print(f"{rule}: {why}", file=sys.stderr)
+        print(f"{len(rows)} cases, {len(failures)} lists not read", file=sys.stderr)
+        print(f"# gitleaks {args.commit or commit} (MIT licence): the tps and fps of cmd/generate/config/rules/*.go, "
+              f"read by tests/accuracy/peer_cases.py with --seed {args.seed}")
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
