@@ -812,6 +812,9 @@ fn keyed_samples() -> Vec<(&'static str, &'static str, String)> {
             "bundle_gems__contribsys__com",
             format!("{}:{}", t(HEX, 8, 573), t(HEX, 8, 1573)),
         ),
+        ("softlayer-api-key", "softlayer", t(LOWER_AN, 64, 600)),
+        ("ibm-cos-hmac-secret", "ibm_cos", t(HEX, 48, 601)),
+        ("cloudant-password", "cloudant", t(LOWER_AN, 64, 602)),
         ("snyk-api-token", "snyk", uuid(574)),
         (
             "sonar-api-token",
@@ -995,6 +998,39 @@ fn more_shapes_of_known_providers() {
 }
 
 #[test]
+fn discord_bot_tokens_start_with_the_bots_id_in_base64() {
+    // base64("198622483471925248"), a Discord id; then a timestamp and an HMAC.
+    let bot = format!(
+        "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.{}",
+        token(URLSAFE, 27, 710)
+    );
+    let got = secrets_found(&format!("DISCORD_BOT={bot}"));
+    assert!(
+        got.contains(&("discord-bot-token".into(), bot.clone())),
+        "{got:?}"
+    );
+    // The same shape whose first part is not an id: base64("hello there, world!").
+    let other = format!(
+        "aGVsbG8gdGhlcmUsIHdvcmxkIQ.Cl2FMQ.{}",
+        token(URLSAFE, 27, 711)
+    );
+    assert!(secrets_found(&other)
+        .iter()
+        .all(|(r, _)| r != "discord-bot-token"));
+}
+
+#[test]
+fn a_literal_compared_with_a_credential_is_one() {
+    for text in [
+        "if (\"Tr0ub4dor&3xyz\" == password) {",
+        "if (api_key !== \"Zq8vK2mP9xR4tL7nW3bY6cJ1hF5gD0sA\") {",
+    ] {
+        assert!(!secrets_found(text).is_empty(), "{text}");
+    }
+    assert_eq!(secrets_found("if (\"\" == password) {"), vec![]);
+}
+
+#[test]
 fn a_providers_short_name_inside_another_word_is_not_the_provider() {
     for text in [
         // `sumo`, `etsy`, `okta`, `meraki` inside other words (gitleaks' own negative cases).
@@ -1064,6 +1100,7 @@ fn every_provider_rule_finds_its_own_shape_in_common_settings() {
         "password",
         "curl-auth-user",
         "curl-auth-header",
+        "discord-bot-token",
     ];
     let keyed: Vec<&str> = keyed_samples().iter().map(|(r, _, _)| *r).collect();
     for id in secrets::Detector::builtin_ids() {

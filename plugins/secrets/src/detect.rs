@@ -270,7 +270,9 @@ fn all_rules() -> Vec<Rule> {
         rule(
             "jwt",
             "JSON web token",
-            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+            // The signature may be missing: an unsigned (`"alg": "none"`) or cut-off token still carries claims
+            // some servers accept.
+            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]{8,})?",
             0.95,
             jwt,
         ),
@@ -331,6 +333,14 @@ fn all_rules() -> Vec<Rule> {
             curl_header,
         )
         .needing(&["curl"]),
+        // The first part is the bot's user id in base64; the second a timestamp, the third an HMAC.
+        rule(
+            "discord-bot-token",
+            "Discord bot token",
+            r"\b[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b",
+            0.9,
+            discord_bot_token,
+        ),
         rule(
             "slack-webhook-url",
             "Slack incoming webhook URL",
@@ -397,7 +407,7 @@ fn all_rules() -> Vec<Rule> {
         ("sendinblue-api-token", "Brevo (Sendinblue) API key", r"\bxkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}\b"),
         ("mailchimp-api-key", "Mailchimp API key", r"\b[0-9a-f]{32}-us\d{1,2}\b"),
         ("npm-access-token", "npm access token", r"\bnpm_[A-Za-z0-9]{36}\b"),
-        ("pypi-upload-token", "PyPI upload token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
+        ("pypi-upload-token", "PyPI upload token", r"\bpypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,}"),
         ("rubygems-api-token", "RubyGems API key", r"\brubygems_[a-f0-9]{48}\b"),
         ("clojars-api-token", "Clojars deploy token", r"\bCLOJARS_[a-z0-9]{60}\b"),
         ("shopify-access-token", "Shopify access token", r"\bshpat_[a-fA-F0-9]{32}\b"),
@@ -486,7 +496,7 @@ fn all_rules() -> Vec<Rule> {
         ("slack-config-access-token", "Slack configuration access token", r"(?i)\bxoxe\.xox[bp]-\d-[A-Z0-9]{163,166}\b"),
         ("slack-config-refresh-token", "Slack configuration refresh token", r"(?i)\bxoxe-\d-[A-Z0-9]{146}\b"),
         ("slack-legacy-bot-token", "Slack legacy bot token", r"\bxoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26}\b"),
-        ("slack-legacy-token", "Slack legacy token", r"\bxox[os]-\d+-\d+-\d+-[a-fA-F\d]+\b"),
+        ("slack-legacy-token", "Slack legacy token", r"\bxox[ospr]-\d+-\d+-\d+-[a-fA-F\d]+\b"),
         ("slack-legacy-workspace-token", "Slack legacy workspace token", r"\bxox[ar]-(?:\d-)?[A-Za-z0-9]{8,48}(?:-[A-Za-z0-9]{8,48}){0,4}\b"),
         ("sourcegraph-access-token", "Sourcegraph access token", r"\bsgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}\b"),
     ];
@@ -583,6 +593,9 @@ fn all_rules() -> Vec<Rule> {
         ("sentry-access-token", "Sentry access token", &["sentry"], "[a-f0-9]{64}"),
         ("sidekiq-secret", "Sidekiq Enterprise credentials", &["bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com"], "[a-f0-9]{8}:[a-f0-9]{8}"),
         ("snyk-api-token", "Snyk API token", &["snyk"], UUID),
+        ("softlayer-api-key", "SoftLayer (IBM Cloud classic) API key", &["softlayer", "sl_api_key"], "[a-z0-9]{64}"),
+        ("ibm-cos-hmac-secret", "IBM Cloud Object Storage HMAC secret", &["cos_hmac", "ibm_cos", "secret_access_key"], "[a-f0-9]{48}"),
+        ("cloudant-password", "IBM Cloudant password or API key", &["cloudant"], "[a-z0-9]{64}"),
         ("sonar-api-token", "SonarQube token", &["sonar"], "(?:squ_|sqp_|sqa_)?[a-z0-9=_-]{40}"),
         ("sourcegraph-access-token", "Sourcegraph access token", &["sourcegraph"], "[a-f0-9]{40}"),
         ("squarespace-access-token", "Squarespace API key", &["squarespace"], UUID),
@@ -630,7 +643,7 @@ fn all_rules() -> Vec<Rule> {
                 r#"(?:[ \t]*:?[ \t]+(?:string|str))?"#,
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
                 // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`.
-                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|,|>|\bis\b|\bbelow\b:?|\()?"#,
+                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\bis\b|\bbelow\b:?|\()?"#,
                 // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment.
                 r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=))\s*['"`]?"#,
                 r#"(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
@@ -670,7 +683,7 @@ fn all_rules() -> Vec<Rule> {
         "password",
         "password assigned to a password-like name",
         // `login with password X`: with no `=` or `is`, the validator's three character classes decide.
-        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass|\bpw)\b['"]?(?:\s*(?:[:=]{1,2}|=>|\bis\b)|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass|\bpw)\b['"]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b)|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
         0.75,
         password,
     )
@@ -688,6 +701,20 @@ fn all_rules() -> Vec<Rule> {
         value_before,
     )
     .needing(&["api", "token", "secret", "password", "credential", "access"]));
+    // A literal compared with a credential's variable: `if ("…" == password)`, `if (api_key === "…")`.
+    rules.push(
+        rule(
+            "password",
+            "literal compared with a credential",
+            concat!(
+                r#"(?i)["'`](?P<secret>[^"'`\s]{8,64})["'`]\s*[!=]==?\s*[a-z0-9_.]*"#,
+                r#"(?:passw(?:or)?d|passwd|secret|api_?key|token|private_key)\b"#
+            ),
+            0.75,
+            |text, range| password(text, range.clone()).or_else(|| generic(text, range)),
+        )
+        .needing(&["==", "!="]),
+    );
     rules
 }
 
@@ -894,6 +921,18 @@ fn curl_header(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let range = range.start..range.start + value.len();
     let elided = value.len() < 8 || text[range.end..].starts_with("..");
     (!elided && !placeholder(value) && !templated(value) && entropy(value) >= 2.75).then_some(range)
+}
+
+/// A Discord bot token whose first part decodes to a Discord id (a snowflake: 17 to 20 digits; most of
+/// them, as copies are sometimes mangled).
+fn discord_bot_token(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let id = text[range.clone()].split('.').next()?;
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id.trim_end_matches('='))
+        .ok()?;
+    let digits = decoded.iter().filter(|b| b.is_ascii_digit()).count();
+    let snowflake = (17..=20).contains(&decoded.len()) && digits * 4 >= decoded.len() * 3;
+    (snowflake && high_entropy(text, range.clone()).is_some()).then_some(range)
 }
 
 /// A Telegram bot token: the bot's numeric id, a colon, and a 35-character secret starting `AA`.
