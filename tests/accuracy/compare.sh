@@ -21,4 +21,4 @@ printf '\n## Disguised values\n\n'
 python3 tests/accuracy/evasions.py "$@" --peers "$venv/bin/python"
 printf '\n## The peers'"'"' own test cases\n'
 python3 tests/accuracy/peer_cases.py score tests/accuracy/peer-cases/*.jsonl --coverage \
-  --gitleaks "$venv/bin/gitleaks" --detect-secrets "$venv/bin/python"
+  --gitleaks "$venv/bin/gitleaks" --detect-secrets "$venv/bin/python" --presidio "$venv/bin/python"

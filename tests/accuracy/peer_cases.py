@@ -1,23 +1,30 @@
 #!/usr/bin/env python3
-"""The peers' own published test cases, run through Palisade (and through the peer itself).
+"""The peers' own published test cases, run through Palisade (and through the peers themselves).
 
     peer_cases.py extract gitleaks GITLEAKS_CHECKOUT > tests/accuracy/peer-cases/gitleaks.jsonl
-    peer_cases.py extract detect-secrets DETECT_SECRETS_CHECKOUT > tests/accuracy/peer-cases/detect-secrets.jsonl
-    peer_cases.py score tests/accuracy/peer-cases/*.jsonl [--palisade BIN] [--gitleaks EXE] [--min-found 0.95]
+    peer_cases.py extract detect-secrets DETECT_SECRETS_CHECKOUT --python VENV/bin/python > …/detect-secrets.jsonl
+    peer_cases.py extract presidio PRESIDIO_CHECKOUT --python VENV/bin/python > …/presidio.jsonl
+    peer_cases.py score tests/accuracy/peer-cases/*.jsonl [--palisade BIN] [--gitleaks EXE]
+        [--detect-secrets PYTHON] [--presidio PYTHON] [--by-rule] [--coverage] [--misses]
+        [--min-found PEER=SHARE,…] [--max-flagged PEER=SHARE,…]
 
 `extract` reads a peer's source checkout and writes one JSON line per case: {"peer", "rule", "kind":
-"positive"|"negative", "text", "path"?}. The extracted files are committed (with the peer's commit and licence
-in their first line), so scoring needs no checkout and no network.
+"positive"|"negative", "text", "category"? (default SECRET), "span"? (bytes the finding must overlap),
+"paths"? (gitleaks ties the case to a file path)}. The extracted files are committed with the peer's commit
+and licence in their first line, so scoring needs no checkout and no network.
 
 - gitleaks: each rule's `tps` and `fps` in cmd/generate/config/rules/*.go, the lists gitleaks' own generator
   validates its rules against. They are Go expressions (string literals, `+`, `fmt.Sprintf`,
-  `utils.GenerateSampleSecrets(identifier, secret)` — the same secret written 27 ways — and
+  `utils.GenerateSampleSecrets(identifier, secret)` — the same secret written 26 ways — and
   `secrets.NewSecret(regex)`, a random string matching a regex); a small evaluator here reads that subset and
   draws the random strings with a fixed seed. A rule whose lists use anything else is reported, not guessed.
-- detect-secrets: the (line, should_flag) parameters of each plugin's tests in tests/plugins/*_test.py.
+- detect-secrets: the parameters of tests/plugins/*_test.py, as pytest collects them (a Python with pytest
+  and detect-secrets' test dependencies is needed for `extract`).
+- Presidio: the parameters of presidio-analyzer's recognizer tests for the entity types Palisade claims,
+  each expected span a positive, each text with none a negative.
 
-`score` counts, per peer and rule, the positives with at least one SECRET finding and the negatives with any,
-for Palisade's default bundle and (with --gitleaks) for gitleaks' own binary and default rules.
+`score` counts, per peer and rule, the positives with a finding of the case's category (over its span) and
+the negatives with any, for Palisade's default bundle and, when given, for the peers themselves.
 """
 from __future__ import annotations
 
@@ -415,8 +422,7 @@ class GoEval:
 
 def extract_gitleaks(checkout: str, seed: int):
     rules_dir = os.path.join(checkout, "cmd/generate/config/rules")
-    commit = subprocess.run(["git", "-C", checkout, "rev-parse", "HEAD"], capture_output=True, text=True)
-    commit = commit.stdout.strip() if commit.returncode == 0 else "unknown commit"
+    commit = git_commit(checkout)
     rng = random.Random(seed)
     rows, failures = [], []
     sources = {}
@@ -511,15 +517,7 @@ def detect_secrets_case(test: str, p: dict):
 
 
 def extract_detect_secrets(checkout: str, python: str):
-    with tempfile.TemporaryDirectory() as tmp:
-        with open(os.path.join(tmp, "peer_collect.py"), "w") as f:
-            f.write(COLLECT_PLUGIN)
-        out = os.path.join(tmp, "params.json")
-        env = dict(os.environ, PEER_CASES_OUT=out, PYTHONPATH=f"{tmp}:{checkout}")
-        subprocess.run([python, "-m", "pytest", "--collect-only", "-q", "-p", "peer_collect", "tests/plugins"],
-                       cwd=checkout, env=env, check=True, capture_output=True)
-        with open(out, encoding="utf-8") as f:
-            collected = json.load(f)
+    collected = pytest_parameters(checkout, python, ["tests/plugins"])
     # The keyword detector's cases repeat each line once per file type, with quotes required in some;
     # a prompt has no file type, so a line is a positive when any file type expects a secret in it.
     by_text: dict = {}
@@ -536,8 +534,69 @@ def extract_detect_secrets(checkout: str, python: str):
         category = "IP_ADDRESS" if rule == "ip_public" else "SECRET"
         rows.append({"peer": "detect-secrets", "rule": rule, "kind": "positive" if positive else "negative",
                      "text": text, **({"category": category} if category != "SECRET" else {})})
+    return rows, git_commit(checkout)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Presidio: the recognizer tests of the entity types Palisade claims, collected by pytest the same way.
+
+PRESIDIO_TESTS = {
+    "test_credit_card_recognizer.py": "CREDIT_CARD", "test_email_recognizer.py": "EMAIL_ADDRESS",
+    "test_iban_recognizer.py": "IBAN_CODE", "test_ip_recognizer.py": "IP_ADDRESS",
+    "test_phone_recognizer.py": "PHONE_NUMBER", "test_us_ssn_recognizer.py": "US_SSN",
+    "test_uk_nhs_recognizer.py": "UK_NHS", "test_us_bank_recognizer.py": "US_BANK_NUMBER",
+    "test_crypto_recognizer.py": "CRYPTO", "test_url_recognizer.py": "URL",
+}
+
+
+def extract_presidio(checkout: str, python: str):
+    analyzer = os.path.join(checkout, "presidio-analyzer")
+    collected = pytest_parameters(analyzer, python, [f"tests/{f}" for f in PRESIDIO_TESTS])
+    spans: dict = {}
+    for c in collected:
+        p = c["params"]
+        # The phone tests also try other leniencies than the recognizer's default (1).
+        if p.get("leniency", 1) != 1:
+            continue
+        text = p.get("text", p.get("iban"))
+        positions = p.get("expected_res") or p.get("expected_positions") or []
+        if not isinstance(text, str):
+            continue
+        key = (PRESIDIO_TESTS[c["file"]], text)
+        found = spans.setdefault(key, set())
+        expected = p.get("expected_len", len(positions))
+        for pos in positions[:expected]:
+            start, end = pos[0], pos[1]
+            found.add((len(text[:start].encode()), len(text[:end].encode())))
+        if expected and not positions:  # a count with no positions: found anywhere in the text
+            found.add(None)
+    rows = []
+    for (category, text), found in spans.items():
+        rule = category.lower()
+        if not found:
+            rows.append({"peer": "presidio", "rule": rule, "kind": "negative", "text": text, "category": category})
+        for span in sorted(found, key=lambda s: s or (-1, -1)):
+            rows.append({"peer": "presidio", "rule": rule, "kind": "positive", "text": text, "category": category,
+                         **({"span": list(span)} if span else {})})
+    return rows, git_commit(checkout)
+
+
+def pytest_parameters(root: str, python: str, targets: list[str]) -> list[dict]:
+    """Every parametrized test's parameters under `root`, as pytest collects them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "peer_collect.py"), "w") as f:
+            f.write(COLLECT_PLUGIN)
+        out = os.path.join(tmp, "params.json")
+        env = dict(os.environ, PEER_CASES_OUT=out, PYTHONPATH=f"{tmp}:{root}")
+        subprocess.run([python, "-m", "pytest", "--collect-only", "-q", "-p", "peer_collect", *targets],
+                       cwd=root, env=env, check=True, capture_output=True)
+        with open(out, encoding="utf-8") as f:
+            return json.load(f)
+
+
+def git_commit(checkout: str) -> str:
     commit = subprocess.run(["git", "-C", checkout, "rev-parse", "HEAD"], capture_output=True, text=True)
-    return rows, commit.stdout.strip() if commit.returncode == 0 else "unknown commit"
+    return commit.stdout.strip() if commit.returncode == 0 else "unknown commit"
 
 
 def palisade_found(rows, exe: str) -> tuple[list[bool], list[set[str]]]:
@@ -558,7 +617,9 @@ def palisade_found(rows, exe: str) -> tuple[list[bool], list[set[str]]]:
         row = json.loads(line)
         i = int(row["id"])
         wanted = rows[i].get("category", "SECRET")
-        rules[i] = {f["rule"].split(".", 1)[-1] for f in row["findings"] if f["category"] == wanted}
+        span = rows[i].get("span")
+        rules[i] = {f["rule"].split(".", 1)[-1] for f in row["findings"] if f["category"] == wanted
+                    and (span is None or f["start"] < span[1] and f["end"] > span[0])}
         found[i] = bool(rules[i])
     return found, rules
 
@@ -595,6 +656,28 @@ def detect_secrets_found(rows, python: str) -> list[bool]:
     return json.loads(out.stdout)
 
 
+def presidio_found(rows, python: str) -> list[bool]:
+    """Whether Presidio (tests/accuracy/peers.py's configuration, threshold 0) reports the case's entity type
+    over the case's span (any span for a negative)."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers.py")
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as f:
+        for i, r in enumerate(rows):
+            f.write(json.dumps({"id": str(i), "text": r["text"]}) + "\n")
+        path = f.name
+    try:
+        out = subprocess.run([python, script, "presidio", path], capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(path)
+    found = [False] * len(rows)
+    for line in out.stdout.splitlines():
+        row = json.loads(line)
+        i = int(row["id"])
+        span = rows[i].get("span")
+        found[i] = any(f["category"] == rows[i].get("category") and
+                       (span is None or f["start"] < span[1] and f["end"] > span[0]) for f in row["findings"])
+    return found
+
+
 def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f} %" if whole else "–"
 
@@ -617,6 +700,8 @@ def score(args):
         tools["gitleaks"] = gitleaks_found(rows, args.gitleaks)
     if args.detect_secrets:
         tools["detect-secrets"] = detect_secrets_found(rows, args.detect_secrets)
+    if args.presidio:
+        tools["presidio"] = presidio_found(rows, args.presidio)
     failed = False
     for peer in sorted({r["peer"] for r in rows}):
         mine = [i for i, r in enumerate(rows) if r["peer"] == peer]
@@ -712,7 +797,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("extract", help="read a peer's checkout, write its cases as JSON lines")
-    ex.add_argument("peer", choices=["gitleaks", "detect-secrets"])
+    ex.add_argument("peer", choices=["gitleaks", "detect-secrets", "presidio"])
     ex.add_argument("checkout")
     ex.add_argument("--seed", type=int, default=29)
     ex.add_argument("--commit", help="the checkout's commit, when it is not a git work tree")
@@ -723,6 +808,7 @@ def main():
     sc.add_argument("--palisade", default="target/release/palisade")
     sc.add_argument("--gitleaks", help="gitleaks binary, to score it beside Palisade")
     sc.add_argument("--detect-secrets", help="a Python with detect-secrets, to score it beside Palisade")
+    sc.add_argument("--presidio", help="a Python with presidio-analyzer, to score it beside Palisade")
     sc.add_argument("--min-found", type=shares, default={}, metavar="PEER=SHARE,…",
                     help="fail when Palisade finds less than this share of a peer's positives")
     sc.add_argument("--max-flagged", type=shares, default={}, metavar="PEER=SHARE,…",
@@ -736,7 +822,14 @@ def main():
     args = ap.parse_args()
     if args.command == "score":
         sys.exit(score(args))
-    if args.command == "extract" and args.peer == "detect-secrets":
+    if args.command == "extract" and args.peer == "presidio":
+        rows, commit = extract_presidio(args.checkout, args.python)
+        print(f"{len(rows)} cases", file=sys.stderr)
+        print(f"# presidio {args.commit or commit} (MIT licence): the parameters of presidio-analyzer/tests/"
+              f"test_*_recognizer.py for the types Palisade claims, as pytest collects them")
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False))
+    elif args.command == "extract" and args.peer == "detect-secrets":
         rows, commit = extract_detect_secrets(args.checkout, args.python)
         print(f"{len(rows)} cases", file=sys.stderr)
         print(f"# detect-secrets {args.commit or commit} (Apache 2.0 licence): the parameters of tests/plugins/*_test.py "

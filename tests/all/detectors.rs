@@ -1543,3 +1543,37 @@ proptest::proptest! {
         }
     }
 }
+
+/// Presidio's own recognizer cases that Palisade answers the same way (the rest are in docs/accuracy.md).
+#[test]
+fn formats_from_presidios_own_cases() {
+    // Three cards in a row, run together, dashed and spaced.
+    let text = "4012888888881881 4012-8888-8888-1881 4012 8888 8888 1881";
+    pii_has(text, "CREDIT_CARD", "4012888888881881");
+    pii_has(text, "CREDIT_CARD", "4012-8888-8888-1881");
+    // An IBAN grouped with dashes; one with mixed-case letters is not written by anyone.
+    pii_has(
+        "Dash as iban separator: AL47-2121-1009-0000-0002-3569-8741",
+        "IBAN_CODE",
+        "AL47-2121-1009-0000-0002-3569-8741",
+    );
+    pii_lacks("LV80 bANK 0000 4351 9500 1", "IBAN_CODE");
+    pii_has("078.05.1123", "US_SSN", "078.05.1123");
+    pii_has(
+        "My Israeli number is 09-7625400",
+        "PHONE_NUMBER",
+        "09-7625400",
+    );
+    pii_has(
+        "my international one is +44 (20) 7123 4567",
+        "PHONE_NUMBER",
+        "+44 (20) 7123 4567",
+    );
+}
+
+#[test]
+fn an_ipv6_prefix_ending_in_its_double_colon_is_an_address() {
+    pii_has("Prefix: 2001:db8::/32", "IP_ADDRESS", "2001:db8::");
+    pii_has("route fe80::/10 via eth0", "IP_ADDRESS", "fe80::");
+    pii_has("from fe80::1.", "IP_ADDRESS", "fe80::1");
+}

@@ -355,10 +355,15 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             r"(?i)[\p{L}0-9][\p{L}0-9._%+-]{0,63}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,24}",
             validate_email,
         )],
-        Entity::CreditCard => vec![make(r"\d(?:[ -]?\d){12,18}", validate_card)],
-        Entity::UsSsn => vec![make(r"\d{3}[- ]\d{2}[- ]\d{4}|\d{9}", validate_ssn)],
+        // Digits run together, or in groups split by one kind of separator: `4012888888881881 4012-8888-…`
+        // is two numbers, not one candidate of nineteen digits that swallows the start of the next.
+        Entity::CreditCard => vec![make(
+            r"\d{12,19}|\d{1,8}(?: \d{1,8}){1,7}|\d{1,8}(?:-\d{1,8}){1,7}",
+            validate_card,
+        )],
+        Entity::UsSsn => vec![make(r"\d{3}[-. ]\d{2}[-. ]\d{4}|\d{9}", validate_ssn)],
         Entity::Iban => vec![make(
-            r"(?i)[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}",
+            r"(?i)[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,32}",
             validate_iban,
         )],
         Entity::IpAddress => vec![
@@ -400,9 +405,10 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             ),
             // French national: 01 23 45 67 89, 06.12.34.56.78.
             make(r"0[1-9](?:[ .]\d{2}){4}", validate_national),
-            // International with a country code: +44 20 7946 0958, +49 30 12345678, +33 1 23 45 67 89.
+            // International with a country code: +44 20 7946 0958, +49 30 12345678, +33 1 23 45 67 89, and
+            // the area code in brackets: +44 (0)20 7946 0958, +44 (20) 7946 0958.
             make(
-                r"\+[1-9]\d{0,2}(?:[ .-]?\(0\))?(?:[ .-]?\d{1,5}){2,6}",
+                r"\+[1-9]\d{0,2}(?:[ .-]?\(0?\d{0,4}\))?(?:[ .-]?\d{1,5}){2,6}",
                 validate_international,
             ),
             // UK and German national: 020 7946 0958, 07700 900123, 030 12345678.
@@ -412,9 +418,9 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             // Brazil: (11) 91234-5678, (21) 2345-6789.
             make(r"\([1-9]\d\) ?9?\d{4}-\d{4}", validate_national),
             // Japan and Korea: 03-1234-5678, 090-1234-5678, 02-123-4567, 010-1234-5678; the Netherlands:
-            // 06-12345678, 020-1234567; Australian mobiles: 0412 345 678.
+            // 06-12345678, 020-1234567; Israel: 09-7625400, 054-1234567; Australian mobiles: 0412 345 678.
             make(r"0\d{1,3}-\d{3,4}-\d{4}", validate_dashed_national),
-            make(r"0\d{1,3}-\d{6,8}", validate_national),
+            make(r"0\d{1,3}-\d{6,8}", validate_dashed_national),
             make(r"04\d{2} \d{3} \d{3}", validate_national),
             // Any other grouping (912 345 678 in Spain, 06 1234 5678 in Italy) next to a word that says phone.
             make(r"\d{2,4}(?:[ .-]\d{2,4}){2,3}", validate_cued_phone),
@@ -567,9 +573,14 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if separators.windows(2).any(|w| w[0] != w[1]) {
         return None;
     }
-    // After a `+` the digits are a phone number in E.164 form, whatever Luhn says.
-    if !stands_alone(text, &range, &['-', ' ', '.', ',']) || before(text, range.start) == Some('+')
-    {
+    // After a `+` the digits are a phone number in E.164 form, whatever Luhn says. Digits next to more
+    // digits in the same grouping are part of a longer number; run together or dashed, they are a number
+    // of their own even with another after a space (`4012888888881881 4012-8888-8888-1881`).
+    let joiners: &[char] = match separators.first() {
+        None | Some('-') => &['-', '.', ','],
+        _ => &['-', ' ', '.', ','],
+    };
+    if !stands_alone(text, &range, joiners) || before(text, range.start) == Some('+') {
         return None;
     }
     let d = digits(value);
@@ -642,10 +653,15 @@ fn validate_iban(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     let country = value.get(0..2)?.to_ascii_uppercase();
     let want = iban_length(&country)?;
     // The candidate regex is greedy; walk it until the country's length to find where the IBAN ends.
+    // Groups are split by spaces or by dashes, not both; letters are all capitals or all small.
     let mut compact = String::with_capacity(want);
     let mut end = range.start;
+    let mut separator = None;
     for (i, c) in value.char_indices() {
-        if c == ' ' {
+        if c == ' ' || c == '-' {
+            if separator.get_or_insert(c) != &c {
+                return None;
+            }
             continue;
         }
         compact.push(c.to_ascii_uppercase());
@@ -658,6 +674,12 @@ fn validate_iban(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         return None;
     }
     let range = range.start..end;
+    let written = &text[range.clone()];
+    if written.bytes().any(|b| b.is_ascii_uppercase())
+        && written.bytes().any(|b| b.is_ascii_lowercase())
+    {
+        return None;
+    }
     if before(text, range.start).is_some_and(is_word)
         || after(text, range.end).is_some_and(|c| c.is_ascii_alphanumeric())
     {
@@ -748,9 +770,10 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
 
 fn validate_ipv6(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let mut value = &text[range.clone()];
-    // A sentence may end right after the address: `… from fe80::1.`
+    // A sentence may end right after the address: `… from fe80::1.` (but `2001:db8::` ends in its `::`).
     let trimmed = value.trim_end_matches(['.', ':']);
-    let range = if trimmed.len() < value.len() && !trimmed.ends_with("::") {
+    let whole = value.parse::<std::net::Ipv6Addr>().is_ok();
+    let range = if !whole && trimmed.len() < value.len() && !trimmed.ends_with("::") {
         value = trimmed;
         range.start..range.start + trimmed.len()
     } else {
@@ -760,8 +783,10 @@ fn validate_ipv6(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         return None;
     }
     // `std::vec`, `a::b` and MAC-like or clock-like runs are not addresses: demand an address's shape.
+    // One full group before a final `::` is a network's prefix (`fe80::/10`).
     let groups = value.split(':').filter(|g| !g.is_empty()).count();
-    if groups < 2 || !value.bytes().any(|b| b.is_ascii_digit()) {
+    let prefix = groups == 1 && value.len() == 6 && value.ends_with("::");
+    if groups < 2 && !prefix || !value.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
     if before(text, range.start).is_some_and(|c| is_word(c) || c == ':')
@@ -937,8 +962,8 @@ fn national_number(
     Some((range, 0.6))
 }
 
-/// Korea's Seoul numbers have nine digits (02-123-4567); the rest of the dashed East Asian forms ten or
-/// eleven.
+/// Korea's Seoul numbers and Israel's landlines have nine digits (02-123-4567, 09-7625400); the rest of
+/// the dashed forms ten or eleven.
 fn validate_dashed_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     national_number(text, range, 9..=11)
 }
