@@ -1577,3 +1577,132 @@ fn an_ipv6_prefix_ending_in_its_double_colon_is_an_address() {
     pii_has("route fe80::/10 via eth0", "IP_ADDRESS", "fe80::");
     pii_has("from fe80::1.", "IP_ADDRESS", "fe80::1");
 }
+
+/// National identifiers: each found in the form people write it, and not when its check fails, its shape
+/// breaks the issuer's rules, or (for those with no check, or bare digits) no word names it.
+#[test]
+fn national_identifiers_with_their_checks() {
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        // (category, text with a valid value, the value, texts that must not be that category)
+        (
+            "UK_NINO",
+            "NI number: AB 12 34 56 C",
+            "AB 12 34 56 C",
+            &["NI number: BG 12 34 56 C", "ref DA123456A"],
+        ),
+        (
+            "US_ITIN",
+            "ITIN: 912-78-1234",
+            "912-78-1234",
+            &["ticket 912-78-1234", "ITIN: 912-45-1234"],
+        ),
+        (
+            "US_PASSPORT",
+            "passport no. 123456789",
+            "123456789",
+            &["order 123456789"],
+        ),
+        ("ES_NIF", "DNI 12345678Z", "12345678Z", &["DNI 12345678A"]),
+        ("ES_NIE", "NIE X1234567L", "X1234567L", &["NIE X1234567A"]),
+        (
+            "IT_FISCAL_CODE",
+            "codice fiscale RSSMRA85T10A562S",
+            "RSSMRA85T10A562S",
+            &["codice fiscale RSSMRA85T10A562T"],
+        ),
+        (
+            "IN_AADHAAR",
+            "Aadhaar 2345 6789 0124",
+            "2345 6789 0124",
+            &["Aadhaar 2345 6789 0125", "id 234567890124"],
+        ),
+        (
+            "IN_PAN",
+            "PAN ABCPD1234E",
+            "ABCPD1234E",
+            &["code ABCXD1234E", "abcpd1234e"],
+        ),
+        (
+            "AU_TFN",
+            "TFN 123 456 782",
+            "123 456 782",
+            &["TFN 123 456 789", "order 123456782"],
+        ),
+        (
+            "AU_ABN",
+            "ABN 51 824 753 556",
+            "51 824 753 556",
+            &["ABN 51 824 753 557"],
+        ),
+        (
+            "AU_MEDICARE",
+            "Medicare 2123 45670 1",
+            "2123 45670 1",
+            &["Medicare 2123 45671 1"],
+        ),
+        (
+            "SG_NRIC_FIN",
+            "NRIC S1234567D",
+            "S1234567D",
+            &["NRIC S1234567A"],
+        ),
+        (
+            "PL_PESEL",
+            "PESEL 44051401359",
+            "44051401359",
+            &["PESEL 44051401358", "order 44051401359"],
+        ),
+        (
+            "KR_RRN",
+            "RRN 800101-1234560",
+            "800101-1234560",
+            &["RRN 800101-1234561", "RRN 801301-1234560"],
+        ),
+        (
+            "FI_PERSONAL_IDENTITY_CODE",
+            "HETU 131052-308T",
+            "131052-308T",
+            &["HETU 131052-308U"],
+        ),
+        (
+            "DE_TAX_ID",
+            "Steuer-IdNr 65929970489",
+            "65929970489",
+            &["Steuer-IdNr 65929970488", "order 65929970489"],
+        ),
+    ];
+    for (category, text, value, not) in cases {
+        pii_has(text, category, value);
+        for other in *not {
+            pii_lacks(other, category);
+        }
+    }
+    // A phone number's digits are a phone number's, whatever a checksum says.
+    pii_lacks("WhatsApp +48 501 832 698", "DE_TAX_ID");
+    pii_lacks("WhatsApp +48 501 832 698", "AU_ABN");
+}
+
+#[test]
+fn mac_addresses_and_dates_of_birth() {
+    pii_has("mac 00:1A:2B:3C:4D:5E", "MAC_ADDRESS", "00:1A:2B:3C:4D:5E");
+    pii_has("hw 0d-B3-4a-6A-d9-cF", "MAC_ADDRESS", "0d-B3-4a-6A-d9-cF");
+    pii_has("show 0011.2233.4455", "MAC_ADDRESS", "0011.2233.4455");
+    for text in [
+        "00:1A:2B-3C:4D:5E",
+        "ff:ff:ff:ff:ff:ff",
+        "12:30:45:10:20:33:44",
+    ] {
+        pii_lacks(text, "MAC_ADDRESS");
+    }
+    pii_has("DOB: 1985-03-12", "DATE_OF_BIRTH", "1985-03-12");
+    pii_has("born on 12 March 1985", "DATE_OF_BIRTH", "12 March 1985");
+    pii_has("Date of birth: 03/12/1985", "DATE_OF_BIRTH", "03/12/1985");
+    pii_has("Geburtsdatum 12.03.1985", "DATE_OF_BIRTH", "12.03.1985");
+    for text in [
+        "Date of birth 31/02/1990",
+        "meeting on 1985-03-12",
+        "released 2024-01-15",
+    ] {
+        pii_lacks(text, "DATE_OF_BIRTH");
+    }
+}

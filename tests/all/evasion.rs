@@ -206,8 +206,6 @@ proptest! {
             "IMEI 490154203237518",
             "ISBN 978-0-306-40615-7",
             "ISBN 0-306-40615-2",
-            "MAC 00:1A:2B:3C:4D:5E",
-            "MAC 00-1a-2b-3c-4d-5e",
             "colour #FF5733 and #1e90ff",
             "version 2.14.3",
             "build 10.0.19045.3803",

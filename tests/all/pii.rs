@@ -139,7 +139,12 @@ fn ip_addresses_but_not_versions_or_oids() {
     );
     none("firmware 3.1.0.12 and version 1.13.8.52");
     none("Chrome/120.0.6099.109 and OID 1.3.6.1.4.1.311.21.8 and 999.1.1.1");
-    none("at 14:22:07, mac 00:1a:2b:3c:4d:5e, std::vec::Vec");
+    // A clock, a MAC address (a category of its own) and a Rust path are not IP addresses.
+    let got = categories("at 14:22:07, mac 00:1a:2b:3c:4d:5e, std::vec::Vec");
+    assert_eq!(
+        got,
+        vec![("MAC_ADDRESS".to_string(), "00:1a:2b:3c:4d:5e".to_string())]
+    );
 }
 
 #[test]

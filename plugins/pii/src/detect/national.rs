@@ -1,0 +1,471 @@
+//! National identifiers, MAC addresses and dates of birth: each a shape, and a checksum or a date where the
+//! identifier has one. An identifier with no check digit, or a bare run of digits that many other numbers
+//! share, counts only next to a word that names it.
+
+use super::{after, before, digits, has_cue, is_word, stands_alone};
+use std::ops::Range;
+
+type Checked = Option<(Range<usize>, f32)>;
+
+/// After a `+`, digits are a phone number's (`+48 501 832 698`), whatever a checksum says.
+fn after_plus(text: &str, range: &Range<usize>) -> bool {
+    before(text, range.start) == Some('+')
+}
+
+/// Neither side of the value touches a letter or a digit.
+fn bounded(text: &str, range: &Range<usize>) -> bool {
+    !before(text, range.start).is_some_and(is_word) && !after(text, range.end).is_some_and(is_word)
+}
+
+/// Letters of `value` are all capitals or all small (`AB123456C`, `ab123456c`; not `Ab123456c`).
+fn one_case(value: &str) -> bool {
+    !(value.bytes().any(|b| b.is_ascii_uppercase())
+        && value.bytes().any(|b| b.is_ascii_lowercase()))
+}
+
+fn number(d: &[u8]) -> u32 {
+    d.iter().fold(0, |acc, &x| acc * 10 + u32::from(x))
+}
+
+/// A calendar date; `year` in full.
+fn valid_date(year: u32, month: u32, day: u32) -> bool {
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
+}
+
+// ---- United Kingdom ---------------------------------------------------------------------------------------
+
+/// UK National Insurance number: two letters (HMRC never issues D, F, I, Q, U, V first, nor those or O
+/// second, nor the prefixes BG, GB, KN, NK, NT, TN, ZZ), six digits, a suffix A to D.
+pub(super) fn uk_nino(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    let compact: String = value
+        .chars()
+        .filter(|c| *c != ' ')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let b = compact.as_bytes();
+    let prefix = &compact[..2];
+    let valid = !b"DFIQUV".contains(&b[0])
+        && !b"DFIOQUV".contains(&b[1])
+        && !["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&prefix)
+        && one_case(value);
+    (valid && bounded(text, &range)).then_some((range, 0.85))
+}
+
+// ---- United States ----------------------------------------------------------------------------------------
+
+/// US ITIN: 9XX-XX-XXXX whose middle group is in the IRS's ranges (50-65, 70-88, 90-92, 94-99), after a
+/// word that names it: with no check digit, the shape alone is also every reference number written like an
+/// SSN (`ticket 969-92-2682`).
+pub(super) fn us_itin(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    let d = digits(value);
+    let group = number(&d[3..5]);
+    let in_range = matches!(group, 50..=65 | 70..=88 | 90..=92 | 94..=99);
+    let cued = has_cue(
+        text,
+        range.start,
+        32,
+        &["itin", "taxpayer identification", "tax id"],
+    );
+    (d[0] == 9 && in_range && cued && stands_alone(text, &range, &['-', ' ', '.']))
+        .then_some((range, 0.95))
+}
+
+/// A US passport number (nine digits, or a letter and eight digits on the newer books) next to the word.
+pub(super) fn us_passport(text: &str, range: Range<usize>) -> Checked {
+    let cued = has_cue(text, range.start, 32, &["passport", "travel document"]);
+    (cued && bounded(text, &range) && one_case(&text[range.clone()])).then_some((range, 0.8))
+}
+
+// ---- Spain ------------------------------------------------------------------------------------------------
+
+const NIF_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+
+/// Spanish NIF (DNI): eight digits (seven on old cards, a leading zero dropped) and the letter the number
+/// mod 23 gives.
+pub(super) fn es_nif(text: &str, range: Range<usize>) -> Checked {
+    let value = text[range.clone()].to_ascii_uppercase();
+    let letter = *value.as_bytes().last()?;
+    let d = digits(&value);
+    (matches!(d.len(), 7 | 8)
+        && NIF_LETTERS[(number(&d) % 23) as usize] == letter
+        && bounded(text, &range))
+    .then_some((range, 0.9))
+}
+
+/// Spanish NIE: X, Y or Z (0, 1, 2), seven digits, and the NIF letter of the eight-digit number.
+pub(super) fn es_nie(text: &str, range: Range<usize>) -> Checked {
+    let value = text[range.clone()].to_ascii_uppercase();
+    let b = value.as_bytes();
+    let lead = u32::from(b[0] - b'X');
+    let letter = *b.last()?;
+    let d = digits(&value);
+    let n = lead * 10_000_000 + number(&d);
+    (d.len() == 7 && NIF_LETTERS[(n % 23) as usize] == letter && bounded(text, &range))
+        .then_some((range, 0.9))
+}
+
+// ---- Italy ------------------------------------------------------------------------------------------------
+
+/// Italian codice fiscale: 16 characters whose last is a check letter over the first fifteen (odd
+/// positions through the ministry's table, even ones by value). Digits may be replaced by letters
+/// (omocodia: L M N P Q R S T U V for 0 to 9).
+pub(super) fn it_fiscal_code(text: &str, range: Range<usize>) -> Checked {
+    const ODD: [u32; 26] = [
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
+        23,
+    ];
+    let value = text[range.clone()].to_ascii_uppercase();
+    if !one_case(&text[range.clone()]) || !bounded(text, &range) {
+        return None;
+    }
+    let b = value.as_bytes();
+    let index = |c: u8| -> u32 {
+        match c {
+            b'0'..=b'9' => u32::from(c - b'0'),
+            _ => u32::from(c - b'A'),
+        }
+    };
+    let sum: u32 = b[..15]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if i % 2 == 0 {
+                ODD[index(c) as usize]
+            } else {
+                index(c)
+            }
+        })
+        .sum();
+    (b[15] == b'A' + (sum % 26) as u8).then_some((range, 0.95))
+}
+
+// ---- India ------------------------------------------------------------------------------------------------
+
+/// Verhoeff's dihedral-group check: true when `d` (check digit last) is valid.
+fn verhoeff(d: &[u8]) -> bool {
+    const MUL: [[u8; 10]; 10] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    ];
+    const PERM: [[u8; 10]; 8] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    ];
+    let mut c = 0u8;
+    for (i, &digit) in d.iter().rev().enumerate() {
+        c = MUL[c as usize][PERM[i % 8][digit as usize] as usize];
+    }
+    c == 0
+}
+
+/// Aadhaar: twelve digits, not starting 0 or 1, Verhoeff-valid; grouped 4-4-4, or run together after a word
+/// that names it (twelve bare digits are too common otherwise).
+pub(super) fn in_aadhaar(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    let d = digits(value);
+    let grouped = value.len() == 14;
+    let cued = has_cue(text, range.start, 32, &["aadhaar", "aadhar", "uidai"]);
+    (d[0] >= 2 && verhoeff(&d) && (grouped || cued) && stands_alone(text, &range, &['-', ' ', '.']))
+        .then_some((range, if cued { 0.95 } else { 0.85 }))
+}
+
+/// Indian PAN: five letters (the fourth says who holds it: P a person, C a company …), four digits, a
+/// letter; capitals only, as issued.
+pub(super) fn in_pan(text: &str, range: Range<usize>) -> Checked {
+    let cued = has_cue(text, range.start, 32, &["pan", "permanent account"]);
+    bounded(text, &range).then_some((range, if cued { 0.95 } else { 0.7 }))
+}
+
+// ---- Australia --------------------------------------------------------------------------------------------
+
+fn weighted(d: &[u8], weights: &[u32]) -> u32 {
+    d.iter().zip(weights).map(|(&x, &w)| u32::from(x) * w).sum()
+}
+
+/// Tax File Number: nine digits whose weighted sum is divisible by 11; grouped 3-3-3 or after "TFN".
+pub(super) fn au_tfn(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    if after_plus(text, &range) {
+        return None;
+    }
+    let d = digits(value);
+    let valid = weighted(&d, &[1, 4, 3, 7, 5, 8, 6, 9, 10]).is_multiple_of(11);
+    let cued = has_cue(text, range.start, 32, &["tfn", "tax file"]);
+    (valid && (value.len() == 11 || cued) && stands_alone(text, &range, &['-', ' ', '.']))
+        .then_some((range, if cued { 0.95 } else { 0.8 }))
+}
+
+/// Australian Business Number: eleven digits, the first less one, weighted, divisible by 89; grouped
+/// 2-3-3-3 or after "ABN".
+pub(super) fn au_abn(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    if after_plus(text, &range) {
+        return None;
+    }
+    let mut d = digits(value);
+    if d[0] == 0 {
+        return None;
+    }
+    d[0] -= 1;
+    let valid = weighted(&d, &[10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19]).is_multiple_of(89);
+    let cued = has_cue(text, range.start, 32, &["abn", "business number"]);
+    (valid && (value.len() == 14 || cued) && stands_alone(text, &range, &['-', ' ', '.']))
+        .then_some((range, if cued { 0.95 } else { 0.8 }))
+}
+
+/// Medicare card number: ten digits (an eleventh, the card's issue number, may follow), the first 2 to 6,
+/// the ninth a weighted check of the eight before it; grouped 4-5-1 or after "Medicare".
+pub(super) fn au_medicare(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    if after_plus(text, &range) {
+        return None;
+    }
+    let d = digits(value);
+    let valid = (2..=6).contains(&d[0])
+        && weighted(&d[..8], &[1, 3, 7, 9, 1, 3, 7, 9]) % 10 == u32::from(d[8]);
+    let cued = has_cue(text, range.start, 32, &["medicare"]);
+    (valid && (value.contains(' ') || cued) && stands_alone(text, &range, &['-', ' ', '.']))
+        .then_some((range, if cued { 0.95 } else { 0.8 }))
+}
+
+// ---- Singapore, Poland, Korea, Finland, Germany ----------------------------------------------------------
+
+/// Singapore NRIC/FIN: S, T, F or G, seven digits, and the check letter of their weighted sum.
+pub(super) fn sg_nric(text: &str, range: Range<usize>) -> Checked {
+    let value = text[range.clone()].to_ascii_uppercase();
+    if !one_case(&text[range.clone()]) || !bounded(text, &range) {
+        return None;
+    }
+    let b = value.as_bytes();
+    let d = digits(&value);
+    let offset = if matches!(b[0], b'T' | b'G') { 4 } else { 0 };
+    let r = ((weighted(&d, &[2, 7, 6, 5, 4, 3, 2]) + offset) % 11) as usize;
+    let letters: &[u8; 11] = if matches!(b[0], b'S' | b'T') {
+        b"JZIHGFEDCBA"
+    } else {
+        b"XWUTRQPNMLK"
+    };
+    (b[8] == letters[r]).then_some((range, 0.9))
+}
+
+/// PESEL: eleven digits, a birth date (the month carries the century: +20 for the 2000s …) and a weighted
+/// check digit; eleven bare digits are common, so only after a word that names it.
+pub(super) fn pl_pesel(text: &str, range: Range<usize>) -> Checked {
+    let d = digits(&text[range.clone()]);
+    let check = (10 - weighted(&d, &[1, 3, 7, 9, 1, 3, 7, 9, 1, 3]) % 10) % 10;
+    let (yy, mm, dd) = (number(&d[0..2]), number(&d[2..4]), number(&d[4..6]));
+    let (century, month) = match mm {
+        1..=12 => (1900, mm),
+        21..=32 => (2000, mm - 20),
+        41..=52 => (2100, mm - 40),
+        61..=72 => (2200, mm - 60),
+        81..=92 => (1800, mm - 80),
+        _ => return None,
+    };
+    let cued = has_cue(text, range.start, 32, &["pesel"]);
+    (cued
+        && check == u32::from(d[10])
+        && valid_date(century + yy, month, dd)
+        && stands_alone(text, &range, &['-', ' ', '.']))
+    .then_some((range, 0.95))
+}
+
+/// Korean resident registration number: a birth date (YYMMDD), a dash, a digit for sex and century (1 to
+/// 4 for citizens, 5 to 8 for foreign residents), six more, the last a weighted check digit — for numbers
+/// issued before October 2020; since then the last six are random, so only the date is checked.
+pub(super) fn kr_rrn(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    let d = digits(value);
+    let century = match d[6] {
+        1 | 2 | 5 | 6 => 1900,
+        3 | 4 | 7 | 8 => 2000,
+        _ => return None,
+    };
+    let year = century + number(&d[0..2]);
+    let (month, day) = (number(&d[2..4]), number(&d[4..6]));
+    let check = (11 - weighted(&d[..12], &[2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]) % 11) % 10;
+    let random_tail = (year, month) >= (2020, 10);
+    let cued = has_cue(
+        text,
+        range.start,
+        32,
+        &["rrn", "resident registration", "주민등록"],
+    );
+    (valid_date(year, month, day)
+        && (random_tail || check == u32::from(d[12]))
+        && (value.contains('-') || cued)
+        && stands_alone(text, &range, &['-', ' ', '.']))
+    .then_some((range, if cued { 0.95 } else { 0.85 }))
+}
+
+/// Finnish personal identity code (henkilötunnus): DDMMYY, a century sign, three digits and the check
+/// character of the nine-digit number mod 31.
+pub(super) fn fi_hetu(text: &str, range: Range<usize>) -> Checked {
+    const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
+    let value = text[range.clone()].to_ascii_uppercase();
+    let b = value.as_bytes();
+    let century = match b[6] {
+        b'+' => 1800,
+        b'-' | b'Y' | b'X' | b'W' | b'V' | b'U' => 1900,
+        b'A'..=b'F' => 2000,
+        _ => return None,
+    };
+    let d = digits(&value[..10]);
+    let date = valid_date(
+        century + number(&d[4..6]),
+        number(&d[2..4]),
+        number(&d[0..2]),
+    );
+    let n = number(&d[0..6]) * 1000 + number(&d[6..9]);
+    (date && CHECK[(n % 31) as usize] == b[10] && bounded(text, &range)).then_some((range, 0.95))
+}
+
+/// German tax identification number (Steuer-IdNr): eleven digits, the first not 0, one digit of the first
+/// ten appearing twice or three times, and an ISO 7064 MOD 11,10 check digit; only after a word that names
+/// it or grouped 2-3-3-3.
+pub(super) fn de_tax_id(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    if after_plus(text, &range) {
+        return None;
+    }
+    let d = digits(value);
+    let mut counts = [0u8; 10];
+    for &x in &d[..10] {
+        counts[x as usize] += 1;
+    }
+    let repeated =
+        counts.iter().filter(|&&c| c >= 2).count() == 1 && counts.iter().all(|&c| c <= 3);
+    let mut product = 10u32;
+    for &x in &d[..10] {
+        let mut sum = (u32::from(x) + product) % 10;
+        if sum == 0 {
+            sum = 10;
+        }
+        product = (sum * 2) % 11;
+    }
+    let check = (11 - product) % 10;
+    let cued = has_cue(
+        text,
+        range.start,
+        40,
+        &["steuer", "tax id", "idnr", "identifikationsnummer"],
+    );
+    // Named as one, the check digit is enough (documentation's `12345678903` breaks the digit rule).
+    (d[0] != 0
+        && (repeated || cued)
+        && check == u32::from(d[10])
+        && (cued || value.len() == 14)
+        && stands_alone(text, &range, &['-', ' ', '.', '/']))
+    .then_some((range, if cued { 0.95 } else { 0.8 }))
+}
+
+// ---- MAC addresses and dates of birth --------------------------------------------------------------------
+
+/// A MAC address: six hex pairs with one kind of separator, or Cisco's three dotted quads, in any case;
+/// not all one byte (`00:00:00:00:00:00`, `ff:ff:ff:ff:ff:ff` name no device).
+pub(super) fn mac_address(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    let separators: Vec<char> = value.chars().filter(|c| !c.is_ascii_hexdigit()).collect();
+    let hex: Vec<u8> = value.bytes().filter(u8::is_ascii_hexdigit).collect();
+    let same = hex.iter().all(|b| b.eq_ignore_ascii_case(&hex[0]));
+    let before_ok = !before(text, range.start).is_some_and(|c| is_word(c) || c == ':' || c == '-');
+    let after_ok = !after(text, range.end).is_some_and(|c| is_word(c) || c == ':' || c == '-');
+    (separators.windows(2).all(|w| w[0] == w[1]) && !same && before_ok && after_ok)
+        .then_some((range, 0.85))
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// ASCII words one of which every [`BIRTH_CUES`] phrase contains: a text with none has no date of birth.
+pub(super) const BIRTH_WORDS: &[&str] = &[
+    "birth",
+    "born",
+    "dob",
+    "d.o.b",
+    "d o b",
+    "geburt",
+    "geboren",
+    "nacimiento",
+    "naissance",
+    "n\u{e9}",
+    "nascita",
+    "nato",
+    "nata",
+];
+
+/// The words before a date that make it a date of birth.
+const BIRTH_CUES: &[&str] = &[
+    "date of birth",
+    "birth date",
+    "birthdate",
+    "birthday",
+    "born on",
+    "born",
+    "dob",
+    "d o b",
+    "geburtsdatum",
+    "geboren am",
+    "fecha de nacimiento",
+    "date de naissance",
+    "né le",
+    "née le",
+    "data di nascita",
+    "nato il",
+    "nata il",
+];
+
+/// A date right after a word that makes it a date of birth (`DOB: 1985-03-12`, `born on 12 March 1985`,
+/// `Date of birth 03/12/1985`): a real calendar date from 1900 on.
+pub(super) fn date_of_birth(text: &str, range: Range<usize>) -> Checked {
+    let value = text[range.clone()].to_ascii_lowercase();
+    let nums: Vec<u32> = value
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap_or(0))
+        .collect();
+    let month_word = MONTHS
+        .iter()
+        .position(|m| value.contains(m))
+        .map(|i| i as u32 + 1);
+    let real = match (month_word, nums.as_slice()) {
+        (Some(month), [day, year]) | (Some(month), [year, day]) if *year >= 1900 => {
+            valid_date(*year, month, *day)
+        }
+        (None, [year, month, day]) if *year >= 1900 => valid_date(*year, *month, *day),
+        // Day first or month first: either reading a real date is enough, as a DOB is either way.
+        (None, [a, b, year]) if *year >= 1900 => {
+            valid_date(*year, *b, *a) || valid_date(*year, *a, *b)
+        }
+        _ => false,
+    };
+    let cued = has_cue(text, range.start, 24, BIRTH_CUES);
+    (real && cued && bounded(text, &range) && nums.iter().all(|&n| n <= 2100))
+        .then_some((range, 0.9))
+}
