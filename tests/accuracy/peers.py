@@ -58,9 +58,12 @@ def presidio(docs, threshold: float):
     # traceback it logs on an offline machine is noise.
     logging.getLogger("tldextract").setLevel(logging.CRITICAL)
     entities = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "CRYPTO",
-                "UK_NHS", "US_BANK_NUMBER", "URL"]
+                "UK_NHS", "US_BANK_NUMBER", "URL", "UK_NINO", "US_ITIN", "US_PASSPORT", "ES_NIF", "ES_NIE",
+                "IT_FISCAL_CODE", "IN_AADHAAR", "IN_PAN", "AU_TFN", "AU_ABN", "AU_MEDICARE", "SG_NRIC_FIN",
+                "PL_PESEL", "KR_RRN", "FI_PERSONAL_IDENTITY_CODE", "DE_TAX_ID", "MAC_ADDRESS"]
     registry = RecognizerRegistry()
-    registry.load_predefined_recognizers(languages=["en"])
+    # The national recognizers are registered under their countries' languages; all of them run here.
+    registry.load_predefined_recognizers(languages=["en", "es", "it", "pl", "fi", "ko", "de"])
     recognizers = [r for r in registry.recognizers if set(r.supported_entities) & set(entities)]
     tokenizer = spacy.blank("en")
     enhancer = LemmaContextAwareEnhancer()
