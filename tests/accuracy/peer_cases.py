@@ -835,29 +835,23 @@ def main():
     args = ap.parse_args()
     if args.command == "score":
         sys.exit(score(args))
-    if args.command == "extract" and args.peer == "presidio":
-        rows, commit = extract_presidio(args.checkout, args.python)
-        print(f"{len(rows)} cases", file=sys.stderr)
-        print(f"# presidio {args.commit or commit} (MIT licence): the parameters of presidio-analyzer/tests/"
-              f"test_*_recognizer.py for the types Palisade claims, as pytest collects them")
-        for r in rows:
-            print(json.dumps(r, ensure_ascii=False))
-    elif args.command == "extract" and args.peer == "detect-secrets":
-        rows, commit = extract_detect_secrets(args.checkout, args.python)
-        print(f"{len(rows)} cases", file=sys.stderr)
-        print(f"# detect-secrets {args.commit or commit} (Apache 2.0 licence): the parameters of tests/plugins/*_test.py "
-              f"as pytest collects them, read by tests/accuracy/peer_cases.py")
-        for r in rows:
-            print(json.dumps(r, ensure_ascii=False))
-    elif args.command == "extract":
+    if args.peer == "gitleaks":
         rows, failures, commit = extract_gitleaks(args.checkout, args.seed)
         for rule, why in failures:
             print(f"{rule}: {why}", file=sys.stderr)
-        print(f"{len(rows)} cases, {len(failures)} lists not read", file=sys.stderr)
-        print(f"# gitleaks {args.commit or commit} (MIT licence): the tps and fps of cmd/generate/config/rules/*.go, "
-              f"read by tests/accuracy/peer_cases.py with --seed {args.seed}")
-        for r in rows:
-            print(json.dumps(r, ensure_ascii=False))
+        what = (f"(MIT licence): the tps and fps of cmd/generate/config/rules/*.go, read by "
+                f"tests/accuracy/peer_cases.py with --seed {args.seed}")
+    elif args.peer == "detect-secrets":
+        rows, commit = extract_detect_secrets(args.checkout, args.python)
+        what = "(Apache 2.0 licence): the parameters of tests/plugins/*_test.py as pytest collects them"
+    else:
+        rows, commit = extract_presidio(args.checkout, args.python)
+        what = ("(MIT licence): the parameters of presidio-analyzer/tests/test_*_recognizer.py for the types "
+                "Palisade claims, as pytest collects them")
+    print(f"{len(rows)} cases", file=sys.stderr)
+    print(f"# {args.peer} {args.commit or commit} {what}")
+    for r in rows:
+        print(json.dumps(r, ensure_ascii=False))
 
 
 if __name__ == "__main__":

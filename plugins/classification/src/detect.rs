@@ -212,15 +212,11 @@ pub struct Classifier {
     escalations: Vec<Escalation>,
 }
 
-/// The PII categories whose `found:` labels count towards "several kinds of personal data".
-pub const PII_LABELS: &[&str] = &[
-    "found:EMAIL_ADDRESS",
-    "found:PHONE_NUMBER",
+/// Government and financial identifiers: one makes a text confidential.
+pub const IDENTIFIER_LABELS: &[&str] = &[
     "found:CREDIT_CARD",
     "found:US_SSN",
     "found:IBAN_CODE",
-    "found:IP_ADDRESS",
-    "found:CRYPTO",
     "found:UK_NHS",
     "found:US_BANK_NUMBER",
     "found:UK_NINO",
@@ -239,6 +235,15 @@ pub const PII_LABELS: &[&str] = &[
     "found:KR_RRN",
     "found:FI_PERSONAL_IDENTITY_CODE",
     "found:DE_TAX_ID",
+];
+
+/// The rest of the PII categories; with [`IDENTIFIER_LABELS`], what counts towards "several kinds of
+/// personal data".
+pub const OTHER_PII_LABELS: &[&str] = &[
+    "found:EMAIL_ADDRESS",
+    "found:PHONE_NUMBER",
+    "found:IP_ADDRESS",
+    "found:CRYPTO",
     "found:MAC_ADDRESS",
     "found:DATE_OF_BIRTH",
 ];
@@ -254,34 +259,12 @@ pub fn default_escalations() -> Vec<Escalation> {
             level: Level::Restricted,
         },
         Escalation {
-            labels: owned(&[
-                "found:CREDIT_CARD",
-                "found:US_SSN",
-                "found:IBAN_CODE",
-                "found:UK_NHS",
-                "found:US_BANK_NUMBER",
-                "found:UK_NINO",
-                "found:US_ITIN",
-                "found:US_PASSPORT",
-                "found:ES_NIF",
-                "found:ES_NIE",
-                "found:IT_FISCAL_CODE",
-                "found:IN_AADHAAR",
-                "found:IN_PAN",
-                "found:AU_TFN",
-                "found:AU_ABN",
-                "found:AU_MEDICARE",
-                "found:SG_NRIC_FIN",
-                "found:PL_PESEL",
-                "found:KR_RRN",
-                "found:FI_PERSONAL_IDENTITY_CODE",
-                "found:DE_TAX_ID",
-            ]),
+            labels: owned(IDENTIFIER_LABELS),
             at_least: 1,
             level: Level::Confidential,
         },
         Escalation {
-            labels: owned(PII_LABELS),
+            labels: owned(&[IDENTIFIER_LABELS, OTHER_PII_LABELS].concat()),
             at_least: 3,
             level: Level::Restricted,
         },
