@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Palisade's own test corpus: a second generator, unlike the development corpus, to measure detection on.
 
-    python3 tests/accuracy/corpus.py [-n 1500] [--seed 29] [-o corpus.jsonl]
+    python3 tests/accuracy/corpus.py [-n 1500] [--identities 300] [--seed 29] [-o corpus.jsonl]
 
 Writes labelled documents in the development corpus's format (one JSON object per line: id, direction,
 carrier, text, entities [{type, start, end, value, rule?}], decoys [{kind, start, end, value}], offsets in
@@ -13,8 +13,11 @@ chat transcripts, forms, JSON-escaped payloads nested in tool calls), its own ph
 formats the first corpus lacks: phone numbers of twenty numbering plans, IBANs of every ISO 13616 country,
 13- to 19-digit cards in the groupings people type, SSNs and NHS numbers without separators next to a cue,
 connection strings of eight kinds (JDBC, ADO.NET, SQLAlchemy), webhook URLs, credentials in URLs, keys in
-every assignment syntax, and decoys that look like all of those. Standard library only; the seed fixes
-the output byte for byte.
+every assignment syntax, and decoys that look like all of those. Then KYC records, HR forms and chats with
+the national identifiers, dates of birth and MAC addresses of tests/accuracy/identifiers.py (eighteen
+types, each valid by its issuer's check, beside look-alikes that fail it), from a random stream of their
+own so the documents before them stay the same. Standard library only; the seed fixes the output byte for
+byte.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import base64
 import json
 import random
 
+import identifiers as ids
 import values as v
 
 
@@ -290,7 +294,8 @@ def markdown_doc(d: Doc, rng) -> None:
 
 
 def form_doc(d: Doc, rng) -> None:
-    d.add(f"APPLICATION FORM\nFull name: {v.name(rng)}\nDate of birth: 19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}\n")
+    d.add(f"APPLICATION FORM\nFull name: {v.name(rng)}\nDate of birth: ")
+    d.ent("DATE_OF_BIRTH", f"19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}").add("\n")
     d.add("Social Security No.: ").ent("US_SSN", v.ssn(rng)).add("\nDaytime phone: ").ent("PHONE_NUMBER", v.phone(rng))
     d.add("\nE-mail: ").ent("EMAIL_ADDRESS", v.email(rng)).add("\nBank routing number: ").add(v.routing_number(rng))
     d.add("\nBank account number: ").ent("US_BANK_NUMBER", v.bank_account(rng)).add("\n")
@@ -355,6 +360,23 @@ def nested_tool_call(rng) -> tuple[str, list, list]:
     return head + inner.text() + '"}}', ents, decs
 
 
+IDENTITY_OPENERS = ["Please verify this customer:", "New starter details for payroll:", "KYC record",
+                    "Can you fill in the form with these?", "Patient intake", "Update my profile with:"]
+
+
+def identity_doc(d: Doc, rng) -> None:
+    """A KYC record, an HR form or a chat message with one to three national identifiers, a date of birth or a
+    device's MAC address, and sometimes a look-alike that is none of them."""
+    d.add(rng.choice(IDENTITY_OPENERS) + "\n")
+    d.add(f"Name: {v.name(rng)}\n")
+    for category, make, cues in rng.sample(ids.KINDS, rng.randint(1, 3)):
+        d.add(rng.choice(cues)).ent(category, make(rng)).add(rng.choice(["\n", "\n", ". ", "; "]))
+    if rng.random() < 0.5:
+        kind, lead, value = ids.decoy(rng)
+        d.add(rng.choice(["Note: ", "Also ", ""]) + lead).decoy(kind, value).add(".\n")
+    d.add(rng.choice(["Thanks.", "Regards, HR", "", "Let me know if anything is missing."]))
+
+
 BUILDERS = [
     ("chat", chat, 14), ("email", email_doc, 10), ("http", http_doc, 7), ("log", log_doc, 8), ("code", code_doc, 9),
     ("env", env_doc, 5), ("yaml", yaml_doc, 7), ("csv", csv_doc, 6), ("markdown", markdown_doc, 4),
@@ -363,7 +385,7 @@ BUILDERS = [
 ]
 
 
-def generate(n: int, seed: int) -> list[dict]:
+def generate(n: int, seed: int, identities: int = 0) -> list[dict]:
     rng = random.Random(seed)
     names = [b[0] for b in BUILDERS]
     weights = [b[2] for b in BUILDERS]
@@ -379,6 +401,14 @@ def generate(n: int, seed: int) -> list[dict]:
             text, ents, decs = d.text(), d.entities, d.decoys
         docs.append({"id": f"own-{i:05d}", "direction": "output" if carrier == "answer" else "input",
                      "carrier": carrier, "text": text, "entities": ents, "decoys": decs})
+    # Documents with national identifiers, from a stream of their own, so that the documents above are the same
+    # whatever this count.
+    id_rng = random.Random(seed + 1)
+    for i in range(identities):
+        d = Doc()
+        identity_doc(d, id_rng)
+        docs.append({"id": f"own-id-{i:05d}", "direction": "input", "carrier": "identity", "text": d.text(),
+                     "entities": d.entities, "decoys": d.decoys})
     for doc in docs:  # the spans must say what they cover
         b = doc["text"].encode()
         for e in doc["entities"] + doc["decoys"]:
@@ -390,9 +420,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", type=int, default=1500, help="documents (default 1500)")
     ap.add_argument("--seed", type=int, default=29, help="random seed (default 29)")
+    ap.add_argument("--identities", type=int, default=300,
+                    help="documents with national identifiers, dates of birth, MAC addresses (default 300)")
     ap.add_argument("-o", "--output", default="-", help="where to write (default: standard output)")
     args = ap.parse_args()
-    docs = generate(args.n, args.seed)
+    docs = generate(args.n, args.seed, args.identities)
     out = open(args.output, "w", encoding="utf-8") if args.output != "-" else None
     try:
         for doc in docs:
