@@ -1413,6 +1413,7 @@ fn connection_strings_of_every_common_form_are_reported_whole() {
         "jdbc:postgresql://db:5432/orders?user=app&password=q8Zt2LmXw9Vr",
         "Server=tcp:db.example.net,1433;Database=orders;User ID=svc;Password=q_%o75q!BI3~WNLK;Encrypt=True;",
         "Data Source=db01;Initial Catalog=Shop;User Id=sa;Pwd=N4eqK!J!ZpTf;",
+        "Server=db01;Database=app;User Id=sa;Pwd = Xk3-9vLq!2mZ;",
     ] {
         let got = secrets_found(&format!("conn: {value}\n"));
         assert!(

@@ -962,10 +962,16 @@ fn connection_string(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 /// A JDBC URL or an ADO.NET string whose `password=` (or `pwd=`) parameter is a real value.
 fn keyed_connection_string(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let value = text[range.clone()].trim_end_matches(['.', ',', ':', '!', '?']);
+    // The first `password` or `pwd` followed by `=` (spaces allowed around it: `Pwd = …`).
     let lower = value.to_ascii_lowercase();
-    let at = ["password=", "pwd=", "password ="]
+    let at = ["password", "pwd"]
         .iter()
-        .filter_map(|key| lower.find(key).map(|i| i + key.len()))
+        .flat_map(|key| lower.match_indices(key).map(move |(i, _)| i + key.len()))
+        .filter_map(|end| {
+            let rest = &lower[end..];
+            let spaces = rest.len() - rest.trim_start().len();
+            rest[spaces..].starts_with('=').then_some(end + spaces + 1)
+        })
         .min()?;
     let password = value[at..]
         .trim_start()
