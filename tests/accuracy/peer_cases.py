@@ -292,7 +292,7 @@ class GoEval:
         if kind == "ident":
             self.next()
             name = text
-            if name == "byte" or name == "string" and self.peek(skip_nl=False)[1] == "(":
+            if name in ("byte", "string") and self.peek(skip_nl=False)[1] == "(":
                 return self.primary()  # a conversion: the value as it is
             while self.peek(skip_nl=False)[1] == ".":
                 self.next()
