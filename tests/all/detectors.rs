@@ -959,8 +959,13 @@ fn values_named_as_public_or_elided_or_typed_by_hand_are_not_secrets() {
         "csrf-token=Mj2qykJO5rELyHgezQ69nzUX0i3OH67V7+V4eUrLfpuyOuxmiW9rhROG/Whikle15syazJOkrjJa3U2AbhIvUw==",
         "LLM_SECRET_NAME = \"NEXUS-GPT4-API-KEY-PROD-2\"",
         "<input type=\"hidden\" name=\"authenticity_token\" value=\"7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJh\">",
-        // Elided in documentation.
+        "  keyVaultToStoreSecrets: cmp2-qat-1208358310",
+        "  <UserSecretsId>79a3edd0-2092-40a2-a04d-dcb46d5ca9ed</UserSecretsId>",
+        // A name going on into what follows it: no value starts inside a word.
+        "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29x",
+        // Elided or masked in documentation.
         "export OP_SERVICE_ACCOUNT_TOKEN=ops_eyJzaWduSW5BZGRyZXNzIjoiaHR0cHM6...",
+        "\"token4\": \"xoxp-572370529330-573807301142-572331691188-####################\"",
         // Typed by hand: letters or digits in order.
         "sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzAA",
         // A Windows environment variable, not a password.
@@ -971,10 +976,12 @@ fn values_named_as_public_or_elided_or_typed_by_hand_are_not_secrets() {
     ] {
         assert_eq!(secrets_found(text), vec![], "{text}");
     }
-    // A Vault AppRole secret_id is a secret, and so is a random value between two `%`.
+    // A Vault AppRole secret_id is a secret, and so is a random value between two `%`, or one under a
+    // camel-case name.
     for text in [
         "secret_id = \"Zq8vK2mP9xR4tL7nW3bY6cJ1hF5gD0sA\"",
         "pw: %MFRHoJM2ewsskil%",
+        "mySecretString=830eD6YqSqKMZ8PbDol0hewpVqkaAH",
     ] {
         assert!(!secrets_found(text).is_empty(), "{text}");
     }

@@ -496,7 +496,7 @@ fn all_rules() -> Vec<Rule> {
         ("slack-config-access-token", "Slack configuration access token", r"(?i)\bxoxe\.xox[bp]-\d-[A-Z0-9]{163,166}\b"),
         ("slack-config-refresh-token", "Slack configuration refresh token", r"(?i)\bxoxe-\d-[A-Z0-9]{146}\b"),
         ("slack-legacy-bot-token", "Slack legacy bot token", r"\bxoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26}\b"),
-        ("slack-legacy-token", "Slack legacy token", r"\bxox[ospr]-\d+-\d+-\d+-[a-fA-F\d]+\b"),
+        ("slack-legacy-token", "Slack legacy token", r"\bxox[ospr]-\d{5,}-\d{5,}-\d{5,}-[a-fA-F\d]+\b"),
         ("slack-legacy-workspace-token", "Slack legacy workspace token", r"\bxox[ar]-(?:\d-)?[A-Za-z0-9]{8,48}(?:-[A-Za-z0-9]{8,48}){0,4}\b"),
         ("sourcegraph-access-token", "Sourcegraph access token", r"\bsgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}\b"),
     ];
@@ -637,8 +637,8 @@ fn all_rules() -> Vec<Rule> {
             concat!(
                 r#"(?i)(?:(?:api[_\s.-]?key|apikey|api[_-]?secret|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|"#,
                 r#"secret[_-]?key|private[_-]?token|x-api-key|bearer|token|secret|passwd|password)"#,
-                // The rest of a longer name: `some_api_token_123`, `todo_secret_do_not_commit`.
-                r#"(?:[_.-][a-z0-9]+){0,3}['"]?"#,
+                // The rest of a longer name: `some_api_token_123`, `todo_secret_do_not_commit`, `mySecretString`.
+                r#"(?:[_.-]?[a-z0-9]+){0,3}['"]?"#,
                 // A declared type between the name and the value: `var apiToken string = …`, `: String =`.
                 r#"(?:[ \t]*:?[ \t]+(?:string|str))?"#,
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
@@ -1082,6 +1082,8 @@ const NOT_SECRET: &[&str] = &[
     "xsrf",
     "authenticity",
     "nonce",
+    // An Azure Key Vault's name or id (`keyVaultToStoreSecrets`), not what it stores.
+    "keyvault",
 ];
 
 /// Whether the line before `start` names the value as one of [`NOT_SECRET`] (a name/value pair's
@@ -1098,7 +1100,7 @@ fn not_secret_word_before(text: &str, start: usize) -> bool {
 
 /// Whether the name a value is assigned to says it is not a secret: a public, primary or foreign key, a
 /// CSRF token or a nonce, an id, a name, a size (`public_key = …`, `primaryKey==…`, `csrf-token=…`,
-/// `secret_name: …`, `key_id = …`). A `secret_id` (Vault's AppRole) is a secret.
+/// `secret_name: …`, `key_id = …`, `<UserSecretsId>`). A `secret_id` (Vault's AppRole) is a secret.
 fn named_not_secret(text: &str, value_start: usize) -> bool {
     let head = &text[text.floor_char_boundary(value_start.saturating_sub(80))..value_start];
     let line = head.rsplit('\n').next().unwrap_or(head);
@@ -1115,7 +1117,7 @@ fn named_not_secret(text: &str, value_start: usize) -> bool {
         "id", "ids", "name", "names", "type", "length", "size", "path", "file", "url", "uri",
         "version", "count", "format", "prefix", "alias",
     ];
-    let secret_id = (name.contains("secret") || name.contains("passw")) && name.ends_with("id");
+    let secret_id = name.ends_with("secretid") || name.ends_with("passwordid");
     NOT_SECRET.iter().any(|w| name.contains(w))
         || !secret_id && SUFFIXES.iter().any(|s| name.ends_with(s))
 }
@@ -1169,8 +1171,13 @@ fn value_before(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let value = text[range.clone()].trim_end_matches(['.', '=', '-']);
     let range = range.start..range.start + value.len();
-    // `ops_eyJzaWduSW5B...`: an elided value in documentation is not a credential.
-    let truncated = text[range.end..].starts_with("..") || text[range.end..].starts_with('…');
+    // `ops_eyJzaWduSW5B...`, `xoxp-5723…-####`: an elided or masked value in documentation is not a
+    // credential.
+    let rest = &text[range.end..];
+    let masked = ["##", "**"]
+        .iter()
+        .any(|m| rest.trim_start_matches('-').starts_with(m));
+    let truncated = masked || rest.starts_with("..") || rest.starts_with('…');
     if value.len() < 16
         || placeholder(value)
         || truncated
@@ -1186,9 +1193,8 @@ fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     }
     // Paths, URLs and dotted identifiers are not tokens; words joined by `-` or `_` (`user-profile-cache-v2`)
     // are names. Base64 may hold a `/` or two among mixed-case runs.
-    // `api-key-YmVk…`: a name going on, not a value after one.
-    let glued = value.starts_with('-')
-        && text[..range.start].ends_with(|c: char| c.is_ascii_alphanumeric());
+    // `api-key-YmVk…`: a name going on, not a value after one; no value starts inside a word.
+    let glued = text[..range.start].ends_with(|c: char| c.is_ascii_alphanumeric());
     let path = value.starts_with(['/', '.', '~'])
         || value.starts_with("//")
         || value.contains("://")
