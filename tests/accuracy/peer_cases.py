@@ -608,29 +608,38 @@ def git_commit(checkout: str) -> str:
     return commit.stdout.strip() if commit.returncode == 0 else "unknown commit"
 
 
-def palisade_found(rows, exe: str) -> tuple[list[bool], list[set[str]]]:
-    """Whether the default bundle reports a SECRET (or the case's category) in each case, and which rules."""
+def scanned(rows, command: list[str]) -> list[list[dict]]:
+    """Each case's findings from `command FILE.jsonl`, which answers a JSON line per {"id", "text"} line (as
+    `palisade scan --jsonl` and `peers.py` do). Exit 1 means only that something was denied."""
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as f:
         for i, r in enumerate(rows):
             f.write(json.dumps({"id": str(i), "text": r["text"]}) + "\n")
         path = f.name
     try:
-        out = subprocess.run([exe, "scan", "--jsonl", path], capture_output=True, text=True)
+        out = subprocess.run([*command, path], capture_output=True, text=True)
     finally:
         os.unlink(path)
     if out.returncode not in (0, 1):
-        sys.exit(f"palisade scan failed ({out.returncode}): {out.stderr.strip()}")
-    found = [False] * len(rows)
-    rules: list[set[str]] = [set() for _ in rows]
+        sys.exit(f"{' '.join(command)} failed ({out.returncode}): {out.stderr.strip()}")
+    findings: list[list[dict]] = [[] for _ in rows]
     for line in out.stdout.splitlines():
         row = json.loads(line)
-        i = int(row["id"])
-        wanted = rows[i].get("category", "SECRET")
-        span = rows[i].get("span")
-        rules[i] = {f["rule"].split(".", 1)[-1] for f in row["findings"] if f["category"] == wanted
-                    and (span is None or f["start"] < span[1] and f["end"] > span[0])}
-        found[i] = bool(rules[i])
-    return found, rules
+        findings[int(row["id"])] = row["findings"]
+    return findings
+
+
+def covers(case: dict, finding: dict) -> bool:
+    """A finding of the case's category (SECRET unless it says), over the case's span if it has one."""
+    span = case.get("span")
+    return (finding["category"] == case.get("category", "SECRET")
+            and (span is None or finding["start"] < span[1] and finding["end"] > span[0]))
+
+
+def palisade_found(rows, exe: str) -> tuple[list[bool], list[set[str]]]:
+    """Whether the default bundle reports each case, and with which rules."""
+    rules = [{f["rule"].split(".", 1)[-1] for f in findings if covers(case, f)}
+             for case, findings in zip(rows, scanned(rows, [exe, "scan", "--jsonl"]))]
+    return [bool(r) for r in rules], rules
 
 
 def gitleaks_found(rows, exe: str) -> list[bool | None]:
@@ -666,25 +675,10 @@ def detect_secrets_found(rows, python: str) -> list[bool]:
 
 
 def presidio_found(rows, python: str) -> list[bool]:
-    """Whether Presidio (tests/accuracy/peers.py's configuration, threshold 0) reports the case's entity type
-    over the case's span (any span for a negative)."""
+    """Whether Presidio (tests/accuracy/peers.py's configuration, threshold 0) reports each case."""
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers.py")
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as f:
-        for i, r in enumerate(rows):
-            f.write(json.dumps({"id": str(i), "text": r["text"]}) + "\n")
-        path = f.name
-    try:
-        out = subprocess.run([python, script, "presidio", path], capture_output=True, text=True, check=True)
-    finally:
-        os.unlink(path)
-    found = [False] * len(rows)
-    for line in out.stdout.splitlines():
-        row = json.loads(line)
-        i = int(row["id"])
-        span = rows[i].get("span")
-        found[i] = any(f["category"] == rows[i].get("category") and
-                       (span is None or f["start"] < span[1] and f["end"] > span[0]) for f in row["findings"])
-    return found
+    return [any(covers(case, f) for f in findings)
+            for case, findings in zip(rows, scanned(rows, [python, script, "presidio"]))]
 
 
 def percent(part: int, whole: int) -> str:

@@ -633,6 +633,17 @@ fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
     }
 }
 
+/// The number the digits `d` spell.
+fn number(d: &[u8]) -> u32 {
+    d.iter().fold(0, |acc, &x| acc * 10 + u32::from(x))
+}
+
+/// Letters of `value` are all capitals or all small (`AB123456C`, `ab123456c`; not `Ab123456c`).
+fn one_case(value: &str) -> bool {
+    !(value.bytes().any(|b| b.is_ascii_uppercase())
+        && value.bytes().any(|b| b.is_ascii_lowercase()))
+}
+
 fn digits(s: &str) -> Vec<u8> {
     s.bytes()
         .filter(u8::is_ascii_digit)
@@ -769,8 +780,7 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
         return None;
     }
     let d = digits(value);
-    let num = |s: &[u8]| s.iter().fold(0u32, |acc, &x| acc * 10 + u32::from(x));
-    let (area, group, serial) = (num(&d[0..3]), num(&d[3..5]), num(&d[5..9]));
+    let (area, group, serial) = (number(&d[0..3]), number(&d[3..5]), number(&d[5..9]));
     // The SSA never assigns area 000, 666 or 900-999, group 00 or serial 0000.
     if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 {
         return None;
@@ -842,10 +852,7 @@ fn validate_iban(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         return None;
     }
     let range = range.start..end;
-    let written = &text[range.clone()];
-    if written.bytes().any(|b| b.is_ascii_uppercase())
-        && written.bytes().any(|b| b.is_ascii_lowercase())
-    {
+    if !one_case(&text[range.clone()]) {
         return None;
     }
     if before(text, range.start).is_some_and(is_word)

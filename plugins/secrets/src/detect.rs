@@ -892,16 +892,7 @@ fn curl_user(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .collect();
     let (user, password) = unquoted.split_once(':')?;
     let real = |part: &str| {
-        let classes = [
-            part.bytes().any(|b| b.is_ascii_lowercase()),
-            part.bytes().any(|b| b.is_ascii_uppercase()),
-            part.bytes().any(|b| b.is_ascii_digit()),
-            part.bytes().any(|b| !b.is_ascii_alphanumeric()),
-        ];
-        part.len() >= 8
-            && classes.iter().filter(|&&c| c).count() >= 2
-            && !placeholder(part)
-            && !templated(part)
+        part.len() >= 8 && char_classes(part) >= 2 && !placeholder(part) && !templated(part)
     };
     if unquoted.contains(['<', '>', '[']) {
         return None;
@@ -1059,18 +1050,31 @@ fn password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     {
         return None;
     }
-    let classes = [
-        value.bytes().any(|b| b.is_ascii_lowercase()),
-        value.bytes().any(|b| b.is_ascii_uppercase()),
-        value.bytes().any(|b| b.is_ascii_digit()),
-        value.bytes().any(|b| !b.is_ascii_alphanumeric()),
-    ];
     let dotted_name = value.matches('.').count() >= 1
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
-    (classes.iter().filter(|&&c| c).count() >= 3 && !dotted_name && entropy(value) >= 2.5)
-        .then_some(range)
+    (char_classes(value) >= 3 && !dotted_name && entropy(value) >= 2.5).then_some(range)
+}
+
+/// How many of lowercase letters, capitals, digits and other characters `value` has.
+fn char_classes(value: &str) -> usize {
+    let b = value.as_bytes();
+    [
+        b.iter().any(u8::is_ascii_lowercase),
+        b.iter().any(u8::is_ascii_uppercase),
+        b.iter().any(u8::is_ascii_digit),
+        b.iter().any(|c| !c.is_ascii_alphanumeric()),
+    ]
+    .into_iter()
+    .filter(|&c| c)
+    .count()
+}
+
+/// The line before byte `start`, at most `width` bytes of it.
+fn line_before(text: &str, start: usize, width: usize) -> &str {
+    let head = &text[text.floor_char_boundary(start.saturating_sub(width))..start];
+    head.rsplit('\n').next().unwrap_or(head)
 }
 
 /// Names of values that are not secrets, though they look like them.
@@ -1089,12 +1093,7 @@ const NOT_SECRET: &[&str] = &[
 /// Whether the line before `start` names the value as one of [`NOT_SECRET`] (a name/value pair's
 /// `name="authenticity_token" value="…"`).
 fn not_secret_word_before(text: &str, start: usize) -> bool {
-    let head = &text[text.floor_char_boundary(start.saturating_sub(120))..start];
-    let line = head
-        .rsplit('\n')
-        .next()
-        .unwrap_or(head)
-        .to_ascii_lowercase();
+    let line = line_before(text, start, 120).to_ascii_lowercase();
     NOT_SECRET.iter().any(|w| line.contains(w))
 }
 
@@ -1102,9 +1101,7 @@ fn not_secret_word_before(text: &str, start: usize) -> bool {
 /// CSRF token or a nonce, an id, a name, a size (`public_key = …`, `primaryKey==…`, `csrf-token=…`,
 /// `secret_name: …`, `key_id = …`, `<UserSecretsId>`). A `secret_id` (Vault's AppRole) is a secret.
 fn named_not_secret(text: &str, value_start: usize) -> bool {
-    let head = &text[text.floor_char_boundary(value_start.saturating_sub(80))..value_start];
-    let line = head.rsplit('\n').next().unwrap_or(head);
-    let name: String = line
+    let name: String = line_before(text, value_start, 80)
         .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
         .rsplit(|c: char| !(c.is_ascii_alphanumeric() || "_-.".contains(c)))
         .next()

@@ -2,7 +2,7 @@
 //! identifier has one. An identifier with no check digit, or a bare run of digits that many other numbers
 //! share, counts only next to a word that names it.
 
-use super::{after, before, digits, has_cue, is_word, stands_alone};
+use super::{after, before, digits, has_cue, is_word, number, one_case, stands_alone};
 use std::ops::Range;
 
 type Checked = Option<(Range<usize>, f32)>;
@@ -15,16 +15,6 @@ fn after_plus(text: &str, range: &Range<usize>) -> bool {
 /// Neither side of the value touches a letter or a digit.
 fn bounded(text: &str, range: &Range<usize>) -> bool {
     !before(text, range.start).is_some_and(is_word) && !after(text, range.end).is_some_and(is_word)
-}
-
-/// Letters of `value` are all capitals or all small (`AB123456C`, `ab123456c`; not `Ab123456c`).
-fn one_case(value: &str) -> bool {
-    !(value.bytes().any(|b| b.is_ascii_uppercase())
-        && value.bytes().any(|b| b.is_ascii_lowercase()))
-}
-
-fn number(d: &[u8]) -> u32 {
-    d.iter().fold(0, |acc, &x| acc * 10 + u32::from(x))
 }
 
 /// A calendar date; `year` in full.
