@@ -8,7 +8,7 @@ use palisade::check::{self, Checked};
 use palisade::payload::{ContentType, Shape};
 use serde_json::{json, Value};
 
-use crate::util::{default_bundle, edited_default_bundle, key, leaves};
+use crate::util::{default_bundle, edited_default_bundle, key, leaves, load, testbed, HEADER};
 
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
 
@@ -952,4 +952,67 @@ fn findings_in_strings_no_shape_names_carry_their_own_location() {
     // The joined check names the body as a whole for what it reports about the exchange.
     let reported: Vec<&str> = c.findings.iter().map(|f| f.location.as_str()).collect();
     assert_eq!(reported, [""], "{:#?}", c.findings);
+}
+
+/// A plugin whose finding takes in the quotes around a value: redacting it would leave the JSON it sits in
+/// invalid — tool-call arguments (JSON in a string) and a tool_use input (JSON itself) alike.
+fn quote_eater() -> palisade::bundle::Bundle {
+    load(&format!(
+        "{HEADER}{}",
+        testbed(
+            "quotes",
+            r#"{ mode = "find", needles = ["\"ana@example.com\"", "bob@example.com"], category = "EMAIL_ADDRESS" }"#,
+            ""
+        )
+    ))
+    .expect("loads")
+}
+
+#[test]
+fn a_redaction_that_would_break_tool_call_json_denies_instead() {
+    let bundle = quote_eater();
+    let call = |to: &str| {
+        json!({"model": "gpt-4o", "messages": [
+            {"role": "user", "content": "Mail the customer."},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+                "function": {"name": "send_mail", "arguments": format!("{{\"to\":\"{to}\"}}")}}]}
+        ]})
+    };
+    let use_tool = |to: &str| {
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [
+            {"role": "user", "content": "Mail the customer."},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "send_mail",
+                "input": {"to": to}}]}
+        ]})
+    };
+    for (body, at) in [
+        (
+            &call as &dyn Fn(&str) -> Value,
+            "/messages/1/tool_calls/0/function/arguments",
+        ),
+        (&use_tool, "/messages/1/content/0/input"),
+    ] {
+        // The control: a finding inside the string is redacted in place and the JSON still parses.
+        let c = check_with(&bundle, &body("bob@example.com"), Dir::Input);
+        assert_eq!(c.outcome, Outcome::Modify, "{:?}", c.reason);
+        assert!(!c.content.contains("bob@example.com"));
+        let out: Value = serde_json::from_str(&c.content).unwrap();
+        let redacted = pointer(&out, at);
+        let inner = redacted.as_str().map_or(redacted.clone(), |s| {
+            serde_json::from_str(s).expect("arguments are still JSON")
+        });
+        assert_eq!(inner, json!({"to": "[EMAIL_ADDRESS]"}));
+
+        // The same redaction taking in the quotes: the body is denied, not passed on broken or unredacted.
+        let c = check_with(&bundle, &body("ana@example.com"), Dir::Input);
+        assert_eq!(c.outcome, Outcome::Deny, "{at}");
+        let reason = c.reason.as_deref().unwrap_or_default();
+        assert!(
+            reason.contains("cannot be applied")
+                && reason.contains(at)
+                && reason.contains("would leave its JSON invalid"),
+            "{reason}"
+        );
+        assert!(!c.content.contains("ana@example.com"), "{}", c.content);
+    }
 }
