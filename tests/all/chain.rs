@@ -161,6 +161,19 @@ fn policy_actions_per_category_with_plugin_overrides() {
         run(&bundle, "hello alice, card 4242424242424242").text,
         v.text
     );
+    // … and tells values apart: another value in the same text gets another one, the same value again
+    // the same one (a pseudonym that ignored the value would pass the checks above).
+    let two =
+        load(&manifest.replace(r#"needle = "alice""#, r#"needles = ["alice", "alicf"]"#)).unwrap();
+    let text = run(&two, "alice, alicf and alice").text;
+    let pseudonyms: Vec<&str> = text.split(", ").flat_map(|p| p.split(" and ")).collect();
+    assert_eq!(pseudonyms.len(), 3, "{text}");
+    assert!(
+        pseudonyms.iter().all(|p| p.starts_with("[PERSON:")),
+        "{text}"
+    );
+    assert_ne!(pseudonyms[0], pseudonyms[1], "{text}");
+    assert_eq!(pseudonyms[0], pseudonyms[2], "{text}");
     let actions: Vec<_> = v
         .findings
         .iter()
@@ -276,4 +289,29 @@ fn a_rewriting_action_on_a_finding_with_no_span_denies() {
     );
     assert_eq!(v.findings[0].action, Action::Deny);
     assert_eq!(v.text, "some text");
+}
+
+#[test]
+fn hash_pseudonyms_of_different_values_differ() {
+    let key = palisade::policy::HashKey::new(*b"a key");
+    // The hex part: `[CATEGORY:` before it differs by category whatever the hash does.
+    let pseudonym = |category: &str, value: &str| {
+        let replaced = palisade::policy::replacement(Action::Hash, category, value, &key);
+        let hex = replaced.strip_prefix(&format!("[{category}:")).unwrap();
+        hex.trim_end_matches(']').to_string()
+    };
+    // Ten thousand values that differ by a character or two: ten thousand pseudonyms.
+    let values: Vec<String> = (0..10_000)
+        .map(|i| format!("user{i}@example.com"))
+        .collect();
+    let distinct: std::collections::HashSet<String> = values
+        .iter()
+        .map(|v| pseudonym("EMAIL_ADDRESS", v))
+        .collect();
+    assert_eq!(distinct.len(), values.len());
+    // The category is part of what is hashed: the same digits as two kinds of number are not linkable.
+    assert_ne!(
+        pseudonym("PHONE_NUMBER", "4155550132"),
+        pseudonym("US_BANK_NUMBER", "4155550132")
+    );
 }
