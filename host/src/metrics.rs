@@ -113,6 +113,14 @@ impl Metrics {
         let reloads = Family::<ResultLabel, Counter>::default();
         registry.register("reloads", "Bundle reloads, by result", reloads.clone());
         let audit = Family::<ResultLabel, Counter>::default();
+        // Exported at 0 from the start, so an alert on their increase sees the first one, and an absent
+        // series never stands in for zero.
+        for result in ["ok", "error"] {
+            reloads.get_or_create(&ResultLabel { result });
+        }
+        for result in ["written", "dropped", "error"] {
+            audit.get_or_create(&ResultLabel { result });
+        }
         registry.register(
             "audit_events",
             "Audit events written, dropped because the sink fell behind, or failed to write",

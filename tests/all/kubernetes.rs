@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use palisade::bundle;
 use palisade::server::proto::admin_client::AdminClient;
-use palisade::server::proto::Decision;
+use palisade::server::proto::{Decision, StatusRequest};
 use serde::Deserialize;
 use serde_yaml::Value;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -349,6 +349,34 @@ async fn a_configmap_update_reloads_exactly_once_under_load_without_a_failed_cal
     let metrics = server.metrics().await;
     assert_eq!(reloads(&metrics, "ok"), updates.len() as u64, "{metrics}");
     assert_eq!(reloads(&metrics, "error"), 0, "{metrics}");
+
+    // A broken update is one error, counted, and the running bundle keeps answering.
+    volume.update(&manifest.replacen("[bundle]", "[bundle", 1));
+    let started = Instant::now();
+    while reloads(&server.metrics().await, "error") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the broken update was never counted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(palisade::reload::DEBOUNCE * 4).await;
+    let metrics = server.metrics().await;
+    assert_eq!(reloads(&metrics, "error"), 1, "{metrics}");
+    assert_eq!(reloads(&metrics, "ok"), updates.len() as u64, "{metrics}");
+    let status = admin.status(StatusRequest {}).await.unwrap().into_inner();
+    assert_eq!(status.bundle, "cluster@2026.11.4");
+    assert!(
+        status.last_reload_error.contains("bundle.toml"),
+        "{:?}",
+        status.last_reload_error
+    );
+    let r = server
+        .client()
+        .await
+        .check(text("write to ana@example.com"))
+        .await;
+    assert_eq!(r.unwrap().into_inner().decision(), Decision::Modify);
 }
 
 fn signal(server: &Server, name: &str) {

@@ -180,12 +180,15 @@ impl Drop for Server {
     }
 }
 
-/// The value of the sample `series` (name and labels, exactly as exposed) on a Prometheus page; 0 when
-/// absent, as Prometheus reads a counter never incremented.
+/// The value of the sample `series` (name and labels, exactly as exposed) on a Prometheus page. An
+/// absent series fails the test rather than read as 0: a check that a counter stayed at 0 would otherwise
+/// pass for a counter that is never exported.
 pub(crate) fn sample(page: &str, series: &str) -> u64 {
     page.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0, |n| n.parse().expect("a counter"))
+        .unwrap_or_else(|| panic!("no series {series} on the page:\n{page}"))
+        .parse()
+        .expect("a counter or a gauge of whole numbers")
 }
 
 /// Sends `messages` as one CheckStream: everything it released, and its last answer (the decision).
