@@ -116,10 +116,10 @@ impl Metrics {
         // Exported at 0 from the start, so an alert on their increase sees the first one, and an absent
         // series never stands in for zero.
         for result in ["ok", "error"] {
-            reloads.get_or_create(&ResultLabel { result });
+            let _ = reloads.get_or_create(&ResultLabel { result });
         }
         for result in ["written", "dropped", "error"] {
-            audit.get_or_create(&ResultLabel { result });
+            let _ = audit.get_or_create(&ResultLabel { result });
         }
         registry.register(
             "audit_events",

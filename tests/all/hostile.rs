@@ -141,6 +141,99 @@ fn a_plugin_can_reach_no_file_environment_socket_or_thread() {
     );
 }
 
+/// The escape probe's positive control: the same component, run by a host that *grants* what Palisade
+/// withholds (a preopened directory, the environment, arguments, the network), reports each escape — so
+/// the probe above answering "sandboxed" means the sandbox held, not that the probe cannot tell. Threads
+/// have no control: wasm32-wasip2 has no way to spawn one, whatever a host grants.
+#[test]
+fn the_escape_probe_reports_every_capability_a_host_grants() {
+    use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+    use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+    mod granted {
+        wasmtime::component::bindgen!({ world: "guardrail", path: "../wit" });
+    }
+    use granted::palisade::guardrail::types::{Context, Direction};
+
+    struct Generous {
+        wasi: WasiCtx,
+        table: ResourceTable,
+    }
+    impl WasiView for Generous {
+        fn ctx(&mut self) -> WasiCtxView<'_> {
+            WasiCtxView {
+                ctx: &mut self.wasi,
+                table: &mut self.table,
+            }
+        }
+    }
+    impl granted::palisade::guardrail::types::Host for Generous {}
+    impl granted::palisade::guardrail::host::Host for Generous {
+        fn log(&mut self, _: granted::palisade::guardrail::host::Level, _: String) {}
+    }
+
+    let engine = wasmtime::Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    granted::Guardrail::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).unwrap();
+    let component = Component::new(&engine, crate::util::testbed_wasm()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let writable = tempfile::tempdir().unwrap();
+    let wasi = WasiCtxBuilder::new()
+        .preopened_dir(writable.path(), ".", FsPerms::ReadWrite)
+        .unwrap()
+        .preopened_dir("/etc", "/etc", FsPerms::ReadOnly)
+        .unwrap()
+        .env("GRANTED", "yes")
+        .inherit_network()
+        .allow_tcp(true)
+        .build();
+    let mut store = wasmtime::Store::new(
+        &engine,
+        Generous {
+            wasi,
+            table: ResourceTable::new(),
+        },
+    );
+    let plugin = granted::Guardrail::instantiate(&mut store, &component, &linker).unwrap();
+    plugin
+        .call_configure(&mut store, r#"{"mode": "escape"}"#)
+        .unwrap()
+        .unwrap();
+    let context = Context {
+        direction: Direction::Input,
+        principal: None,
+        destination: None,
+        tool: None,
+        labels: vec![],
+        metadata: vec![],
+        location: String::new(),
+    };
+    let verdict = plugin
+        .call_inspect(
+            &mut store,
+            &context,
+            &listener.local_addr().unwrap().to_string(),
+        )
+        .unwrap();
+    let granted::palisade::guardrail::types::Decision::Deny(reason) = verdict.decision else {
+        panic!(
+            "the probe escaped nowhere under a generous host: {:?}",
+            verdict.labels
+        );
+    };
+    for escape in [
+        "read /etc/passwd",
+        "read .",
+        "wrote a file",
+        "saw environment variables",
+        "opened a socket",
+    ] {
+        assert!(reason.contains(escape), "{escape:?} not in {reason:?}");
+    }
+    assert!(writable.path().join("palisade-escape").exists());
+}
+
 #[test]
 fn a_panic_is_a_trap_and_the_plugin_recovers_with_a_fresh_instance() {
     let bundle = hostile("panic", "skip", "");
