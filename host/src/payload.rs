@@ -86,10 +86,12 @@ pub enum PayloadError {
         column: usize,
     },
     /// An object in the body has the same key twice. Parsers disagree on which copy counts (most keep the
-    /// last, some the first), so inspecting one copy could pass the other to the model unread.
-    #[error("body has the key {key:?} twice in one object, at line {line} column {column}; send each key once (the model's parser might read the copy Palisade did not)")]
+    /// last, some the first), so inspecting one copy could pass the other to the model unread. The message
+    /// gives where, not the key: a key is caller data (it may be the very value a policy hides), and the
+    /// message reaches the log and the audit trail.
+    #[error("body has a key twice in one object, the second copy at line {line} column {column}; send each key once (the model's parser might read the copy Palisade did not)")]
     DuplicateKey {
-        /// The key, decoded.
+        /// The key, decoded; for the caller's code, never in the message.
         key: String,
         /// 1-based line.
         line: usize,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request as In;
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request::RequestBody;
-use palisade::server::proto::{CheckRequest, CheckStreamRequest, Direction};
+use palisade::server::proto::{check_request, CheckRequest, CheckStreamRequest, Direction};
 use serde_json::Value;
 
 use crate::serve::{text, Server};
@@ -13,6 +13,8 @@ use crate::serve::{text, Server};
 const EMAIL: &str = "ana.silva@example.com";
 const AWS_KEY: &str = "AKIAZ7QW3RTY5UIO2PAS";
 const QUERY_TOKEN: &str = "ghp_R4nd0mT0k3nV4lu3F0rTh3Qu3ryStr1ngX9";
+/// What [`planted_traffic`] plants: none of it may reach the audit trail or the log.
+pub(crate) const PLANTED: [&str; 5] = [EMAIL, "ana.silva", "AKIAZ7QW3RTY", AWS_KEY, QUERY_TOKEN];
 
 /// The audit events written to `path`, one per line.
 pub(crate) fn events(path: &std::path::Path) -> Vec<Value> {
@@ -23,12 +25,11 @@ pub(crate) fn events(path: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("audit.jsonl");
-    let mut server =
-        Server::start(&["--audit", path.to_str().unwrap(), "--http", "127.0.0.1:0"]).await;
+/// One exchange of each kind on every transport, each carrying planted values: a prompt over gRPC
+/// (redacted), a tool call (denied), a model's answer over the HTTP API, a streamed answer, Envoy ext_authz
+/// and ext_proc with a credential in the query string, and a call refused for bad input. The server needs
+/// `--http`.
+pub(crate) async fn planted_traffic(server: &Server) {
     let mut client = server.client().await;
 
     // A prompt to a model, with an email: redacted.
@@ -118,12 +119,43 @@ async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
         })
         .await;
     assert!(refused.is_err());
+    // Bodies refused for what they are, with values where an error message might quote them: a key
+    // twice (the key is a value), and JSON cut off inside a credential.
+    for (id, body) in [
+        (
+            "dup-1",
+            format!(r#"{{"messages": [], "{EMAIL}": 1, "{EMAIL}": 2}}"#),
+        ),
+        (
+            "broken-1",
+            format!(r#"{{"messages": [{{"content": "{AWS_KEY}"#),
+        ),
+    ] {
+        let refused = client
+            .check(CheckRequest {
+                request_id: id.into(),
+                content: Some(check_request::Content::Body(body.into_bytes())),
+                content_type: "application/json".into(),
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(refused.unwrap_err().code(), tonic::Code::InvalidArgument);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut server =
+        Server::start(&["--audit", path.to_str().unwrap(), "--http", "127.0.0.1:0"]).await;
+    planted_traffic(&server).await;
 
     // Shutting down writes out what is queued.
     server.terminate();
 
     let raw = std::fs::read_to_string(&path).unwrap();
-    for value in [EMAIL, "ana.silva", AWS_KEY, QUERY_TOKEN] {
+    for value in PLANTED {
         assert!(
             !raw.contains(value),
             "the audit trail holds {value}:\n{raw}"
@@ -141,7 +173,7 @@ async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
             (key, e)
         })
         .collect();
-    assert_eq!(events.len(), 7, "{raw}");
+    assert_eq!(events.len(), 9, "{raw}");
     let expect = [
         ("prompt-1", "prompt", "grpc", "input", "modify"),
         ("tool-1", "tool_call", "grpc", "input", "deny"),
@@ -214,11 +246,14 @@ async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
         );
         assert_eq!(e["findings"][0]["location"], "/messages/0/content", "{e}");
     }
-    let refused = by_id[&("grpc", "bad-1")];
-    assert_eq!(
-        (&refused["event"], &refused["code"]),
-        (&Value::from("refused"), &Value::from("InvalidArgument"))
-    );
+    for id in ["bad-1", "dup-1", "broken-1"] {
+        let refused = by_id[&("grpc", id)];
+        assert_eq!(
+            (&refused["event"], &refused["code"]),
+            (&Value::from("refused"), &Value::from("InvalidArgument")),
+            "{refused}"
+        );
+    }
 }
 
 #[test]

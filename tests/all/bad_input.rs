@@ -99,14 +99,14 @@ async fn deep_or_ambiguous_json_is_refused_with_where() {
     );
 
     // A second copy of `messages` would reach a model that keeps the last key unread by a guardrail that
-    // kept the first, or the other way round: refused, naming the key.
+    // kept the first, or the other way round: refused, saying where (not the key, which is caller data).
     let twice = r#"{"messages": [{"role": "user", "content": "ssn 123-45-6789"}],
  "messages": [{"role": "user", "content": "hello"}]}"#;
     let e = client.check(json_body(twice)).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(
         e.message()
-            .contains("the key \"messages\" twice in one object, at line 2"),
+            .contains("a key twice in one object, the second copy at line 2 column 11"),
         "{}",
         e.message()
     );

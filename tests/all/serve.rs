@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use palisade::server::proto::admin_client::AdminClient;
@@ -31,6 +31,10 @@ pub(crate) struct Server {
     pub(crate) metrics_addr: Option<SocketAddr>,
     /// Where the HTTP/JSON API is served, when started with `--http`.
     pub(crate) http_addr: Option<SocketAddr>,
+    /// Every line the server has written to standard error, kept for tests that read its log.
+    log: Arc<Mutex<Vec<String>>>,
+    /// Reads standard error until the server exits.
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -59,8 +63,11 @@ impl Server {
         mut command: Command,
         tls: Option<tonic::transport::ClientTlsConfig>,
     ) -> Server {
+        // The caller may ask for another log level; the tests read `info` lines otherwise.
+        if !command.get_envs().any(|(name, _)| name == "PALISADE_LOG") {
+            command.env("PALISADE_LOG", "info");
+        }
         let mut child = command
-            .env("PALISADE_LOG", "info")
             .env_remove("PALISADE_BUNDLE")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -69,9 +76,14 @@ impl Server {
             .expect("palisade starts");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let log_reader = std::thread::spawn({
+            let log = log.clone();
+            move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    log.lock().unwrap().push(line.clone());
+                    let _ = tx.send(line);
+                }
             }
         });
         // `key=ADDR` in a human log line, `"key":"ADDR"` in a JSON one.
@@ -100,6 +112,8 @@ impl Server {
             tls,
             metrics_addr,
             http_addr,
+            log,
+            log_reader: Some(log_reader),
         };
         let mut health = HealthClient::new(server.channel().await);
         let started = Instant::now();
@@ -164,6 +178,14 @@ impl Server {
             .unwrap();
         assert!(status.success());
         assert_eq!(self.child.wait().unwrap().code(), Some(0));
+    }
+
+    /// Everything the server wrote to standard error, once it has exited (after [`Server::terminate`]).
+    pub(crate) fn log_after_exit(&mut self) -> Vec<String> {
+        if let Some(reader) = self.log_reader.take() {
+            reader.join().expect("the log reader ends with the server");
+        }
+        self.log.lock().unwrap().clone()
     }
 
     /// Which bundle answers a Check right now (`name@version`).
