@@ -88,9 +88,9 @@ pub(crate) async fn planted_traffic(server: &Server) {
         .and_then(|r| r.http.as_mut())
         .unwrap();
     http.path = format!("/v1/chat/completions?api_key={QUERY_TOKEN}");
-    crate::ext_authz::check(&server, request).await;
+    crate::ext_authz::check(server, request).await;
     // Envoy ext_proc, buffering a chat request body.
-    let mut envoy = crate::ext_proc::Envoy::connect(&server).await;
+    let mut envoy = crate::ext_proc::Envoy::connect(server).await;
     let with_query = format!("/v1/chat/completions?api_key={QUERY_TOKEN}#frag");
     envoy
         .send(In::RequestHeaders(crate::ext_proc::headers(
