@@ -129,17 +129,32 @@ fn wasm_vs_native(c: &mut Criterion) {
     let classification_native =
         classification::Classifier::new(true, Vec::new(), classification::default_escalations());
     let (_classification_dir, classification_wasm) = alone(&engine, "classification");
+    // The prompts have no markings for `classification`; this text has, so its comparison means something.
+    let marked = format!(
+        "SECRET//NOFORN\n{}\n(S//REL TO USA) and a TOP SECRET annex.",
+        prompt(1 << 10)
+    );
+    assert!(!classification_native.classify(&marked, &[]).is_empty());
+    let wasm = [&pii_wasm, &secrets_wasm, &classification_wasm];
+    assert_same_findings(
+        &marked,
+        &pii_native,
+        &secrets_native,
+        &classification_native,
+        &key,
+        wasm,
+    );
     let mut group = c.benchmark_group("wasm-vs-native");
     for size in [1usize << 10, 4 << 10, 64 << 10] {
         for (kind, text) in [("findings", prompt(size)), ("clean", clean(size))] {
-            // Like for like: the plugin finds what its native build finds.
-            assert_eq!(
-                pii_native.detect(&text).len(),
-                wasm_findings(&pii_wasm, &text, &key)
-            );
-            assert_eq!(
-                secrets_native.detect(&text).len(),
-                wasm_findings(&secrets_wasm, &text, &key)
+            // Like for like: each plugin finds what its native build finds, rule for rule and span for span.
+            assert_same_findings(
+                &text,
+                &pii_native,
+                &secrets_native,
+                &classification_native,
+                &key,
+                [&pii_wasm, &secrets_wasm, &classification_wasm],
             );
             group.throughput(Throughput::Bytes(size as u64));
             let id = |what: &str| BenchmarkId::new(format!("{what}/{kind}"), size);
@@ -166,6 +181,53 @@ fn wasm_vs_native(c: &mut Criterion) {
         }
     }
     group.finish();
+}
+
+/// What a detector found: each finding's rule id and span, sorted.
+type Found = Vec<(String, Option<std::ops::Range<usize>>)>;
+
+/// Panics unless the three stock plugins as Wasm (`pii`, `secrets`, `classification`, each alone in a
+/// bundle) find in `text` exactly what the native detectors find: the same rules at the same spans.
+fn assert_same_findings(
+    text: &str,
+    pii: &pii::Detector,
+    secrets: &secrets::Detector,
+    classification: &classification::Classifier,
+    key: &HashKey,
+    wasm: [&Bundle; 3],
+) {
+    let sorted = |mut found: Found| {
+        found.sort_by_key(|(rule, span)| (span.as_ref().map(|s| (s.start, s.end)), rule.clone()));
+        found
+    };
+    let native: [Found; 3] = [
+        pii.detect(text)
+            .into_iter()
+            .map(|h| (h.rule.to_string(), Some(h.range)))
+            .collect(),
+        secrets
+            .detect(text)
+            .into_iter()
+            .map(|h| (format!("secret.{}", h.rule), Some(h.range)))
+            .collect(),
+        classification
+            .classify(text, &[])
+            .into_iter()
+            .map(|m| (m.rule.to_string(), m.range))
+            .collect(),
+    ];
+    for (native, bundle) in native.into_iter().zip(wasm) {
+        let request = Request {
+            text: text.to_string(),
+            ..Request::default()
+        };
+        let verdicts = chain::run(bundle, &request, key).unwrap();
+        assert!(verdicts.failures.is_empty(), "{:?}", verdicts.failures);
+        let found: Found = (verdicts.findings.into_iter())
+            .map(|f| (f.rule, f.span))
+            .collect();
+        assert_eq!(sorted(found), sorted(native), "{} in {text:?}", bundle.id());
+    }
 }
 
 /// One chain run of a one-plugin bundle: the text copied in, the plugin, findings back, policy.
@@ -204,6 +266,17 @@ fn varied_texts(c: &mut Criterion) {
     let engine = Engine::new().unwrap();
     let bundle = bundle::load_embedded(&engine).unwrap();
     let key = HashKey::new(*b"bench");
+    let classification =
+        classification::Classifier::new(true, Vec::new(), classification::default_escalations());
+    let alone: Vec<(&str, (tempfile::TempDir, Bundle))> =
+        (["pii", "secrets", "classification", "destinations"].into_iter())
+            .map(|name| (name, alone(&engine, name)))
+            .collect();
+    // Like for like on every text: each plugin as Wasm finds what its native build finds.
+    for text in &texts {
+        let wasm = [&alone[0].1 .1, &alone[1].1 .1, &alone[2].1 .1];
+        assert_same_findings(text, &pii, &secrets, &classification, &key, wasm);
+    }
     let mut group = c.benchmark_group("corpus");
     group.throughput(Throughput::Bytes(bytes as u64));
     group.sample_size(10);
@@ -242,13 +315,12 @@ fn varied_texts(c: &mut Criterion) {
         })
     });
     // Where the chain's time goes: each plugin alone as Wasm, and the chain with no plugin at all.
-    for name in ["pii", "secrets", "classification", "destinations"] {
-        let (_dir, alone) = alone(&engine, name);
+    for (name, (_dir, alone)) in &alone {
         group.bench_function(format!("{name}-wasm"), |b| {
             b.iter(|| {
                 texts
                     .iter()
-                    .map(|t| wasm_findings(&alone, t, &key))
+                    .map(|t| wasm_findings(alone, t, &key))
                     .sum::<usize>()
             })
         });

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use palisade::bundle::{self, Bundle};
-use palisade::chain::{Dir, Request};
+use palisade::chain::{Dir, Outcome, Request};
 use palisade::check;
 use palisade::engine::Engine;
 use palisade::payload::ContentType;
@@ -39,6 +39,11 @@ fn json_vs_text(c: &mut Criterion, bundle: &Bundle, key: &HashKey) {
         .collect();
     let body = serde_json::json!({"model": "gpt-4o", "messages": messages}).to_string();
     let plain = turns.join("\n");
+    // Like for like: both are read and redacted (each turn has the same phone number).
+    for (kind, content) in [(ContentType::Text, &plain), (ContentType::Json, &body)] {
+        let checked = check::run(bundle, kind, content.clone(), &output(), key).unwrap();
+        assert_eq!(checked.outcome, Outcome::Modify, "{kind:?}");
+    }
     let mut group = c.benchmark_group("payload");
     group.throughput(Throughput::Bytes(plain.len() as u64));
     group.bench_function("plain-text", |b| {
