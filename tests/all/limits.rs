@@ -2,6 +2,8 @@
 //! answered as deadlines (seen with a raw HTTP/2 client, so what is seen is what the server sent), streams
 //! that go quiet ended, streams past the limit refused.
 
+use std::time::{Duration, Instant};
+
 use bytes::Bytes;
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_client::ExternalProcessorClient;
 use envoy_types::pb::envoy::service::ext_proc::v3::ProcessingRequest;
@@ -308,13 +310,10 @@ async fn requests_past_the_in_flight_byte_budget_are_refused_before_they_are_rea
     framed.extend_from_slice(&(held as u32).to_be_bytes());
     framed.resize(held + 4, b'x');
     body.send_data(framed.into(), false).unwrap();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     while in_flight(&server).await < held as u64 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "never held"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(started.elapsed() < Duration::from_secs(30), "never held");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     // A 900 KiB payload is within --max-payload but not within what is left of the budget: refused, over
@@ -347,13 +346,13 @@ async fn requests_past_the_in_flight_byte_budget_are_refused_before_they_are_rea
 
     // The held call goes away; its bytes are given back, and the large payload is served.
     drop((body, response, send));
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     while in_flight(&server).await != 0 {
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
+            started.elapsed() < Duration::from_secs(30),
             "never given back"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.client().await.check(text(&payload)).await.unwrap();
 }
@@ -453,4 +452,65 @@ async fn an_answer_lists_a_thousand_findings_and_counts_the_rest() {
         assert!(event["findings"].as_array().unwrap().len() >= 1_000);
         assert_eq!(event["findings_dropped"], 500, "{event}");
     }
+}
+
+/// A gRPC health check over a new connection: whether it was answered SERVING.
+async fn health_over_a_new_connection(server: &Server) -> bool {
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+    let answer = health.check(HealthCheckRequest::default()).await;
+    answer.is_ok_and(|a| a.into_inner().status == 1)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_past_4096_wait_until_one_closes() {
+    let server = Server::start(&[]).await;
+    // 4,096 connections that never say a word hold every slot…
+    let mut held = Vec::with_capacity(4096);
+    for _ in 0..4096 {
+        held.push(tokio::net::TcpStream::connect(server.addr()).await.unwrap());
+    }
+    // … so the next one waits in the kernel's backlog, unanswered, …
+    let next = tokio::spawn({
+        let addr = server.addr();
+        async move {
+            let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                .unwrap()
+                .connect_lazy();
+            let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+            health.check(HealthCheckRequest::default()).await.is_ok()
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!next.is_finished(), "a 4,097th connection was served");
+    // … until one of them closes.
+    held.pop();
+    let served = tokio::time::timeout(Duration::from_secs(30), next).await;
+    assert!(matches!(served, Ok(Ok(true))), "{served:?}");
+    drop(held);
+    assert!(health_over_a_new_connection(&server).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http1_request_whose_headers_never_end_is_closed_after_30_seconds() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start(&["--http", "127.0.0.1:0"]).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.http_addr.unwrap())
+        .await
+        .unwrap();
+    tcp.write_all(
+        b"POST /v1/check HTTP/1.1\r\nhost: palisade\r\ncontent-type: application/json\r\n",
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(90), tcp.read_to_end(&mut answer)).await;
+    let took = started.elapsed();
+    assert!(read.is_ok(), "still open after {took:?}");
+    // Not sooner than promised (a timer fires late, never early), and not much later.
+    assert!(
+        took >= Duration::from_millis(29_500) && took < Duration::from_secs(60),
+        "closed after {took:?}"
+    );
+    assert!(health_over_a_new_connection(&server).await);
 }

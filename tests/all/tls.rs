@@ -375,3 +375,35 @@ async fn under_mtls_admin_answers_only_the_admin_clients() {
         .into_inner();
     assert_eq!(status.source, "embedded");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_handshake_that_never_comes_is_dropped_after_10_seconds() {
+    use tokio::io::AsyncReadExt;
+    let pki = Pki::new();
+    let server = Server::start_with(
+        &[
+            "--tls-cert",
+            &pki.path("server.pem"),
+            "--tls-key",
+            &pki.path("server.key"),
+        ],
+        Some(pki.client(None)),
+    )
+    .await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tcp.read_to_end(&mut answer),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(read.is_ok(), "still open after {took:?}");
+    // Not sooner than promised (a timer fires late, never early), and not much later.
+    assert!(
+        took >= std::time::Duration::from_millis(9_500)
+            && took < std::time::Duration::from_secs(30),
+        "closed after {took:?}"
+    );
+}
