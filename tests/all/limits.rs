@@ -514,3 +514,45 @@ async fn an_http1_request_whose_headers_never_end_is_closed_after_30_seconds() {
     );
     assert!(health_over_a_new_connection(&server).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_opens_and_cancels_streams_in_a_loop_is_cut_off() {
+    // CVE-2023-44487 ("rapid reset"): streams opened and reset at once cost the server work but never
+    // count against the concurrent-stream limit. The server ends such a connection.
+    let server = Server::start(&[]).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let (send, connection) = h2::client::handshake(tcp).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let request = || {
+        http::Request::post("http://palisade/grpc.health.v1.Health/Check")
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .unwrap()
+    };
+    let mut sent = 0;
+    for _ in 0..100_000 {
+        let Ok(mut ready) = send.clone().ready().await else {
+            break;
+        };
+        let Ok((response, body)) = ready.send_request(request(), false) else {
+            break;
+        };
+        // Dropping both halves of an unfinished stream resets it (RST_STREAM, CANCEL).
+        drop((response, body));
+        sent += 1;
+    }
+    let ended = tokio::time::timeout(Duration::from_secs(30), connection)
+        .await
+        .expect("the connection was ended");
+    let error = ended
+        .unwrap()
+        .expect_err("ended by the server, with an error");
+    assert!(
+        error.is_go_away() || error.is_io() || error.reason().is_some(),
+        "{error:?} after {sent} streams"
+    );
+    assert!(sent < 100_000, "all 100,000 reset streams were taken");
+    // Other callers are not affected.
+    assert!(health_over_a_new_connection(&server).await);
+}
