@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tomllib
 from collections import Counter, defaultdict
@@ -135,7 +136,6 @@ def below_floors(measured: dict[str, dict[str, float]], floors: dict[str, dict[s
 
 def floors_section(measured: dict[str, dict[str, float]], metrics: list[str]) -> str:
     """Today's figures as TOML lines, floors rounded down and ceilings up to 0.001."""
-    import math
     lines = []
     for name, got in measured.items():
         cells = []
@@ -158,7 +158,7 @@ def main() -> None:
     args = ap.parse_args()
     res = score(read(args.gold), read(args.pred))
     # The types the corpus has values of, one per line: what a floors section holds.
-    measured = {t: m for t, m in res["types"].items() if t not in ("ALL",) and m["gold"]}
+    measured = {t: m for t, m in res["types"].items() if t != "ALL" and m["gold"]}
     if args.print_floors:
         print(floors_section(measured, ["precision", "recall", "leak"]))
         return
