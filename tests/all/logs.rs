@@ -6,13 +6,13 @@ use std::process::Command;
 use crate::audit::{planted_traffic, PLANTED};
 use crate::serve::Server;
 
-/// The whole log of a server that served [`planted_traffic`] and stopped.
-async fn log_of(format: &str, level: &str) -> Vec<String> {
+/// The whole log, at trace level, of a server that served [`planted_traffic`] and stopped.
+async fn trace_log_of(format: &str) -> Vec<String> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_palisade"));
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .args(["--log-format", format])
-        .env("PALISADE_LOG", level)
+        .env("PALISADE_LOG", "trace")
         .env("PALISADE_CACHE_DIR", crate::util::BINARY_CACHE_DIR);
     let mut server = Server::spawn(command, None).await;
     planted_traffic(&server).await;
@@ -23,7 +23,7 @@ async fn log_of(format: &str, level: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_log_line_carries_a_payload_or_a_matched_value_in_either_format() {
     for format in ["human", "json"] {
-        let log = log_of(format, "trace").await;
+        let log = trace_log_of(format).await;
         // The log is the real one: a line per decided exchange (six), in the format asked for.
         let checked = log.iter().filter(|l| l.contains("checked")).count();
         assert!(
