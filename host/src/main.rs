@@ -172,6 +172,10 @@ enum Command {
         /// lines without a "content_type".
         #[arg(long, default_value = "text/plain", value_parser = parse_content_type)]
         content_type: ContentType,
+        /// With --jsonl: lines scanned at once, on as many threads; answers keep the input's order.
+        /// Default: the cores this process may use.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
         /// Files to scan; none, or `-`, reads standard input.
         files: Vec<PathBuf>,
     },
@@ -604,8 +608,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             direction,
             jsonl,
             content_type,
+            jobs,
             files,
         } => {
+            let jobs = jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(1, usize::from),
+                usize::from,
+            );
             let engine = engine(&cache)?;
             let bundle = match plugin {
                 Some(wasm) => bundle::single_plugin(&engine, &wasm, config.as_deref())
@@ -640,6 +649,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                         defaults,
                         &name,
                         BufReader::new(reader),
+                        jobs,
                         &mut out,
                         &mut tally,
                     )?;

@@ -123,70 +123,142 @@ impl Tally {
     }
 }
 
-/// Scans JSON lines from `input` (named `source` in messages) and writes one answer line per input line.
-/// A line that is not valid input is reported on standard error with its line number and counted as an
-/// error; the other lines are still scanned.
+/// Lines read before a batch is scanned (times the jobs), and the bytes that stop a batch early: enough to
+/// keep every worker busy between writes, little enough that a file of huge lines is not held whole.
+const BATCH_LINES_PER_JOB: usize = 512;
+const BATCH_BYTES: usize = 32 << 20;
+
+/// What one input line came to: an answer line to write, or an error to report (with the line number).
+enum Scanned {
+    Answer(Vec<u8>, Outcome),
+    Error(String),
+}
+
+/// Scans JSON lines from `input` (named `source` in messages) and writes one answer line per input line, in
+/// input order, with `jobs` lines scanned at once. A line that is not valid input is reported on standard
+/// error with its line number and counted as an error; the other lines are still scanned.
+#[allow(clippy::too_many_arguments)]
 pub fn jsonl(
     bundle: &Bundle,
     key: &HashKey,
     defaults: Defaults,
     source: &str,
     input: impl BufRead,
+    jobs: usize,
     out: &mut impl Write,
     tally: &mut Tally,
 ) -> std::io::Result<()> {
-    for (n, line) in input.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    let jobs = jobs.max(1);
+    let mut lines = input.lines().enumerate();
+    loop {
+        // A batch of (line number, line), skipping blank lines.
+        let mut batch: Vec<(usize, String)> = Vec::new();
+        let mut bytes = 0;
+        for (n, line) in lines.by_ref() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            bytes += line.len();
+            batch.push((n + 1, line));
+            if batch.len() == BATCH_LINES_PER_JOB * jobs || bytes >= BATCH_BYTES {
+                break;
+            }
         }
-        let fail = |tally: &mut Tally, message: String| {
-            eprintln!("{source}:{}: {message}", n + 1);
-            tally.errors = true;
-        };
-        let parsed: Line = match serde_json::from_str(&line) {
-            Ok(l) => l,
-            Err(e) => {
-                fail(
-                    tally,
-                    format!("not a scan input line ({e}); expected {{\"id\", \"text\", …}}"),
-                );
-                continue;
+        if batch.is_empty() {
+            break;
+        }
+        for ((n, _), scanned) in batch.iter().zip(scan_all(bundle, key, defaults, &batch, jobs)) {
+            match scanned {
+                Scanned::Answer(line, outcome) => {
+                    tally.saw(outcome);
+                    out.write_all(&line)?;
+                }
+                Scanned::Error(message) => {
+                    eprintln!("{source}:{n}: {message}");
+                    tally.errors = true;
+                }
             }
-        };
-        let content_type = match parsed.content_type.as_deref().map(ContentType::parse) {
-            None => defaults.content_type,
-            Some(Ok(ct)) => ct,
-            Some(Err(e)) => {
-                fail(tally, e.to_string());
-                continue;
-            }
-        };
-        let direction = match parsed.direction.as_deref().map(str::parse).transpose() {
-            Ok(d) => d.unwrap_or(defaults.direction),
-            Err(e) => {
-                fail(tally, e);
-                continue;
-            }
-        };
-        let request = Request {
-            direction,
-            principal: parsed.principal,
-            destination: parsed.destination,
-            tool: parsed.tool,
-            labels: parsed.labels,
-            ..Request::default()
-        };
-        match check::run(bundle, content_type, parsed.text, &request, key) {
-            Ok(v) => {
-                tally.saw(v.outcome);
-                serde_json::to_writer(&mut *out, &answer(&parsed.id, &v))?;
-                out.write_all(b"\n")?;
-            }
-            Err(e) => fail(tally, e.to_string()),
         }
     }
     out.flush()
+}
+
+/// Scans every line of `batch` on `jobs` threads (each takes the next line not taken), answers in order.
+fn scan_all(
+    bundle: &Bundle,
+    key: &HashKey,
+    defaults: Defaults,
+    batch: &[(usize, String)],
+    jobs: usize,
+) -> Vec<Scanned> {
+    if jobs == 1 || batch.len() == 1 {
+        return (batch.iter())
+            .map(|(_, line)| scan_line(bundle, key, defaults, line))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut answers: Vec<(usize, Scanned)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.min(batch.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((_, line)) = batch.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, scan_line(bundle, key, defaults, line)));
+                    }
+                })
+            })
+            .collect();
+        // A worker that panicked is a bug in the chain; let it surface as one.
+        (workers.into_iter())
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    answers.sort_by_key(|(i, _)| *i);
+    answers.into_iter().map(|(_, scanned)| scanned).collect()
+}
+
+/// One `--jsonl` input line, checked: its answer line (newline included), or what was wrong with it.
+fn scan_line(bundle: &Bundle, key: &HashKey, defaults: Defaults, line: &str) -> Scanned {
+    let parsed: Line = match serde_json::from_str(line) {
+        Ok(l) => l,
+        Err(e) => {
+            return Scanned::Error(format!(
+                "not a scan input line ({e}); expected {{\"id\", \"text\", …}}"
+            ))
+        }
+    };
+    let content_type = match parsed.content_type.as_deref().map(ContentType::parse) {
+        None => defaults.content_type,
+        Some(Ok(ct)) => ct,
+        Some(Err(e)) => return Scanned::Error(e.to_string()),
+    };
+    let direction = match parsed.direction.as_deref().map(str::parse).transpose() {
+        Ok(d) => d.unwrap_or(defaults.direction),
+        Err(e) => return Scanned::Error(e),
+    };
+    let request = Request {
+        direction,
+        principal: parsed.principal,
+        destination: parsed.destination,
+        tool: parsed.tool,
+        labels: parsed.labels,
+        ..Request::default()
+    };
+    match check::run(bundle, content_type, parsed.text, &request, key) {
+        Ok(v) => match serde_json::to_vec(&answer(&parsed.id, &v)) {
+            Ok(mut line) => {
+                line.push(b'\n');
+                Scanned::Answer(line, v.outcome)
+            }
+            Err(e) => Scanned::Error(format!("cannot write the answer: {e}")),
+        },
+        Err(e) => Scanned::Error(e.to_string()),
+    }
 }
 
 /// Scans one whole text: the result text to `out`, a summary to standard error.

@@ -15,15 +15,24 @@ pub(crate) fn palisade(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("palisade starts");
-    // A palisade that rejects its arguments exits without reading; that is its answer, not a test failure.
-    if let Err(e) = child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
-        assert_eq!(
-            e.kind(),
-            std::io::ErrorKind::BrokenPipe,
-            "writing to palisade's stdin: {e}"
-        );
-    }
-    child.wait_with_output().unwrap()
+    // Written from a thread while the output is read: an input larger than the pipes would otherwise
+    // leave both sides waiting on each other.
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        // A palisade that rejects its arguments exits without reading; that is its answer, not a test
+        // failure.
+        if let Err(e) = input.write_all(stdin.as_bytes()) {
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe,
+                "writing to palisade's stdin: {e}"
+            );
+        }
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
 }
 
 fn stdout(o: &Output) -> String {
@@ -166,6 +175,46 @@ fn scan_reports_bad_lines_with_their_number_and_still_answers_the_rest() {
         err.contains("<stdin>:3: unknown direction \"sideways\""),
         "{err}"
     );
+}
+
+#[test]
+fn scan_jsonl_on_several_threads_answers_in_input_order_as_one_thread_does() {
+    // Lines of very different cost (a long one first), bad lines among them, more than one batch.
+    let mut input = format!(
+        "{}\n",
+        serde_json::json!({"id": 0, "text": "mail ana@example.com ".repeat(2_000)})
+    );
+    for i in 1..3000 {
+        let line = match i % 500 {
+            7 => "not json".to_string(),
+            9 => serde_json::json!({"id": i, "text": "x", "direction": "sideways"}).to_string(),
+            _ => serde_json::json!({"id": i, "text": format!("turn {i}: card 4111 1111 1111 1111, key AKIAZ7QW3RTY5UIO2PAS, call +44 20 7946 0{i:03}")}).to_string(),
+        };
+        input.push_str(&line);
+        input.push('\n');
+    }
+    let without_times = |o: &Output| -> Vec<serde_json::Value> {
+        (stdout(o).lines())
+            .map(|l| {
+                let mut answer: serde_json::Value = serde_json::from_str(l).unwrap();
+                answer.as_object_mut().unwrap().remove("elapsed_us");
+                answer
+            })
+            .collect()
+    };
+    let one = palisade(&["scan", "--jsonl", "--jobs", "1"], &input);
+    let four = palisade(&["scan", "--jsonl", "--jobs", "4"], &input);
+    assert_eq!(one.status.code(), Some(2));
+    assert_eq!(four.status.code(), Some(2));
+    let answers = without_times(&four);
+    assert_eq!(answers.len(), 3000 - 12);
+    assert_eq!(answers, without_times(&one));
+    let ids: Vec<u64> = answers.iter().map(|a| a["id"].as_u64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "answers out of order");
+    // Errors are reported in order too, each with its line number.
+    assert_eq!(stderr(&four), stderr(&one));
+    assert!(stderr(&four).contains("<stdin>:2508: not a scan input line"));
+    assert_eq!(palisade(&["scan", "--jsonl", "--jobs", "0"], "").status.code(), Some(2));
 }
 
 #[test]
