@@ -168,7 +168,10 @@ pub fn jsonl(
         if batch.is_empty() {
             break;
         }
-        for ((n, _), scanned) in batch.iter().zip(scan_all(bundle, key, defaults, &batch, jobs)) {
+        for ((n, _), scanned) in batch
+            .iter()
+            .zip(scan_all(bundle, key, defaults, &batch, jobs))
+        {
             match scanned {
                 Scanned::Answer(line, outcome) => {
                     tally.saw(outcome);

@@ -214,7 +214,12 @@ fn scan_jsonl_on_several_threads_answers_in_input_order_as_one_thread_does() {
     // Errors are reported in order too, each with its line number.
     assert_eq!(stderr(&four), stderr(&one));
     assert!(stderr(&four).contains("<stdin>:2508: not a scan input line"));
-    assert_eq!(palisade(&["scan", "--jsonl", "--jobs", "0"], "").status.code(), Some(2));
+    assert_eq!(
+        palisade(&["scan", "--jsonl", "--jobs", "0"], "")
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
