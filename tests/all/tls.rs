@@ -167,10 +167,9 @@ unless_tags = ["internal"]
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn tls_serves_clients_that_trust_its_ca_and_refuses_plaintext() {
-    let pki = Pki::new();
-    let server = Server::start_with(
+/// A server on TLS with the PKI's server certificate, and a client that trusts its CA (no client certificate).
+async fn tls_server(pki: &Pki) -> Server {
+    Server::start_with(
         &[
             "--tls-cert",
             &pki.path("server.pem"),
@@ -179,7 +178,13 @@ async fn tls_serves_clients_that_trust_its_ca_and_refuses_plaintext() {
         ],
         Some(pki.client(None)),
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_serves_clients_that_trust_its_ca_and_refuses_plaintext() {
+    let pki = Pki::new();
+    let server = tls_server(&pki).await;
     let r = server
         .client()
         .await
@@ -380,16 +385,7 @@ async fn under_mtls_admin_answers_only_the_admin_clients() {
 async fn a_tls_handshake_that_never_comes_is_dropped_after_10_seconds() {
     use tokio::io::AsyncReadExt;
     let pki = Pki::new();
-    let server = Server::start_with(
-        &[
-            "--tls-cert",
-            &pki.path("server.pem"),
-            "--tls-key",
-            &pki.path("server.key"),
-        ],
-        Some(pki.client(None)),
-    )
-    .await;
+    let server = tls_server(&pki).await;
     let mut tcp = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
     let started = std::time::Instant::now();
     let mut answer = Vec::new();
