@@ -18,21 +18,20 @@ pub(crate) fn palisade(args: &[&str], stdin: &str) -> Output {
     // Written from a thread while the output is read: an input larger than the pipes would otherwise
     // leave both sides waiting on each other.
     let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_string();
-    let writer = std::thread::spawn(move || {
-        // A palisade that rejects its arguments exits without reading; that is its answer, not a test
-        // failure.
-        if let Err(e) = input.write_all(stdin.as_bytes()) {
-            assert_eq!(
-                e.kind(),
-                std::io::ErrorKind::BrokenPipe,
-                "writing to palisade's stdin: {e}"
-            );
-        }
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            // A palisade that rejects its arguments exits without reading; that is its answer, not a
+            // test failure.
+            if let Err(e) = input.write_all(stdin.as_bytes()) {
+                assert_eq!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe,
+                    "writing to palisade's stdin: {e}"
+                );
+            }
+        });
+        child.wait_with_output().unwrap()
+    })
 }
 
 fn stdout(o: &Output) -> String {
