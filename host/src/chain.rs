@@ -6,12 +6,14 @@
 //! `deny` — ends the chain.
 
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bundle::{Bundle, LoadedPlugin, Mode, OnError};
 use crate::engine::{self, Context, Decision, Direction, Verdict};
 use crate::error::PluginError;
 use crate::policy::{self, Action, HashKey};
+use crate::pseudonym::Pseudonyms;
 use crate::spans::EditMap;
 use crate::{Error, Result};
 
@@ -38,6 +40,9 @@ pub struct Request {
     pub location: String,
     /// When the caller stops waiting; bounds the whole chain.
     pub deadline: Option<Instant>,
+    /// The stand-ins of the vault the caller passed: on the output path each one in the text is turned
+    /// back into its value before the plugins run, and the plugins and the policy see the value.
+    pub vault: Option<Arc<Pseudonyms>>,
 }
 
 /// The overall answer.
@@ -248,6 +253,10 @@ pub struct Verdicts {
     pub elapsed: Duration,
     /// Time each plugin that ran spent inspecting.
     pub plugin_time: PluginTimes,
+    /// The stand-ins the policy's `pseudonymize` put in the text, and their values.
+    pub pseudonyms: Pseudonyms,
+    /// How many stand-ins of the request's vault were restored to their values.
+    pub restored: usize,
     edits: EditMap,
 }
 
@@ -301,6 +310,8 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         location: &request.location,
         text: request.text.clone(),
         edits: EditMap::default(),
+        restored: Vec::new(),
+        pseudonyms: Pseudonyms::default(),
         labels: Vec::new(),
         findings: Vec::new(),
         failures: Vec::new(),
@@ -308,6 +319,9 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         would_deny: None,
         would_modify: false,
     };
+    if let (Dir::Output, Some(vault)) = (request.direction, &request.vault) {
+        state.restore(vault);
+    }
     for label in &request.labels {
         state.add_label(label.clone());
     }
@@ -381,6 +395,8 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         },
         elapsed: started.elapsed(),
         plugin_time,
+        restored: state.restored.len(),
+        pseudonyms: state.pseudonyms,
         edits: state.edits,
     })
 }
@@ -446,6 +462,10 @@ struct State<'r> {
     location: &'r str,
     text: String,
     edits: EditMap,
+    /// The spans of the input where stand-ins were restored to their values.
+    restored: Vec<Range<usize>>,
+    /// The stand-ins `pseudonymize` wrote, and their values.
+    pseudonyms: Pseudonyms,
     labels: Vec<String>,
     findings: Vec<ReportedFinding>,
     failures: Vec<PluginFailure>,
@@ -465,6 +485,25 @@ pub(crate) fn add_label(labels: &mut Vec<String>, label: String) {
 impl State<'_> {
     fn add_label(&mut self, label: String) {
         add_label(&mut self.labels, label);
+    }
+
+    /// Turns the stand-ins of `vault` in the text back into their values, before any plugin runs.
+    fn restore(&mut self, vault: &Pseudonyms) {
+        let found = vault.find(&self.text);
+        if found.is_empty() {
+            return;
+        }
+        let replacements: Vec<(Range<usize>, String)> = (found.iter())
+            .map(|(span, value)| (span.clone(), value.to_string()))
+            .collect();
+        self.text = self.edits.apply(&self.text, &replacements);
+        self.restored = found.into_iter().map(|(span, _)| span).collect();
+    }
+
+    /// Whether `span` of the current text lies within a value restored from the vault.
+    fn is_restored(&self, span: &Range<usize>) -> bool {
+        let original = self.edits.to_original(span.clone());
+        (self.restored.iter()).any(|r| r.start <= original.start && original.end <= r.end)
     }
 
     /// Where a deny by `plugin` goes: it ends the exchange, or, in report mode, is what would have.
@@ -501,6 +540,12 @@ impl State<'_> {
         for f in &verdict.findings {
             let mut action = plugin.policy.action(&f.category, self.direction);
             let span = f.span.as_ref().map(|s| s.start as usize..s.end as usize);
+            // A value the vault gave back is what the caller wrote; the output policy still judges it
+            // (a deny, a redaction, a destination rule), but does not pseudonymize it again.
+            if action == Action::Pseudonymize && span.as_ref().is_some_and(|s| self.is_restored(s))
+            {
+                action = Action::Report;
+            }
             match &span {
                 Some(span) if action.modifies() && span.start < span.end => {
                     rewrites.push((span.clone(), action, f.category.clone()));
@@ -585,18 +630,32 @@ impl State<'_> {
         }
         if !rewrites.is_empty() {
             let replacements = merge_rewrites(rewrites, &self.text, hash_key);
+            for (range, action, category, with) in &replacements {
+                if *action == Action::Pseudonymize {
+                    if let Err(collision) =
+                        (self.pseudonyms).insert(with, category, &self.text[range.clone()])
+                    {
+                        self.deny(plugin, collision.to_string());
+                        return;
+                    }
+                }
+            }
+            let replacements: Vec<(Range<usize>, String)> = (replacements.into_iter())
+                .map(|(range, _, _, with)| (range, with))
+                .collect();
             self.text = self.edits.apply(&self.text, &replacements);
         }
     }
 }
 
 /// Overlapping findings become one replacement: the union of their spans, the strongest action among them
-/// (redact over hash over mask), named after the widest finding's category.
+/// (redact over hash over pseudonymize over mask), named after the widest finding's category. Each comes
+/// with its action and category, and the text that replaces it.
 fn merge_rewrites(
     mut rewrites: Vec<(Range<usize>, Action, String)>,
     text: &str,
     key: &HashKey,
-) -> Vec<(Range<usize>, String)> {
+) -> Vec<(Range<usize>, Action, String, String)> {
     rewrites.sort_by_key(|(r, ..)| (r.start, std::cmp::Reverse(r.end)));
     let mut merged: Vec<(Range<usize>, Action, String, usize)> = Vec::new();
     for (range, action, category) in rewrites {
@@ -617,7 +676,7 @@ fn merge_rewrites(
         .into_iter()
         .map(|(range, action, category, _)| {
             let with = policy::replacement(action, &category, &text[range.clone()], key);
-            (range, with)
+            (range, action, category, with)
         })
         .collect()
 }

@@ -9,6 +9,7 @@ use crate::bundle::Bundle;
 use crate::chain::{self, Findings, Outcome, PluginFailure, PluginTimes, Request, WouldHave};
 use crate::payload::{self, ContentType, Payload, PayloadError, Shape};
 use crate::policy::HashKey;
+use crate::pseudonym::Pseudonyms;
 use crate::Result;
 
 /// The answer for one payload.
@@ -36,6 +37,10 @@ pub struct Checked {
     pub elapsed: Duration,
     /// Time each plugin spent, over all texts.
     pub plugin_time: PluginTimes,
+    /// The stand-ins the policy's `pseudonymize` wrote, over all texts, and their values.
+    pub pseudonyms: Pseudonyms,
+    /// How many stand-ins of the request's vault were restored, over all texts.
+    pub restored: usize,
 }
 
 /// Checks `body`, read as `content_type`. `exchange` carries what the gateway told about the exchange;
@@ -233,6 +238,12 @@ fn fold(whole: &mut Checked, checked: Checked) -> Option<String> {
     whole.findings.absorb(checked.findings);
     whole.failures.extend(checked.failures);
     whole.plugin_time.add_all(&checked.plugin_time);
+    whole.restored += checked.restored;
+    if let Err(collision) = whole.pseudonyms.merge(checked.pseudonyms) {
+        whole.outcome = Outcome::Deny;
+        whole.reason = Some(collision.to_string());
+        return None;
+    }
     if let Some(would) = checked.would {
         would.fold_into(&mut whole.would);
     }
@@ -266,6 +277,8 @@ fn empty(exchange: &Request, shape: Shape) -> Checked {
         shape,
         elapsed: Duration::ZERO,
         plugin_time: PluginTimes::default(),
+        pseudonyms: Pseudonyms::default(),
+        restored: 0,
     }
 }
 
@@ -327,6 +340,14 @@ fn run_document(
         checked.findings.extend(verdicts.findings);
         checked.failures.extend(verdicts.failures);
         checked.plugin_time.add_all(&verdicts.plugin_time);
+        checked.restored += verdicts.restored;
+        if let Err(collision) = checked.pseudonyms.merge(verdicts.pseudonyms) {
+            checked.outcome = Outcome::Deny;
+            checked.reason = Some(collision.to_string());
+            checked.content = payload.into_original();
+            checked.elapsed = started.elapsed();
+            return Ok(checked);
+        }
         if let Some(mut would) = verdicts.would {
             would.reason = would.reason.map(|r| located(r, &request.location));
             would.fold_into(&mut checked.would);
@@ -385,6 +406,7 @@ pub(crate) fn text_request(
         metadata: exchange.metadata.clone(),
         location,
         deadline: exchange.deadline,
+        vault: exchange.vault.clone(),
     }
 }
 

@@ -33,6 +33,7 @@ pub mod loadgen;
 pub mod metrics;
 pub mod payload;
 pub mod policy;
+pub mod pseudonym;
 pub mod reload;
 pub mod scaffold;
 pub mod scan;

@@ -128,6 +128,10 @@ enum Command {
         /// Kubernetes Service). A second signal ends the drain at once.
         #[arg(long, env = "PALISADE_DRAIN", default_value = "0s", value_parser = humantime::parse_duration, value_name = "DURATION")]
         drain: std::time::Duration,
+        /// How long the vault an answer carries (the values `pseudonymize` replaced, sealed) can restore
+        /// them after the check that issued it. Each check that is passed a vault issues a fresh one.
+        #[arg(long, env = "PALISADE_VAULT_TTL", default_value = "1h", value_parser = humantime::parse_duration, value_name = "DURATION")]
+        vault_ttl: std::time::Duration,
         /// Serve only bundles signed by this key (a `.pub` file from `bundle keygen`); repeat for more
         /// keys. Checked at start and on every reload; the built-in bundle is part of the binary and needs
         /// no signature.
@@ -452,6 +456,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             workers,
             no_watch,
             drain,
+            vault_ttl,
             audit,
             trusted_keys,
             allow_downgrade,
@@ -483,6 +488,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 trusted_gateways: tls.trusted_gateways.clone(),
                 admin_clients: tls.admin_clients.clone(),
                 allow_downgrade,
+                vault_ttl,
             };
             if settings.max_in_flight < settings.max_message() {
                 anyhow::bail!(

@@ -1,8 +1,9 @@
 //! The bundle's policy: what each finding category becomes, and the text transforms that carry it out.
 //!
 //! Plugins detect; the policy enforces. `redact` → `[EMAIL_ADDRESS]`, `mask` keeps the last four letters or
-//! digits (of eight or more), `hash` → a keyed, stable pseudonym (`[EMAIL_ADDRESS:9f2c41d0a7be]`), `deny`
-//! ends the exchange, `report` only records the finding.
+//! digits (of eight or more), `hash` → a keyed, stable pseudonym (`[EMAIL_ADDRESS:9f2c41d0a7be]`),
+//! `pseudonymize` → a keyed stand-in the output path turns back into the value (`EMAIL_ADDRESS_7f3a2c9e01`,
+//! see [`crate::pseudonym`]), `deny` ends the exchange, `report` only records the finding.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +22,8 @@ pub enum Action {
     Report,
     /// Keep the last four letters or digits, star the others; separators stay.
     Mask,
+    /// Replace with a stand-in (`CATEGORY_0123456789`) that the output path restores to the value.
+    Pseudonymize,
     /// Replace with `[CATEGORY:pseudonym]`, the same for the same value under the same key.
     Hash,
     /// Replace with `[CATEGORY]`.
@@ -35,6 +38,7 @@ impl Action {
         match self {
             Action::Report => "report",
             Action::Mask => "mask",
+            Action::Pseudonymize => "pseudonymize",
             Action::Hash => "hash",
             Action::Redact => "redact",
             Action::Deny => "deny",
@@ -43,7 +47,10 @@ impl Action {
 
     /// Whether the action rewrites the text.
     pub fn modifies(self) -> bool {
-        matches!(self, Action::Mask | Action::Hash | Action::Redact)
+        matches!(
+            self,
+            Action::Mask | Action::Pseudonymize | Action::Hash | Action::Redact
+        )
     }
 }
 
@@ -59,12 +66,13 @@ impl FromStr for Action {
         Ok(match s {
             "report" => Action::Report,
             "mask" => Action::Mask,
+            "pseudonymize" => Action::Pseudonymize,
             "hash" => Action::Hash,
             "redact" => Action::Redact,
             "deny" => Action::Deny,
             other => {
                 return Err(format!(
-                    "unknown action {other:?}; use one of redact, mask, hash, deny, report"
+                    "unknown action {other:?}; use one of redact, mask, hash, pseudonymize, deny, report"
                 ))
             }
         })
@@ -77,7 +85,7 @@ impl FromStr for Action {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(
     untagged,
-    expecting = "an action (redact, mask, hash, deny, report) or a table like { input = \"deny\", output = \"redact\" }"
+    expecting = "an action (redact, mask, hash, pseudonymize, deny, report) or a table like { input = \"deny\", output = \"redact\" }"
 )]
 pub enum Setting {
     /// The same action on input and output.
@@ -206,12 +214,20 @@ impl HashKey {
     }
 
     fn pseudonym(&self, category: &str, value: &str) -> String {
+        hex::encode(&self.mac(&[category.as_bytes(), value.as_bytes()])[..6])
+    }
+
+    /// HMAC-SHA256 under this key of `parts`, each ended by a zero byte.
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
-        mac.update(category.as_bytes());
-        mac.update(&[0]);
-        mac.update(value.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..6])
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                mac.update(&[0]);
+            }
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -226,6 +242,7 @@ pub fn replacement(action: Action, category: &str, value: &str, key: &HashKey) -
     match action {
         Action::Redact => format!("[{category}]"),
         Action::Hash => format!("[{category}:{}]", key.pseudonym(category, value)),
+        Action::Pseudonymize => crate::pseudonym::stand_in(key, category, value),
         Action::Mask => mask(value),
         Action::Report | Action::Deny => value.to_string(),
     }

@@ -29,6 +29,7 @@ use crate::bundle::{self, Bundle};
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::policy::HashKey;
+use crate::pseudonym::VaultKey;
 
 /// The generated gRPC code for `palisade.v1`, clients included, for callers written in Rust.
 #[allow(missing_docs, clippy::all)]
@@ -107,6 +108,8 @@ pub struct Settings {
     /// With mutual TLS: callers (SPIFFE IDs, `*` globs) that may call Admin. Without mutual TLS, Admin
     /// answers loopback callers only.
     pub admin_clients: Vec<String>,
+    /// How long a vault of pseudonyms opens after the check that issued it.
+    pub vault_ttl: Duration,
 }
 
 impl Settings {
@@ -125,6 +128,8 @@ pub struct Shared {
     last_reload_error: Mutex<Option<String>>,
     reloading: tokio::sync::Mutex<()>,
     hash_key: HashKey,
+    /// Seals and opens the vaults of pseudonyms (derived from `hash_key`).
+    vault_key: VaultKey,
     workers: Arc<Semaphore>,
     /// One permit per stream open, of [`Settings::max_streams`].
     streams: Arc<Semaphore>,
@@ -168,6 +173,7 @@ impl Shared {
             }),
             last_reload_error: Mutex::new(None),
             reloading: tokio::sync::Mutex::new(()),
+            vault_key: VaultKey::derive(&hash_key),
             hash_key,
             workers: Arc::new(Semaphore::new(settings.workers.max(1))),
             streams: Arc::new(Semaphore::new(settings.max_streams)),

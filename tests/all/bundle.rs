@@ -119,7 +119,7 @@ fn manifest_errors_name_the_line_and_the_fix() {
     assert!(msg.contains("inside the bundle directory"), "{msg}");
     let msg = load_err(&HEADER.replace("default = \"report\"", "default = \"explode\""));
     assert!(
-        msg.contains("[policy]") && msg.contains("redact, mask, hash, deny, report"),
+        msg.contains("[policy]") && msg.contains("redact, mask, hash, pseudonymize, deny, report"),
         "{msg}"
     );
     let msg = load_err(&format!("{HEADER}{PII_BARE}directions = []\n"));

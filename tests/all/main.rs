@@ -27,6 +27,7 @@ mod logs; // the server's log at its most verbose, both formats: never a payload
 mod payload; // JSON chat bodies: OpenAI and Anthropic shapes, tool calls, redactions written back in place
 mod pii; // the stock pii plugin's rules, with positives and decoys
 mod policy; // Cedar and Rego plugins: the agents examples, bad policy files, report mode, reference engines as oracles
+mod pseudonyms; // pseudonymize on the way in, the sealed vault, restore on the way out: chain, gRPC, HTTP
 mod redaction; // property: values the default policy redacts never reach the output
 mod reload; // hot reload under load: watcher, SIGHUP, twenty reloads without a failed call
 mod report_mode; // mode = "report": nothing changed, what would have happened in the response and the audit

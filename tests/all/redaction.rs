@@ -33,7 +33,7 @@ fn luhn_complete(prefix: &str, len: usize, body: u64) -> String {
 }
 
 /// A value the default policy redacts or masks, and its category.
-fn value() -> impl Strategy<Value = String> {
+pub(crate) fn value() -> impl Strategy<Value = String> {
     prop_oneof![
         (
             "[a-z]{2,8}",
@@ -55,7 +55,7 @@ fn value() -> impl Strategy<Value = String> {
     ]
 }
 
-fn filler() -> impl Strategy<Value = String> {
+pub(crate) fn filler() -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop_oneof![
             "[a-zA-Z]{1,10}",
@@ -118,7 +118,7 @@ proptest! {
 // whose category the policy redacts or denies is never in the answer, unless the operator set the detector
 // itself to `on_error = "skip"` and it failed.
 
-const ACTIONS: [&str; 5] = ["redact", "mask", "hash", "deny", "report"];
+const ACTIONS: [&str; 6] = ["redact", "mask", "hash", "pseudonymize", "deny", "report"];
 const CATEGORIES: [&str; 5] = [
     "EMAIL_ADDRESS",
     "CREDIT_CARD",

@@ -3,7 +3,7 @@
 //! `CheckResponse`.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tracing::Instrument;
 
@@ -12,6 +12,7 @@ use super::proto;
 use super::{identity, non_empty, Shared};
 use crate::chain::{self, Dir, Outcome};
 use crate::payload::ContentType;
+use crate::pseudonym::{self, VaultError};
 
 /// Who made a call and by when it must be answered, whatever transport carried it.
 pub(crate) struct Caller {
@@ -35,7 +36,8 @@ pub(crate) async fn check(
     let request_id = std::mem::take(&mut request.request_id);
     let span = tracing::info_span!("check", %request_id);
     let (transport, received) = (caller.transport, caller.received);
-    let (call, body, as_body) = match read(shared, request, request_id.clone(), caller) {
+    let (call, body, as_body, vault_error) = match read(shared, request, request_id.clone(), caller)
+    {
         Ok(read) => read,
         Err(refused) => {
             let _in_span = span.enter();
@@ -43,18 +45,25 @@ pub(crate) async fn check(
             return Err(refused);
         }
     };
+    if let Some(error) = &vault_error {
+        let _in_span = span.enter();
+        tracing::info!(transport, %error, "the request's vault restores nothing");
+    }
     let decided = shared.decide(&call, body).instrument(span).await?;
-    Ok(answer(decided, &call, as_body))
+    let mut answer = answer(shared, decided, &call, as_body);
+    answer.vault_error = vault_error.map(|e| e.to_string()).unwrap_or_default();
+    Ok(answer)
 }
 
-/// The gate's call and body for a CheckRequest, and whether its content came as `body` (so the answer
-/// goes back as `body`). Takes the request by value so a body of megabytes is moved, never copied.
+/// The gate's call and body for a CheckRequest, whether its content came as `body` (so the answer goes
+/// back as `body`), and why its vault restores nothing, if it has one that does not open. Takes the
+/// request by value so a body of megabytes is moved, never copied.
 fn read(
     shared: &Shared,
     mut req: proto::CheckRequest,
     request_id: String,
     caller: Caller,
-) -> Result<(Call, Body, bool), Refused> {
+) -> Result<(Call, Body, bool, Option<VaultError>), Refused> {
     use proto::check_request::Content;
     let (bytes, as_body) = match req.content.take() {
         None => {
@@ -72,18 +81,34 @@ fn read(
     };
     let content_type =
         ContentType::parse(&req.content_type).map_err(|e| Refused::Invalid(e.to_string()))?;
+    let principal = identity::principal(
+        non_empty(req.principal),
+        caller.peer,
+        &shared.settings.trusted_gateways,
+    )?;
+    let (vault, vault_error) = match non_empty(req.vault) {
+        None => (None, None),
+        Some(vault) => {
+            match pseudonym::open(
+                &vault,
+                principal.as_deref(),
+                SystemTime::now(),
+                &shared.vault_key,
+            ) {
+                Ok(table) => (Some(Arc::new(table)), None),
+                Err(e) => (None, Some(e)),
+            }
+        }
+    };
     let exchange = chain::Request {
         direction,
-        principal: identity::principal(
-            non_empty(req.principal),
-            caller.peer,
-            &shared.settings.trusted_gateways,
-        )?,
+        principal,
         destination: non_empty(req.destination),
         tool: non_empty(req.tool),
         labels: req.labels,
         metadata: req.metadata.into_iter().collect(),
         deadline: caller.deadline,
+        vault,
         ..chain::Request::default()
     };
     let call = Call {
@@ -99,7 +124,7 @@ fn read(
         kind: BodyKind::Payload(content_type),
         declared: req.content_type,
     };
-    Ok((call, body, as_body))
+    Ok((call, body, as_body, vault_error))
 }
 
 /// A direction that is not one of the enum's.
@@ -110,10 +135,10 @@ pub(super) fn unknown_direction(value: i32) -> Refused {
 }
 
 /// The CheckResponse for what the gate decided.
-fn answer(decided: Decided, call: &Call, as_body: bool) -> proto::CheckResponse {
+fn answer(shared: &Shared, decided: Decided, call: &Call, as_body: bool) -> proto::CheckResponse {
     let elapsed_us = u64::try_from(call.received.elapsed().as_micros()).unwrap_or(u64::MAX);
     let checked = match decided {
-        Decided::Checked(checked) => checked,
+        Decided::Checked(checked) => *checked,
         // A Check names a content type the gate reads, so nothing passes unread; were it to, it is
         // an allow that says why.
         Decided::Unread { reason } => {
@@ -126,8 +151,17 @@ fn answer(decided: Decided, call: &Call, as_body: bool) -> proto::CheckResponse 
             }
         }
     };
+    let (mut outcome, mut reason) = (checked.outcome, checked.reason);
+    let vault = match vault_out(shared, call, checked.pseudonyms) {
+        Ok(vault) if outcome != Outcome::Deny => vault,
+        Ok(_) => String::new(),
+        Err(refusal) => {
+            (outcome, reason) = (Outcome::Deny, Some(refusal));
+            String::new()
+        }
+    };
     // The payload can be megabytes: move it into the answer, never copy it.
-    let content = match checked.outcome {
+    let content = match outcome {
         Outcome::Modify if as_body => Some(proto::check_response::Content::Body(
             checked.content.into_bytes(),
         )),
@@ -135,9 +169,9 @@ fn answer(decided: Decided, call: &Call, as_body: bool) -> proto::CheckResponse 
         Outcome::Allow | Outcome::Deny => None,
     };
     proto::CheckResponse {
-        decision: decision_out(checked.outcome).into(),
+        decision: decision_out(outcome).into(),
         content,
-        reason: checked.reason.unwrap_or_default(),
+        reason: reason.unwrap_or_default(),
         findings_dropped: dropped_out(&checked.findings),
         findings: checked.findings.into_iter().map(finding_out).collect(),
         labels: checked.labels,
@@ -145,7 +179,33 @@ fn answer(decided: Decided, call: &Call, as_body: bool) -> proto::CheckResponse 
         elapsed_us,
         failures: checked.failures.into_iter().map(failure_out).collect(),
         would: checked.would.map(would_out),
+        vault,
+        restored: u32::try_from(checked.restored).unwrap_or(u32::MAX),
+        vault_error: String::new(),
     }
+}
+
+/// The vault an answer carries: the values this check pseudonymized and those of the request's vault,
+/// sealed for the call's principal; empty when there are none. `Err` says why the answer must be a
+/// deny instead (the text holds stand-ins no vault could restore).
+fn vault_out(
+    shared: &Shared,
+    call: &Call,
+    mut table: pseudonym::Pseudonyms,
+) -> Result<String, String> {
+    if let Some(carried) = &call.exchange.vault {
+        table
+            .merge(carried.as_ref().clone())
+            .map_err(|collision| collision.to_string())?;
+    }
+    if table.is_empty() {
+        return Ok(String::new());
+    }
+    let expires = SystemTime::now() + shared.settings.vault_ttl;
+    let principal = call.exchange.principal.as_deref();
+    pseudonym::seal(&table, principal, expires, &shared.vault_key).map_err(|e| {
+        format!("the values were pseudonymized, but no vault could be sealed to restore them: {e}")
+    })
 }
 
 pub(super) fn would_out(would: chain::WouldHave) -> proto::WouldHave {

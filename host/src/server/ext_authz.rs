@@ -154,7 +154,7 @@ fn read(
 fn answer(decided: Decided, call: &Call) -> CheckResponse {
     let bundle = call.bundle.id();
     let checked = match decided {
-        Decided::Checked(checked) => checked,
+        Decided::Checked(checked) => *checked,
         Decided::Unread { reason } => {
             return allow(metadata(
                 "allow",

@@ -125,8 +125,8 @@ impl Bytes {
 /// What the gate decided, recorded by the time a transport sees it.
 #[derive(Debug)]
 pub(crate) enum Decided {
-    /// The chain ran over the body.
-    Checked(Checked),
+    /// The chain ran over the body (boxed: it is the large variant, and moved through every transport).
+    Checked(Box<Checked>),
     /// A body the gate cannot read, let through for `reason` (the bundle's `pass_unread`, or an answer
     /// that is not text).
     Unread { reason: String },
@@ -361,7 +361,7 @@ impl Shared {
                 call.transport
             ));
         }
-        Ok(Decided::Checked(checked))
+        Ok(Decided::Checked(Box::new(checked)))
     }
 
     /// A stream through the hold-back, decided chunk by chunk on the gate's terms.
