@@ -255,8 +255,8 @@ pub struct Verdicts {
     pub plugin_time: PluginTimes,
     /// The stand-ins the policy's `pseudonymize` put in the text, and their values.
     pub pseudonyms: Pseudonyms,
-    /// How many stand-ins of the request's vault were restored to their values.
-    pub restored: usize,
+    /// The spans of the input where stand-ins of the request's vault were restored to their values.
+    pub restored: Vec<Range<usize>>,
     edits: EditMap,
 }
 
@@ -395,7 +395,7 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         },
         elapsed: started.elapsed(),
         plugin_time,
-        restored: state.restored.len(),
+        restored: state.restored,
         pseudonyms: state.pseudonyms,
         edits: state.edits,
     })

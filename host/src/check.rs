@@ -340,7 +340,7 @@ fn run_document(
         checked.findings.extend(verdicts.findings);
         checked.failures.extend(verdicts.failures);
         checked.plugin_time.add_all(&verdicts.plugin_time);
-        checked.restored += verdicts.restored;
+        checked.restored += verdicts.restored.len();
         if let Err(collision) = checked.pseudonyms.merge(verdicts.pseudonyms) {
             checked.outcome = Outcome::Deny;
             checked.reason = Some(collision.to_string());

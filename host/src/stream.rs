@@ -211,6 +211,8 @@ pub struct StreamCheck {
     labels: Vec<String>,
     failures: Vec<PluginFailure>,
     modified: bool,
+    /// Stand-ins of the exchange's vault restored to their values, in released text.
+    restored: usize,
     denied: Option<String>,
     would: Option<WouldHave>,
     started: Instant,
@@ -238,6 +240,8 @@ pub struct Summary {
     pub chain_time: Duration,
     /// Time each plugin spent, over the stream.
     pub plugin_time: PluginTimes,
+    /// Stand-ins of the exchange's vault restored to their values.
+    pub restored: usize,
 }
 
 impl StreamCheck {
@@ -268,6 +272,7 @@ impl StreamCheck {
             labels,
             failures: Vec::new(),
             modified: false,
+            restored: 0,
             denied: None,
             would: None,
             started: Instant::now(),
@@ -362,6 +367,7 @@ impl StreamCheck {
             would: self.would,
             chain_time: self.chain_time,
             plugin_time: self.plugin_time,
+            restored: self.restored,
         }
     }
 
@@ -441,18 +447,21 @@ impl StreamCheck {
         let channel = &self.channels[c];
         let base = channel.base;
         let end = base + channel.text.len();
-        // The cut: hold back the tail, never inside a finding the policy rewrites.
+        // The cut: hold back the tail, never inside a finding the policy rewrites or a restored stand-in.
         let mut cut = if last {
             end
         } else {
             floor_char_boundary(&channel.text, end - settings.hold_back - base) + base
         };
+        let rewritten: Vec<Range<usize>> = (verdicts.findings.iter())
+            .filter(|f| f.action.modifies())
+            .filter_map(|f| f.span.as_ref())
+            .chain(&verdicts.restored)
+            .map(|s| s.start + base..s.end + base)
+            .collect();
         loop {
-            let inside = verdicts.findings.iter().find_map(|f| {
-                let s = f.span.as_ref()?;
-                let (start, stop) = (s.start + base, s.end + base);
-                (f.action.modifies() && start < cut && cut < stop).then_some(start)
-            });
+            let inside =
+                (rewritten.iter()).find_map(|s| (s.start < cut && cut < s.end).then_some(s.start));
             match inside {
                 Some(start) => cut = start,
                 None => break,
@@ -473,6 +482,9 @@ impl StreamCheck {
         self.modified |= changed;
         let released = channel.released;
         self.record(&verdicts.findings, c, released..cut);
+        self.restored += (verdicts.restored.iter())
+            .filter(|s| (released..cut).contains(&(s.start + base)))
+            .count();
 
         let channel = &mut self.channels[c];
         channel.released = cut;
@@ -933,6 +945,7 @@ impl StreamCheck {
     /// times. Returns the content to pass on and whether the policy changed it, or `None` on a deny (the
     /// stream has ended).
     fn absorb(&mut self, checked: check::Checked) -> Option<(String, bool)> {
+        self.restored += checked.restored;
         self.failures.extend(checked.failures);
         self.chain_time += checked.elapsed;
         self.plugin_time.add_all(&checked.plugin_time);

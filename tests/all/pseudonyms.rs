@@ -7,15 +7,21 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request as In;
 use palisade::bundle::Bundle;
 use palisade::chain::{self, Dir, Outcome, Request, Verdicts};
 use palisade::policy::Action;
-use palisade::server::proto::{check_request, CheckRequest, CheckResponse, Decision, Direction};
+use palisade::server::proto::{
+    check_request, CheckRequest, CheckResponse, CheckStreamRequest, Decision, Direction,
+};
+use palisade::stream::{StreamCheck, StreamSettings, StreamType, Summary};
 use proptest::prelude::*;
 use serde_json::json;
 
+use crate::ext_proc::{body as body_of, common, headers, new_body, request_headers, Envoy};
 use crate::redaction::{filler, value};
-use crate::serve::Server;
+use crate::serve::{stream_all, Server};
+use crate::stream::{events_of, joined, sse, tokens};
 use crate::util::{dev_corpus_texts, edited_default_bundle, edited_default_bundle_dir, key};
 
 /// The default bundle's policy with every category it redacts or masks pseudonymized instead (SECRET
@@ -37,9 +43,9 @@ fn pseudonymizing(manifest: String) -> String {
         .join("\n")
 }
 
-fn bundle() -> &'static Bundle {
-    static BUNDLE: OnceLock<Bundle> = OnceLock::new();
-    BUNDLE.get_or_init(|| edited_default_bundle(pseudonymizing))
+fn bundle() -> &'static Arc<Bundle> {
+    static BUNDLE: OnceLock<Arc<Bundle>> = OnceLock::new();
+    BUNDLE.get_or_init(|| Arc::new(edited_default_bundle(pseudonymizing)))
 }
 
 fn check(bundle: &Bundle, direction: Dir, text: &str, vault: Option<&Verdicts>) -> Verdicts {
@@ -102,7 +108,7 @@ proptest! {
             }
         }
         prop_assert_eq!(&output.text, &text);
-        prop_assert!(output.restored >= input.pseudonyms.len(), "every stand-in comes back");
+        prop_assert!(output.restored.len() >= input.pseudonyms.len(), "every stand-in comes back");
         // On the way out the values are what the caller wrote: reported, not pseudonymized again.
         prop_assert!(output.pseudonyms.is_empty(), "{:?}", output.findings);
     }
@@ -173,7 +179,7 @@ fn stand_ins_come_back_the_ways_a_model_copies_them() {
             let answer = format!("Done: {} is updated.", rewrite(&stand_in));
             let output = check(bundle(), Dir::Output, &answer, Some(&input));
             assert_eq!(
-                output.restored,
+                output.restored.len(),
                 1 + usize::from(how == "Markdown link"),
                 "{how}: {answer}"
             );
@@ -182,7 +188,7 @@ fn stand_ins_come_back_the_ways_a_model_copies_them() {
         for (how, rewrite) in missed {
             let answer = format!("Done: {} is updated.", rewrite(&stand_in));
             let output = check(bundle(), Dir::Output, &answer, Some(&input));
-            assert_eq!(output.restored, 0, "{how} is not restored: {answer}");
+            assert_eq!(output.restored.len(), 0, "{how} is not restored: {answer}");
         }
     }
     // In a JSON tool call, the stand-in inside the arguments' own JSON comes back as a JSON string.
@@ -242,7 +248,7 @@ fn restored_values_meet_the_output_policy() {
     let (email, card) = input.text.split_once(" paid with ").unwrap();
 
     let output = check(&bundle, Dir::Output, &format!("Card: {card}"), Some(&input));
-    assert_eq!(output.restored, 1);
+    assert_eq!(output.restored.len(), 1);
     assert_eq!(output.text, "Card: **** **** **** 1111");
     let card_finding = output
         .findings
@@ -471,4 +477,204 @@ async fn a_vault_that_does_not_open_restores_nothing_and_says_why() {
         (r.restored, r.decision(), r.vault_error.as_str()),
         (0, Decision::Allow, "")
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Streams: a stand-in split across chunks and events is restored whole.
+
+/// An OpenAI chat stream whose content and tool-call arguments carry `content` and `arguments` a few
+/// characters per event.
+fn openai_stream(content: &str, arguments: &str) -> String {
+    let chunk = |delta: serde_json::Value| {
+        let event = json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": null}]});
+        (None, event.to_string())
+    };
+    let mut events: Vec<(Option<&str>, String)> = tokens(content)
+        .into_iter()
+        .map(|t| chunk(json!({"content": t})))
+        .collect();
+    events.push(chunk(
+        json!({"tool_calls": [{"index": 0, "id": "c1", "type": "function",
+        "function": {"name": "send_email", "arguments": ""}}]}),
+    ));
+    for t in tokens(arguments) {
+        events.push(chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": t}}]}),
+        ));
+    }
+    events.push((None, "[DONE]".into()));
+    sse(&events)
+}
+
+fn stream_through(vault: &Verdicts, kind: StreamType, pieces: &[&[u8]]) -> (Vec<u8>, Summary) {
+    let exchange = Request {
+        direction: Dir::Output,
+        vault: Some(Arc::new(vault.pseudonyms.clone())),
+        ..Request::default()
+    };
+    let settings = StreamSettings {
+        context: 64,
+        ..StreamSettings::new(64, 4 << 20)
+    };
+    let mut check = StreamCheck::new(bundle().clone(), exchange, kind, settings);
+    let mut out = Vec::new();
+    for piece in pieces {
+        out.extend(check.push(piece, &key()).expect("chunk accepted"));
+    }
+    out.extend(check.finish(&key()).expect("stream ends"));
+    (out, check.summary())
+}
+
+#[test]
+fn a_stand_in_split_across_chunks_and_events_is_restored_at_every_split() {
+    let input = check(
+        bundle(),
+        Dir::Input,
+        "ana@example.com, card 4111 1111 1111 1111",
+        None,
+    );
+    let (email, card) = input.text.split_once(", card ").unwrap();
+    let content = format!(
+        "I'll write to {} about {card} today, then confirm with {email}.",
+        email.to_uppercase()
+    );
+    let arguments = json!({"to": email, "note": format!("card {card}")}).to_string();
+    let body = openai_stream(&content, &arguments);
+    let want_content = "I'll write to ana@example.com about 4111 1111 1111 1111 today, then confirm with ana@example.com.";
+    let want_arguments = json!({"to": "ana@example.com", "note": "card 4111 1111 1111 1111"});
+    let bytes = body.as_bytes();
+    for at in 0..=bytes.len() {
+        let (released, summary) =
+            stream_through(&input, StreamType::Sse, &[&bytes[..at], &bytes[at..]]);
+        let events = events_of(&released);
+        assert_eq!(
+            joined(&events, "/choices/0/delta/content"),
+            want_content,
+            "split at {at}"
+        );
+        let arguments = joined(&events, "/choices/0/delta/tool_calls/0/function/arguments");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&arguments).unwrap(),
+            want_arguments,
+            "split at {at}"
+        );
+        assert_eq!(summary.restored, 5, "split at {at}");
+        assert_eq!(summary.outcome, Outcome::Modify);
+    }
+    // Raw text, one byte at a time.
+    let bytes = content.as_bytes();
+    let pieces: Vec<&[u8]> = bytes.chunks(1).collect();
+    let (released, summary) = stream_through(&input, StreamType::Text, &pieces);
+    assert_eq!(String::from_utf8(released).unwrap(), want_content);
+    assert_eq!(summary.restored, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_stream_and_ext_proc_restore_what_their_input_pseudonymized() {
+    let (server, _dir) = start(KEY, &[]).await;
+    let principal = "spiffe://example.org/agent";
+    let r1 = grpc(
+        &server,
+        request(Direction::Input, "mail ana@example.com", principal, ""),
+    )
+    .await;
+    let email = text_of(&r1).trim_start_matches("mail ").to_string();
+
+    // CheckStream: the vault on the first message; the stand-in split over events and chunks.
+    let body = openai_stream(&format!("Sent to {email}."), "{}");
+    let messages: Vec<CheckStreamRequest> = body
+        .as_bytes()
+        .chunks(7)
+        .enumerate()
+        .map(|(i, chunk)| CheckStreamRequest {
+            chunk: chunk.to_vec(),
+            content_type: if i == 0 {
+                "text/event-stream".into()
+            } else {
+                String::new()
+            },
+            principal: if i == 0 {
+                principal.into()
+            } else {
+                String::new()
+            },
+            vault: if i == 0 {
+                r1.vault.clone()
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        })
+        .collect();
+    let (released, last) = stream_all(&mut server.client().await, messages).await;
+    assert_eq!(
+        joined(&events_of(&released), "/choices/0/delta/content"),
+        "Sent to ana@example.com."
+    );
+    assert_eq!((last.restored, last.vault_error.as_str()), (1, ""));
+
+    // ext_proc: the request leg pseudonymizes, the response leg of the same exchange restores — a
+    // buffered JSON answer, and an event stream.
+    for streamed in [false, true] {
+        let mut envoy = Envoy::connect(&server).await;
+        envoy.send(request_headers("application/json", &[])).await;
+        let prompt =
+            br#"{"model":"m","messages":[{"role":"user","content":"mail ana@example.com"}]}"#;
+        let sent = new_body(&common(
+            envoy.send(In::RequestBody(body_of(prompt, true))).await,
+        ))
+        .unwrap();
+        let sent = String::from_utf8(sent).unwrap();
+        assert!(sent.contains(&email) && !sent.contains("ana@"), "{sent}");
+        let content_type = if streamed {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        envoy
+            .send(In::ResponseHeaders(headers(
+                &[(":status", "200"), ("content-type", content_type)],
+                false,
+            )))
+            .await;
+        let answer = if streamed {
+            openai_stream(&format!("Sent to {email}."), "{}")
+        } else {
+            json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": format!("Sent to {email}."),
+                "tool_calls": [{"id": "1", "type": "function", "function": {"name": "send_email",
+                    "arguments": json!({"to": email}).to_string()}}]}}]})
+            .to_string()
+        };
+        let chunks: Vec<&[u8]> = answer
+            .as_bytes()
+            .chunks(if streamed { 9 } else { answer.len() })
+            .collect();
+        let mut released = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let c = common(
+                envoy
+                    .send(In::ResponseBody(body_of(chunk, i + 1 == chunks.len())))
+                    .await,
+            );
+            released.extend(new_body(&c).unwrap_or_else(|| chunk.to_vec()));
+        }
+        let released = String::from_utf8(released).unwrap();
+        if streamed {
+            assert_eq!(
+                joined(&events_of(released.as_bytes()), "/choices/0/delta/content"),
+                "Sent to ana@example.com."
+            );
+        } else {
+            let answer: serde_json::Value = serde_json::from_str(&released).unwrap();
+            assert_eq!(
+                answer["choices"][0]["message"]["content"],
+                "Sent to ana@example.com."
+            );
+            let arguments = answer["choices"][0]["message"]["tool_calls"][0]["function"]
+                ["arguments"]
+                .as_str()
+                .unwrap();
+            assert_eq!(arguments, r#"{"to":"ana@example.com"}"#);
+        }
+    }
 }

@@ -54,7 +54,7 @@ fn stream(kind: StreamType, direction: Dir, chunks: &[&[u8]]) -> (Vec<u8>, Summa
     (out, check.summary())
 }
 
-fn split_at(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+pub(crate) fn split_at(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
     cuts.sort_unstable();
     let mut pieces = Vec::new();
@@ -206,7 +206,7 @@ fn invalid_utf8_and_oversize_streams_are_errors() {
 // ---------------------------------------------------------------------------------------------------------
 // Server-sent events.
 
-fn sse(events: &[(Option<&str>, String)]) -> String {
+pub(crate) fn sse(events: &[(Option<&str>, String)]) -> String {
     events
         .iter()
         .map(|(name, data)| match name {
@@ -217,7 +217,7 @@ fn sse(events: &[(Option<&str>, String)]) -> String {
 }
 
 /// Splits `text` into small token-like pieces.
-fn tokens(text: &str) -> Vec<String> {
+pub(crate) fn tokens(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut piece = String::new();
     for c in text.chars() {
@@ -273,7 +273,7 @@ fn openai_chat_stream() -> String {
 }
 
 /// Parses released SSE into (event name, data) pairs; every event must be well-formed.
-fn events_of(released: &[u8]) -> Vec<(Option<String>, String)> {
+pub(crate) fn events_of(released: &[u8]) -> Vec<(Option<String>, String)> {
     let text = String::from_utf8(released.to_vec()).expect("UTF-8");
     assert!(
         text.is_empty() || text.ends_with("\n\n"),
@@ -297,7 +297,7 @@ fn events_of(released: &[u8]) -> Vec<(Option<String>, String)> {
 }
 
 /// The text of `pointer` across all events, concatenated (what a streaming client would show).
-fn joined(events: &[(Option<String>, String)], pointer: &str) -> String {
+pub(crate) fn joined(events: &[(Option<String>, String)], pointer: &str) -> String {
     events
         .iter()
         .filter_map(|(_, d)| serde_json::from_str::<Value>(d).ok())

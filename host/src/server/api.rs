@@ -12,7 +12,7 @@ use super::proto;
 use super::{identity, non_empty, Shared};
 use crate::chain::{self, Dir, Outcome};
 use crate::payload::ContentType;
-use crate::pseudonym::{self, VaultError};
+use crate::pseudonym::{self, Pseudonyms, VaultError};
 
 /// Who made a call and by when it must be answered, whatever transport carried it.
 pub(crate) struct Caller {
@@ -86,20 +86,7 @@ fn read(
         caller.peer,
         &shared.settings.trusted_gateways,
     )?;
-    let (vault, vault_error) = match non_empty(req.vault) {
-        None => (None, None),
-        Some(vault) => {
-            match pseudonym::open(
-                &vault,
-                principal.as_deref(),
-                SystemTime::now(),
-                &shared.vault_key,
-            ) {
-                Ok(table) => (Some(Arc::new(table)), None),
-                Err(e) => (None, Some(e)),
-            }
-        }
-    };
+    let (vault, vault_error) = open_vault(shared, req.vault, principal.as_deref());
     let exchange = chain::Request {
         direction,
         principal,
@@ -125,6 +112,21 @@ fn read(
         declared: req.content_type,
     };
     Ok((call, body, as_body, vault_error))
+}
+
+/// The table of the vault a request carries (none when it carries none), or why it restores nothing.
+pub(super) fn open_vault(
+    shared: &Shared,
+    vault: String,
+    principal: Option<&str>,
+) -> (Option<Arc<Pseudonyms>>, Option<VaultError>) {
+    if vault.is_empty() {
+        return (None, None);
+    }
+    match pseudonym::open(&vault, principal, SystemTime::now(), &shared.vault_key) {
+        Ok(table) => (Some(Arc::new(table)), None),
+        Err(e) => (None, Some(e)),
+    }
 }
 
 /// A direction that is not one of the enum's.

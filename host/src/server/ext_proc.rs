@@ -9,6 +9,8 @@
 //! - A body sent whole (BUFFERED mode) is checked like `Check`: a modify answers with the new body and its
 //!   `content-length` (which Envoy leaves to the processor in that mode), a deny with an ImmediateResponse
 //!   403 whose JSON body names the plugin and rule.
+//! - Values the request's policy pseudonymizes are restored in the response of the same exchange (its
+//!   body, or its event stream as it flows): the stand-ins and their values stay in this stream's memory.
 //! - A body sent in chunks (STREAMED mode): `text/event-stream` responses go through CheckStream's
 //!   hold-back, each chunk replaced by what may be released; other bodies are held (each chunk cleared)
 //!   and checked whole at the end of the stream, which then carries the whole (possibly redacted) body.
@@ -302,8 +304,8 @@ impl Exchange {
             kind,
             declared,
         };
-        let checked = match self.shared.decide(&call, body).await {
-            Ok(Decided::Checked(checked)) => checked,
+        let mut checked = match self.shared.decide(&call, body).await {
+            Ok(Decided::Checked(checked)) => *checked,
             Ok(Decided::Unread { .. }) => {
                 self.unread_passed[leg] = true;
                 return Ok(Step::Continue(match held {
@@ -313,6 +315,11 @@ impl Exchange {
             }
             Err(refused) => return self.refusal(refused),
         };
+        // What the request leg pseudonymized, the response leg of the same exchange restores: the
+        // mapping never leaves this stream.
+        if direction == Dir::Input && !checked.pseudonyms.is_empty() {
+            self.fields.vault = Some(Arc::new(std::mem::take(&mut checked.pseudonyms)));
+        }
         match checked.outcome {
             Outcome::Deny => Ok(Step::Deny(denied(
                 checked.reason.as_deref(),

@@ -11,6 +11,7 @@ use super::gate::{Call, Refused, Streamed};
 use super::proto::{self, guardrail_server::Guardrail};
 use super::{caller_deadline, identity, next_within, non_empty, Shared, Silence};
 use crate::chain::{self, Dir};
+use crate::pseudonym::VaultError;
 use crate::stream::StreamType;
 
 /// `palisade.v1.Guardrail`.
@@ -44,8 +45,8 @@ impl Guardrail for GuardrailService {
                 // Every refusal is recorded where it is made: here before the stream has begun, by the
                 // gate once it has.
                 let streamed = match open_stream(&shared, request, received).await {
-                    Ok((streamed, inbound, first)) => {
-                        run_stream(streamed, inbound, first, idle, &tx).await
+                    Ok((streamed, inbound, first, vault_error)) => {
+                        run_stream(streamed, inbound, first, vault_error, idle, &tx).await
                     }
                     Err((request_id, refused)) => {
                         shared.refuse("grpc-stream", &request_id, received, &refused);
@@ -102,6 +103,7 @@ async fn open_stream(
         Streamed,
         tonic::Streaming<proto::CheckStreamRequest>,
         Vec<u8>,
+        Option<VaultError>,
     ),
     (String, Refused),
 > {
@@ -119,30 +121,33 @@ async fn open_stream(
     .map_err(|r| (String::new(), r))?
     .unwrap_or_default();
     let request_id = first.request_id;
-    let read = || -> Result<(chain::Request, StreamType), Refused> {
+    let read = || -> Result<(chain::Request, StreamType, Option<VaultError>), Refused> {
         let direction = match proto::Direction::try_from(first.direction) {
             Ok(proto::Direction::Input) => Dir::Input,
             Ok(proto::Direction::Output | proto::Direction::Unspecified) => Dir::Output,
             Err(_) => return Err(api::unknown_direction(first.direction)),
         };
         let kind = StreamType::parse(&first.content_type)?;
+        let principal = identity::principal(
+            non_empty(first.principal),
+            peer,
+            &shared.settings.trusted_gateways,
+        )?;
+        let (vault, vault_error) = api::open_vault(shared, first.vault, principal.as_deref());
         let exchange = chain::Request {
             direction,
-            principal: identity::principal(
-                non_empty(first.principal),
-                peer,
-                &shared.settings.trusted_gateways,
-            )?,
+            principal,
             destination: non_empty(first.destination),
             tool: non_empty(first.tool),
             labels: first.labels,
             metadata: first.metadata.into_iter().collect(),
             deadline,
+            vault,
             ..chain::Request::default()
         };
-        Ok((exchange, kind))
+        Ok((exchange, kind, vault_error))
     };
-    let (exchange, kind) = match read() {
+    let (exchange, kind, vault_error) = match read() {
         Ok(read) => read,
         Err(refused) => return Err((request_id, refused)),
     };
@@ -155,7 +160,7 @@ async fn open_stream(
         rewrites: true,
         received,
     };
-    Ok((shared.stream(call, kind), inbound, first.chunk))
+    Ok((shared.stream(call, kind), inbound, first.chunk, vault_error))
 }
 
 /// Answers a CheckStream: each inbound chunk through the gate, one answer per chunk, and a last one with
@@ -164,6 +169,7 @@ async fn run_stream(
     mut streamed: Streamed,
     mut inbound: tonic::Streaming<proto::CheckStreamRequest>,
     first: Vec<u8>,
+    vault_error: Option<VaultError>,
     idle: Duration,
     tx: &Answers,
 ) -> Result<(), Refused> {
@@ -199,6 +205,8 @@ async fn run_stream(
             elapsed_us,
             failures: summary.failures.into_iter().map(failure_out).collect(),
             would: summary.would.map(would_out),
+            restored: u32::try_from(summary.restored).unwrap_or(u32::MAX),
+            vault_error: vault_error.map(|e| e.to_string()).unwrap_or_default(),
         };
         // A caller that has gone away needs no answer.
         let _ = tx.send(Ok(answer)).await;
