@@ -2,7 +2,7 @@
 //! `bundle export` writes the built-in stock bundle out as a directory to start a bundle of your own from.
 
 use std::io::{BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -16,10 +16,12 @@ use palisade::engine::Engine;
 use palisade::metrics::Metrics;
 use palisade::payload::ContentType;
 use palisade::policy::HashKey;
+use palisade::pseudonym::{self, Pseudonyms, VaultKey};
 use palisade::server::{self, BundleOrigin, Settings, Shared};
 use palisade::signing;
 use palisade::{scaffold, scan};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 #[derive(Parser)]
 #[command(
@@ -180,6 +182,14 @@ enum Command {
         /// Default: the cores this process may use.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
+        /// A vault file for `pseudonymize` offline: the stand-ins of the output path are restored from it,
+        /// and the values this scan pseudonymizes are added to it (it is created if missing). Sealed
+        /// under PALISADE_HASH_KEY, which must be set so that a later scan can open it.
+        #[arg(long, value_name = "FILE")]
+        vault: Option<PathBuf>,
+        /// How long the --vault file written opens after this scan.
+        #[arg(long, default_value = "7d", value_parser = humantime::parse_duration, value_name = "DURATION", requires = "vault")]
+        vault_ttl: std::time::Duration,
         /// Files to scan; none, or `-`, reads standard input.
         files: Vec<PathBuf>,
     },
@@ -615,6 +625,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             jsonl,
             content_type,
             jobs,
+            vault,
+            vault_ttl,
             files,
         } => {
             let jobs = jobs.map_or_else(
@@ -628,10 +640,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 None => load_bundle(&engine, bundle.as_deref(), &[])?,
             };
             let key = hash_key()?;
+            let carried = match &vault {
+                Some(path) => read_vault(path, &key)?,
+                None => None,
+            };
             let mut tally = scan::Tally::default();
             let defaults = scan::Defaults {
                 direction,
                 content_type,
+                vault: carried.clone().map(Arc::new),
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
@@ -652,7 +669,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     scan::jsonl(
                         &bundle,
                         &key,
-                        defaults,
+                        &defaults,
                         &name,
                         BufReader::new(reader),
                         jobs,
@@ -670,8 +687,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                             e.utf8_error().valid_up_to()
                         )
                     })?;
-                    scan::plain(&bundle, &key, defaults, &name, text, &mut out, &mut tally)?;
+                    scan::plain(&bundle, &key, &defaults, &name, text, &mut out, &mut tally)?;
                 }
+            }
+            if let Some(path) = &vault {
+                let mut table = std::mem::take(&mut tally.pseudonyms);
+                if let Some(carried) = carried {
+                    table.merge(carried)?;
+                }
+                write_vault(path, &table, &key, vault_ttl)?;
             }
             Ok(tally.exit_code())
         }
@@ -849,6 +873,45 @@ fn load_bundle(
         None => tracing::info!("no component cache: every start compiles every plugin"),
     }
     Ok(bundle)
+}
+
+/// The table of a `scan --vault` file; `None` when there is no file yet. The key must be one a later scan
+/// has too.
+fn read_vault(path: &Path, key: &HashKey) -> anyhow::Result<Option<Pseudonyms>> {
+    anyhow::ensure!(
+        std::env::var_os("PALISADE_HASH_KEY").is_some_and(|k| !k.is_empty()),
+        "--vault needs PALISADE_HASH_KEY set: the vault is sealed under it, and without it each scan \
+         would use a new random key that no later scan could open the vault with"
+    );
+    let sealed = match std::fs::read_to_string(path) {
+        Ok(sealed) => sealed,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read the vault {}", path.display()))
+        }
+    };
+    let table = pseudonym::open(&sealed, None, SystemTime::now(), &VaultKey::derive(key))
+        .with_context(|| format!("the vault {} restores nothing", path.display()))?;
+    Ok(Some(table))
+}
+
+/// Writes `table` to `path` sealed for `ttl`, whole or not at all (a new file, then renamed over it).
+fn write_vault(
+    path: &Path,
+    table: &Pseudonyms,
+    key: &HashKey,
+    ttl: std::time::Duration,
+) -> anyhow::Result<()> {
+    let sealed = pseudonym::seal(table, None, SystemTime::now() + ttl, &VaultKey::derive(key))
+        .map_err(|e| anyhow::anyhow!("cannot seal the vault: {e}"))?;
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, sealed + "\n")
+        .and_then(|()| std::fs::rename(&partial, path))
+        .with_context(|| format!("cannot write the vault {}", path.display()))?;
+    let n = table.len();
+    let s = if n == 1 { "" } else { "s" };
+    eprintln!("{}: the vault holds {n} value{s}", path.display());
+    Ok(())
 }
 
 /// `PALISADE_HASH_KEY` keeps `hash` pseudonyms stable across restarts and replicas; without it they are

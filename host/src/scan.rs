@@ -6,6 +6,7 @@
 //! specifies; unknown input fields are ignored, so a labelled corpus can be fed as it is.
 
 use std::io::{BufRead, Write};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +15,7 @@ use crate::chain::{Dir, Outcome, Request};
 use crate::check::{self, Checked};
 use crate::payload::ContentType;
 use crate::policy::HashKey;
+use crate::pseudonym::Pseudonyms;
 
 /// Exit status: every input allowed or modified.
 pub const EXIT_OK: i32 = 0;
@@ -23,12 +25,14 @@ pub const EXIT_DENIED: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 
 /// How to read inputs that do not say.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Defaults {
     /// The direction of plain inputs, and of JSON lines without one.
     pub direction: Dir,
     /// How to read plain inputs, and JSON lines without a `content_type`.
     pub content_type: ContentType,
+    /// The stand-ins of `--vault`, restored on the output path.
+    pub vault: Option<Arc<Pseudonyms>>,
 }
 
 /// One line of `--jsonl` input.
@@ -63,6 +67,9 @@ struct Answer<'a> {
     /// What plugins in report mode would have done; absent when nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     would: Option<WouldOut<'a>>,
+    /// Stand-ins of the vault restored to their values; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restored: Option<usize>,
     elapsed_us: u64,
 }
 
@@ -99,11 +106,13 @@ struct FailureOut {
     on_error: &'static str,
 }
 
-/// The worst outcome seen so far decides the exit status.
+/// The worst outcome seen so far decides the exit status; the values pseudonymized go into the vault.
 #[derive(Default)]
 pub struct Tally {
     denied: bool,
     errors: bool,
+    /// Every stand-in `pseudonymize` wrote, and its value.
+    pub pseudonyms: Pseudonyms,
 }
 
 impl Tally {
@@ -118,8 +127,14 @@ impl Tally {
         }
     }
 
-    fn saw(&mut self, outcome: Outcome) {
+    /// Counts an answer, and keeps the values it pseudonymized; `Err` when one would share a stand-in
+    /// with another.
+    fn saw(&mut self, outcome: Outcome, pseudonyms: Pseudonyms) -> Result<(), String> {
         self.denied |= outcome == Outcome::Deny;
+        self.pseudonyms.merge(pseudonyms).map_err(|e| {
+            self.errors = true;
+            e.to_string()
+        })
     }
 }
 
@@ -128,9 +143,10 @@ impl Tally {
 const BATCH_LINES_PER_JOB: usize = 512;
 const BATCH_BYTES: usize = 32 << 20;
 
-/// What one input line came to: an answer line to write, or an error to report (with the line number).
+/// What one input line came to: an answer line to write (with the values it pseudonymized), or an error
+/// to report (with the line number).
 enum Scanned {
-    Answer(Vec<u8>, Outcome),
+    Answer(Vec<u8>, Outcome, Pseudonyms),
     Error(String),
 }
 
@@ -141,7 +157,7 @@ enum Scanned {
 pub fn jsonl(
     bundle: &Bundle,
     key: &HashKey,
-    defaults: Defaults,
+    defaults: &Defaults,
     source: &str,
     input: impl BufRead,
     jobs: usize,
@@ -173,9 +189,11 @@ pub fn jsonl(
             .zip(scan_all(bundle, key, defaults, &batch, jobs))
         {
             match scanned {
-                Scanned::Answer(line, outcome) => {
-                    tally.saw(outcome);
-                    out.write_all(&line)?;
+                Scanned::Answer(line, outcome, pseudonyms) => {
+                    match tally.saw(outcome, pseudonyms) {
+                        Ok(()) => out.write_all(&line)?,
+                        Err(message) => eprintln!("{source}:{n}: {message}"),
+                    }
                 }
                 Scanned::Error(message) => {
                     eprintln!("{source}:{n}: {message}");
@@ -191,7 +209,7 @@ pub fn jsonl(
 fn scan_all(
     bundle: &Bundle,
     key: &HashKey,
-    defaults: Defaults,
+    defaults: &Defaults,
     batch: &[(usize, String)],
     jobs: usize,
 ) -> Vec<Scanned> {
@@ -226,7 +244,7 @@ fn scan_all(
 }
 
 /// One `--jsonl` input line, checked: its answer line (newline included), or what was wrong with it.
-fn scan_line(bundle: &Bundle, key: &HashKey, defaults: Defaults, line: &str) -> Scanned {
+fn scan_line(bundle: &Bundle, key: &HashKey, defaults: &Defaults, line: &str) -> Scanned {
     let parsed: Line = match serde_json::from_str(line) {
         Ok(l) => l,
         Err(e) => {
@@ -250,13 +268,14 @@ fn scan_line(bundle: &Bundle, key: &HashKey, defaults: Defaults, line: &str) -> 
         destination: parsed.destination,
         tool: parsed.tool,
         labels: parsed.labels,
+        vault: defaults.vault.clone(),
         ..Request::default()
     };
     match check::run(bundle, content_type, parsed.text, &request, key) {
         Ok(v) => match serde_json::to_vec(&answer(&parsed.id, &v)) {
             Ok(mut line) => {
                 line.push(b'\n');
-                Scanned::Answer(line, v.outcome)
+                Scanned::Answer(line, v.outcome, v.pseudonyms)
             }
             Err(e) => Scanned::Error(format!("cannot write the answer: {e}")),
         },
@@ -268,7 +287,7 @@ fn scan_line(bundle: &Bundle, key: &HashKey, defaults: Defaults, line: &str) -> 
 pub fn plain(
     bundle: &Bundle,
     key: &HashKey,
-    defaults: Defaults,
+    defaults: &Defaults,
     source: &str,
     text: String,
     out: &mut impl Write,
@@ -276,12 +295,20 @@ pub fn plain(
 ) -> std::io::Result<()> {
     let request = Request {
         direction: defaults.direction,
+        vault: defaults.vault.clone(),
         ..Request::default()
     };
     match check::run(bundle, defaults.content_type, text, &request, key) {
-        Ok(v) => {
-            tally.saw(v.outcome);
+        Ok(mut v) => {
+            if let Err(message) = tally.saw(v.outcome, std::mem::take(&mut v.pseudonyms)) {
+                eprintln!("{source}: {message}");
+                return out.flush();
+            }
             let mut summary = format!("{source}: {}", v.outcome.as_str());
+            if v.restored > 0 {
+                let s = if v.restored == 1 { "" } else { "s" };
+                summary.push_str(&format!(" ({} stand-in{s} restored)", v.restored));
+            }
             if let Some(reason) = &v.reason {
                 summary.push_str(&format!(": {reason}"));
             }
@@ -377,6 +404,7 @@ fn answer<'a>(id: &'a serde_json::Value, v: &'a Checked) -> Answer<'a> {
             decision: w.outcome.as_str(),
             reason: w.reason.as_deref(),
         }),
+        restored: Some(v.restored).filter(|&n| n > 0),
         elapsed_us: u64::try_from(v.elapsed.as_micros()).unwrap_or(u64::MAX),
     }
 }

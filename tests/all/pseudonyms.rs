@@ -678,3 +678,130 @@ async fn check_stream_and_ext_proc_restore_what_their_input_pseudonymized() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Offline: `palisade scan --vault FILE`.
+
+fn scan(args: &[&str], key: Option<&str>, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_palisade"));
+    command
+        .arg("scan")
+        .args(args)
+        .env_remove("PALISADE_BUNDLE")
+        .env_remove("PALISADE_HASH_KEY")
+        .env("PALISADE_CACHE_DIR", crate::util::BINARY_CACHE_DIR)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(key) = key {
+        command.env("PALISADE_HASH_KEY", key);
+    }
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn scan_pseudonymizes_and_restores_offline_with_a_vault_file() {
+    let dir = edited_default_bundle_dir(pseudonymizing);
+    let work = tempfile::tempdir().unwrap();
+    let vault = work.path().join("conversation.vault");
+    let (bundle, vault_arg) = (dir.path().to_str().unwrap(), vault.to_str().unwrap());
+    let text = |o: &std::process::Output| String::from_utf8(o.stdout.clone()).unwrap();
+    let errors = |o: &std::process::Output| String::from_utf8(o.stderr.clone()).unwrap();
+
+    // Two inputs add to one vault file.
+    let first = scan(
+        &["--bundle", bundle, "--vault", vault_arg],
+        Some(KEY),
+        "mail ana@example.com",
+    );
+    assert_eq!(first.status.code(), Some(0), "{}", errors(&first));
+    let email = text(&first).trim_start_matches("mail ").to_string();
+    let lines = format!("{}\n", json!({"id": 1, "text": "call +1 415 555 2671"}));
+    let second = scan(
+        &["--bundle", bundle, "--vault", vault_arg, "--jsonl"],
+        Some(KEY),
+        &lines,
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    let phone = answer["text"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("call ")
+        .to_string();
+    assert!(
+        errors(&second).contains("the vault holds 2 values"),
+        "{}",
+        errors(&second)
+    );
+
+    // The model's answer, restored from the file, in plain and JSON-lines mode.
+    let reply = format!("Wrote to {email}, called {}.", phone.to_lowercase());
+    let restored = scan(
+        &[
+            "--bundle",
+            bundle,
+            "--vault",
+            vault_arg,
+            "--direction",
+            "output",
+        ],
+        Some(KEY),
+        &reply,
+    );
+    assert_eq!(
+        text(&restored),
+        "Wrote to ana@example.com, called +1 415 555 2671."
+    );
+    assert!(
+        errors(&restored).contains("(2 stand-ins restored)"),
+        "{}",
+        errors(&restored)
+    );
+    let lines = format!(
+        "{}\n",
+        json!({"id": "a", "text": reply, "direction": "output"})
+    );
+    let restored = scan(
+        &["--bundle", bundle, "--vault", vault_arg, "--jsonl"],
+        Some(KEY),
+        &lines,
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&restored.stdout).unwrap();
+    assert_eq!(
+        (answer["text"].as_str(), answer["restored"].as_u64()),
+        (
+            Some("Wrote to ana@example.com, called +1 415 555 2671."),
+            Some(2)
+        )
+    );
+
+    // Without the key, or with another, it says why and exits 2, leaving the file as it was.
+    let before = std::fs::read(&vault).unwrap();
+    let no_key = scan(&["--bundle", bundle, "--vault", vault_arg], None, "x");
+    assert_eq!(no_key.status.code(), Some(2));
+    assert!(
+        errors(&no_key).contains("--vault needs PALISADE_HASH_KEY"),
+        "{}",
+        errors(&no_key)
+    );
+    let other = scan(
+        &["--bundle", bundle, "--vault", vault_arg],
+        Some("another key"),
+        "x",
+    );
+    assert_eq!(other.status.code(), Some(2));
+    assert!(
+        errors(&other).contains("sealed under another key"),
+        "{}",
+        errors(&other)
+    );
+    assert_eq!(std::fs::read(&vault).unwrap(), before);
+}
