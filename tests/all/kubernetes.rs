@@ -88,12 +88,20 @@ fn container() -> Value {
     object("Deployment", "palisade")["spec"]["template"]["spec"]["containers"][0].clone()
 }
 
+/// Each variable and its value; one taken from a Secret has `secret NAME/KEY` as its value (a key the
+/// test server runs with).
 fn env_of(container: &Value) -> Vec<(String, String)> {
     container["env"]
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|e| (str_of(&e["name"]).into(), str_of(&e["value"]).into()))
+        .map(|e| {
+            let value = match e["valueFrom"]["secretKeyRef"].as_mapping() {
+                Some(r) => format!("secret {}/{}", str_of(&r["name"]), str_of(&r["key"])),
+                None => str_of(&e["value"]).into(),
+            };
+            (str_of(&e["name"]).into(), value)
+        })
         .collect()
 }
 
@@ -129,6 +137,24 @@ fn the_manifests_agree_with_each_other() {
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| panic!("no {name} in the Deployment"))
     };
+    // Every replica has the same hash key, from the Secret the operations guide says to create.
+    let secret = var("PALISADE_HASH_KEY");
+    let (name, key) = secret
+        .strip_prefix("secret ")
+        .unwrap()
+        .split_once('/')
+        .unwrap();
+    let guide = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/operations.md"
+    ))
+    .unwrap();
+    assert!(
+        guide.contains(&format!(
+            "kubectl create secret generic {name} --from-literal={key}="
+        )),
+        "docs/operations.md says how to create the Secret {name}"
+    );
     // The ports Palisade listens on are the ports the container declares and the probes call.
     assert_eq!(port_of(&var("PALISADE_LISTEN")), container_port(&c, "grpc"));
     assert_eq!(port_of(&var("PALISADE_HTTP")), container_port(&c, "http"));
