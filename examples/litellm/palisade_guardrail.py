@@ -5,11 +5,16 @@ stops the call with a 403 naming the plugin and rule, a modify replaces the mess
 ones. Post-call, the answer goes to Check on the output path; streamed answers go through CheckStream,
 which releases text only once no finding can still span it.
 
+With a bundle that pseudonymizes (`EMAIL_ADDRESS = "pseudonymize"`), the model sees stand-ins and the
+input check answers with a sealed vault; the guardrail keeps it for the call and hands it to the output
+check, which puts the real values back into the answer's text and its tool calls' arguments.
+
 Needs the Python stubs of proto/palisade/v1/guardrail.proto on the path (see README.md here) and grpcio.
 """
 
 import json
 import os
+from collections import OrderedDict
 from typing import Any, AsyncGenerator, Optional
 
 import grpc
@@ -22,6 +27,8 @@ from palisade.v1 import guardrail_pb2_grpc as rpc
 
 # The request fields Palisade's JSON adapter reads texts from; the rest (model, temperature, …) stays here.
 TEXT_FIELDS = ("messages", "system", "input", "instructions", "prompt")
+# Vaults kept from a call's input check to its output check; calls that never finish drop out past this.
+MAX_VAULTS = 10_000
 
 
 class PalisadeGuardrail(CustomGuardrail):
@@ -31,7 +38,19 @@ class PalisadeGuardrail(CustomGuardrail):
         self.timeout = timeout
         self.channel = grpc.aio.insecure_channel(self.address)
         self.stub = rpc.GuardrailStub(self.channel)
+        # litellm_call_id -> the vault of its input check. Never sent to the model: it stays in this process.
+        self.vaults: "OrderedDict[str, str]" = OrderedDict()
         super().__init__(**kwargs)
+
+    def _keep_vault(self, data: dict, vault: str) -> None:
+        call_id = data.get("litellm_call_id")
+        if vault and call_id:
+            self.vaults[str(call_id)] = vault
+            while len(self.vaults) > MAX_VAULTS:
+                self.vaults.popitem(last=False)
+
+    def _take_vault(self, data: dict) -> str:
+        return self.vaults.pop(str(data.get("litellm_call_id")), "")
 
     def _exchange(self, data: dict, user_api_key_dict: Any) -> dict:
         """What Palisade is told about the exchange besides the text."""
@@ -46,11 +65,12 @@ class PalisadeGuardrail(CustomGuardrail):
             "request_id": str(call_id or ""),
         }
 
-    async def _check(self, direction: int, body: dict, exchange: dict) -> Any:
+    async def _check(self, direction: int, body: dict, exchange: dict, vault: str = "") -> Any:
         request = pb.CheckRequest(
             direction=direction,
             body=json.dumps(body).encode(),
             content_type="application/json",
+            vault=vault,
             **exchange,
         )
         return await self.stub.Check(request, timeout=self.timeout)
@@ -77,21 +97,28 @@ class PalisadeGuardrail(CustomGuardrail):
             for key in TEXT_FIELDS:
                 if key in redacted:
                     data[key] = redacted[key]
+        self._keep_vault(data, answer.vault)
         return data
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict, response):
         if not hasattr(response, "choices"):
             return response
         body = {"choices": [c.model_dump() for c in response.choices]}
-        answer = await self._check(pb.DIRECTION_OUTPUT, body, self._exchange(data, user_api_key_dict))
+        exchange = self._exchange(data, user_api_key_dict)
+        answer = await self._check(pb.DIRECTION_OUTPUT, body, exchange, self._take_vault(data))
         if answer.decision == pb.DECISION_DENY:
             raise self._deny(answer)
         if answer.decision == pb.DECISION_MODIFY:
-            redacted = json.loads(answer.body)["choices"]
-            for choice, new in zip(response.choices, redacted):
+            # Redacted, or with the values of the vault restored: the text and the tool calls' arguments.
+            changed = json.loads(answer.body)["choices"]
+            for choice, new in zip(response.choices, changed):
                 message = getattr(choice, "message", None)
-                if message is not None and new.get("message"):
-                    message.content = new["message"].get("content")
+                new_message = new.get("message") or {}
+                if message is None or not new_message:
+                    continue
+                message.content = new_message.get("content")
+                for call, new_call in zip(message.tool_calls or [], new_message.get("tool_calls") or []):
+                    call.function.arguments = new_call["function"]["arguments"]
         return response
 
     async def async_post_call_streaming_iterator_hook(
@@ -117,7 +144,10 @@ class PalisadeGuardrail(CustomGuardrail):
             message = pb.CheckStreamRequest(chunk=text.encode())
             if first:
                 message = pb.CheckStreamRequest(
-                    chunk=text.encode(), direction=pb.DIRECTION_OUTPUT, **exchange
+                    chunk=text.encode(),
+                    direction=pb.DIRECTION_OUTPUT,
+                    vault=self._take_vault(request_data),
+                    **exchange,
                 )
                 first = False
             await call.write(message)

@@ -1,5 +1,6 @@
 """Calls a LiteLLM proxy that has Palisade as its guardrail, and checks what comes back.
-Usage: check.py BASE_URL. Exits non-zero, saying what was wrong, on the first failed check."""
+Usage: check.py BASE_URL ECHO_LOG (what the echo model was sent, a JSON line per message). Exits non-zero,
+saying what was wrong, on the first failed check."""
 
 import json
 import os
@@ -7,8 +8,9 @@ import sys
 import urllib.error
 import urllib.request
 
-BASE = sys.argv[1]
+BASE, ECHO_LOG = sys.argv[1], sys.argv[2]
 EMAIL = "ana.silva@example.com"
+PHONE = "+1 415 555 2671"
 AWS_KEY = "AKIAZ7QW3RTY5UIO2PAS"
 
 
@@ -63,4 +65,26 @@ for line in body.splitlines():
             text += (choice.get("delta") or {}).get("content") or ""
 expect("the streamed answer is redacted and whole",
        text == "Sure. Reach our on-call admin at [EMAIL_ADDRESS] for the migration.", text)
+# Pseudonymized: the model sees a stand-in for the phone number, the user gets the number back — in the
+# answer's text, and in the arguments of a tool call the model makes with it.
+def received():
+    with open(ECHO_LOG) as log:
+        return json.loads(log.read().splitlines()[-1])["received"]
+
+
+status, body = chat("echo", f"Please call {PHONE} about the invoice")
+expect("a pseudonymized prompt is answered", status == 200, f"{status} {body}")
+seen = received()
+expect("the model saw a stand-in, not the number", "PHONE_NUMBER_" in seen and "555" not in seen, seen)
+content = json.loads(body)["choices"][0]["message"]["content"]
+expect("the answer carries the number again",
+       content == f"you said: Please call {PHONE} about the invoice", content)
+
+status, body = chat("echo", f"call dial: {PHONE}, then hang up")
+expect("a tool call is answered", status == 200, f"{status} {body}")
+seen = received()
+expect("the model saw a stand-in in the tool's prompt", "PHONE_NUMBER_" in seen and "555" not in seen, seen)
+call = json.loads(body)["choices"][0]["message"]["tool_calls"][0]["function"]
+expect("the tool call's arguments carry the number again",
+       json.loads(call["arguments"]) == {"text": f"{PHONE}, then hang up"}, call)
 print("litellm e2e: every check passed")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # LiteLLM's proxy in front of Palisade, end to end: examples/litellm's guardrail, a prompt with a secret
-# denied, an email redacted in a prompt and in an answer (plain and streamed). No network beyond PyPI for
-# the first install: the models are LiteLLM's mock response and a local echo server.
+# denied, an email redacted in a prompt and in an answer (plain and streamed), a phone number pseudonymized
+# for the model and restored in its answer and its tool call's arguments. No network beyond PyPI for the
+# first install: the models are LiteLLM's mock response and a local echo server.
 # Needs a release build (`cargo build --release -p palisade`; `PALISADE=FILE` runs another binary) and Python 3. `--setup` only installs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,7 +28,12 @@ mkdir -p "$work/stubs"
 "$venv/bin/python" -m grpc_tools.protoc -I proto --python_out="$work/stubs" \
   --grpc_python_out="$work/stubs" proto/palisade/v1/guardrail.proto
 
-"${PALISADE:-./target/release/palisade}" serve --listen 127.0.0.1:0 2> "$work/palisade.log" &
+# The stock bundle, with phone numbers pseudonymized rather than redacted.
+palisade=${PALISADE:-./target/release/palisade}
+"$palisade" bundle export "$work/bundle" > /dev/null
+sed -i 's/^PHONE_NUMBER = "redact"$/PHONE_NUMBER = "pseudonymize"/' "$work/bundle/bundle.toml"
+grep -q '^PHONE_NUMBER = "pseudonymize"$' "$work/bundle/bundle.toml" || fail "the stock bundle's PHONE_NUMBER line changed"
+PALISADE_HASH_KEY=litellm-e2e "$palisade" serve --listen 127.0.0.1:0 --bundle "$work/bundle" 2> "$work/palisade.log" &
 pids+=($!)
 addr=$(logged "listening addr" "$work/palisade.log")
 [ -n "$addr" ] || fail "palisade never logged its address"
@@ -56,4 +62,4 @@ for _ in $(seq 1 600); do
 done
 live || fail "litellm never became live"
 
-"$venv/bin/python" tests/litellm/check.py "http://127.0.0.1:$port" || fail "a check failed"
+"$venv/bin/python" tests/litellm/check.py "http://127.0.0.1:$port" "$work/echo.log" || fail "a check failed"
