@@ -1,16 +1,18 @@
 //! Chain latency: the stock bundle over prompts of several sizes, with configured instances reused
-//! (what the service does) against a fresh instance per call, and what a plugin stuck in a loop under a
-//! 2 ms budget costs a request.
+//! (what the service does) against a fresh instance per call, what a plugin stuck in a loop under a
+//! 2 ms budget costs a request, and what `pseudonymize` and restoring cost beside `redact`.
 //!
 //! Run: `cargo bench -p palisade --bench chain`. Results and their ratios go in BENCHMARKS.md.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use palisade::bundle::{self, Bundle};
-use palisade::chain::{self, Request};
+use palisade::chain::{self, Dir, Outcome, Request};
 use palisade::engine::{Context, Direction, Engine};
 use palisade::policy::HashKey;
+use palisade::pseudonym::{self, VaultKey};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -165,11 +167,107 @@ fn runaway_plugin(c: &mut Criterion) {
     group.finish();
 }
 
+/// One 4 KiB prompt (ten each of e-mail, card and phone) through the default bundle, which redacts, and
+/// through the same bundle set to pseudonymize; then the model's answer — the pseudonymized text — back
+/// through the output check with the vault (beside the default bundle on the original text as an answer,
+/// and on the stand-ins without a vault), and the parts alone: finding and replacing the stand-ins,
+/// sealing and opening the vault.
+fn pseudonyms(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let redacting = bundle::load_embedded(&engine).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    bundle::embedded::export(dir.path()).unwrap();
+    let manifest = std::fs::read_to_string(dir.path().join("bundle.toml")).unwrap();
+    let manifest = manifest
+        .replace("\"redact\"\n", "\"pseudonymize\"\n")
+        .replace("\"mask\"\n", "\"pseudonymize\"\n");
+    std::fs::write(dir.path().join("bundle.toml"), manifest).unwrap();
+    let pseudonymizing = bundle::load_dir(&engine, dir.path()).unwrap();
+    let key = HashKey::new(*b"bench");
+    let text = prompt(4 << 10);
+    let check = |bundle: &Bundle, direction, text: &str, vault| {
+        let request = Request {
+            direction,
+            text: text.to_string(),
+            vault,
+            ..Request::default()
+        };
+        chain::run(bundle, &request, &key).expect("no deadline")
+    };
+
+    // Like for like: both rewrite the same values, and the answer comes back whole.
+    let redacted = check(&redacting, Dir::Input, &text, None);
+    let input = check(&pseudonymizing, Dir::Input, &text, None);
+    let spans =
+        |v: &chain::Verdicts| -> Vec<_> { v.findings.iter().map(|f| f.span.clone()).collect() };
+    assert_eq!(spans(&redacted), spans(&input));
+    assert!(input.pseudonyms.len() >= 3, "{}", input.text);
+    let table = Arc::new(input.pseudonyms.clone());
+    let output = check(
+        &pseudonymizing,
+        Dir::Output,
+        &input.text,
+        Some(table.clone()),
+    );
+    assert_eq!(
+        (output.outcome, output.text.as_str()),
+        (Outcome::Modify, text.as_str())
+    );
+
+    let vault_key = VaultKey::derive(&key);
+    let expires = SystemTime::now() + Duration::from_secs(3600);
+    let sealed = pseudonym::seal(&table, Some("spiffe://bench"), expires, &vault_key).unwrap();
+
+    let mut group = c.benchmark_group("pseudonyms-4KiB");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_function("input/redact", |b| {
+        b.iter(|| check(&redacting, Dir::Input, &text, None))
+    });
+    group.bench_function("input/pseudonymize", |b| {
+        b.iter(|| check(&pseudonymizing, Dir::Input, &text, None))
+    });
+    group.bench_function("output/redact", |b| {
+        b.iter(|| check(&redacting, Dir::Output, &text, None))
+    });
+    group.bench_function("output/no-vault", |b| {
+        b.iter(|| check(&pseudonymizing, Dir::Output, &input.text, None))
+    });
+    group.bench_function("output/restore", |b| {
+        b.iter(|| {
+            check(
+                &pseudonymizing,
+                Dir::Output,
+                &input.text,
+                Some(table.clone()),
+            )
+        })
+    });
+    group.bench_function("restore-alone", |b| {
+        b.iter(|| pseudonym::restore(&table, &input.text))
+    });
+    group.bench_function("seal-vault", |b| {
+        b.iter(|| pseudonym::seal(&table, Some("spiffe://bench"), expires, &vault_key).unwrap())
+    });
+    group.bench_function("open-vault", |b| {
+        b.iter(|| {
+            pseudonym::open(
+                &sealed,
+                Some("spiffe://bench"),
+                SystemTime::now(),
+                &vault_key,
+            )
+            .unwrap()
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     reuse_vs_fresh,
     fresh_instance,
     host_overhead,
-    runaway_plugin
+    runaway_plugin,
+    pseudonyms
 );
 criterion_main!(benches);

@@ -95,8 +95,9 @@ impl Pseudonyms {
     }
 
     /// Every stand-in of this table in `text`, in order, as (its span, the value it stands for). A
-    /// stand-in is found in any letter case and with `\_` for `_`; it must not be part of a longer word
-    /// (a letter or digit right before or after it), and a tag this table does not hold is left alone.
+    /// stand-in is found in any letter case and with `\_` for `_`, whatever comes before it (`\n` in
+    /// JSON-escaped text ends in a letter); a hex digit right after its tag makes it part of a longer
+    /// string, left alone, as is a tag this table does not hold.
     pub fn find(&self, text: &str) -> Vec<(Range<usize>, &str)> {
         let bytes = text.as_bytes();
         let mut found = Vec::new();
@@ -114,7 +115,7 @@ impl Pseudonyms {
             if !tag.iter().all(u8::is_ascii_hexdigit)
                 || bytes
                     .get(tag_at + TAG_DIGITS)
-                    .is_some_and(u8::is_ascii_alphanumeric)
+                    .is_some_and(u8::is_ascii_hexdigit)
             {
                 continue;
             }
@@ -133,7 +134,7 @@ impl Pseudonyms {
 }
 
 /// Where `category` starts if it is written right before the `_` at `underscore` (`\_` may stand for
-/// `_`, letters in any case) and no letter or digit precedes it.
+/// `_`, letters in any case).
 fn category_before(bytes: &[u8], underscore: usize, category: &str) -> Option<usize> {
     let mut at = underscore;
     if at > 0 && bytes[at - 1] == b'\\' {
@@ -148,9 +149,6 @@ fn category_before(bytes: &[u8], underscore: usize, category: &str) -> Option<us
         if want == b'_' && at > 0 && bytes[at - 1] == b'\\' {
             at -= 1;
         }
-    }
-    if at > 0 && bytes[at - 1].is_ascii_alphanumeric() {
-        return None;
     }
     Some(at)
 }
@@ -384,13 +382,14 @@ mod tests {
                 "\"ana@example.com\", +1 415 555 2671.".into(),
             ),
             (format!("_{email}_"), "_ana@example.com_".into()),
+            (format!("line\\n{email}s"), "line\\nana@example.coms".into()),
         ] {
             assert_eq!(restore(&table, &written).0, expect, "{written}");
         }
-        // Part of a longer word, a tag the table does not hold, another category's name: left alone.
+        // Part of a longer hex string, a tag the table does not hold, another category's name: left alone.
         for left in [
-            format!("X{email}"),
             format!("{email}9"),
+            format!("{email}b"),
             format!("EMAIL_ADDRESS_{}", "0123456789"),
             format!("PHONE_NUMBER_{tag}"),
             format!("EMAIL_ADDRESS_{}", &tag[..9]),

@@ -116,8 +116,32 @@ proptest! {
 
 #[test]
 fn every_corpus_document_round_trips() {
-    let texts = dev_corpus_texts();
+    // The dev corpus, and our own (every national identifier, date of birth and MAC address too).
+    let own = tempfile::NamedTempFile::new().unwrap();
+    let generated = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/accuracy/corpus.py"
+        ))
+        .arg("-o")
+        .arg(own.path())
+        .status()
+        .expect("python3 runs tests/accuracy/corpus.py");
+    assert!(generated.success());
+    let own: Vec<String> = std::fs::read_to_string(own.path())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(own.len() >= 1_000);
+    let texts: Vec<String> = dev_corpus_texts().into_iter().chain(own).collect();
     let (mut pseudonymized, mut denied) = (0, 0);
+    let mut categories = std::collections::BTreeSet::new();
     for text in &texts {
         let (input, output) = round_trip(text);
         if input.outcome == Outcome::Deny {
@@ -126,13 +150,28 @@ fn every_corpus_document_round_trips() {
             continue;
         }
         pseudonymized += usize::from(!input.pseudonyms.is_empty());
+        categories.extend(
+            (input.findings.iter())
+                .filter(|f| f.action == Action::Pseudonymize)
+                .map(|f| f.category.clone()),
+        );
         assert_eq!(&output.text, text, "as the model saw it: {:?}", input.text);
         assert!(output.pseudonyms.is_empty(), "{:?}", output.findings);
     }
     eprintln!(
-        "{} corpus documents: {pseudonymized} pseudonymized and restored, {denied} denied on input",
+        "{} corpus documents: {pseudonymized} pseudonymized and restored, {denied} denied on input; \
+         categories: {categories:?}",
         texts.len()
     );
+    // Every category the bundle pseudonymizes came up.
+    for line in pseudonymizing(palisade::bundle::embedded::MANIFEST.to_string()).lines() {
+        if let Some(category) = line.strip_suffix(" = \"pseudonymize\"") {
+            assert!(
+                categories.contains(category),
+                "no {category} in either corpus"
+            );
+        }
+    }
 }
 
 /// The ways a model rewrites what it copies, and which of them restore finds: every one it claims, on
@@ -256,6 +295,12 @@ fn restored_values_meet_the_output_policy() {
         .find(|f| f.category == "CREDIT_CARD")
         .unwrap();
     assert_eq!(card_finding.action, Action::Mask);
+    // Label rules see it too: later plugins (a Cedar or Rego policy) get `found:CREDIT_CARD`.
+    assert!(
+        output.labels.iter().any(|l| l == "found:CREDIT_CARD"),
+        "{:?}",
+        output.labels
+    );
     // The finding's span is the stand-in the caller sent.
     assert_eq!(card_finding.span, Some(6..6 + card.len()));
 
@@ -580,38 +625,37 @@ async fn check_stream_and_ext_proc_restore_what_their_input_pseudonymized() {
     .await;
     let email = text_of(&r1).trim_start_matches("mail ").to_string();
 
-    // CheckStream: the vault on the first message; the stand-in split over events and chunks.
-    let body = openai_stream(&format!("Sent to {email}."), "{}");
-    let messages: Vec<CheckStreamRequest> = body
-        .as_bytes()
-        .chunks(7)
-        .enumerate()
-        .map(|(i, chunk)| CheckStreamRequest {
-            chunk: chunk.to_vec(),
-            content_type: if i == 0 {
-                "text/event-stream".into()
-            } else {
-                String::new()
-            },
-            principal: if i == 0 {
-                principal.into()
-            } else {
-                String::new()
-            },
-            vault: if i == 0 {
-                r1.vault.clone()
-            } else {
-                String::new()
-            },
-            ..Default::default()
-        })
-        .collect();
-    let (released, last) = stream_all(&mut server.client().await, messages).await;
-    assert_eq!(
-        joined(&events_of(&released), "/choices/0/delta/content"),
-        "Sent to ana@example.com."
+    // CheckStream: the vault on the first message; the answer cut in two at every byte, so the stand-in
+    // is split across chunks at every position (and across events, as the model streams it).
+    let body = openai_stream(
+        &format!("Sent to {email}, and to {}.", email.to_lowercase()),
+        "{}",
     );
-    assert_eq!((last.restored, last.vault_error.as_str()), (1, ""));
+    let mut client = server.client().await;
+    for at in 0..=body.len() {
+        let first = CheckStreamRequest {
+            chunk: body.as_bytes()[..at].to_vec(),
+            content_type: "text/event-stream".into(),
+            principal: principal.into(),
+            vault: r1.vault.clone(),
+            ..Default::default()
+        };
+        let rest = CheckStreamRequest {
+            chunk: body.as_bytes()[at..].to_vec(),
+            ..Default::default()
+        };
+        let (released, last) = stream_all(&mut client, vec![first, rest]).await;
+        assert_eq!(
+            joined(&events_of(&released), "/choices/0/delta/content"),
+            "Sent to ana@example.com, and to ana@example.com.",
+            "split at {at}"
+        );
+        assert_eq!(
+            (last.restored, last.vault_error.as_str()),
+            (2, ""),
+            "split at {at}"
+        );
+    }
 
     // ext_proc: the request leg pseudonymizes, the response leg of the same exchange restores — a
     // buffered JSON answer, and an event stream.
