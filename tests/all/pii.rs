@@ -292,6 +292,31 @@ fn a_column_header_is_the_cue_for_its_values() {
     none("order 740320377329 ref 338850319");
     // A thousands separator still joins: no card in the middle of an amount.
     none("total: 4,111,111,111,111,111,111 units");
+    // A row is read up to 4 KiB: a header still cues a long row's values, and rows far longer (one-line
+    // texts of megabytes, where reading the whole line again for every value made scanning quadratic)
+    // are not tables.
+    let long_row = format!("id,note,ssn\n1000,{},338850319\n", "x".repeat(3_000));
+    found(&long_row, "US_SSN", "338850319");
+    none(&format!(
+        "id,note,ssn\n1000,{},338850319\n",
+        "x".repeat(5_000)
+    ));
+}
+
+/// A text of one long line (prose without breaks, minified JSON) is scanned whole: every value in a
+/// megabyte of it is found.
+#[test]
+fn every_value_in_a_megabyte_on_one_line_is_found() {
+    let chunk = "She wrote from maria.lopez@example.com and asked us to charge 4111 1111 1111 1111 again, \
+                 or call her at (415) 555-0132; router 3.1.0.12, id 6f1c2a9e-3b7d-4c55-9a0e-1d2f3a4b5c6d. ";
+    let copies = (1 << 20) / chunk.len();
+    let text = chunk.repeat(copies);
+    let detector = pii::Detector::new(pii::Entity::ALL);
+    let hits = detector.detect(&text);
+    for category in ["EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER"] {
+        let n = hits.iter().filter(|h| h.category == category).count();
+        assert_eq!(n, copies, "{category}");
+    }
 }
 
 #[test]

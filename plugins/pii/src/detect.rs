@@ -919,6 +919,8 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         return None;
     }
     // An image tag (`image: acme/web:2.14.3.3`, `ghcr.io/acme/api:1.0.0.7`): a path right before the `:`.
+    // Only the end of the line matters; looking no further back keeps a text of one long line linear.
+    let head = &head[head.floor_char_boundary(head.len().saturating_sub(MAX_ROW))..];
     let line = &head[head.rfind('\n').map_or(0, |i| i + 1)..];
     if let Some(reference) = line.strip_suffix(':') {
         let token = &reference[reference
@@ -1044,12 +1046,35 @@ fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bo
 /// How far up a table row looks for its header line: a bound, so that a long export costs linear time.
 const HEADER_SEARCH_LINES: usize = 64;
 
+/// The longest line read as a table row (or searched for its start): a text of one long line (prose with
+/// no breaks, minified JSON) would otherwise be read whole again for every value in it.
+const MAX_ROW: usize = 4096;
+
+/// The line around byte `at` (without its `\n`), if it is at most [`MAX_ROW`] bytes long.
+fn line_around(text: &str, at: usize) -> Option<Range<usize>> {
+    let from = text.floor_char_boundary(at.saturating_sub(MAX_ROW));
+    let start = match text[from..at].rfind('\n') {
+        Some(i) => from + i + 1,
+        None if from == 0 => 0,
+        None => return None,
+    };
+    let to = text.ceil_char_boundary((start + MAX_ROW).min(text.len()));
+    let end = match text[at..to].find('\n') {
+        Some(i) => at + i,
+        None if to == text.len() => to,
+        None => return None,
+    };
+    Some(start..end)
+}
+
 /// The header cell of the column that byte `at` is in, when its line is a row of a delimited table (CSV,
 /// TSV, `;`-separated, Markdown) under a header line with as many delimiters, at most
 /// [`HEADER_SEARCH_LINES`] lines up. Markdown's `|---|` rule rows are skipped.
 fn column_header(text: &str, at: usize) -> Option<&str> {
-    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let Range {
+        start: line_start,
+        end: line_end,
+    } = line_around(text, at)?;
     let line = &text[line_start..line_end];
     let delimiter = ['\t', '|', ',', ';']
         .into_iter()
@@ -1062,7 +1087,9 @@ fn column_header(text: &str, at: usize) -> Option<&str> {
         let Some(end) = above_end.checked_sub(1) else {
             break;
         };
-        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let Some(Range { start, .. }) = line_around(text, end) else {
+            break;
+        };
         let above = &text[start..end];
         if above.matches(delimiter).count() != delimiters {
             break;
