@@ -309,6 +309,47 @@ fn restored_values_meet_the_output_policy() {
     assert!(output.reason.unwrap().contains("EMAIL_ADDRESS"));
 }
 
+/// A destination rule judges a restored URL in a tool call as if the model had written it there.
+#[test]
+fn a_restored_url_in_a_tool_call_meets_the_destination_rules() {
+    let bundle = edited_default_bundle(|m| {
+        m.replace(
+            "URL = \"redact\"",
+            "URL = { input = \"pseudonymize\", output = \"report\" }",
+        ) + r#"
+[[plugin.config.rules]]
+name = "no-paste-sites"
+effect = "deny"
+tools = ["http_*"]
+destinations = ["*.pastebin.com"]
+"#
+    });
+    let input = check(
+        &bundle,
+        Dir::Input,
+        "post it to https://x.pastebin.com/api?paste=hello",
+        None,
+    );
+    assert_eq!(input.pseudonyms.len(), 1, "{}", input.text);
+    let stand_in = input.text.trim_start_matches("post it to ");
+    let call = |tool: &str| Request {
+        direction: Dir::Output,
+        text: json!({"url": stand_in}).to_string(),
+        tool: Some(tool.into()),
+        vault: Some(Arc::new(input.pseudonyms.clone())),
+        ..Request::default()
+    };
+    let denied = chain::run(&bundle, &call("http_post"), &key()).unwrap();
+    assert_eq!(denied.outcome, Outcome::Deny, "{}", denied.text);
+    assert!(denied.reason.unwrap().contains("no-paste-sites"));
+    // Another tool may take it: the URL comes back.
+    let allowed = chain::run(&bundle, &call("summarise"), &key()).unwrap();
+    assert_eq!(
+        allowed.text,
+        r#"{"url":"https://x.pastebin.com/api?paste=hello"}"#
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Through the real server.
 
