@@ -45,10 +45,6 @@ pub(crate) async fn check(
             return Err(refused);
         }
     };
-    if let Some(error) = &vault_error {
-        let _in_span = span.enter();
-        tracing::info!(transport, %error, "the request's vault restores nothing");
-    }
     let decided = shared.decide(&call, body).instrument(span).await?;
     let mut answer = answer(shared, decided, &call, as_body);
     answer.vault_error = vault_error.map(|e| e.to_string()).unwrap_or_default();
@@ -86,7 +82,7 @@ fn read(
         caller.peer,
         &shared.settings.trusted_gateways,
     )?;
-    let (vault, vault_error) = open_vault(shared, req.vault, principal.as_deref());
+    let (vault, vault_error) = open_vault(shared, req.vault, principal.as_deref(), &request_id);
     let exchange = chain::Request {
         direction,
         principal,
@@ -114,18 +110,23 @@ fn read(
     Ok((call, body, as_body, vault_error))
 }
 
-/// The table of the vault a request carries (none when it carries none), or why it restores nothing.
+/// The table of the vault a request (or a stream's first message) carries — none when it carries none —
+/// or why it restores nothing, which is logged here for every transport.
 pub(super) fn open_vault(
     shared: &Shared,
     vault: String,
     principal: Option<&str>,
+    request_id: &str,
 ) -> (Option<Arc<Pseudonyms>>, Option<VaultError>) {
     if vault.is_empty() {
         return (None, None);
     }
     match pseudonym::open(&vault, principal, SystemTime::now(), &shared.vault_key) {
         Ok(table) => (Some(Arc::new(table)), None),
-        Err(e) => (None, Some(e)),
+        Err(error) => {
+            tracing::info!(request_id, %error, "the request's vault restores nothing");
+            (None, Some(error))
+        }
     }
 }
 

@@ -133,7 +133,8 @@ async fn open_stream(
             peer,
             &shared.settings.trusted_gateways,
         )?;
-        let (vault, vault_error) = api::open_vault(shared, first.vault, principal.as_deref());
+        let (vault, vault_error) =
+            api::open_vault(shared, first.vault, principal.as_deref(), &request_id);
         let exchange = chain::Request {
             direction,
             principal,
