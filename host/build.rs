@@ -16,11 +16,12 @@ const STOCK: &[(&str, &str)] = &[
     ("destinations", "destinations.wasm"),
 ];
 
-/// Built in too, for bundles to name as `builtin:NAME`, but not in the default bundle: they need the
-/// bundle's own policy files.
+/// Built in too, for bundles to name as `builtin:NAME`, but not in the default bundle: the policy
+/// plugins need the bundle's own policy files, and `ner` costs milliseconds per KB (BENCHMARKS.md).
 const BUILTIN_ONLY: &[(&str, &str)] = &[
     ("policy-cedar", "policy-cedar.wasm"),
     ("policy-rego", "policy-rego.wasm"),
+    ("ner", "ner.wasm"),
 ];
 
 fn main() {
