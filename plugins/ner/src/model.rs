@@ -124,8 +124,7 @@ impl Model {
             .iter()
             .map(|t| self.lexicon.chars.is_space(&text[t.start..t.end]))
             .collect();
-        let tokvecs = self.net.tok2vec(&features);
-        let cached = self.net.precompute(&tokvecs);
+        let cached = self.net.precompute(&features);
         let mut state = State::new(tokens.len());
         let mut scores = vec![0f32; self.net.classes];
         while !state.is_final() {
