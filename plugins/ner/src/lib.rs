@@ -11,6 +11,7 @@
 //! - `allow`: names never reported, compared without regard to case (the company's own name, products).
 //! - `min_confidence`: report only entities the model is at least this sure of (0 to 1, default 0).
 
+mod alternation;
 mod data;
 mod decode;
 mod hash;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use fancy_regex::Regex;
 
+use crate::alternation::Alternation;
 use crate::data::{Special, TokenizerRules};
 use crate::lexeme::PyChars;
 use crate::model::LoadError;
@@ -19,9 +20,9 @@ pub struct Token {
 }
 
 pub(crate) struct Tokenizer {
-    prefix: Regex,
-    suffix: Regex,
-    infix: Regex,
+    prefix: Alternation,
+    suffix: Alternation,
+    infix: Alternation,
     url: Regex,
     token_match: Option<Regex>,
     specials: HashMap<String, Special>,
@@ -39,12 +40,16 @@ fn compile(what: &str, pattern: &str) -> Result<Regex, LoadError> {
         .map_err(|e| LoadError::Pattern(format!("{what}: {e}")))
 }
 
+fn alternation(what: &str, pattern: &str) -> Result<Alternation, LoadError> {
+    Alternation::new(pattern).map_err(|e| LoadError::Pattern(format!("{what}: {e}")))
+}
+
 impl Tokenizer {
     pub fn new(rules: TokenizerRules, chars: &PyChars) -> Result<Tokenizer, LoadError> {
         let mut tokenizer = Tokenizer {
-            prefix: compile("prefix", &rules.prefix)?,
-            suffix: compile("suffix", &rules.suffix)?,
-            infix: compile("infix", &rules.infix)?,
+            prefix: alternation("prefix", &rules.prefix)?,
+            suffix: alternation("suffix", &rules.suffix)?,
+            infix: alternation("infix", &rules.infix)?,
             url: compile("url", &rules.url)?,
             token_match: rules
                 .token_match
@@ -85,25 +90,15 @@ impl Tokenizer {
     }
 
     fn find_prefix(&self, s: &str) -> usize {
-        match self.prefix.find(s) {
-            Ok(Some(m)) => m.end() - m.start(),
-            _ => 0,
-        }
+        self.prefix.search_at(s, 0).map_or(0, |(start, end)| end - start)
     }
 
     fn find_suffix(&self, s: &str) -> usize {
-        match self.suffix.find(s) {
-            Ok(Some(m)) => m.end() - m.start(),
-            _ => 0,
-        }
+        self.suffix.search_at(s, 0).map_or(0, |(start, end)| end - start)
     }
 
     fn find_infix(&self, s: &str) -> Vec<(usize, usize)> {
-        self.infix
-            .find_iter(s)
-            .filter_map(Result::ok)
-            .map(|m| (m.start(), m.end()))
-            .collect()
+        self.infix.find_iter(s)
     }
 
     fn token_match(&self, s: &str) -> bool {
