@@ -32,10 +32,8 @@ fn spans(v: &Value) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// The heart of the plugin's correctness: a drift in tokenisation, a feature or a hash would lose accuracy
-/// silently, so every token, every feature string and every entity must be spaCy's.
-#[test]
-fn tokens_features_and_entities_are_spacys() {
+/// spaCy's answers for the golden texts, or None (and a note) where tests/ner/setup.sh has not run.
+fn golden() -> Option<Vec<Value>> {
     let path = golden_file();
     let Ok(file) = std::fs::File::open(&path) else {
         assert_ne!(
@@ -48,12 +46,33 @@ fn tokens_features_and_entities_are_spacys() {
             "skipped: no {} (bash tests/ner/setup.sh writes it with spaCy)",
             path.display()
         );
-        return;
+        return None;
     };
+    let lines = std::io::BufReader::new(file).lines();
+    Some(
+        lines
+            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+            .collect(),
+    )
+}
+
+/// spaCy's entities in a golden line: (start, end, label), UTF-8 byte offsets.
+fn spacy_entities(v: &Value) -> Vec<(usize, usize, String)> {
+    let ents = v["ents"].as_array().unwrap();
+    let at = |e: &Value, i: usize| e[i].as_u64().unwrap() as usize;
+    ents.iter()
+        .map(|e| (at(e, 0), at(e, 1), e[2].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The heart of the plugin's correctness: a drift in tokenisation, a feature or a hash would lose accuracy
+/// silently, so every token, every feature string and every entity must be spaCy's.
+#[test]
+fn tokens_features_and_entities_are_spacys() {
+    let Some(golden) = golden() else { return };
     let model = model();
     let (mut texts, mut entities, mut wrong) = (0, 0, Vec::new());
-    for line in std::io::BufReader::new(file).lines() {
-        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+    for v in &golden {
         let text = v["text"].as_str().unwrap();
         texts += 1;
         let tokens = model.tokenize(text);
@@ -87,18 +106,7 @@ fn tokens_features_and_entities_are_spacys() {
             .into_iter()
             .map(|e| (e.start, e.end, e.label))
             .collect();
-        let theirs: Vec<(usize, usize, String)> = v["ents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e[0].as_u64().unwrap() as usize,
-                    e[1].as_u64().unwrap() as usize,
-                    e[2].as_str().unwrap().into(),
-                )
-            })
-            .collect();
+        let theirs = spacy_entities(v);
         entities += theirs.len();
         if ours != theirs {
             wrong.push(format!(
@@ -113,6 +121,72 @@ fn tokens_features_and_entities_are_spacys() {
     assert!(
         wrong.is_empty(),
         "{} of {texts} texts differ from spaCy:\n{}",
+        wrong.len(),
+        wrong[..wrong.len().min(10)].join("\n")
+    );
+}
+
+/// The same through the component itself: `builtin:ner` in a bundle that reports every label as its own
+/// category, over `palisade scan --jsonl`, finds spaCy's entities in every golden text — so nothing in the
+/// Wasm build (SIMD, float order) drifts from the native one the test above checks token by token.
+#[test]
+fn the_component_finds_spacys_entities() {
+    let Some(golden) = golden() else { return };
+    let labels = model().labels();
+    let categories: Vec<String> = labels.iter().map(|l| format!("{l} = [{l:?}]")).collect();
+    let dir = crate::util::bundle_dir(&format!(
+        "[bundle]\nname = \"ner-golden\"\nversion = \"1\"\n\n[policy]\ndefault = \"report\"\n\n\
+         [[plugin]]\nname = \"ner\"\nwasm = \"builtin:ner\"\nbudget = \"10s\"\n\
+         config = {{ max_bytes = 1000000, categories = {{ {} }} }}\n",
+        categories.join(", ")
+    ));
+    let input: String = golden
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{}\n", serde_json::json!({"id": i, "text": v["text"]})))
+        .collect();
+    let o = palisade(
+        &["scan", "--bundle", dir.path().to_str().unwrap(), "--jsonl"],
+        &input,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let answers: Vec<Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), golden.len());
+    let mut wrong = Vec::new();
+    for (v, answer) in golden.iter().zip(&answers) {
+        let ours: Vec<(usize, usize, String)> = answer["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let at = |k: &str| f[k].as_u64().unwrap() as usize;
+                (
+                    at("start"),
+                    at("end"),
+                    f["category"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        if ours != spacy_entities(v) {
+            wrong.push(format!(
+                "{:?}: ours {ours:?}, spaCy's {:?}",
+                v["text"],
+                spacy_entities(v)
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} texts differ:\n{}",
         wrong.len(),
         wrong[..wrong.len().min(10)].join("\n")
     );
@@ -242,4 +316,82 @@ fn allowed_names_and_unmapped_labels_are_not_reported() {
         categories(&load(r#"{"categories": {"PERSON": ["PERSON"]}}"#)),
         ["PERSON"]
     );
+}
+
+/// Hostile texts stay inside the names bundle's 500 ms budget: the plugin reads the first 8 KiB (and says
+/// so with a label), and no run of characters makes its tokenizer quadratic.
+#[test]
+fn hostile_texts_stay_inside_the_budget() {
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut random = String::new();
+    while random.len() < 100_000 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        // Mostly ASCII (punctuation included, so the affix rules fire), some of the rest of Unicode.
+        let c = if rng.is_multiple_of(4) {
+            char::from_u32((rng >> 8) as u32 % 0x2_FFFF)
+        } else {
+            char::from_u32(32 + (rng >> 8) as u32 % 95)
+        };
+        random.extend(c);
+    }
+    let texts = [
+        ("one 100 KB word", "x".repeat(100_000)),
+        (
+            "10,000 capitalised tokens",
+            "Anna Berg Chen Diaz ".repeat(2_500),
+        ),
+        ("100 KB of brackets", "(".repeat(100_000)),
+        ("100 KB of dots and hyphens", ".-".repeat(50_000)),
+        ("100 KB of random characters", random),
+    ];
+    let input: String = texts
+        .iter()
+        .map(|(id, text)| format!("{}\n", serde_json::json!({"id": id, "text": text})))
+        .collect();
+    let o = palisade(&["scan", "--bundle", names_bundle(), "--jsonl"], &input);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for line in String::from_utf8(o.stdout).unwrap().lines() {
+        let answer: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            answer.get("errors").is_none(),
+            "{}: {:?}",
+            answer["id"],
+            answer["errors"]
+        );
+        let labels = answer["labels"].as_array().unwrap();
+        assert!(
+            labels.contains(&Value::from(ner::TRUNCATED_LABEL)),
+            "{}: {labels:?}",
+            answer["id"]
+        );
+        eprintln!("{}: {} us", answer["id"], answer["elapsed_us"]);
+    }
+}
+
+#[test]
+fn a_long_text_is_read_up_to_max_bytes_and_cut_at_a_space() {
+    let ner = ner::Ner::new(
+        ner::Model::load(ner::MODEL).unwrap(),
+        r#"{"max_bytes": 20}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        ner.readable("Anna Schmidt flew to Oslo"),
+        "Anna Schmidt flew"
+    );
+    assert_eq!(ner.readable("short"), "short");
+    assert_eq!(ner.readable(&"é".repeat(30)), "é".repeat(10));
+    let text = format!("{} Anna Schmidt", "word ".repeat(10));
+    assert!(ner.find(&text).is_empty(), "the name is past max_bytes");
+    let e = ner::Ner::new(ner::Model::load(ner::MODEL).unwrap(), r#"{"max_bytes": 0}"#)
+        .err()
+        .unwrap_or_default();
+    assert!(e.contains("max_bytes is 0"), "{e}");
 }

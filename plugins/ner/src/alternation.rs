@@ -114,7 +114,9 @@ impl Alternation {
         for alt in split_alternatives(pattern) {
             match without_lookarounds(alt) {
                 None => {
-                    alternatives.push(Alternative::Plain(Regex::new(alt).map_err(|e| format!("{alt}: {e}"))?));
+                    alternatives.push(Alternative::Plain(
+                        Regex::new(alt).map_err(|e| format!("{alt}: {e}"))?,
+                    ));
                     filters.push(alt.to_owned());
                 }
                 Some(core) => {
@@ -126,23 +128,18 @@ impl Alternation {
             }
         }
         let filter = RegexSet::new(&filters).map_err(|e| e.to_string())?;
-        Ok(Alternation { alternatives, filter })
+        Ok(Alternation {
+            alternatives,
+            filter,
+        })
     }
 
     /// The match `re.compile(pattern).search(s, pos)` finds: (start, end) in bytes.
     pub fn search_at(&self, s: &str, pos: usize) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
         for i in self.filter.matches_at(s, pos).iter() {
-            let found = match &self.alternatives[i] {
-                Alternative::Plain(re) => re.find_at(s, pos).map(|m| (m.start(), m.end())),
-                Alternative::Fancy(re) => match re.find_from_pos(s, pos) {
-                    Ok(m) => m.map(|m| (m.start(), m.end())),
-                    // Beyond the backtracking limit: as if it did not match (Python would not stop).
-                    Err(_) => None,
-                },
-            };
             // Candidates come in alternative order, so a later one wins only by starting further left.
-            if let Some(m) = found {
+            if let Some(m) = self.find_one(i, s, pos) {
                 if best.is_none_or(|b| m.0 < b.0) {
                     best = Some(m);
                 }
@@ -151,12 +148,35 @@ impl Alternation {
         best
     }
 
-    /// `re.finditer(s)`: the non-overlapping matches, left to right.
+    /// `re.finditer(s)`: the non-overlapping matches, left to right. Each alternative's next match is
+    /// kept until the scan passes it, so a string with many matches is read about once per alternative
+    /// rather than once per match.
     pub fn find_iter(&self, s: &str) -> Vec<(usize, usize)> {
+        let candidates: Vec<usize> = self.filter.matches(s).iter().collect();
+        // Each candidate's next match at or after `pos`, or None when it has no more.
+        let mut next: Vec<Option<(usize, usize)>> =
+            candidates.iter().map(|&i| self.find_one(i, s, 0)).collect();
         let mut out = Vec::new();
         let mut pos = 0;
-        while pos <= s.len() {
-            let Some((start, end)) = self.search_at(s, pos) else { break };
+        loop {
+            for (slot, &i) in next.iter_mut().zip(&candidates) {
+                if slot.is_some_and(|(start, _)| start < pos) {
+                    *slot = if pos <= s.len() {
+                        self.find_one(i, s, pos)
+                    } else {
+                        None
+                    };
+                }
+            }
+            // Leftmost start; of equal starts, the first alternative (candidates are in order).
+            let Some((start, end)) = next
+                .iter()
+                .flatten()
+                .copied()
+                .min_by_key(|&(start, _)| start)
+            else {
+                break;
+            };
             out.push((start, end));
             pos = if end > start {
                 end
@@ -167,6 +187,18 @@ impl Alternation {
         }
         out
     }
+
+    fn find_one(&self, i: usize, s: &str, pos: usize) -> Option<(usize, usize)> {
+        match &self.alternatives[i] {
+            Alternative::Plain(re) => re.find_at(s, pos).map(|m| (m.start(), m.end())),
+            // Beyond the backtracking limit: as if it did not match (Python would not stop).
+            Alternative::Fancy(re) => re
+                .find_from_pos(s, pos)
+                .ok()
+                .flatten()
+                .map(|m| (m.start(), m.end())),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -175,14 +207,23 @@ mod tests {
 
     #[test]
     fn splits_at_the_top_level_only() {
-        assert_eq!(split_alternatives(r"a|(b|c)|[|]|\||d"), ["a", "(b|c)", "[|]", r"\|", "d"]);
+        assert_eq!(
+            split_alternatives(r"a|(b|c)|[|]|\||d"),
+            ["a", "(b|c)", "[|]", r"\|", "d"]
+        );
         assert_eq!(split_alternatives(r"[]|]x|y"), ["[]|]x", "y"]);
     }
 
     #[test]
     fn removes_lookarounds_for_the_filter() {
-        assert_eq!(without_lookarounds(r"(?<=[0-9])\+$").as_deref(), Some(r"\+$"));
-        assert_eq!(without_lookarounds(r"(?<=[a-z(])[-](?=[a-z])").as_deref(), Some("[-]"));
+        assert_eq!(
+            without_lookarounds(r"(?<=[0-9])\+$").as_deref(),
+            Some(r"\+$")
+        );
+        assert_eq!(
+            without_lookarounds(r"(?<=[a-z(])[-](?=[a-z])").as_deref(),
+            Some("[-]")
+        );
         assert_eq!(without_lookarounds(r"\(?=x"), None);
         assert_eq!(without_lookarounds(r"[(?=]x"), None);
     }

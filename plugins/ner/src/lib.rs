@@ -10,6 +10,8 @@
 //!   and CARDINAL.
 //! - `allow`: names never reported, compared without regard to case (the company's own name, products).
 //! - `min_confidence`: report only entities the model is at least this sure of (0 to 1, default 0).
+//! - `max_bytes`: read at most this much of a text (default 8192, cut at a space), so a long text stays
+//!   inside the plugin's budget; a text cut short gets the label `ner:truncated`.
 
 mod alternation;
 mod data;
@@ -38,7 +40,11 @@ pub struct Ner {
     categories: BTreeMap<String, String>,
     allow: HashSet<String>,
     min_confidence: f32,
+    max_bytes: usize,
 }
+
+/// The label on a verdict when only the first `max_bytes` of the text were read.
+pub const TRUNCATED_LABEL: &str = "ner:truncated";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +54,12 @@ struct Config {
     allow: Vec<String>,
     #[serde(default)]
     min_confidence: f32,
+    #[serde(default = "default_max_bytes")]
+    max_bytes: usize,
+}
+
+fn default_max_bytes() -> usize {
+    8192
 }
 
 fn default_categories() -> BTreeMap<String, Vec<String>> {
@@ -94,6 +106,12 @@ impl Ner {
                 config.min_confidence
             ));
         }
+        if config.max_bytes == 0 {
+            return Err(
+                "max_bytes is 0, so nothing would be read; leave it out for the default (8192)"
+                    .into(),
+            );
+        }
         Ok(Ner {
             model,
             categories,
@@ -103,11 +121,30 @@ impl Ner {
                 .map(|name| name.to_lowercase())
                 .collect(),
             min_confidence: config.min_confidence,
+            max_bytes: config.max_bytes,
         })
     }
 
-    /// The findings for a text.
+    /// The part of `text` the plugin reads: all of it, or its first `max_bytes` cut after the last
+    /// whitespace in them (a character boundary if there is none), so no word is cut in two.
+    pub fn readable<'t>(&self, text: &'t str) -> &'t str {
+        if text.len() <= self.max_bytes {
+            return text;
+        }
+        let mut end = self.max_bytes;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let head = &text[..end];
+        match head.rfind(char::is_whitespace) {
+            Some(space) if space > 0 => &text[..space],
+            _ => head,
+        }
+    }
+
+    /// The findings for a text (for its first `max_bytes`).
     pub fn find(&self, text: &str) -> Vec<Finding> {
+        let text = self.readable(text);
         self.model
             .entities(text)
             .into_iter()
@@ -140,7 +177,12 @@ impl Plugin for Ner {
     }
 
     fn inspect(&self, _ctx: &Context, text: &str) -> Verdict {
-        Verdict::allow(self.find(text))
+        let verdict = Verdict::allow(self.find(text));
+        if self.readable(text).len() < text.len() {
+            verdict.with_labels([TRUNCATED_LABEL])
+        } else {
+            verdict
+        }
     }
 }
 

@@ -25,14 +25,17 @@ fn gemm(x: &[f32], n: usize, k: usize, w: &[f32], m: usize, bias: &[f32], out: &
     const R: usize = 4;
     const O: usize = 2;
     let k4 = k / 4 * 4;
-    let lanes = |s: &[f32], i: usize| f32x4::from(<[f32; 4]>::try_from(&s[i..i + 4]).unwrap_or_default());
+    let lanes =
+        |s: &[f32], i: usize| f32x4::from(<[f32; 4]>::try_from(&s[i..i + 4]).unwrap_or_default());
     for r0 in (0..n).step_by(R) {
         let rows = R.min(n - r0);
         // A short tile repeats its first row (or weight row); those sums are not written.
-        let xs: [&[f32]; R] = std::array::from_fn(|r| &x[(r0 + if r < rows { r } else { 0 }) * k..][..k]);
+        let xs: [&[f32]; R] =
+            std::array::from_fn(|r| &x[(r0 + if r < rows { r } else { 0 }) * k..][..k]);
         for o0 in (0..m).step_by(O) {
             let outs = O.min(m - o0);
-            let ws: [&[f32]; O] = std::array::from_fn(|o| &w[(o0 + if o < outs { o } else { 0 }) * k..][..k]);
+            let ws: [&[f32]; O] =
+                std::array::from_fn(|o| &w[(o0 + if o < outs { o } else { 0 }) * k..][..k]);
             let mut acc = [[f32x4::ZERO; O]; R];
             for i in (0..k4).step_by(4) {
                 let wv: [f32x4; O] = std::array::from_fn(|o| lanes(ws[o], i));
@@ -78,7 +81,11 @@ impl Maxout {
     fn forward(&self, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Vec<f32>) {
         scratch.resize(n * WIDTH * PIECES, 0.0);
         gemm(x, n, self.n_in, &self.w, WIDTH * PIECES, &self.b, scratch);
-        for (row, pieces) in out.chunks_exact_mut(WIDTH).zip(scratch.chunks_exact(WIDTH * PIECES)).take(n) {
+        for (row, pieces) in out
+            .chunks_exact_mut(WIDTH)
+            .zip(scratch.chunks_exact(WIDTH * PIECES))
+            .take(n)
+        {
             for (o, p) in row.iter_mut().zip(pieces.chunks_exact(PIECES)) {
                 *o = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             }
@@ -122,7 +129,9 @@ impl Net {
     pub fn load(data: &DataFile) -> Result<Net, LoadError> {
         let header = &data.header;
         if header.features.len() != 4 || header.seeds.len() != 4 {
-            return Err(LoadError::Header("expected four features with a seed each".into()));
+            return Err(LoadError::Header(
+                "expected four features with a seed each".into(),
+            ));
         }
         let mut embed = Vec::new();
         for (i, &seed) in header.seeds.iter().enumerate() {
@@ -134,14 +143,18 @@ impl Net {
             embed.push((data.tensor(&name, &[rows, WIDTH])?, rows, seed));
         }
         let mix = Maxout::load(data, 0, 4 * WIDTH)?;
-        let encode = (1..=4).map(|i| Maxout::load(data, i, 3 * WIDTH)).collect::<Result<_, _>>()?;
+        let encode = (1..=4)
+            .map(|i| Maxout::load(data, i, 3 * WIDTH))
+            .collect::<Result<_, _>>()?;
         let hidden_in = data.shape("project.W")?.first().copied().unwrap_or(0);
         let lower_shape = data.shape("lower.W")?.to_vec();
         let [nf, hidden, pieces, n_in] = lower_shape[..] else {
             return Err(LoadError::Tensor("lower.W is not four-dimensional".into()));
         };
         if nf != STATE_FEATURES || n_in != hidden_in {
-            return Err(LoadError::Tensor(format!("lower.W has shape {lower_shape:?}")));
+            return Err(LoadError::Tensor(format!(
+                "lower.W has shape {lower_shape:?}"
+            )));
         }
         let classes = header.moves.len();
         Ok(Net {
@@ -182,7 +195,8 @@ impl Net {
         }
         let mut scratch = Vec::new();
         let mut x = vec![0f32; rows * WIDTH];
-        self.mix.forward(&concat, n, &mut x[pad * WIDTH..], &mut scratch);
+        self.mix
+            .forward(&concat, n, &mut x[pad * WIDTH..], &mut scratch);
         // Each layer reads [previous, this, next] rows (zeros past either end) and adds what it makes.
         // A padding row matters only while what it makes can still reach a token: layer l (of L) runs
         // over the tokens and L - 1 - l padding rows each side, which gives the tokens exactly what
@@ -205,14 +219,33 @@ impl Net {
                 }
             }
             layer.forward(&window, count, &mut y, &mut scratch);
-            x[first * WIDTH..(first + count) * WIDTH].iter_mut().zip(&y).for_each(|(a, b)| *a += b);
+            x[first * WIDTH..(first + count) * WIDTH]
+                .iter_mut()
+                .zip(&y)
+                .for_each(|(a, b)| *a += b);
         }
         let hidden_in = self.project_b.len();
         let mut tokvecs = vec![0f32; n * hidden_in];
-        gemm(&x[pad * WIDTH..], n, WIDTH, &self.project_w, hidden_in, &self.project_b, &mut tokvecs);
+        gemm(
+            &x[pad * WIDTH..],
+            n,
+            WIDTH,
+            &self.project_w,
+            hidden_in,
+            &self.project_b,
+            &mut tokvecs,
+        );
         let stride = STATE_FEATURES * self.hidden * self.hidden_pieces;
         let mut cached = vec![0f32; n * stride];
-        gemm(&tokvecs, n, hidden_in, &self.lower_w, stride, &vec![0f32; stride], &mut cached);
+        gemm(
+            &tokvecs,
+            n,
+            hidden_in,
+            &self.lower_w,
+            stride,
+            &vec![0f32; stride],
+            &mut cached,
+        );
         cached
     }
 
@@ -228,9 +261,14 @@ impl Net {
             };
             unmaxed.iter_mut().zip(feature).for_each(|(u, v)| *u += v);
         }
-        unmaxed.iter_mut().zip(&self.lower_b).for_each(|(u, b)| *u += b);
-        let hidden: Vec<f32> =
-            unmaxed.chunks_exact(p).map(|pieces| pieces.iter().copied().fold(f32::NEG_INFINITY, f32::max)).collect();
+        unmaxed
+            .iter_mut()
+            .zip(&self.lower_b)
+            .for_each(|(u, b)| *u += b);
+        let hidden: Vec<f32> = unmaxed
+            .chunks_exact(p)
+            .map(|pieces| pieces.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+            .collect();
         for (c, score) in scores.iter_mut().enumerate().take(self.classes) {
             let row = &self.upper_w[c * h..][..h];
             *score = row.iter().zip(&hidden).map(|(w, x)| w * x).sum::<f32>() + self.upper_b[c];

@@ -40,6 +40,11 @@ fn compile(what: &str, pattern: &str) -> Result<Regex, LoadError> {
         .map_err(|e| LoadError::Pattern(format!("{what}: {e}")))
 }
 
+/// Longer runs of non-space are one token. spaCy peels affixes off one at a time, searching the rest each
+/// time, which is quadratic: 100 KB of `((((` would take minutes. No word is this long; a long URL keeps a
+/// trailing bracket or full stop, the only way this differs from spaCy.
+const MAX_AFFIX_SPAN: usize = 256;
+
 fn alternation(what: &str, pattern: &str) -> Result<Alternation, LoadError> {
     Alternation::new(pattern).map_err(|e| LoadError::Pattern(format!("{what}: {e}")))
 }
@@ -90,11 +95,15 @@ impl Tokenizer {
     }
 
     fn find_prefix(&self, s: &str) -> usize {
-        self.prefix.search_at(s, 0).map_or(0, |(start, end)| end - start)
+        self.prefix
+            .search_at(s, 0)
+            .map_or(0, |(start, end)| end - start)
     }
 
     fn find_suffix(&self, s: &str) -> usize {
-        self.suffix.search_at(s, 0).map_or(0, |(start, end)| end - start)
+        self.suffix
+            .search_at(s, 0)
+            .map_or(0, |(start, end)| end - start)
     }
 
     fn find_infix(&self, s: &str) -> Vec<(usize, usize)> {
@@ -161,6 +170,14 @@ impl Tokenizer {
                 Tokenizer::push_special(special, lo, tokens);
                 return;
             }
+        }
+        if hi - lo > MAX_AFFIX_SPAN {
+            tokens.push(Token {
+                start: lo,
+                end: hi,
+                norm: None,
+            });
+            return;
         }
         let (mut lo, mut hi) = (lo, hi);
         let mut prefixes = Vec::new();
