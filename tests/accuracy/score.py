@@ -26,7 +26,8 @@ from collections import Counter, defaultdict
 TYPES = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "CRYPTO", "UK_NHS",
          "US_BANK_NUMBER", "URL", "UK_NINO", "US_ITIN", "US_PASSPORT", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE",
          "IN_AADHAAR", "IN_PAN", "AU_TFN", "AU_ABN", "AU_MEDICARE", "SG_NRIC_FIN", "PL_PESEL", "KR_RRN",
-         "FI_PERSONAL_IDENTITY_CODE", "DE_TAX_ID", "MAC_ADDRESS", "DATE_OF_BIRTH", "SECRET"]
+         "FI_PERSONAL_IDENTITY_CODE", "DE_TAX_ID", "MAC_ADDRESS", "DATE_OF_BIRTH", "PERSON", "LOCATION", "ORGANIZATION",
+         "ADDRESS", "SECRET"]
 
 
 def read(path: str) -> list[dict]:
