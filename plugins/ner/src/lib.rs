@@ -10,10 +10,14 @@
 //!   and CARDINAL.
 //! - `allow`: names never reported, compared without regard to case (the company's own name, products).
 //! - `min_confidence`: report only entities the model is at least this sure of (0 to 1, default 0).
+//! - `context`: person cues beside the model (default `true`): a capitalised name after "my name is",
+//!   "Dear", "Dr.", a sign-off, a `customer:` field or under a `name` column is a PERSON, whatever the
+//!   model called it; a sentence-initial "Will you…" is not.
 //! - `max_bytes`: read at most this much of a text (default 8192, cut at a space), so a long text stays
 //!   inside the plugin's budget; a text cut short gets the label `ner:truncated`.
 
 mod alternation;
+mod context;
 mod data;
 mod decode;
 mod hash;
@@ -41,7 +45,25 @@ pub struct Ner {
     allow: HashSet<String>,
     min_confidence: f32,
     max_bytes: usize,
+    /// Person cues beside the model (context.rs); None with `"context": false`.
+    cues: Option<context::Cues>,
 }
+
+/// The model's labels a person cue may overrule: a name after "My name is" is a person, whatever the
+/// model made of it, but not a date or an amount.
+const OVERRULED: &[&str] = &[
+    "PERSON",
+    "ORG",
+    "FAC",
+    "GPE",
+    "LOC",
+    "PRODUCT",
+    "WORK_OF_ART",
+    "NORP",
+    "EVENT",
+    "LAW",
+    "LANGUAGE",
+];
 
 /// The label on a verdict when only the first `max_bytes` of the text were read.
 pub const TRUNCATED_LABEL: &str = "ner:truncated";
@@ -56,6 +78,12 @@ struct Config {
     min_confidence: f32,
     #[serde(default = "default_max_bytes")]
     max_bytes: usize,
+    #[serde(default = "yes")]
+    context: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_max_bytes() -> usize {
@@ -122,6 +150,7 @@ impl Ner {
                 .collect(),
             min_confidence: config.min_confidence,
             max_bytes: config.max_bytes,
+            cues: config.context.then(context::Cues::new),
         })
     }
 
@@ -142,23 +171,58 @@ impl Ner {
         }
     }
 
+    /// The entities in a text (its first `max_bytes`): the model's, with the person cues' corrections.
+    pub fn entities(&self, text: &str) -> Vec<Entity> {
+        let text = self.readable(text);
+        let mut entities = self.model.entities(text);
+        let Some(cues) = &self.cues else {
+            return entities;
+        };
+        let words = cues.words_not_names(text);
+        entities.retain(|e| !(e.label == "PERSON" && words.contains(&(e.start, e.end))));
+        for cued in cues.people(text) {
+            let overlaps = |e: &Entity| e.start < cued.end && cued.start < e.end;
+            if entities
+                .iter()
+                .any(|e| overlaps(e) && !OVERRULED.contains(&e.label.as_str()))
+            {
+                continue;
+            }
+            entities.retain(|e| !overlaps(e));
+            entities.push(Entity {
+                start: cued.start,
+                end: cued.end,
+                label: "PERSON".into(),
+                tokens: (0, 0),
+                confidence: CUED_CONFIDENCE,
+            });
+        }
+        entities.sort_by_key(|e| (e.start, e.end));
+        entities
+    }
+
     /// The findings for a text (for its first `max_bytes`).
     pub fn find(&self, text: &str) -> Vec<Finding> {
-        let text = self.readable(text);
-        self.model
-            .entities(text)
+        self.entities(text)
             .into_iter()
             .filter(|e| e.confidence >= self.min_confidence)
             .filter(|e| !self.allow.contains(&text[e.start..e.end].to_lowercase()))
             .filter_map(|e| {
                 let category = self.categories.get(&e.label)?;
-                let message = format!(
-                    "{} (the model's {} label)",
-                    category.to_lowercase().replace('_', " "),
-                    e.label
-                );
+                let (rule, message) = if e.tokens == (0, 0) {
+                    (
+                        "ner.context.person".to_owned(),
+                        "a person, by the words before the name".to_owned(),
+                    )
+                } else {
+                    let what = category.to_lowercase().replace('_', " ");
+                    (
+                        format!("ner.{}", e.label.to_lowercase()),
+                        format!("{what} (the model's {} label)", e.label),
+                    )
+                };
                 Some(Finding::new(
-                    format!("ner.{}", e.label.to_lowercase()),
+                    rule,
                     category,
                     e.start..e.end,
                     e.confidence,
@@ -168,6 +232,9 @@ impl Ner {
             .collect()
     }
 }
+
+/// How sure a person cue is: below the model's sure answers, above its guesses.
+const CUED_CONFIDENCE: f32 = 0.85;
 
 impl Plugin for Ner {
     fn configure(config: &str) -> Result<Self, String> {
