@@ -35,8 +35,8 @@ fn native_vs_wasm(c: &mut Criterion) {
     let engine = Engine::new().unwrap();
     let key = HashKey::new(*b"bench");
     let model = ner::Model::load(ner::MODEL).unwrap();
-    // Every label reported, so the component's findings are the model's entities one for one.
-    // (The person cues off: this measures the model, and compares it with the component's.)
+    // Every label reported, so the component's findings are the model's entities one for one (the person
+    // cues and address rules off: this measures the model).
     let everything = format!(
         "{{ context = false, categories = {{ ALL = {:?} }} }}",
         model.labels()

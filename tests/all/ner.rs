@@ -127,8 +127,9 @@ fn tokens_features_and_entities_are_spacys() {
 }
 
 /// The same through the component itself: `builtin:ner` in a bundle that reports every label as its own
-/// category (the person cues off: they are what Palisade adds to spaCy), over `palisade scan --jsonl`, finds spaCy's entities in every golden text — so nothing in the
-/// Wasm build (SIMD, float order) drifts from the native one the test above checks token by token.
+/// category (the person cues and address rules off: they are what Palisade adds to spaCy), over
+/// `palisade scan --jsonl`, finds spaCy's entities in every golden text — so nothing in the Wasm build
+/// (SIMD, float order) drifts from the native one the test above checks token by token.
 #[test]
 fn the_component_finds_spacys_entities() {
     let Some(golden) = golden() else { return };
@@ -137,7 +138,7 @@ fn the_component_finds_spacys_entities() {
     let dir = crate::util::bundle_dir(&format!(
         "[bundle]\nname = \"ner-golden\"\nversion = \"1\"\n\n[policy]\ndefault = \"report\"\n\n\
          [[plugin]]\nname = \"ner\"\nwasm = \"builtin:ner\"\nbudget = \"10s\"\n\
-         config = {{ max_bytes = 1000000, context = false, categories = {{ {} }} }}\n",
+         config = {{ max_bytes = 1000000, context = false, addresses = false, categories = {{ {} }} }}\n",
         categories.join(", ")
     ));
     let input: String = golden
@@ -254,7 +255,8 @@ fn builtin_ner_loads_from_a_bundle_and_redacts_through_scan() {
     );
 }
 
-/// With the person cues (on by default), the issue's sentence gives its name and its town over gRPC.
+/// With the person cues and the address rules (on by default), the issue's sentence gives its name and
+/// its address, the model's town inside it, over gRPC.
 #[tokio::test(flavor = "multi_thread")]
 async fn builtin_ner_answers_over_grpc() {
     let server = Server::start(&["--bundle", names_bundle()]).await;
@@ -276,10 +278,12 @@ async fn builtin_ner_answers_over_grpc() {
         found,
         [
             ("Olumide Adeyemi", "PERSON", "ner.context.person"),
-            ("Evergreen Terrace", "ORGANIZATION", "ner.org"),
-            ("Springfield", "LOCATION", "ner.gpe")
-        ],
-        "(the street is the model's ORG until address rules exist)"
+            (
+                "742 Evergreen Terrace, Springfield",
+                "ADDRESS",
+                "ner.address"
+            )
+        ]
     );
 }
 
@@ -288,7 +292,7 @@ fn a_config_the_plugin_cannot_use_is_refused_with_the_reason() {
     for (config, says) in [
         (
             r#"{"categories": {"PLACE": ["TOWN"]}}"#,
-            "the model has no label \"TOWN\"",
+            "there is no label \"TOWN\"",
         ),
         (
             r#"{"categories": {"A": ["GPE"], "B": ["GPE"]}}"#,

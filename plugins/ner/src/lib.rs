@@ -5,7 +5,8 @@
 //!
 //! Config (all optional):
 //! - `categories`: which of the model's labels each finding category covers. Default
-//!   `{"PERSON": ["PERSON"], "LOCATION": ["GPE", "LOC"], "ORGANIZATION": ["ORG"]}`; the model also knows
+//!   `{"PERSON": ["PERSON"], "LOCATION": ["GPE", "LOC"], "ORGANIZATION": ["ORG"], "ADDRESS": ["ADDRESS"]}`;
+//!   the model also knows
 //!   FAC, NORP, PRODUCT, EVENT, WORK_OF_ART, LAW, LANGUAGE, DATE, TIME, PERCENT, MONEY, QUANTITY, ORDINAL
 //!   and CARDINAL.
 //! - `allow`: names never reported, compared without regard to case (the company's own name, products).
@@ -13,9 +14,13 @@
 //! - `context`: person cues beside the model (default `true`): a capitalised name after "my name is",
 //!   "Dear", "Dr.", a sign-off, a `customer:` field or under a `name` column is a PERSON, whatever the
 //!   model called it; a sentence-initial "Will you…" is not.
+//! - `addresses`: street addresses by rules (default `true`): a street line in the forms of the US, Canada,
+//!   the UK, Germany, the Netherlands, France, Spain, Italy, Portugal and others, with its unit, town,
+//!   region and postcode, as one `ADDRESS` (category `ADDRESS` by default).
 //! - `max_bytes`: read at most this much of a text (default 8192, cut at a space), so a long text stays
 //!   inside the plugin's budget; a text cut short gets the label `ner:truncated`.
 
+mod address;
 mod alternation;
 mod context;
 mod data;
@@ -47,6 +52,22 @@ pub struct Ner {
     max_bytes: usize,
     /// Person cues beside the model (context.rs); None with `"context": false`.
     cues: Option<context::Cues>,
+    /// Street addresses by rules (address.rs); None with `"addresses": false`.
+    addresses: Option<address::Addresses>,
+}
+
+/// The label (and default category) of a street address the rules found.
+pub const ADDRESS: &str = "ADDRESS";
+
+/// An entity in a text: the model's, or one the rules beside it found (`rule` says which).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    pub start: usize,
+    pub end: usize,
+    /// The model's label (PERSON, GPE, ORG, …) or ADDRESS.
+    pub label: String,
+    pub confidence: f32,
+    pub rule: String,
 }
 
 /// The model's labels a person cue may overrule: a name after "My name is" is a person, whatever the
@@ -80,6 +101,8 @@ struct Config {
     max_bytes: usize,
     #[serde(default = "yes")]
     context: bool,
+    #[serde(default = "yes")]
+    addresses: bool,
 }
 
 fn yes() -> bool {
@@ -94,6 +117,7 @@ fn default_categories() -> BTreeMap<String, Vec<String>> {
     [
         ("PERSON", &["PERSON"][..]),
         ("LOCATION", &["GPE", "LOC"]),
+        ("ADDRESS", &["ADDRESS"]),
         ("ORGANIZATION", &["ORG"]),
     ]
     .into_iter()
@@ -111,13 +135,15 @@ impl Ner {
     pub fn new(model: Model, config: &str) -> Result<Ner, String> {
         let config: Config =
             serde_json::from_str(config).map_err(|e| format!("invalid ner config: {e}"))?;
-        let known = model.labels();
+        // The model's labels, and ADDRESS from the rules beside it.
+        let mut known = model.labels();
+        known.push(ADDRESS.to_owned());
         let mut categories = BTreeMap::new();
         for (category, labels) in config.categories.unwrap_or_else(default_categories) {
             for label in labels {
                 if !known.contains(&label) {
                     return Err(format!(
-                        "categories.{category}: the model has no label {label:?}; it has {}",
+                        "categories.{category}: there is no label {label:?}; there are {}",
                         known.join(", ")
                     ));
                 }
@@ -151,6 +177,7 @@ impl Ner {
             min_confidence: config.min_confidence,
             max_bytes: config.max_bytes,
             cues: config.context.then(context::Cues::new),
+            addresses: config.addresses.then(address::Addresses::new),
         })
     }
 
@@ -171,34 +198,63 @@ impl Ner {
         }
     }
 
-    /// The entities in a text (its first `max_bytes`): the model's, with the person cues' corrections.
-    pub fn entities(&self, text: &str) -> Vec<Entity> {
+    /// The entities in a text (its first `max_bytes`): the model's, with the person cues' corrections and
+    /// the street addresses, which take in the model's places and numbers inside them.
+    pub fn entities(&self, text: &str) -> Vec<Found> {
         let text = self.readable(text);
-        let mut entities = self.model.entities(text);
-        let Some(cues) = &self.cues else {
-            return entities;
-        };
-        let words = cues.words_not_names(text);
-        entities.retain(|e| !(e.label == "PERSON" && words.contains(&(e.start, e.end))));
-        for cued in cues.people(text) {
-            let overlaps = |e: &Entity| e.start < cued.end && cued.start < e.end;
-            if entities
-                .iter()
-                .any(|e| overlaps(e) && !OVERRULED.contains(&e.label.as_str()))
-            {
-                continue;
+        let mut found: Vec<Found> = self
+            .model
+            .entities(text)
+            .into_iter()
+            .map(|e| Found {
+                rule: format!("ner.{}", e.label.to_lowercase()),
+                start: e.start,
+                end: e.end,
+                label: e.label,
+                confidence: e.confidence,
+            })
+            .collect();
+        if let Some(cues) = &self.cues {
+            let words = cues.words_not_names(text);
+            found.retain(|e| !(e.label == "PERSON" && words.contains(&(e.start, e.end))));
+            for cued in cues.people(text) {
+                let overlaps = |e: &Found| e.start < cued.end && cued.start < e.end;
+                if found
+                    .iter()
+                    .any(|e| overlaps(e) && !OVERRULED.contains(&e.label.as_str()))
+                {
+                    continue;
+                }
+                found.retain(|e| !overlaps(e));
+                found.push(Found {
+                    start: cued.start,
+                    end: cued.end,
+                    label: "PERSON".into(),
+                    confidence: CUED_CONFIDENCE,
+                    rule: "ner.context.person".into(),
+                });
             }
-            entities.retain(|e| !overlaps(e));
-            entities.push(Entity {
-                start: cued.start,
-                end: cued.end,
-                label: "PERSON".into(),
-                tokens: (0, 0),
-                confidence: CUED_CONFIDENCE,
-            });
         }
-        entities.sort_by_key(|e| (e.start, e.end));
-        entities
+        if let Some(addresses) = &self.addresses {
+            for a in addresses.find(text) {
+                // A person before the street line ("Anna Berg, 12 Main St") keeps its own span.
+                let inside = |e: &Found| {
+                    e.start < a.end
+                        && a.start < e.end
+                        && !(e.label == "PERSON" && e.start < a.start)
+                };
+                found.retain(|e| !inside(e));
+                found.push(Found {
+                    start: a.start,
+                    end: a.end,
+                    label: ADDRESS.into(),
+                    confidence: ADDRESS_CONFIDENCE,
+                    rule: "ner.address".into(),
+                });
+            }
+        }
+        found.sort_by_key(|e| (e.start, e.end));
+        found
     }
 
     /// The findings for a text (for its first `max_bytes`).
@@ -209,20 +265,17 @@ impl Ner {
             .filter(|e| !self.allow.contains(&text[e.start..e.end].to_lowercase()))
             .filter_map(|e| {
                 let category = self.categories.get(&e.label)?;
-                let (rule, message) = if e.tokens == (0, 0) {
-                    (
-                        "ner.context.person".to_owned(),
-                        "a person, by the words before the name".to_owned(),
-                    )
-                } else {
-                    let what = category.to_lowercase().replace('_', " ");
-                    (
-                        format!("ner.{}", e.label.to_lowercase()),
-                        format!("{what} (the model's {} label)", e.label),
-                    )
+                let message = match e.rule.as_str() {
+                    "ner.context.person" => "a person, by the words before the name".to_owned(),
+                    "ner.address" => "a street address".to_owned(),
+                    _ => format!(
+                        "{} (the model's {} label)",
+                        category.to_lowercase().replace('_', " "),
+                        e.label
+                    ),
                 };
                 Some(Finding::new(
-                    rule,
+                    e.rule,
                     category,
                     e.start..e.end,
                     e.confidence,
@@ -232,6 +285,9 @@ impl Ner {
             .collect()
     }
 }
+
+/// How sure an address rule is: a street line with its number and street type.
+const ADDRESS_CONFIDENCE: f32 = 0.9;
 
 /// How sure a person cue is: below the model's sure answers, above its guesses.
 const CUED_CONFIDENCE: f32 = 0.85;
