@@ -221,38 +221,51 @@ fn the_model_alone_on_a_sentence_with_a_name_and_an_address() {
 
 #[test]
 fn builtin_ner_loads_from_a_bundle_and_redacts_through_scan() {
-    let input = "Anna Schmidt flew from Nairobi to Oslo for Palisade.";
-    let o = palisade(
-        &["scan", "--bundle", names_bundle(), "--jsonl"],
-        &format!("{}\n", serde_json::json!({"id": 1, "text": input})),
-    );
+    let inputs = [
+        (
+            SENTENCE,
+            "My name is [PERSON], I live at [ADDRESS]",
+            &["PERSON", "ADDRESS"][..],
+        ),
+        (
+            "Anna Schmidt flew from Nairobi to Oslo for Palisade.",
+            "[PERSON] flew from [LOCATION] to [LOCATION] for Palisade.",
+            &["PERSON", "LOCATION", "LOCATION"],
+        ),
+    ];
+    let lines: String = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (text, _, _))| format!("{}\n", serde_json::json!({"id": i, "text": text})))
+        .collect();
+    let o = palisade(&["scan", "--bundle", names_bundle(), "--jsonl"], &lines);
     assert_eq!(
         o.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let answer: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(
-        answer["text"], "[PERSON] flew from [LOCATION] to [LOCATION] for Palisade.",
-        "{answer}"
-    );
-    let found: Vec<(&str, &str)> = answer["findings"]
-        .as_array()
+    let answers: Vec<Value> = String::from_utf8(o.stdout)
         .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["plugin"].as_str().unwrap(),
-                f["category"].as_str().unwrap(),
-            )
-        })
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(
-        found,
-        [("ner", "PERSON"), ("ner", "LOCATION"), ("ner", "LOCATION")],
-        "{answer}"
-    );
+    for ((_, redacted, categories), answer) in inputs.iter().zip(&answers) {
+        assert_eq!(answer["text"], *redacted, "{answer}");
+        let found: Vec<(&str, &str)> = answer["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["plugin"].as_str().unwrap(),
+                    f["category"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(&str, &str)> = categories.iter().map(|c| ("ner", *c)).collect();
+        assert_eq!(found, expected, "{answer}");
+    }
 }
 
 /// With the person cues and the address rules (on by default), the sentence gives its name and
