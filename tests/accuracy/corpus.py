@@ -409,11 +409,27 @@ def generate(n: int, seed: int, identities: int = 0) -> list[dict]:
         identity_doc(d, id_rng)
         docs.append({"id": f"own-id-{i:05d}", "direction": "input", "carrier": "identity", "text": d.text(),
                      "entities": d.entities, "decoys": d.decoys})
-    for doc in docs:  # the spans must say what they cover
+    check_spans(docs)
+    return docs
+
+
+def check_spans(docs: list[dict]) -> None:
+    """Every entity's and decoy's span says what it covers."""
+    for doc in docs:
         b = doc["text"].encode()
         for e in doc["entities"] + doc["decoys"]:
             assert b[e["start"]:e["end"]].decode() == e["value"], (doc["id"], e)
-    return docs
+
+
+def write(docs: list[dict], output: str) -> None:
+    """One JSON object per line to `output` ("-": standard output)."""
+    out = open(output, "w", encoding="utf-8") if output != "-" else None
+    try:
+        for doc in docs:
+            print(json.dumps(doc, ensure_ascii=False), file=out)
+    finally:
+        if out:
+            out.close()
 
 
 def main() -> None:
@@ -424,14 +440,7 @@ def main() -> None:
                     help="documents with national identifiers, dates of birth, MAC addresses (default 300)")
     ap.add_argument("-o", "--output", default="-", help="where to write (default: standard output)")
     args = ap.parse_args()
-    docs = generate(args.n, args.seed, args.identities)
-    out = open(args.output, "w", encoding="utf-8") if args.output != "-" else None
-    try:
-        for doc in docs:
-            print(json.dumps(doc, ensure_ascii=False), file=out)
-    finally:
-        if out:
-            out.close()
+    write(generate(args.n, args.seed, args.identities), args.output)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,9 @@ seed fixes the output byte for byte. The templates share nothing with tests/ner/
 from __future__ import annotations
 
 import argparse
-import json
 import random
 
-from corpus import Doc, json_escape
+from corpus import Doc, check_spans, json_escape, write
 
 FIRST = {
     "yoruba": ["Olumide", "Adebayo", "Funmilayo", "Oluwaseun", "Yetunde", "Babatunde", "Folake", "Tolulope"],
@@ -220,10 +219,7 @@ def generate(n: int, seed: int) -> list[dict]:
         build[carrier](d, rng)
         docs.append({"id": f"names-{i:05d}", "direction": "output" if carrier == "answer" else "input",
                      "carrier": carrier, "text": d.text(), "entities": d.entities, "decoys": d.decoys})
-    for doc in docs:  # the spans must say what they cover
-        b = doc["text"].encode()
-        for e in doc["entities"] + doc["decoys"]:
-            assert b[e["start"]:e["end"]].decode() == e["value"], (doc["id"], e)
+    check_spans(docs)
     return docs
 
 
@@ -233,13 +229,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=31, help="random seed (default 31)")
     ap.add_argument("-o", "--output", default="-", help="where to write (default: standard output)")
     args = ap.parse_args()
-    out = open(args.output, "w", encoding="utf-8") if args.output != "-" else None
-    try:
-        for doc in generate(args.n, args.seed):
-            print(json.dumps(doc, ensure_ascii=False), file=out)
-    finally:
-        if out:
-            out.close()
+    write(generate(args.n, args.seed), args.output)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,22 @@ fn spans(v: &Value) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// `palisade scan --bundle BUNDLE --jsonl` over `lines`: its answers, one per line (exit status 0 checked).
+fn scan_jsonl(bundle: &str, lines: &str) -> Vec<Value> {
+    let o = palisade(&["scan", "--bundle", bundle, "--jsonl"], lines);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// spaCy's answers for the golden texts, or None (and a note) where tests/ner/setup.sh has not run.
 fn golden() -> Option<Vec<Value>> {
     let path = golden_file();
@@ -146,21 +162,7 @@ fn the_component_finds_spacys_entities() {
         .enumerate()
         .map(|(i, v)| format!("{}\n", serde_json::json!({"id": i, "text": v["text"]})))
         .collect();
-    let o = palisade(
-        &["scan", "--bundle", dir.path().to_str().unwrap(), "--jsonl"],
-        &input,
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let answers: Vec<Value> = String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let answers = scan_jsonl(dir.path().to_str().unwrap(), &input);
     assert_eq!(answers.len(), golden.len());
     let mut wrong = Vec::new();
     for (v, answer) in golden.iter().zip(&answers) {
@@ -238,18 +240,7 @@ fn builtin_ner_loads_from_a_bundle_and_redacts_through_scan() {
         .enumerate()
         .map(|(i, (text, _, _))| format!("{}\n", serde_json::json!({"id": i, "text": text})))
         .collect();
-    let o = palisade(&["scan", "--bundle", names_bundle(), "--jsonl"], &lines);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let answers: Vec<Value> = String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let answers = scan_jsonl(names_bundle(), &lines);
     for ((_, redacted, categories), answer) in inputs.iter().zip(&answers) {
         assert_eq!(answer["text"], *redacted, "{answer}");
         let found: Vec<(&str, &str)> = answer["findings"]
@@ -406,15 +397,7 @@ fn hostile_texts_stay_inside_the_budget() {
         .iter()
         .map(|(id, text)| format!("{}\n", serde_json::json!({"id": id, "text": text})))
         .collect();
-    let o = palisade(&["scan", "--bundle", names_bundle(), "--jsonl"], &input);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    for line in String::from_utf8(o.stdout).unwrap().lines() {
-        let answer: Value = serde_json::from_str(line).unwrap();
+    for answer in scan_jsonl(names_bundle(), &input) {
         assert!(
             answer.get("errors").is_none(),
             "{}: {:?}",
