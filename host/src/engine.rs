@@ -262,15 +262,22 @@ impl PluginRuntime {
     }
 
     fn instantiate(&self) -> Result<Instance, PluginError> {
-        let state = HostState::new(self.name.clone(), self.limits.memory);
-        let mut store = Store::new(self.compiled.pre.engine(), state);
-        store.limiter(|state| &mut state.memory);
-        store.set_epoch_deadline(ticks(CONFIGURE_BUDGET));
-        let guardrail = self
-            .compiled
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| PluginError::Instantiate(format!("{e:#}")))?;
+        let mut attempt = 0;
+        let (mut store, guardrail) = loop {
+            let state = HostState::new(self.name.clone(), self.limits.memory);
+            let mut store = Store::new(self.compiled.pre.engine(), state);
+            store.limiter(|state| &mut state.memory);
+            store.set_epoch_deadline(ticks(CONFIGURE_BUDGET));
+            match self.compiled.pre.instantiate(&mut store) {
+                Ok(guardrail) => break (store, guardrail),
+                Err(e) if attempt < INSTANTIATE_RETRIES && is_transient(&e) => {
+                    attempt += 1;
+                    tracing::warn!(plugin = %self.name, attempt, error = %format!("{e:#}"), "instantiating again after a transient failure");
+                    std::thread::sleep(Duration::from_millis(10 << attempt));
+                }
+                Err(e) => return Err(PluginError::Instantiate(format!("{e:#}"))),
+            }
+        };
         store.data_mut().begin_call(CONFIGURE_BUDGET);
         let configured = guardrail.call_configure(&mut store, &self.config_json);
         store.data_mut().end_call();
@@ -312,6 +319,25 @@ impl PluginRuntime {
 fn ticks(budget: Duration) -> u64 {
     let tick = EPOCH_TICK.as_nanos();
     u64::try_from(budget.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX / 2) + 1
+}
+
+/// How often instantiating is tried again after a transient failure (waiting 20, 40, 80 ms).
+const INSTANTIATE_RETRIES: u32 = 3;
+
+/// Whether instantiating failed for a moment rather than for good: wasmtime makes a module's memory image
+/// on its first instance, as a sealed memfd, and the kernel refuses the seal (EBUSY) while it is moving
+/// the memfd's pages under memory pressure. The image is made again on the next try. Anything else — a
+/// full pool, a trap in the start function — is not retried.
+fn is_transient(error: &wasmtime::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        error.downcast_ref::<memfd::Error>().is_some()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = error;
+        false
+    }
 }
 
 fn classify(error: wasmtime::Error, state: &HostState, budget: Duration) -> PluginError {
@@ -453,5 +479,30 @@ impl ResourceLimiter for MemoryCap {
     ) -> wasmtime::Result<bool> {
         // Tables hold function references; a million entries is far past any real plugin.
         Ok(desired <= 1_000_000)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::is_transient;
+
+    #[test]
+    fn a_memfd_the_kernel_would_not_seal_is_transient_and_nothing_else_is() {
+        let busy = || {
+            wasmtime::Error::from(memfd::Error::AddSeals(std::io::Error::from_raw_os_error(
+                16,
+            )))
+        };
+        assert!(is_transient(&busy()));
+        // However wasmtime wraps it on the way out.
+        assert!(is_transient(
+            &busy().context("making the module's memory image")
+        ));
+        assert!(!is_transient(&wasmtime::Error::msg(
+            "the instance pool is exhausted"
+        )));
+        assert!(!is_transient(&wasmtime::Error::from(
+            wasmtime::Trap::UnreachableCodeReached
+        )));
     }
 }
