@@ -1,14 +1,13 @@
-//! Stock plugin `ner`: the names of people, places and organisations in a text, found by spaCy's English
-//! named-entity model (`en_core_web_sm` 3.8.0, built in; model/README.md says where it comes from)
-//! running inside the sandbox. The model is reimplemented here in plain Rust — tokenizer, features,
-//! network, decoder — and its output matches spaCy's `ner` component entity for entity (tests/ner).
+//! Stock plugin `ner`: the people, places, organisations and street addresses in a text. Names and places
+//! come from spaCy's English named-entity model (`en_core_web_sm` 3.8.0, built in; model/README.md says
+//! where it comes from) running inside the sandbox, reimplemented here in plain Rust — tokenizer, features,
+//! network, decoder — whose output matches spaCy's `ner` component entity for entity (tests/ner). Person
+//! cues (context.rs) and address rules (address.rs) work beside it.
 //!
 //! Config (all optional):
-//! - `categories`: which of the model's labels each finding category covers. Default
-//!   `{"PERSON": ["PERSON"], "LOCATION": ["GPE", "LOC"], "ORGANIZATION": ["ORG"], "ADDRESS": ["ADDRESS"]}`;
-//!   the model also knows
-//!   FAC, NORP, PRODUCT, EVENT, WORK_OF_ART, LAW, LANGUAGE, DATE, TIME, PERCENT, MONEY, QUANTITY, ORDINAL
-//!   and CARDINAL.
+//! - `categories`: which labels each finding category covers. Default `{"PERSON": ["PERSON"], "LOCATION":
+//!   ["GPE", "LOC"], "ORGANIZATION": ["ORG"], "ADDRESS": ["ADDRESS"]}`; the model also knows FAC, NORP,
+//!   PRODUCT, EVENT, WORK_OF_ART, LAW, LANGUAGE, DATE, TIME, PERCENT, MONEY, QUANTITY, ORDINAL and CARDINAL.
 //! - `allow`: names never reported, compared without regard to case (the company's own name, products).
 //! - `min_confidence`: report only entities the model is at least this sure of (0 to 1, default 0).
 //! - `context`: person cues beside the model (default `true`): a capitalised name after "my name is",
