@@ -10,6 +10,9 @@ fn main() {
             let model = ner::Model::load(ner::MODEL).expect("the built-in model loads");
             ner::Ner::new(model, config).expect("the config is valid");
         }
-        println!("{config}: {:.1} ms", started.elapsed().as_secs_f64() * 1e3 / runs as f64);
+        println!(
+            "{config}: {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3 / runs as f64
+        );
     }
 }
