@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use palisade::bundle::{self, Bundle};
 use palisade::chain::{self, Dir, Outcome, Request};
-use palisade::engine::{Context, Direction, Engine};
+use palisade::engine::Engine;
 use palisade::policy::HashKey;
 use palisade::pseudonym::{self, VaultKey};
 
@@ -97,15 +97,7 @@ fn fresh_instance(c: &mut Criterion) {
         })
     });
     for plugin in &stock.plugins {
-        let ctx = Context {
-            direction: Direction::Input,
-            principal: None,
-            destination: None,
-            tool: None,
-            labels: Vec::new(),
-            metadata: Vec::new(),
-            location: String::new(),
-        };
+        let ctx = support::input_context();
         let call = || {
             plugin
                 .runtime

@@ -11,6 +11,8 @@ use palisade::chain::{self, Request};
 use palisade::engine::Engine;
 use palisade::policy::HashKey;
 
+// This bench uses `bundle_of` and `empty`, not `input_context`.
+#[allow(dead_code)]
 #[path = "support/mod.rs"]
 mod support;
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use palisade::chain::{self, Request};
-use palisade::engine::{Context, Direction, Engine};
+use palisade::engine::Engine;
 use palisade::policy::HashKey;
 
-// This bench uses only `bundle_of`.
+// This bench uses `bundle_of` and `input_context`, not `empty`.
 #[allow(dead_code)]
 #[path = "support/mod.rs"]
 mod support;
@@ -93,15 +93,7 @@ fn native_vs_wasm(c: &mut Criterion) {
     group.bench_function("native", |b| {
         b.iter(|| ner::Model::load(ner::MODEL).unwrap().labels().len())
     });
-    let ctx = Context {
-        direction: Direction::Input,
-        principal: None,
-        destination: None,
-        tool: None,
-        labels: Vec::new(),
-        metadata: Vec::new(),
-        location: String::new(),
-    };
+    let ctx = support::input_context();
     let plugin = &wasm.plugins[0];
     group.bench_function("wasm-fresh-instance", |b| {
         b.iter(|| {

@@ -421,6 +421,32 @@ def check_spans(docs: list[dict]) -> None:
             assert b[e["start"]:e["end"]].decode() == e["value"], (doc["id"], e)
 
 
+def from_builders(builders: list, n: int, rng, prefix: str, *extra) -> list[dict]:
+    """`n` documents with ids `prefix-00000`…, each from a builder picked by weight: `builders` holds
+    (carrier, build(doc, rng, *extra), weight); an "answer" is a model's output, every other carrier input."""
+    names = [b[0] for b in builders]
+    weights = [b[2] for b in builders]
+    build = {b[0]: b[1] for b in builders}
+    docs = []
+    for i in range(n):
+        carrier = rng.choices(names, weights)[0]
+        d = Doc()
+        build[carrier](d, rng, *extra)
+        docs.append({"id": f"{prefix}-{i:05d}", "direction": "output" if carrier == "answer" else "input",
+                     "carrier": carrier, "text": d.text(), "entities": d.entities, "decoys": d.decoys})
+    check_spans(docs)
+    return docs
+
+
+def cli(doc: str, documents: int, seed: int) -> argparse.Namespace:
+    """A generator's command line: -n, --seed, -o."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", type=int, default=documents, help=f"documents (default {documents})")
+    ap.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
+    ap.add_argument("-o", "--output", default="-", help="where to write (default: standard output)")
+    return ap.parse_args()
+
+
 def write(docs: list[dict], output: str) -> None:
     """One JSON object per line to `output` ("-": standard output)."""
     out = open(output, "w", encoding="utf-8") if output != "-" else None

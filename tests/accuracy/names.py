@@ -16,10 +16,9 @@ seed fixes the output byte for byte. The templates share nothing with tests/ner/
 """
 from __future__ import annotations
 
-import argparse
 import random
 
-from corpus import Doc, check_spans, json_escape, write
+from corpus import Doc, cli, from_builders, json_escape, write
 
 FIRST = {
     "yoruba": ["Olumide", "Adebayo", "Funmilayo", "Oluwaseun", "Yetunde", "Babatunde", "Folake", "Tolulope"],
@@ -208,27 +207,11 @@ BUILDERS = [("chat", chat, 3), ("email", email, 3), ("form", form, 2), ("csv", c
 
 
 def generate(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    names = [b[0] for b in BUILDERS]
-    weights = [b[2] for b in BUILDERS]
-    build = {b[0]: b[1] for b in BUILDERS}
-    docs = []
-    for i in range(n):
-        carrier = rng.choices(names, weights)[0]
-        d = Doc()
-        build[carrier](d, rng)
-        docs.append({"id": f"names-{i:05d}", "direction": "output" if carrier == "answer" else "input",
-                     "carrier": carrier, "text": d.text(), "entities": d.entities, "decoys": d.decoys})
-    check_spans(docs)
-    return docs
+    return from_builders(BUILDERS, n, random.Random(seed), "names")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-n", type=int, default=800, help="documents (default 800)")
-    ap.add_argument("--seed", type=int, default=31, help="random seed (default 31)")
-    ap.add_argument("-o", "--output", default="-", help="where to write (default: standard output)")
-    args = ap.parse_args()
+    args = cli(__doc__, 800, 31)
     write(generate(args.n, args.seed), args.output)
 
 

@@ -12,12 +12,11 @@ month names.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
 
-from corpus import Doc, check_spans, write
+from corpus import Doc, cli, from_builders, write
 
 LOCALES = ["en_US", "en_GB", "en_NG", "yo_NG", "ig_NG", "ha_NG", "en_IN", "en_KE", "fil_PH", "id_ID", "vi_VN",
            "tr_TR", "pl_PL", "de_DE", "fr_FR", "es_ES", "es_MX", "it_IT", "pt_BR", "nl_NL", "sv_SE", "no_NO",
@@ -114,20 +113,7 @@ BUILDERS = [("transcript", transcript, 2), ("minutes", minutes, 2), ("tsv", tsv,
 
 
 def generate(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    people = People(seed)
-    names = [b[0] for b in BUILDERS]
-    weights = [b[2] for b in BUILDERS]
-    build = {b[0]: b[1] for b in BUILDERS}
-    docs = []
-    for i in range(n):
-        carrier = rng.choices(names, weights)[0]
-        d = Doc()
-        build[carrier](d, rng, people)
-        docs.append({"id": f"faker-{i:05d}", "direction": "input", "carrier": carrier, "text": d.text(),
-                     "entities": d.entities, "decoys": d.decoys})
-    check_spans(docs)
-    return docs
+    return from_builders(BUILDERS, n, random.Random(seed), "faker", People(seed))
 
 
 def main() -> None:
@@ -136,11 +122,7 @@ def main() -> None:
     if os.environ.get("PYTHONHASHSEED") != "0":
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable, *sys.argv])
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-n", type=int, default=600, help="documents (default 600)")
-    ap.add_argument("--seed", type=int, default=37, help="random seed (default 37)")
-    ap.add_argument("-o", "--output", default="-", help="where to write (default: standard output)")
-    args = ap.parse_args()
+    args = cli(__doc__, 600, 37)
     write(generate(args.n, args.seed), args.output)
 
 

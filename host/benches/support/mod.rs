@@ -1,7 +1,7 @@
 //! Bundles made on the spot for the benches (`#[path]`-included by each): one directory, one manifest.
 
 use palisade::bundle::{self, Bundle};
-use palisade::engine::Engine;
+use palisade::engine::{Context, Direction, Engine};
 
 /// A bundle loaded from a temporary directory holding `wasm` files and a `bundle.toml` of `[bundle]`
 /// named `name` followed by `rest`, in which `{sha256:FILE}` stands for that file's digest.
@@ -27,4 +27,17 @@ pub fn bundle_of(
 /// A bundle with no plugin: the chain's own bookkeeping, policy and answer.
 pub fn empty(engine: &Engine) -> (tempfile::TempDir, Bundle) {
     bundle_of(engine, "empty", &[], "")
+}
+
+/// The context of an input text with nothing else known: no principal, destination, tool or labels.
+pub fn input_context() -> Context {
+    Context {
+        direction: Direction::Input,
+        principal: None,
+        destination: None,
+        tool: None,
+        labels: Vec::new(),
+        metadata: Vec::new(),
+        location: String::new(),
+    }
 }

@@ -84,6 +84,11 @@ impl DataFile {
         Ok(DataFile { header, body })
     }
 
+    /// The header, once the weights are read.
+    pub fn into_header(self) -> Header {
+        self.header
+    }
+
     /// The tensor `name`, checked to have `shape`.
     pub fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, LoadError> {
         let info = self

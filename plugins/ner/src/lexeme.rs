@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::data::{Header, UnicodeClasses};
+use crate::data::UnicodeClasses;
 use crate::hash::murmur64a;
 
 /// A set of code points, as sorted inclusive ranges.
@@ -86,22 +86,17 @@ pub(crate) struct Lexicon {
 pub type Features = [u64; 4];
 
 impl Lexicon {
-    pub fn new(header: &mut Header) -> Lexicon {
+    pub fn new(
+        symbols: Vec<(String, u64)>,
+        lexeme_norm: Vec<(u64, String)>,
+        base_norms: Vec<(String, String)>,
+        unicode: UnicodeClasses,
+    ) -> Lexicon {
         Lexicon {
-            symbols: std::mem::take(&mut header.symbols).into_iter().collect(),
-            lexeme_norm: std::mem::take(&mut header.lexeme_norm)
-                .into_iter()
-                .collect(),
-            base_norms: std::mem::take(&mut header.base_norms).into_iter().collect(),
-            chars: PyChars::new(std::mem::replace(
-                &mut header.unicode,
-                UnicodeClasses {
-                    alpha: vec![],
-                    digit: vec![],
-                    upper: vec![],
-                    space: vec![],
-                },
-            )),
+            symbols: symbols.into_iter().collect(),
+            lexeme_norm: lexeme_norm.into_iter().collect(),
+            base_norms: base_norms.into_iter().collect(),
+            chars: PyChars::new(unicode),
         }
     }
 

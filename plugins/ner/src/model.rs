@@ -5,7 +5,7 @@ use std::fmt;
 pub use crate::data::ModelInfo;
 pub use crate::tokenizer::Token;
 
-use crate::data::{self, DataFile};
+use crate::data::DataFile;
 use crate::decode::{Moves, State};
 use crate::lexeme::Lexicon;
 use crate::net::Net;
@@ -65,24 +65,19 @@ pub struct Model {
 
 impl Model {
     pub fn load(bytes: &[u8]) -> Result<Model, LoadError> {
-        let mut data = DataFile::parse(bytes)?;
+        let data = DataFile::parse(bytes)?;
         let net = Net::load(&data)?;
-        let moves = Moves::parse(&data.header.moves)?;
-        let lexicon = Lexicon::new(&mut data.header);
-        let rules = std::mem::replace(
-            &mut data.header.tokenizer,
-            data::TokenizerRules {
-                prefix: String::new(),
-                suffix: String::new(),
-                infix: String::new(),
-                url: String::new(),
-                token_match: None,
-                special_cases: Vec::new(),
-            },
+        let header = data.into_header();
+        let moves = Moves::parse(&header.moves)?;
+        let lexicon = Lexicon::new(
+            header.symbols,
+            header.lexeme_norm,
+            header.base_norms,
+            header.unicode,
         );
-        let tokenizer = Tokenizer::new(rules, &lexicon.chars)?;
+        let tokenizer = Tokenizer::new(header.tokenizer, &lexicon.chars)?;
         Ok(Model {
-            info: data.header.model.clone(),
+            info: header.model,
             tokenizer,
             lexicon,
             net,
