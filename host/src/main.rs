@@ -108,7 +108,8 @@ enum Command {
         #[arg(long, env = "PALISADE_PRINCIPAL_HEADER", value_name = "NAME")]
         principal_header: Option<String>,
         /// Serve the HTTP/JSON API on ADDR (e.g. 127.0.0.1:8080): POST /v1/check takes and answers the
-        /// CheckRequest / CheckResponse in proto3 JSON; GET /healthz and /readyz. Off unless given.
+        /// CheckRequest / CheckResponse in proto3 JSON; POST /beta/litellm_basic_guardrail_api is LiteLLM's
+        /// generic guardrail API (api_base: http://ADDR); GET /healthz and /readyz. Off unless given.
         #[arg(long, env = "PALISADE_HTTP", value_name = "ADDR")]
         http: Option<std::net::SocketAddr>,
         /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090); off unless given.

@@ -52,6 +52,7 @@ pub mod http;
 mod identity;
 mod in_flight;
 pub mod listen;
+mod litellm;
 
 use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::ExternalProcessorServer;

@@ -20,9 +20,20 @@ async fn post_with(
     content_type: &str,
     headers: &[(&str, &str)],
 ) -> (u16, Value) {
+    post_at(server, "/v1/check", body, content_type, headers).await
+}
+
+/// POSTs `body` to `path`; the status and the JSON answer (which every answer must be).
+async fn post_at(
+    server: &Server,
+    path: &str,
+    body: &str,
+    content_type: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
     let addr = server.http_addr.expect("started with --http");
     let mut request = reqwest::Client::new()
-        .post(format!("http://{addr}/v1/check"))
+        .post(format!("http://{addr}{path}"))
         .header("content-type", content_type)
         .body(body.to_string());
     for (name, value) in headers {
@@ -311,4 +322,85 @@ async fn a_check_over_http_is_counted_like_one_over_grpc() {
     ] {
         assert!(metrics.contains(want), "{want} missing from:\n{metrics}");
     }
+}
+
+/// LiteLLM's generic guardrail API, posted as LiteLLM's `generic_guardrail_api` guardrail posts it
+/// (tests/litellm/run.sh runs LiteLLM's real proxy against it).
+#[tokio::test(flavor = "multi_thread")]
+async fn litellms_generic_guardrail_api_blocks_redacts_and_holds_back_an_answers_tail() {
+    use serde_json::json;
+    let server = Server::start(&["--http", "127.0.0.1:0"]).await;
+    let litellm = |body: Value| {
+        let server = &server;
+        async move {
+            let body = body.to_string();
+            post_at(
+                server,
+                "/beta/litellm_basic_guardrail_api",
+                &body,
+                "application/json",
+                &[],
+            )
+            .await
+        }
+    };
+    let key = "AKIAZ7QW3RTY5UIO2PAS";
+    let (status, answer) = litellm(json!({
+        "input_type": "request", "texts": [format!("deploy with {key}")], "litellm_call_id": "call-7",
+        "request_data": {"user_api_key_team_id": "team-a"}, "litellm_version": "1.106.2"
+    }))
+    .await;
+    assert_eq!(
+        (status, &answer["action"]),
+        (200, &json!("BLOCKED")),
+        "{answer}"
+    );
+    let reason = answer["blocked_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("secrets") && !reason.contains(key),
+        "{reason}"
+    );
+
+    let prompt = json!([{"role": "system", "content": "be brief"}, {"role": "user", "content": "mail ana@example.com"}]);
+    let (_, answer) = litellm(json!({
+        "input_type": "request", "texts": ["be brief", "mail ana@example.com"], "structured_messages": prompt
+    }))
+    .await;
+    assert_eq!(answer["action"], "GUARDRAIL_INTERVENED", "{answer}");
+    assert_eq!(answer["structured_messages"][0], prompt[0]);
+    assert_eq!(
+        answer["structured_messages"][1]["content"],
+        "mail [EMAIL_ADDRESS]"
+    );
+
+    let (_, answer) =
+        litellm(json!({"input_type": "response", "texts": ["reach root@example.net", "ok"]})).await;
+    assert_eq!(
+        answer,
+        json!({"action": "GUARDRAIL_INTERVENED", "texts": ["reach [EMAIL_ADDRESS]", "ok"],
+               "stream_holdback_chars": [21, 2]})
+    );
+    let (_, answer) =
+        litellm(json!({"input_type": "request", "texts": ["what is the weather like?"]})).await;
+    assert_eq!(answer, json!({"action": "NONE"}));
+
+    let (status, error) = litellm(json!({"input_type": "prompt", "texts": ["x"]})).await;
+    assert_eq!(
+        (status, &error["status"]),
+        (400, &json!("INVALID_ARGUMENT")),
+        "{error}"
+    );
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"request\" or \"response\""));
+    let (status, error) = post_at(
+        &server,
+        "/beta/litellm_basic_guardrail_api",
+        "{}",
+        "text/plain",
+        &[],
+    )
+    .await;
+    assert_eq!(status, 415, "{error}");
 }

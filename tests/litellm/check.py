@@ -1,6 +1,7 @@
 """Calls a LiteLLM proxy that has Palisade as its guardrail, and checks what comes back.
-Usage: check.py BASE_URL ECHO_LOG (what the echo model was sent, a JSON line per message). Exits non-zero,
-saying what was wrong, on the first failed check."""
+Usage: check.py BASE_URL ECHO_LOG [hook|generic] — ECHO_LOG is what the echo model was sent, a JSON line
+per message; `hook` (the default) is examples/litellm/config.yaml's guardrail, `generic` LiteLLM's generic
+guardrail API (generic.yaml). Exits non-zero, saying what was wrong, on the first failed check."""
 
 import json
 import os
@@ -9,6 +10,7 @@ import urllib.error
 import urllib.request
 
 BASE, ECHO_LOG = sys.argv[1], sys.argv[2]
+GENERIC = sys.argv[3:] == ["generic"]
 EMAIL = "ana.silva@example.com"
 PHONE = "+1 415 555 2671"
 AWS_KEY = "AKIAZ7QW3RTY5UIO2PAS"
@@ -29,7 +31,7 @@ def chat(model, content, stream=False):
 
 def expect(what, ok, detail):
     if not ok:
-        sys.exit(f"litellm e2e: {what}: {detail}")
+        sys.exit(f"litellm e2e ({'generic' if GENERIC else 'hook'}): {what}: {detail}")
     print(f"ok: {what}")
 
 
@@ -40,10 +42,11 @@ content = json.loads(body)["choices"][0]["message"]["content"]
 expect("the model received the redacted prompt",
        content == "you said: Please email [EMAIL_ADDRESS] the quarterly report", content)
 
-# A secret in the prompt stops the call: 403, naming the plugin and rule, never echoing the secret.
+# A secret in the prompt stops the call, naming the plugin and rule, never echoing the secret: the hook
+# answers 403, LiteLLM's generic guardrail 400 with Palisade's reason.
 status, body = chat("echo", f"deploy it with {AWS_KEY} please")
-expect("a secret in the prompt is denied", status == 403, f"{status} {body}")
-expect("the denial names the secrets plugin", "secrets" in body and "palisade_denied" in body, body)
+expect("a secret in the prompt is denied", status == (400 if GENERIC else 403), f"{status} {body}")
+expect("the denial names the secrets plugin", "secrets" in body and (GENERIC or "palisade_denied" in body), body)
 expect("the denial does not repeat the secret", AWS_KEY not in body, body)
 
 # The answer's email is redacted on the way back (LiteLLM's mock response, no network).
@@ -65,12 +68,28 @@ for line in body.splitlines():
             text += (choice.get("delta") or {}).get("content") or ""
 expect("the streamed answer is redacted and whole",
        text == "Sure. Reach our on-call admin at [EMAIL_ADDRESS] for the migration.", text)
-# Pseudonymized: the model sees a stand-in for the phone number, the user gets the number back — in the
-# answer's text, and in the arguments of a tool call the model makes with it.
+
 def received():
     with open(ECHO_LOG) as log:
         return json.loads(log.read().splitlines()[-1])["received"]
 
+
+if GENERIC:
+    # The generic API carries nothing from a prompt's check to its answer's: a pseudonymized number stays
+    # a stand-in, for the model and in the answer.
+    status, body = chat("echo", f"Please call {PHONE} about the invoice")
+    expect("a pseudonymized prompt is answered", status == 200, f"{status} {body}")
+    seen = received()
+    expect("the model saw a stand-in, not the number", "PHONE_NUMBER_" in seen and "555" not in seen, seen)
+    # A tool call whose arguments the policy would rewrite cannot be rewritten through this API: blocked.
+    status, body = chat("mock-tool", "mail the admin")
+    expect("an answer's tool call the policy would rewrite is blocked", status == 400, f"{status} {body}")
+    expect("the block says why", "tool call" in body and "root@example.net" not in body, body)
+    print("litellm e2e (generic): every check passed")
+    sys.exit(0)
+
+# Pseudonymized: the model sees a stand-in for the phone number, the user gets the number back — in the
+# answer's text, and in the arguments of a tool call the model makes with it.
 
 status, body = chat("echo", f"Please call {PHONE} about the invoice")
 expect("a pseudonymized prompt is answered", status == 200, f"{status} {body}")
@@ -87,4 +106,4 @@ expect("the model saw a stand-in in the tool's prompt", "PHONE_NUMBER_" in seen 
 call = json.loads(body)["choices"][0]["message"]["tool_calls"][0]["function"]
 expect("the tool call's arguments carry the number again",
        json.loads(call["arguments"]) == {"text": f"{PHONE}, then hang up"}, call)
-print("litellm e2e: every check passed")
+print("litellm e2e (hook): every check passed")

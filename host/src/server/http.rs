@@ -29,7 +29,7 @@ use super::api::{self, Caller};
 use super::gate::Refused;
 use super::identity;
 use super::listen::Peer;
-use super::{proto, Shared};
+use super::{litellm, proto, Shared};
 
 /// How long a request body may take to arrive when the caller sets no deadline.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,6 +43,7 @@ pub async fn serve(
 ) {
     let app = axum::Router::new()
         .route("/v1/check", post(check))
+        .route(litellm::PATH, post(litellm_guardrail))
         .route(
             "/healthz",
             get(|| async { json(StatusCode::OK, &serde_json::json!({"status": "SERVING"})) }),
@@ -52,7 +53,8 @@ pub async fn serve(
             error(
                 StatusCode::NOT_FOUND,
                 Code::NotFound,
-                "no such endpoint; Palisade serves POST /v1/check, GET /healthz and GET /readyz",
+                "no such endpoint; Palisade serves POST /v1/check, POST /beta/litellm_basic_guardrail_api \
+                 (LiteLLM's generic guardrail API), GET /healthz and GET /readyz",
             )
         })
         .with_state(shared.clone());
@@ -94,7 +96,13 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 async fn check(State(shared): State<Arc<Shared>>, request: axum::extract::Request) -> Response {
     let received = Instant::now();
     let (parts, body) = request.into_parts();
-    let answer = match read_request(&shared, &parts, body, received).await {
+    let read = read_json(&shared, &parts, body, received, "/v1/check", "http").await;
+    let answer = match read.and_then(|(bytes, caller)| {
+        let request: proto::CheckRequest = serde_json::from_slice(&bytes).map_err(|e| {
+            Refused::Invalid(format!("the body is not a CheckRequest in JSON: {e}"))
+        })?;
+        Ok((request, caller))
+    }) {
         // Refusals from here on are recorded by the check.
         Ok((request, caller)) => api::check(&shared, request, caller).await,
         Err(refused) => {
@@ -108,13 +116,57 @@ async fn check(State(shared): State<Arc<Shared>>, request: axum::extract::Reques
     }
 }
 
-/// The CheckRequest in the body, and the caller's deadline.
-async fn read_request(
+/// LiteLLM's generic guardrail API: its request read as a chat body and checked as a Check is (see
+/// [`litellm`]).
+async fn litellm_guardrail(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+) -> Response {
+    let received = Instant::now();
+    let (parts, body) = request.into_parts();
+    let read = read_json(&shared, &parts, body, received, litellm::PATH, "litellm").await;
+    let read = read.and_then(|(bytes, caller)| {
+        let request = serde_json::from_slice(&bytes).map_err(|e| {
+            Refused::Invalid(format!(
+                "the body is not a LiteLLM guardrail request in JSON: {e}"
+            ))
+        })?;
+        let (request, layout) = litellm::check_request(request)?;
+        Ok((request, layout, caller))
+    });
+    let (request, layout, caller) = match read {
+        Ok(read) => read,
+        Err(refused) => {
+            shared.refuse("litellm", "", received, &refused);
+            return refusal(&refused);
+        }
+    };
+    let checked = match &request.content {
+        Some(proto::check_request::Content::Body(body)) => body.clone(),
+        _ => Vec::new(),
+    };
+    match api::check(&shared, request, caller).await {
+        Ok(answer) => {
+            let hold_back = shared.settings.stream_hold_back;
+            json(
+                StatusCode::OK,
+                &litellm::response(&checked, answer, &layout, hold_back),
+            )
+        }
+        Err(refused) => refusal(&refused),
+    }
+}
+
+/// The JSON body of a POST to `endpoint`, read within the caller's deadline and the size limit, and who
+/// sent it.
+async fn read_json(
     shared: &Shared,
     parts: &axum::http::request::Parts,
     body: Body,
     received: Instant,
-) -> Result<(proto::CheckRequest, Caller), Refused> {
+    endpoint: &str,
+    transport: &'static str,
+) -> Result<(axum::body::Bytes, Caller), Refused> {
     let headers = &parts.headers;
     let peer = identity::spiffe_id_of(parts.extensions.get::<Peer>())?;
     let media = headers
@@ -122,9 +174,13 @@ async fn read_request(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !crate::payload::media_type(media).eq_ignore_ascii_case("application/json") {
+        let example = if endpoint == "/v1/check" {
+            " (a CheckRequest in proto3 JSON, e.g. {\"text\": \"…\"})"
+        } else {
+            ""
+        };
         return Err(Refused::Unreadable(format!(
-            "content-type is {media:?}; POST /v1/check takes application/json (a CheckRequest in \
-             proto3 JSON, e.g. {{\"text\": \"…\"}})"
+            "content-type is {media:?}; POST {endpoint} takes application/json{example}"
         )));
     }
     let deadline = match headers.get("x-palisade-timeout") {
@@ -172,12 +228,10 @@ async fn read_request(
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
-    let request: proto::CheckRequest = serde_json::from_slice(&bytes)
-        .map_err(|e| Refused::Invalid(format!("the body is not a CheckRequest in JSON: {e}")))?;
     Ok((
-        request,
+        bytes,
         Caller {
-            transport: "http",
+            transport,
             peer,
             deadline,
             received,
