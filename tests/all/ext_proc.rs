@@ -6,7 +6,7 @@ use envoy_types::pb::envoy::config::core::v3::{HeaderMap, HeaderValue};
 use envoy_types::pb::envoy::service::ext_proc::v3::{
     body_mutation::Mutation, external_processor_client::ExternalProcessorClient,
     processing_request::Request as In, processing_response::Response as Out, CommonResponse,
-    HttpBody, HttpHeaders, HttpTrailers, ImmediateResponse, ProcessingRequest,
+    HttpBody, HttpHeaders, HttpTrailers, ImmediateResponse, ProcessingRequest, ProcessingResponse,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -62,14 +62,17 @@ impl Envoy {
     }
 
     async fn send_message(&mut self, message: ProcessingRequest) -> Out {
+        self.send_whole(message).await.response.expect("a response")
+    }
+
+    /// Sends one message; the whole answer, its dynamic metadata with it.
+    async fn send_whole(&mut self, message: ProcessingRequest) -> ProcessingResponse {
         self.tx.send(message).await.unwrap();
         self.answers
             .message()
             .await
             .expect("no error")
             .expect("an answer")
-            .response
-            .expect("a response")
     }
 }
 
@@ -244,6 +247,95 @@ async fn a_denied_request_gets_a_403_naming_the_rule_and_the_stream_ends() {
     );
     // Envoy stops the exchange there; so does the processor.
     assert!(envoy.answers.message().await.unwrap().is_none());
+}
+
+/// What a leg decided, as the dynamic metadata of `answer` has it (namespace
+/// `envoy.filters.http.ext_proc`, then `input` or `output`), in JSON.
+fn decided(answer: &ProcessingResponse, leg: &str) -> serde_json::Value {
+    use envoy_types::pb::google::protobuf::{value::Kind, Value};
+    fn json(v: &Value) -> serde_json::Value {
+        match v.kind.as_ref() {
+            Some(Kind::StringValue(s)) => s.as_str().into(),
+            Some(Kind::NumberValue(n)) => (*n).into(),
+            Some(Kind::BoolValue(b)) => (*b).into(),
+            Some(Kind::StructValue(s)) => (s.fields.iter())
+                .map(|(k, v)| (k.clone(), json(v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            Some(Kind::ListValue(l)) => l.values.iter().map(json).collect(),
+            Some(Kind::NullValue(_)) | None => serde_json::Value::Null,
+        }
+    }
+    let metadata = answer.dynamic_metadata.as_ref().expect("dynamic metadata");
+    let namespace = &metadata.fields["envoy.filters.http.ext_proc"];
+    json(namespace)[leg].clone()
+}
+
+fn message(request: In) -> ProcessingRequest {
+    ProcessingRequest {
+        request: Some(request),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_legs_decision_is_dynamic_metadata_for_envoys_access_log_never_a_value() {
+    let server = Server::start(&[]).await;
+    let mut envoy = Envoy::connect(&server).await;
+    let answer = envoy
+        .send_whole(message(request_headers("application/json", &[])))
+        .await;
+    assert_eq!(answer.dynamic_metadata, None, "nothing is decided yet");
+    let request = br#"{"messages":[{"role":"user","content":"mail ana@example.com"}]}"#;
+    let answer = envoy
+        .send_whole(message(In::RequestBody(body(request, true))))
+        .await;
+    let input = decided(&answer, "input");
+    let email = serde_json::json!({"plugin": "pii", "rule": "pii.email", "category": "EMAIL_ADDRESS",
+                                   "action": "redact", "location": "/messages/0/content"});
+    assert_eq!(input["findings"][0], email, "{input}");
+    let mut summary = input.clone();
+    summary.as_object_mut().unwrap().remove("findings");
+    assert_eq!(
+        summary,
+        serde_json::json!({"decision": "modify", "bundle": "default@0.3.0", "request_id": "req-42", "reason": ""})
+    );
+    assert!(!format!("{:?}", answer.dynamic_metadata).contains("ana@"));
+
+    envoy
+        .send(In::ResponseHeaders(headers(
+            &[(":status", "200"), ("content-type", "application/json")],
+            false,
+        )))
+        .await;
+    let response = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"done"}}]}"#;
+    let answer = envoy
+        .send_whole(message(In::ResponseBody(body(response, true))))
+        .await;
+    assert_eq!(decided(&answer, "output")["decision"], "allow");
+    assert_eq!(
+        decided(&answer, "input"),
+        serde_json::Value::Null,
+        "each leg once"
+    );
+
+    // A deny's immediate response carries it too, with the reason and never the secret.
+    let mut envoy = Envoy::connect(&server).await;
+    envoy.send(request_headers("application/json", &[])).await;
+    let request =
+        format!(r#"{{"messages":[{{"role":"user","content":"deploy with {AWS_KEY}"}}]}}"#);
+    let answer = envoy
+        .send_whole(message(In::RequestBody(body(request.as_bytes(), true))))
+        .await;
+    let input = decided(&answer, "input");
+    assert_eq!(input["decision"], "deny");
+    assert_eq!(input["findings"][0]["plugin"], "secrets");
+    let reason = input["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("SECRET") && !reason.contains(AWS_KEY),
+        "{reason}"
+    );
+    assert!(!format!("{:?}", answer.dynamic_metadata).contains(AWS_KEY));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,9 +1,14 @@
 //! What Envoy's two filters (ext_proc and ext_authz) share: reading the exchange from its headers, and
 //! the JSON error body and headers of an answer Palisade gives in the upstream's place.
 
+use std::collections::HashMap;
+
 use envoy_types::pb::envoy::config::core::v3::{
     header_value_option::HeaderAppendAction, HeaderMap, HeaderValue, HeaderValueOption,
 };
+use envoy_types::pb::google::protobuf::{value::Kind, ListValue, Struct, Value};
+
+use crate::chain::Findings;
 
 pub(super) fn set_header(key: &str, value: &str) -> HeaderValueOption {
     HeaderValueOption {
@@ -127,6 +132,60 @@ fn unquote(value: &str) -> String {
         Some(inner) => inner.replace("\\\"", "\""),
         None => value.to_string(),
     }
+}
+
+/// What Envoy's access log can carry: the decision and findings, never a matched value.
+pub(super) fn metadata(
+    decision: &str,
+    bundle: &str,
+    request_id: &str,
+    reason: &str,
+    findings: &Findings,
+) -> Struct {
+    let string = |s: &str| Value {
+        kind: Some(Kind::StringValue(s.into())),
+    };
+    let dropped = findings.dropped();
+    let findings = findings
+        .iter()
+        .map(|f| {
+            let fields: HashMap<String, Value> = [
+                ("plugin", string(&f.plugin)),
+                ("rule", string(&f.rule)),
+                ("category", string(&f.category)),
+                ("action", string(f.action.as_str())),
+                ("location", string(&f.location)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            Value {
+                kind: Some(Kind::StructValue(Struct { fields })),
+            }
+        })
+        .collect();
+    let fields = [
+        ("decision", string(decision)),
+        ("bundle", string(bundle)),
+        ("request_id", string(request_id)),
+        ("reason", string(reason)),
+        (
+            "findings",
+            Value {
+                kind: Some(Kind::ListValue(ListValue { values: findings })),
+            },
+        ),
+    ]
+    .into_iter()
+    .chain((dropped > 0).then(|| {
+        let count = Value {
+            kind: Some(Kind::NumberValue(dropped as f64)),
+        };
+        ("findings_dropped", count)
+    }))
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Struct { fields }
 }
 
 #[cfg(test)]

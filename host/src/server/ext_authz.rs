@@ -14,7 +14,6 @@
 //!   `bundle`, `request_id`, `reason` and the findings (plugin, rule, category, action, location — never a
 //!   value), for Envoy's access log (`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision)%`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,11 +22,11 @@ use envoy_types::ext_authz::v3::pb::{
     OkHttpResponse,
 };
 use envoy_types::pb::envoy::service::auth::v3::attribute_context::HttpRequest;
-use envoy_types::pb::google::protobuf::{value::Kind, ListValue, Struct, Value};
+use envoy_types::pb::google::protobuf::Struct;
 use envoy_types::pb::google::rpc;
 use tonic::{Code, Request, Response, Status};
 
-use super::envoy::{destination, error_body, forwarded_principal, header, set_header};
+use super::envoy::{destination, error_body, forwarded_principal, header, metadata, set_header};
 use super::gate::{Body, BodyKind, Bytes, Call, Decided, Refused};
 use super::{caller_deadline, identity, non_empty, Shared};
 use crate::chain::{self, Dir, Findings, Outcome};
@@ -240,58 +239,4 @@ fn denied(http: u16, code: Code, reason: &str, rule: Option<(&str, &str)>) -> Ch
             body: error_body(reason, rule),
         })),
     }
-}
-
-/// What Envoy's access log can carry: the decision and findings, never a matched value.
-fn metadata(
-    decision: &str,
-    bundle: &str,
-    request_id: &str,
-    reason: &str,
-    findings: &Findings,
-) -> Struct {
-    let string = |s: &str| Value {
-        kind: Some(Kind::StringValue(s.into())),
-    };
-    let dropped = findings.dropped();
-    let findings = findings
-        .iter()
-        .map(|f| {
-            let fields: HashMap<String, Value> = [
-                ("plugin", string(&f.plugin)),
-                ("rule", string(&f.rule)),
-                ("category", string(&f.category)),
-                ("action", string(f.action.as_str())),
-                ("location", string(&f.location)),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-            Value {
-                kind: Some(Kind::StructValue(Struct { fields })),
-            }
-        })
-        .collect();
-    let fields = [
-        ("decision", string(decision)),
-        ("bundle", string(bundle)),
-        ("request_id", string(request_id)),
-        ("reason", string(reason)),
-        (
-            "findings",
-            Value {
-                kind: Some(Kind::ListValue(ListValue { values: findings })),
-            },
-        ),
-    ]
-    .into_iter()
-    .chain((dropped > 0).then(|| {
-        let count = Value {
-            kind: Some(Kind::NumberValue(dropped as f64)),
-        };
-        ("findings_dropped", count)
-    }))
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    Struct { fields }
 }

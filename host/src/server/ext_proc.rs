@@ -31,14 +31,19 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
     HeadersResponse, HttpBody, HttpHeaders, ImmediateResponse, ProcessingRequest,
     ProcessingResponse, TrailersResponse,
 };
+use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::envoy::{destination, error_body, forwarded_principal, header, set_header};
+use super::envoy::{destination, error_body, forwarded_principal, header, metadata, set_header};
 use super::gate::{Body, BodyKind, Bytes, Call, Decided, Pushed, Refused, Streamed};
 use super::{identity, next_within, non_empty, Shared, Silence};
 use crate::bundle::Bundle;
-use crate::chain::{self, Dir, Outcome, ReportedFinding};
+use crate::chain::{self, Dir, Findings, Outcome, ReportedFinding};
 use crate::payload::ContentType;
+
+/// The dynamic metadata namespace Palisade writes (Envoy accepts it with `metadata_options:
+/// receiving_namespaces: untyped: [envoy.filters.http.ext_proc]`).
+const NAMESPACE: &str = "envoy.filters.http.ext_proc";
 
 /// `envoy.service.ext_proc.v3.ExternalProcessor`.
 pub struct ExtProcService(pub(super) Arc<Shared>);
@@ -100,6 +105,8 @@ struct Exchange {
     held: Vec<u8>,
     /// An event stream from the upstream, going through the gate chunk by chunk.
     stream: Option<Streamed>,
+    /// What a leg's decision gives Envoy's access log, sent with the answer to the message that decided it.
+    decided: Option<Struct>,
 }
 
 impl Exchange {
@@ -118,6 +125,7 @@ impl Exchange {
             unread_passed: [false; 2],
             held: Vec::new(),
             stream: None,
+            decided: None,
         }
     }
 
@@ -202,6 +210,7 @@ impl Exchange {
             let denied = matches!(answer, Out::ImmediateResponse(_));
             let answer = ProcessingResponse {
                 response: Some(answer),
+                dynamic_metadata: self.decided.take(),
                 ..Default::default()
             };
             if tx.send(Ok(answer)).await.is_err() || denied {
@@ -306,7 +315,8 @@ impl Exchange {
         };
         let mut checked = match self.shared.decide(&call, body).await {
             Ok(Decided::Checked(checked)) => *checked,
-            Ok(Decided::Unread { .. }) => {
+            Ok(Decided::Unread { reason }) => {
+                self.record(direction, Outcome::Allow, &reason, &Findings::new());
                 self.unread_passed[leg] = true;
                 return Ok(Step::Continue(match held {
                     Some(bytes) => mutation(Mutation::Body(bytes), None),
@@ -320,6 +330,8 @@ impl Exchange {
         if direction == Dir::Input && !checked.pseudonyms.is_empty() {
             self.fields.vault = Some(Arc::new(std::mem::take(&mut checked.pseudonyms)));
         }
+        let reason = checked.reason.as_deref().unwrap_or_default();
+        self.record(direction, checked.outcome, reason, &checked.findings);
         match checked.outcome {
             Outcome::Deny => Ok(Step::Deny(denied(
                 checked.reason.as_deref(),
@@ -345,7 +357,16 @@ impl Exchange {
         let Some(stream) = self.stream.as_mut() else {
             return Ok(Step::Continue(BodyResponse::default()));
         };
-        match stream.push(body.body, body.end_of_stream).await {
+        let pushed = stream.push(body.body, body.end_of_stream).await;
+        if let Ok(Pushed {
+            decided: Some(summary),
+            ..
+        }) = &pushed
+        {
+            let reason = summary.reason.as_deref().unwrap_or_default();
+            self.record(Dir::Output, summary.outcome, reason, &summary.findings);
+        }
+        match pushed {
             Err(refused) => self.refusal(refused),
             Ok(Pushed {
                 decided: Some(summary),
@@ -373,6 +394,33 @@ impl Exchange {
             refused.message(),
             None,
         )))
+    }
+
+    /// Keeps what the leg decided for Envoy's dynamic metadata, in the namespace
+    /// `envoy.filters.http.ext_proc` under `input` or `output` (Envoy merges each answer's metadata into
+    /// the namespace, so the two legs sit side by side): `%DYNAMIC_METADATA(envoy.filters.http.ext_proc:input:decision)%`.
+    fn record(&mut self, direction: Dir, outcome: Outcome, reason: &str, findings: &Findings) {
+        let bundle = self.bundle.id();
+        let fields = metadata(
+            outcome.as_str(),
+            &bundle,
+            &self.request_id,
+            reason,
+            findings,
+        );
+        let leg = match direction {
+            Dir::Input => "input",
+            Dir::Output => "output",
+        };
+        let nested = |key: &str, fields: Struct| {
+            let value = Value {
+                kind: Some(Kind::StructValue(fields)),
+            };
+            Struct {
+                fields: [(key.to_string(), value)].into_iter().collect(),
+            }
+        };
+        self.decided = Some(nested(NAMESPACE, nested(leg, fields)));
     }
 
     /// The gate's call for one leg of this exchange.
