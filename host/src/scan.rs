@@ -2,8 +2,9 @@
 //!
 //! Plain mode treats each input (a file, or standard input) as one text: the text after policy goes to
 //! standard output and a summary of findings to standard error, so `palisade scan < in.txt > out.txt`
-//! redacts a file. `--jsonl` mode reads one JSON object per line and writes one per line, as DESIGN.md
-//! specifies; unknown input fields are ignored, so a labelled corpus can be fed as it is.
+//! redacts a file. `--jsonl` mode reads one JSON object per line and writes one per line (the README's
+//! `palisade scan` section has both shapes); unknown input fields are ignored, so a labelled corpus can be
+//! fed as it is.
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;

@@ -38,6 +38,62 @@ fn the_readme_shows_the_codewords_example_as_it_is() {
     );
 }
 
+/// The README and the docs stand alone: every relative link names a file or directory of this repository,
+/// and none leads out of it (a user's clone has nothing beside it).
+#[test]
+fn the_readme_and_docs_link_only_to_what_is_in_the_repository() {
+    fn pages(dir: &std::path::Path, into: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+            let (path, name) = (
+                entry.path(),
+                entry.file_name().to_string_lossy().into_owned(),
+            );
+            if entry.file_type().unwrap().is_dir() {
+                if !name.starts_with('.') && !["target", "node_modules"].contains(&name.as_str()) {
+                    pages(&path, into);
+                }
+            } else if name.ends_with(".md") {
+                into.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap();
+    let mut found = Vec::new();
+    pages(&root, &mut found);
+    assert!(
+        found.iter().any(|p| p.ends_with("docs/bundles.md")),
+        "{found:?}"
+    );
+    // Inline links `[text](target)` and reference definitions `[name]: target`.
+    let link = regex::Regex::new(r"(?m)\]\(([^)\s]+)\)|^\[[^\]]+\]:\s*(\S+)").unwrap();
+    let mut broken = Vec::new();
+    for page in &found {
+        let text = std::fs::read_to_string(page).unwrap();
+        let shown = page.strip_prefix(&root).unwrap().display();
+        if text.contains("../shared") {
+            broken.push(format!(
+                "{shown}: mentions ../shared, which a clone does not have"
+            ));
+        }
+        for captures in link.captures_iter(&text) {
+            let target = captures.get(1).or(captures.get(2)).unwrap().as_str();
+            if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+                continue;
+            }
+            let file = target.split('#').next().unwrap();
+            match page.parent().unwrap().join(file).canonicalize() {
+                Ok(resolved) if resolved.starts_with(&root) => {}
+                Ok(_) => broken.push(format!("{shown}: {target} leads out of the repository")),
+                Err(_) => broken.push(format!("{shown}: {target} names nothing")),
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
 /// Envoy's descriptors, as shipped by the envoy-types crate (found through `cargo metadata`).
 fn envoy_descriptors() -> prost_reflect::DescriptorPool {
     let metadata = std::process::Command::new(env!("CARGO"))

@@ -1,5 +1,5 @@
 //! Stock plugin `policy-cedar`: Cedar policies decide each exchange. Every inspect is one Cedar
-//! authorization request (names from DESIGN.md, no namespace):
+//! authorization request (the names the README gives, no namespace):
 //!
 //! - principal `Principal::"<caller's identity, e.g. a SPIFFE ID>"` (`"anonymous"` without one),
 //! - action `Action::"call_tool"` when a tool is named, else `Action::"input"` or `Action::"output"`,
@@ -36,7 +36,7 @@ pub use palisade_sdk::Exchange;
 use palisade_sdk::{Context, Finding, Plugin, Verdict};
 use serde::Deserialize;
 
-/// The finding category of a policy decision (an addition to DESIGN.md's vocabulary).
+/// The finding category of a policy decision (an addition to the original finding vocabulary).
 pub const CATEGORY: &str = "POLICY";
 
 /// The plugin: a parsed, validated policy set and the entities it is evaluated against.
@@ -329,7 +329,7 @@ impl CedarPolicy {
     }
 }
 
-/// The Cedar request for an exchange, with DESIGN.md's names.
+/// The Cedar request for an exchange, with the README's names.
 pub fn request(exchange: &Exchange) -> Result<CedarRequest, String> {
     let principal = exchange.principal.unwrap_or("anonymous");
     let destination = exchange.destination.unwrap_or("unknown");

@@ -1,5 +1,5 @@
 //! Stock plugin `policy-rego`: Rego (OPA's policy language) decides each exchange, run by regorus, a Rego
-//! interpreter in Rust. The input document (DESIGN.md) is
+//! interpreter in Rust. The input document is
 //! `{principal, direction, destination, tool, labels, metadata}` — strings (`""` when the gateway gave
 //! none), `labels` an array and `metadata` an object of strings — and two rules are read:
 //!
@@ -149,7 +149,7 @@ impl RegoPolicy {
     }
 }
 
-/// The input document for an exchange (DESIGN.md's fields; absent strings are `""`).
+/// The input document for an exchange (absent strings are `""`).
 pub fn input(exchange: &Exchange) -> Value {
     let mut metadata = serde_json::Map::new();
     for (key, value) in exchange.metadata {
