@@ -349,15 +349,15 @@ def clean_doc(d: Doc, rng) -> None:
     d.add(". Nothing else to report.")
 
 
-def nested_tool_call(rng) -> tuple[str, list, list]:
+def tool_call_doc(d: Doc, rng) -> None:
     """A JSON-escaped document inside a tool call's arguments: the values as the detector sees them."""
     inner = Doc(escape=json_escape)
     rng.choice([chat, email_doc, env_doc, pem_doc, code_doc, log_doc])(inner, rng)
-    head = '{"tool": "' + rng.choice(["save_note", "send_email", "create_ticket"]) + '", "arguments": {"content": "'
-    shift = len(head.encode())
-    ents = [{**e, "start": e["start"] + shift, "end": e["end"] + shift} for e in inner.entities]
-    decs = [{**e, "start": e["start"] + shift, "end": e["end"] + shift} for e in inner.decoys]
-    return head + inner.text() + '"}}', ents, decs
+    d.add('{"tool": "' + rng.choice(["save_note", "send_email", "create_ticket"]) + '", "arguments": {"content": "')
+    shift = d.size
+    d.entities += [{**e, "start": e["start"] + shift, "end": e["end"] + shift} for e in inner.entities]
+    d.decoys += [{**e, "start": e["start"] + shift, "end": e["end"] + shift} for e in inner.decoys]
+    d.add(inner.text()).add('"}}')
 
 
 IDENTITY_OPENERS = ["Please verify this customer:", "New starter details for payroll:", "KYC record",
@@ -381,26 +381,12 @@ BUILDERS = [
     ("chat", chat, 14), ("email", email_doc, 10), ("http", http_doc, 7), ("log", log_doc, 8), ("code", code_doc, 9),
     ("env", env_doc, 5), ("yaml", yaml_doc, 7), ("csv", csv_doc, 6), ("markdown", markdown_doc, 4),
     ("form", form_doc, 5), ("sql", sql_doc, 4), ("config", config_doc, 5), ("pem", pem_doc, 2),
-    ("answer", answer_doc, 8), ("clean", clean_doc, 6), ("tool_call", None, 8),
+    ("answer", answer_doc, 8), ("clean", clean_doc, 6), ("tool_call", tool_call_doc, 8),
 ]
 
 
 def generate(n: int, seed: int, identities: int = 0) -> list[dict]:
-    rng = random.Random(seed)
-    names = [b[0] for b in BUILDERS]
-    weights = [b[2] for b in BUILDERS]
-    build = {b[0]: b[1] for b in BUILDERS}
-    docs = []
-    for i in range(n):
-        carrier = rng.choices(names, weights)[0]
-        if carrier == "tool_call":
-            text, ents, decs = nested_tool_call(rng)
-        else:
-            d = Doc()
-            build[carrier](d, rng)
-            text, ents, decs = d.text(), d.entities, d.decoys
-        docs.append({"id": f"own-{i:05d}", "direction": "output" if carrier == "answer" else "input",
-                     "carrier": carrier, "text": text, "entities": ents, "decoys": decs})
+    docs = from_builders(BUILDERS, n, random.Random(seed), "own")
     # Documents with national identifiers, from a stream of their own, so that the documents above are the same
     # whatever this count.
     id_rng = random.Random(seed + 1)
