@@ -372,3 +372,59 @@ fn the_second_run_takes_compiled_plugins_from_the_cache() {
         );
     }
 }
+
+/// The README's table of `serve` flags is the `--help` the binary prints: every flag in one is in the
+/// other, with the same environment variable and a default the row shows.
+#[test]
+fn the_readmes_flags_table_matches_serve_help() {
+    let help = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let help = stdout(&help);
+    // One option per block: its flag, then `[env: NAME=]` and `[default: VALUE]` lines if it has them.
+    let flag = regex::Regex::new(r"(?m)^\s{2,}(?:-\w, )?(--[a-z-]+)").unwrap();
+    let starts: Vec<(usize, String)> = (flag.captures_iter(&help))
+        .map(|c| (c.get(0).unwrap().start(), c[1].to_string()))
+        .filter(|(_, name)| name != "--help")
+        .collect();
+    let env = regex::Regex::new(r"\[env: ([A-Z_]+)=").unwrap();
+    let default = regex::Regex::new(r"\[default: ([^\]]+)\]").unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `--")).collect();
+    let mut wrong = Vec::new();
+    for (i, (start, name)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(help.len(), |(next, _)| *next);
+        let block = &help[*start..end];
+        let names = |row: &str| {
+            let first = row.split(" | ").next().unwrap_or("");
+            first.contains(&format!("`{name} ")) || first.contains(&format!("`{name}`"))
+        };
+        let Some(row) = rows.iter().find(|row| names(row)) else {
+            wrong.push(format!("{name} is in `serve --help` but not in the README's table"));
+            continue;
+        };
+        let cells: Vec<&str> = row.split(" | ").collect();
+        if let Some(var) = env.captures(block) {
+            if !cells[1].contains(&format!("`{}`", &var[1])) {
+                wrong.push(format!("{name}: --help says env {}, the README {:?}", &var[1], cells[1]));
+            }
+        }
+        if let Some(value) = default.captures(block) {
+            if !cells[2].contains(&value[1]) {
+                wrong.push(format!("{name}: --help says default {}, the README {:?}", &value[1], cells[2]));
+            }
+        }
+    }
+    let named = regex::Regex::new(r"`(--[a-z-]+)").unwrap();
+    for row in &rows {
+        let first = row.split(" | ").next().unwrap_or("");
+        for c in named.captures_iter(first) {
+            if !starts.iter().any(|(_, name)| *name == c[1]) {
+                wrong.push(format!("{} is in the README's table but not in `serve --help`", &c[1]));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
