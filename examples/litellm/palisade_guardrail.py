@@ -9,7 +9,7 @@ With a bundle that pseudonymizes (`EMAIL_ADDRESS = "pseudonymize"`), the model s
 input check answers with a sealed vault; the guardrail keeps it for the call and hands it to the output
 check, which puts the real values back into the answer's text and its tool calls' arguments.
 
-Needs the Python stubs of proto/palisade/v1/guardrail.proto on the path (see README.md here) and grpcio.
+Needs the client package in this repository, which carries the gRPC stubs: `pip install ./clients/python`.
 """
 
 import json
@@ -22,8 +22,7 @@ from fastapi import HTTPException
 from litellm.integrations.custom_guardrail import CustomGuardrail
 from litellm.types.guardrails import GuardrailEventHooks
 
-from palisade.v1 import guardrail_pb2 as pb
-from palisade.v1 import guardrail_pb2_grpc as rpc
+from palisade_client import pb, rpc
 
 # The request fields Palisade's JSON adapter reads texts from; the rest (model, temperature, …) stays here.
 TEXT_FIELDS = ("messages", "system", "input", "instructions", "prompt")

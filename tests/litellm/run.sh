@@ -25,10 +25,9 @@ fi
 # --setup: install only (CI does it in the background while cargo compiles).
 [ "${1:-}" = --setup ] && exit 0
 
-# The guardrail's gRPC stubs, from the proto in this repo.
-mkdir -p "$work/stubs"
-"$venv/bin/python" -m grpc_tools.protoc -I proto --python_out="$work/stubs" \
-  --grpc_python_out="$work/stubs" proto/palisade/v1/guardrail.proto
+# The hook's gRPC stubs come with the client package in this repo (no protoc); installed from the
+# source each run, offline: its dependencies are in the venv already.
+"$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation ./clients/python
 
 # The stock bundle, with phone numbers pseudonymized rather than redacted.
 palisade=${PALISADE:-./target/release/palisade}
@@ -58,7 +57,7 @@ export LITELLM_MASTER_KEY="sk-$(python3 -c 'import secrets; print(secrets.token_
 declare -A ports proxy_pids
 for config in config generic; do
   ports[$config]=$(free_port)
-  PYTHONPATH="$work/stubs:examples/litellm" PALISADE_ADDR="$addr" PALISADE_HTTP="http://$http_addr" \
+  PYTHONPATH=examples/litellm PALISADE_ADDR="$addr" PALISADE_HTTP="http://$http_addr" \
     ECHO_API_BASE="http://127.0.0.1:$echo_port/v1" LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_TELEMETRY=False \
     "$venv/bin/litellm" --config "examples/litellm/$config.yaml" --host 127.0.0.1 --port "${ports[$config]}" \
     > "$work/litellm-$config.log" 2>&1 &
