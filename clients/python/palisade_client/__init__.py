@@ -147,18 +147,14 @@ def _body_bytes(body: bytes | str | Mapping[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
+def _chunk(chunk: bytes | str) -> pb.CheckStreamRequest:
+    return pb.CheckStreamRequest(chunk=chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+
+
 def _stream_requests(chunks: Iterable[bytes | str], first: pb.CheckStreamRequest) -> Iterator[pb.CheckStreamRequest]:
-    sent_first = False
-    for chunk in chunks:
-        data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
-        if not sent_first:
-            first.chunk = data
-            sent_first = True
-            yield first
-        else:
-            yield pb.CheckStreamRequest(chunk=data)
-    if not sent_first:
-        yield first
+    # The first message carries the exchange's fields; the chunks follow, one per message.
+    yield first
+    yield from map(_chunk, chunks)
 
 
 def _end(answer: pb.CheckStreamResponse, into: StreamResult) -> None:
@@ -317,16 +313,9 @@ class AsyncPalisade:
         first = _stream_request(direction, content_type, principal, destination, request_id, vault)
 
         async def requests() -> AsyncIterator[pb.CheckStreamRequest]:
-            sent_first = False
+            yield first
             async for chunk in _aiter(chunks):
-                data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
-                if not sent_first:
-                    first.chunk, sent_first = data, True
-                    yield first
-                else:
-                    yield pb.CheckStreamRequest(chunk=data)
-            if not sent_first:
-                yield first
+                yield _chunk(chunk)
 
         async for answer in self._stub.CheckStream(requests(), timeout=self.timeout):
             if answer.chunk:
