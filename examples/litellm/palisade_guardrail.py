@@ -20,7 +20,6 @@ from typing import Any, AsyncGenerator, Optional
 import grpc
 from fastapi import HTTPException
 from litellm.integrations.custom_guardrail import CustomGuardrail
-from litellm.types.guardrails import GuardrailEventHooks
 
 from palisade_client import pb, rpc
 
