@@ -391,7 +391,8 @@ fn the_readmes_flags_table_matches_serve_help() {
         .collect();
     let env = regex::Regex::new(r"\[env: ([A-Z_]+)=").unwrap();
     let default = regex::Regex::new(r"\[default: ([^\]]+)\]").unwrap();
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `--")).collect();
     let mut wrong = Vec::new();
     for (i, (start, name)) in starts.iter().enumerate() {
@@ -402,18 +403,26 @@ fn the_readmes_flags_table_matches_serve_help() {
             first.contains(&format!("`{name} ")) || first.contains(&format!("`{name}`"))
         };
         let Some(row) = rows.iter().find(|row| names(row)) else {
-            wrong.push(format!("{name} is in `serve --help` but not in the README's table"));
+            wrong.push(format!(
+                "{name} is in `serve --help` but not in the README's table"
+            ));
             continue;
         };
         let cells: Vec<&str> = row.split(" | ").collect();
         if let Some(var) = env.captures(block) {
             if !cells[1].contains(&format!("`{}`", &var[1])) {
-                wrong.push(format!("{name}: --help says env {}, the README {:?}", &var[1], cells[1]));
+                wrong.push(format!(
+                    "{name}: --help says env {}, the README {:?}",
+                    &var[1], cells[1]
+                ));
             }
         }
         if let Some(value) = default.captures(block) {
             if !cells[2].contains(&value[1]) {
-                wrong.push(format!("{name}: --help says default {}, the README {:?}", &value[1], cells[2]));
+                wrong.push(format!(
+                    "{name}: --help says default {}, the README {:?}",
+                    &value[1], cells[2]
+                ));
             }
         }
     }
@@ -422,7 +431,10 @@ fn the_readmes_flags_table_matches_serve_help() {
         let first = row.split(" | ").next().unwrap_or("");
         for c in named.captures_iter(first) {
             if !starts.iter().any(|(_, name)| *name == c[1]) {
-                wrong.push(format!("{} is in the README's table but not in `serve --help`", &c[1]));
+                wrong.push(format!(
+                    "{} is in the README's table but not in `serve --help`",
+                    &c[1]
+                ));
             }
         }
     }
