@@ -5,6 +5,8 @@
 //!   `CheckResponse` in the same mapping (so `contentType` or `content_type`, `"DIRECTION_OUTPUT"` or `2`,
 //!   `body` as base64, `elapsedUs` as a string). It is the gRPC call, not a second implementation: same
 //!   limits, chain, policy, metrics and log line.
+//! - `POST /beta/litellm_basic_guardrail_api`: LiteLLM's generic guardrail API, read as a chat body and
+//!   checked as a Check is (`litellm.rs`).
 //! - `GET /healthz`: the process is up. `GET /readyz`: it serves a bundle and is not shutting down.
 //! - Errors are JSON in the shape of `google.rpc.Status` (`code`, `message`), plus `status` (the code's
 //!   name), with the gRPC call's code and message and the matching HTTP status.
