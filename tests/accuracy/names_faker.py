@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+from datetime import datetime
 
 from corpus import Doc, cli, from_builders, write
 
@@ -37,6 +38,15 @@ class People:
         return self.fakers[rng.choice(LOCALES)]
 
 
+# Faker's day_of_week() draws a date between 1970 and now, so its answer changes as the clock moves: the
+# same draw, up to a fixed date, keeps the set the same on every run.
+UNTIL = datetime(2026, 12, 5)
+
+
+def weekday(f) -> str:
+    return f.date_time(end_datetime=UNTIL).strftime("%A")
+
+
 def one_line(s: str) -> str:
     return " ".join(s.split())
 
@@ -53,7 +63,7 @@ def transcript(d: Doc, rng, people: People) -> None:
 
 def minutes(d: Doc, rng, people: People) -> None:
     f = people.pick(rng)
-    d.add("Meeting minutes — ").decoy("not_a_name", f.day_of_week()).add("\nAttendees: ")
+    d.add("Meeting minutes — ").decoy("not_a_name", weekday(f)).add("\nAttendees: ")
     for i in range(rng.randint(2, 4)):
         if i:
             d.add(", ")
@@ -75,7 +85,7 @@ def yaml_record(d: Doc, rng, people: People) -> None:
     f = people.pick(rng)
     d.add("contact:\n  display_name: ").ent("PERSON", f.name()).add("\n  company: ").ent("ORGANIZATION", f.company())
     d.add("\n  mailing_address: \"").ent("ADDRESS", one_line(f"{f.street_address()}, {f.postcode()} {f.city()}"))
-    d.add("\"\n  notes: prefers calls on ").decoy("not_a_name", f.day_of_week()).add("\n")
+    d.add("\"\n  notes: prefers calls on ").decoy("not_a_name", weekday(f)).add("\n")
 
 
 def label(d: Doc, rng, people: People) -> None:
@@ -88,7 +98,7 @@ def label(d: Doc, rng, people: People) -> None:
 def news(d: Doc, rng, people: People) -> None:
     f = people.pick(rng)
     d.ent("ORGANIZATION", f.company()).add(" chief executive ").ent("PERSON", f.name())
-    d.add(" told reporters in ").ent("LOCATION", f.city()).add(" on ").decoy("not_a_name", f.day_of_week())
+    d.add(" told reporters in ").ent("LOCATION", f.city()).add(" on ").decoy("not_a_name", weekday(f))
     d.add(" that the company would open a second site near ").ent("LOCATION", f.city()).add(". ")
     d.add("Analysts called the plan \"").decoy("not_a_name", f.catch_phrase().title()).add("\".")
 
