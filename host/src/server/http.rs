@@ -133,27 +133,20 @@ async fn litellm_guardrail(
                 "the body is not a LiteLLM guardrail request in JSON: {e}"
             ))
         })?;
-        let (request, layout) = litellm::check_request(request)?;
-        Ok((request, layout, caller))
+        let (request, sent) = litellm::check_request(request)?;
+        Ok((request, sent, caller))
     });
-    let (request, layout, caller) = match read {
+    let (request, sent, caller) = match read {
         Ok(read) => read,
         Err(refused) => {
             shared.refuse("litellm", "", received, &refused);
             return refusal(&refused);
         }
     };
-    let checked = match &request.content {
-        Some(proto::check_request::Content::Body(body)) => body.clone(),
-        _ => Vec::new(),
-    };
     match api::check(&shared, request, caller).await {
         Ok(answer) => {
             let hold_back = shared.settings.stream_hold_back;
-            json(
-                StatusCode::OK,
-                &litellm::response(&checked, answer, &layout, hold_back),
-            )
+            json(StatusCode::OK, &litellm::response(&sent, answer, hold_back))
         }
         Err(refused) => refusal(&refused),
     }

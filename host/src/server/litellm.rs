@@ -94,11 +94,16 @@ pub(super) enum Layout {
     Choices(usize),
 }
 
-/// The CheckRequest for a LiteLLM guardrail call — its body a chat request or answer — and how to read
-/// the answer's texts back out.
-pub(super) fn check_request(
-    req: GuardrailRequest,
-) -> Result<(proto::CheckRequest, Layout), Refused> {
+/// The body a LiteLLM call was checked as, kept to tell what the policy changed in it.
+#[derive(Debug)]
+pub(super) struct Sent {
+    body: Map<String, Value>,
+    layout: Layout,
+}
+
+/// The CheckRequest for a LiteLLM guardrail call — its body a chat request or answer — and that body, to
+/// read the answer's texts back out.
+pub(super) fn check_request(req: GuardrailRequest) -> Result<(proto::CheckRequest, Sent), Refused> {
     let direction = match req.input_type.as_str() {
         "request" => proto::Direction::Input,
         "response" => proto::Direction::Output,
@@ -177,7 +182,11 @@ pub(super) fn check_request(
     let request = proto::CheckRequest {
         direction: direction.into(),
         content: Some(proto::check_request::Content::Body(
-            Value::Object(body).to_string().into_bytes(),
+            serde_json::to_vec(&body).map_err(|e| {
+                Refused::Internal(format!(
+                    "the body to check could not be written as JSON: {e}"
+                ))
+            })?,
         )),
         content_type: "application/json".into(),
         principal: principal.unwrap_or_default(),
@@ -188,7 +197,7 @@ pub(super) fn check_request(
         request_id: req.litellm_call_id.unwrap_or_default(),
         vault: String::new(),
     };
-    Ok((request, layout))
+    Ok((request, Sent { body, layout }))
 }
 
 /// Each choice with its `index`, as an answer's choices have one.
@@ -203,30 +212,27 @@ fn number(choices: Vec<Value>) -> Value {
         .collect()
 }
 
-/// LiteLLM's answer for what the gate decided on the body `checked` (the request's, as sent). An
-/// answer's texts come with a hold-back of `hold_back` bytes, as CheckStream's (`--stream-hold-back`).
+/// LiteLLM's answer for what the gate decided on the body it was `sent`. An answer's texts come with a
+/// hold-back of `hold_back` bytes, as CheckStream's (`--stream-hold-back`).
 pub(super) fn response(
-    checked: &[u8],
+    sent: &Sent,
     answer: proto::CheckResponse,
-    layout: &Layout,
     hold_back: usize,
 ) -> GuardrailResponse {
     let mut response = match (answer.decision(), answer.content) {
         (proto::Decision::Deny, _) => return GuardrailResponse::blocked(answer.reason),
         (proto::Decision::Modify, Some(proto::check_response::Content::Body(body))) => {
-            match rewrite(checked, &body, layout) {
+            match rewrite(sent, &body) {
                 Ok(response) => response,
                 Err(why) => return GuardrailResponse::blocked(why),
             }
         }
         _ => GuardrailResponse::none(),
     };
-    if let Layout::Choices(count) = *layout {
+    if let Layout::Choices(count) = sent.layout {
         let texts = match response.texts.take() {
             Some(texts) => texts,
-            None => serde_json::from_slice::<Map<String, Value>>(checked)
-                .map(|mut body| choice_texts(array(&mut body, "choices"), count))
-                .unwrap_or_default(),
+            None => choice_texts(items(&sent.body, "choices"), count),
         };
         let tail = |text: &String| {
             let from = text.floor_char_boundary(text.len().saturating_sub(hold_back));
@@ -242,40 +248,44 @@ pub(super) fn response(
 
 /// The rewritten texts (messages, tools) of a modified body; `Err` says what changed that LiteLLM
 /// cannot take back.
-fn rewrite(checked: &[u8], rewritten: &[u8], layout: &Layout) -> Result<GuardrailResponse, String> {
-    let parse = |bytes: &[u8]| serde_json::from_slice::<Map<String, Value>>(bytes);
-    let (Ok(mut before), Ok(mut after)) = (parse(checked), parse(rewritten)) else {
+fn rewrite(sent: &Sent, rewritten: &[u8]) -> Result<GuardrailResponse, String> {
+    let Ok(mut after) = serde_json::from_slice::<Map<String, Value>>(rewritten) else {
         return Err("the rewritten body could not be read back".into());
     };
-    if before.remove("images") != after.remove("images") {
+    let before = &sent.body;
+    if before.get("images") != after.get("images") {
         return Err(cannot("an image"));
     }
     let mut response = GuardrailResponse::with("GUARDRAIL_INTERVENED", None);
     let tools = after.remove("tools");
-    if before.remove("tools") != tools {
+    if before.get("tools") != tools.as_ref() {
         response.tools = tools.and_then(|t| serde_json::from_value(t).ok());
     }
-    match *layout {
+    match sent.layout {
         Layout::Messages => response.structured_messages = Some(array(&mut after, "messages")),
         Layout::TextMessages(count) => {
-            let (before, after) = (
-                array(&mut before, "messages"),
-                array(&mut after, "messages"),
-            );
-            if before.get(count..) != after.get(count..) {
+            let after = array(&mut after, "messages");
+            if items(before, "messages").get(count..) != after.get(count..) {
                 return Err(cannot("a tool call"));
             }
             response.texts = Some(texts_at(&after[..count.min(after.len())], "/content"));
         }
         Layout::Choices(count) => {
-            let (before, after) = (array(&mut before, "choices"), array(&mut after, "choices"));
-            if before.get(count..) != after.get(count..) {
+            let after = array(&mut after, "choices");
+            if items(before, "choices").get(count..) != after.get(count..) {
                 return Err(cannot("a tool call of the answer"));
             }
-            response.texts = Some(choice_texts(after, count));
+            response.texts = Some(choice_texts(&after, count));
         }
     }
     Ok(response)
+}
+
+/// The array at `key` of `body` (empty if there is none).
+fn items<'a>(body: &'a Map<String, Value>, key: &str) -> &'a [Value] {
+    body.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// The array at `key`, taken out of `body` (empty if there is none).
@@ -287,7 +297,7 @@ fn array(body: &mut Map<String, Value>, key: &str) -> Vec<Value> {
 }
 
 /// The texts of an answer's first `count` choices.
-fn choice_texts(choices: Vec<Value>, count: usize) -> Vec<String> {
+fn choice_texts(choices: &[Value], count: usize) -> Vec<String> {
     texts_at(&choices[..count.min(choices.len())], "/message/content")
 }
 
@@ -342,7 +352,7 @@ mod tests {
             {"role": "system", "content": "be brief"},
             {"role": "user", "content": "mail a@b.example"}
         ]);
-        let (req, layout) = check_request(request(json!({
+        let (req, sent) = check_request(request(json!({
             "input_type": "request", "texts": ["be brief", "mail a@b.example"],
             "structured_messages": messages, "model": "gpt-4o", "litellm_call_id": "call-1",
             "request_data": {"user_api_key_team_id": "team-a", "user_api_key_hash": "88f0", "user_api_key_alias": null},
@@ -370,8 +380,7 @@ mod tests {
 
         let mut after = body_of(&req);
         after["messages"][1]["content"] = json!("mail [EMAIL_ADDRESS]");
-        let checked = serde_json::to_vec(&body_of(&req)).unwrap();
-        let answer = response(&checked, modified(after.clone()), &layout, 512);
+        let answer = response(&sent, modified(after.clone()), 512);
         assert_eq!(answer.action, "GUARDRAIL_INTERVENED");
         assert_eq!(
             answer.structured_messages,
@@ -382,7 +391,7 @@ mod tests {
 
     #[test]
     fn texts_without_messages_are_user_messages_and_come_back_as_texts() {
-        let (req, layout) = check_request(request(json!({
+        let (req, sent) = check_request(request(json!({
             "input_type": "request", "texts": ["one", "two a@b.example"]
         })))
         .unwrap();
@@ -392,8 +401,7 @@ mod tests {
             json!({"role": "user", "content": "two a@b.example"})
         );
         after["messages"][1]["content"] = json!("two [EMAIL_ADDRESS]");
-        let checked = body_of(&req).to_string();
-        let answer = response(checked.as_bytes(), modified(after), &layout, 512);
+        let answer = response(&sent, modified(after), 512);
         assert_eq!(
             answer.texts,
             Some(vec!["one".to_string(), "two [EMAIL_ADDRESS]".to_string()])
@@ -403,7 +411,7 @@ mod tests {
     #[test]
     fn an_answer_is_checked_as_choices_and_a_changed_tool_call_blocks_it() {
         let call = json!({"id": "c1", "type": "function", "function": {"name": "send", "arguments": "{\"to\":\"a@b.example\"}"}});
-        let (req, layout) = check_request(request(json!({
+        let (req, sent) = check_request(request(json!({
             "input_type": "response", "texts": ["hello"], "tool_calls": [call]
         })))
         .unwrap();
@@ -412,18 +420,16 @@ mod tests {
         assert_eq!(before["choices"][0]["message"]["content"], "hello");
         assert_eq!(before["choices"][1]["message"]["tool_calls"][0], call);
         assert_eq!(before["choices"][1]["index"], 1);
-
-        let checked = before.to_string();
         let mut text_only = before.clone();
         text_only["choices"][0]["message"]["content"] = json!("[redacted]");
-        let answer = response(checked.as_bytes(), modified(text_only), &layout, 512);
+        let answer = response(&sent, modified(text_only), 512);
         assert_eq!(answer.texts, Some(vec!["[redacted]".to_string()]));
         assert_eq!(answer.stream_holdback_chars, Some(vec![10]));
 
         let mut args = before.clone();
         args["choices"][1]["message"]["tool_calls"][0]["function"]["arguments"] =
             json!("{\"to\":\"[EMAIL_ADDRESS]\"}");
-        let answer = response(checked.as_bytes(), modified(args), &layout, 512);
+        let answer = response(&sent, modified(args), 512);
         assert_eq!(answer.action, "BLOCKED");
         assert!(answer
             .blocked_reason
@@ -434,17 +440,11 @@ mod tests {
     #[test]
     fn an_answer_holds_back_the_characters_of_its_last_bytes_while_it_streams() {
         let long = format!("{}é-endxyz", "a".repeat(600));
-        let (req, layout) = check_request(request(
+        let (_, sent) = check_request(request(
             json!({"input_type": "response", "texts": ["short", long]}),
         ))
         .unwrap();
-        let checked = body_of(&req).to_string();
-        let answer = response(
-            checked.as_bytes(),
-            proto::CheckResponse::default(),
-            &layout,
-            8,
-        );
+        let answer = response(&sent, proto::CheckResponse::default(), 8);
         // The last 8 bytes start inside "é" (two bytes), so the hold-back starts at it: 8 characters.
         assert_eq!(answer.action, "NONE");
         assert_eq!(answer.stream_holdback_chars, Some(vec![5, 8]));
@@ -453,24 +453,20 @@ mod tests {
 
     #[test]
     fn a_deny_blocks_with_its_reason_and_an_allow_is_none() {
-        let (req, layout) =
+        let (_, sent) =
             check_request(request(json!({"input_type": "request", "texts": ["x"]}))).unwrap();
-        let checked = body_of(&req).to_string();
         let deny = proto::CheckResponse {
             decision: proto::Decision::Deny.into(),
             reason: "secrets: aws-access-key".into(),
             ..Default::default()
         };
-        let answer = response(checked.as_bytes(), deny, &layout, 512);
+        let answer = response(&sent, deny, 512);
         assert_eq!(
             answer,
             GuardrailResponse::blocked("secrets: aws-access-key".into())
         );
         let allow = proto::CheckResponse::default();
-        assert_eq!(
-            response(checked.as_bytes(), allow, &layout, 512),
-            GuardrailResponse::none()
-        );
+        assert_eq!(response(&sent, allow, 512), GuardrailResponse::none());
     }
 
     #[test]
