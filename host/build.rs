@@ -27,6 +27,7 @@ const BUILTIN_ONLY: &[(&str, &str)] = &[
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     compile_proto(&root);
+    build_info(&root);
     println!("cargo:rerun-if-changed=default-bundle.toml");
     println!("cargo:rerun-if-changed=build/guests.rs");
     println!("cargo:rerun-if-changed=../guest-sdk");
@@ -95,4 +96,20 @@ fn compile_proto(root: &Path) {
         .register_descriptors(&descriptors)
         .and_then(|b| b.emit_fields().build(&[".palisade.v1"]))
         .unwrap_or_else(|e| panic!("generating the JSON mapping failed: {e}"));
+}
+
+/// What `palisade_build_info` reports: the target, and the wasmtime version Cargo.lock resolved.
+fn build_info(root: &Path) {
+    let target = std::env::var("TARGET").expect("cargo sets TARGET");
+    println!("cargo:rustc-env=PALISADE_TARGET={target}");
+    let lock_path = root.join("Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock_path.display());
+    let lock = std::fs::read_to_string(&lock_path).unwrap_or_default();
+    let wasmtime = lock
+        .split("[[package]]")
+        .find(|p| p.contains("\nname = \"wasmtime\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = ")))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=PALISADE_WASMTIME_VERSION={wasmtime}");
 }

@@ -1,9 +1,15 @@
-//! Prometheus metrics for `palisade serve --metrics ADDR`: what was decided, how long it took, which
-//! plugins failed and how, and which bundle is serving. Served as text at `GET /metrics`.
+//! Prometheus metrics for `palisade serve --metrics ADDR`: what was decided, what was found, how long it
+//! took, which plugins failed and how, which bundle and build are serving, and the process itself. Served
+//! as text at `GET /metrics`.
 //!
-//! Labels are bounded: decisions, gRPC codes and failure kinds are fixed sets; plugin names come from the
-//! operator's bundle, never from callers.
+//! Labels are bounded: decisions, actions, gRPC codes and failure kinds are fixed sets; plugin names come
+//! from the operator's bundle, never from callers; categories come from the bundle's plugins, and past
+//! [`MAX_CATEGORIES`] of them the rest count as `other`.
 
+#[cfg(target_os = "linux")]
+mod process;
+
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,12 +20,31 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::chain::ReportedFinding;
 use crate::PluginError;
+
+/// The most finding categories labelled by name. The stock plugins use about 40; a plugin that makes up
+/// categories per input must not grow the metrics page without bound.
+pub const MAX_CATEGORIES: usize = 100;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
     decision: &'static str,
     direction: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FindingLabels {
+    category: String,
+    action: &'static str,
+    direction: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+    wasmtime: &'static str,
+    target: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -52,7 +77,11 @@ struct BundleLabels {
 /// The service's metrics and their registry.
 pub struct Metrics {
     registry: Registry,
+    /// Unprefixed: `process_*` are the names every Prometheus client library exports.
+    process: Registry,
     checks: Family<DecisionLabels, Counter>,
+    findings: Family<FindingLabels, Counter>,
+    categories: Mutex<HashSet<String>>,
     chain_duration: Histogram,
     plugin_duration: Family<PluginLabel, Histogram, fn() -> Histogram>,
     errors: Family<CodeLabel, Counter>,
@@ -74,6 +103,26 @@ impl Metrics {
             "checks",
             "Exchanges decided, by decision and direction (every transport)",
             checks.clone(),
+        );
+        let findings = Family::<FindingLabels, Counter>::default();
+        registry.register(
+            "findings",
+            "Findings reported, by category, the action taken (`report` for a plugin in report mode) and \
+             direction; an exchange's findings past the 1,000 it reports are not counted",
+            findings.clone(),
+        );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+                wasmtime: env!("PALISADE_WASMTIME_VERSION"),
+                target: env!("PALISADE_TARGET"),
+            })
+            .set(1);
+        registry.register(
+            "build_info",
+            "The build serving (1): Palisade's version, the wasmtime it runs plugins with, its target",
+            build,
         );
         let errors = Family::<CodeLabel, Counter>::default();
         registry.register(
@@ -121,6 +170,15 @@ impl Metrics {
         for result in ["written", "dropped", "error"] {
             let _ = audit.get_or_create(&ResultLabel { result });
         }
+        // The codes deploy/monitoring/alerts.yaml alerts on.
+        for code in [
+            tonic::Code::DeadlineExceeded,
+            tonic::Code::ResourceExhausted,
+        ] {
+            let _ = errors.get_or_create(&CodeLabel {
+                code: format!("{code:?}"),
+            });
+        }
         registry.register(
             "audit_events",
             "Audit events written, dropped because the sink fell behind, or failed to write",
@@ -138,9 +196,16 @@ impl Metrics {
             "The bundle serving (1) by name@version and digest",
             bundle.clone(),
         );
+        #[allow(unused_mut)]
+        let mut process = Registry::default();
+        #[cfg(target_os = "linux")]
+        process.register_collector(Box::new(process::ProcessCollector));
         Metrics {
             registry,
+            process,
             checks,
+            findings,
+            categories: Mutex::new(HashSet::new()),
             chain_duration,
             plugin_duration,
             errors,
@@ -163,6 +228,34 @@ impl Metrics {
             })
             .inc();
         self.duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// The findings an exchange on `direction` reported.
+    pub fn found(&self, findings: &[ReportedFinding], direction: &'static str) {
+        if findings.is_empty() {
+            return;
+        }
+        let mut categories = self.categories.lock().unwrap_or_else(|p| p.into_inner());
+        for f in findings {
+            let known = categories.contains(&f.category)
+                || (categories.len() < MAX_CATEGORIES && categories.insert(f.category.clone()));
+            let action = if f.enforced {
+                f.action.as_str()
+            } else {
+                "report"
+            };
+            self.findings
+                .get_or_create(&FindingLabels {
+                    category: if known {
+                        f.category.clone()
+                    } else {
+                        "other".into()
+                    },
+                    action,
+                    direction,
+                })
+                .inc();
+        }
     }
 
     /// Time an exchange spent in the chain, and in each plugin (by name).
@@ -236,9 +329,13 @@ impl Metrics {
 
     /// The metrics in Prometheus / OpenMetrics text format.
     pub fn render(&self) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
         // Writing into a String cannot fail; an encoding error would be a bug in a label type.
-        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+        let encoded = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &self.process))
+            .and_then(|()| encode_eof(&mut out));
+        if let Err(e) = encoded {
             tracing::error!("encoding metrics failed: {e}");
         }
         out
@@ -275,4 +372,81 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Action;
+
+    fn finding(category: &str, action: Action, enforced: bool) -> ReportedFinding {
+        ReportedFinding {
+            plugin: "p".into(),
+            rule: "p.rule".into(),
+            category: category.into(),
+            span: None,
+            location: String::new(),
+            confidence: 1.0,
+            message: String::new(),
+            action,
+            enforced,
+        }
+    }
+
+    #[test]
+    fn findings_count_by_category_and_action_and_unknown_categories_past_the_cap_are_other() {
+        let metrics = Metrics::new();
+        metrics.found(
+            &[
+                finding("EMAIL_ADDRESS", Action::Redact, true),
+                finding("EMAIL_ADDRESS", Action::Redact, true),
+                finding("SECRET", Action::Deny, false),
+            ],
+            "input",
+        );
+        let many: Vec<_> = (0..MAX_CATEGORIES + 5)
+            .map(|i| finding(&format!("MADE_UP_{i}"), Action::Report, true))
+            .collect();
+        metrics.found(&many, "output");
+        let page = metrics.render();
+        for want in [
+            r#"palisade_findings_total{category="EMAIL_ADDRESS",action="redact",direction="input"} 2"#,
+            // A plugin in report mode: counted as reported, whatever it would have done.
+            r#"palisade_findings_total{category="SECRET",action="report",direction="input"} 1"#,
+            r#"palisade_findings_total{category="MADE_UP_0",action="report",direction="output"} 1"#,
+            // Two of the cap were taken by the first exchange's categories.
+            r#"palisade_findings_total{category="other",action="report",direction="output"} 7"#,
+        ] {
+            assert!(page.contains(want), "{want} missing from:\n{page}");
+        }
+        assert_eq!(
+            page.matches("category=\"MADE_UP_").count(),
+            MAX_CATEGORIES - 2
+        );
+        // A category seen before keeps its name after the cap is reached.
+        metrics.found(&[finding("SECRET", Action::Deny, true)], "input");
+        assert!(metrics.render().contains(
+            r#"palisade_findings_total{category="SECRET",action="deny",direction="input"} 1"#
+        ));
+    }
+
+    #[test]
+    fn the_page_carries_the_build_and_the_process_and_ends_once() {
+        let page = Metrics::new().render();
+        let build = format!(
+            r#"palisade_build_info{{version="{}",wasmtime="48."#,
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(page.contains(&build), "{build} missing from:\n{page}");
+        #[cfg(target_os = "linux")]
+        for want in [
+            "\nprocess_cpu_seconds_total ",
+            "\nprocess_resident_memory_bytes ",
+            "\nprocess_open_fds ",
+        ] {
+            assert!(page.contains(want), "{want} missing from:\n{page}");
+        }
+        assert_eq!(page.matches("# EOF").count(), 1);
+        assert!(page.ends_with("# EOF\n"));
+    }
 }

@@ -618,6 +618,9 @@ async fn metrics_count_decisions_failures_and_the_bundle() {
         "palisade_chain_duration_seconds_count 1",
         "palisade_bundle_info{bundle=\"test@1\",digest=\"",
         "palisade_check_duration_seconds_count 2",
+        "palisade_findings_total{category=\"EMAIL_ADDRESS\",action=\"redact\",direction=\"input\"} 1",
+        "palisade_build_info{version=\"",
+        "\nprocess_resident_memory_bytes ",
     ] {
         assert!(page.contains(want), "{want} missing from:\n{page}");
     }

@@ -425,6 +425,7 @@ impl Shared {
         let decision = exchange.decision.as_str();
         let direction = exchange.request.direction.as_str();
         self.metrics.checked(decision, direction, exchange.elapsed);
+        self.metrics.found(exchange.findings, direction);
         let plugins = &exchange.bundle.plugins;
         self.metrics.chain_ran(
             exchange.chain_time,
