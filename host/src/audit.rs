@@ -74,7 +74,7 @@ pub struct Exchange<'a> {
     /// Of which in the chain (for metrics; not in the event).
     pub chain_time: Duration,
     /// Of which in each plugin, by position in the bundle (for metrics; not in the event).
-    pub plugin_time: &'a [(usize, Duration)],
+    pub plugin_time: &'a crate::chain::PluginTimes,
 }
 
 /// The kind of an exchange, for the audit trail: what went to a model, what a tool was asked to do, and

@@ -260,30 +260,76 @@ pub struct Verdicts {
     edits: EditMap,
 }
 
-/// Time plugins spent inspecting, by their position in the bundle, summed over the texts of an exchange;
-/// only plugins that ran are listed.
+/// Time plugins spent inspecting, by their position in the bundle, summed over the texts of an exchange
+/// (only plugins that ran are listed); and each call, for the exchange's trace.
 #[derive(Clone, Debug, Default)]
-pub struct PluginTimes(Vec<(usize, Duration)>);
+pub struct PluginTimes {
+    totals: Vec<(usize, Duration)>,
+    calls: Vec<PluginCall>,
+}
+
+/// One call of a plugin on one text, as its trace span shows it.
+#[derive(Clone, Debug)]
+pub struct PluginCall {
+    /// The plugin's position in the bundle.
+    pub index: usize,
+    /// When the call began.
+    pub began: Instant,
+    /// How long it took.
+    pub took: Duration,
+    /// The budget it had.
+    pub budget: Duration,
+    /// `ok`, or the kind of its failure (`timeout`, `trap`, …).
+    pub outcome: &'static str,
+    /// Findings it reported.
+    pub findings: usize,
+}
+
+/// The most plugin calls an exchange keeps for its trace: a long stream calls the chain at every chunk,
+/// and its trace should not grow with it.
+pub const MAX_CALLS_TRACED: usize = 256;
 
 impl PluginTimes {
-    /// Adds `took` to the plugin at `index`.
-    pub fn add(&mut self, index: usize, took: Duration) {
-        match self.0.iter_mut().find(|(i, _)| *i == index) {
-            Some((_, total)) => *total += took,
-            None => self.0.push((index, took)),
+    /// No calls yet.
+    pub const fn new() -> PluginTimes {
+        PluginTimes {
+            totals: Vec::new(),
+            calls: Vec::new(),
         }
     }
 
-    /// Adds every time in `other`.
-    pub fn add_all(&mut self, other: &PluginTimes) {
-        for &(index, took) in &other.0 {
-            self.add(index, took);
+    /// Records a call, adding its time to the plugin's total.
+    pub fn add(&mut self, call: PluginCall) {
+        self.add_time(call.index, call.took);
+        if self.calls.len() < MAX_CALLS_TRACED {
+            self.calls.push(call);
         }
+    }
+
+    fn add_time(&mut self, index: usize, took: Duration) {
+        match self.totals.iter_mut().find(|(i, _)| *i == index) {
+            Some((_, total)) => *total += took,
+            None => self.totals.push((index, took)),
+        }
+    }
+
+    /// Adds every time and call in `other`.
+    pub fn add_all(&mut self, other: &PluginTimes) {
+        for &(index, took) in &other.totals {
+            self.add_time(index, took);
+        }
+        let room = MAX_CALLS_TRACED.saturating_sub(self.calls.len());
+        self.calls.extend(other.calls.iter().take(room).cloned());
     }
 
     /// (position in the bundle, time) for each plugin that ran.
     pub fn as_slice(&self) -> &[(usize, Duration)] {
-        &self.0
+        &self.totals
+    }
+
+    /// The calls, in order (the first [`MAX_CALLS_TRACED`]).
+    pub fn calls(&self) -> &[PluginCall] {
+        &self.calls
     }
 }
 
@@ -357,8 +403,16 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         };
         let began = Instant::now();
         let verdict = plugin.runtime.inspect(&ctx, &state.text, budget);
-        plugin_time.add(index, began.elapsed());
+        let took = began.elapsed();
         let verdict = verdict.and_then(|v| validate(&v, &state.text).map(|()| v));
+        plugin_time.add(PluginCall {
+            index,
+            began,
+            took,
+            budget,
+            outcome: verdict.as_ref().map_or_else(|e| e.kind(), |_| "ok"),
+            findings: verdict.as_ref().map_or(0, |v| v.findings.len()),
+        });
         match verdict {
             Ok(verdict) => state.apply(plugin, verdict, hash_key),
             Err(error) => state.fail(plugin, error),

@@ -42,5 +42,6 @@ pub mod shapes;
 pub mod signing;
 pub mod spans;
 pub mod stream;
+pub mod telemetry;
 
 pub use error::{Error, PluginError, Result};

@@ -19,6 +19,7 @@ use palisade::policy::HashKey;
 use palisade::pseudonym::{self, Pseudonyms, VaultKey};
 use palisade::server::{self, BundleOrigin, Settings, Shared};
 use palisade::signing;
+use palisade::telemetry::Telemetry;
 use palisade::{scaffold, scan};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -126,6 +127,11 @@ enum Command {
         /// Writing never holds up a call: when the sink falls behind, events are dropped and counted.
         #[arg(long, env = "PALISADE_AUDIT", value_name = "PATH|-")]
         audit: Option<String>,
+        /// Export OpenTelemetry traces to this OTLP/gRPC collector (e.g. http://127.0.0.1:4317): a span
+        /// per exchange (decision, bundle, categories found — never a value) and one per plugin call
+        /// (outcome, budget used), children of the caller's span when it sends W3C `traceparent`.
+        #[arg(long, env = "PALISADE_OTLP_ENDPOINT", value_name = "URL")]
+        otlp_endpoint: Option<String>,
         /// After SIGTERM, keep serving this long while health checks say NOT_SERVING, so load balancers
         /// and Kubernetes endpoints stop routing here before the listeners close (e.g. 5s behind a
         /// Kubernetes Service). A second signal ends the drain at once.
@@ -469,6 +475,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             drain,
             vault_ttl,
             audit,
+            otlp_endpoint,
             trusted_keys,
             allow_downgrade,
             tls,
@@ -527,6 +534,19 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     )
                 }
             };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let telemetry = match &otlp_endpoint {
+                None => None,
+                Some(endpoint) => {
+                    // The exporter's task runs on the service's runtime.
+                    let _runtime = runtime.enter();
+                    let telemetry = Telemetry::start(endpoint)?;
+                    tracing::info!(endpoint, "exporting traces (OTLP/gRPC)");
+                    Some(telemetry)
+                }
+            };
             let shared = Shared::new(
                 engine,
                 origin,
@@ -534,11 +554,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 hash_key()?,
                 settings,
                 registry.clone(),
-                audit,
+                server::Records { audit, telemetry },
             );
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
@@ -614,6 +631,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 shared.until_idle().await;
                 shared.flush_audit();
+                shared.flush_telemetry().await;
                 tracing::info!("stopped");
                 anyhow::Ok(0)
             })

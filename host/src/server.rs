@@ -30,6 +30,7 @@ use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::policy::HashKey;
 use crate::pseudonym::VaultKey;
+use crate::telemetry::Telemetry;
 
 /// The generated gRPC code for `palisade.v1`, clients included, for callers written in Rust.
 #[allow(missing_docs, clippy::all)]
@@ -145,6 +146,18 @@ pub struct Shared {
     draining: tokio::sync::watch::Sender<bool>,
     /// Where audit events go, when `--audit` is on.
     audit: Option<AuditLog>,
+    /// Where traces go, when `--otlp-endpoint` is on.
+    telemetry: Option<Telemetry>,
+}
+
+/// Where decided exchanges go beside the metrics, each when it is on: the audit trail (`--audit`) and
+/// traces (`--otlp-endpoint`).
+#[derive(Default)]
+pub struct Records {
+    /// Audit events.
+    pub audit: Option<AuditLog>,
+    /// OpenTelemetry spans.
+    pub telemetry: Option<Telemetry>,
 }
 
 /// A bundle and when it was loaded.
@@ -162,7 +175,7 @@ impl Shared {
         hash_key: HashKey,
         settings: Settings,
         metrics: Arc<Metrics>,
-        audit: Option<AuditLog>,
+        records: Records,
     ) -> Arc<Shared> {
         metrics.serving(&bundle.id(), &bundle.digest);
         Arc::new(Shared {
@@ -183,7 +196,8 @@ impl Shared {
             settings,
             metrics,
             draining: tokio::sync::watch::Sender::new(false),
-            audit,
+            audit: records.audit,
+            telemetry: records.telemetry,
         })
     }
 
@@ -210,6 +224,13 @@ impl Shared {
     pub fn flush_audit(&self) {
         if let Some(audit) = &self.audit {
             audit.flush(Duration::from_secs(5));
+        }
+    }
+
+    /// Waits (briefly) until the spans of answered calls are exported; for shutdown.
+    pub async fn flush_telemetry(&self) {
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.flush(Duration::from_secs(5)).await;
         }
     }
 

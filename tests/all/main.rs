@@ -25,6 +25,7 @@ mod limits; // what an abusive client meets: HTTP/2 limits announced and held
 mod loadgen; // palisade bench: open and closed loop against the real server, counts and report
 mod logs; // the server's log at its most verbose, both formats: never a payload or a matched value
 mod ner; // the ner plugin: spaCy's tokens, features and entities exactly; builtin:ner through scan and gRPC
+mod otel; // serve --otlp-endpoint: exchange and plugin spans in the caller's trace, at a test OTLP collector
 mod payload; // JSON chat bodies: OpenAI and Anthropic shapes, tool calls, redactions written back in place
 mod pii; // the stock pii plugin's rules, with positives and decoys
 mod policy; // Cedar and Rego plugins: the agents examples, bad policy files, report mode, reference engines as oracles

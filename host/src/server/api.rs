@@ -13,6 +13,7 @@ use super::{identity, non_empty, Shared};
 use crate::chain::{self, Dir, Outcome};
 use crate::payload::ContentType;
 use crate::pseudonym::{self, Pseudonyms, VaultError};
+use crate::telemetry::Parent;
 
 /// Who made a call and by when it must be answered, whatever transport carried it.
 pub(crate) struct Caller {
@@ -24,6 +25,8 @@ pub(crate) struct Caller {
     pub deadline: Option<Instant>,
     /// When the call arrived.
     pub received: Instant,
+    /// The caller's span, from its `traceparent`.
+    pub trace: Option<Parent>,
 }
 
 /// One Check: read, decided by the gate, answered. A refusal is recorded, here or by the gate, before it
@@ -101,6 +104,7 @@ fn read(
         bundle: shared.bundle.load().bundle.clone(),
         rewrites: true,
         received: caller.received,
+        trace: caller.trace,
     };
     let body = Body {
         bytes,

@@ -30,6 +30,7 @@ use super::envoy::{destination, error_body, forwarded_principal, header, metadat
 use super::gate::{Body, BodyKind, Bytes, Call, Decided, Refused};
 use super::{caller_deadline, identity, non_empty, Shared};
 use crate::chain::{self, Dir, Findings, Outcome};
+use crate::telemetry::Parent;
 
 /// `envoy.service.auth.v3.Authorization`.
 pub struct ExtAuthzService(pub(super) Arc<Shared>);
@@ -140,6 +141,7 @@ fn read(
         // ext_authz cannot rewrite a body: what the policy would redact is denied.
         rewrites: false,
         received,
+        trace: Parent::from_headers(get("traceparent").as_deref(), get("tracestate").as_deref()),
     };
     let body = Body {
         bytes: Bytes::Raw(bytes),

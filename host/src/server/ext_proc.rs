@@ -40,6 +40,7 @@ use super::{identity, next_within, non_empty, Shared, Silence};
 use crate::bundle::Bundle;
 use crate::chain::{self, Dir, Findings, Outcome, ReportedFinding};
 use crate::payload::ContentType;
+use crate::telemetry::Parent;
 
 /// The dynamic metadata namespace Palisade writes (Envoy accepts it with `metadata_options:
 /// receiving_namespaces: untyped: [envoy.filters.http.ext_proc]`).
@@ -68,11 +69,12 @@ impl ExternalProcessor for ExtProcService {
             self.0.refuse("ext_proc", "", Instant::now(), &refused);
             Status::from(refused)
         })?;
+        let trace = Parent::from_http(request.metadata().as_ref());
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let shared = self.0.clone();
         tokio::spawn(async move {
             let _open = permit;
-            let mut exchange = Exchange::new(shared, peer);
+            let mut exchange = Exchange::new(shared, peer, trace);
             if let Err(status) = exchange.run(request.into_inner(), &tx).await {
                 tracing::warn!(code = ?status.code(), message = status.message(), "ext_proc stream failed");
                 let _ = tx.send(Err(status)).await;
@@ -107,10 +109,13 @@ struct Exchange {
     stream: Option<Streamed>,
     /// What a leg's decision gives Envoy's access log, sent with the answer to the message that decided it.
     decided: Option<Struct>,
+    /// The span of the request Envoy forwards (its `traceparent` header), else of Envoy's own call to
+    /// ext_proc (the stream's gRPC metadata, when Envoy traces).
+    trace: Option<Parent>,
 }
 
 impl Exchange {
-    fn new(shared: Arc<Shared>, peer: Option<String>) -> Exchange {
+    fn new(shared: Arc<Shared>, peer: Option<String>, trace: Option<Parent>) -> Exchange {
         let bundle = shared.bundle.load().bundle.clone();
         Exchange {
             shared,
@@ -126,6 +131,7 @@ impl Exchange {
             held: Vec::new(),
             stream: None,
             decided: None,
+            trace,
         }
     }
 
@@ -236,6 +242,11 @@ impl Exchange {
             get(":path"),
         );
         self.request_id = get("x-request-id").unwrap_or_default();
+        if let Some(trace) =
+            Parent::from_headers(get("traceparent").as_deref(), get("tracestate").as_deref())
+        {
+            self.trace = Some(trace);
+        }
         self.request_type = get("content-type").unwrap_or_default();
         self.request_kind = BodyKind::of(
             get("content-type").as_deref(),
@@ -435,6 +446,7 @@ impl Exchange {
             bundle: self.bundle.clone(),
             rewrites: true,
             received,
+            trace: self.trace.clone(),
         }
     }
 }

@@ -19,10 +19,11 @@ use tonic::{Code, Status};
 use super::{until, Shared};
 use crate::audit;
 use crate::bundle::Bundle;
-use crate::chain::{self, Dir, Findings, Outcome};
+use crate::chain::{self, Dir, Findings, Outcome, PluginTimes};
 use crate::check::{self, Checked};
 use crate::payload::{self, ContentType, PayloadError};
 use crate::stream::{StreamCheck, StreamError, StreamSettings, StreamType, Summary};
+use crate::telemetry::Parent;
 
 /// One call, as its transport read it.
 pub(crate) struct Call {
@@ -41,6 +42,8 @@ pub(crate) struct Call {
     pub rewrites: bool,
     /// When the call arrived.
     pub received: Instant,
+    /// The caller's span (W3C trace context), which the exchange's span is a child of.
+    pub trace: Option<Parent>,
 }
 
 /// How a body is read, from what its sender declared.
@@ -280,22 +283,28 @@ impl Shared {
     ) -> Result<Decided, Refused> {
         let decided = self.read_and_check(call, body).await;
         match &decided {
-            Ok(Decided::Checked(checked)) => self.record(&audit::Exchange {
-                decision: checked.outcome,
-                reason: checked.reason.as_deref(),
-                findings: &checked.findings,
-                labels: &checked.labels,
-                failures: &checked.failures,
-                would: checked.would.as_ref(),
-                chain_time: checked.elapsed,
-                plugin_time: checked.plugin_time.as_slice(),
-                ..call.audited()
-            }),
-            Ok(Decided::Unread { reason }) => self.record(&audit::Exchange {
-                reason: Some(reason),
-                ..call.audited()
-            }),
-            Err(refused) => self.refuse(call.transport, &call.request_id, call.received, refused),
+            Ok(Decided::Checked(checked)) => self.record(
+                call,
+                &audit::Exchange {
+                    decision: checked.outcome,
+                    reason: checked.reason.as_deref(),
+                    findings: &checked.findings,
+                    labels: &checked.labels,
+                    failures: &checked.failures,
+                    would: checked.would.as_ref(),
+                    chain_time: checked.elapsed,
+                    plugin_time: &checked.plugin_time,
+                    ..call.audited()
+                },
+            ),
+            Ok(Decided::Unread { reason }) => self.record(
+                call,
+                &audit::Exchange {
+                    reason: Some(reason),
+                    ..call.audited()
+                },
+            ),
+            Err(refused) => self.refuse_call(call, refused),
         }
         decided
     }
@@ -420,8 +429,8 @@ impl Shared {
             .map_err(|e| Refused::Internal(format!("a chain worker failed: {e}")))
     }
 
-    /// Counts, logs and audits an exchange that was decided.
-    fn record(&self, exchange: &audit::Exchange<'_>) {
+    /// Counts, logs, audits and traces an exchange that was decided.
+    fn record(&self, call: &Call, exchange: &audit::Exchange<'_>) {
         let decision = exchange.decision.as_str();
         let direction = exchange.request.direction.as_str();
         self.metrics.checked(decision, direction, exchange.elapsed);
@@ -431,6 +440,7 @@ impl Shared {
             exchange.chain_time,
             exchange
                 .plugin_time
+                .as_slice()
                 .iter()
                 .filter_map(|&(i, took)| Some((plugins.get(i)?.name(), took))),
         );
@@ -450,6 +460,23 @@ impl Shared {
         );
         if let Some(audit) = &self.audit {
             audit.record(exchange.to_line(SystemTime::now()));
+        }
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.exchange(call.trace.as_ref(), exchange);
+        }
+    }
+
+    /// [`Shared::refuse`] for a call the gate took in, whose refusal is traced as its span.
+    fn refuse_call(&self, call: &Call, refused: &Refused) {
+        self.refuse(call.transport, &call.request_id, call.received, refused);
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.refusal(
+                call.trace.as_ref(),
+                call.transport,
+                call.received.elapsed(),
+                refused.code(),
+                refused.message(),
+            );
         }
     }
 
@@ -477,8 +504,9 @@ impl Shared {
     }
 }
 
-/// What a call that decided nothing found.
+/// What a call that decided nothing found, and the plugins it called.
 static NO_FINDINGS: Findings = Findings::new();
+static NO_PLUGIN_CALLS: PluginTimes = PluginTimes::new();
 
 impl Call {
     /// This call's audit record, decided nothing yet: the gate fills in the decision.
@@ -496,7 +524,7 @@ impl Call {
             would: None,
             elapsed: self.received.elapsed(),
             chain_time: Duration::ZERO,
-            plugin_time: &[],
+            plugin_time: &NO_PLUGIN_CALLS,
         }
     }
 
@@ -567,17 +595,20 @@ impl Streamed {
             });
         }
         let summary = check.summary();
-        self.gate.record(&audit::Exchange {
-            decision: summary.outcome,
-            reason: summary.reason.as_deref(),
-            findings: &summary.findings,
-            labels: &summary.labels,
-            failures: &summary.failures,
-            would: summary.would.as_ref(),
-            chain_time: summary.chain_time,
-            plugin_time: summary.plugin_time.as_slice(),
-            ..self.call.audited()
-        });
+        self.gate.record(
+            &self.call,
+            &audit::Exchange {
+                decision: summary.outcome,
+                reason: summary.reason.as_deref(),
+                findings: &summary.findings,
+                labels: &summary.labels,
+                failures: &summary.failures,
+                would: summary.would.as_ref(),
+                chain_time: summary.chain_time,
+                plugin_time: &summary.plugin_time,
+                ..self.call.audited()
+            },
+        );
         Ok(Pushed {
             released,
             decided: Some(summary),
@@ -592,9 +623,7 @@ impl Streamed {
     /// Records a refusal of the stream (the caller went away, a chunk did not come in time), which ends it.
     pub(crate) fn refused(&mut self, refused: Refused) -> Refused {
         self.check = None;
-        let call = &self.call;
-        self.gate
-            .refuse(call.transport, &call.request_id, call.received, &refused);
+        self.gate.refuse_call(&self.call, &refused);
         refused
     }
 }

@@ -13,6 +13,7 @@ use super::{caller_deadline, identity, next_within, non_empty, Shared, Silence};
 use crate::chain::{self, Dir};
 use crate::pseudonym::VaultError;
 use crate::stream::StreamType;
+use crate::telemetry::Parent;
 
 /// `palisade.v1.Guardrail`.
 pub struct GuardrailService(pub(super) Arc<Shared>);
@@ -84,6 +85,7 @@ impl Guardrail for GuardrailService {
             peer,
             deadline,
             received,
+            trace: Parent::from_http(request.metadata().as_ref()),
         };
         api::check(&self.0, request.into_inner(), caller)
             .await
@@ -110,6 +112,7 @@ async fn open_stream(
     let deadline = caller_deadline(&request, received).map_err(|r| (String::new(), r))?;
     let deadline = Some(shared.stream_deadline(deadline, received));
     let peer = identity::peer_spiffe_id(&request).map_err(|r| (String::new(), r))?;
+    let trace = Parent::from_http(request.metadata().as_ref());
     let mut inbound = request.into_inner();
     let first = next_chunk(
         &mut inbound,
@@ -160,6 +163,7 @@ async fn open_stream(
         bundle: shared.bundle.load().bundle.clone(),
         rewrites: true,
         received,
+        trace,
     };
     Ok((shared.stream(call, kind), inbound, first.chunk, vault_error))
 }

@@ -32,6 +32,7 @@ use super::gate::Refused;
 use super::identity;
 use super::listen::Peer;
 use super::{litellm, proto, Shared};
+use crate::telemetry::Parent;
 
 /// How long a request body may take to arrive when the caller sets no deadline.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -230,6 +231,7 @@ async fn read_json(
             peer,
             deadline,
             received,
+            trace: Parent::from_http(headers),
         },
     ))
 }
