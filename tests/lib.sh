@@ -21,3 +21,15 @@ logged() {
 }
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# stock_answers GRPC HTTP: a server with the stock bundle at these addresses answers gRPC health, a Check
+# (an e-mail redacted) and the HTTP API (an AWS key denied); says what came back otherwise, and fails.
+stock_answers() {
+  local health check answer
+  health=$(grpcurl -plaintext -d '{"service": ""}' "$1" grpc.health.v1.Health/Check)
+  grep -q SERVING <<<"$health" || { echo "gRPC health: $health" >&2; return 1; }
+  check=$(grpcurl -plaintext -d '{"text": "mail jane.doe@example.com"}' "$1" palisade.v1.Guardrail/Check)
+  grep -q '"text": "mail \[EMAIL_ADDRESS\]"' <<<"$check" || { echo "gRPC Check: $check" >&2; return 1; }
+  answer=$(curl -sS -H 'content-type: application/json' -d '{"text": "key AKIAZ3MHQ4WRT7LUBX2N"}' "http://$2/v1/check")
+  grep -q '"decision":"DECISION_DENY"' <<<"$answer" || { echo "HTTP check: $answer" >&2; return 1; }
+}

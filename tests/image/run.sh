@@ -94,12 +94,7 @@ else
   how="from its root file system (buildah run --isolation chroot, uid $uid)"
 fi
 
-health=$(grpcurl -plaintext -d '{"service": ""}' "127.0.0.1:$grpc" grpc.health.v1.Health/Check)
-grep -q SERVING <<<"$health" || fail "gRPC health: $health"
-check=$(grpcurl -plaintext -d '{"text": "mail jane.doe@example.com"}' "127.0.0.1:$grpc" palisade.v1.Guardrail/Check)
-grep -q '"text": "mail \[EMAIL_ADDRESS\]"' <<<"$check" || fail "gRPC Check: $check"
-answer=$(curl -sS -H 'content-type: application/json' -d '{"text": "key AKIAZ3MHQ4WRT7LUBX2N"}' "http://127.0.0.1:$http/v1/check")
-grep -q '"decision":"DECISION_DENY"' <<<"$answer" || fail "HTTP check: $answer"
+stock_answers "127.0.0.1:$grpc" "127.0.0.1:$http" || fail "it does not answer as the stock bundle does"
 page=$(curl -sS "http://127.0.0.1:$metrics/metrics")
 for want in 'palisade_checks_total{decision="modify",direction="input"} 1' 'palisade_build_info{' \
   'process_resident_memory_bytes '; do

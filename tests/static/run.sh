@@ -45,12 +45,7 @@ if [ "$(id -u)" = 0 ]; then
   [ "$(readlink "/proc/$server/root")" = "$root" ] || fail "the server's root is $(readlink "/proc/$server/root"), not $root"
 fi
 
-health=$(grpcurl -plaintext -d '{"service": ""}' "127.0.0.1:$grpc" grpc.health.v1.Health/Check)
-grep -q SERVING <<<"$health" || fail "gRPC health: $health"
-check=$(grpcurl -plaintext -d '{"text": "mail jane.doe@example.com"}' "127.0.0.1:$grpc" palisade.v1.Guardrail/Check)
-grep -q '"text": "mail \[EMAIL_ADDRESS\]"' <<<"$check" || fail "gRPC Check: $check"
-answer=$(curl -sS -H 'content-type: application/json' -d '{"text": "key AKIAZ3MHQ4WRT7LUBX2N"}' "http://127.0.0.1:$http/v1/check")
-grep -q '"decision":"DECISION_DENY"' <<<"$answer" || fail "HTTP check: $answer"
+stock_answers "127.0.0.1:$grpc" "127.0.0.1:$http" || fail "it does not answer as the stock bundle does"
 scanned=$(echo "call +1 415 555 0100" | "${in_image[@]}" scan) || fail "scan exited $?"
 [ "$scanned" = "call [PHONE_NUMBER]" ] || fail "scan: $scanned"
 echo "static binary: serves gRPC and HTTP and scans, $how ($(du -h "$bin" | cut -f1))"

@@ -90,6 +90,7 @@ function direction(d, otherwise) {
 function decision(wire) {
     return DECISIONS[wire] ?? "allow";
 }
+/** The fields the client promises, and no more (the message also carries the plugin's `message`). */
 function finding(f) {
     return {
         plugin: f.plugin,

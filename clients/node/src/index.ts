@@ -105,25 +105,13 @@ export class Denied extends Error {
 }
 
 /** The raw messages as @grpc/proto-loader gives them (camelCase fields, enums as names, oneofs named). */
-interface RawFinding {
-  plugin: string;
-  rule: string;
-  category: string;
-  start: number;
-  end: number;
-  location: string;
-  confidence: number;
-  action: string;
-  reportOnly: boolean;
-}
-
 interface RawCheckResponse {
   decision: string;
   content?: "text" | "body";
   text?: string;
   body?: Buffer;
   reason: string;
-  findings: RawFinding[];
+  findings: Finding[];
   labels: string[];
   bundle: string;
   elapsedUs: number;
@@ -137,7 +125,7 @@ interface RawStreamResponse {
   done: boolean;
   decision: string;
   reason: string;
-  findings: RawFinding[];
+  findings: Finding[];
   labels: string[];
   bundle: string;
   restored: number;
@@ -200,7 +188,8 @@ function decision(wire: string): Decision {
   return DECISIONS[wire] ?? "allow";
 }
 
-function finding(f: RawFinding): Finding {
+/** The fields the client promises, and no more (the message also carries the plugin's `message`). */
+function finding(f: Finding): Finding {
   return {
     plugin: f.plugin,
     rule: f.rule,
