@@ -3,9 +3,9 @@
 # put in the package caches — into a fresh environment, and tested against the real server:
 # - `pip install ./clients/python` into a fresh virtualenv (no index: target/clients-wheels), its stubs
 #   checked against the proto, its tests run;
-# - `npm install --install-links ./clients/node` into a fresh project (`--offline`: npm's cache), its
-#   committed build checked against its TypeScript source and its proto against the repository's, its
-#   tests run.
+# - `npm install ./clients/node` in a fresh project with the package inside it, and `npm install
+#   --install-links DIR` from a project elsewhere (both `--offline`: npm's cache); its committed build
+#   checked against its TypeScript source and its proto against the repository's, its tests run.
 # Needs a release build (`cargo build --release -p palisade`; `PALISADE=FILE` runs another binary),
 # Python 3 and Node 20. `--setup` only installs the tools and fills the caches (CI does it while cargo
 # compiles).
@@ -47,11 +47,22 @@ diff -r "$scratch/dist" clients/node/dist \
   || { echo "clients/node/dist is stale: run npm run build in clients/node" >&2; exit 1; }
 cmp proto/palisade/v1/guardrail.proto clients/node/proto/palisade/v1/guardrail.proto \
   || { echo "clients/node/proto differs from proto/: copy proto/palisade/v1/guardrail.proto there" >&2; exit 1; }
-mkdir "$scratch/app"
+# npm installs a folder's dependencies when the folder is inside the project (the README's command, run
+# at the project's root), and only links it otherwise — hence --install-links from elsewhere.
+npm_install() { npm install --offline --no-audit --no-fund --loglevel=error "$@"; }
+mkdir -p "$scratch/app/clients" "$scratch/elsewhere"
+tar -C clients --exclude=node_modules -cf - node | tar -C "$scratch/app/clients" -xf -
 cp clients/node/test/client.test.js "$scratch/app/"
 (
   cd "$scratch/app"
   npm init -y > /dev/null
-  npm install --offline --no-audit --no-fund --loglevel=error --install-links "$root/clients/node"
+  npm_install ./clients/node
   node --test client.test.js
+)
+(
+  cd "$scratch/elsewhere"
+  npm init -y > /dev/null
+  npm_install --install-links "$root/clients/node"
+  node -e 'const { Palisade } = require("palisade-client"); new Palisade().close();'
+  echo "installed from elsewhere with --install-links: palisade-client loads"
 )
