@@ -31,7 +31,9 @@
 //!   stand for — except inside a flag emoji, where they are dropped;
 //! - escapes: JSON `\uXXXX` (with surrogate pairs) and `\n \t \" \\ \/ …`; HTML `&#64;`, `&#x40;` and a few
 //!   named references; URL `%XX` sequences inside a URL-like token (after `:`, `/`, `?`, `=` or `&`), unless
-//!   they decode to a space or a character that ends a URL, so a URL's span never shrinks.
+//!   they decode to a space or a character that ends a URL, so a URL's span never shrinks;
+//! - with [`Normalized::with_look_alikes`], Cyrillic and Greek letters drawn like Latin ones (`а`, `о`,
+//!   `р`, `Α` …) inside a word that also has Latin letters or digits, to those Latin letters.
 //!
 //! Text with nothing to fold (plain ASCII without `\`, `%` or `&`) is checked with one pass over its bytes
 //! and not copied. Normalising never makes a value valid: detectors run their validators (checksums, issuer
@@ -65,6 +67,9 @@ impl Folds {
     pub const DASH: Folds = Folds(1 << 7);
     /// An ordinary JSON, HTML or URL escape.
     pub const ESCAPE: Folds = Folds(1 << 8);
+    /// A Cyrillic or Greek letter that looks like a Latin one, inside a word written in Latin letters
+    /// (`pаypal` with a Cyrillic `а`). Folded only by [`Normalized::with_look_alikes`].
+    pub const LOOK_ALIKE: Folds = Folds(1 << 9);
 
     /// The folds that ordinary writing does not produce inside a value people write (a card number, an
     /// address), so finding one is a sign that someone meant to get the value past a filter. Other
@@ -75,7 +80,8 @@ impl Folds {
             | Folds::COMPATIBILITY.0
             | Folds::COMBINING_MARK.0
             | Folds::TAG.0
-            | Folds::NEEDLESS_ESCAPE.0,
+            | Folds::NEEDLESS_ESCAPE.0
+            | Folds::LOOK_ALIKE.0,
     );
 
     /// The same for machine-made values (API keys, tokens): they are ASCII, so any fold but an ordinary
@@ -83,7 +89,7 @@ impl Folds {
     pub const EVASIVE_IN_TOKENS: Folds =
         Folds(Folds::EVASIVE.0 | Folds::DIGIT.0 | Folds::SPACE.0 | Folds::DASH.0);
 
-    const NAMES: [(Folds, &'static str); 9] = [
+    const NAMES: [(Folds, &'static str); 10] = [
         (Folds::INVISIBLE, "invisible characters"),
         (Folds::COMPATIBILITY, "full-width or styled characters"),
         (Folds::COMBINING_MARK, "combining marks"),
@@ -93,6 +99,7 @@ impl Folds {
         (Folds::SPACE, "non-ASCII spaces"),
         (Folds::DASH, "non-ASCII dashes"),
         (Folds::ESCAPE, "escapes"),
+        (Folds::LOOK_ALIKE, "look-alike letters of another script"),
     ];
 
     /// True when no flag is set.
@@ -156,6 +163,19 @@ pub struct Normalized<'t> {
 impl<'t> Normalized<'t> {
     /// Folds `original` (see the module documentation for what is folded).
     pub fn new(original: &'t str) -> Normalized<'t> {
+        Normalized::folding(original, false)
+    }
+
+    /// Like [`Normalized::new`], and also reads the Cyrillic and Greek letters that look like Latin ones
+    /// as those, where they stand in a word with Latin letters or digits (`jаne@exаmple.com`, `sk-prоj-…`):
+    /// for detectors that report what they find. Not for one that lets through what it recognises (an
+    /// allowlist), where `pаypal.com` must not pass for `paypal.com`. Words wholly in Cyrillic or Greek are
+    /// left as they are.
+    pub fn with_look_alikes(original: &'t str) -> Normalized<'t> {
+        Normalized::folding(original, true)
+    }
+
+    fn folding(original: &'t str, look_alikes: bool) -> Normalized<'t> {
         let unchanged = Normalized {
             text: Cow::Borrowed(original),
             edits: Vec::new(),
@@ -163,7 +183,7 @@ impl<'t> Normalized<'t> {
         if next_fold_start(original.as_bytes()).is_none() {
             return unchanged;
         }
-        let mut folder = Folder::new(original);
+        let mut folder = Folder::new(original, look_alikes);
         folder.run();
         if folder.edits.is_empty() {
             return unchanged;
@@ -281,16 +301,19 @@ struct Folder<'t> {
     copied_to: usize,
     /// Inside a flag emoji's tag sequence, where tag characters are part of the picture.
     in_flag: bool,
+    /// Whether Cyrillic and Greek look-alikes of Latin letters are folded (see [`Folds::LOOK_ALIKE`]).
+    look_alikes: bool,
 }
 
 impl<'t> Folder<'t> {
-    fn new(text: &'t str) -> Folder<'t> {
+    fn new(text: &'t str, look_alikes: bool) -> Folder<'t> {
         Folder {
             text,
             out: String::with_capacity(text.len()),
             edits: Vec::new(),
             copied_to: 0,
             in_flag: false,
+            look_alikes,
         }
     }
 
@@ -331,6 +354,21 @@ impl<'t> Folder<'t> {
             .rev()
             .find(|&&b| b.is_ascii_whitespace() || b"\"'<>`:/?=&".contains(&b))
             .is_some_and(|b| b":/?=&".contains(b))
+    }
+
+    /// Whether the run of Cyrillic and Greek letters around `at` touches an ASCII letter or digit on
+    /// either side: a word mixing scripts. Reads at most 64 characters each way, so a long run costs
+    /// linear time.
+    fn in_latin_word(&self, at: usize) -> bool {
+        let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        let mut before = self.text[..at].chars().rev();
+        let mut after = self.text[at..].chars().skip(1);
+        let edge = |chars: &mut dyn Iterator<Item = char>| {
+            chars
+                .take(64)
+                .find(|&c| !is_cyrillic_or_greek_letter(c) && !is_invisible(c as u32))
+        };
+        latin(edge(&mut before)) || latin(edge(&mut after))
     }
 
     /// The last character kept before `at` (in the output so far, or in the stretch not yet copied).
@@ -407,6 +445,11 @@ impl<'t> Folder<'t> {
         }
         if is_space(code) {
             return (Replacement::Char(' '), Folds::SPACE);
+        }
+        if self.look_alikes {
+            if let Some(latin) = latin_look_alike(c).filter(|_| self.in_latin_word(at)) {
+                return (Replacement::Char(latin), Folds::LOOK_ALIKE);
+            }
         }
         if is_dash(code) {
             return (Replacement::Char('-'), Folds::DASH);
@@ -547,6 +590,54 @@ fn is_combining_mark(code: u32) -> bool {
         code,
         0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F
     )
+}
+
+/// The Greek and Cyrillic blocks less their few signs and combining marks (ranges, not a Unicode
+/// property lookup: this is asked of every character of a Cyrillic word with a look-alike in it).
+fn is_cyrillic_or_greek_letter(c: char) -> bool {
+    matches!(c as u32, 0x0386 | 0x0388..=0x03FF | 0x0400..=0x0482 | 0x048A..=0x052F)
+}
+
+/// The Latin letter a Cyrillic or Greek one is drawn like in common fonts (Unicode's confusables data,
+/// UTS #39, for the letters of these two scripts that are confused with a single ASCII letter).
+fn latin_look_alike(c: char) -> Option<char> {
+    Some(match c {
+        'а' | 'α' => 'a',
+        'с' | 'ϲ' => 'c',
+        'ԁ' => 'd',
+        'е' => 'e',
+        'һ' => 'h',
+        'і' | 'ι' => 'i',
+        'ј' | 'ϳ' => 'j',
+        'ӏ' => 'l',
+        'о' | 'ο' => 'o',
+        'р' | 'ρ' => 'p',
+        'ԛ' => 'q',
+        'ѕ' => 's',
+        'υ' => 'u',
+        'ν' | 'ѵ' => 'v',
+        'ԝ' => 'w',
+        'х' => 'x',
+        'у' | 'γ' => 'y',
+        'А' | 'Α' => 'A',
+        'В' | 'Β' => 'B',
+        'С' | 'Ϲ' => 'C',
+        'Е' | 'Ε' => 'E',
+        'Н' | 'Η' => 'H',
+        'І' | 'Ι' => 'I',
+        'Ј' => 'J',
+        'К' | 'Κ' => 'K',
+        'М' | 'Μ' => 'M',
+        'Ν' => 'N',
+        'О' | 'Ο' => 'O',
+        'Р' | 'Ρ' => 'P',
+        'Ѕ' => 'S',
+        'Т' | 'Τ' => 'T',
+        'Х' | 'Χ' => 'X',
+        'У' | 'Υ' => 'Y',
+        'Ζ' => 'Z',
+        _ => return None,
+    })
 }
 
 fn is_space(code: u32) -> bool {
@@ -703,6 +794,29 @@ mod tests {
         // Characters that might start an escape but do not.
         let n = Normalized::new("50% off & C:\\x 100%zz");
         assert!(!n.changed(), "{:?}", n.text());
+    }
+
+    #[test]
+    fn look_alike_letters_fold_only_in_a_word_with_latin_letters_and_only_when_asked() {
+        let mixed = "mail rоsa@оutlook.cоm or pаypal"; // Cyrillic о and а
+        let n = Normalized::with_look_alikes(mixed);
+        assert_eq!(n.text(), "mail rosa@outlook.com or paypal");
+        let at = mixed.find("rоsa").unwrap();
+        let (span, folds) = n.locate(5..21);
+        assert_eq!(span, at..at + "rоsa@оutlook.cоm".len());
+        assert!(folds.contains(Folds::LOOK_ALIKE));
+        assert!(Folds::EVASIVE.contains(Folds::LOOK_ALIKE));
+        // A run of Cyrillic letters next to Latin ones folds whole: `соntoso` with two of them in a row.
+        assert_eq!(
+            Normalized::with_look_alikes("ana@соntoso.com").text(),
+            "ana@contoso.com"
+        );
+        // Words wholly in Cyrillic or Greek are text, not disguise; and the plain constructor never folds
+        // them (an allowlist must not take `pаypal.com` for `paypal.com`).
+        for text in ["Москва, сон и море", "καλημέρα κόσμε"] {
+            assert!(!Normalized::with_look_alikes(text).changed(), "{text}");
+        }
+        assert_eq!(folded(mixed), mixed);
     }
 
     #[test]

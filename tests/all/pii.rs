@@ -303,6 +303,152 @@ fn a_column_header_is_the_cue_for_its_values() {
     ));
 }
 
+/// A header cues its column however many rows below it; each line is read once, so a long export costs
+/// linear time. A CSV file inside a JSON string starts on the line that opens the string: its header is read
+/// from the right.
+#[test]
+fn a_header_cues_its_column_far_below_and_inside_a_json_string() {
+    let mut csv = String::from("row,created,ssn,status\n");
+    for i in 0..2_000 {
+        csv.push_str(&format!(
+            "{i},2026-03-14,{},active\n",
+            219_099_999 - i % 7 * 1_000_000
+        ));
+    }
+    let detector = pii::Detector::new(pii::Entity::ALL);
+    let ssns = detector
+        .detect(&csv)
+        .into_iter()
+        .filter(|h| h.category == "US_SSN")
+        .count();
+    assert_eq!(ssns, 2_000);
+    found(
+        r#"{"attachment":{"name":"export.csv","content":"id,nhsNumber,mobile\n100,9434765919,+44 20 7946 0958\n"}}"#,
+        "UK_NHS",
+        "9434765919",
+    );
+    // Under a header that names something else, far below it, still nothing.
+    let mut ids = String::from("row,created,ref\n");
+    for i in 0..500 {
+        ids.push_str(&format!("{i},2026-03-14,{}\n", 219_099_999 - i));
+    }
+    assert!(detector.detect(&ids).is_empty());
+}
+
+/// The labels forms, spreadsheets and programs put on a value: camel case, dotted abbreviations, other
+/// languages.
+#[test]
+fn labels_as_forms_and_field_names_write_them() {
+    for (text, category, value) in [
+        (
+            r#"{"accountNumber":"4358837415361"}"#,
+            "US_BANK_NUMBER",
+            "4358837415361",
+        ),
+        (
+            "mail=a@b.io;socialSecurityNo=403891090;x=1",
+            "US_SSN",
+            "403891090",
+        ),
+        ("<nhsNumber>9434765919</nhsNumber>", "UK_NHS", "9434765919"),
+        ("Referral. N.H.S. no. 9434765919.", "UK_NHS", "9434765919"),
+        ("Applicant\nSS# 219099999", "US_SSN", "219099999"),
+        ("Soc. Sec. No. 219099999", "US_SSN", "219099999"),
+        ("Kontonummer: 969596109", "US_BANK_NUMBER", "969596109"),
+        (
+            "A/C no. 84667201618456995",
+            "US_BANK_NUMBER",
+            "84667201618456995",
+        ),
+        ("IdNr. 98765432106 liegt vor.", "DE_TAX_ID", "98765432106"),
+    ] {
+        found(text, category, value);
+    }
+}
+
+/// A label names the value after it: not the value on the next line when its own line ended in one, not
+/// the next field of a record, and a code such as `ORD-20765525` is nobody's account.
+#[test]
+fn a_label_names_the_value_after_it_not_the_next_one() {
+    assert_eq!(
+        categories("SSN 219099999\nEmployee no.: 820034384"),
+        [("US_SSN".to_string(), "219099999".to_string())]
+    );
+    let record = "acct_no=98376239439&pan=5105105105105100&phone=x";
+    found(record, "US_BANK_NUMBER", "98376239439");
+    found(record, "CREDIT_CARD", "5105105105105100");
+    // Words that set the scene still reach across lines.
+    found(
+        "Routing: 038057818\nAccount: 12345678",
+        "US_BANK_NUMBER",
+        "12345678",
+    );
+    for text in [
+        "Routing: 038057818\nCustomer account ID: 9089386100",
+        "checking acct order=ORD-20765525",
+    ] {
+        let got = categories(text);
+        assert!(
+            got.iter().all(|(c, _)| c != "US_BANK_NUMBER"),
+            "{text:?}: {got:?}"
+        );
+    }
+}
+
+/// Addresses written to get past harvesters are addresses; prose with "at" and "dot" is not. A spelled
+/// `at` before a plain domain is left alone: `work at google.com` is a workplace, and nothing tells
+/// `j_smith at example.co.uk` from it but the underscore.
+#[test]
+fn addresses_written_to_dodge_harvesters() {
+    for value in [
+        "jane.doe at example dot com",
+        "jane[at]example[dot]com",
+        "jane [at] example [dot] org",
+        "jane (at) example.com",
+        "JANE AT EXAMPLE DOT COM",
+        "jane@example[.]com",
+    ] {
+        found(&format!("write to {value}, thanks"), "EMAIL_ADDRESS", value);
+    }
+    for text in [
+        "I work at google.com these days",
+        "write to j_smith at example.co.uk",
+        "meet at noon dot the i's",
+        "look at the docs first",
+        "pay at checkout.",
+    ] {
+        none(text);
+    }
+}
+
+/// Cyrillic letters in place of Latin ones do not hide an address.
+#[test]
+fn look_alike_letters_do_not_hide_an_address() {
+    for value in ["rоsa_tanаka87@оutloоk.cоm", "eunji@web.dе"] {
+        found(&format!("Registered with {value}."), "EMAIL_ADDRESS", value);
+    }
+}
+
+/// In a form body a `+` is a space: `phone=%2B44+20+7946+0958` is a phone number; `+` between digits
+/// elsewhere is arithmetic.
+#[test]
+fn a_form_bodys_plus_signs_are_spaces_in_a_phone_number() {
+    found(
+        "name=Ann&phone=%2B44+20+7946+0958&consent=on",
+        "PHONE_NUMBER",
+        "%2B44+20+7946+0958",
+    );
+    none("total +44+20+7946+0958");
+}
+
+/// Nine digits grouped 3-3-3 next to a word for a phone are a phone number, even when they pass the
+/// Australian tax file number's check.
+#[test]
+fn a_phone_cue_wins_over_a_tax_file_numbers_check() {
+    found("Móvil: 123 456 782", "PHONE_NUMBER", "123 456 782");
+    found("my TFN is 123 456 782", "AU_TFN", "123 456 782");
+}
+
 /// A text of one long line (prose without breaks, minified JSON) is scanned whole: every value in a
 /// megabyte of it is found.
 #[test]

@@ -307,7 +307,7 @@ impl Classifier {
     }
 
     fn normalized(&self, text: &str, classify: impl Fn(&str) -> Vec<Mark>) -> Vec<Mark> {
-        let normalized = Normalized::new(text);
+        let normalized = Normalized::with_look_alikes(text);
         let mut marks = classify(normalized.text());
         for mark in &mut marks {
             if let Some(range) = mark.range.take() {

@@ -231,6 +231,9 @@ struct Recognizer {
     /// For a recogniser whose values count only next to a word that names them: a text with none of these
     /// (ASCII, lowercase) is not searched at all.
     cues: &'static [&'static str],
+    /// The same for a recogniser whose values carry a mark a cheap test finds in the lowercased text: a
+    /// text without it is not searched.
+    gate: Option<fn(&str) -> bool>,
 }
 
 /// Values never to report: exact values (any case), and email or URL domains with their subdomains.
@@ -302,6 +305,7 @@ impl Detector {
                     context: p.context.iter().map(|w| w.to_lowercase()).collect(),
                 },
                 cues: &[],
+                gate: None,
             }));
         self
     }
@@ -340,7 +344,7 @@ impl Detector {
         if !self.normalize {
             return self.detect_as_written(text);
         }
-        let normalized = Normalized::new(text);
+        let normalized = Normalized::with_look_alikes(text);
         let mut hits = self.detect_as_written(normalized.text());
         for hit in &mut hits {
             let (range, folds) = normalized.locate(hit.range.clone());
@@ -351,6 +355,7 @@ impl Detector {
     }
 
     fn detect_as_written(&self, text: &str) -> Vec<Hit<'_>> {
+        forget_tables();
         let mut hits = Vec::new();
         // Lowered once, for the recognisers that only count next to a word.
         let mut lower: Option<String> = None;
@@ -358,6 +363,12 @@ impl Detector {
             if !r.cues.is_empty() {
                 let lower = lower.get_or_insert_with(|| text.to_ascii_lowercase());
                 if !r.cues.iter().any(|c| lower.contains(c)) {
+                    continue;
+                }
+            }
+            if let Some(gate) = r.gate {
+                let lower = lower.get_or_insert_with(|| text.to_ascii_lowercase());
+                if !gate(lower) {
                     continue;
                 }
             }
@@ -460,15 +471,30 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             Entity::DateOfBirth => national::BIRTH_WORDS,
             _ => &[],
         },
+        gate: None,
     };
     match entity {
         // From the `@` on: the validator reads the local part backwards. A pattern with the local part in it
         // (`[\p{L}0-9._%+-]{0,63}@`) starts a match at every letter of every text, and the Unicode class
         // thrashed the lazy DFA: the corpus took ten times as long.
-        Entity::Email => vec![make(
-            r"(?i)@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,24}",
-            validate_email,
-        )],
+        // The domain in ASCII (an internationalised one in its `xn--` form): Latin letters swapped for
+        // Cyrillic look-alikes are folded back before matching (`Normalized::with_look_alikes`).
+        Entity::Email => vec![
+            make(
+                r"(?i)@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,24}",
+                validate_email,
+            ),
+            // Written to dodge address harvesters: `jane [at] example [dot] com`, `jane(at)example.com`,
+            // `jane at example dot com`, `jane@example[.]com`. Only in texts with one of those marks: ` at `
+            // alone is in most English prose.
+            Recognizer {
+                gate: Some(has_obfuscation_mark),
+                ..make(
+                    r"(?i)(?:[\[({<] ?(?:at|@) ?[\])}>] ?| at | @ |@)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:(?: ?[\[({<] ?(?:dot|\.) ?[\])}>] ?| dot |\.)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+",
+                    validate_obfuscated_email,
+                )
+            },
+        ],
         // Digits run together, or in groups split by one kind of separator: `4012888888881881 4012-8888-…`
         // is two numbers, not one candidate of nineteen digits that swallows the start of the next.
         Entity::CreditCard => vec![make(
@@ -563,6 +589,12 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             make(
                 r"\+[1-9]\d{0,2}(?:[ .-]?\(0?\d{0,4}\))?(?:[ .-]?\d{1,5}){2,6}",
                 validate_international,
+            ),
+            // The same as a form field's value, `+` for each space (`phone=%2B44+20+7946+0958` once the
+            // `%2B` is undone): its own pattern, so that `=+` keeps it off the common path.
+            make(
+                r"=\+[1-9]\d{0,2}(?:\+?\(0?\d{0,4}\))?(?:[+-]?\d{1,5}){2,6}",
+                validate_form_phone,
             ),
             // UK and German national: 020 7946 0958, 07700 900123, 030 12345678.
             make(r"0\d{2,4} \d{3,4} ?\d{3,4}", validate_national),
@@ -693,6 +725,73 @@ fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)
     Some((range, 0.95))
 }
 
+/// Whether a lowercased text has what an address written to dodge harvesters has: ` dot `, ` @ `, or `at`,
+/// `@`, `.` or `dot` before a closing bracket (`[at]`, `(@)`, `[.]`, `(dot)`). Vectorised searches: this
+/// runs on every text, and a regex pass here cost 2 % of pii's time over the corpus.
+fn has_obfuscation_mark(lower: &str) -> bool {
+    let b = lower.as_bytes();
+    let bracketed = memchr::memchr3_iter(b']', b')', b'}', b).any(|i| {
+        let before = &b[i.saturating_sub(4)..i];
+        let before = before.strip_suffix(b" ").unwrap_or(before);
+        [&b"at"[..], b"@", b".", b"dot"]
+            .iter()
+            .any(|mark| before.ends_with(mark))
+    });
+    bracketed || lower.contains(" dot ") || lower.contains(" @ ")
+}
+
+/// An address written with its `@` or its dots spelled out or bracketed. The local part is read backwards
+/// from the `at`, as [`validate_email`] does; the last label must be a top-level domain. Spelled out in
+/// prose (`at`, `dot`), the words are common, so a spelled `at` needs a spelled or bracketed dot too.
+fn validate_obfuscated_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let value = &text[range.clone()];
+    // The `at` as the pattern wrote it: bracketed (up to its closing bracket), spelled between spaces, or `@`.
+    let at_len = match value.as_bytes().first()? {
+        b'[' | b'(' | b'{' | b'<' => value.find([']', ')', '}', '>'])? + 1,
+        b' ' => value[1..].find(' ')? + 2,
+        _ => 1,
+    };
+    let (at, domain) = value.split_at(at_len);
+    let (at, domain) = (at.trim(), domain.trim_start());
+    let spelled_at = at.eq_ignore_ascii_case("at");
+    // The pattern allows only `.`, `dot` and bracketed dots between labels: any other is written with a
+    // space or a bracket.
+    let plain_dots = !domain.contains([' ', '[', '(', '{', '<']);
+    // A plain address is validate_email's; `work at google.com` is a workplace.
+    if plain_dots && (at == "@" || spelled_at) {
+        return None;
+    }
+    let tld = domain
+        .rsplit(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+        .next()?
+        .to_ascii_lowercase();
+    let two_letters = tld.len() == 2 && tld.bytes().all(|b| b.is_ascii_alphabetic());
+    if !two_letters && !BARE_TLDS.contains(&tld.as_str()) {
+        return None;
+    }
+    // The local part: before the `at`, allowing one space before a bracketed one.
+    let mut end = range.start;
+    if !spelled_at && at != "@" && text[..end].ends_with(' ') {
+        end -= 1;
+    }
+    let local_chars = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    let start = text[..end]
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| local_chars(c))
+        .last()
+        .map(|(i, _)| i)?;
+    let start = start + text[start..end].find(|c: char| c.is_ascii_alphanumeric())?;
+    let local = &text[start..end];
+    if local.len() > 64 || local.ends_with('.') || before(text, start).is_some_and(is_word) {
+        return None;
+    }
+    if after(text, range.end).is_some_and(|c| is_word(c) || c == '@') {
+        return None;
+    }
+    Some((start..range.end, if spelled_at { 0.8 } else { 0.9 }))
+}
+
 /// Luhn checksum over the digits, as card issuers compute it.
 pub fn luhn_valid(digits: &[u8]) -> bool {
     let sum: u32 = digits
@@ -780,6 +879,9 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
         return None;
     }
     let d = digits(value);
+    if compact && after_a_code(text, range.start) {
+        return None;
+    }
     let (area, group, serial) = (number(&d[0..3]), number(&d[3..5]), number(&d[5..9]));
     // The SSA never assigns area 000, 666 or 900-999, group 00 or serial 0000.
     if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 {
@@ -794,6 +896,8 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
             "social security",
             "my social",
             "social sec",
+            "soc sec",
+            "ss#",
             "tax id",
             "taxpayer",
         ],
@@ -987,7 +1091,7 @@ fn validate_ipv6(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
 
 /// Words that say a number is an NHS number. A 3-3-4 NHS number is also a well-formed US phone number,
 /// so only a cue lifts it above the phone reading; a bare one is reported at low confidence.
-const NHS_CUES: &[&str] = &["nhs", "health service", "patient"];
+const NHS_CUES: &[&str] = &["nhs", "n h s", "health service", "patient"];
 
 fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
@@ -1023,28 +1127,98 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     Some((range, if cued { 0.95 } else { 0.5 }))
 }
 
-/// Whether one of `cues` (lowercase, words separated by spaces) appears in the `width` bytes before `at` or
-/// in the header of the table column `at` is in (a CSV export's `account_number`), in any case and with
-/// `_`, `-` or `.` between its words (`bank_account_number`, `Account-No`).
+/// Whether the digits at `at` end a code such as `ORD-20765525` or `INV-0042`: letters and a dash before
+/// them make one token, an order or an invoice number, not an account's.
+fn after_a_code(text: &str, at: usize) -> bool {
+    text[..at]
+        .strip_suffix('-')
+        .is_some_and(|head| head.ends_with(|c: char| c.is_ascii_alphabetic()))
+}
+
+/// Whether one of `cues` (lowercase, words separated by one space) appears in the `width` bytes before
+/// `at` or in the header of the table column `at` is in (a CSV export's `account_number`), in any case and
+/// however its words are joined (`bank_account_number`, `Account-No`, `Soc. Sec. No.`, `accountNumber`).
+/// A label belongs to the value after it, not to the next one: in a table row the window is the value's own
+/// cell (the header speaks for the column), and elsewhere it starts after a line, a field (`&`, `;`, `|`,
+/// tab) or an XML element that ends in a number (`SSN 025425766` above `Employee no.: 820034384`,
+/// `acct=123&pan=…`).
 fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bool {
-    let words = |s: &str| -> String {
-        s.chars()
-            .map(|c| match c {
-                '_' | '-' | '.' => ' ',
-                c => c.to_ascii_lowercase(),
-            })
-            .collect()
+    let window = &text[text.floor_char_boundary(at.saturating_sub(width))..at];
+    let named = |window: &str| {
+        let words = cue_words(window);
+        cues.iter().any(|cue| words.contains(cue.as_ref()))
     };
-    let window = words(&text[text.floor_char_boundary(at.saturating_sub(width))..at]);
-    cues.iter().any(|cue| window.contains(cue.as_ref()))
-        || column_header(text, at).is_some_and(|header| {
-            let header = words(header);
+    // The header, only when it can matter: no cue in the window, or one that may be another cell's.
+    let in_header = || {
+        column_header(text, at).is_some_and(|header| {
+            let header = cue_words(header);
             cues.iter().any(|cue| header.contains(cue.as_ref()))
+        })
+    };
+    if !named(window) {
+        return in_header();
+    }
+    if window.contains(['\n', '\t', '|', ',', ';']) && column_header(text, at).is_some() {
+        let cell = window
+            .rfind(['\n', '\t', '|', ',', ';'])
+            .map_or(window, |i| &window[i + 1..]);
+        return named(cell) || in_header();
+    }
+    let mut rest = window;
+    while let Some(end) = rest.rfind(['\n', '&', ';', '|', '\t', '<']) {
+        if rest[..end]
+            .trim_end()
+            .ends_with(|c: char| c.is_ascii_digit())
+        {
+            let mut after = &window[end + 1..];
+            // An XML element's end tag names the value before it: `…123</account_number><pan>`.
+            if after.starts_with('/') {
+                after = after.split_once('>').map_or("", |(_, after)| after);
+            }
+            return named(after) || in_header();
+        }
+        rest = &rest[..end];
+    }
+    true
+}
+
+/// Whether one of `words` is in the `width` bytes before `at` or in its column's header: for words that set
+/// the scene (`routing` on the line above an account number) rather than name the value.
+fn has_context<S: AsRef<str>>(text: &str, at: usize, width: usize, words: &[S]) -> bool {
+    let window = cue_words(&text[text.floor_char_boundary(at.saturating_sub(width))..at]);
+    words.iter().any(|w| window.contains(w.as_ref()))
+        || column_header(text, at).is_some_and(|header| {
+            let header = cue_words(header);
+            words.iter().any(|w| header.contains(w.as_ref()))
         })
 }
 
-/// How far up a table row looks for its header line: a bound, so that a long export costs linear time.
-const HEADER_SEARCH_LINES: usize = 64;
+/// `text` lowercased with its words split the ways labels and field names join them: `_`, `-` and `.`
+/// read as spaces, a lowercase letter followed by a capital as two words (`socialSecurityNo` →
+/// `social security no`), and a run of spaces as one.
+fn cue_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut previous = ' ';
+    for c in text.chars() {
+        let c = if matches!(c, '_' | '-' | '.') { ' ' } else { c };
+        if c == ' ' && out.ends_with(' ') {
+            continue;
+        }
+        if c.is_ascii() {
+            if c.is_ascii_uppercase() && previous.is_ascii_lowercase() {
+                out.push(' ');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            if c.is_uppercase() && previous.is_lowercase() {
+                out.push(' ');
+            }
+            out.extend(c.to_lowercase());
+        }
+        previous = c;
+    }
+    out
+}
 
 /// The longest line read as a table row (or searched for its start): a text of one long line (prose with
 /// no breaks, minified JSON) would otherwise be read whole again for every value in it.
@@ -1067,46 +1241,131 @@ fn line_around(text: &str, at: usize) -> Option<Range<usize>> {
     Some(start..end)
 }
 
+/// A run of lines with the same number of the same delimiter: one table, found once per text.
+#[derive(Clone, Debug)]
+struct Table {
+    delimiter: char,
+    delimiters: usize,
+    /// From the start of its first line to the end of the last line seen so far.
+    lines: Range<usize>,
+    /// Its header line: the first line, unless it is a Markdown rule (`|---|`) or holds values — then,
+    /// if the line just above holds more delimiters, that line, read from the right (a CSV file inside a
+    /// JSON string starts on the line that opens the string).
+    header: Option<Range<usize>>,
+}
+
+/// The tables found in the text being scanned, so that each line is walked once however many values a
+/// long export holds. Keyed by the text's address and length, and cleared whenever a scan starts.
+struct Tables {
+    text: (usize, usize),
+    found: Vec<Table>,
+}
+
+thread_local! {
+    static TABLES: std::cell::RefCell<Tables> = const {
+        std::cell::RefCell::new(Tables { text: (0, 0), found: Vec::new() })
+    };
+}
+
+/// Forgets the tables of the previous text: called when a scan starts.
+fn forget_tables() {
+    TABLES.with(|t| t.borrow_mut().found.clear());
+}
+
+/// At most this many tables are remembered per text; past it, each lookup walks again.
+const MAX_TABLES: usize = 256;
+
 /// The header cell of the column that byte `at` is in, when its line is a row of a delimited table (CSV,
-/// TSV, `;`-separated, Markdown) under a header line with as many delimiters, at most
-/// [`HEADER_SEARCH_LINES`] lines up. Markdown's `|---|` rule rows are skipped.
+/// TSV, `;`- or `|`-separated, Markdown) under a header line with as many delimiters — however far above.
 fn column_header(text: &str, at: usize) -> Option<&str> {
-    let Range {
-        start: line_start,
-        end: line_end,
-    } = line_around(text, at)?;
-    let line = &text[line_start..line_end];
+    let line = line_around(text, at)?;
+    let row = &text[line.clone()];
     let delimiter = ['\t', '|', ',', ';']
         .into_iter()
-        .find(|&d| line.contains(d))?;
-    let delimiters = line.matches(delimiter).count();
-    let column = text[line_start..at].matches(delimiter).count();
-    let mut header = None;
-    let mut above_end = line_start;
-    for _ in 0..HEADER_SEARCH_LINES {
-        let Some(end) = above_end.checked_sub(1) else {
-            break;
-        };
-        let Some(Range { start, .. }) = line_around(text, end) else {
-            break;
-        };
-        let above = &text[start..end];
-        if above.matches(delimiter).count() != delimiters {
-            break;
+        .find(|&d| row.contains(d))?;
+    let delimiters = row.matches(delimiter).count();
+    let column = text[line.start..at].matches(delimiter).count();
+    let header = table_of(text, line.clone(), delimiter, delimiters)
+        .header
+        .filter(|h| h.start != line.start)?;
+    let cells: Vec<&str> = text[header].split(delimiter).collect();
+    // As many cells as the row, or more (the wider line above a table): counted from the right.
+    let cell = cells
+        .get((cells.len() + column).checked_sub(delimiters + 1)?)?
+        .trim()
+        .trim_matches('"');
+    (cell.len() <= 48).then_some(cell)
+}
+
+/// The table the line `line` belongs to: remembered, or found by walking up until a line has another
+/// delimiter count or ends a table already found.
+fn table_of(text: &str, line: Range<usize>, delimiter: char, delimiters: usize) -> Table {
+    let key = (text.as_ptr() as usize, text.len());
+    TABLES.with(|tables| {
+        let mut tables = tables.borrow_mut();
+        if tables.text != key {
+            tables.text = key;
+            tables.found.clear();
         }
-        if !above
-            .chars()
-            .all(|c| matches!(c, '|' | '-' | ':' | ' ' | '+'))
+        let same = |t: &Table| t.delimiter == delimiter && t.delimiters == delimiters;
+        if let Some(t) = tables
+            .found
+            .iter_mut()
+            .find(|t| same(t) && t.lines.start <= line.start && line.start <= t.lines.end + 1)
         {
-            header = Some(above);
+            t.lines.end = t.lines.end.max(line.end);
+            return t.clone();
         }
-        above_end = start;
-    }
-    header?
-        .split(delimiter)
-        .nth(column)
-        .map(|cell| cell.trim().trim_matches('"'))
-        .filter(|cell| cell.len() <= 48)
+        let mut first = line.clone();
+        let mut wider = None;
+        while let Some(end) = first.start.checked_sub(1) {
+            if let Some(t) = tables
+                .found
+                .iter_mut()
+                .find(|t| same(t) && t.lines.end == end)
+            {
+                t.lines.end = line.end;
+                return t.clone();
+            }
+            let Some(Range { start, .. }) = line_around(text, end) else {
+                break;
+            };
+            let count = text[start..end].matches(delimiter).count();
+            if count != delimiters {
+                wider = (count > delimiters).then_some(start..end);
+                break;
+            }
+            first = start..end;
+        }
+        let first_line = &text[first.clone()];
+        let is_rule = first_line
+            .chars()
+            .all(|c| matches!(c, '|' | '-' | ':' | ' ' | '+'));
+        // A header names its columns: a line with a cell that starts with a digit, or with a run of five
+        // digits anywhere (`"acct_no": "4720…",` in pretty-printed JSON, one comma a line), holds values.
+        let values = first_line
+            .split(delimiter)
+            .any(|cell| cell.trim().starts_with(|c: char| c.is_ascii_digit()))
+            || first_line
+                .as_bytes()
+                .windows(5)
+                .any(|w| w.iter().all(u8::is_ascii_digit));
+        let header = match wider {
+            _ if is_rule => None,
+            Some(wider) if values => Some(wider),
+            _ => (!values).then_some(first.clone()),
+        };
+        let table = Table {
+            delimiter,
+            delimiters,
+            lines: first.start..line.end,
+            header,
+        };
+        if tables.found.len() < MAX_TABLES {
+            tables.found.push(table.clone());
+        }
+        table
+    })
 }
 
 fn validate_nanp(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
@@ -1145,6 +1404,18 @@ fn validate_international(text: &str, range: Range<usize>) -> Option<(Range<usiz
         return None;
     }
     Some((range, 0.75))
+}
+
+/// A form field's international number (`=+44+20+7946+0958`): the number after the `=`, checked as one
+/// written with spaces.
+fn validate_form_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let number = range.start + 1..range.end;
+    if !stands_alone(text, &number, &['-', '+']) {
+        return None;
+    }
+    let spaced = text[number.clone()].replace('+', " ");
+    validate_international(&format!("+{}", &spaced[1..]), 0..spaced.len())?;
+    Some((number, 0.75))
 }
 
 fn validate_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
@@ -1225,9 +1496,12 @@ fn word_cue(text: &str, at: usize, width: usize, cues: &[&str]) -> bool {
     cues.iter()
         .any(|cue| window.match_indices(cue).any(|(i, _)| starts_word(i)))
         || column_header(text, at).is_some_and(|header| {
-            let header = header.to_lowercase();
-            cues.iter()
-                .any(|cue| header.starts_with(cue) || header.contains(&format!("_{cue}")))
+            let header = cue_words(header);
+            cues.iter().any(|cue| {
+                header
+                    .match_indices(cue)
+                    .any(|(i, _)| header[..i].chars().next_back().is_none_or(|c| c == ' '))
+            })
         })
 }
 
@@ -1448,6 +1722,26 @@ const BANK_CUES: &[&str] = &[
     "checking",
     "savings",
     "deposit account",
+    "beneficiary account",
+    "a/c",
+    "kontonummer",
+    "konto nr",
+    "numéro de compte",
+    "numero de compte",
+    "número de cuenta",
+    "numero de cuenta",
+    "numero di conto",
+    "conto corrente",
+    "rekeningnummer",
+];
+
+/// Accounts that are not at a bank, however near a bank's words: a customer's, a user's, a cloud's.
+const NOT_BANK_ACCOUNTS: &[&str] = &[
+    "account id",
+    "customer account",
+    "user account",
+    "aws account",
+    "account ref",
 ];
 
 /// With "account" alone, one of these must be near too: an AWS or a customer account number is not a bank's.
@@ -1462,11 +1756,12 @@ const BANKING_WORDS: &[&str] = &[
 ];
 
 fn validate_bank_number(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
-    if !stands_alone(text, &range, &['-', ' ', '.', ',']) {
+    if !stands_alone(text, &range, &['-', ' ', '.', ',']) || after_a_code(text, range.start) {
         return None;
     }
     let cued = has_cue(text, range.start, 40, BANK_CUES)
         || has_cue(text, range.start, 24, &["account"])
-            && has_cue(text, range.start, 80, BANKING_WORDS);
+            && !has_cue(text, range.start, 24, NOT_BANK_ACCOUNTS)
+            && has_context(text, range.start, 80, BANKING_WORDS);
     cued.then_some((range, 0.7))
 }

@@ -156,7 +156,7 @@ impl Detector {
         if !self.normalize {
             return detect(text);
         }
-        let normalized = Normalized::new(text);
+        let normalized = Normalized::with_look_alikes(text);
         let mut hits = detect(normalized.text());
         for hit in &mut hits {
             let (range, folds) = normalized.locate(hit.range.clone());

@@ -206,7 +206,10 @@ pub(super) fn au_tfn(text: &str, range: Range<usize>) -> Checked {
     let d = digits(value);
     let valid = weighted(&d, &[1, 4, 3, 7, 5, 8, 6, 9, 10]).is_multiple_of(11);
     let cued = has_cue(text, range.start, 32, &["tfn", "tax file"]);
-    (valid && (value.len() == 11 || cued) && stands_alone(text, &range, &['-', ' ', '.']))
+    // Nine digits 3-3-3 are also a phone number in Spain and elsewhere: one in eleven passes the check, so
+    // next to a word for a phone, that reading wins.
+    let grouped = value.len() == 11 && !super::word_cue(text, range.start, 24, super::PHONE_CUES);
+    (valid && (grouped || cued) && stands_alone(text, &range, &['-', ' ', '.']))
         .then_some((range, if cued { 0.95 } else { 0.8 }))
 }
 
@@ -363,7 +366,7 @@ pub(super) fn de_tax_id(text: &str, range: Range<usize>) -> Checked {
         text,
         range.start,
         40,
-        &["steuer", "tax id", "idnr", "identifikationsnummer"],
+        &["steuer", "tax id", "idnr", "id nr", "identifikationsnummer"],
     );
     // Named as one, the check digit is enough (documentation's `12345678903` breaks the digit rule).
     (d[0] != 0
