@@ -42,14 +42,15 @@ def score(scorer: str, corpus: str, pred: str, types: list[str]) -> dict:
 
 
 def pct(x: float) -> str:
-    return f"{100 * x:.1f}"
+    return "–" if x is None else f"{100 * x:.1f}"
 
 
 def table(title: str, types: list[str], results: list[tuple[str, dict, float]], mb: float) -> str:
     names = [n for n, _, _ in results]
     lines = [f"### {title}", "", "| type | gold | " + " | ".join(f"{n} P / R / F1" for n in names) + " |",
              "|---|---:|" + "---:|" * len(names)]
-    for t in types + ["MICRO"]:
+    # A corpus without a type (the hard set has no crypto addresses) has no row for it.
+    for t in [t for t in types if t in results[0][1]["per_type"]] + ["MICRO"]:
         row = []
         for _, s, _ in results:
             m = s["micro"] if t == "MICRO" else s["per_type"][t]
