@@ -167,6 +167,18 @@ def us_passport(rng) -> str:
     return digits(rng, 9) if rng.random() < 0.5 else rng.choice(UPPER) + digits(rng, 8)
 
 
+def us_driver_license(rng) -> str:
+    """The formats of a few states: California, Texas, New York, Florida, Illinois, Pennsylvania."""
+    return rng.choice([
+        rng.choice(UPPER) + digits(rng, 7),
+        digits(rng, 8),
+        f"{digits(rng, 3)} {digits(rng, 3)} {digits(rng, 3)}",
+        f"{rng.choice(UPPER)}{digits(rng, 3)}-{digits(rng, 3)}-{digits(rng, 2)}-{digits(rng, 3)}-{digits(rng, 1)}",
+        f"{rng.choice(UPPER)}{digits(rng, 3)}-{digits(rng, 4)}-{digits(rng, 4)}",
+        digits(rng, 8),
+    ])
+
+
 def mac(rng) -> str:
     octets = [f"{rng.randrange(256):02x}" for _ in range(6)]
     sep = rng.choice([":", "-"])
@@ -190,6 +202,10 @@ KINDS = [
     ("UK_NINO", uk_nino, ["NI number: ", "National Insurance no. ", "NINO ", "my NI is "]),
     ("US_ITIN", us_itin, ["ITIN: ", "my ITIN is ", "ITIN #"]),
     ("US_PASSPORT", us_passport, ["passport no. ", "Passport number: ", "passport #"]),
+    ("UK_PASSPORT", lambda rng: digits(rng, 9), ["UK passport no. ", "British passport number: ",
+                                                 "Passport (GBR): "]),
+    ("US_DRIVER_LICENSE", us_driver_license, ["Driver's License #: ", "DL# ", "driver license number ",
+                                              "D/L: "]),
     ("ES_NIF", es_nif, ["DNI: ", "NIF ", "mi DNI es "]),
     ("ES_NIE", es_nie, ["NIE: ", "número NIE ", "NIE "]),
     ("IT_FISCAL_CODE", it_fiscal_code, ["codice fiscale: ", "CF ", "C.F. "]),

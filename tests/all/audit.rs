@@ -201,7 +201,7 @@ async fn every_transport_writes_one_event_per_exchange_and_no_matched_value() {
             ),
             "{e}"
         );
-        assert_eq!(e["bundle"], "default@0.3.0");
+        assert_eq!(e["bundle"], "default@0.3.1");
         assert_eq!(e["bundle_digest"].as_str().unwrap().len(), 64);
         assert!(e["time"].as_str().unwrap().ends_with('Z'), "{e}");
     }

@@ -15,7 +15,7 @@ fn load_err(manifest: &str) -> String {
 #[test]
 fn the_embedded_default_bundle_loads() {
     let b = bundle::load_embedded(engine()).unwrap();
-    assert_eq!(b.id(), "default@0.3.0");
+    assert_eq!(b.id(), "default@0.3.1");
     assert_eq!(
         b.plugins.iter().map(|p| p.name()).collect::<Vec<_>>(),
         ["pii", "secrets", "classification", "destinations"]

@@ -1604,6 +1604,18 @@ fn national_identifiers_with_their_checks() {
             "123456789",
             &["order 123456789"],
         ),
+        (
+            "UK_PASSPORT",
+            "UK passport no. 123456789",
+            "123456789",
+            &["UK order 123456789", "passport (Duke St) 123456789x"],
+        ),
+        (
+            "US_DRIVER_LICENSE",
+            "Driver's License #: A1234567",
+            "A1234567",
+            &["license key A1234567", "device driver 5351048"],
+        ),
         ("ES_NIF", "DNI 12345678Z", "12345678Z", &["DNI 12345678A"]),
         ("ES_NIE", "NIE X1234567L", "X1234567L", &["NIE X1234567A"]),
         (
@@ -1682,6 +1694,35 @@ fn national_identifiers_with_their_checks() {
     // A phone number's digits are a phone number's, whatever a checksum says.
     pii_lacks("WhatsApp +48 501 832 698", "DE_TAX_ID");
     pii_lacks("WhatsApp +48 501 832 698", "AU_ABN");
+}
+
+/// A driver's license in the states' formats, named as one; a passport named British is the UK's, one
+/// named nothing else the US's.
+#[test]
+fn driver_licenses_in_the_states_formats_and_british_passports() {
+    for (text, value) in [
+        ("DL# 12345678", "12345678"),
+        ("driver license number 123 456 789", "123 456 789"),
+        ("Driver's licence: A123-456-78-901-0", "A123-456-78-901-0"),
+        ("drivers license A123-4567-8901, exp 2029", "A123-4567-8901"),
+        ("D/L: WDLABCD12345", "WDLABCD12345"),
+    ] {
+        pii_has(text, "US_DRIVER_LICENSE", value);
+    }
+    for text in ["DL# 1234", "licensed under MIT 2024123", "DL# Ab12345678"] {
+        pii_lacks(text, "US_DRIVER_LICENSE");
+    }
+    pii_has(
+        "British passport number: 123456789",
+        "UK_PASSPORT",
+        "123456789",
+    );
+    pii_has("Passport (GBR): 123456789", "UK_PASSPORT", "123456789");
+    pii_lacks("Passport number: 123456789", "UK_PASSPORT");
+    // A British passport's line does not make the next line's passport British.
+    let two = "UK passport no. 123456789\npassport no. 987654321";
+    pii_has(two, "UK_PASSPORT", "123456789");
+    pii_has(two, "US_PASSPORT", "987654321");
 }
 
 #[test]

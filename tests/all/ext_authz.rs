@@ -152,7 +152,7 @@ async fn a_clean_body_is_ok_a_secret_is_403_naming_the_rule_and_metadata_says_wh
     assert_eq!(denied(&ok), None);
     assert_eq!(metadata(&ok, "decision"), "allow");
     assert_eq!(metadata(&ok, "request_id"), "req-42");
-    assert_eq!(metadata(&ok, "bundle"), "default@0.3.0");
+    assert_eq!(metadata(&ok, "bundle"), "default@0.3.1");
 
     let body = chat(&format!("use {AWS_KEY} to deploy"));
     let answer = check(&server, envoy_request("application/json", &[], &body)).await;

@@ -298,7 +298,7 @@ async fn each_legs_decision_is_dynamic_metadata_for_envoys_access_log_never_a_va
     summary.as_object_mut().unwrap().remove("findings");
     assert_eq!(
         summary,
-        serde_json::json!({"decision": "modify", "bundle": "default@0.3.0", "request_id": "req-42", "reason": ""})
+        serde_json::json!({"decision": "modify", "bundle": "default@0.3.1", "request_id": "req-42", "reason": ""})
     );
     assert!(!format!("{:?}", answer.dynamic_metadata).contains("ana@"));
 

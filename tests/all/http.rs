@@ -299,7 +299,7 @@ async fn health_and_readiness_answer_while_serving() {
     let (status, ready) = get(&server, "/readyz").await;
     assert_eq!(status, 200);
     assert_eq!(ready["status"], "SERVING");
-    assert_eq!(ready["bundle"], "default@0.3.0");
+    assert_eq!(ready["bundle"], "default@0.3.1");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -307,7 +307,7 @@ async fn check_redacts_an_email_with_offsets_into_the_request_text() {
         ("pii", "EMAIL_ADDRESS", "redact")
     );
     assert_eq!(&input[f.start as usize..f.end as usize], "ana@example.com");
-    assert_eq!(r.bundle, "default@0.3.0");
+    assert_eq!(r.bundle, "default@0.3.1");
     assert!(r.labels.contains(&"found:EMAIL_ADDRESS".to_string()));
 
     // A body comes back as a body; an allowed payload comes back with no content.
@@ -715,7 +715,7 @@ async fn check_stream_answers_each_chunk_as_it_comes_and_ends_with_the_decision(
         text.replace("ana.silva@example.com", "[EMAIL_ADDRESS]")
     );
     assert_eq!(last.decision(), Decision::Modify);
-    assert_eq!(last.bundle, "default@0.3.0");
+    assert_eq!(last.bundle, "default@0.3.1");
     let f = &last.findings[0];
     assert_eq!(
         &text[f.start as usize..f.end as usize],

@@ -222,6 +222,8 @@ pub const IDENTIFIER_LABELS: &[&str] = &[
     "found:UK_NINO",
     "found:US_ITIN",
     "found:US_PASSPORT",
+    "found:UK_PASSPORT",
+    "found:US_DRIVER_LICENSE",
     "found:ES_NIF",
     "found:ES_NIE",
     "found:IT_FISCAL_CODE",

@@ -25,6 +25,8 @@ pub enum Entity {
     UkNino,
     UsItin,
     UsPassport,
+    UkPassport,
+    UsDriverLicense,
     EsNif,
     EsNie,
     ItFiscalCode,
@@ -57,6 +59,8 @@ impl Entity {
         Entity::UkNino,
         Entity::UsItin,
         Entity::UsPassport,
+        Entity::UkPassport,
+        Entity::UsDriverLicense,
         Entity::EsNif,
         Entity::EsNie,
         Entity::ItFiscalCode,
@@ -91,6 +95,8 @@ impl Entity {
             Entity::UkNino => "UK_NINO",
             Entity::UsItin => "US_ITIN",
             Entity::UsPassport => "US_PASSPORT",
+            Entity::UkPassport => "UK_PASSPORT",
+            Entity::UsDriverLicense => "US_DRIVER_LICENSE",
             Entity::EsNif => "ES_NIF",
             Entity::EsNie => "ES_NIE",
             Entity::ItFiscalCode => "IT_FISCAL_CODE",
@@ -125,6 +131,8 @@ impl Entity {
             Entity::UkNino => "pii.uk-nino",
             Entity::UsItin => "pii.us-itin",
             Entity::UsPassport => "pii.us-passport",
+            Entity::UkPassport => "pii.uk-passport",
+            Entity::UsDriverLicense => "pii.us-driver-license",
             Entity::EsNif => "pii.es-nif",
             Entity::EsNie => "pii.es-nie",
             Entity::ItFiscalCode => "pii.it-fiscal-code",
@@ -159,6 +167,8 @@ impl Entity {
             Entity::UkNino => "UK National Insurance number (HMRC's letter rules)",
             Entity::UsItin => "US individual taxpayer identification number (IRS ranges)",
             Entity::UsPassport => "US passport number (named as one nearby)",
+            Entity::UkPassport => "UK passport number (named as a British passport nearby)",
+            Entity::UsDriverLicense => "US driver's license number (named as one nearby)",
             Entity::EsNif => "Spanish NIF/DNI (check letter valid)",
             Entity::EsNie => "Spanish NIE (check letter valid)",
             Entity::ItFiscalCode => "Italian fiscal code (check character valid)",
@@ -466,7 +476,8 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         check: Check::Builtin(validate),
         cues: match entity {
             Entity::UsItin => &["itin", "taxpayer", "tax id", "tax-id", "tax_id"],
-            Entity::UsPassport => &["passport", "travel document"],
+            Entity::UsPassport | Entity::UkPassport => &["passport", "travel document"],
+            Entity::UsDriverLicense => national::DRIVER_LICENSE_WORDS,
             Entity::PlPesel => &["pesel"],
             Entity::DateOfBirth => national::BIRTH_WORDS,
             _ => &[],
@@ -543,6 +554,13 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         )],
         Entity::UsItin => vec![make(r"9\d{2}[- ]\d{2}[- ]\d{4}|9\d{8}", national::us_itin)],
         Entity::UsPassport => vec![make(r"[A-Za-z]\d{8}|\d{9}", national::us_passport)],
+        Entity::UkPassport => vec![make(r"\d{9}", national::uk_passport)],
+        // The states' formats (a letter or two and digits, digits alone, Florida's and Illinois' dashed
+        // groups, New York's 3-3-3, Washington's WDL…) — all of them only next to words for the licence.
+        Entity::UsDriverLicense => vec![make(
+            r"[A-Za-z]{1,2}\d{5,14}|\d{5,14}|[A-Za-z]\d{3}-\d{3}-\d{2}-\d{3}-\d|[A-Za-z]\d{3}-\d{4}-\d{4}|\d{3} \d{3} \d{3}|WDL[A-Z0-9*]{9}",
+            national::us_driver_license,
+        )],
         Entity::EsNif => vec![make(r"(?i)\d{7,8}-?[A-Z]", national::es_nif)],
         Entity::EsNie => vec![make(r"(?i)[XYZ]-?\d{7}-?[A-Z]", national::es_nie)],
         Entity::ItFiscalCode => vec![make(
@@ -1139,9 +1157,9 @@ fn after_a_code(text: &str, at: usize) -> bool {
 /// `at` or in the header of the table column `at` is in (a CSV export's `account_number`), in any case and
 /// however its words are joined (`bank_account_number`, `Account-No`, `Soc. Sec. No.`, `accountNumber`).
 /// A label belongs to the value after it, not to the next one: in a table row the window is the value's own
-/// cell (the header speaks for the column), and elsewhere it starts after a line, a field (`&`, `;`, `|`,
-/// tab) or an XML element that ends in a number (`SSN 025425766` above `Employee no.: 820034384`,
-/// `acct=123&pan=…`).
+/// cell (the header speaks for the column), and elsewhere it starts after a line, a sentence, a field (`&`,
+/// `;`, `|`, tab) or an XML element that ends in a number (`SSN 025425766` above `Employee no.: 820034384`,
+/// `DL# 22205482. Also invoice 91081436011`, `acct=123&pan=…`).
 fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bool {
     let window = &text[text.floor_char_boundary(at.saturating_sub(width))..at];
     let named = |window: &str| {
@@ -1165,10 +1183,13 @@ fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bo
         return named(cell) || in_header();
     }
     let mut rest = window;
-    while let Some(end) = rest.rfind(['\n', '&', ';', '|', '\t', '<']) {
-        if rest[..end]
-            .trim_end()
-            .ends_with(|c: char| c.is_ascii_digit())
+    while let Some(end) = rest.rfind(['\n', '&', ';', '|', '\t', '<', '.']) {
+        // A full stop ends a sentence only before a space: `12.5` and `no.123` go on.
+        let ends = window.as_bytes()[end] != b'.' || window[end + 1..].starts_with(' ');
+        if ends
+            && rest[..end]
+                .trim_end()
+                .ends_with(|c: char| c.is_ascii_digit())
         {
             let mut after = &window[end + 1..];
             // An XML element's end tag names the value before it: `…123</account_number><pan>`.

@@ -77,6 +77,49 @@ pub(super) fn us_passport(text: &str, range: Range<usize>) -> Checked {
     (cued && bounded(text, &range) && one_case(&text[range.clone()])).then_some((range, 0.8))
 }
 
+/// A UK passport number: nine digits next to "passport" and a word that makes the passport British (`UK`,
+/// `British`, `GBR`, `HMPO`, `United Kingdom`). Without one, nine digits after "passport" read as a US
+/// passport's; with one, this reading is the more confident.
+pub(super) fn uk_passport(text: &str, range: Range<usize>) -> Checked {
+    let cued = has_cue(text, range.start, 32, &["passport"])
+        && has_cue(
+            text,
+            range.start,
+            32,
+            &["uk", "british", "gbr", "hmpo", "kingdom"],
+        );
+    (cued && bounded(text, &range)).then_some((range, 0.9))
+}
+
+/// Words a text must hold before a driver's license number is looked for (lowercase): `dl` alone is in
+/// "handle" and "middle".
+pub(super) const DRIVER_LICENSE_WORDS: &[&str] =
+    &["licen", "dl#", "dl #", "dl no", "dl num", "dl:", "d/l"];
+
+/// What names a US driver's license number, as forms and people write it.
+const DRIVER_LICENSE_CUES: &[&str] = &[
+    "driver's lic",
+    "driver’s lic",
+    "drivers lic",
+    "driver lic",
+    "driving lic",
+    "dl#",
+    "dl #",
+    "dl no",
+    "dl num",
+    "dl:",
+    "d/l",
+];
+
+/// A US driver's license number in one of the states' formats, next to words for it: the formats have no
+/// check digit, and most are just digits.
+pub(super) fn us_driver_license(text: &str, range: Range<usize>) -> Checked {
+    let value = &text[range.clone()];
+    let enough_digits = value.bytes().filter(u8::is_ascii_digit).count() >= 5;
+    let cued = has_cue(text, range.start, 32, DRIVER_LICENSE_CUES);
+    (enough_digits && cued && bounded(text, &range) && one_case(value)).then_some((range, 0.75))
+}
+
 // ---- Spain ------------------------------------------------------------------------------------------------
 
 const NIF_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
