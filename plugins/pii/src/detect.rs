@@ -1161,26 +1161,17 @@ fn after_a_code(text: &str, at: usize) -> bool {
 /// `;`, `|`, tab) or an XML element that ends in a number (`SSN 025425766` above `Employee no.: 820034384`,
 /// `DL# 22205482. Also invoice 91081436011`, `acct=123&pan=…`).
 fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bool {
-    let window = &text[text.floor_char_boundary(at.saturating_sub(width))..at];
-    let named = |window: &str| {
-        let words = cue_words(window);
-        cues.iter().any(|cue| words.contains(cue.as_ref()))
-    };
-    // The header, only when it can matter: no cue in the window, or one that may be another cell's.
-    let in_header = || {
-        column_header(text, at).is_some_and(|header| {
-            let header = cue_words(header);
-            cues.iter().any(|cue| header.contains(cue.as_ref()))
-        })
-    };
-    if !named(window) {
-        return in_header();
+    let window = window_before(text, at, width);
+    // The header only when it can matter: no cue in the window, or one that may be another cell's.
+    if !names_any(window, cues) {
+        return header_names(text, at, cues);
     }
-    if window.contains(['\n', '\t', '|', ',', ';']) && column_header(text, at).is_some() {
-        let cell = window
-            .rfind(['\n', '\t', '|', ',', ';'])
-            .map_or(window, |i| &window[i + 1..]);
-        return named(cell) || in_header();
+    let cells = ['\n', '\t', '|', ',', ';'];
+    if window.contains(cells) {
+        if let Some(header) = column_header(text, at) {
+            let cell = window.rfind(cells).map_or(window, |i| &window[i + 1..]);
+            return names_any(cell, cues) || names_any(header, cues);
+        }
     }
     let mut rest = window;
     while let Some(end) = rest.rfind(['\n', '&', ';', '|', '\t', '<', '.']) {
@@ -1196,7 +1187,7 @@ fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bo
             if after.starts_with('/') {
                 after = after.split_once('>').map_or("", |(_, after)| after);
             }
-            return named(after) || in_header();
+            return names_any(after, cues) || header_names(text, at, cues);
         }
         rest = &rest[..end];
     }
@@ -1206,12 +1197,23 @@ fn has_cue<S: AsRef<str>>(text: &str, at: usize, width: usize, cues: &[S]) -> bo
 /// Whether one of `words` is in the `width` bytes before `at` or in its column's header: for words that set
 /// the scene (`routing` on the line above an account number) rather than name the value.
 fn has_context<S: AsRef<str>>(text: &str, at: usize, width: usize, words: &[S]) -> bool {
-    let window = cue_words(&text[text.floor_char_boundary(at.saturating_sub(width))..at]);
-    words.iter().any(|w| window.contains(w.as_ref()))
-        || column_header(text, at).is_some_and(|header| {
-            let header = cue_words(header);
-            words.iter().any(|w| header.contains(w.as_ref()))
-        })
+    names_any(window_before(text, at, width), words) || header_names(text, at, words)
+}
+
+/// The `width` bytes of `text` before `at` (to a character boundary).
+fn window_before(text: &str, at: usize, width: usize) -> &str {
+    &text[text.floor_char_boundary(at.saturating_sub(width))..at]
+}
+
+/// Whether one of `cues` is in `text` read as [`cue_words`].
+fn names_any<S: AsRef<str>>(text: &str, cues: &[S]) -> bool {
+    let words = cue_words(text);
+    cues.iter().any(|cue| words.contains(cue.as_ref()))
+}
+
+/// Whether the header of the table column `at` is in names one of `cues`.
+fn header_names<S: AsRef<str>>(text: &str, at: usize, cues: &[S]) -> bool {
+    column_header(text, at).is_some_and(|header| names_any(header, cues))
 }
 
 /// `text` lowercased with its words split the ways labels and field names join them: `_`, `-` and `.`
@@ -1506,8 +1508,7 @@ fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>,
 
 /// Like [`has_cue`], but a cue counts only at the start of a word.
 fn word_cue(text: &str, at: usize, width: usize, cues: &[&str]) -> bool {
-    let window = &text[text.floor_char_boundary(at.saturating_sub(width))..at];
-    let window = window.to_lowercase();
+    let window = window_before(text, at, width).to_lowercase();
     let starts_word = |i: usize| {
         window[..i]
             .chars()
