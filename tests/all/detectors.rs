@@ -1382,6 +1382,16 @@ fn passwords_after_password_like_names() {
             "#iC~0~pZ4xU1dfRA",
         ),
         ("spring.datasource.password=Pa$$w0rd2024", "Pa$$w0rd2024"),
+        // Typed with braces and dollars that open and close out of order: no template, no code. The
+        // value ends where a quote or `>` would end it.
+        (
+            "apikey = m{{h}o)p${e]nob(ody[finds>-_$#thisone}}",
+            "m{{h}o)p${e]nob(ody[finds",
+        ),
+        ("db_pass := A,.:-¨@*¿?!", "A,.:-¨@*¿?!"),
+        (r#"char secret[25] = @"q(7]x{Lm!z";"#, "q(7]x{Lm!z"),
+        (r#"my_password_secure = @"q(7]x{Lm!z";"#, "q(7]x{Lm!z"),
+        (r#"if (api_key !== "j&w{3]Kq!p") {"#, "j&w{3]Kq!p"),
     ] {
         let got = secrets_found(text);
         assert!(
@@ -1402,6 +1412,18 @@ fn passwords_after_password_like_names() {
         "password = $DB_PASSWORD",
         "password = <%= db_password %>",
         "reset your password using the link",
+        // Code: calls and indexes whose brackets nest, or are still open where the value is cut.
+        r#"password = os.environ["DB_PASSWORD"]"#,
+        r#"token = request.headers["Authorization"]"#,
+        "api_key = hmac.new(secret_bytes, msg)",
+        "token: Optional[Dict[str,int]] = None",
+        // Templates, whole or cut at a space.
+        r#"secret: "${{ secrets.API_TOKEN }}""#,
+        r#"password = "{{ vault_db_password }}""#,
+        "password = ${DB_PASSWORD:-s3cr3t!x}",
+        // Symbols of one kind, or a name's separators and a port's colon, are not a typed password.
+        "password = ,.:-¨@*¿?!",
+        "dev.credentials.url=dev-lb1.api.example.org:5215",
     ] {
         assert_eq!(secrets_found(text), vec![], "{text}");
     }

@@ -6,6 +6,7 @@ use palisade_sdk::normalize::{Folds, Normalized};
 use regex::Regex;
 use regex_syntax::hir::literal::Extractor;
 use std::ops::Range;
+use std::sync::LazyLock;
 
 /// One credential found in a text.
 #[derive(Clone, Debug, PartialEq)]
@@ -688,6 +689,32 @@ fn all_rules() -> Vec<Rule> {
         password,
     )
     .needing(&["pass", "pwd", "pw"]));
+    // A credential typed by hand under a password's, secret's or key's name, with characters no token has
+    // (`apikey: m{{h}o)p$…`, `db_pass := A,.:-¨@*¿?!`, `char secret[25] = @"…"`): the generic rule's
+    // alphabet stops at the first of them, so the password validator judges the whole value.
+    rules.push(
+        rule(
+            "password",
+            "hand-typed credential assigned to a credential's name",
+            concat!(
+                // No boundary in front of the alternation: it would cost the regex its literal prefilter.
+                r#"(?i)(?:api[_-]?key|secrete?|private[_-]?key|\bpass(?:w(?:or)?d|phrase)?|_pass(?:w(?:or)?d|phrase)?|pwd)"#,
+                r#"(?:[_.-][a-z0-9]+){0,3}(?:\[\d*\])?['"]?\s*(?:[:=]{1,3}|=>|!==?)\s*@?['"`]?"#,
+                r#"(?P<secret>[^\s'"`<>]{8,64})"#
+            ),
+            0.75,
+            |text, range| {
+                // `:` joins generated parts (`id:secret`, `host:port`); it does not make a value typed.
+                let typed = text[range.clone()]
+                    .trim_end_matches(['.', ',', ';', ')'])
+                    .contains(|c: char| !(c.is_ascii_alphanumeric() || "_-./+=~:".contains(c)));
+                (typed && !named_not_secret(text, range.start))
+                    .then(|| password(text, range))
+                    .flatten()
+            },
+        )
+        .needing(&["key", "secret", "pass", "pwd"]),
+    );
     // The same, told the other way round: `we use … as the API key`, `… is our staging token`. The regex
     // finds the naming phrase (cheap: it starts with a literal); the value is the token right before it.
     rules.push(rule(
@@ -781,7 +808,7 @@ fn private_key(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     (key_chars >= 64).then_some(range)
 }
 
-/// Documentation's and templates' stand-ins: never a live credential.
+/// Documentation's and templates' stand-ins (a [`templated`] value among them): never a live credential.
 fn placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
     const WORDS: &[&str] = &[
@@ -795,8 +822,6 @@ fn placeholder(value: &str) -> bool {
         "redacted",
         "sample",
         "****",
-        "${",
-        "{{",
         "<",
         "insert",
         "replace",
@@ -804,6 +829,7 @@ fn placeholder(value: &str) -> bool {
         "abcdef",
     ];
     WORDS.iter().any(|w| lower.contains(w))
+        || templated(value)
         || ascending_run(&lower) >= 6
         || PUBLISHED_EXAMPLES.iter().any(|k| value.contains(k))
 }
@@ -891,9 +917,7 @@ fn curl_user(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .filter(|c| !matches!(c, '"' | '\''))
         .collect();
     let (user, password) = unquoted.split_once(':')?;
-    let real = |part: &str| {
-        part.len() >= 8 && char_classes(part) >= 2 && !placeholder(part) && !templated(part)
-    };
+    let real = |part: &str| part.len() >= 8 && char_classes(part) >= 2 && !placeholder(part);
     if unquoted.contains(['<', '>', '[']) {
         return None;
     }
@@ -911,7 +935,7 @@ fn curl_header(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let value = text[range.clone()].trim_end_matches(['.', ',']);
     let range = range.start..range.start + value.len();
     let elided = value.len() < 8 || text[range.end..].starts_with("..");
-    (!elided && !placeholder(value) && !templated(value) && entropy(value) >= 2.75).then_some(range)
+    (!elided && !placeholder(value) && entropy(value) >= 2.75).then_some(range)
 }
 
 /// A Discord bot token whose first part decodes to a Discord id (a snowflake: 17 to 20 digits; most of
@@ -969,18 +993,27 @@ fn keyed_connection_string(text: &str, range: Range<usize>) -> Option<Range<usiz
         .split(['&', ';'])
         .next()
         .unwrap_or_default();
-    if password.len() < 4 || placeholder(password) || templated(password) {
+    if password.len() < 4 || placeholder(password) {
         return None;
     }
     Some(range.start..range.start + value.len())
 }
 
 /// A value filled in by a template or a shell, not written: `${DB_PASSWORD}`, `{{ .Values.pw }}`,
-/// `%(password)s`, `%DB_PASS%`, `$DB_PASS`, `<%= pw %>`, `#{pw}`.
+/// `%(password)s`, `%DB_PASS%`, `$DB_PASS`, `<%= pw %>`, `#{pw}`. The construct must be well formed: a
+/// password typed with braces and dollars in it (`m{{h}o)p${e]nob(…`) is not a template.
 fn templated(value: &str) -> bool {
-    ["${", "$(", "{{", "%(", "%{", "<%", "#{"]
-        .iter()
-        .any(|t| value.contains(t))
+    static TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            // `${NAME}`, `${NAME:-default}`, `${{ secrets.PW }}`, or one cut off where the value ends.
+            r"\$\{\{?\s*[A-Za-z_][A-Za-z0-9_.-]*\s*(?:[}:?=|-]|$)",
+            // `{{ … }}` with no braces inside, or cut off (`"{{ .Values.pw }}"` read up to its space).
+            r"|\{\{(?:[^{}]*\}\}|[^{}]*$)",
+            r"|\$\([A-Za-z_(]|%\([A-Za-z_][A-Za-z0-9_]*\)|[%#]\{[A-Za-z_@$]|<%"
+        ))
+        .expect("the template pattern compiles")
+    });
+    TEMPLATE.is_match(value)
         || value.starts_with('$')
             && value[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         || value.len() > 2 && value.starts_with('%') && value.ends_with('%') && {
@@ -1040,12 +1073,13 @@ fn password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     // A sentence's full stop or comma is not part of it; `!` and `?` often are.
     let value = text[range.clone()].trim_end_matches(['.', ',', ';', ')']);
     let range = range.start..range.start + value.len();
-    // `getenv(…)` and `os.environ[…]` are code; `%`, `$` and `#` alone are characters a password may have.
+    // `%`, `$` and `#` alone are characters a password may have.
     if value.len() < 8
         || placeholder(value)
-        || templated(value)
-        || value.contains(['{', '(', '['])
+        || code(value)
         || value.contains("://")
+        || value.starts_with('/')
+        || value.starts_with("~/")
         || value.eq_ignore_ascii_case("required")
     {
         return None;
@@ -1054,7 +1088,44 @@ fn password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
-    (char_classes(value) >= 3 && !dotted_name && entropy(value) >= 2.5).then_some(range)
+    // Two kinds of character are enough when one is symbols of three kinds or more (`A,.:-¨@*¿?!`):
+    // a name's separators (`-_.`) do not count.
+    let mut symbols: Vec<char> = value
+        .chars()
+        .filter(|c| !c.is_alphanumeric() && !"-_.".contains(*c))
+        .collect();
+    symbols.sort_unstable();
+    symbols.dedup();
+    let varied = char_classes(value) >= 3 || char_classes(value) == 2 && symbols.len() >= 3;
+    (varied && !dotted_name && entropy(value) >= 2.5).then_some(range)
+}
+
+/// Whether a value is code rather than typed: a call or an index (`getenv(`, `os.environ[`, `cfg["pw"]`,
+/// `Secret{`), whose brackets open and close in order. Brackets that close out of order
+/// (`m{{h}o)p${e]nob(…`) were typed.
+fn code(value: &str) -> bool {
+    let mut open = Vec::new();
+    let mut any = false;
+    for c in value.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                any = true;
+                open.push(c);
+            }
+            ')' | ']' | '}' => {
+                let opener = match c {
+                    ')' => '(',
+                    ']' => '[',
+                    _ => '{',
+                };
+                if open.pop() != Some(opener) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    any
 }
 
 /// How many of lowercase letters, capitals, digits and other characters `value` has.
@@ -1149,8 +1220,7 @@ fn keyed_value(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     } else {
         2.8
     };
-    (generated && !placeholder(value) && !templated(value) && entropy(value) >= least)
-        .then_some(range)
+    (generated && !placeholder(value) && entropy(value) >= least).then_some(range)
 }
 
 fn value_before(text: &str, range: Range<usize>) -> Option<Range<usize>> {
@@ -1204,7 +1274,7 @@ fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         && value
             .split(['-', '_'])
             .all(|s| s.len() <= 3 || s.bytes().all(|b| b.is_ascii_alphabetic()));
-    if glued || path || words || value.matches('.').count() > 1 || templated(value) {
+    if glued || path || words || value.matches('.').count() > 1 {
         return None;
     }
     Some(range)
