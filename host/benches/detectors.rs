@@ -27,6 +27,18 @@ fn prompt(size: usize) -> String {
     chunk.repeat(size.div_ceil(chunk.len()))[..size].to_string()
 }
 
+/// About `size` bytes of prose with few numbers in it (a count, a year, one contact line), the way most
+/// prompts are written.
+fn prose(size: usize) -> String {
+    let paragraph = "The quarterly review went well overall; the team shipped the new onboarding flow and the \
+                     churn numbers improved. Next we plan to revisit pricing for small teams, and to write the \
+                     migration guide before the 3 releases planned for 2027. ";
+    let mut text = paragraph.repeat(size.div_ceil(paragraph.len()));
+    let contact = "Questions to maria.lopez@example.com or +44 20 7946 0958. ";
+    text.insert_str(text.len() / 2 - text.len() / 2 % paragraph.len(), contact);
+    text[..size].to_string()
+}
+
 fn detectors(c: &mut Criterion) {
     let pii = pii::Detector::new(pii::Entity::ALL);
     let secrets = secrets::Detector::new();
@@ -41,6 +53,26 @@ fn detectors(c: &mut Criterion) {
             b.iter(|| secrets.detect(t).len())
         });
     }
+    // Prose with few numbers: pii searching its letter-first, digit-bearing patterns only near the digits
+    // (the default), and every pattern over the whole text, side by side.
+    let text = prose(4 << 10);
+    let whole = pii::Detector::new(pii::Entity::ALL).with_digit_windows(false);
+    assert_eq!(
+        pii.detect(&text).len(),
+        2,
+        "the e-mail address and the phone number"
+    );
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::new("pii-prose", "near-digits"),
+        &text,
+        |b, t| b.iter(|| pii.detect(t).len()),
+    );
+    group.bench_with_input(
+        BenchmarkId::new("pii-prose", "whole-text"),
+        &text,
+        |b, t| b.iter(|| whole.detect(t).len()),
+    );
     group.finish();
 }
 

@@ -506,3 +506,127 @@ fn ssns_bank_numbers_and_addresses_in_the_ways_people_write_them() {
         "josé.garcía@ejemplo.es",
     );
 }
+
+/// Searching digit-bearing patterns only near digits changes no answer: values at a long text's edges, glued
+/// to letters, and pairs of values at distances around a window's reach, compared with every pattern
+/// searching the whole text; then the development corpus when it is beside the repository.
+#[test]
+fn searching_near_digits_only_changes_no_answer() {
+    let windowed = pii::Detector::new(pii::Entity::ALL);
+    let whole = pii::Detector::new(pii::Entity::ALL).with_digit_windows(false);
+    let values = [
+        "card 4111 1111 1111 1111",
+        "SSN 078-05-1120",
+        "tel +44 20 7946 0958",
+        "IBAN GB82 WEST 1234 5698 7654 32",
+        "NHS 943 476 5919",
+        "from 192.168.1.20",
+        "NINO AB 12 34 56 C",
+        "Aadhaar 2345 6789 0124",
+        "DNI 12345678Z",
+        "RRN 800101-1234560",
+        "HETU 131052-308T",
+        "born 1984-05-17",
+        "call (415) 555-0132",
+        "account no. 12345678901",
+        "passport 123456789",
+        "jane@example.com",
+        "https://example.org/a?id=42",
+        "MAC 00:1A:2B:3C:4D:5E",
+        "DL# D1234567",
+        "PESEL 44051401359",
+    ];
+    let prose = |n: usize| {
+        "Grüße, données — "
+            .chars()
+            .cycle()
+            .take(n)
+            .collect::<String>()
+    };
+    let mut texts: Vec<String> = Vec::new();
+    for a in values {
+        texts.push(a.to_string());
+        texts.push(format!("{a}{}", prose(1200)));
+        texts.push(format!("{}{a}", prose(1200)));
+        texts.push(format!("{}é{a}é{}", prose(600), prose(600)));
+        texts.push(format!("{} {a} {}", prose(600), prose(600)));
+        for b in values {
+            for gap in [0, 1, 2, 3, 5, 8, 30, 60, 130, 400] {
+                texts.push(format!(
+                    "{} {a} {}{b} {}",
+                    prose(600),
+                    prose(gap),
+                    prose(600)
+                ));
+                texts.push(format!(
+                    "{}{a}{}{b}{}",
+                    prose(600),
+                    "x".repeat(gap),
+                    prose(600)
+                ));
+            }
+        }
+    }
+    texts.extend(crate::util::dev_corpus_texts());
+    let found = |hits: Vec<pii::Hit>| -> Vec<(String, std::ops::Range<usize>)> {
+        hits.into_iter()
+            .map(|h| (h.category.to_string(), h.range))
+            .collect()
+    };
+    let mut with_hits = 0;
+    for text in &texts {
+        let expected = found(whole.detect(text));
+        assert_eq!(found(windowed.detect(text)), expected, "in {text:?}");
+        with_hits += usize::from(expected.len() >= 2);
+    }
+    assert!(
+        with_hits > texts.len() / 3,
+        "{with_hits} of {}",
+        texts.len()
+    );
+
+    // A team's own patterns are windowed the same way when every match holds a digit; ones that reach far
+    // from their digits, or in ways the analysis cannot bound, are searched whole.
+    let custom = |windows: bool| {
+        let patterns = [
+            "x[0-9][a-z]{100}",
+            "a[0-9](?:[0-9]y){70}",
+            "q(?:[0-9]z)+",
+            "[A-Z]{3}-[0-9]{2}-[A-Z]{40}",
+            r"(?:#|no\.)[0-9]{4}",
+        ];
+        pii::Detector::new(&[])
+            .with_patterns(
+                patterns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| pii::CustomPattern {
+                        name: format!("custom-{i}"),
+                        category: "CUSTOM".into(),
+                        pattern: regex::Regex::new(p).unwrap(),
+                        confidence: 0.9,
+                        context: Vec::new(),
+                    })
+                    .collect(),
+            )
+            .with_digit_windows(windows)
+    };
+    let (windowed, whole) = (custom(true), custom(false));
+    let values = [
+        format!("x7{}", "k".repeat(100)),
+        format!("a1{}", "3y".repeat(70)),
+        format!("q{}", "5z".repeat(300)),
+        format!("ABC-12-{}", "Q".repeat(40)),
+        "no.2024".to_string(),
+    ];
+    let mut both_found = 0;
+    for a in &values {
+        for b in &values {
+            let text = format!("{} {a} {} {b} {}", prose(700), prose(9), prose(700));
+            let expected = found(whole.detect(&text));
+            assert_eq!(found(windowed.detect(&text)), expected, "in {text:?}");
+            both_found += usize::from(expected.len() == 2);
+        }
+    }
+    assert_eq!(both_found, values.len() * values.len());
+}

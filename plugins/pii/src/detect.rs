@@ -244,6 +244,9 @@ struct Recognizer {
     /// The same for a recogniser whose values carry a mark a cheap test finds in the lowercased text: a
     /// text without it is not searched.
     gate: Option<fn(&str) -> bool>,
+    /// How the pattern's matches sit around their digits, when every one holds one: it is then searched
+    /// only near the text's digits.
+    reach: Option<Reach>,
 }
 
 /// Values never to report: exact values (any case), and email or URL domains with their subdomains.
@@ -283,6 +286,9 @@ pub struct Detector {
     bare_hosts: bool,
     /// Leave the credential in a URL to a secrets plugin later in the chain (see [`credential_free`]).
     leave_credentials: bool,
+    /// Search digit-bearing patterns only near digits (see [`digit_windows`]); off only to test that it
+    /// changes no answer.
+    near_digits_only: bool,
 }
 
 impl Detector {
@@ -299,6 +305,7 @@ impl Detector {
             normalize: true,
             bare_hosts: false,
             leave_credentials: false,
+            near_digits_only: true,
         }
     }
 
@@ -306,6 +313,7 @@ impl Detector {
     pub fn with_patterns(mut self, patterns: Vec<CustomPattern>) -> Detector {
         self.recognizers
             .extend(patterns.into_iter().map(|p| Recognizer {
+                reach: reach(p.pattern.as_str()),
                 rule: format!("pii.{}", p.name),
                 message: format!("matches the configured pattern `{}`", p.name),
                 category: p.category,
@@ -347,6 +355,13 @@ impl Detector {
         self
     }
 
+    /// This detector, searching every pattern over the whole text (`false`) instead of the digit-bearing
+    /// ones only near digits (the default): the reference the windows are tested against.
+    pub fn with_digit_windows(mut self, windows: bool) -> Detector {
+        self.near_digits_only = windows;
+        self
+    }
+
     /// Every validated value in `text`; where two overlap, the more confident (then the longer) wins.
     /// Unless turned off, the text is normalised first (full-width digits, zero-width characters,
     /// escapes …) and each span covers the value as written, disguise included.
@@ -369,6 +384,16 @@ impl Detector {
         let mut hits = Vec::new();
         // Lowered once, for the recognisers that only count next to a word.
         let mut lower: Option<String> = None;
+        // Windows pay off over a text with no digits (nothing to search) and over a longer one with few: a
+        // short text, or one full of numbers, is searched whole as fast as its windows.
+        let digitless = self.near_digits_only && !text.bytes().any(|b| b.is_ascii_digit());
+        let runs = if self.near_digits_only && !digitless && text.len() >= 1024 {
+            digit_runs(text)
+        } else {
+            Vec::new()
+        };
+        let windowed = digitless || !runs.is_empty() && runs.len() * 32 <= text.len();
+        let mut candidates = Vec::new();
         for r in &self.recognizers {
             if !r.cues.is_empty() {
                 let lower = lower.get_or_insert_with(|| text.to_ascii_lowercase());
@@ -382,15 +407,27 @@ impl Detector {
                     continue;
                 }
             }
-            for m in r.candidates.find_iter(text) {
+            candidates.clear();
+            match r.reach.filter(|_| windowed) {
+                Some(reach) => {
+                    for window in digit_windows(text, &runs, reach) {
+                        let found = r.candidates.find_iter(&text[window.clone()]);
+                        candidates.extend(
+                            found.map(|m| window.start + m.start()..window.start + m.end()),
+                        );
+                    }
+                }
+                None => candidates.extend(r.candidates.find_iter(text).map(|m| m.range())),
+            }
+            for m in candidates.drain(..) {
                 let checked = match &r.check {
-                    Check::Builtin(validate) => validate(text, m.range()),
+                    Check::Builtin(validate) => validate(text, m.clone()),
                     Check::Custom {
                         confidence,
                         context,
                     } => (!m.is_empty()
-                        && (context.is_empty() || has_cue(text, m.start(), 48, context)))
-                    .then_some((m.range(), *confidence)),
+                        && (context.is_empty() || has_cue(text, m.start, 48, context)))
+                    .then_some((m, *confidence)),
                 };
                 let Some((mut range, confidence)) = checked else {
                     continue;
@@ -473,6 +510,7 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         // The patterns are constants of this crate; a bad one is a bug that the test suite catches at once.
         candidates: Regex::new(&pattern.replace(r"\d", "[0-9]"))
             .expect("built-in pattern compiles"),
+        reach: reach(&pattern.replace(r"\d", "[0-9]")),
         check: Check::Builtin(validate),
         cues: match entity {
             Entity::UsItin => &["itin", "taxpayer", "tax id", "tax-id", "tax_id"],
@@ -629,6 +667,244 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             make(r"\d{2,4}(?:[ .-]\d{2,4}){2,3}", validate_cued_phone),
         ],
     }
+}
+
+// ---- digit windows ----------------------------------------------------------------------------------------
+
+/// How a pattern's matches sit around their digits: at most `lead` bytes before the first digit, `trail`
+/// after the last, and `gap` between two digits. Known only for a pattern every match of which holds an
+/// ASCII digit and which asserts nothing about the text around it (`\b`, `^`: a window's edge would change
+/// their answer).
+#[derive(Clone, Copy, Debug)]
+struct Reach {
+    lead: usize,
+    trail: usize,
+    gap: usize,
+}
+
+/// What the strings a piece of a pattern matches look like around digits: the longest with no digit
+/// (`None`: every one has one), and over those with digits the most bytes before the first, after the
+/// last and between two. Lengths past [`Shape::FAR`] are as good as unbounded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Shape {
+    free: Option<usize>,
+    lead: Option<usize>,
+    trail: Option<usize>,
+    gap: Option<usize>,
+}
+
+impl Shape {
+    const FAR: usize = 1 << 16;
+    const EMPTY: Shape = Shape {
+        free: Some(0),
+        lead: None,
+        trail: None,
+        gap: None,
+    };
+    const DIGIT: Shape = Shape {
+        free: None,
+        lead: Some(0),
+        trail: Some(0),
+        gap: Some(0),
+    };
+
+    fn no_digit(len: usize) -> Shape {
+        Shape {
+            free: Some(len),
+            ..Shape::EMPTY
+        }
+    }
+
+    /// Either one's strings.
+    fn or(self, other: Shape) -> Shape {
+        let max = |a: Option<usize>, b: Option<usize>| a.max(b);
+        Shape {
+            free: max(self.free, other.free),
+            lead: max(self.lead, other.lead),
+            trail: max(self.trail, other.trail),
+            gap: max(self.gap, other.gap),
+        }
+    }
+
+    /// A string of this one followed by a string of `next`.
+    fn then(self, next: Shape) -> Shape {
+        let add = |a: Option<usize>, b: Option<usize>| Some(a?.saturating_add(b?).min(Shape::FAR));
+        Shape {
+            free: add(self.free, next.free),
+            lead: self.lead.max(add(self.free, next.lead)),
+            trail: next.trail.max(add(self.trail, next.free)),
+            gap: self.gap.max(next.gap).max(add(self.trail, next.lead)),
+        }
+    }
+}
+
+fn shape(hir: &regex_syntax::hir::Hir) -> Shape {
+    use regex_syntax::hir::{Class, HirKind};
+    // A class of digits, of other characters (at most `len` bytes each), or of both.
+    let class = |digits: bool, others: bool, len: usize| match (digits, others) {
+        (true, true) => Shape::DIGIT.or(Shape::no_digit(len)),
+        (true, false) => Shape::DIGIT,
+        _ => Shape::no_digit(len),
+    };
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Shape::EMPTY,
+        HirKind::Literal(literal) => literal.0.iter().fold(Shape::EMPTY, |s, b| {
+            s.then(if b.is_ascii_digit() {
+                Shape::DIGIT
+            } else {
+                Shape::no_digit(1)
+            })
+        }),
+        HirKind::Class(Class::Unicode(c)) => {
+            let digits = c
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= '9' && r.end() >= '0');
+            let others = c.ranges().iter().any(|r| r.start() < '0' || r.end() > '9');
+            let len = c.ranges().last().map_or(1, |r| r.end().len_utf8());
+            class(digits, others, len)
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let digits = c
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= b'9' && r.end() >= b'0');
+            let others = c
+                .ranges()
+                .iter()
+                .any(|r| r.start() < b'0' || r.end() > b'9');
+            class(digits, others, 1)
+        }
+        HirKind::Capture(capture) => shape(&capture.sub),
+        HirKind::Concat(parts) => parts.iter().fold(Shape::EMPTY, |s, p| s.then(shape(p))),
+        HirKind::Alternation(branches) => branches
+            .iter()
+            .map(shape)
+            .reduce(Shape::or)
+            .unwrap_or(Shape::EMPTY),
+        HirKind::Repetition(repetition) => {
+            let one = shape(&repetition.sub);
+            // Every count from `min` to `max`; past 64 copies, whatever still grows is unbounded.
+            if repetition.min > 64 {
+                let far = |n: Option<usize>| n.map(|_| Shape::FAR);
+                return Shape {
+                    free: far(one.free),
+                    lead: far(one.lead),
+                    trail: far(one.trail),
+                    gap: far(one.gap),
+                };
+            }
+            let max = repetition.max.unwrap_or(u32::MAX).min(65);
+            let (mut copies, mut all) = (Shape::EMPTY, None::<Shape>);
+            let mut previous = Shape::EMPTY;
+            for n in 0..=max {
+                if n >= repetition.min {
+                    all = Some(all.map_or(copies, |a| a.or(copies)));
+                }
+                previous = copies;
+                copies = copies.then(one);
+            }
+            let mut all = all.unwrap_or(Shape::EMPTY);
+            if repetition.max.is_none_or(|m| m > 64) && copies != previous {
+                let far = |now: Option<usize>, before: Option<usize>| {
+                    if now != before {
+                        now.map(|_| Shape::FAR)
+                    } else {
+                        now
+                    }
+                };
+                all = Shape {
+                    free: far(copies.free, previous.free).max(all.free),
+                    lead: far(copies.lead, previous.lead).max(all.lead),
+                    trail: far(copies.trail, previous.trail).max(all.trail),
+                    gap: far(copies.gap, previous.gap).max(all.gap),
+                };
+            }
+            all
+        }
+    }
+}
+
+/// The [`Reach`] of `pattern`, if it has one.
+fn reach(pattern: &str) -> Option<Reach> {
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    if !hir.properties().look_set().is_empty() {
+        return None;
+    }
+    let s = shape(&hir);
+    let near = |n: Option<usize>| n.filter(|&n| n < Shape::FAR);
+    // A pattern that starts at a digit is searched as fast by its own prefilter, which jumps from digit to
+    // digit; windows only add their cost.
+    match s.free {
+        None if s.lead > Some(0) => Some(Reach {
+            lead: near(s.lead)?,
+            trail: near(s.trail)?,
+            gap: near(s.gap)?,
+        }),
+        _ => None,
+    }
+}
+
+/// The runs of ASCII digits in `text`, found once for every recogniser.
+fn digit_runs(text: &str) -> Vec<Range<usize>> {
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for (i, b) in text.bytes().enumerate() {
+        if !b.is_ascii_digit() {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(run) if run.end == i => run.end += 1,
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
+}
+
+/// Where a pattern of this [`Reach`] can match: runs of digits at most `gap` bytes apart joined, `lead`
+/// bytes before and `trail` after added, overlapping stretches joined. Searching each window finds exactly
+/// what searching the whole text finds: every match lies inside one window, and no match found in a window
+/// runs past its end. A text with no digits has no windows; one they would mostly cover is searched whole.
+fn digit_windows(text: &str, runs: &[Range<usize>], reach: Reach) -> Vec<Range<usize>> {
+    // Each search has a start-up cost, about what scanning 16 bytes costs: where the windows would cost
+    // more than half of one search of the whole text, that search is cheaper.
+    let budget = text.len() / 2;
+    let whole = || std::iter::once(0..text.len()).collect::<Vec<_>>();
+    let mut cost = 0;
+    let mut windows: Vec<Range<usize>> = Vec::new();
+    let mut add = |group: Range<usize>, windows: &mut Vec<Range<usize>>| {
+        let start = text.floor_char_boundary(group.start.saturating_sub(reach.lead));
+        let end = text.ceil_char_boundary(group.end.saturating_add(reach.trail).min(text.len()));
+        match windows.last_mut() {
+            Some(last) if last.end >= start => {
+                cost += end.saturating_sub(last.end);
+                last.end = last.end.max(end);
+            }
+            _ => {
+                cost += end - start + 16;
+                windows.push(start..end);
+            }
+        }
+        cost <= budget
+    };
+    let mut group: Option<Range<usize>> = None;
+    for run in runs {
+        group = match group {
+            Some(g) if run.start - g.end <= reach.gap => Some(g.start..run.end),
+            Some(g) => {
+                if !add(g, &mut windows) {
+                    return whole();
+                }
+                Some(run.clone())
+            }
+            None => Some(run.clone()),
+        };
+    }
+    if let Some(g) = group {
+        if !add(g, &mut windows) {
+            return whole();
+        }
+    }
+    windows
 }
 
 // ---- boundaries -------------------------------------------------------------------------------------------
@@ -1786,4 +2062,34 @@ fn validate_bank_number(text: &str, range: Range<usize>) -> Option<(Range<usize>
             && !has_cue(text, range.start, 24, NOT_BANK_ACCOUNTS)
             && has_context(text, range.start, 80, BANKING_WORDS);
     cued.then_some((range, 0.7))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reach_of(pattern: &str) -> Option<(usize, usize, usize)> {
+        reach(pattern).map(|r| (r.lead, r.trail, r.gap))
+    }
+
+    #[test]
+    fn reach_is_read_from_the_pattern_and_unknown_when_unsure() {
+        assert_eq!(reach_of("[A-Z]{2}[0-9]{2}"), Some((2, 0, 0)));
+        assert_eq!(reach_of(r"\+[0-9]{1,3}(?: [0-9]{1,4}){2}"), Some((1, 0, 1)));
+        assert_eq!(reach_of("a(?:[0-9]x)+"), Some((1, 1, 1)));
+        assert_eq!(
+            reach_of("(?i)k[0-9]"),
+            Some((3, 0, 0)),
+            "the Kelvin sign is three bytes"
+        );
+        // Starts at a digit: its prefilter is as fast.
+        assert_eq!(reach_of("[0-9]+x"), None);
+        // Not every match holds a digit, or the pattern looks around, or reaches too far to bound.
+        assert_eq!(reach_of("a[0-9]|b"), None);
+        assert_eq!(reach_of("a(?:[0-9]x)*"), None);
+        assert_eq!(reach_of(r"a\b[0-9]"), None);
+        assert_eq!(reach_of("x[0-9][a-z]+"), None);
+        assert_eq!(reach_of("x[0-9][a-z]{100}"), None);
+        assert_eq!(reach_of("x(?:[0-9]y){70}"), None);
+    }
 }
