@@ -22,9 +22,19 @@ setup() {
   fi
   # The Python package's dependencies and build backend, as wheels, for the offline install below.
   "$venv/bin/pip" download --quiet --disable-pip-version-check --dest "$wheels" ./clients/python 'setuptools>=61'
-  # The Node package's dependencies (and TypeScript, for the build check) into npm's cache.
+  # The Node package's dependencies (and TypeScript, for the build check) into npm's cache: the locked
+  # ones, and what an install without a lockfile resolves to (the newest its ranges allow), as a user's
+  # install and the offline ones below do — `npm ci` caches neither that metadata nor those versions.
   (cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
+  local warm
+  warm=$(mktemp -d)
+  mkdir -p "$warm/app/clients" "$warm/elsewhere"
+  tar -C clients --exclude=node_modules -cf - node | tar -C "$warm/app/clients" -xf -
+  (cd "$warm/app" && npm init -y > /dev/null && npm_install_online ./clients/node)
+  (cd "$warm/elsewhere" && npm init -y > /dev/null && npm_install_online --install-links "$root/clients/node")
+  rm -rf "$warm"
 }
+npm_install_online() { npm install --no-audit --no-fund --loglevel=error "$@" > /dev/null; }
 setup
 [ "${1:-}" = --setup ] && exit 0
 
