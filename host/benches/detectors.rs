@@ -56,7 +56,7 @@ fn detectors(c: &mut Criterion) {
     // Prose with few numbers: pii searching its letter-first, digit-bearing patterns only near the digits
     // (the default), and every pattern over the whole text, side by side.
     let text = prose(4 << 10);
-    let whole = pii::Detector::new(pii::Entity::ALL).with_digit_windows(false);
+    let whole = pii::Detector::new(pii::Entity::ALL).with_windows(false);
     assert_eq!(
         pii.detect(&text).len(),
         2,

@@ -513,7 +513,7 @@ fn ssns_bank_numbers_and_addresses_in_the_ways_people_write_them() {
 #[test]
 fn searching_near_digits_only_changes_no_answer() {
     let windowed = pii::Detector::new(pii::Entity::ALL);
-    let whole = pii::Detector::new(pii::Entity::ALL).with_digit_windows(false);
+    let whole = pii::Detector::new(pii::Entity::ALL).with_windows(false);
     let values = [
         "card 4111 1111 1111 1111",
         "SSN 078-05-1120",
@@ -535,6 +535,11 @@ fn searching_near_digits_only_changes_no_answer() {
         "MAC 00:1A:2B:3C:4D:5E",
         "DL# D1234567",
         "PESEL 44051401359",
+        // No digit needed: searched in the runs of their bytes around a dot or a colon.
+        "see shop.example.co.uk/cart",
+        "host fe80::1ff:fe23:4567:890a",
+        "gw dead:beef::cafe",
+        "MAC aa:bb:cc:dd:ee:ff",
     ];
     let prose = |n: usize| {
         "Grüße, données — "
@@ -585,10 +590,13 @@ fn searching_near_digits_only_changes_no_answer() {
         texts.len()
     );
 
-    // A team's own patterns are windowed the same way when every match holds a digit; ones that reach far
-    // from their digits, or in ways the analysis cannot bound, are searched whole.
+    // A team's own patterns are windowed the same way when every match holds a digit, or one of a few
+    // marks in a run of the bytes its matches are made of (`\b` read in the whole text); ones that reach
+    // far from their digits, or in ways the analysis cannot bound, are searched whole.
     let custom = |windows: bool| {
         let patterns = [
+            r"\bEMP-[0-9]{5}\b",
+            r"[a-z]+#[a-z]{3}\b",
             "x[0-9][a-z]{100}",
             "a[0-9](?:[0-9]y){70}",
             "q(?:[0-9]z)+",
@@ -600,19 +608,24 @@ fn searching_near_digits_only_changes_no_answer() {
                 patterns
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| pii::CustomPattern {
-                        name: format!("custom-{i}"),
-                        category: "CUSTOM".into(),
-                        pattern: regex::Regex::new(p).unwrap(),
-                        confidence: 0.9,
-                        context: Vec::new(),
+                    .map(|(i, p)| {
+                        pii::CustomPattern::new(
+                            format!("custom-{i}"),
+                            "CUSTOM".into(),
+                            p,
+                            0.9,
+                            Vec::new(),
+                        )
+                        .unwrap()
                     })
                     .collect(),
             )
-            .with_digit_windows(windows)
+            .with_windows(windows)
     };
     let (windowed, whole) = (custom(true), custom(false));
     let values = [
+        "EMP-20481".to_string(),
+        "team#ops".to_string(),
         format!("x7{}", "k".repeat(100)),
         format!("a1{}", "3y".repeat(70)),
         format!("q{}", "5z".repeat(300)),

@@ -5,8 +5,10 @@
 
 mod national;
 
+use palisade_sdk::keywords::{KeywordGate, Needs};
 use palisade_sdk::normalize::{Folds, Normalized};
-use regex::Regex;
+// The engine under `regex`, for searching a window of a text while `\b` and `^` still see the text around it.
+use regex_automata::{meta::Regex, Input};
 use std::ops::Range;
 
 /// The entities this plugin knows, named as Presidio names them.
@@ -215,10 +217,38 @@ pub struct CustomPattern {
     /// Reported as rule `pii.<name>`.
     pub name: String,
     pub category: String,
-    pub pattern: Regex,
     pub confidence: f32,
     /// If not empty, a match counts only with one of these words (any case) in the 48 bytes before it.
     pub context: Vec<String>,
+    pattern: Regex,
+    reach: Option<Reach>,
+    runs: Option<Runs>,
+}
+
+impl CustomPattern {
+    /// A recogniser for `pattern`; the error says what is wrong with the pattern, for the operator.
+    pub fn new(
+        name: String,
+        category: String,
+        pattern: &str,
+        confidence: f32,
+        context: Vec<String>,
+    ) -> Result<CustomPattern, String> {
+        // Parsed first for the error people can read (where in the pattern, and what); building can still
+        // fail past the size limits.
+        let hir = regex_syntax::Parser::new()
+            .parse(pattern)
+            .map_err(|e| e.to_string())?;
+        Ok(CustomPattern {
+            name,
+            category,
+            confidence,
+            context,
+            pattern: Regex::new(pattern).map_err(|e| e.to_string())?,
+            reach: reach(&hir),
+            runs: Runs::of(&hir),
+        })
+    }
 }
 
 /// Decides whether a candidate is real; may narrow its range. Returns the range and a confidence.
@@ -239,14 +269,17 @@ struct Recognizer {
     candidates: Regex,
     check: Check,
     /// For a recogniser whose values count only next to a word that names them: a text with none of these
-    /// (ASCII, lowercase) is not searched at all.
+    /// (in any ASCII case) is not searched at all.
     cues: &'static [&'static str],
-    /// The same for a recogniser whose values carry a mark a cheap test finds in the lowercased text: a
-    /// text without it is not searched.
+    /// The same for a recogniser whose values carry a mark a cheap test finds: a text without it is not
+    /// searched.
     gate: Option<fn(&str) -> bool>,
     /// How the pattern's matches sit around their digits, when every one holds one: it is then searched
     /// only near the text's digits.
     reach: Option<Reach>,
+    /// Otherwise, the runs of bytes its matches are made of, when every match holds one of a few bytes:
+    /// it is then searched only in the runs that hold one.
+    runs: Option<Runs>,
 }
 
 /// Values never to report: exact values (any case), and email or URL domains with their subdomains.
@@ -288,7 +321,9 @@ pub struct Detector {
     leave_credentials: bool,
     /// Search digit-bearing patterns only near digits (see [`digit_windows`]); off only to test that it
     /// changes no answer.
-    near_digits_only: bool,
+    windows: bool,
+    /// Every recogniser's cues, searched in one pass: which recognisers a text has the words for.
+    cue_gate: KeywordGate,
 }
 
 impl Detector {
@@ -299,13 +334,22 @@ impl Detector {
             .filter(|e| entities.contains(e))
             .flat_map(|&entity| recognizers_for(entity))
             .collect();
+        // A team's own recognisers, added later, have no cues: they never ask the gate.
+        let needs: Vec<Needs> = recognizers
+            .iter()
+            .map(|r| Needs {
+                words: r.cues.iter().map(|c| c.as_bytes().to_vec()).collect(),
+                any_case: true,
+            })
+            .collect();
         Detector {
+            cue_gate: KeywordGate::new(&needs),
             recognizers,
             allowed: Allowed::default(),
             normalize: true,
             bare_hosts: false,
             leave_credentials: false,
-            near_digits_only: true,
+            windows: true,
         }
     }
 
@@ -313,7 +357,8 @@ impl Detector {
     pub fn with_patterns(mut self, patterns: Vec<CustomPattern>) -> Detector {
         self.recognizers
             .extend(patterns.into_iter().map(|p| Recognizer {
-                reach: reach(p.pattern.as_str()),
+                reach: p.reach,
+                runs: p.runs,
                 rule: format!("pii.{}", p.name),
                 message: format!("matches the configured pattern `{}`", p.name),
                 category: p.category,
@@ -355,10 +400,11 @@ impl Detector {
         self
     }
 
-    /// This detector, searching every pattern over the whole text (`false`) instead of the digit-bearing
-    /// ones only near digits (the default): the reference the windows are tested against.
-    pub fn with_digit_windows(mut self, windows: bool) -> Detector {
-        self.near_digits_only = windows;
+    /// This detector, searching every pattern over the whole text (`false`) instead of searching the
+    /// patterns that allow it only where their matches can be (the default: near digits, or in runs of
+    /// the bytes they are made of): the reference the windows are tested against.
+    pub fn with_windows(mut self, windows: bool) -> Detector {
+        self.windows = windows;
         self
     }
 
@@ -382,39 +428,37 @@ impl Detector {
     fn detect_as_written(&self, text: &str) -> Vec<Hit<'_>> {
         forget_tables();
         let mut hits = Vec::new();
-        // Lowered once, for the recognisers that only count next to a word.
-        let mut lower: Option<String> = None;
+        // Searched once, for the recognisers that only count next to a word.
+        let mut cued: Option<Vec<bool>> = None;
         // Windows pay off over a text with no digits (nothing to search) and over a longer one with few: a
         // short text, or one full of numbers, is searched whole as fast as its windows.
-        let digitless = self.near_digits_only && !text.bytes().any(|b| b.is_ascii_digit());
-        let runs = if self.near_digits_only && !digitless && text.len() >= 1024 {
-            digit_runs(text)
+        let digitless = self.windows && !text.bytes().any(|b| b.is_ascii_digit());
+        let runs = if self.windows && !digitless && text.len() >= 1024 {
+            digit_runs(text, text.len() / 32)
         } else {
-            Vec::new()
+            None
         };
-        let windowed = digitless || !runs.is_empty() && runs.len() * 32 <= text.len();
+        let windowed = digitless || runs.is_some();
+        let runs = runs.unwrap_or_default();
         let mut candidates = Vec::new();
-        for r in &self.recognizers {
-            if !r.cues.is_empty() {
-                let lower = lower.get_or_insert_with(|| text.to_ascii_lowercase());
-                if !r.cues.iter().any(|c| lower.contains(c)) {
-                    continue;
-                }
+        for (i, r) in self.recognizers.iter().enumerate() {
+            if !r.cues.is_empty() && !cued.get_or_insert_with(|| self.cue_gate.rules_for(text))[i] {
+                continue;
             }
-            if let Some(gate) = r.gate {
-                let lower = lower.get_or_insert_with(|| text.to_ascii_lowercase());
-                if !gate(lower) {
-                    continue;
-                }
+            if r.gate.is_some_and(|gate| !gate(text)) {
+                continue;
             }
             candidates.clear();
-            match r.reach.filter(|_| windowed) {
-                Some(reach) => {
-                    for window in digit_windows(text, &runs, reach) {
-                        let found = r.candidates.find_iter(&text[window.clone()]);
-                        candidates.extend(
-                            found.map(|m| window.start + m.start()..window.start + m.end()),
-                        );
+            let windows = match (r.reach.filter(|_| windowed), &r.runs) {
+                (Some(reach), _) => Some(digit_windows(text, &runs, reach)),
+                (None, Some(r)) if self.windows => Some(r.windows(text)),
+                _ => None,
+            };
+            match windows {
+                Some(windows) => {
+                    for window in windows {
+                        let found = r.candidates.find_iter(Input::new(text).range(window));
+                        candidates.extend(found.map(|m| m.range()));
                     }
                 }
                 None => candidates.extend(r.candidates.find_iter(text).map(|m| m.range())),
@@ -500,27 +544,33 @@ fn literal_host(text: &str, url: Range<usize>) -> Option<Range<usize>> {
 }
 
 fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
-    let make = |pattern: &str, validate: Validator| Recognizer {
-        rule: entity.rule().to_string(),
-        category: entity.name().to_string(),
-        message: entity.message().to_string(),
-        // `\d` as ASCII digits: the validators count ASCII digits, and a value in another script's digits
-        // (`٠٧٨-٠٥-١١٢٠`) matched the pattern but left them fewer digits than its shape promised — the SSN
-        // validator panicked. Values in other digits are for normalisation before matching.
-        // The patterns are constants of this crate; a bad one is a bug that the test suite catches at once.
-        candidates: Regex::new(&pattern.replace(r"\d", "[0-9]"))
-            .expect("built-in pattern compiles"),
-        reach: reach(&pattern.replace(r"\d", "[0-9]")),
-        check: Check::Builtin(validate),
-        cues: match entity {
-            Entity::UsItin => &["itin", "taxpayer", "tax id", "tax-id", "tax_id"],
-            Entity::UsPassport | Entity::UkPassport => &["passport", "travel document"],
-            Entity::UsDriverLicense => national::DRIVER_LICENSE_WORDS,
-            Entity::PlPesel => &["pesel"],
-            Entity::DateOfBirth => national::BIRTH_WORDS,
-            _ => &[],
-        },
-        gate: None,
+    let make = |pattern: &str, validate: Validator| {
+        let pattern = pattern.replace(r"\d", "[0-9]");
+        let hir = regex_syntax::Parser::new()
+            .parse(&pattern)
+            .expect("built-in pattern parses");
+        Recognizer {
+            rule: entity.rule().to_string(),
+            category: entity.name().to_string(),
+            message: entity.message().to_string(),
+            // `\d` as ASCII digits: the validators count ASCII digits, and a value in another script's digits
+            // (`٠٧٨-٠٥-١١٢٠`) matched the pattern but left them fewer digits than its shape promised — the SSN
+            // validator panicked. Values in other digits are for normalisation before matching.
+            // The patterns are constants of this crate; a bad one is a bug that the test suite catches at once.
+            candidates: Regex::new(&pattern).expect("built-in pattern compiles"),
+            reach: reach(&hir),
+            runs: Runs::of(&hir),
+            check: Check::Builtin(validate),
+            cues: match entity {
+                Entity::UsItin => &["itin", "taxpayer", "tax id", "tax-id", "tax_id"],
+                Entity::UsPassport | Entity::UkPassport => &["passport", "travel document"],
+                Entity::UsDriverLicense => national::DRIVER_LICENSE_WORDS,
+                Entity::PlPesel => &["pesel"],
+                Entity::DateOfBirth => national::BIRTH_WORDS,
+                _ => &[],
+            },
+            gate: None,
+        }
     };
     match entity {
         // From the `@` on: the validator reads the local part backwards. A pattern with the local part in it
@@ -673,8 +723,8 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
 
 /// How a pattern's matches sit around their digits: at most `lead` bytes before the first digit, `trail`
 /// after the last, and `gap` between two digits. Known only for a pattern every match of which holds an
-/// ASCII digit and which asserts nothing about the text around it (`\b`, `^`: a window's edge would change
-/// their answer).
+/// ASCII digit. (What it asserts about the text around it, `\b` or `^`, is read in the whole text: a
+/// window is searched as a span of it.)
 #[derive(Clone, Copy, Debug)]
 struct Reach {
     lead: usize,
@@ -825,13 +875,9 @@ fn shape(hir: &regex_syntax::hir::Hir) -> Shape {
     }
 }
 
-/// The [`Reach`] of `pattern`, if it has one.
-fn reach(pattern: &str) -> Option<Reach> {
-    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    if !hir.properties().look_set().is_empty() {
-        return None;
-    }
-    let s = shape(&hir);
+/// The [`Reach`] of a pattern, if it has one.
+fn reach(hir: &regex_syntax::hir::Hir) -> Option<Reach> {
+    let s = shape(hir);
     let near = |n: Option<usize>| n.filter(|&n| n < Shape::FAR);
     // A pattern that starts at a digit is searched as fast by its own prefilter, which jumps from digit to
     // digit; windows only add their cost.
@@ -845,8 +891,8 @@ fn reach(pattern: &str) -> Option<Reach> {
     }
 }
 
-/// The runs of ASCII digits in `text`, found once for every recogniser.
-fn digit_runs(text: &str) -> Vec<Range<usize>> {
+/// The runs of ASCII digits in `text`, found once for every recogniser; none past `most` of them.
+fn digit_runs(text: &str, most: usize) -> Option<Vec<Range<usize>>> {
     let mut runs: Vec<Range<usize>> = Vec::new();
     for (i, b) in text.bytes().enumerate() {
         if !b.is_ascii_digit() {
@@ -856,8 +902,11 @@ fn digit_runs(text: &str) -> Vec<Range<usize>> {
             Some(run) if run.end == i => run.end += 1,
             _ => runs.push(i..i + 1),
         }
+        if runs.len() > most {
+            return None;
+        }
     }
-    runs
+    Some(runs)
 }
 
 /// Where a pattern of this [`Reach`] can match: runs of digits at most `gap` bytes apart joined, `lead`
@@ -905,6 +954,217 @@ fn digit_windows(text: &str, runs: &[Range<usize>], reach: Reach) -> Vec<Range<u
         }
     }
     windows
+}
+
+// ---- byte runs --------------------------------------------------------------------------------------------
+
+/// A set of bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn add(&mut self, range: std::ops::RangeInclusive<u8>) {
+        for b in range {
+            self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+    }
+
+    fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    fn union(mut self, other: ByteSet) -> ByteSet {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
+        self
+    }
+
+    fn len(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+
+    /// How good a set is to look for: fewer bytes first, then fewer letters and digits (prose is mostly
+    /// those).
+    fn rarity(&self) -> (u32, usize) {
+        let alphanumeric = (0..=u8::MAX)
+            .filter(|&b| b.is_ascii_alphanumeric() && self.contains(b))
+            .count();
+        (self.len(), alphanumeric)
+    }
+}
+
+/// The bytes of every character a class matches: a class with any non-ASCII character stands for every
+/// byte a UTF-8 sequence can hold (the ASCII ones are enough to cut runs).
+fn class_bytes(class: &regex_syntax::hir::Class) -> ByteSet {
+    use regex_syntax::hir::Class;
+    let mut set = ByteSet::default();
+    match class {
+        Class::Unicode(c) => {
+            for r in c.ranges() {
+                if r.start().is_ascii() {
+                    set.add(r.start() as u8..=r.end().min('\x7f') as u8);
+                }
+                if !r.end().is_ascii() {
+                    set.add(0x80..=0xff);
+                }
+            }
+        }
+        Class::Bytes(c) => c.ranges().iter().for_each(|r| set.add(r.start()..=r.end())),
+    }
+    set
+}
+
+/// Every byte a match of the pattern can hold.
+fn alphabet(hir: &regex_syntax::hir::Hir) -> ByteSet {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => ByteSet::default(),
+        HirKind::Literal(literal) => literal.0.iter().fold(ByteSet::default(), |mut set, &b| {
+            set.add(b..=b);
+            set
+        }),
+        HirKind::Class(class) => class_bytes(class),
+        HirKind::Capture(capture) => alphabet(&capture.sub),
+        HirKind::Repetition(repetition) => alphabet(&repetition.sub),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => parts
+            .iter()
+            .map(alphabet)
+            .fold(ByteSet::default(), ByteSet::union),
+    }
+}
+
+/// The bytes a match can start with, and whether a match can be empty.
+fn starts(hir: &regex_syntax::hir::Hir) -> (ByteSet, bool) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => (ByteSet::default(), true),
+        HirKind::Literal(literal) => {
+            let mut set = ByteSet::default();
+            set.add(literal.0[0]..=literal.0[0]);
+            (set, false)
+        }
+        HirKind::Class(class) => (class_bytes(class), false),
+        HirKind::Capture(capture) => starts(&capture.sub),
+        HirKind::Repetition(repetition) => {
+            let (set, empty) = starts(&repetition.sub);
+            (set, empty || repetition.min == 0)
+        }
+        HirKind::Concat(parts) => {
+            let mut all = ByteSet::default();
+            for part in parts {
+                let (set, empty) = starts(part);
+                all = all.union(set);
+                if !empty {
+                    return (all, false);
+                }
+            }
+            (all, true)
+        }
+        HirKind::Alternation(branches) => branches.iter().map(starts).fold(
+            (ByteSet::default(), false),
+            |(all, any_empty), (set, empty)| (all.union(set), any_empty || empty),
+        ),
+    }
+}
+
+/// A set of bytes one of which every match holds, the rarest the pattern's structure shows.
+fn required(hir: &regex_syntax::hir::Hir) -> Option<ByteSet> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(literal) => literal
+            .0
+            .iter()
+            .map(|&b| {
+                let mut set = ByteSet::default();
+                set.add(b..=b);
+                set
+            })
+            .min_by_key(ByteSet::rarity),
+        HirKind::Class(class) => Some(class_bytes(class)),
+        HirKind::Capture(capture) => required(&capture.sub),
+        HirKind::Repetition(repetition) if repetition.min > 0 => required(&repetition.sub),
+        HirKind::Repetition(_) => None,
+        HirKind::Concat(parts) => parts
+            .iter()
+            .filter_map(required)
+            .min_by_key(ByteSet::rarity),
+        HirKind::Alternation(branches) => branches
+            .iter()
+            .map(required)
+            .try_fold(ByteSet::default(), |set, branch| Some(set.union(branch?))),
+    }
+}
+
+/// What a pattern's matches are made of, for one some of whose matches hold no digit: every match is a
+/// stretch of bytes from `alphabet`, at least `min_len` long, holding one of `marks` (one to three bytes,
+/// no letters or digits: those are everywhere). So it lies inside one run of `alphabet`'s bytes around a
+/// mark, and only those runs need searching. Only for a pattern that may start at any of many bytes: one
+/// that starts with a few (`@`, `https://`) is searched faster by the regex's own prefilter, and one whose
+/// every match holds a digit near digits or, starting at one, by that prefilter too.
+#[derive(Clone, Copy, Debug)]
+struct Runs {
+    alphabet: ByteSet,
+    marks: [u8; 3],
+    min_len: usize,
+}
+
+impl Runs {
+    fn of(hir: &regex_syntax::hir::Hir) -> Option<Runs> {
+        let required = required(hir)?;
+        let (bytes, alphanumeric) = required.rarity();
+        let (first, empty) = starts(hir);
+        if bytes > 3 || alphanumeric > 0 || first.len() <= 8 && !empty || shape(hir).free.is_none()
+        {
+            return None;
+        }
+        let mut marks = (0..=u8::MAX).filter(|&b| required.contains(b));
+        let first = marks.next()?;
+        let second = marks.next().unwrap_or(first);
+        let third = marks.next().unwrap_or(second);
+        Some(Runs {
+            alphabet: alphabet(hir),
+            marks: [first, second, third],
+            min_len: hir.properties().minimum_len().filter(|&n| n > 0)?,
+        })
+    }
+
+    /// The runs of `text` a match can lie in. Searching each finds what searching the whole text finds:
+    /// no match crosses a byte outside the alphabet, so none spans two runs. Where the runs would cost more
+    /// than half of one search of the whole text, that is the one window.
+    fn windows(&self, text: &str) -> Vec<Range<usize>> {
+        let bytes = text.as_bytes();
+        let budget = text.len() / 2;
+        let mut cost = 0;
+        let mut windows: Vec<Range<usize>> = Vec::new();
+        let [a, b, c] = self.marks;
+        let mut searched_to = 0;
+        for at in memchr::memchr3_iter(a, b, c, bytes) {
+            if at < searched_to {
+                continue;
+            }
+            let start = bytes[searched_to..at]
+                .iter()
+                .rposition(|&b| !self.alphabet.contains(b))
+                .map_or(searched_to, |i| searched_to + i + 1);
+            let end = bytes[at..]
+                .iter()
+                .position(|&b| !self.alphabet.contains(b))
+                .map_or(bytes.len(), |i| at + i);
+            searched_to = end;
+            if end - start < self.min_len {
+                continue;
+            }
+            // Each search has a start-up cost, about what scanning 16 bytes costs.
+            cost += end - start + 16;
+            if cost > budget {
+                return std::iter::once(0..text.len()).collect();
+            }
+            windows.push(text.floor_char_boundary(start)..text.ceil_char_boundary(end));
+        }
+        windows
+    }
 }
 
 // ---- boundaries -------------------------------------------------------------------------------------------
@@ -1019,19 +1279,28 @@ fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)
     Some((range, 0.95))
 }
 
-/// Whether a lowercased text has what an address written to dodge harvesters has: ` dot `, ` @ `, or `at`,
+/// Whether a text has what an address written to dodge harvesters has: ` dot `, ` @ `, or `at`,
 /// `@`, `.` or `dot` before a closing bracket (`[at]`, `(@)`, `[.]`, `(dot)`). Vectorised searches: this
 /// runs on every text, and a regex pass here cost 2 % of pii's time over the corpus.
-fn has_obfuscation_mark(lower: &str) -> bool {
-    let b = lower.as_bytes();
+fn has_obfuscation_mark(text: &str) -> bool {
+    let b = text.as_bytes();
+    let ends_with = |bytes: &[u8], mark: &[u8]| {
+        bytes.len() >= mark.len() && bytes[bytes.len() - mark.len()..].eq_ignore_ascii_case(mark)
+    };
     let bracketed = memchr::memchr3_iter(b']', b')', b'}', b).any(|i| {
         let before = &b[i.saturating_sub(4)..i];
         let before = before.strip_suffix(b" ").unwrap_or(before);
         [&b"at"[..], b"@", b".", b"dot"]
             .iter()
-            .any(|mark| before.ends_with(mark))
+            .any(|mark| ends_with(before, mark))
     });
-    bracketed || lower.contains(" dot ") || lower.contains(" @ ")
+    let spelled_dot = memchr::memchr2_iter(b'd', b'D', b).any(|i| {
+        i > 0
+            && b[i - 1] == b' '
+            && b.get(i..i + 4)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"dot "))
+    });
+    bracketed || spelled_dot || memchr::memmem::find(b, b" @ ").is_some()
 }
 
 /// An address written with its `@` or its dots spelled out or bracketed. The local part is read backwards
@@ -2068,8 +2337,20 @@ fn validate_bank_number(text: &str, range: Range<usize>) -> Option<(Range<usize>
 mod tests {
     use super::*;
 
+    fn hir(pattern: &str) -> regex_syntax::hir::Hir {
+        regex_syntax::Parser::new().parse(pattern).unwrap()
+    }
+
     fn reach_of(pattern: &str) -> Option<(usize, usize, usize)> {
-        reach(pattern).map(|r| (r.lead, r.trail, r.gap))
+        reach(&hir(pattern)).map(|r| (r.lead, r.trail, r.gap))
+    }
+
+    fn marks_of(pattern: &str) -> Option<String> {
+        Runs::of(&hir(pattern)).map(|r| {
+            let mut marks: Vec<char> = r.marks.iter().map(|&b| char::from(b)).collect();
+            marks.dedup();
+            marks.into_iter().collect()
+        })
     }
 
     #[test]
@@ -2084,12 +2365,55 @@ mod tests {
         );
         // Starts at a digit: its prefilter is as fast.
         assert_eq!(reach_of("[0-9]+x"), None);
-        // Not every match holds a digit, or the pattern looks around, or reaches too far to bound.
+        // What it asserts about the text around it is read in the whole text: no difference.
+        assert_eq!(reach_of(r"a\b[0-9]"), Some((1, 0, 0)));
+        // Not every match holds a digit, or the pattern reaches too far to bound.
         assert_eq!(reach_of("a[0-9]|b"), None);
         assert_eq!(reach_of("a(?:[0-9]x)*"), None);
-        assert_eq!(reach_of(r"a\b[0-9]"), None);
         assert_eq!(reach_of("x[0-9][a-z]+"), None);
         assert_eq!(reach_of("x[0-9][a-z]{100}"), None);
         assert_eq!(reach_of("x(?:[0-9]y){70}"), None);
+    }
+
+    #[test]
+    fn runs_are_read_from_the_pattern_and_only_where_they_pay() {
+        // A domain: any letter may start it, and it holds a dot.
+        assert_eq!(
+            marks_of(r"[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.[a-z]{2,6}").as_deref(),
+            Some(".")
+        );
+        assert_eq!(
+            marks_of("(?i)[0-9a-f:]*:[0-9a-f:]*:[0-9a-f:.]*").as_deref(),
+            Some(":")
+        );
+        assert_eq!(
+            marks_of(
+                "(?i)[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}|[0-9a-f]{4}\\.[0-9a-f]{4}\\.[0-9a-f]{4}"
+            )
+            .as_deref(),
+            Some("-.:")
+        );
+        // Starts with a few bytes: the regex's own prefilter finds those.
+        assert_eq!(marks_of("@[a-z]+\\.[a-z]+"), None);
+        assert_eq!(marks_of("(?i)https?://[^ ]+"), None);
+        // Every match holds a digit: searched near digits instead.
+        assert_eq!(marks_of("[a-z]+-[0-9]"), None);
+        // Nothing but letters, or marks too many or too common to look for.
+        assert_eq!(marks_of("[a-z]{6}"), None);
+        assert_eq!(marks_of("[a-z]+[-.:;,]"), None);
+        assert_eq!(marks_of("[a-z]+x[a-z]+"), None);
+        // A match may be empty.
+        assert_eq!(marks_of("[a-z]*:?"), None);
+    }
+
+    #[test]
+    fn runs_hold_every_match_and_skip_short_ones() {
+        let runs = Runs::of(&hir(r"[a-z]+\.[a-z]{2,}")).unwrap();
+        let text = "Done. See the docs at example.com or x.y, then café.org and more.".to_string();
+        // Long enough that the runs cost less than half of a search of all of it.
+        let text = text + &" ".repeat(200);
+        let windows: Vec<&str> = runs.windows(&text).into_iter().map(|w| &text[w]).collect();
+        // A run ends at any byte no match holds (the capital D, the é, a space); "x.y" is a byte short.
+        assert_eq!(windows, ["one.", "example.com", ".org", "more."]);
     }
 }

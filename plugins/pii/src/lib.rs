@@ -101,15 +101,14 @@ impl PatternConfig {
                 self.confidence
             ));
         }
-        let pattern = regex::Regex::new(&self.pattern)
-            .map_err(|e| format!("pattern {name:?} is not a valid regex: {e}"))?;
-        Ok(CustomPattern {
-            name: self.name,
-            category: self.category,
-            pattern,
-            confidence: self.confidence,
-            context: self.context,
-        })
+        CustomPattern::new(
+            self.name.clone(),
+            self.category,
+            &self.pattern,
+            self.confidence,
+            self.context,
+        )
+        .map_err(|e| format!("pattern {name:?} is not a valid regex: {e}"))
     }
 }
 
