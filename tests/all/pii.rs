@@ -488,6 +488,17 @@ fn phone_numbers_in_national_formats() {
     found("tel. 06 1234 5678", "PHONE_NUMBER", "06 1234 5678");
     none("Patel 912 345 678");
     none("phone bill dated 2024-05-17");
+    // Chinese, Japanese and Korean cues stand inside words: no space before them.
+    found("我的电话是 138 0013 8000", "PHONE_NUMBER", "138 0013 8000");
+    found("联系手机：13800138000。", "PHONE_NUMBER", "13800138000");
+    found(
+        "電話番号は 03 1234 5678 です",
+        "PHONE_NUMBER",
+        "03 1234 5678",
+    );
+    found("전화번호 02 3456 7890", "PHONE_NUMBER", "02 3456 7890");
+    none("订单号 138 0013 8000");
+    none("订单号 13800138000");
 }
 
 #[test]

@@ -713,8 +713,12 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             make(r"0\d{1,3}-\d{3,4}-\d{4}", validate_dashed_national),
             make(r"0\d{1,3}-\d{6,8}", validate_dashed_national),
             make(r"04\d{2} \d{3} \d{3}", validate_national),
-            // Any other grouping (912 345 678 in Spain, 06 1234 5678 in Italy) next to a word that says phone.
-            make(r"\d{2,4}(?:[ .-]\d{2,4}){2,3}", validate_cued_phone),
+            // Any other grouping (912 345 678 in Spain, 06 1234 5678 in Italy), or a Chinese mobile's eleven
+            // digits run together, next to a word that says phone.
+            make(
+                r"\d{2,4}(?:[ .-]\d{2,4}){2,3}|1[3-9]\d{9}",
+                validate_cued_phone,
+            ),
         ],
     }
 }
@@ -2033,6 +2037,17 @@ const PHONE_CUES: &[&str] = &[
     "handy",
     "portable",
     "cellulare",
+    // Chinese, Japanese and Korean: written without spaces around words, so these count wherever they
+    // stand (see `word_cue`).
+    "电话",
+    "電話",
+    "手机",
+    "手機",
+    "携帯",
+    "전화",
+    "휴대폰",
+    "핸드폰",
+    "연락처",
 ];
 
 fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
@@ -2051,17 +2066,19 @@ fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>,
     Some((range, 0.55))
 }
 
-/// Like [`has_cue`], but a cue counts only at the start of a word.
+/// Like [`has_cue`], but a cue counts only at the start of a word — in scripts that mark words with
+/// spaces: a Chinese, Japanese or Korean cue counts anywhere (`我的电话是`).
 fn word_cue(text: &str, at: usize, width: usize, cues: &[&str]) -> bool {
     let window = window_before(text, at, width).to_lowercase();
-    let starts_word = |i: usize| {
-        window[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric())
+    let starts_word = |i: usize, cue: &str| {
+        cue.chars().next().is_some_and(written_without_spaces)
+            || window[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric())
     };
     cues.iter()
-        .any(|cue| window.match_indices(cue).any(|(i, _)| starts_word(i)))
+        .any(|cue| window.match_indices(cue).any(|(i, _)| starts_word(i, cue)))
         || column_header(text, at).is_some_and(|header| {
             let header = cue_words(header);
             cues.iter().any(|cue| {
@@ -2070,6 +2087,12 @@ fn word_cue(text: &str, at: usize, width: usize, cues: &[&str]) -> bool {
                     .any(|(i, _)| header[..i].chars().next_back().is_none_or(|c| c == ' '))
             })
         })
+}
+
+/// A Han, kana or Hangul character: scripts whose words are not set apart by spaces (Korean's are, but
+/// its particles join the word before).
+fn written_without_spaces(c: char) -> bool {
+    matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{9fff}' | '\u{ac00}'..='\u{d7af}')
 }
 
 fn validate_base58_address(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
