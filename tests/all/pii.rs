@@ -551,6 +551,9 @@ fn searching_near_digits_only_changes_no_answer() {
         "host fe80::1ff:fe23:4567:890a",
         "gw dead:beef::cafe",
         "MAC aa:bb:cc:dd:ee:ff",
+        // A few digits alone (too few for most patterns), and beside the values above at every gap.
+        "floor 3",
+        "ext. 42-7",
     ];
     let prose = |n: usize| {
         "Grüße, données — "

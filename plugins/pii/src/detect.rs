@@ -734,6 +734,8 @@ struct Reach {
     lead: usize,
     trail: usize,
     gap: usize,
+    /// The fewest digits a match holds: a stretch of the text's digits with fewer holds no match.
+    digits: usize,
 }
 
 /// What the strings a piece of a pattern matches look like around digits: the longest with no digit
@@ -888,8 +890,37 @@ fn reach(hir: &regex_syntax::hir::Hir) -> Option<Reach> {
             lead: near(s.lead)?,
             trail: near(s.trail)?,
             gap: near(s.gap)?,
+            digits: fewest_digits(hir),
         }),
         _ => None,
+    }
+}
+
+/// The fewest ASCII digits a match of the pattern holds (a class counts only when it holds digits alone).
+fn fewest_digits(hir: &regex_syntax::hir::Hir) -> usize {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 0,
+        HirKind::Literal(literal) => literal.0.iter().filter(|b| b.is_ascii_digit()).count(),
+        HirKind::Class(Class::Unicode(c)) => usize::from(
+            c.ranges()
+                .iter()
+                .all(|r| r.start() >= '0' && r.end() <= '9'),
+        ),
+        HirKind::Class(Class::Bytes(c)) => usize::from(
+            c.ranges()
+                .iter()
+                .all(|r| r.start() >= b'0' && r.end() <= b'9'),
+        ),
+        HirKind::Capture(capture) => fewest_digits(&capture.sub),
+        HirKind::Concat(parts) => parts
+            .iter()
+            .map(fewest_digits)
+            .fold(0, usize::saturating_add),
+        HirKind::Alternation(branches) => branches.iter().map(fewest_digits).min().unwrap_or(0),
+        HirKind::Repetition(repetition) => {
+            fewest_digits(&repetition.sub).saturating_mul(repetition.min as usize)
+        }
     }
 }
 
@@ -911,8 +942,9 @@ fn digit_runs(text: &str, most: usize) -> Option<Vec<Range<usize>>> {
     Some(runs)
 }
 
-/// Where a pattern of this [`Reach`] can match: runs of digits at most `gap` bytes apart joined, `lead`
-/// bytes before and `trail` after added, overlapping stretches joined. Searching each window finds exactly
+/// Where a pattern of this [`Reach`] can match: runs of digits at most `gap` bytes apart joined, those
+/// with fewer digits than a match holds dropped, `lead` bytes before and `trail` after added, overlapping
+/// stretches joined. Searching each window finds exactly
 /// what searching the whole text finds: every match lies inside one window, and no match found in a window
 /// runs past its end. A text with no digits has no windows; one they would mostly cover is searched whole.
 fn digit_windows(text: &str, runs: &[Range<usize>], reach: Reach) -> Vec<Range<usize>> {
@@ -922,7 +954,10 @@ fn digit_windows(text: &str, runs: &[Range<usize>], reach: Reach) -> Vec<Range<u
     let whole = || std::iter::once(0..text.len()).collect::<Vec<_>>();
     let mut cost = 0;
     let mut windows: Vec<Range<usize>> = Vec::new();
-    let mut add = |group: Range<usize>, windows: &mut Vec<Range<usize>>| {
+    let mut add = |(group, digits): (Range<usize>, usize), windows: &mut Vec<Range<usize>>| {
+        if digits < reach.digits {
+            return true;
+        }
         let start = text.floor_char_boundary(group.start.saturating_sub(reach.lead));
         let end = text.ceil_char_boundary(group.end.saturating_add(reach.trail).min(text.len()));
         match windows.last_mut() {
@@ -937,17 +972,20 @@ fn digit_windows(text: &str, runs: &[Range<usize>], reach: Reach) -> Vec<Range<u
         }
         cost <= budget
     };
-    let mut group: Option<Range<usize>> = None;
+    // A stretch of runs joined, and how many digits it holds.
+    let mut group: Option<(Range<usize>, usize)> = None;
     for run in runs {
         group = match group {
-            Some(g) if run.start - g.end <= reach.gap => Some(g.start..run.end),
+            Some((g, digits)) if run.start - g.end <= reach.gap => {
+                Some((g.start..run.end, digits + run.len()))
+            }
             Some(g) => {
                 if !add(g, &mut windows) {
                     return whole();
                 }
-                Some(run.clone())
+                Some((run.clone(), run.len()))
             }
-            None => Some(run.clone()),
+            None => Some((run.clone(), run.len())),
         };
     }
     if let Some(g) = group {
@@ -2364,6 +2402,17 @@ mod tests {
 
     fn reach_of(pattern: &str) -> Option<(usize, usize, usize)> {
         reach(&hir(pattern)).map(|r| (r.lead, r.trail, r.gap))
+    }
+
+    #[test]
+    fn the_fewest_digits_a_match_holds() {
+        let digits = |p: &str| fewest_digits(&hir(p));
+        assert_eq!(digits(r"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{9}"), 9);
+        assert_eq!(digits("[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,32}"), 2);
+        assert_eq!(digits("(?:[0-9]{3} ){2,}x"), 6);
+        assert_eq!(digits("12|[0-9]*"), 0);
+        // A class with other characters in it may match none.
+        assert_eq!(digits("[0-9a-f]{8}"), 0);
     }
 
     fn marks_of(pattern: &str) -> Option<String> {
