@@ -319,8 +319,9 @@ pub struct Detector {
     bare_hosts: bool,
     /// Leave the credential in a URL to a secrets plugin later in the chain (see [`credential_free`]).
     leave_credentials: bool,
-    /// Search digit-bearing patterns only near digits (see [`digit_windows`]); off only to test that it
-    /// changes no answer.
+    /// Search the patterns that allow it only where their matches can be: near digits (see
+    /// [`digit_windows`]) or in runs of their bytes (see [`Runs`]). Off only to test that it changes no
+    /// answer.
     windows: bool,
     /// Every recogniser's cues, searched in one pass: which recognisers a text has the words for.
     cue_gate: KeywordGate,
@@ -433,13 +434,13 @@ impl Detector {
         // Windows pay off over a text with no digits (nothing to search) and over a longer one with few: a
         // short text, or one full of numbers, is searched whole as fast as its windows.
         let digitless = self.windows && !text.bytes().any(|b| b.is_ascii_digit());
-        let runs = if self.windows && !digitless && text.len() >= 1024 {
+        let digits = if self.windows && !digitless && text.len() >= 1024 {
             digit_runs(text, text.len() / 32)
         } else {
             None
         };
-        let windowed = digitless || runs.is_some();
-        let runs = runs.unwrap_or_default();
+        let windowed = digitless || digits.is_some();
+        let digits = digits.unwrap_or_default();
         let mut candidates = Vec::new();
         for (i, r) in self.recognizers.iter().enumerate() {
             if !r.cues.is_empty() && !cued.get_or_insert_with(|| self.cue_gate.rules_for(text))[i] {
@@ -450,8 +451,8 @@ impl Detector {
             }
             candidates.clear();
             let windows = match (r.reach.filter(|_| windowed), &r.runs) {
-                (Some(reach), _) => Some(digit_windows(text, &runs, reach)),
-                (None, Some(r)) if self.windows => Some(r.windows(text)),
+                (Some(reach), _) => Some(digit_windows(text, &digits, reach)),
+                (None, Some(runs)) if self.windows => Some(runs.windows(text)),
                 _ => None,
             };
             match windows {
@@ -545,6 +546,10 @@ fn literal_host(text: &str, url: Range<usize>) -> Option<Range<usize>> {
 
 fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
     let make = |pattern: &str, validate: Validator| {
+        // `\d` as ASCII digits: the validators count ASCII digits, and a value in another script's digits
+        // (`٠٧٨-٠٥-١١٢٠`) matched the pattern but left them fewer digits than its shape promised — the SSN
+        // validator panicked. Values in other digits are for normalisation before matching.
+        // The patterns are constants of this crate; a bad one is a bug that the test suite catches at once.
         let pattern = pattern.replace(r"\d", "[0-9]");
         let hir = regex_syntax::Parser::new()
             .parse(&pattern)
@@ -553,10 +558,6 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             rule: entity.rule().to_string(),
             category: entity.name().to_string(),
             message: entity.message().to_string(),
-            // `\d` as ASCII digits: the validators count ASCII digits, and a value in another script's digits
-            // (`٠٧٨-٠٥-١١٢٠`) matched the pattern but left them fewer digits than its shape promised — the SSN
-            // validator panicked. Values in other digits are for normalisation before matching.
-            // The patterns are constants of this crate; a bad one is a bug that the test suite catches at once.
             candidates: Regex::new(&pattern).expect("built-in pattern compiles"),
             reach: reach(&hir),
             runs: Runs::of(&hir),
