@@ -795,14 +795,34 @@ impl Shape {
     }
 }
 
+/// Whether a class holds ASCII digits, and whether it holds anything else.
+fn digits_and_others(class: &regex_syntax::hir::Class) -> (bool, bool) {
+    use regex_syntax::hir::Class;
+    let bounds: Vec<(u32, u32)> = match class {
+        Class::Unicode(c) => c
+            .ranges()
+            .iter()
+            .map(|r| (r.start().into(), r.end().into()))
+            .collect(),
+        Class::Bytes(c) => c
+            .ranges()
+            .iter()
+            .map(|r| (r.start().into(), r.end().into()))
+            .collect(),
+    };
+    let (zero, nine) = (u32::from(b'0'), u32::from(b'9'));
+    (
+        bounds
+            .iter()
+            .any(|&(start, end)| start <= nine && end >= zero),
+        bounds
+            .iter()
+            .any(|&(start, end)| start < zero || end > nine),
+    )
+}
+
 fn shape(hir: &regex_syntax::hir::Hir) -> Shape {
     use regex_syntax::hir::{Class, HirKind};
-    // A class of digits, of other characters (at most `len` bytes each), or of both.
-    let class = |digits: bool, others: bool, len: usize| match (digits, others) {
-        (true, true) => Shape::DIGIT.or(Shape::no_digit(len)),
-        (true, false) => Shape::DIGIT,
-        _ => Shape::no_digit(len),
-    };
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Shape::EMPTY,
         HirKind::Literal(literal) => literal.0.iter().fold(Shape::EMPTY, |s, b| {
@@ -812,25 +832,17 @@ fn shape(hir: &regex_syntax::hir::Hir) -> Shape {
                 Shape::no_digit(1)
             })
         }),
-        HirKind::Class(Class::Unicode(c)) => {
-            let digits = c
-                .ranges()
-                .iter()
-                .any(|r| r.start() <= '9' && r.end() >= '0');
-            let others = c.ranges().iter().any(|r| r.start() < '0' || r.end() > '9');
-            let len = c.ranges().last().map_or(1, |r| r.end().len_utf8());
-            class(digits, others, len)
-        }
-        HirKind::Class(Class::Bytes(c)) => {
-            let digits = c
-                .ranges()
-                .iter()
-                .any(|r| r.start() <= b'9' && r.end() >= b'0');
-            let others = c
-                .ranges()
-                .iter()
-                .any(|r| r.start() < b'0' || r.end() > b'9');
-            class(digits, others, 1)
+        HirKind::Class(class) => {
+            // Other characters are at most `len` bytes each.
+            let len = match class {
+                Class::Unicode(c) => c.ranges().last().map_or(1, |r| r.end().len_utf8()),
+                Class::Bytes(_) => 1,
+            };
+            match digits_and_others(class) {
+                (true, true) => Shape::DIGIT.or(Shape::no_digit(len)),
+                (true, false) => Shape::DIGIT,
+                _ => Shape::no_digit(len),
+            }
         }
         HirKind::Capture(capture) => shape(&capture.sub),
         HirKind::Concat(parts) => parts.iter().fold(Shape::EMPTY, |s, p| s.then(shape(p))),
@@ -899,20 +911,11 @@ fn reach(hir: &regex_syntax::hir::Hir) -> Option<Reach> {
 
 /// The fewest ASCII digits a match of the pattern holds (a class counts only when it holds digits alone).
 fn fewest_digits(hir: &regex_syntax::hir::Hir) -> usize {
-    use regex_syntax::hir::{Class, HirKind};
+    use regex_syntax::hir::HirKind;
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => 0,
         HirKind::Literal(literal) => literal.0.iter().filter(|b| b.is_ascii_digit()).count(),
-        HirKind::Class(Class::Unicode(c)) => usize::from(
-            c.ranges()
-                .iter()
-                .all(|r| r.start() >= '0' && r.end() <= '9'),
-        ),
-        HirKind::Class(Class::Bytes(c)) => usize::from(
-            c.ranges()
-                .iter()
-                .all(|r| r.start() >= b'0' && r.end() <= b'9'),
-        ),
+        HirKind::Class(class) => usize::from(digits_and_others(class) == (true, false)),
         HirKind::Capture(capture) => fewest_digits(&capture.sub),
         HirKind::Concat(parts) => parts
             .iter()
@@ -1004,6 +1007,12 @@ fn digit_windows(text: &str, runs: &[Range<usize>], reach: Reach) -> Vec<Range<u
 struct ByteSet([u64; 4]);
 
 impl ByteSet {
+    fn of(b: u8) -> ByteSet {
+        let mut set = ByteSet::default();
+        set.add(b..=b);
+        set
+    }
+
     fn add(&mut self, range: std::ops::RangeInclusive<u8>) {
         for b in range {
             self.0[usize::from(b >> 6)] |= 1 << (b & 63);
@@ -1061,10 +1070,11 @@ fn alphabet(hir: &regex_syntax::hir::Hir) -> ByteSet {
     use regex_syntax::hir::HirKind;
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => ByteSet::default(),
-        HirKind::Literal(literal) => literal.0.iter().fold(ByteSet::default(), |mut set, &b| {
-            set.add(b..=b);
-            set
-        }),
+        HirKind::Literal(literal) => literal
+            .0
+            .iter()
+            .map(|&b| ByteSet::of(b))
+            .fold(ByteSet::default(), ByteSet::union),
         HirKind::Class(class) => class_bytes(class),
         HirKind::Capture(capture) => alphabet(&capture.sub),
         HirKind::Repetition(repetition) => alphabet(&repetition.sub),
@@ -1080,11 +1090,7 @@ fn starts(hir: &regex_syntax::hir::Hir) -> (ByteSet, bool) {
     use regex_syntax::hir::HirKind;
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => (ByteSet::default(), true),
-        HirKind::Literal(literal) => {
-            let mut set = ByteSet::default();
-            set.add(literal.0[0]..=literal.0[0]);
-            (set, false)
-        }
+        HirKind::Literal(literal) => (ByteSet::of(literal.0[0]), false),
         HirKind::Class(class) => (class_bytes(class), false),
         HirKind::Capture(capture) => starts(&capture.sub),
         HirKind::Repetition(repetition) => {
@@ -1117,11 +1123,7 @@ fn required(hir: &regex_syntax::hir::Hir) -> Option<ByteSet> {
         HirKind::Literal(literal) => literal
             .0
             .iter()
-            .map(|&b| {
-                let mut set = ByteSet::default();
-                set.add(b..=b);
-                set
-            })
+            .map(|&b| ByteSet::of(b))
             .min_by_key(ByteSet::rarity),
         HirKind::Class(class) => Some(class_bytes(class)),
         HirKind::Capture(capture) => required(&capture.sub),
