@@ -374,6 +374,24 @@ fn a_label_names_the_value_after_it_not_the_next_one() {
         categories("SSN 219099999\nEmployee no.: 820034384"),
         [("US_SSN".to_string(), "219099999".to_string())]
     );
+    // A card's number after a bank's words is still a card when the bank's reading can't take it:
+    // grouped as cards are, or too long for an account. Run together and account-sized, it is the account.
+    for text in [
+        "acct a a a 4111 1111 1111 1111 a a",
+        "checking: 4111-1111-1111-1111",
+        "savings 4111111111111111110",
+    ] {
+        let got = categories(text);
+        assert!(
+            got.iter().any(|(c, _)| c == "CREDIT_CARD"),
+            "{text:?}: {got:?}"
+        );
+    }
+    found(
+        "acct 4111111111111111",
+        "US_BANK_NUMBER",
+        "4111111111111111",
+    );
     let record = "acct_no=98376239439&pan=5105105105105100&phone=x";
     found(record, "US_BANK_NUMBER", "98376239439");
     found(record, "CREDIT_CARD", "5105105105105100");

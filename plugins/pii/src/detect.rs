@@ -1471,9 +1471,14 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if !known_issuer(&d) || !luhn_valid(&d) {
         return None;
     }
-    // After "account number" (and no word of cards), a bank's account number that happens to pass Luhn.
-    let account =
-        has_cue(text, range.start, 24, BANK_CUES) && !has_cue(text, range.start, 24, &["card"]);
+    // After "account number" (and no word of cards), a bank's account number that happens to pass Luhn —
+    // but only where the bank reading takes it: grouped like a card (`acct 4111 1111 1111 1111`), no bank
+    // pattern matches, and yielding would leave the number unreported.
+    let account = has_cue(text, range.start, 24, BANK_CUES)
+        && !has_cue(text, range.start, 24, &["card"])
+        && separators.is_empty()
+        && d.len() <= 17
+        && validate_bank_number(text, range.clone()).is_some();
     (!account).then_some((range, 0.95))
 }
 
