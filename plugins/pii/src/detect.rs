@@ -2412,6 +2412,51 @@ mod tests {
         reach(&hir(pattern)).map(|r| (r.lead, r.trail, r.gap))
     }
 
+    /// A word that makes one entity out of digits never hides another: a value found in plain words is
+    /// found, as something, after every cue word too (`acct 4111 1111 1111 1111` once released the card).
+    #[test]
+    fn no_cue_word_hides_a_value_found_without_it() {
+        let detector = Detector::new(Entity::ALL);
+        let values = [
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111",
+            "4111111111111111",
+            "4111111111111111110",
+            "ana.silva@example.com",
+            "219-09-9999",
+            "GB82 WEST 1234 5698 7654 32",
+            "192.168.10.44",
+            "2001:db8::8a2e:370:7334",
+            "https://example.com/x",
+            "+44 20 7946 0958",
+            "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+        ];
+        let cue_lists = [
+            BANK_CUES,
+            NOT_BANK_ACCOUNTS,
+            BANKING_WORDS,
+            PHONE_CUES,
+            NHS_CUES,
+            CRYPTO_CUES,
+            VERSION_CUES,
+            CREDENTIAL_PARAM_WORDS,
+        ];
+        let covered = |text: &str, value: &str| {
+            let at = text.find(value).expect("the value is in the text");
+            detector
+                .detect(text)
+                .iter()
+                .any(|hit| hit.range.start <= at && at + value.len() <= hit.range.end)
+        };
+        for value in values {
+            assert!(covered(&format!("a a a {value} a a"), value), "{value}");
+            for cue in cue_lists.iter().flat_map(|list| list.iter()) {
+                let text = format!("{cue} a a a {value} a a");
+                assert!(covered(&text, value), "{text:?}");
+            }
+        }
+    }
+
     #[test]
     fn the_fewest_digits_a_match_holds() {
         let digits = |p: &str| fewest_digits(&hir(p));
