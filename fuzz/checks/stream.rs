@@ -18,6 +18,7 @@ fn run(kind: StreamType, hold_back: usize, chunks: &[&[u8]]) -> Result<Vec<u8>, 
         pass_unread: Vec::new(),
         sequence: None,
         not_after: None,
+        gates: Default::default(),
     });
     let key = HashKey::new(*b"fuzz");
     let mut check = StreamCheck::new(

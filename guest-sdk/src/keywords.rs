@@ -19,6 +19,8 @@ pub struct Needs {
 pub struct KeywordGate {
     /// Every keyword, in any ASCII case; `None` when no rule has any.
     automaton: Option<AhoCorasick>,
+    /// The automaton's keywords, in its order.
+    words: Vec<Vec<u8>>,
     /// For each keyword of the automaton: its bytes if it must match exactly (`SK` is Twilio's prefix,
     /// `sk` in "risks" is not), and the rules it belongs to.
     keywords: Vec<(Option<Vec<u8>>, Vec<usize>)>,
@@ -60,9 +62,35 @@ impl KeywordGate {
         });
         KeywordGate {
             automaton,
+            words: words.into_iter().map(<[u8]>::to_vec).collect(),
             keywords,
             always,
         }
+    }
+
+    /// The same keywords as a plugin's gate (`Plugin::gate`): the host searches them for it, natively,
+    /// before calling it. `None` when some rule runs on every text (or a keyword is not UTF-8): then no
+    /// list of words can gate the plugin.
+    pub fn gate(&self) -> Option<crate::Gate> {
+        if self.always.iter().any(|&always| always) {
+            return None;
+        }
+        let (mut words, mut exact_words) = (Vec::new(), Vec::new());
+        for (word, (exact, _)) in self.words.iter().zip(&self.keywords) {
+            let word = String::from_utf8(word.clone()).ok()?;
+            match exact {
+                Some(_) => exact_words.push(word),
+                None => words.push(word),
+            }
+        }
+        Some(crate::Gate {
+            words,
+            exact_words,
+            bytes: String::new(),
+            // `ſ` and the Kelvin sign, which `(?i)` patterns read as `s` and `k`: see `rules_for`.
+            non_ascii: true,
+            labels: Vec::new(),
+        })
     }
 
     /// For each rule, whether it can match `text`.

@@ -1,6 +1,8 @@
 //! `palisade-sdk`: what a Rust author needs to write a Palisade guardrail plugin.
 //!
-//! A plugin is a Wasm component exporting the `palisade:guardrail/guardrail` world (see `wit/guardrail.wit`).
+//! A plugin is a Wasm component exporting the `palisade:guardrail/gated-guardrail` world (see
+//! `wit/guardrail.wit`): the `guardrail` world's `configure` and `inspect`, and a `gate`
+//! ([`Plugin::gate`]) that is `none` unless the plugin declares one.
 //! This crate generates the bindings, so a plugin implements [`Plugin`] and calls [`export_plugin!`]:
 //!
 //! ```ignore
@@ -43,7 +45,7 @@ pub mod normalize;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "guardrail",
+        world: "gated-guardrail",
         pub_export_macro: true,
         export_macro_name: "__export_guardrail",
         default_bindings_module: "::palisade_sdk::bindings",
@@ -52,7 +54,7 @@ pub mod bindings {
 }
 
 pub use bindings::palisade::guardrail::host::Level;
-pub use bindings::palisade::guardrail::types::{Decision, Direction, Finding, Span};
+pub use bindings::palisade::guardrail::types::{Decision, Direction, Finding, Gate, Span};
 pub use bindings::{Context, Verdict};
 
 /// A guardrail plugin: configured once per instance, then asked about each text the chain routes to it.
@@ -66,6 +68,18 @@ pub trait Plugin: Sized + 'static {
 
     /// Inspects one text. Spans in findings are UTF-8 byte ranges into `text`, on character boundaries.
     fn inspect(&self, ctx: &Context, text: &str) -> Verdict;
+
+    /// What a text must hold for [`Plugin::inspect`] to find anything in it, asked once after
+    /// `configure`. The host then searches each text for every plugin's gate at once, natively, and
+    /// calls this plugin only for the texts that open its gate; for the others its answer is taken to be
+    /// `allow` with no findings and no labels. `None`, the default: every text.
+    ///
+    /// Declare a gate only when it holds for every text: a word missing from it is a value never seen.
+    /// A plugin that normalises before matching (see `normalize`) must open on what normalising folds
+    /// (`non_ascii`, and the bytes of `normalize::FOLD_BYTES`).
+    fn gate(&self) -> Option<Gate> {
+        None
+    }
 }
 
 /// The exchange a text belongs to, borrowed from a [`Context`] (or built by hand in a native test or
@@ -233,7 +247,7 @@ pub fn log(level: Level, message: &str) {
     bindings::palisade::guardrail::host::log(level, message)
 }
 
-/// Exports a [`Plugin`] implementation as the component's `configure` and `inspect`.
+/// Exports a [`Plugin`] implementation as the component's `configure`, `inspect` and `gate`.
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
@@ -249,6 +263,10 @@ macro_rules! export_plugin {
 
             fn inspect(ctx: $crate::Context, text: ::std::string::String) -> $crate::Verdict {
                 $crate::__private::inspect::<$plugin>(&ctx, &text)
+            }
+
+            fn gate() -> ::std::option::Option<$crate::Gate> {
+                $crate::__private::gate::<$plugin>()
             }
         }
 
@@ -272,6 +290,14 @@ pub mod __private {
         let plugin = P::configure(config)?;
         PLUGIN.with_borrow_mut(|slot| *slot = Some(Box::new(plugin)));
         Ok(())
+    }
+
+    pub fn gate<P: crate::Plugin>() -> Option<crate::Gate> {
+        PLUGIN.with_borrow(|slot| {
+            slot.as_ref()
+                .and_then(|p| p.downcast_ref::<P>())
+                .and_then(P::gate)
+        })
     }
 
     pub fn inspect<P: crate::Plugin>(ctx: &crate::Context, text: &str) -> crate::Verdict {

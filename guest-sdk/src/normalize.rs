@@ -271,6 +271,10 @@ impl<'t> Normalized<'t> {
 }
 
 /// Bytes that may start something to fold: everything else is plain ASCII, copied as it is.
+/// The ASCII characters that may start a fold (escapes); every other fold starts outside ASCII. A text
+/// with none of these and nothing outside ASCII is left as it is, which is what a plugin's gate relies on.
+pub const FOLD_BYTES: &str = "\\%&";
+
 fn starts_fold(b: u8) -> bool {
     (b >= 0x80) | (b == b'\\') | (b == b'%') | (b == b'&')
 }
@@ -779,7 +783,15 @@ fn hex_value(digits: &[u8]) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
+
+    #[test]
+    fn fold_bytes_are_the_ascii_bytes_that_start_a_fold() {
+        for b in 0..0x80u8 {
+            assert_eq!(starts_fold(b), FOLD_BYTES.as_bytes().contains(&b), "{b:#x}");
+        }
+    }
 
     fn folded(text: &str) -> String {
         Normalized::new(text).text().to_string()

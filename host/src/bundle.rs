@@ -16,6 +16,7 @@ use toml::Spanned;
 
 use crate::direction::Dir;
 use crate::engine::{Engine, Limits, PluginRuntime, MAX_PLUGIN_MEMORY};
+use crate::gates::Gates;
 use crate::payload;
 use crate::policy::{Policy, Setting};
 use crate::signing;
@@ -78,9 +79,17 @@ pub struct Bundle {
     pub sequence: Option<u64>,
     /// `[bundle] not_after`: past this time the bundle no longer loads.
     pub not_after: Option<std::time::SystemTime>,
+    /// The gates the plugins declared: which of them a text can concern.
+    pub gates: Gates,
 }
 
 impl Bundle {
+    /// Calls every plugin for every text, whatever gates they declared: for checking that a gate loses
+    /// nothing (`palisade scan --no-gates`).
+    pub fn ignore_gates(&mut self) {
+        self.gates = Gates::default();
+    }
+
     /// `name@version`, as responses and logs name the bundle that decided.
     pub fn id(&self) -> String {
         format!("{}@{}", self.name, self.version)
@@ -620,6 +629,7 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
         }));
     }
 
+    let gates = Gates::new(plugins.iter().map(|p| p.runtime.gate()));
     Ok(Bundle {
         name: manifest.bundle.name,
         version: manifest.bundle.version,
@@ -628,6 +638,7 @@ pub fn load(engine: &Engine, manifest_text: &str, source: &dyn BundleSource) -> 
         pass_unread,
         sequence: manifest.bundle.sequence,
         not_after,
+        gates,
     })
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::bundle::{Bundle, LoadedPlugin, Mode, OnError};
 use crate::engine::{self, Context, Decision, Direction, Verdict};
 use crate::error::PluginError;
+use crate::gates::Opened;
 use crate::policy::{self, Action, HashKey};
 use crate::pseudonym::Pseudonyms;
 use crate::spans::EditMap;
@@ -364,6 +365,7 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         denied: None,
         would_deny: None,
         would_modify: false,
+        revision: 0,
     };
     if let (Dir::Output, Some(vault)) = (request.direction, &request.vault) {
         state.restore(vault);
@@ -373,12 +375,26 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
     }
 
     let mut plugin_time = PluginTimes::default();
+    // What the gates found in the text, searched when a gated plugin first asks and again only after a
+    // plugin changed the text (a redaction may remove or write a gate's word).
+    let mut opened: Option<(u64, Opened)> = None;
     for (index, plugin) in bundle
         .plugins
         .iter()
         .enumerate()
         .filter(|(_, p)| p.handles(request.direction))
     {
+        if plugin.runtime.gate().is_some() {
+            let found = match opened.take() {
+                Some((revision, found)) if revision == state.revision => found,
+                _ => bundle.gates.search(&state.text),
+            };
+            let open = bundle.gates.opens(index, &found, &state.labels);
+            opened = Some((state.revision, found));
+            if !open {
+                continue;
+            }
+        }
         let budget = match request.deadline {
             None => plugin.budget,
             Some(deadline) => {
@@ -527,6 +543,8 @@ struct State<'r> {
     /// The first deny of a plugin in report mode, and whether one would have changed the text.
     would_deny: Option<String>,
     would_modify: bool,
+    /// Counts the changes to `text`.
+    revision: u64,
 }
 
 /// Adds `label` to `labels` unless it is there already: labels keep their first order, once each.
@@ -551,6 +569,7 @@ impl State<'_> {
             .map(|(span, value)| (span.clone(), value.to_string()))
             .collect();
         self.text = self.edits.apply(&self.text, &replacements);
+        self.revision += 1;
         self.restored = found.into_iter().map(|(span, _)| span).collect();
     }
 
@@ -674,6 +693,7 @@ impl State<'_> {
                 Mode::Enforce => {
                     self.edits.replace_all(self.text.len(), new_text.len());
                     self.text = new_text;
+                    self.revision += 1;
                 }
             }
             return;
@@ -698,6 +718,7 @@ impl State<'_> {
                 .map(|(range, _, _, with)| (range, with))
                 .collect();
             self.text = self.edits.apply(&self.text, &replacements);
+            self.revision += 1;
         }
     }
 }

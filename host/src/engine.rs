@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, ComponentExportIndex, HasSelf, Linker, ResourceTable};
 
 use crate::cache::ComponentCache;
 use wasmtime::{Config, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
@@ -38,7 +38,7 @@ mod output;
 
 use bindings::palisade::guardrail::host::Level;
 pub use bindings::palisade::guardrail::types::{
-    Context, Decision, Direction, Finding, Span, Verdict,
+    Context, Decision, Direction, Finding, Gate, Span, Verdict,
 };
 use bindings::{Guardrail, GuardrailPre};
 
@@ -155,8 +155,10 @@ impl Engine {
             .linker
             .instantiate_pre(&component)
             .and_then(GuardrailPre::new)
-            .map_err(|e| format!("does not fit the palisade:guardrail@0.1.0 world: {e:#}"))?;
-        Ok(CompiledPlugin { pre })
+            .map_err(|e| format!("does not fit the palisade:guardrail@0.1.1 world: {e:#}"))?;
+        // Of the `gated-guardrail` world; its type is checked when the first instance calls it.
+        let gate = component.get_export_index(None, "gate");
+        Ok(CompiledPlugin { pre, gate })
     }
 }
 
@@ -179,6 +181,8 @@ impl Drop for Engine {
 /// A component, type-checked and ready to instantiate.
 pub struct CompiledPlugin {
     pre: GuardrailPre<HostState>,
+    /// The `gate` export, for a component of the `gated-guardrail` world.
+    gate: Option<ComponentExportIndex>,
 }
 
 /// Limits one plugin runs under.
@@ -196,12 +200,15 @@ pub struct PluginRuntime {
     compiled: CompiledPlugin,
     config_json: String,
     limits: Limits,
+    /// What its configured instances declared a text must hold; `None`: every text.
+    gate: Option<Gate>,
     idle: Mutex<Vec<Instance>>,
 }
 
 struct Instance {
     store: Store<HostState>,
     guardrail: Guardrail,
+    raw: wasmtime::component::Instance,
 }
 
 impl PluginRuntime {
@@ -213,14 +220,18 @@ impl PluginRuntime {
         config_json: String,
         limits: Limits,
     ) -> Result<Self, PluginError> {
-        let runtime = PluginRuntime {
+        let mut runtime = PluginRuntime {
             name: name.into(),
             compiled,
             config_json,
             limits,
+            gate: None,
             idle: Mutex::new(Vec::new()),
         };
-        let first = runtime.instantiate()?;
+        let mut first = runtime.instantiate()?;
+        if let Some(export) = runtime.compiled.gate {
+            runtime.gate = first.gate(export)?;
+        }
         runtime.release(first);
         Ok(runtime)
     }
@@ -228,6 +239,12 @@ impl PluginRuntime {
     /// The plugin's name in the bundle.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What a text must hold for this plugin to find anything, as its `gate` export declared after
+    /// `configure`; `None` when it declared none (or exports no `gate`): it is called for every text.
+    pub fn gate(&self) -> Option<&Gate> {
+        self.gate.as_ref()
     }
 
     /// Calls `inspect` under the plugin's limits; `budget` may be shortened by the caller's deadline.
@@ -263,13 +280,19 @@ impl PluginRuntime {
 
     fn instantiate(&self) -> Result<Instance, PluginError> {
         let mut attempt = 0;
-        let (mut store, guardrail) = loop {
+        let (mut store, (guardrail, raw)) = loop {
             let state = HostState::new(self.name.clone(), self.limits.memory);
             let mut store = Store::new(self.compiled.pre.engine(), state);
             store.limiter(|state| &mut state.memory);
             store.set_epoch_deadline(ticks(CONFIGURE_BUDGET));
-            match self.compiled.pre.instantiate(&mut store) {
-                Ok(guardrail) => break (store, guardrail),
+            let instantiated = self
+                .compiled
+                .pre
+                .instance_pre()
+                .instantiate(&mut store)
+                .and_then(|raw| Ok((Guardrail::new(&mut store, &raw)?, raw)));
+            match instantiated {
+                Ok(instance) => break (store, instance),
                 Err(e) if attempt < INSTANTIATE_RETRIES && is_transient(&e) => {
                     attempt += 1;
                     tracing::warn!(plugin = %self.name, attempt, error = %format!("{e:#}"), "instantiating again after a transient failure");
@@ -287,7 +310,11 @@ impl PluginRuntime {
             })));
         }
         match configured {
-            Ok(Ok(())) => Ok(Instance { store, guardrail }),
+            Ok(Ok(())) => Ok(Instance {
+                store,
+                guardrail,
+                raw,
+            }),
             Ok(Err(message)) => Err(PluginError::Configure(message)),
             Err(e) => Err(PluginError::ConfigureTrap(Box::new(classify(
                 e,
@@ -313,6 +340,67 @@ impl PluginRuntime {
     pub fn clear_idle(&self) {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
+}
+
+impl Instance {
+    /// Calls the `gate` export of a configured instance, under the configure budget.
+    fn gate(&mut self, export: ComponentExportIndex) -> Result<Option<Gate>, PluginError> {
+        let func = self
+            .raw
+            .get_typed_func::<(), (Option<Gate>,)>(&mut self.store, &export)
+            .map_err(|e| {
+                PluginError::Gate(format!(
+                    "its `gate` export is not `func() -> option<gate>` of the gated-guardrail world: {e:#}"
+                ))
+            })?;
+        self.store.data_mut().begin_call(CONFIGURE_BUDGET);
+        self.store.set_epoch_deadline(ticks(CONFIGURE_BUDGET));
+        let result = func.call(&mut self.store, ()).map(|(gate,)| gate);
+        self.store.data_mut().end_call();
+        match result {
+            Ok(_) if self.store.data().slept_past_deadline => Err(PluginError::Gate(
+                PluginError::Timeout {
+                    budget: CONFIGURE_BUDGET,
+                }
+                .to_string(),
+            )),
+            Ok(gate) => gate.map(check_gate).transpose(),
+            Err(e) => Err(PluginError::Gate(
+                classify(e, self.store.data(), CONFIGURE_BUDGET).to_string(),
+            )),
+        }
+    }
+}
+
+/// Words a gate may declare: more is a plugin that should not have a gate.
+pub const MAX_GATE_WORDS: usize = 10_000;
+
+/// A gate the host can search for: bounded, its bytes ASCII, no word empty (an empty word would open it
+/// for every text; a gate that does is declared as none).
+fn check_gate(gate: Gate) -> Result<Gate, PluginError> {
+    let words = gate.words.len() + gate.exact_words.len();
+    if words > MAX_GATE_WORDS {
+        return Err(PluginError::Gate(format!(
+            "{words} words, more than the limit of {MAX_GATE_WORDS}"
+        )));
+    }
+    if gate
+        .words
+        .iter()
+        .chain(&gate.exact_words)
+        .any(String::is_empty)
+    {
+        return Err(PluginError::Gate(
+            "an empty word (a gate that opens for every text is declared as `none`)".into(),
+        ));
+    }
+    if !gate.bytes.is_ascii() {
+        return Err(PluginError::Gate(format!(
+            "bytes {:?} holds a character outside ASCII (those open the gate through `non-ascii`)",
+            gate.bytes
+        )));
+    }
+    Ok(gate)
 }
 
 /// Epoch ticks for a budget: rounded up, plus one because the current tick is already partly spent.

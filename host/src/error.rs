@@ -91,6 +91,9 @@ pub enum PluginError {
     /// `configure` trapped or ran out of time or memory.
     #[error("configure failed: {0}")]
     ConfigureTrap(Box<PluginError>),
+    /// The `gate` export failed, or declared a gate the host cannot use.
+    #[error("its gate is unusable: {0}")]
+    Gate(String),
 }
 
 impl PluginError {
@@ -103,6 +106,7 @@ impl PluginError {
             PluginError::BadVerdict(_) => "bad_verdict",
             PluginError::Instantiate(_) => "instantiate",
             PluginError::Configure(_) | PluginError::ConfigureTrap(_) => "configure",
+            PluginError::Gate(_) => "gate",
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod check;
 pub mod direction;
 pub mod engine;
 mod error;
+pub mod gates;
 pub mod loadgen;
 pub mod metrics;
 pub mod payload;

@@ -28,6 +28,7 @@ mod ner; // the ner plugin: spaCy's tokens, features and entities exactly; built
 mod otel; // serve --otlp-endpoint: exchange and plugin spans in the caller's trace, at a test OTLP collector
 mod payload; // JSON chat bodies: OpenAI and Anthropic shapes, tool calls, redactions written back in place
 mod pii; // the stock pii plugin's rules, with positives and decoys
+mod plugin_gates; // plugins called only for texts that open their gate; gates searched again after a change; the stock gates lose nothing
 mod policy; // Cedar and Rego plugins: the agents examples, bad policy files, report mode, reference engines as oracles
 mod pseudonyms; // pseudonymize on the way in, the sealed vault, restore on the way out: chain, gRPC, HTTP
 mod redaction; // property: values the default policy redacts never reach the output

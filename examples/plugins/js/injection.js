@@ -10,7 +10,7 @@
 //    "cues": [{"id": "pirate", "pattern": "talk like a pirate", "weight": 0.5}]}
 // Extra cues are JavaScript regular expressions, matched case-insensitively.
 
-import { log } from 'palisade:guardrail/host@0.1.0';
+import { log } from 'palisade:guardrail/host@0.1.1';
 
 const STOCK_CUES = [
   { id: 'override', weight: 1.0,

@@ -1,6 +1,6 @@
 // __NAME__: a Palisade plugin. It flags every occurrence of the words in its config
 // (`{"words": ["..."]}`, default `["example"]`) as CLASSIFICATION; change `inspect` to do your own check.
-import { log } from 'palisade:guardrail/host@0.1.0';
+import { log } from 'palisade:guardrail/host@0.1.1';
 
 let words = ['example'];
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use palisade_sdk::normalize::{Folds, Normalized};
+use palisade_sdk::normalize::{Folds, Normalized, FOLD_BYTES};
 use std::ops::Range;
 use std::str::FromStr;
 
@@ -39,14 +39,17 @@ impl Level {
 
     /// The label that carries this level: `sensitivity:confidential`.
     pub fn label(self) -> String {
-        format!("sensitivity:{}", self.as_str())
+        format!("{SENSITIVITY_PREFIX}{}", self.as_str())
     }
 
     /// The level a `sensitivity:<level>` label names, if it is one.
     pub fn from_label(label: &str) -> Option<Level> {
-        label.strip_prefix("sensitivity:")?.parse().ok()
+        label.strip_prefix(SENSITIVITY_PREFIX)?.parse().ok()
     }
 }
+
+/// What the label of a level starts with.
+const SENSITIVITY_PREFIX: &str = "sensitivity:";
 
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -95,17 +98,20 @@ pub struct Dictionary {
     pub level: Level,
     /// One case-insensitive, whole-word alternation of every term.
     terms: Regex,
+    /// The terms as written (trimmed), for the plugin's gate.
+    words: Vec<String>,
 }
 
 impl Dictionary {
     /// A dictionary matching `terms` as whole words, in any case.
     pub fn new(name: &str, level: Level, terms: &[String]) -> Result<Dictionary, String> {
-        let terms: Vec<String> = terms
+        let words: Vec<String> = terms
             .iter()
             .map(|t| t.trim())
             .filter(|t| !t.is_empty())
-            .map(regex::escape)
+            .map(str::to_string)
             .collect();
+        let terms: Vec<String> = words.iter().map(|t| regex::escape(t)).collect();
         if terms.is_empty() {
             return Err(format!("dictionary {name:?} has no terms"));
         }
@@ -119,6 +125,7 @@ impl Dictionary {
             name: name.to_string(),
             level,
             terms,
+            words,
         })
     }
 }
@@ -298,6 +305,31 @@ impl Classifier {
         self.normalized(text, |text| {
             self.classify_with(text, labels, &self.gate.rules_for(text))
         })
+    }
+
+    /// What a text must hold, or its context carry, for [`Classifier::classify`] or [`overall`] to find
+    /// anything (the plugin's gate): the markings' keywords and the dictionaries' terms, anything
+    /// normalising would fold, an escalation's labels and a `sensitivity:` label. `None` when a marking
+    /// has no keyword or a term is not ASCII (a Kelvin sign in a term matches `k` under `(?i)`).
+    pub fn gate(&self) -> Option<palisade_sdk::Gate> {
+        let mut gate = self.gate.gate()?;
+        for dictionary in &self.dictionaries {
+            if !dictionary.words.iter().all(|w| w.is_ascii()) {
+                return None;
+            }
+            gate.words.extend(dictionary.words.iter().cloned());
+        }
+        gate.bytes = FOLD_BYTES.into();
+        gate.non_ascii = true;
+        gate.labels = self
+            .escalations
+            .iter()
+            .flat_map(|e| e.labels.iter().cloned())
+            .chain([format!("{SENSITIVITY_PREFIX}*")])
+            .collect();
+        gate.labels.sort();
+        gate.labels.dedup();
+        Some(gate)
     }
 
     /// The same as [`Classifier::classify`], with every marking searching the whole text: the reference

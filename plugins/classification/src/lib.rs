@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use palisade_sdk::{Context, Finding, Plugin, Verdict};
+use palisade_sdk::{Context, Finding, Gate, Plugin, Verdict};
 use serde::Deserialize;
 
 mod detect;
@@ -109,6 +109,10 @@ impl Plugin for Classification {
         Ok(Classification {
             classifier: Classifier::new(config.markings, dictionaries, escalations),
         })
+    }
+
+    fn gate(&self) -> Option<Gate> {
+        self.classifier.gate()
     }
 
     fn inspect(&self, ctx: &Context, text: &str) -> Verdict {

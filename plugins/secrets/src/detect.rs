@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use palisade_sdk::keywords::{KeywordGate, Needs};
-use palisade_sdk::normalize::{Folds, Normalized};
+use palisade_sdk::normalize::{Folds, Normalized, FOLD_BYTES};
 use regex::Regex;
 use regex_syntax::hir::literal::Extractor;
 use std::ops::Range;
@@ -59,6 +59,13 @@ impl Rule {
             words: keywords.iter().map(|k| k.as_bytes().to_vec()).collect(),
             any_case: true,
         };
+        self
+    }
+
+    /// [`Rule::needing`] words that count only as written.
+    fn needing_exactly(mut self, keywords: &[&str]) -> Rule {
+        self = self.needing(keywords);
+        self.needs.any_case = false;
         self
     }
 }
@@ -143,6 +150,17 @@ impl Detector {
         self.normalized(text, |text| {
             self.detect_with(text, &self.gate.rules_for(text))
         })
+    }
+
+    /// What a text must hold for any rule to match (the plugin's gate): the rules' keywords, and
+    /// anything normalising would fold. `None` when a rule has no keyword to hold on to.
+    pub fn gate(&self) -> Option<palisade_sdk::Gate> {
+        let mut gate = self.gate.gate()?;
+        if self.normalize {
+            gate.bytes = FOLD_BYTES.into();
+            gate.non_ascii = true;
+        }
+        Some(gate)
     }
 
     /// The same as [`Detector::detect`], with every rule searching the whole text: the reference the
@@ -341,7 +359,9 @@ fn all_rules() -> Vec<Rule> {
             r"\b[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b",
             0.9,
             discord_bot_token,
-        ),
+        )
+        // Two digits in base64 (see `discord_bot_token`): the words that keep the rule off other texts.
+        .needing_exactly(&["MD", "MT", "Mj", "Mz", "ND", "NT", "Nj", "Nz", "OD", "OT"]),
         rule(
             "slack-webhook-url",
             "Slack incoming webhook URL",
@@ -946,7 +966,11 @@ fn discord_bot_token(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .decode(id.trim_end_matches('='))
         .ok()?;
     let digits = decoded.iter().filter(|b| b.is_ascii_digit()).count();
-    let snowflake = (17..=20).contains(&decoded.len()) && digits * 4 >= decoded.len() * 3;
+    // The id is a decimal number: it starts with two digits, which base64 writes as `M`, `N` or `O`
+    // then `D`, `T`, `j` or `z` — the rule's keywords. A few of the rest may be garbled in test tokens.
+    let snowflake = (17..=20).contains(&decoded.len())
+        && decoded[..2].iter().all(u8::is_ascii_digit)
+        && digits * 4 >= decoded.len() * 3;
     (snowflake && high_entropy(text, range.clone()).is_some()).then_some(range)
 }
 

@@ -17,7 +17,7 @@
 //!   full-width letters, JSON/HTML/URL escapes (`palisade_sdk::normalize`). A key found that way passes the
 //!   same checks; if it was disguised, its rule gains `.obfuscated` and the verdict the label `obfuscated`.
 
-use palisade_sdk::{Context, Finding, Plugin, Verdict};
+use palisade_sdk::{Context, Finding, Gate, Plugin, Verdict};
 use serde::Deserialize;
 
 mod detect;
@@ -129,6 +129,10 @@ impl Plugin for Secrets {
                 .with_custom(custom)
                 .with_normalization(config.normalize),
         })
+    }
+
+    fn gate(&self) -> Option<Gate> {
+        self.detector.gate()
     }
 
     fn inspect(&self, _ctx: &Context, text: &str) -> Verdict {

@@ -10,8 +10,10 @@
 //! `configure-error`, `configure-panic`, `configure-loop`. Any mode also adds `labels` and denies when a
 //! label in `deny_if_label` is already present. With `trigger` set, the mode runs only on texts that
 //! contain it and every other text is allowed untouched: a plugin that misbehaves only on some inputs.
+//! `gate` (`{ words, exact_words, bytes, non_ascii, labels }`) is the gate it declares; `gate_mode`
+//! `loop`, `panic` or `none` makes its `gate` export loop, panic or declare none.
 
-use palisade_sdk::{export_plugin, log, Context, Finding, Level, Plugin, Span, Verdict};
+use palisade_sdk::{export_plugin, log, Context, Finding, Gate, Level, Plugin, Span, Verdict};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -31,6 +33,18 @@ struct Testbed {
     trigger: Option<String>,
     #[serde(default = "a_minute")]
     ms: u64,
+    gate: Option<GateConfig>,
+    gate_mode: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GateConfig {
+    words: Vec<String>,
+    exact_words: Vec<String>,
+    bytes: String,
+    non_ascii: bool,
+    labels: Vec<String>,
 }
 
 fn a_minute() -> u64 {
@@ -73,6 +87,23 @@ impl Plugin for Testbed {
             },
             _ => Ok(t),
         }
+    }
+
+    fn gate(&self) -> Option<Gate> {
+        match self.gate_mode.as_deref() {
+            Some("loop") => loop {
+                std::hint::spin_loop();
+            },
+            Some("panic") => panic!("testbed's gate panics on purpose"),
+            _ => {}
+        }
+        self.gate.as_ref().map(|g| Gate {
+            words: g.words.clone(),
+            exact_words: g.exact_words.clone(),
+            bytes: g.bytes.clone(),
+            non_ascii: g.non_ascii,
+            labels: g.labels.clone(),
+        })
     }
 
     fn inspect(&self, ctx: &Context, text: &str) -> Verdict {
