@@ -15,10 +15,17 @@ pub struct Gates {
     plugins: Vec<Option<PluginGate>>,
     /// Every word of every gate, in any ASCII case.
     automaton: Option<AhoCorasick>,
-    /// For each word of the automaton: its text when it must match exactly, and the plugins it opens.
-    words: Vec<(Option<Box<[u8]>>, Vec<usize>)>,
+    /// For each word of the automaton, in its order.
+    words: Vec<Word>,
     /// For each byte, the byte groups (`PluginGate::group`) it belongs to; bit 63: outside ASCII.
     byte_groups: Box<[u64; 256]>,
+}
+
+struct Word {
+    /// Its text, when it must match exactly as written.
+    exact: Option<Box<[u8]>>,
+    /// The plugins it opens.
+    opens: Vec<usize>,
 }
 
 struct PluginGate {
@@ -38,7 +45,7 @@ impl Gates {
     pub fn new<'g>(gates: impl IntoIterator<Item = Option<&'g Gate>>) -> Gates {
         let mut byte_groups = Box::new([0u64; 256]);
         let mut words: Vec<Vec<u8>> = Vec::new();
-        let mut word_plugins: Vec<(Option<Box<[u8]>>, Vec<usize>)> = Vec::new();
+        let mut word_plugins: Vec<Word> = Vec::new();
         let mut groups = 0;
         let mut plugins = Vec::new();
         for (index, gate) in gates.into_iter().enumerate() {
@@ -64,15 +71,16 @@ impl Gates {
             let exact = gate.exact_words.iter().map(|w| (w, true));
             for (word, exact) in gate.words.iter().map(|w| (w, false)).chain(exact) {
                 let exact = exact.then(|| Box::from(word.as_bytes()));
-                match words
-                    .iter()
-                    .zip(&word_plugins)
-                    .position(|(w, (e, _))| *e == exact && w.eq_ignore_ascii_case(word.as_bytes()))
-                {
-                    Some(known) => word_plugins[known].1.push(index),
+                match words.iter().zip(&word_plugins).position(|(w, known)| {
+                    known.exact == exact && w.eq_ignore_ascii_case(word.as_bytes())
+                }) {
+                    Some(known) => word_plugins[known].opens.push(index),
                     None => {
                         words.push(word.as_bytes().to_vec());
-                        word_plugins.push((exact, vec![index]));
+                        word_plugins.push(Word {
+                            exact,
+                            opens: vec![index],
+                        });
                     }
                 }
             }
@@ -98,8 +106,8 @@ impl Gates {
             // Past the automaton's size limits: call the plugins with words every time instead.
             Some(Err(error)) => {
                 tracing::warn!(%error, "the plugins' gate words do not fit one automaton; calling those plugins for every text");
-                for (_, opens) in &word_plugins {
-                    for &plugin in opens {
+                for word in &word_plugins {
+                    for &plugin in &word.opens {
                         plugins[plugin] = None;
                     }
                 }
@@ -144,7 +152,7 @@ impl Gates {
         if let Some(automaton) = &self.automaton {
             if shut_with_words(&open) {
                 for found in automaton.find_overlapping_iter(text) {
-                    let (exact, opens) = &self.words[found.pattern().as_usize()];
+                    let Word { exact, opens } = &self.words[found.pattern().as_usize()];
                     if exact
                         .as_deref()
                         .is_some_and(|e| e != &text.as_bytes()[found.range()])
