@@ -384,7 +384,7 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
         .enumerate()
         .filter(|(_, p)| p.handles(request.direction))
     {
-        if plugin.runtime.gate().is_some() {
+        if bundle.gates.is_gated(index) {
             let found = match opened.take() {
                 Some((revision, found)) if revision == state.revision => found,
                 _ => bundle.gates.search(&state.text),

@@ -15,17 +15,20 @@ pub struct Gates {
     plugins: Vec<Option<PluginGate>>,
     /// Every word of every gate, in any ASCII case.
     automaton: Option<AhoCorasick>,
-    /// For each word of the automaton, in its order.
+    /// For each word of the automaton, in its order. A word two plugins declare is in it twice: an
+    /// overlapping search reports both.
     words: Vec<Word>,
     /// For each byte, the byte groups (`PluginGate::group`) it belongs to; bit 63: outside ASCII.
     byte_groups: Box<[u64; 256]>,
+    /// Every byte group some plugin asks about.
+    wanted: u64,
 }
 
 struct Word {
     /// Its text, when it must match exactly as written.
     exact: Option<Box<[u8]>>,
-    /// The plugins it opens.
-    opens: Vec<usize>,
+    /// The plugin it opens.
+    opens: usize,
 }
 
 struct PluginGate {
@@ -44,7 +47,7 @@ impl Gates {
     /// The gates of a chain's plugins, in bundle order (`None` for a plugin with none).
     pub fn new<'g>(gates: impl IntoIterator<Item = Option<&'g Gate>>) -> Gates {
         let mut byte_groups = Box::new([0u64; 256]);
-        let mut words: Vec<Vec<u8>> = Vec::new();
+        let mut words: Vec<&[u8]> = Vec::new();
         let mut word_plugins: Vec<Word> = Vec::new();
         let mut groups = 0;
         let mut plugins = Vec::new();
@@ -70,19 +73,11 @@ impl Gates {
             }
             let exact = gate.exact_words.iter().map(|w| (w, true));
             for (word, exact) in gate.words.iter().map(|w| (w, false)).chain(exact) {
-                let exact = exact.then(|| Box::from(word.as_bytes()));
-                match words.iter().zip(&word_plugins).position(|(w, known)| {
-                    known.exact == exact && w.eq_ignore_ascii_case(word.as_bytes())
-                }) {
-                    Some(known) => word_plugins[known].opens.push(index),
-                    None => {
-                        words.push(word.as_bytes().to_vec());
-                        word_plugins.push(Word {
-                            exact,
-                            opens: vec![index],
-                        });
-                    }
-                }
+                words.push(word.as_bytes());
+                word_plugins.push(Word {
+                    exact: exact.then(|| Box::from(word.as_bytes())),
+                    opens: index,
+                });
             }
             plugins.push(Some(PluginGate {
                 group,
@@ -107,36 +102,32 @@ impl Gates {
             Some(Err(error)) => {
                 tracing::warn!(%error, "the plugins' gate words do not fit one automaton; calling those plugins for every text");
                 for word in &word_plugins {
-                    for &plugin in &word.opens {
-                        plugins[plugin] = None;
-                    }
+                    plugins[word.opens] = None;
                 }
                 None
             }
             None => None,
         };
+        let wanted = plugins.iter().flatten().fold(0, |all, p| all | p.group);
         Gates {
             plugins,
             automaton,
             words: word_plugins,
             byte_groups,
+            wanted,
         }
     }
 
-    /// Whether any plugin declared a gate.
-    pub fn any(&self) -> bool {
-        self.plugins.iter().any(Option::is_some)
+    /// Whether plugin `index` has a gate: whether the chain must ask before calling it.
+    pub fn is_gated(&self, index: usize) -> bool {
+        matches!(self.plugins.get(index), Some(Some(_)))
     }
 
     /// Which plugins `text` opens, from the text alone (labels are asked at each call, [`Opened::opens`]).
     pub fn search(&self, text: &str) -> Opened {
         let mut open: Vec<bool> = self.plugins.iter().map(Option::is_none).collect();
-        let wanted = self
-            .plugins
-            .iter()
-            .fold(0, |all, p| all | p.as_ref().map_or(0, |p| p.group));
-        if wanted != 0 {
-            let seen = byte_groups_in(text.as_bytes(), &self.byte_groups, wanted);
+        if self.wanted != 0 {
+            let seen = byte_groups_in(text.as_bytes(), &self.byte_groups, self.wanted);
             for (open, plugin) in open.iter_mut().zip(&self.plugins) {
                 if let Some(p) = plugin {
                     *open |= p.group & seen != 0;
@@ -153,18 +144,15 @@ impl Gates {
             if shut_with_words(&open) {
                 for found in automaton.find_overlapping_iter(text) {
                     let Word { exact, opens } = &self.words[found.pattern().as_usize()];
-                    if exact
-                        .as_deref()
-                        .is_some_and(|e| e != &text.as_bytes()[found.range()])
+                    if open[*opens]
+                        || exact
+                            .as_deref()
+                            .is_some_and(|e| e != &text.as_bytes()[found.range()])
                     {
                         continue;
                     }
-                    let mut newly = false;
-                    for &plugin in opens {
-                        newly |= !open[plugin];
-                        open[plugin] = true;
-                    }
-                    if newly && !shut_with_words(&open) {
+                    open[*opens] = true;
+                    if !shut_with_words(&open) {
                         break;
                     }
                 }
@@ -297,7 +285,7 @@ mod tests {
     #[test]
     fn no_gate_is_always_open() {
         let gates = Gates::new([None, None]);
-        assert!(!gates.any());
+        assert!(!gates.is_gated(0) && !gates.is_gated(1));
         assert_eq!(opened(&gates, "", &[]), [true, true]);
     }
 }
