@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -69,6 +69,8 @@ pub struct Exchange<'a> {
     pub failures: &'a [PluginFailure],
     /// What plugins in report mode would have done.
     pub would: Option<&'a WouldHave>,
+    /// When the call was received.
+    pub received: Instant,
     /// From receiving the call to answering it.
     pub elapsed: Duration,
     /// Of which in the chain (for metrics; not in the event).

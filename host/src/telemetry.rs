@@ -135,7 +135,11 @@ impl Telemetry {
 
     /// The spans of one decided exchange: the exchange's, and one per plugin call.
     pub fn exchange(&self, parent: Option<&Parent>, exchange: &Exchange<'_>) {
-        let Some(mut spans) = self.begin(parent, exchange.transport, exchange.elapsed) else {
+        // One clock for every span of the exchange, so that the plugins' spans lie inside the exchange's
+        // however late this runs after the answer.
+        let clock = Clock::now();
+        let times = (exchange.received, exchange.elapsed);
+        let Some(mut spans) = self.begin(parent, exchange.transport, &clock, times) else {
             return;
         };
         let root = &mut spans[0];
@@ -168,7 +172,6 @@ impl Telemetry {
             }
         }
         let (trace_id, parent_id) = (root.trace_id.clone(), root.span_id.clone());
-        let clock = Clock::now();
         let plugins = &exchange.bundle.plugins;
         for call in exchange.plugin_time.calls() {
             let Some(plugin) = plugins.get(call.index) else {
@@ -208,11 +211,13 @@ impl Telemetry {
         &self,
         parent: Option<&Parent>,
         transport: &str,
-        elapsed: Duration,
+        received: Instant,
         code: tonic::Code,
         message: &str,
     ) {
-        let Some(mut spans) = self.begin(parent, transport, elapsed) else {
+        let clock = Clock::now();
+        let times = (received, received.elapsed());
+        let Some(mut spans) = self.begin(parent, transport, &clock, times) else {
             return;
         };
         let root = &mut spans[0];
@@ -240,7 +245,8 @@ impl Telemetry {
         &self,
         parent: Option<&Parent>,
         transport: &str,
-        elapsed: Duration,
+        clock: &Clock,
+        (received, elapsed): (Instant, Duration),
     ) -> Option<Vec<Span>> {
         let (trace_id, parent_span_id, trace_state) = match parent {
             Some(Parent(p)) if !p.is_sampled() => return None,
@@ -251,7 +257,6 @@ impl Telemetry {
             ),
             None => (self.ids.new_trace_id(), Vec::new(), String::new()),
         };
-        let end = unix_nanos(SystemTime::now());
         Some(vec![Span {
             trace_id: trace_id_bytes(trace_id),
             span_id: self.span_id(),
@@ -259,8 +264,8 @@ impl Telemetry {
             trace_state,
             name: format!("palisade check ({transport})"),
             kind: span::SpanKind::Server as i32,
-            start_time_unix_nano: end.saturating_sub(elapsed.as_nanos() as u64),
-            end_time_unix_nano: end,
+            start_time_unix_nano: clock.unix_nanos(received),
+            end_time_unix_nano: clock.unix_nanos(received + elapsed),
             ..Default::default()
         }])
     }

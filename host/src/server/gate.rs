@@ -473,7 +473,7 @@ impl Shared {
             telemetry.refusal(
                 call.trace.as_ref(),
                 call.transport,
-                call.received.elapsed(),
+                call.received,
                 refused.code(),
                 refused.message(),
             );
@@ -522,6 +522,7 @@ impl Call {
             labels: &[],
             failures: &[],
             would: None,
+            received: self.received,
             elapsed: self.received.elapsed(),
             chain_time: Duration::ZERO,
             plugin_time: &NO_PLUGIN_CALLS,
