@@ -48,6 +48,13 @@ fn reuse_vs_fresh(c: &mut Criterion) {
             &text,
             |b, text| b.iter(|| run(&bundle, text, &key)),
         );
+        // The loopback bench's prompt: prose with nothing in it for any plugin.
+        let prose = palisade::loadgen::prompt(size, false);
+        group.bench_with_input(
+            BenchmarkId::new("reused-instance-clean-prose", size),
+            &prose,
+            |b, text| b.iter(|| run(&bundle, text, &key)),
+        );
         group.bench_with_input(
             BenchmarkId::new("fresh-instance", size),
             &text,

@@ -588,6 +588,11 @@ fn searching_near_digits_only_changes_no_answer() {
         texts.push(format!("{}é{a}é{}", prose(600), prose(600)));
         texts.push(format!("{} {a} {}", prose(600), prose(600)));
         for b in values {
+            // Short texts are windowed too: two values alone, at every gap.
+            for gap in [0, 1, 2, 3, 5, 8, 30] {
+                texts.push(format!("{a}{}{b}", " ".repeat(gap)));
+                texts.push(format!("{a} {}{b}.", prose(gap)));
+            }
             for gap in [0, 1, 2, 3, 5, 8, 30, 60, 130, 400] {
                 texts.push(format!(
                     "{} {a} {}{b} {}",
@@ -604,6 +609,15 @@ fn searching_near_digits_only_changes_no_answer() {
             }
         }
     }
+    // Texts dense with values: windows around many runs of digits, or the whole text where they would
+    // cover most of it.
+    texts.push(values.join(" "));
+    texts.push(values.join(". ").repeat(4));
+    texts.push(
+        "She wrote from maria.lopez@example.com about order ORD-2024-118834, card 4111 1111 1111 1111, \
+         call (415) 555-0132 after 5pm; firmware 3.1.0.12, request 6f1c2a9e-3b7d-4c55-9a0e-1d2f3a4b5c6d. "
+            .repeat(12),
+    );
     texts.extend(crate::util::dev_corpus_texts());
     let found = |hits: Vec<pii::Hit>| -> Vec<(String, std::ops::Range<usize>)> {
         hits.into_iter()

@@ -431,11 +431,14 @@ impl Detector {
         let mut hits = Vec::new();
         // Searched once, for the recognisers that only count next to a word.
         let mut cued: Option<Vec<bool>> = None;
-        // Windows pay off over a text with no digits (nothing to search) and over a longer one with few: a
-        // short text, or one full of numbers, is searched whole as fast as its windows.
+        // Windows pay off over a text with no digits (nothing to search) and over one with digits here and
+        // there, short texts included (natively, a 250-byte chat turn with a phone number 8.4 -> 5.0 µs;
+        // 4 KiB of prose with a value every 30 bytes 170 -> 109 µs). Each pattern's windows fall back to
+        // the whole text when they would cover most of it; a text with a run of digits every few bytes is
+        // searched whole without counting (and the runs kept stay under twice the text's size).
         let digitless = self.windows && !text.bytes().any(|b| b.is_ascii_digit());
-        let digits = if self.windows && !digitless && text.len() >= 1024 {
-            digit_runs(text, text.len() / 32)
+        let digits = if self.windows && !digitless {
+            digit_runs(text, text.len() / 8)
         } else {
             None
         };
