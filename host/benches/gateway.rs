@@ -15,6 +15,10 @@ use palisade::payload::ContentType;
 use palisade::policy::HashKey;
 use palisade::stream::{StreamCheck, StreamSettings, StreamType};
 
+#[path = "support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
 const TURN: &str = "Please summarise the thread and draft a reply to the customer. She wrote from \
                     maria.lopez@example.com about order ORD-2024-118834 and asked to be called back at \
                     (415) 555-0132 after 5pm; keep the tone friendly and mention the refund policy. ";
@@ -51,6 +55,14 @@ fn json_vs_text(c: &mut Criterion, bundle: &Bundle, key: &HashKey) {
     });
     group.bench_function("json-chat-body", |b| {
         b.iter(|| check::run(bundle, ContentType::Json, body.clone(), &output(), key).unwrap())
+    });
+    // What the host costs alone, with no plugin to call: reading the body, a chain per text, rebuilding.
+    let (_dir, empty) = support::empty(&Engine::new().unwrap());
+    group.bench_function("plain-text/no-plugins", |b| {
+        b.iter(|| check::run(&empty, ContentType::Text, plain.clone(), &output(), key).unwrap())
+    });
+    group.bench_function("json-chat-body/no-plugins", |b| {
+        b.iter(|| check::run(&empty, ContentType::Json, body.clone(), &output(), key).unwrap())
     });
     group.finish();
 }
