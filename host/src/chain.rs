@@ -262,11 +262,13 @@ pub struct Verdicts {
 }
 
 /// Time plugins spent inspecting, by their position in the bundle, summed over the texts of an exchange
-/// (only plugins that ran are listed); and each call, for the exchange's trace.
+/// (only plugins that ran are listed); each call, for the exchange's trace; and the texts each plugin was
+/// not called for because its gate stayed shut.
 #[derive(Clone, Debug, Default)]
 pub struct PluginTimes {
     totals: Vec<(usize, Duration)>,
     calls: Vec<PluginCall>,
+    shut: Vec<(usize, u64)>,
 }
 
 /// One call of a plugin on one text, as its trace span shows it.
@@ -296,7 +298,21 @@ impl PluginTimes {
         PluginTimes {
             totals: Vec::new(),
             calls: Vec::new(),
+            shut: Vec::new(),
         }
+    }
+
+    /// Records `count` texts the plugin at `index` was not called for: its gate stayed shut.
+    pub fn gate_shut(&mut self, index: usize, count: u64) {
+        match self.shut.iter_mut().find(|(i, _)| *i == index) {
+            Some((_, n)) => *n += count,
+            None => self.shut.push((index, count)),
+        }
+    }
+
+    /// (position in the bundle, texts) for each plugin whose gate stayed shut.
+    pub fn shut(&self) -> &[(usize, u64)] {
+        &self.shut
     }
 
     /// Records a call, adding its time to the plugin's total.
@@ -321,6 +337,9 @@ impl PluginTimes {
         }
         let room = MAX_CALLS_TRACED.saturating_sub(self.calls.len());
         self.calls.extend(other.calls.iter().take(room).cloned());
+        for &(index, count) in &other.shut {
+            self.gate_shut(index, count);
+        }
     }
 
     /// (position in the bundle, time) for each plugin that ran.
@@ -392,6 +411,7 @@ pub fn run(bundle: &Bundle, request: &Request, hash_key: &HashKey) -> Result<Ver
             let open = bundle.gates.opens(index, &found, &state.labels);
             opened = Some((state.revision, found));
             if !open {
+                plugin_time.gate_shut(index, 1);
                 continue;
             }
         }

@@ -87,6 +87,7 @@ pub struct Metrics {
     errors: Family<CodeLabel, Counter>,
     duration: Histogram,
     plugin_failures: Family<FailureLabels, Counter>,
+    gates_shut: Family<PluginLabel, Counter>,
     reloads: Family<ResultLabel, Counter>,
     audit: Family<ResultLabel, Counter>,
     bundle: Family<BundleLabels, Gauge>,
@@ -159,6 +160,13 @@ impl Metrics {
             "Plugin calls that failed, by plugin and kind",
             plugin_failures.clone(),
         );
+        let gates_shut = Family::<PluginLabel, Counter>::default();
+        registry.register(
+            "plugin_gate_shut",
+            "Texts a plugin was not called for because its gate stayed shut (they held none of what it \
+             looks for), by plugin",
+            gates_shut.clone(),
+        );
         let reloads = Family::<ResultLabel, Counter>::default();
         registry.register("reloads", "Bundle reloads, by result", reloads.clone());
         let audit = Family::<ResultLabel, Counter>::default();
@@ -211,6 +219,7 @@ impl Metrics {
             errors,
             duration,
             plugin_failures,
+            gates_shut,
             reloads,
             audit,
             bundle,
@@ -271,6 +280,17 @@ impl Metrics {
                     plugin: plugin.to_string(),
                 })
                 .observe(took.as_secs_f64());
+        }
+    }
+
+    /// Texts plugins were not called for, their gates shut: (plugin, texts).
+    pub fn gates_shut<'a>(&self, shut: impl Iterator<Item = (&'a str, u64)>) {
+        for (plugin, texts) in shut {
+            self.gates_shut
+                .get_or_create(&PluginLabel {
+                    plugin: plugin.to_string(),
+                })
+                .inc_by(texts);
         }
     }
 

@@ -179,3 +179,31 @@ fn the_stock_plugins_gates_lose_nothing() {
     }
     assert!(compared >= disguised.len() + ours.len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_the_texts_each_gate_spared_a_call() {
+    let server = crate::serve::Server::start(&["--metrics", "127.0.0.1:0"]).await;
+    let mut client = server.client().await;
+    // Prose: neither gated stock plugin is called. An e-mail: `pii`'s found:EMAIL_ADDRESS opens
+    // `classification`; `secrets` stays shut.
+    for text in [
+        "summarise the report for the board",
+        "mail ana.silva@example.com",
+    ] {
+        client.check(crate::serve::text(text)).await.unwrap();
+    }
+    let page = server.metrics().await;
+    for want in [
+        "palisade_plugin_gate_shut_total{plugin=\"secrets\"} 2",
+        "palisade_plugin_gate_shut_total{plugin=\"classification\"} 1",
+        "palisade_plugin_duration_seconds_count{plugin=\"classification\"} 1",
+        "palisade_plugin_duration_seconds_count{plugin=\"pii\"} 2",
+    ] {
+        assert!(page.contains(want), "{want} missing from:\n{page}");
+    }
+    // Plugins without a gate are always called.
+    assert!(
+        !page.contains("palisade_plugin_gate_shut_total{plugin=\"pii\"}"),
+        "{page}"
+    );
+}

@@ -444,6 +444,13 @@ impl Shared {
                 .iter()
                 .filter_map(|&(i, took)| Some((plugins.get(i)?.name(), took))),
         );
+        self.metrics.gates_shut(
+            exchange
+                .plugin_time
+                .shut()
+                .iter()
+                .filter_map(|&(i, texts)| Some((plugins.get(i)?.name(), texts))),
+        );
         for failure in exchange.failures {
             self.metrics.plugin_failed(&failure.plugin, &failure.error);
         }
