@@ -138,8 +138,9 @@ impl Telemetry {
         // One clock for every span of the exchange, so that the plugins' spans lie inside the exchange's
         // however late this runs after the answer.
         let clock = Clock::now();
-        let times = (exchange.received, exchange.elapsed);
-        let Some(mut spans) = self.begin(parent, exchange.transport, &clock, times) else {
+        let (received, elapsed) = (exchange.received, exchange.elapsed);
+        let Some(mut spans) = self.begin(parent, exchange.transport, &clock, received, elapsed)
+        else {
             return;
         };
         let root = &mut spans[0];
@@ -216,8 +217,8 @@ impl Telemetry {
         message: &str,
     ) {
         let clock = Clock::now();
-        let times = (received, received.elapsed());
-        let Some(mut spans) = self.begin(parent, transport, &clock, times) else {
+        let Some(mut spans) = self.begin(parent, transport, &clock, received, received.elapsed())
+        else {
             return;
         };
         let root = &mut spans[0];
@@ -246,7 +247,8 @@ impl Telemetry {
         parent: Option<&Parent>,
         transport: &str,
         clock: &Clock,
-        (received, elapsed): (Instant, Duration),
+        received: Instant,
+        elapsed: Duration,
     ) -> Option<Vec<Span>> {
         let (trace_id, parent_span_id, trace_state) = match parent {
             Some(Parent(p)) if !p.is_sampled() => return None,
