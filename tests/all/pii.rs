@@ -540,6 +540,80 @@ fn ssns_bank_numbers_and_addresses_in_the_ways_people_write_them() {
 /// to letters, and pairs of values at distances around a window's reach, compared with every pattern
 /// searching the whole text; then the development corpus when it is beside the repository.
 #[test]
+fn skipping_cued_recognizers_in_texts_without_their_cues_changes_no_answer() {
+    let gated = pii::Detector::new(pii::Entity::ALL);
+    let ungated = pii::Detector::new(pii::Entity::ALL).with_cue_gate(false);
+    let values = [
+        "912 345 678",
+        "06 1234 5678",
+        "13812345678",
+        "123-45-6789",
+        "923-70-1234",
+        "C12345678",
+        "44051401359",
+        "1984-05-17",
+        "17.05.1984",
+    ];
+    // Cues as words, in a column's header (any case, joined or camel-cased), in other scripts, and in
+    // capitals outside ASCII, which an ASCII-case search does not fold.
+    let cues = [
+        "Phone",
+        "tel.",
+        "call me on",
+        "MOBILE",
+        "ring me at",
+        "contact number:",
+        "TELÉFONO",
+        "MÓVIL",
+        "Téléphone",
+        "电话",
+        "전화",
+        "ITIN",
+        "Tax-ID",
+        "passport no",
+        "TRAVEL DOCUMENT",
+        "PESEL",
+        "date of birth",
+        "GEBURTSDATUM",
+        "nothing here",
+    ];
+    let mut texts: Vec<String> = Vec::new();
+    for value in values {
+        for cue in cues {
+            texts.push(format!("{cue} {value}"));
+            texts.push(format!("{cue}: {value}, thanks"));
+            let header = cue.replace([' ', '.', ':'], "_");
+            texts.push(format!("name,{header}\nAna,{value}\n"));
+            let camel: String = cue
+                .split(' ')
+                .map(|w| {
+                    let mut chars = w.chars();
+                    let first = chars.next().map(|c| c.to_uppercase().to_string());
+                    first.unwrap_or_default() + &chars.as_str().to_lowercase()
+                })
+                .collect();
+            texts.push(format!(
+                "| name | {camel} |\n|---|---|\n| Ana | {value} |\n"
+            ));
+        }
+    }
+    texts.extend(crate::util::dev_corpus_texts());
+    let found = |hits: Vec<pii::Hit>| -> Vec<(String, std::ops::Range<usize>)> {
+        hits.into_iter()
+            .map(|h| (h.category.to_string(), h.range))
+            .collect()
+    };
+    let mut cued = 0;
+    for text in &texts {
+        let expected = found(ungated.detect(text));
+        assert_eq!(found(gated.detect(text)), expected, "in {text:?}");
+        cued += usize::from(expected.iter().any(|(c, _)| c != "URL"));
+    }
+    // Most texts hold a value that only its cue makes one: the comparison is not over empty answers.
+    assert!(cued > texts.len() / 3, "{cued} of {}", texts.len());
+}
+
+#[test]
 fn searching_near_digits_only_changes_no_answer() {
     let windowed = pii::Detector::new(pii::Entity::ALL);
     let whole = pii::Detector::new(pii::Entity::ALL).with_windows(false);

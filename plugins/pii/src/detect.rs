@@ -325,6 +325,8 @@ pub struct Detector {
     windows: bool,
     /// Every recogniser's cues, searched in one pass: which recognisers a text has the words for.
     cue_gate: KeywordGate,
+    /// Whether recognisers whose values count only next to a cue skip texts without one (the default).
+    cues_gated: bool,
 }
 
 impl Detector {
@@ -345,6 +347,7 @@ impl Detector {
             .collect();
         Detector {
             cue_gate: KeywordGate::new(&needs),
+            cues_gated: true,
             recognizers,
             allowed: Allowed::default(),
             normalize: true,
@@ -409,6 +412,14 @@ impl Detector {
         self
     }
 
+    /// This detector, running the recognisers whose values need a cue word on every text (`false`)
+    /// instead of only on texts that have one of their cues (the default): the reference that gate is
+    /// tested against.
+    pub fn with_cue_gate(mut self, gated: bool) -> Detector {
+        self.cues_gated = gated;
+        self
+    }
+
     /// Every validated value in `text`; where two overlap, the more confident (then the longer) wins.
     /// Unless turned off, the text is normalised first (full-width digits, zero-width characters,
     /// escapes …) and each span covers the value as written, disguise included.
@@ -445,8 +456,15 @@ impl Detector {
         let windowed = digitless || digits.is_some();
         let digits = digits.unwrap_or_default();
         let mut candidates = Vec::new();
+        // The validators read cues lowercased as Unicode lowercases (`MÓVIL` is `móvil`), which the gate's
+        // ASCII-case search does not: a text with a capital outside ASCII asks every cued recogniser.
+        let ungated = !self.cues_gated
+            || !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase());
         for (i, r) in self.recognizers.iter().enumerate() {
-            if !r.cues.is_empty() && !cued.get_or_insert_with(|| self.cue_gate.rules_for(text))[i] {
+            if !r.cues.is_empty()
+                && !ungated
+                && !cued.get_or_insert_with(|| self.cue_gate.rules_for(text))[i]
+            {
                 continue;
             }
             if r.gate.is_some_and(|gate| !gate(text)) {
@@ -566,8 +584,10 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             runs: Runs::of(&hir),
             check: Check::Builtin(validate),
             cues: match entity {
-                Entity::UsItin => &["itin", "taxpayer", "tax id", "tax-id", "tax_id"],
-                Entity::UsPassport | Entity::UkPassport => &["passport", "travel document"],
+                // A cue of several words by its first: the validators read cues with `_ - .` as spaces
+                // and camel case split (`TRAVEL_DOCUMENT`, `TaxId`), which the gate's search does not.
+                Entity::UsItin => &["itin", "taxpayer", "tax"],
+                Entity::UsPassport | Entity::UkPassport => &["passport", "travel"],
                 Entity::UsDriverLicense => national::DRIVER_LICENSE_WORDS,
                 Entity::PlPesel => &["pesel"],
                 Entity::DateOfBirth => national::BIRTH_WORDS,
@@ -719,10 +739,15 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             make(r"04\d{2} \d{3} \d{3}", validate_national),
             // Any other grouping (912 345 678 in Spain, 06 1234 5678 in Italy), or a Chinese mobile's eleven
             // digits run together, next to a word that says phone.
-            make(
-                r"\d{2,4}(?:[ .-]\d{2,4}){2,3}|1[3-9]\d{9}",
-                validate_cued_phone,
-            ),
+            // Its validator wants a cue, so texts without one skip it: in a log line of numbers it was
+            // most of `pii`'s time.
+            Recognizer {
+                cues: PHONE_GATE_WORDS,
+                ..make(
+                    r"\d{2,4}(?:[ .-]\d{2,4}){2,3}|1[3-9]\d{9}",
+                    validate_cued_phone,
+                )
+            },
         ],
     }
 }
@@ -2063,6 +2088,39 @@ fn validate_dashed_national(text: &str, range: Range<usize>) -> Option<(Range<us
 /// Words that say the number after them is a phone number, in the languages whose national formats have no
 /// recogniser of their own.
 /// Each starts a word (so `tel` is not read in "Patel", nor `cell` in "cancelled").
+/// What a text holds when it holds one of [`PHONE_CUES`], written as a column's header may write it too
+/// (`RingMe`, `contact_number`): each cue, several words by their first.
+const PHONE_GATE_WORDS: &[&str] = &[
+    "phone",
+    "tel",
+    "call",
+    "mobile",
+    "cell",
+    "fax",
+    "whatsapp",
+    "ring",
+    "dial",
+    "contact",
+    "telefon",
+    "téléphone",
+    "teléfono",
+    "telefono",
+    "móvil",
+    "movil",
+    "handy",
+    "portable",
+    "cellulare",
+    "电话",
+    "電話",
+    "手机",
+    "手機",
+    "携帯",
+    "전화",
+    "휴대폰",
+    "핸드폰",
+    "연락처",
+];
+
 const PHONE_CUES: &[&str] = &[
     "phone",
     "tel",
@@ -2406,6 +2464,18 @@ fn validate_bank_number(text: &str, range: Range<usize>) -> Option<(Range<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The phone gate opens on every cue the validator reads, however a header writes it: each cue holds
+    /// one of the gate's words where it starts.
+    #[test]
+    fn every_phone_cue_starts_with_a_gate_word() {
+        for cue in PHONE_CUES {
+            assert!(
+                PHONE_GATE_WORDS.iter().any(|w| cue.starts_with(w)),
+                "{cue:?} has no gate word"
+            );
+        }
+    }
 
     fn hir(pattern: &str) -> regex_syntax::hir::Hir {
         regex_syntax::Parser::new().parse(pattern).unwrap()
