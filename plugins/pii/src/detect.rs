@@ -458,12 +458,15 @@ impl Detector {
         let mut candidates = Vec::new();
         // The validators read cues lowercased as Unicode lowercases (`MÓVIL` is `móvil`), which the gate's
         // ASCII-case search does not: a text with a capital outside ASCII asks every cued recogniser.
-        let ungated = !self.cues_gated
-            || !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase());
+        // Looked for once, and only when a gate is shut.
+        let mut unicode_capitals: Option<bool> = None;
         for (i, r) in self.recognizers.iter().enumerate() {
             if !r.cues.is_empty()
-                && !ungated
+                && self.cues_gated
                 && !cued.get_or_insert_with(|| self.cue_gate.rules_for(text))[i]
+                && !*unicode_capitals.get_or_insert_with(|| {
+                    !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase())
+                })
             {
                 continue;
             }
