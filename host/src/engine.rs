@@ -108,6 +108,10 @@ impl Engine {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(pool);
+        // For people profiling a plugin with `perf` (docs/plugins.md): names for the compiled functions.
+        if std::env::var_os("PALISADE_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let wasmtime =
             wasmtime::Engine::new(&config).map_err(|e| crate::Error::Engine(format!("{e:#}")))?;
 
