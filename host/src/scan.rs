@@ -144,6 +144,10 @@ impl Tally {
 /// held whole.
 const IN_FLIGHT_LINES_PER_JOB: usize = 16 << 10;
 const IN_FLIGHT_BYTES: usize = 32 << 20;
+/// Lines handed to a worker at once, up to this many or this many bytes: a hand-over wakes a thread, which
+/// cost as much as scanning a short line.
+const CHUNK_LINES: usize = 64;
+const CHUNK_BYTES: usize = 64 << 10;
 
 /// What one input line came to: an answer line to write (with the values it pseudonymized), or an error
 /// to report (with the line number).
@@ -156,9 +160,9 @@ enum Scanned {
 /// input order, with `jobs` lines scanned at once. A line that is not valid input is reported on standard
 /// error with its line number and counted as an error; the other lines are still scanned.
 ///
-/// This thread reads and writes; `jobs` workers scan, each taking the next line read. Answers that finish
-/// early wait for the ones before them, so no worker idles while a slow line finishes (scanning in batches
-/// did: both cores were busy 70% of the time over a mix of chat turns and 1 MiB logs).
+/// With several jobs, this thread reads and writes and the workers scan, each taking the next chunk of
+/// lines read. Answers that finish early wait for the ones before them, so no worker idles while a slow
+/// line finishes (scanning in batches, each waited for whole, did).
 #[allow(clippy::too_many_arguments)]
 pub fn jsonl(
     bundle: &Bundle,
@@ -170,22 +174,65 @@ pub fn jsonl(
     out: &mut impl Write,
     tally: &mut Tally,
 ) -> std::io::Result<()> {
+    let mut write = |n: usize, scanned: Scanned| {
+        match scanned {
+            Scanned::Answer(line, outcome, pseudonyms) => match tally.saw(outcome, pseudonyms) {
+                Ok(()) => out.write_all(&line)?,
+                Err(message) => eprintln!("{source}:{n}: {message}"),
+            },
+            Scanned::Error(message) => {
+                eprintln!("{source}:{n}: {message}");
+                tally.errors = true;
+            }
+        }
+        std::io::Result::Ok(())
+    };
+    let lines = input
+        .lines()
+        .enumerate()
+        .map(|(n, line)| line.map(|line| (n + 1, line)))
+        .filter(|line| !line.as_ref().is_ok_and(|(_, line)| line.trim().is_empty()));
+    if jobs <= 1 {
+        for line in lines {
+            let (n, line) = line?;
+            write(n, scan_line(bundle, key, defaults, &line))?;
+        }
+    } else {
+        in_parallel(bundle, key, defaults, lines, jobs, &mut write)?;
+    }
+    out.flush()
+}
+
+/// A chunk of lines, each with its line number.
+type Chunk = Vec<(usize, String)>;
+
+/// [`jsonl`]'s lines scanned by `jobs` workers, handed to `write` in reading order.
+fn in_parallel(
+    bundle: &Bundle,
+    key: &HashKey,
+    defaults: &Defaults,
+    lines: impl Iterator<Item = std::io::Result<(usize, String)>>,
+    jobs: usize,
+    write: &mut impl FnMut(usize, Scanned) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::sync::mpsc;
-    let jobs = jobs.max(1);
-    let (work, queue) = mpsc::sync_channel::<(usize, String)>(jobs * 2);
+    let (work, queue) = mpsc::sync_channel::<(usize, Chunk)>(jobs * 2);
     let queue = std::sync::Mutex::new(queue);
-    let (answered, answers) = mpsc::channel::<(usize, std::thread::Result<Scanned>)>();
+    type Answers = std::thread::Result<Vec<(usize, Scanned)>>;
+    let (answered, answers) = mpsc::channel::<(usize, Answers)>();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let (queue, answered) = (&queue, answered.clone());
             scope.spawn(move || loop {
-                let Ok(Ok((i, line))) = queue.lock().map(|q| q.recv()) else {
+                let Ok(Ok((i, chunk))) = queue.lock().map(|q| q.recv()) else {
                     return;
                 };
-                // A panic is a bug in the chain: it goes to this thread, which would otherwise wait for
-                // the answer forever, and surfaces there.
+                // A panic is a bug in the chain: it goes to the reading thread, which would otherwise wait
+                // for the answers forever, and surfaces there.
                 let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    scan_line(bundle, key, defaults, &line)
+                    (chunk.iter())
+                        .map(|(n, line)| (*n, scan_line(bundle, key, defaults, line)))
+                        .collect()
                 }));
                 if answered.send((i, scanned)).is_err() {
                     return;
@@ -194,89 +241,90 @@ pub fn jsonl(
         }
         drop(answered);
         let mut order = InOrder::default();
-        let mut arrived = |(i, scanned): (usize, std::thread::Result<Scanned>),
-                           order: &mut InOrder| {
+        let mut arrived = |(i, scanned): (usize, Answers), order: &mut InOrder| {
             let scanned = scanned.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            order.arrived(i, scanned, |n, scanned| {
-                match scanned {
-                    Scanned::Answer(line, outcome, pseudonyms) => {
-                        match tally.saw(outcome, pseudonyms) {
-                            Ok(()) => out.write_all(&line)?,
-                            Err(message) => eprintln!("{source}:{n}: {message}"),
-                        }
-                    }
-                    Scanned::Error(message) => {
-                        eprintln!("{source}:{n}: {message}");
-                        tally.errors = true;
-                    }
-                }
-                Ok(())
-            })
+            order.arrived(i, scanned, &mut *write)
         };
         let gone = "the workers run while lines are in flight";
-        for (n, line) in input.lines().enumerate() {
-            let line = line?;
-            if line.trim().is_empty() {
+        let mut chunk: Chunk = Vec::new();
+        let mut chunk_bytes = 0;
+        let mut lines = lines.fuse();
+        loop {
+            let line = lines.next().transpose()?;
+            let end = line.is_none();
+            if let Some((n, line)) = line {
+                chunk_bytes += line.len();
+                chunk.push((n, line));
+            }
+            if chunk.len() < CHUNK_LINES && chunk_bytes < CHUNK_BYTES && !end {
                 continue;
             }
-            // Reading waits while too much is in flight, writing what comes back meanwhile.
-            while order.lines() >= IN_FLIGHT_LINES_PER_JOB * jobs || order.bytes >= IN_FLIGHT_BYTES
-            {
-                arrived(answers.recv().expect(gone), &mut order)?;
+            if !chunk.is_empty() {
+                // Reading waits while too much is in flight, writing what comes back meanwhile.
+                while order.lines >= IN_FLIGHT_LINES_PER_JOB * jobs
+                    || order.bytes >= IN_FLIGHT_BYTES
+                {
+                    arrived(answers.recv().expect(gone), &mut order)?;
+                }
+                let i = order.sent(chunk.len(), chunk_bytes);
+                work.send((i, std::mem::take(&mut chunk))).expect(gone);
+                chunk_bytes = 0;
             }
-            let i = order.sent(n + 1, line.len());
-            work.send((i, line)).expect(gone);
             while let Ok(answer) = answers.try_recv() {
                 arrived(answer, &mut order)?;
             }
+            if end {
+                break;
+            }
         }
         drop(work);
-        while order.lines() > 0 {
+        while !order.flying.is_empty() {
             arrived(answers.recv().expect(gone), &mut order)?;
         }
-        out.flush()
+        Ok(())
     })
 }
 
-/// The lines in flight, by index in reading order: each one's line number and size, and the answers that
-/// came back before an earlier one's.
+/// The chunks in flight, by index in reading order: the lines and bytes of each, and the answers that came
+/// back before an earlier chunk's.
 #[derive(Default)]
 struct InOrder {
     flying: std::collections::VecDeque<(usize, usize)>,
+    lines: usize,
     bytes: usize,
-    early: std::collections::BTreeMap<usize, Scanned>,
+    early: std::collections::BTreeMap<usize, Vec<(usize, Scanned)>>,
     written: usize,
 }
 
 impl InOrder {
-    /// Line `n` of `size` bytes goes out: its index.
-    fn sent(&mut self, n: usize, size: usize) -> usize {
-        self.flying.push_back((n, size));
-        self.bytes += size;
+    /// A chunk of `lines` lines and `bytes` bytes goes out: its index.
+    fn sent(&mut self, lines: usize, bytes: usize) -> usize {
+        self.flying.push_back((lines, bytes));
+        self.lines += lines;
+        self.bytes += bytes;
         self.written + self.flying.len() - 1
     }
 
-    fn lines(&self) -> usize {
-        self.flying.len()
-    }
-
-    /// The answer for index `i` came back: hands it and every answer after it that is waiting, in order,
-    /// to `write` with their line numbers.
+    /// The answers for chunk `i` came back: hands them, and those of every chunk after it that is
+    /// waiting, in order to `write` with their line numbers.
     fn arrived(
         &mut self,
         i: usize,
-        scanned: Scanned,
-        mut write: impl FnMut(usize, Scanned) -> std::io::Result<()>,
+        answers: Vec<(usize, Scanned)>,
+        write: &mut impl FnMut(usize, Scanned) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        self.early.insert(i, scanned);
-        while let Some(scanned) = self.early.remove(&self.written) {
-            let (n, size) = self
+        self.early.insert(i, answers);
+        while let Some(answers) = self.early.remove(&self.written) {
+            let (lines, bytes) = self
                 .flying
                 .pop_front()
-                .expect("an answer comes for a line sent");
-            self.bytes -= size;
+                .expect("answers come for a chunk sent");
+            self.lines -= lines;
+            self.bytes -= bytes;
             self.written += 1;
-            write(n, scanned)?;
+            for (n, scanned) in answers {
+                write(n, scanned)?;
+            }
         }
         Ok(())
     }
