@@ -107,10 +107,15 @@ impl Detector {
 
     /// The ids of the built-in rules, each once, in the order they run.
     pub fn builtin_ids() -> Vec<String> {
+        Detector::new().ids()
+    }
+
+    /// The ids of this detector's rules, each once, in the order they run.
+    pub fn ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = Vec::new();
-        for rule in all_rules() {
+        for rule in &self.rules {
             if !ids.contains(&rule.id) {
-                ids.push(rule.id);
+                ids.push(rule.id.clone());
             }
         }
         ids
