@@ -455,8 +455,8 @@ impl Detector {
         };
         let windowed = digitless || digits.is_some();
         let digits = digits.unwrap_or_default();
-        // The groups of digits for each gap and joiners, found when a pattern first asks.
-        let mut groups: Vec<((usize, ByteSet), Vec<(Range<usize>, usize)>)> = Vec::new();
+        let mut groups = DigitGroups::default();
+        let mut windows: Vec<Range<usize>> = Vec::new();
         let mut candidates = Vec::new();
         // The validators read cues lowercased as Unicode lowercases (`MÓVIL` is `móvil`), which the gate's
         // ASCII-case search does not: a text with a capital outside ASCII asks every cued recogniser.
@@ -476,30 +476,25 @@ impl Detector {
                 continue;
             }
             candidates.clear();
-            let windows = match (r.reach.filter(|_| windowed), &r.runs) {
+            let windowed = match (r.reach.filter(|_| windowed), &r.runs) {
                 (Some(reach), _) => {
-                    let key = (reach.gap, reach.joiners);
-                    let at = match groups.iter().position(|(k, _)| *k == key) {
-                        Some(at) => at,
-                        None => {
-                            let found = digit_groups(text, &digits, reach.gap, reach.joiners);
-                            groups.push((key, found));
-                            groups.len() - 1
-                        }
-                    };
-                    Some(digit_windows(text, &groups[at].1, reach))
+                    let groups = groups.for_reach(text, &digits, reach);
+                    digit_windows(text, groups, reach, &mut windows);
+                    true
                 }
-                (None, Some(runs)) if self.windows => Some(runs.windows(text)),
-                _ => None,
+                (None, Some(runs)) if self.windows => {
+                    windows = runs.windows(text);
+                    true
+                }
+                _ => false,
             };
-            match windows {
-                Some(windows) => {
-                    for window in windows {
-                        let found = r.candidates.find_iter(Input::new(text).range(window));
-                        candidates.extend(found.map(|m| m.range()));
-                    }
+            if windowed {
+                for window in windows.drain(..) {
+                    let found = r.candidates.find_iter(Input::new(text).range(window));
+                    candidates.extend(found.map(|m| m.range()));
                 }
-                None => candidates.extend(r.candidates.find_iter(text).map(|m| m.range())),
+            } else {
+                candidates.extend(r.candidates.find_iter(text).map(|m| m.range()));
             }
             for m in candidates.drain(..) {
                 let checked = match &r.check {
@@ -996,43 +991,65 @@ fn digit_runs(text: &str, most: usize) -> Option<Vec<Range<usize>>> {
     Some(runs)
 }
 
-/// Runs of digits joined into the stretches one match can span: at most `gap` bytes apart, with only
-/// `joiners` between them. Each stretch with how many digits it holds. Found once per text for the
-/// patterns that share a gap and joiners.
-fn digit_groups(
-    text: &str,
-    runs: &[Range<usize>],
-    gap: usize,
-    joiners: ByteSet,
-) -> Vec<(Range<usize>, usize)> {
-    let bytes = text.as_bytes();
-    let mut groups: Vec<(Range<usize>, usize)> = Vec::new();
-    for run in runs {
-        match groups.last_mut() {
-            Some((g, digits))
-                if run.start - g.end <= gap
-                    && bytes[g.end..run.start].iter().all(|&b| joiners.contains(b)) =>
-            {
-                g.end = run.end;
-                *digits += run.len();
-            }
-            _ => groups.push((run.clone(), run.len())),
-        }
-    }
-    groups
+/// A text's runs of digits joined into the stretches one match can span: at most `gap` bytes apart, with
+/// only `joiners` between them; each stretch with how many digits it holds. Found once per text for the
+/// patterns that share a gap and joiners, and kept in one store (a chat turn asks for a dozen).
+#[derive(Default)]
+struct DigitGroups {
+    found: Vec<((usize, ByteSet), Range<usize>)>,
+    groups: Vec<(Range<usize>, usize)>,
 }
 
-/// Where a pattern of this [`Reach`] can match: the text's [`digit_groups`] for it, those with fewer
+impl DigitGroups {
+    fn for_reach(
+        &mut self,
+        text: &str,
+        runs: &[Range<usize>],
+        reach: Reach,
+    ) -> &[(Range<usize>, usize)] {
+        let key = (reach.gap, reach.joiners);
+        if let Some((_, at)) = self.found.iter().find(|(k, _)| *k == key) {
+            return &self.groups[at.clone()];
+        }
+        let start = self.groups.len();
+        let bytes = text.as_bytes();
+        for run in runs {
+            let fresh = self.groups.len() > start;
+            match self.groups.last_mut() {
+                Some((g, digits))
+                    if fresh
+                        && run.start - g.end <= reach.gap
+                        && bytes[g.end..run.start]
+                            .iter()
+                            .all(|&b| reach.joiners.contains(b)) =>
+                {
+                    g.end = run.end;
+                    *digits += run.len();
+                }
+                _ => self.groups.push((run.clone(), run.len())),
+            }
+        }
+        self.found.push((key, start..self.groups.len()));
+        &self.groups[start..]
+    }
+}
+
+/// Where a pattern of this [`Reach`] can match, into `windows`: the text's [`DigitGroups`] for it, those with fewer
 /// digits than a match holds dropped, `lead` bytes before and `trail` after added, overlapping stretches
 /// joined. Searching each window finds exactly
 /// what searching the whole text finds: every match lies inside one window, and no match found in a window
 /// runs past its end. A text with no digits has no windows; one they would mostly cover is searched whole.
-fn digit_windows(text: &str, groups: &[(Range<usize>, usize)], reach: Reach) -> Vec<Range<usize>> {
+fn digit_windows(
+    text: &str,
+    groups: &[(Range<usize>, usize)],
+    reach: Reach,
+    windows: &mut Vec<Range<usize>>,
+) {
     // Each search has a start-up cost, about what scanning 16 bytes costs: where the windows would cost
     // more than half of one search of the whole text, that search is cheaper.
     let budget = text.len() / 2;
     let mut cost = 0;
-    let mut windows: Vec<Range<usize>> = Vec::new();
+    windows.clear();
     for (group, _) in groups.iter().filter(|(_, digits)| *digits >= reach.digits) {
         let start = text.floor_char_boundary(group.start.saturating_sub(reach.lead));
         let end = text.ceil_char_boundary(group.end.saturating_add(reach.trail).min(text.len()));
@@ -1047,10 +1064,11 @@ fn digit_windows(text: &str, groups: &[(Range<usize>, usize)], reach: Reach) -> 
             }
         }
         if cost > budget {
-            return vec![0..text.len()];
+            windows.clear();
+            windows.push(0..text.len());
+            return;
         }
     }
-    windows
 }
 
 // ---- byte runs --------------------------------------------------------------------------------------------
@@ -2638,8 +2656,10 @@ mod tests {
         let runs = digit_runs(text, text.len()).unwrap();
         let groups = |pattern: &str| {
             let reach = reach(&hir(pattern)).unwrap();
-            digit_groups(text, &runs, reach.gap, reach.joiners)
-                .into_iter()
+            DigitGroups::default()
+                .for_reach(text, &runs, reach)
+                .iter()
+                .cloned()
                 .map(|(g, digits)| (&text[g], digits))
                 .collect::<Vec<_>>()
         };
