@@ -553,6 +553,7 @@ fn skipping_cued_recognizers_in_texts_without_their_cues_changes_no_answer() {
         "44051401359",
         "1984-05-17",
         "17.05.1984",
+        "D1234567",
     ];
     // Cues as words, in a column's header (any case, joined or camel-cased), in other scripts, and in
     // capitals outside ASCII, which an ASCII-case search does not fold.
@@ -575,6 +576,12 @@ fn skipping_cued_recognizers_in_texts_without_their_cues_changes_no_answer() {
         "PESEL",
         "date of birth",
         "GEBURTSDATUM",
+        "D.O.B.",
+        "d o b",
+        "Drivers Lic",
+        "DL no",
+        "dl num",
+        "tax id",
         "nothing here",
     ];
     let mut texts: Vec<String> = Vec::new();

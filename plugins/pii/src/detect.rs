@@ -269,8 +269,9 @@ struct Recognizer {
     candidates: Regex,
     check: Check,
     /// For a recogniser whose values count only next to a word that names them: a text with none of these
-    /// (in any ASCII case) is not searched at all.
+    /// (in any ASCII case) is not searched at all, unless `spelled` matches it. See [`CueGate`].
     cues: Vec<&'static str>,
+    spelled: Option<Regex>,
     /// The same for a recogniser whose values carry a mark a cheap test finds: a text without it is not
     /// searched.
     gate: Option<fn(&str) -> bool>,
@@ -372,6 +373,7 @@ impl Detector {
                     context: p.context.iter().map(|w| w.to_lowercase()).collect(),
                 },
                 cues: Vec::new(),
+                spelled: None,
                 gate: None,
             }));
         self
@@ -469,6 +471,7 @@ impl Detector {
                 && !*unicode_capitals.get_or_insert_with(|| {
                     !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase())
                 })
+                && !r.spelled.as_ref().is_some_and(|s| s.is_match(text))
             {
                 continue;
             }
@@ -586,16 +589,17 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         let hir = regex_syntax::Parser::new()
             .parse(&pattern)
             .expect("built-in pattern parses");
-        // A cue of several words by its first: the validators read cues with `_ - .` as spaces and camel
-        // case split (`TRAVEL_DOCUMENT`, `TaxId`), which the gate's search does not.
-        let cues: &[&str] = match entity {
-            Entity::UsItin => &["itin", "taxpayer", "tax"],
-            Entity::UsPassport | Entity::UkPassport => &["passport", "travel"],
-            Entity::UsDriverLicense => national::DRIVER_LICENSE_WORDS,
-            Entity::PlPesel => &["pesel"],
-            Entity::DateOfBirth => national::BIRTH_WORDS,
+        // The cues its validator wants, for the gate that skips texts without one.
+        let cues: &[&'static str] = match entity {
+            Entity::UsItin => national::ITIN_CUES,
+            Entity::UsPassport => national::US_PASSPORT_CUES,
+            Entity::UkPassport => national::UK_PASSPORT_CUES,
+            Entity::UsDriverLicense => national::DRIVER_LICENSE_CUES,
+            Entity::PlPesel => national::PESEL_CUES,
+            Entity::DateOfBirth => national::BIRTH_CUES,
             _ => &[],
         };
+        let gate = CueGate::of(cues);
         Recognizer {
             rule: entity.rule().to_string(),
             category: entity.name().to_string(),
@@ -604,7 +608,8 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             reach: reach(&hir),
             runs: Runs::of(&hir),
             check: Check::Builtin(validate),
-            cues: cues.to_vec(),
+            cues: gate.words,
+            spelled: gate.spelled,
             gate: None,
         }
     };
@@ -754,14 +759,46 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             // Its validator wants a cue, so texts without one skip it: in a log line of numbers it was
             // most of `pii`'s time.
             Recognizer {
-                // Several words by their first: a column's header writes `contact_number`, `RingMe`.
-                cues: PHONE_CUES.iter().map(|c| first_word(c)).collect(),
+                cues: CueGate::of(PHONE_CUES).words,
+                spelled: CueGate::of(PHONE_CUES).spelled,
                 ..make(
                     r"\d{2,4}(?:[ .-]\d{2,4}){2,3}|1[3-9]\d{9}",
                     validate_cued_phone,
                 )
             },
         ],
+    }
+}
+
+/// What a text must hold for a validator's cues to be in it, found with one search of the text instead of
+/// reading every value's surroundings: the validators read a cue as [`cue_words`] reads text (`_ - .` as
+/// spaces, camel case split: `TRAVEL_DOCUMENT`, `TaxId`, `D_O_B`), so the gate holds on to a word each cue
+/// keeps whole however it is written — its longest (`birth` of `date of birth`) — and a cue of short words
+/// only (`d o b`, `dl no`), which no one word picks out, is matched spelled any of those ways.
+struct CueGate {
+    words: Vec<&'static str>,
+    spelled: Option<Regex>,
+}
+
+impl CueGate {
+    fn of(cues: &[&'static str]) -> CueGate {
+        let mut words = Vec::new();
+        let mut spelled = Vec::new();
+        for &cue in cues {
+            let longest = cue
+                .split(' ')
+                .fold("", |a, w| if w.len() > a.len() { w } else { a });
+            if longest.len() >= 4 || !cue.contains(' ') {
+                words.push(longest);
+            } else {
+                let parts: Vec<String> = cue.split(' ').map(regex_syntax::escape).collect();
+                spelled.push(parts.join(r"[ _.\-]*"));
+            }
+        }
+        let spelled = (!spelled.is_empty()).then(|| {
+            Regex::new(&format!("(?i:{})", spelled.join("|"))).expect("spelled cues compile")
+        });
+        CueGate { words, spelled }
     }
 }
 
@@ -2199,11 +2236,6 @@ const PHONE_CUES: &[&str] = &[
     "연락처",
 ];
 
-/// A cue's first word (`contact` of `contact number`).
-fn first_word(cue: &'static str) -> &'static str {
-    cue.split(' ').next().unwrap_or(cue)
-}
-
 fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
     let n = digits(value).len();
@@ -2714,5 +2746,33 @@ mod tests {
                 assert_eq!(holds(hay, needle), hay.contains(needle));
             }
         }
+    }
+
+    #[test]
+    fn a_cue_gate_holds_on_to_a_word_each_cue_keeps_or_to_its_spellings() {
+        let gate = CueGate::of(national::BIRTH_CUES);
+        for word in [
+            "birth",
+            "birthdate",
+            "born",
+            "dob",
+            "geburtsdatum",
+            "geboren",
+            "née",
+            "nato",
+        ] {
+            assert!(gate.words.contains(&word), "{word}: {:?}", gate.words);
+        }
+        // `d o b` and `né le` have no word of four bytes: spelled, however they are joined.
+        let spelled = gate.spelled.expect("short-word cues are spelled");
+        for text in ["D_O_B:", "d. o. b.", "D-O-B", "Né le", "ne_le"] {
+            assert_eq!(spelled.is_match(text), !text.starts_with("ne"), "{text}");
+        }
+        assert!(!spelled.is_match("db o"));
+        let gate = CueGate::of(national::DRIVER_LICENSE_CUES);
+        assert!(gate.words.contains(&"drivers") && gate.words.contains(&"d/l"));
+        let spelled = gate.spelled.expect("`dl no` is spelled");
+        assert!(spelled.is_match("DL_No") && spelled.is_match("dl #") && spelled.is_match("DlNum"));
+        assert!(!spelled.is_match("handle"));
     }
 }

@@ -53,6 +53,8 @@ pub(super) fn uk_nino(text: &str, range: Range<usize>) -> Checked {
 
 // ---- United States ----------------------------------------------------------------------------------------
 
+pub(super) const ITIN_CUES: &[&str] = &["itin", "taxpayer identification", "tax id"];
+
 /// US ITIN: 9XX-XX-XXXX whose middle group is in the IRS's ranges (50-65, 70-88, 90-92, 94-99), after a
 /// word that names it: with no check digit, the shape alone is also every reference number written like an
 /// SSN (`ticket 969-92-2682`).
@@ -61,19 +63,17 @@ pub(super) fn us_itin(text: &str, range: Range<usize>) -> Checked {
     let d = digits(value);
     let group = number(&d[3..5]);
     let in_range = matches!(group, 50..=65 | 70..=88 | 90..=92 | 94..=99);
-    let cued = has_cue(
-        text,
-        range.start,
-        32,
-        &["itin", "taxpayer identification", "tax id"],
-    );
+    let cued = has_cue(text, range.start, 32, ITIN_CUES);
     (d[0] == 9 && in_range && cued && stands_alone(text, &range, &['-', ' ', '.']))
         .then_some((range, 0.95))
 }
 
+pub(super) const US_PASSPORT_CUES: &[&str] = &["passport", "travel document"];
+pub(super) const UK_PASSPORT_CUES: &[&str] = &["passport"];
+
 /// A US passport number (nine digits, or a letter and eight digits on the newer books) next to the word.
 pub(super) fn us_passport(text: &str, range: Range<usize>) -> Checked {
-    let cued = has_cue(text, range.start, 32, &["passport", "travel document"]);
+    let cued = has_cue(text, range.start, 32, US_PASSPORT_CUES);
     (cued && bounded(text, &range) && one_case(&text[range.clone()])).then_some((range, 0.8))
 }
 
@@ -81,7 +81,7 @@ pub(super) fn us_passport(text: &str, range: Range<usize>) -> Checked {
 /// `British`, `GBR`, `HMPO`, `United Kingdom`). Without one, nine digits after "passport" read as a US
 /// passport's; with one, this reading is the more confident.
 pub(super) fn uk_passport(text: &str, range: Range<usize>) -> Checked {
-    let cued = has_cue(text, range.start, 32, &["passport"])
+    let cued = has_cue(text, range.start, 32, UK_PASSPORT_CUES)
         && has_cue(
             text,
             range.start,
@@ -91,13 +91,8 @@ pub(super) fn uk_passport(text: &str, range: Range<usize>) -> Checked {
     (cued && bounded(text, &range)).then_some((range, 0.9))
 }
 
-/// Words a text must hold before a driver's license number is looked for (lowercase): `dl` alone is in
-/// "handle" and "middle".
-pub(super) const DRIVER_LICENSE_WORDS: &[&str] =
-    &["licen", "dl#", "dl #", "dl no", "dl num", "dl:", "d/l"];
-
 /// What names a US driver's license number, as forms and people write it.
-const DRIVER_LICENSE_CUES: &[&str] = &[
+pub(super) const DRIVER_LICENSE_CUES: &[&str] = &[
     "driver's lic",
     "driver’s lic",
     "drivers lic",
@@ -309,6 +304,8 @@ pub(super) fn sg_nric(text: &str, range: Range<usize>) -> Checked {
     (b[8] == letters[r]).then_some((range, 0.9))
 }
 
+pub(super) const PESEL_CUES: &[&str] = &["pesel"];
+
 /// PESEL: eleven digits, a birth date (the month carries the century: +20 for the 2000s …) and a weighted
 /// check digit; eleven bare digits are common, so only after a word that names it.
 pub(super) fn pl_pesel(text: &str, range: Range<usize>) -> Checked {
@@ -323,7 +320,7 @@ pub(super) fn pl_pesel(text: &str, range: Range<usize>) -> Checked {
         81..=92 => (1800, mm - 80),
         _ => return None,
     };
-    let cued = has_cue(text, range.start, 32, &["pesel"]);
+    let cued = has_cue(text, range.start, 32, PESEL_CUES);
     (cued
         && check == u32::from(d[10])
         && valid_date(century + yy, month, dd)
@@ -439,25 +436,8 @@ const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 
-/// ASCII words one of which every [`BIRTH_CUES`] phrase contains: a text with none has no date of birth.
-pub(super) const BIRTH_WORDS: &[&str] = &[
-    "birth",
-    "born",
-    "dob",
-    "d.o.b",
-    "d o b",
-    "geburt",
-    "geboren",
-    "nacimiento",
-    "naissance",
-    "n\u{e9}",
-    "nascita",
-    "nato",
-    "nata",
-];
-
 /// The words before a date that make it a date of birth.
-const BIRTH_CUES: &[&str] = &[
+pub(super) const BIRTH_CUES: &[&str] = &[
     "date of birth",
     "birth date",
     "birthdate",
