@@ -271,7 +271,7 @@ struct Recognizer {
     /// For a recogniser whose values count only next to a word that names them: a text with none of these
     /// (in any ASCII case) is not searched at all, unless `spelled` matches it. See [`CueGate`].
     cues: Vec<&'static str>,
-    spelled: Option<Regex>,
+    spelled: Option<Spelled>,
     /// The same for a recogniser whose values carry a mark a cheap test finds: a text without it is not
     /// searched.
     gate: Option<fn(&str) -> bool>,
@@ -328,6 +328,8 @@ pub struct Detector {
     cue_gate: KeywordGate,
     /// Whether recognisers whose values count only next to a cue skip texts without one (the default).
     cues_gated: bool,
+    /// Every recogniser's spelled cues as one pattern (see [`CueGate`]).
+    any_spelled: Option<Regex>,
 }
 
 impl Detector {
@@ -346,8 +348,14 @@ impl Detector {
                 any_case: true,
             })
             .collect();
+        let spelled: Vec<&str> = (recognizers.iter())
+            .filter_map(|r| r.spelled.as_ref().map(|s| s.pattern.as_str()))
+            .collect();
+        let any_spelled = (!spelled.is_empty())
+            .then(|| Regex::new(&spelled.join("|")).expect("spelled cues compile"));
         Detector {
             cue_gate: KeywordGate::new(&needs),
+            any_spelled,
             cues_gated: true,
             recognizers,
             allowed: Allowed::default(),
@@ -464,6 +472,8 @@ impl Detector {
         // ASCII-case search does not: a text with a capital outside ASCII asks every cued recogniser.
         // Looked for once, and only when a gate is shut.
         let mut unicode_capitals: Option<bool> = None;
+        // Whether any recogniser's spelled cues are in the text: one search, before each one's own.
+        let mut any_spelled: Option<bool> = None;
         for (i, r) in self.recognizers.iter().enumerate() {
             if !r.cues.is_empty()
                 && self.cues_gated
@@ -471,7 +481,13 @@ impl Detector {
                 && !*unicode_capitals.get_or_insert_with(|| {
                     !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase())
                 })
-                && !r.spelled.as_ref().is_some_and(|s| s.is_match(text))
+                && !r.spelled.as_ref().is_some_and(|s| {
+                    *any_spelled.get_or_insert_with(|| {
+                        self.any_spelled
+                            .as_ref()
+                            .is_some_and(|any| any.is_match(text))
+                    }) && s.regex.is_match(text)
+                })
             {
                 continue;
             }
@@ -777,7 +793,13 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
 /// only (`d o b`, `dl no`), which no one word picks out, is matched spelled any of those ways.
 struct CueGate {
     words: Vec<&'static str>,
-    spelled: Option<Regex>,
+    spelled: Option<Spelled>,
+}
+
+/// A recogniser's spelled cues: the pattern, and it compiled.
+struct Spelled {
+    pattern: String,
+    regex: Regex,
 }
 
 impl CueGate {
@@ -796,7 +818,9 @@ impl CueGate {
             }
         }
         let spelled = (!spelled.is_empty()).then(|| {
-            Regex::new(&format!("(?i:{})", spelled.join("|"))).expect("spelled cues compile")
+            let pattern = format!("(?i:{})", spelled.join("|"));
+            let regex = Regex::new(&pattern).expect("spelled cues compile");
+            Spelled { pattern, regex }
         });
         CueGate { words, spelled }
     }
@@ -2764,14 +2788,14 @@ mod tests {
             assert!(gate.words.contains(&word), "{word}: {:?}", gate.words);
         }
         // `d o b` and `né le` have no word of four bytes: spelled, however they are joined.
-        let spelled = gate.spelled.expect("short-word cues are spelled");
+        let spelled = gate.spelled.expect("short-word cues are spelled").regex;
         for text in ["D_O_B:", "d. o. b.", "D-O-B", "Né le", "ne_le"] {
             assert_eq!(spelled.is_match(text), !text.starts_with("ne"), "{text}");
         }
         assert!(!spelled.is_match("db o"));
         let gate = CueGate::of(national::DRIVER_LICENSE_CUES);
         assert!(gate.words.contains(&"drivers") && gate.words.contains(&"d/l"));
-        let spelled = gate.spelled.expect("`dl no` is spelled");
+        let spelled = gate.spelled.expect("`dl no` is spelled").regex;
         assert!(spelled.is_match("DL_No") && spelled.is_match("dl #") && spelled.is_match("DlNum"));
         assert!(!spelled.is_match("handle"));
     }
