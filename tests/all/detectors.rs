@@ -1728,9 +1728,17 @@ fn driver_licenses_in_the_states_formats_and_british_passports() {
         ("Driver's licence: A123-456-78-901-0", "A123-456-78-901-0"),
         ("drivers license A123-4567-8901, exp 2029", "A123-4567-8901"),
         ("D/L: WDLABCD12345", "WDLABCD12345"),
+        // Labels as forms and exports write them.
+        ("Drivers Lic: D1234567", "D1234567"),
+        ("name,DL_No\nAna,D1234567\n", "D1234567"),
+        ("dl-num 12345678", "12345678"),
+        // Named by its label, it outranks a tax file number's check, which these digits also pass.
+        ("Drivers Lic: 750 170 377", "750 170 377"),
     ] {
         pii_has(text, "US_DRIVER_LICENSE", value);
     }
+    pii_lacks("Drivers Lic: 750 170 377", "AU_TFN");
+    pii_has("D_O_B: 1984-05-17", "DATE_OF_BIRTH", "1984-05-17");
     for text in ["DL# 1234", "licensed under MIT 2024123", "DL# Ab12345678"] {
         pii_lacks(text, "US_DRIVER_LICENSE");
     }

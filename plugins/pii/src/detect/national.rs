@@ -107,12 +107,13 @@ pub(super) const DRIVER_LICENSE_CUES: &[&str] = &[
 ];
 
 /// A US driver's license number in one of the states' formats, next to words for it: the formats have no
-/// check digit, and most are just digits.
+/// check digit, and most are just digits. Named by its label, it outranks a check digit's reading of the
+/// same digits with no label (0.8: `Drivers Lic: 750 170 377` also passes a tax file number's check).
 pub(super) fn us_driver_license(text: &str, range: Range<usize>) -> Checked {
     let value = &text[range.clone()];
     let enough_digits = value.bytes().filter(u8::is_ascii_digit).count() >= 5;
     let cued = has_cue(text, range.start, 32, DRIVER_LICENSE_CUES);
-    (enough_digits && cued && bounded(text, &range) && one_case(value)).then_some((range, 0.75))
+    (enough_digits && cued && bounded(text, &range) && one_case(value)).then_some((range, 0.85))
 }
 
 // ---- Spain ------------------------------------------------------------------------------------------------
