@@ -554,6 +554,8 @@ fn skipping_cued_recognizers_in_texts_without_their_cues_changes_no_answer() {
         "1984-05-17",
         "17.05.1984",
         "D1234567",
+        // No digit: a text without one skips the cued recognisers, whose validators want digits.
+        "WDLABCDEFGHI",
     ];
     // Cues as words, in a column's header (any case, joined or camel-cased), in other scripts, and in
     // capitals outside ASCII, which an ASCII-case search does not fold.
