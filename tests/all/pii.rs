@@ -21,6 +21,13 @@ fn found(text: &str, category: &str, value: &str) {
     );
 }
 
+/// Each hit's category and span, for comparing two detectors' answers.
+fn spans(hits: Vec<pii::Hit>) -> Vec<(String, std::ops::Range<usize>)> {
+    hits.into_iter()
+        .map(|h| (h.category.to_string(), h.range))
+        .collect()
+}
+
 fn none(text: &str) {
     let got = categories(text);
     assert!(got.is_empty(), "expected nothing in {text:?}, got {got:?}");
@@ -607,15 +614,10 @@ fn skipping_cued_recognizers_in_texts_without_their_cues_changes_no_answer() {
         }
     }
     texts.extend(crate::util::dev_corpus_texts());
-    let found = |hits: Vec<pii::Hit>| -> Vec<(String, std::ops::Range<usize>)> {
-        hits.into_iter()
-            .map(|h| (h.category.to_string(), h.range))
-            .collect()
-    };
     let mut cued = 0;
     for text in &texts {
-        let expected = found(ungated.detect(text));
-        assert_eq!(found(gated.detect(text)), expected, "in {text:?}");
+        let expected = spans(ungated.detect(text));
+        assert_eq!(spans(gated.detect(text)), expected, "in {text:?}");
         cued += usize::from(expected.iter().any(|(c, _)| c != "URL"));
     }
     // Most texts hold a value that only its cue makes one: the comparison is not over empty answers.
@@ -702,15 +704,10 @@ fn searching_near_digits_only_changes_no_answer() {
             .repeat(12),
     );
     texts.extend(crate::util::dev_corpus_texts());
-    let found = |hits: Vec<pii::Hit>| -> Vec<(String, std::ops::Range<usize>)> {
-        hits.into_iter()
-            .map(|h| (h.category.to_string(), h.range))
-            .collect()
-    };
     let mut with_hits = 0;
     for text in &texts {
-        let expected = found(whole.detect(text));
-        assert_eq!(found(windowed.detect(text)), expected, "in {text:?}");
+        let expected = spans(whole.detect(text));
+        assert_eq!(spans(windowed.detect(text)), expected, "in {text:?}");
         with_hits += usize::from(expected.len() >= 2);
     }
     assert!(
@@ -765,8 +762,8 @@ fn searching_near_digits_only_changes_no_answer() {
     for a in &values {
         for b in &values {
             let text = format!("{} {a} {} {b} {}", prose(700), prose(9), prose(700));
-            let expected = found(whole.detect(&text));
-            assert_eq!(found(windowed.detect(&text)), expected, "in {text:?}");
+            let expected = spans(whole.detect(&text));
+            assert_eq!(spans(windowed.detect(&text)), expected, "in {text:?}");
             both_found += usize::from(expected.len() == 2);
         }
     }
