@@ -1575,6 +1575,19 @@ fn formats_from_presidios_own_cases() {
     let text = "4012888888881881 4012-8888-8888-1881 4012 8888 8888 1881";
     pii_has(text, "CREDIT_CARD", "4012888888881881");
     pii_has(text, "CREDIT_CARD", "4012-8888-8888-1881");
+    pii_has(text, "CREDIT_CARD", "4012 8888 8888 1881");
+    pii_has(
+        "tel 555-0100 4111 1111 1111 1111",
+        "CREDIT_CARD",
+        "4111 1111 1111 1111",
+    );
+    // Numbers issued since 2020 have no check digit: under its name, a date and a sex digit suffice.
+    pii_has(
+        "His Korean RRN is 960121-1234567",
+        "KR_RRN",
+        "960121-1234567",
+    );
+    pii_lacks("ref 960121-1234567", "KR_RRN");
     // An IBAN grouped with dashes; one with mixed-case letters is not written by anyone.
     pii_has(
         "Dash as iban separator: AL47-2121-1009-0000-0002-3569-8741",
@@ -1600,6 +1613,25 @@ fn an_ipv6_prefix_ending_in_its_double_colon_is_an_address() {
     pii_has("Prefix: 2001:db8::/32", "IP_ADDRESS", "2001:db8::");
     pii_has("route fe80::/10 via eth0", "IP_ADDRESS", "fe80::");
     pii_has("from fe80::1.", "IP_ADDRESS", "fe80::1");
+}
+
+#[test]
+fn the_ipv6_loopback_and_the_any_network_are_addresses_but_a_bare_double_colon_is_not() {
+    pii_has("connecting from ::1", "IP_ADDRESS", "::1");
+    pii_has("src=:: dst=::1", "IP_ADDRESS", "::1");
+    pii_has("allow from ::/0", "IP_ADDRESS", "::");
+    pii_has("::1/128", "IP_ADDRESS", "::1");
+    for text in [
+        "x :: Int",
+        "Use local ipv6 ::",
+        "std::cout << 1",
+        "Foo::1",
+        "::1a",
+        "::/0a",
+        "ratio x::1",
+    ] {
+        pii_lacks(text, "IP_ADDRESS");
+    }
 }
 
 /// National identifiers: each found in the form people write it, and not when its check fails, its shape
@@ -1692,7 +1724,11 @@ fn national_identifiers_with_their_checks() {
             "KR_RRN",
             "RRN 800101-1234560",
             "800101-1234560",
-            &["RRN 800101-1234561", "RRN 801301-1234560"],
+            &[
+                "ref 800101-1234561",
+                "RRN 801301-1234560",
+                "RRN 800101-9234560",
+            ],
         ),
         (
             "FI_PERSONAL_IDENTITY_CODE",

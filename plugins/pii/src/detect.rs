@@ -1611,8 +1611,12 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     // After a `+` the digits are a phone number in E.164 form, whatever Luhn says. Digits next to more
     // digits in the same grouping are part of a longer number; run together or dashed, they are a number
     // of their own even with another after a space (`4012888888881881 4012-8888-8888-1881`).
+    // Grouped by spaces, a number may still follow another written differently: in `4012-8888-8888-1881
+    // 4012 8888 8888 1881` the `1881 ` before the second belongs to the first (only a short bare group
+    // would have been part of this one).
     let joiners: &[char] = match separators.first() {
         None | Some('-') => &['-', '.', ','],
+        _ if follows_another_number(text, range.start) => &['-', '.', ','],
         _ => &['-', ' ', '.', ','],
     };
     if !stands_alone(text, &range, joiners) || before(text, range.start) == Some('+') {
@@ -1631,6 +1635,19 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         && d.len() <= 17
         && validate_bank_number(text, range.clone()).is_some();
     (!account).then_some((range, 0.95))
+}
+
+/// Whether the word before `start` (up to the space before it) is a number of its own: digits run together
+/// past what one group of a grouped number holds (eight), or digits joined by dashes.
+fn follows_another_number(text: &str, start: usize) -> bool {
+    let Some(head) = text[..start].strip_suffix(' ') else {
+        return false;
+    };
+    let word = &head[head.rfind(char::is_whitespace).map_or(0, |i| i + 1)..];
+    let digits = word.bytes().filter(u8::is_ascii_digit).count();
+    word.ends_with(|c: char| c.is_ascii_digit())
+        && word.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+        && (word.contains('-') || digits > 8)
 }
 
 fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
@@ -1827,9 +1844,15 @@ fn validate_ipv6(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     }
     // `std::vec`, `a::b` and MAC-like or clock-like runs are not addresses: demand an address's shape.
     // One full group before a final `::` is a network's prefix (`fe80::/10`).
+    // The loopback `::1` and the unspecified network written as one (`::/0`) are addresses too; a bare
+    // `::` is not (`x :: Int`).
     let groups = value.split(':').filter(|g| !g.is_empty()).count();
     let prefix = groups == 1 && value.len() == 6 && value.ends_with("::");
-    if groups < 2 && !prefix || !value.bytes().any(|b| b.is_ascii_digit()) {
+    let loopback = value == "::1";
+    let any_network = value == "::" && prefix_length(&text[range.end..]);
+    if groups < 2 && !(prefix || loopback || any_network)
+        || !(any_network || value.bytes().any(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     if before(text, range.start).is_some_and(|c| is_word(c) || c == ':')
@@ -1849,6 +1872,15 @@ fn validate_ipv6(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         range
     };
     Some((range, 0.9))
+}
+
+/// Whether `rest` opens with a CIDR prefix length: `/` and one to three digits, then no more word.
+fn prefix_length(rest: &str) -> bool {
+    let Some(rest) = rest.strip_prefix('/') else {
+        return false;
+    };
+    let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+    (1..=3).contains(&n) && !rest[n..].starts_with(is_word)
 }
 
 /// Words that say a number is an NHS number. A 3-3-4 NHS number is also a well-formed US phone number,
