@@ -1072,6 +1072,63 @@ fn secrets_found(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// detect-secrets' spellings of a SoftLayer key — short `sl` names, a command-line flag, the SOAP URL — and
+/// GitLab tokens at the lengths detect-secrets accepts beyond the ones GitLab documents.
+#[test]
+fn softlayer_keys_and_gitlab_tokens_as_detect_secrets_writes_them() {
+    let key = "k3v9q2m7x1c8b4n6z0l5j2h8g7f1d3s9a6p4o2i8u7y5t3r1e9w0q2m4n6b8v0c2";
+    for text in [
+        format!("sl_key= {key}"),
+        format!("SLAPIKEY : {key}"),
+        format!("sl-api-key:\"{key}\""),
+        format!("sl_pass=\"{key}\""),
+        format!("--softlayer-api-key \"{key}\""),
+        format!("--softlayer-api-key {key}"),
+        format!("http://api.softlayer.com/soap/v3.1/{key}"),
+    ] {
+        let got = secrets_found(&text);
+        assert!(
+            got.iter()
+                .any(|(r, v)| r == "softlayer-api-key" && v == key),
+            "{text}: {got:?}"
+        );
+    }
+    // A command line's space ties a name to a value, but the value must still be the provider's shape.
+    assert_eq!(secrets_found("--softlayer-api-key $SL_KEY"), vec![]);
+
+    for (rule, token) in [
+        (
+            "gitlab-scim-token",
+            "glsoat-Xk29fLq_7vPz3WmR8tNb4YcH2jDs6KaE1uGo",
+        ),
+        ("gitlab-rrt", "GR1348941Xk29fLq_7vPz3WmR8tNb4YcH2jDs"),
+        ("gitlab-cicd-job-token", "glcbt-Xk29fLq_7vPz3WmR8tNb"),
+        (
+            "gitlab-ptt",
+            "glptt-Xk29fLq_7vPz3WmR8tNb4YcH2jDs6KaE1uGo9eQ2",
+        ),
+        (
+            "gitlab-kubernetes-agent-token",
+            "glagent-Xk29fLq_7vPz3WmR8tNb4YcH2jDs6KaE1uGo9eXk29fLq_7vPz3WmR8tNb",
+        ),
+    ] {
+        let got = secrets_found(&format!("token: {token}"));
+        assert!(
+            got.contains(&(rule.into(), token.into())),
+            "{token}: {got:?}"
+        );
+    }
+    // One character past the longest detect-secrets takes is not the token (nor a shorter one inside it).
+    let long = format!(
+        "GR1348941{}",
+        "Xk29fLq_7vPz3WmR8tNb4YcH2jDs6KaE1uGo9eXk29fLq_7vPz3"
+    );
+    assert!(
+        secrets_found(&long).iter().all(|(r, _)| r != "gitlab-rrt"),
+        "{long}"
+    );
+}
+
 #[test]
 fn every_provider_rule_finds_its_own_shape_in_common_settings() {
     let samples = samples();

@@ -367,6 +367,15 @@ fn all_rules() -> Vec<Rule> {
         )
         // Two digits in base64 (see `discord_bot_token`): the words that keep the rule off other texts.
         .needing_exactly(&["MD", "MT", "Mj", "Mz", "ND", "NT", "Nj", "Nz", "OD", "OT"]),
+        // SoftLayer's SOAP endpoint takes the API key as the path's last part.
+        rule(
+            "softlayer-api-key",
+            "SoftLayer (IBM Cloud classic) API key in its endpoint's URL",
+            r"(?i)\bapi\.softlayer\.com/(?:soap|rest)/v3(?:\.1)?/(?P<secret>[a-z0-9]{64})\b",
+            0.9,
+            keyed_value,
+        )
+        .needing(&["softlayer.com"]),
         rule(
             "slack-webhook-url",
             "Slack incoming webhook URL",
@@ -418,8 +427,8 @@ fn all_rules() -> Vec<Rule> {
         ("github-refresh-token", "GitHub refresh token", r"\bghr_[A-Za-z0-9]{36}\b"),
         ("github-fine-grained-pat", "GitHub fine-grained token", r"\bgithub_pat_[A-Za-z0-9_]{82}\b"),
         ("gitlab-pat", "GitLab personal access token", r"\bglpat-[A-Za-z0-9_-]{20}\b"),
-        ("gitlab-ptt", "GitLab pipeline trigger token", r"\bglptt-[0-9a-f]{40}\b"),
-        ("gitlab-rrt", "GitLab runner registration token", r"\bGR1348941[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-ptt", "GitLab pipeline trigger token", r"\bglptt-[A-Za-z0-9_-]{40}\b"),
+        ("gitlab-rrt", "GitLab runner registration token", r"\bGR1348941[A-Za-z0-9_-]{20,50}\b"),
         ("gitlab-runner-authentication-token", "GitLab runner authentication token", r"\bglrt-[A-Za-z0-9_-]{20}\b"),
         ("gitlab-deploy-token", "GitLab deploy token", r"\bgldt-[A-Za-z0-9_-]{20}\b"),
         ("slack-bot-token", "Slack bot token", r"\bxoxb-\d{8,13}-\d{8,13}-[A-Za-z0-9]{20,32}\b"),
@@ -496,13 +505,13 @@ fn all_rules() -> Vec<Rule> {
         ("flutterwave-encryption-key", "Flutterwave encryption key", r"\bFLWSECK(?:_TEST)?-?[a-hA-H0-9]{12}\b"),
         ("gitlab-pat-routable", "GitLab personal access token (routable)", r"\bglpat-[A-Za-z0-9_-]{27,300}\.[0-9a-z]{9}\b"),
         ("gitlab-runner-authentication-token-routable", "GitLab runner token (routable)", r"\bglrt-t\d_[A-Za-z0-9_-]{27,300}\.[0-9a-z]{9}\b"),
-        ("gitlab-cicd-job-token", "GitLab CI/CD job token", r"\bglcbt-[A-Za-z0-9]{1,5}_[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-cicd-job-token", "GitLab CI/CD job token", r"\bglcbt-(?:[A-Za-z0-9]{1,5}_)?[A-Za-z0-9_-]{20}\b"),
         ("gitlab-feature-flag-client-token", "GitLab feature flag client token", r"\bglffct-[A-Za-z0-9_-]{20}\b"),
         ("gitlab-feed-token", "GitLab feed token", r"\bglft-[A-Za-z0-9_-]{20}\b"),
         ("gitlab-incoming-mail-token", "GitLab incoming mail token", r"\bglimt-[A-Za-z0-9_-]{25}\b"),
-        ("gitlab-kubernetes-agent-token", "GitLab Kubernetes agent token", r"\bglagent-[A-Za-z0-9_-]{50}\b"),
+        ("gitlab-kubernetes-agent-token", "GitLab Kubernetes agent token", r"\bglagent-[A-Za-z0-9_-]{50,1024}\b"),
         ("gitlab-oauth-app-secret", "GitLab OAuth application secret", r"\bgloas-[A-Za-z0-9_-]{64}\b"),
-        ("gitlab-scim-token", "GitLab SCIM token", r"\bglsoat-[A-Za-z0-9_-]{20}\b"),
+        ("gitlab-scim-token", "GitLab SCIM token", r"\bglsoat-[A-Za-z0-9_-]{20,50}\b"),
         ("gitlab-session-cookie", "GitLab session cookie", r"_gitlab_session=[0-9a-z]{32}\b"),
         ("harness-api-key", "Harness API key", r"\b(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}\b"),
         ("huggingface-organization-api-token", "Hugging Face organization API token", r"\bapi_org_[A-Za-z]{34}\b"),
@@ -619,7 +628,7 @@ fn all_rules() -> Vec<Rule> {
         ("sentry-access-token", "Sentry access token", &["sentry"], "[a-f0-9]{64}"),
         ("sidekiq-secret", "Sidekiq Enterprise credentials", &["bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com"], "[a-f0-9]{8}:[a-f0-9]{8}"),
         ("snyk-api-token", "Snyk API token", &["snyk"], UUID),
-        ("softlayer-api-key", "SoftLayer (IBM Cloud classic) API key", &["softlayer", "sl_api_key"], "[a-z0-9]{64}"),
+        ("softlayer-api-key", "SoftLayer (IBM Cloud classic) API key", &["softlayer", "sl_api_key", "sl-api-key", "sl_apikey", "slapi_key", "slapikey", "sl_key", "sl-key", "sl_pass"], "[a-z0-9]{64}"),
         ("ibm-cos-hmac-secret", "IBM Cloud Object Storage HMAC secret", &["cos_hmac", "ibm_cos", "secret_access_key"], "[a-f0-9]{48}"),
         ("cloudant-password", "IBM Cloudant password or API key", &["cloudant"], "[a-z0-9]{64}"),
         ("sonar-api-token", "SonarQube token", &["sonar"], "(?:squ_|sqp_|sqa_)?[a-z0-9=_-]{40}"),
@@ -647,8 +656,8 @@ fn all_rules() -> Vec<Rule> {
                 // The provider's name, the rest of the variable name, a type (`string`, `: String`), a quote.
                 r#"(?i)(?:{names})[A-Za-z0-9_.-]{{0,20}}(?:[ \t]*:?[ \t]+[A-Za-z0-9_.-]{{1,20}})?[ \t]*['"]?[ \t]*"#,
                 // Assignments in every language and format: `=`, `:=`, `::=`, `?=`, `.=`, `=>`, `:`, a call's
-                // `,`, an XML element's `>`.
-                r#"(?:=|>|:{{1,3}}=|\|\|=?|:|=>|\?=|\.=|,)[\s'"`=]{{0,10}}"#,
+                // `,`, an XML element's `>`, a command line's space (`--softlayer-api-key "…"`).
+                r#"(?:=|>|:{{1,3}}=|\|\|=?|:|=>|\?=|\.=|,|[ \t])[\s'"`=]{{0,10}}"#,
                 r#"(?P<secret>{value})(?:[\s'"`;,)<\\]|$)"#
             ),
             names = alternatives,
