@@ -1072,6 +1072,31 @@ fn secrets_found(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+#[test]
+fn a_password_told_as_what_it_opens_then_is() {
+    for (text, value) in [
+        ("The password for the vpn is Tr0ub4dor&3", "Tr0ub4dor&3"),
+        ("password to my work account is: Xy7#kLm9q", "Xy7#kLm9q"),
+        (
+            "the passphrase of the backup disk is c0rrect-Horse-9",
+            "c0rrect-Horse-9",
+        ),
+    ] {
+        let got = secrets_found(text);
+        assert!(
+            got.contains(&("password".into(), value.into())),
+            "{text}: {got:?}"
+        );
+    }
+    for text in [
+        "the password for the account is required",
+        "password for the vpn is changeme123",
+        "the password for each user is documented separately",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
+}
+
 /// detect-secrets' spellings of a SoftLayer key — short `sl` names, a command-line flag, the SOAP URL — and
 /// GitLab tokens at the lengths detect-secrets accepts beyond the ones GitLab documents.
 #[test]
@@ -1670,6 +1695,25 @@ fn an_ipv6_prefix_ending_in_its_double_colon_is_an_address() {
     pii_has("Prefix: 2001:db8::/32", "IP_ADDRESS", "2001:db8::");
     pii_has("route fe80::/10 via eth0", "IP_ADDRESS", "fe80::");
     pii_has("from fe80::1.", "IP_ADDRESS", "fe80::1");
+}
+
+#[test]
+fn an_international_number_dialled_with_00_for_the_plus() {
+    pii_has("ring 0049 30 1234567", "PHONE_NUMBER", "0049 30 1234567");
+    pii_has(
+        "Tel.: 0044 20 7946 0958",
+        "PHONE_NUMBER",
+        "0044 20 7946 0958",
+    );
+    pii_has("call 001-415-555-2671", "PHONE_NUMBER", "001-415-555-2671");
+    for text in [
+        "order 0012 3456 7890",   // 12 is no country's code
+        "ref 00491234567890",     // no separator after the code: any number can open with 00
+        "0049 30",                // too short for a number
+        "batch A0049 30 1234567", // part of a longer code
+    ] {
+        pii_lacks(text, "PHONE_NUMBER");
+    }
 }
 
 #[test]

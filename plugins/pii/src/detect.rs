@@ -740,6 +740,11 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                     r"\+[1-9]\d{0,2}(?:[ .-]?\(0?\d{0,4}\))?(?:[ .-]?\d{1,5}){2,6}",
                     validate_international,
                 ),
+                // The same dialled from Europe, `00` for the `+`: 0049 30 1234567, 0044 20 7946 0958.
+                make(
+                    r"00[1-9]\d{0,2}[ .-](?:\(0?\d{0,4}\)[ .-]?)?\d{1,5}(?:[ .-]?\d{1,5}){1,5}",
+                    validate_double_zero,
+                ),
                 // The same as a form field's value, `+` for each space (`phone=%2B44+20+7946+0958` once the
                 // `%2B` is undone): its own pattern, so that `=+` keeps it off the common path.
                 make(
@@ -2230,6 +2235,41 @@ fn validate_international(text: &str, range: Range<usize>) -> Option<(Range<usiz
         return None;
     }
     Some((range, 0.75))
+}
+
+/// An international number dialled with `00` for the `+`: only when what follows the `00`, up to the first
+/// separator, is a country calling code (`0049 30 …`, not `0012 3456 …`), since `00` opens many other codes.
+fn validate_double_zero(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let value = &text[range.clone()];
+    let code = &value[2..value.find([' ', '.', '-'])?];
+    let d = digits(&value[2..]);
+    // North American numbers have ten digits after the 1, their area code and exchange starting 2-9.
+    let plausible = match code {
+        "1" => d.len() == 11 && d[1] >= 2 && d[4] >= 2,
+        _ => (8..=15).contains(&d.len()),
+    };
+    (calling_code(code) && plausible && stands_alone(text, &range, &['-', ' ', '.', '+']))
+        .then_some((range, 0.7))
+}
+
+/// Whether `code` is a country calling code in ITU-T E.164's list (three-digit codes by their first two
+/// digits: the zones where the ITU assigns them).
+fn calling_code(code: &str) -> bool {
+    const TWO: &[&str] = &[
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
+        "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
+        "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+    ];
+    const ZONES_OF_THREE: &[&str] = &[
+        "21", "22", "23", "24", "25", "26", "29", "35", "37", "38", "42", "50", "59", "67", "68",
+        "69", "85", "88", "96", "97", "99",
+    ];
+    match code.len() {
+        1 => code == "1" || code == "7",
+        2 => TWO.contains(&code),
+        3 => ZONES_OF_THREE.contains(&&code[..2]),
+        _ => false,
+    }
 }
 
 /// A form field's international number (`=+44+20+7946+0958`): the number after the `=`, checked as one
