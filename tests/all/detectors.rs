@@ -1897,7 +1897,10 @@ fn mac_addresses_and_dates_of_birth() {
     pii_has("mac 00:1A:2B:3C:4D:5E", "MAC_ADDRESS", "00:1A:2B:3C:4D:5E");
     pii_has("hw 0d-B3-4a-6A-d9-cF", "MAC_ADDRESS", "0d-B3-4a-6A-d9-cF");
     pii_has("show 0011.2233.4455", "MAC_ADDRESS", "0011.2233.4455");
+    pii_has("on 0011.2233.4455.", "MAC_ADDRESS", "0011.2233.4455");
     for text in [
+        "card no. 4929.1234.5678.9015",
+        "id 9015.4929.1234.5678",
         "00:1A:2B-3C:4D:5E",
         "ff:ff:ff:ff:ff:ff",
         "12:30:45:10:20:33:44",

@@ -430,8 +430,17 @@ pub(super) fn mac_address(text: &str, range: Range<usize>) -> Checked {
     let separators: Vec<char> = value.chars().filter(|c| !c.is_ascii_hexdigit()).collect();
     let hex: Vec<u8> = value.bytes().filter(u8::is_ascii_hexdigit).collect();
     let same = hex.iter().all(|b| b.eq_ignore_ascii_case(&hex[0]));
-    let before_ok = !before(text, range.start).is_some_and(|c| is_word(c) || c == ':' || c == '-');
-    let after_ok = !after(text, range.end).is_some_and(|c| is_word(c) || c == ':' || c == '-');
+    // `4929.1234.5678.9015` is not a Cisco-style MAC followed by a full stop: a dot with a hex digit
+    // beyond it goes on.
+    let hex = |c: Option<char>| c.is_some_and(|c| c.is_ascii_hexdigit());
+    let dot_before =
+        text[..range.start].ends_with('.') && hex(text[..range.start - 1].chars().next_back());
+    let dot_after = text[range.end..].starts_with('.') && hex(text[range.end + 1..].chars().next());
+    let before_ok = !(before(text, range.start)
+        .is_some_and(|c| is_word(c) || c == ':' || c == '-')
+        || dot_before);
+    let after_ok =
+        !(after(text, range.end).is_some_and(|c| is_word(c) || c == ':' || c == '-') || dot_after);
     (separators.windows(2).all(|w| w[0] == w[1]) && !same && before_ok && after_ok)
         .then_some((range, 0.85))
 }
