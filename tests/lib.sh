@@ -4,7 +4,13 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  # A process told to stop may still be removing its own files under $work (buildah run clears its run
+  # directory on the way out): give each up to 10 s to be gone before removing the directory.
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
+  # The server of `buildah run` is no child of ours, and its last files may land as the first pass runs.
+  rm -rf "$work" 2>/dev/null || { sleep 1; rm -rf "$work"; }
 }
 trap cleanup EXIT
 
