@@ -163,6 +163,12 @@ fn bank_account_numbers_only_with_a_cue() {
         (r#"{"bank_account_number": "989532153794"}"#, "989532153794"),
         ("Acct #: 12345678901", "12345678901"),
         ("savings 000123456789", "000123456789"),
+        // "account" alone needs a bank's word, before the number or after it.
+        (
+            "Wire to account 4820193756, routing number 026009593",
+            "4820193756",
+        ),
+        ("account 4820193756 at Chase Bank", "4820193756"),
     ] {
         pii_has(text, "US_BANK_NUMBER", value);
     }
@@ -171,6 +177,7 @@ fn bank_account_numbers_only_with_a_cue() {
         "aws_account_id = 123456789012",
         "ts=1788171314",
         "account number 123-456-7890-1234-5678-9",
+        "your account 4820193756 is locked; call support",
     ] {
         pii_lacks(text, "US_BANK_NUMBER");
     }
@@ -1662,6 +1669,17 @@ fn formats_from_presidios_own_cases() {
         "tel 555-0100 4111 1111 1111 1111",
         "CREDIT_CARD",
         "4111 1111 1111 1111",
+    );
+    // Grouped as no card is: a French social security number that happens to pass Luhn.
+    pii_lacks(
+        "Numéro de sécurité sociale : 1 84 12 75 123 456 78",
+        "CREDIT_CARD",
+    );
+    pii_has("amex 3782 822463 10005", "CREDIT_CARD", "3782 822463 10005");
+    pii_has(
+        "card 4111 1111 1111 1111 003",
+        "CREDIT_CARD",
+        "4111 1111 1111 1111 003",
     );
     // Numbers issued since 2020 have no check digit: under its name, a date and a sex digit suffice.
     pii_has(

@@ -1613,6 +1613,12 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if separators.windows(2).any(|w| w[0] != w[1]) {
         return None;
     }
+    // Cards are grouped from a first group of four (4-4-4-4, Amex's 4-6-5, Diners' 4-6-4), only the last
+    // group shorter: `1 84 12 75 123 456 78` is a French social security number that passes Luhn.
+    let groups: Vec<usize> = value.split(['-', ' ']).map(str::len).collect();
+    if groups.len() > 1 && (groups[0] != 4 || groups[..groups.len() - 1].iter().any(|&g| g < 4)) {
+        return None;
+    }
     // After a `+` the digits are a phone number in E.164 form, whatever Luhn says. Digits next to more
     // digits in the same grouping are part of a longer number; run together or dashed, they are a number
     // of their own even with another after a space (`4012888888881881 4012-8888-8888-1881`).
@@ -1984,6 +1990,11 @@ fn has_context<S: AsRef<str>>(text: &str, at: usize, width: usize, words: &[S]) 
 /// The `width` bytes of `text` before `at` (to a character boundary).
 fn window_before(text: &str, at: usize, width: usize) -> &str {
     &text[text.floor_char_boundary(at.saturating_sub(width))..at]
+}
+
+/// The `width` bytes of `text` after `at` (to a character boundary).
+fn window_after(text: &str, at: usize, width: usize) -> &str {
+    &text[at..text.ceil_char_boundary((at + width).min(text.len()))]
 }
 
 /// Whether one of `cues` is in `text` read as [`cue_words`].
@@ -2632,6 +2643,7 @@ const BANKING_WORDS: &[&str] = &[
     "bank",
     "routing",
     "wire transfer",
+    "wire to",
     " ach ",
     "deposit",
     " aba ",
@@ -2642,10 +2654,15 @@ fn validate_bank_number(text: &str, range: Range<usize>) -> Option<(Range<usize>
     if !stands_alone(text, &range, &['-', ' ', '.', ',']) || after_a_code(text, range.start) {
         return None;
     }
+    // A bank's words may come after the number too: `wire to account 4820193756, routing number …`.
+    let banking = || {
+        has_context(text, range.start, 80, BANKING_WORDS)
+            || names_any(window_after(text, range.end, 60), BANKING_WORDS)
+    };
     let cued = has_cue(text, range.start, 40, BANK_CUES)
         || has_cue(text, range.start, 24, &["account"])
             && !has_cue(text, range.start, 24, NOT_BANK_ACCOUNTS)
-            && has_context(text, range.start, 80, BANKING_WORDS);
+            && banking();
     cued.then_some((range, 0.7))
 }
 
