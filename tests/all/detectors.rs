@@ -169,6 +169,7 @@ fn bank_account_numbers_only_with_a_cue() {
             "4820193756",
         ),
         ("account 4820193756 at Chase Bank", "4820193756"),
+        ("account: 31926819, sort code 60-16-13", "31926819"),
     ] {
         pii_has(text, "US_BANK_NUMBER", value);
     }
@@ -1713,6 +1714,26 @@ fn an_ipv6_prefix_ending_in_its_double_colon_is_an_address() {
     pii_has("Prefix: 2001:db8::/32", "IP_ADDRESS", "2001:db8::");
     pii_has("route fe80::/10 via eth0", "IP_ADDRESS", "fe80::");
     pii_has("from fe80::1.", "IP_ADDRESS", "fe80::1");
+}
+
+#[test]
+fn numbers_run_together_or_grouped_by_fives_after_a_word_for_phone() {
+    pii_has("Phone: 4155552671", "PHONE_NUMBER", "4155552671");
+    pii_has("India mobile 098765 43210", "PHONE_NUMBER", "098765 43210");
+    pii_has("mobile no. 98765 43210", "PHONE_NUMBER", "98765 43210");
+    pii_has("Tel. 4155552671", "PHONE_NUMBER", "4155552671");
+    pii_has("telephone 4155552671", "PHONE_NUMBER", "4155552671");
+    for text in [
+        "order 4155552671",   // no word for phone
+        "phone 1155552671",   // no North American area code starts with 1
+        "Phone: 41555526710", // eleven digits that are no plan's
+        "ticket 98765 43210",
+        "TELEGRAM_BOT_API_TOKEN=6777880100:AA4NhlAgADVwHUuK8Q3S4uthbYSPz", // an id and its secret
+        "telnet 415 555 26", // `tel` is a word of its own
+        "open the dialog 4155552671",
+    ] {
+        pii_lacks(text, "PHONE_NUMBER");
+    }
 }
 
 #[test]

@@ -762,15 +762,16 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                 make(r"0\d{1,3}-\d{3,4}-\d{4}", validate_dashed_national),
                 make(r"0\d{1,3}-\d{6,8}", validate_dashed_national),
                 make(r"04\d{2} \d{3} \d{3}", validate_national),
-                // Any other grouping (912 345 678 in Spain, 06 1234 5678 in Italy), or a Chinese mobile's eleven
-                // digits run together, next to a word that says phone.
+                // Any other grouping (912 345 678 in Spain, 06 1234 5678 in Italy), a Chinese mobile's eleven
+                // digits or a North American number's ten run together, an Indian mobile as 98765 43210, next
+                // to a word that says phone.
                 // Its validator wants a cue, so texts without one skip it: in a log line of numbers it was
                 // most of `pii`'s time.
                 Recognizer {
                     cues: phone_gate.words,
                     spelled: phone_gate.spelled,
                     ..make(
-                        r"\d{2,4}(?:[ .-]\d{2,4}){2,3}|1[3-9]\d{9}",
+                        r"\d{2,4}(?:[ .-]\d{2,4}){2,3}|1[3-9]\d{9}|[2-9]\d{2}[2-9]\d{6}|0?[6-9]\d{4}[ .-]\d{5}",
                         validate_cued_phone,
                     )
                 },
@@ -2320,13 +2321,18 @@ fn validate_dashed_national(text: &str, range: Range<usize>) -> Option<(Range<us
 
 /// Words that say the number after them is a phone number, in the languages whose national formats have no
 /// recogniser of their own.
-/// Each starts a word (so `tel` is not read in "Patel", nor `cell` in "cancelled").
+/// Each starts a word (so `tel` is not read in "Patel", nor `cell` in "cancelled"), and one of four letters
+/// or fewer is a whole word (nor `tel` in "telegram").
 const PHONE_CUES: &[&str] = &[
     "phone",
     "tel",
+    "telephone",
     "call",
+    "calling",
     "mobile",
     "cell",
+    "cellphone",
+    "cellular",
     "fax",
     "whatsapp",
     "ring me",
@@ -2361,8 +2367,13 @@ fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>,
     // A date (2024-05-17, 17.05.2024) is not a phone number, whatever is near it.
     let groups: Vec<usize> = value.split([' ', '.', '-']).map(str::len).collect();
     let date = matches!(groups[..], [4, 2, 2] | [2, 2, 4]);
+    // `6777880100:AA4N…` is an id and its secret (a Telegram bot's token), not a number to call.
+    let id_of_secret = text[range.end..]
+        .strip_prefix(':')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_alphanumeric()));
     if !(8..=12).contains(&n)
         || date
+        || id_of_secret
         || !stands_alone(text, &range, &['-', ' ', '.'])
         || !word_cue(text, range.start, 24, PHONE_CUES)
     {
@@ -2375,15 +2386,25 @@ fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>,
 /// spaces: a Chinese, Japanese or Korean cue counts anywhere (`我的电话是`).
 fn word_cue(text: &str, at: usize, width: usize, cues: &[&str]) -> bool {
     let window = window_before(text, at, width).to_lowercase();
-    let starts_word = |i: usize, cue: &str| {
-        cue.chars().next().is_some_and(written_without_spaces)
-            || window[..i]
+    // A short cue is a word of its own: `tel` is not read in "telegram" or "telnet", nor `dial` in
+    // "dialog" (the longer words that do say phone are cues of their own).
+    let is_word_at = |i: usize, cue: &str| {
+        if cue.chars().next().is_some_and(written_without_spaces) {
+            return true;
+        }
+        let starts = window[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let ends = cue.len() > 4
+            || window[i + cue.len()..]
                 .chars()
-                .next_back()
-                .is_none_or(|c| !c.is_alphanumeric())
+                .next()
+                .is_none_or(|c| !c.is_alphabetic());
+        starts && ends
     };
     cues.iter()
-        .any(|cue| places(&window, cue).any(|i| starts_word(i, cue)))
+        .any(|cue| places(&window, cue).any(|i| is_word_at(i, cue)))
         || column_header(text, at).is_some_and(|header| {
             let header = cue_words(header);
             cues.iter().any(|cue| {
@@ -2644,6 +2665,7 @@ const BANKING_WORDS: &[&str] = &[
     "routing",
     "wire transfer",
     "wire to",
+    "sort code",
     " ach ",
     "deposit",
     " aba ",
