@@ -1105,6 +1105,33 @@ fn a_password_told_as_what_it_opens_then_is() {
     }
 }
 
+#[test]
+fn a_password_glued_to_mysqls_dash_p() {
+    for (text, value) in [
+        (
+            "mysql -u root -pS3cr3tPassw0rd! -h db.internal",
+            "S3cr3tPassw0rd!",
+        ),
+        (
+            "mysqldump -h db -u backup -pXk29#fLq7v shop > shop.sql",
+            "Xk29#fLq7v",
+        ),
+    ] {
+        let got = secrets_found(text);
+        assert!(
+            got.contains(&("password".into(), value.into())),
+            "{text}: {got:?}"
+        );
+    }
+    for text in [
+        "mysql -u root -p shop",          // prompts for it
+        "mysql -h db -P3306 -u app -p",   // the port
+        "cp -pR /srv/mysql /backup/Xk29", // another command's -p
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
+}
+
 /// detect-secrets' spellings of a SoftLayer key — short `sl` names, a command-line flag, the SOAP URL — and
 /// GitLab tokens at the lengths detect-secrets accepts beyond the ones GitLab documents.
 #[test]

@@ -724,6 +724,18 @@ fn all_rules() -> Vec<Rule> {
         password,
     )
     .needing(&["pass", "pwd", "pw"]));
+    // MySQL's clients take the password glued to `-p` (`mysql -u root -pS3cret!`; `-p dbname` prompts
+    // for it, and `-P3306` is the port).
+    rules.push(
+        rule(
+            "password",
+            "password on a MySQL client's command line",
+            r#"(?i:\bmysql(?:dump|admin|import|check|sh)?\b)[^\n|;&]{0,200}?(?-i:\s-p)(?P<secret>[^\s'"`]{8,64})"#,
+            0.8,
+            password,
+        )
+        .needing(&["mysql"]),
+    );
     // A credential typed by hand under a password's, secret's or key's name, with characters no token has
     // (`apikey: m{{h}o)p$…`, `db_pass := A,.:-¨@*¿?!`, `char secret[25] = @"…"`): the generic rule's
     // alphabet stops at the first of them, so the password validator judges the whole value.
