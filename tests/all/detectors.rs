@@ -918,6 +918,11 @@ fn curl_commands_carry_credentials_in_user_and_header_options() {
             "'api:d2LkV78zLx!t'",
         ),
         (
+            "curl --user [EMAIL_ADDRESS]:pQ9wTxu4Fg https://x",
+            "curl-auth-user",
+            "[EMAIL_ADDRESS]:pQ9wTxu4Fg",
+        ),
+        (
             "curl https://api.stripe.com/v1/charges -u sk9Xq2LmT4vB7nR1wZ:",
             "curl-auth-user",
             "sk9Xq2LmT4vB7nR1wZ:",

@@ -250,6 +250,25 @@ fn normalising_can_be_turned_off_per_plugin() {
     );
 }
 
+/// A plugin later in the chain reads the text the earlier ones rewrote: `secrets` still finds a curl
+/// password whose user `pii` has already redacted (`--user [EMAIL_ADDRESS]:pQ9w…`), and nothing of it is
+/// left in what goes on. Written after gitleaks' case was found passing the password through.
+#[test]
+fn a_credential_part_of_which_an_earlier_plugin_redacted_is_still_found() {
+    let text = "curl --user roger23@gmail.com:pQ9wTxu4Fg https://www.dropbox.com/cli_link -v";
+    let v = run_dir(default_bundle(), text, Dir::Output);
+    assert!(
+        v.findings.iter().any(|f| f.category == "SECRET"),
+        "{:?}",
+        v.findings
+    );
+    assert!(!v.text.contains("pQ9wTxu4Fg"), "{}", v.text);
+
+    let text = "the password for jane.roe@example.com is Tr0ub4dor&3";
+    let v = run_dir(default_bundle(), text, Dir::Output);
+    assert!(!v.text.contains("Tr0ub4dor"), "{}", v.text);
+}
+
 #[test]
 fn values_inside_urls_and_scoped_addresses() {
     let text = "write to mailto:ana%40example.org today";

@@ -718,8 +718,9 @@ fn all_rules() -> Vec<Rule> {
         "password",
         "password assigned to a password-like name",
         // `login with password X`: with no `=` or `is`, the validator's three character classes decide.
-        // `the password for the vpn is X`: what it opens, in up to four words, then `is`.
-        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass|\bpw)\b['"]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b)|[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'-]+){1,4}?[ \t]+is:?|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+        // `the password for the vpn is X`: what it opens, in up to four words (an address among them may
+        // already read `[EMAIL_ADDRESS]`), then `is`.
+        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass|\bpw)\b['"]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b)|[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'\[\]-]+){1,4}?[ \t]+is:?|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
         0.75,
         password,
     )
@@ -964,14 +965,18 @@ fn curl_user(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .filter(|c| !matches!(c, '"' | '\''))
         .collect();
     let (user, password) = unquoted.split_once(':')?;
-    let real = |part: &str| part.len() >= 8 && char_classes(part) >= 2 && !placeholder(part);
-    if unquoted.contains(['<', '>', '[']) {
-        return None;
-    }
+    // `<user>:<password>`, `[token]` are stand-ins; a user already redacted (`[EMAIL_ADDRESS]:pQ9w…`, by
+    // `pii` earlier in the chain) still has a real password after it.
+    let real = |part: &str| {
+        part.len() >= 8
+            && char_classes(part) >= 2
+            && !placeholder(part)
+            && !part.contains(['<', '>', '['])
+    };
     let secret = if password.is_empty() {
         real(user)
     } else {
-        real(password) && !templated(user)
+        real(password) && !templated(user) && !user.contains(['<', '>'])
     };
     secret.then_some(range)
 }
