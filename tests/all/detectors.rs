@@ -1085,56 +1085,60 @@ fn secrets_found(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn a_password_told_as_what_it_opens_then_is() {
-    for (text, value) in [
-        ("The password for the vpn is Tr0ub4dor&3", "Tr0ub4dor&3"),
-        ("password to my work account is: Xy7#kLm9q", "Xy7#kLm9q"),
-        (
-            "the passphrase of the backup disk is c0rrect-Horse-9",
-            "c0rrect-Horse-9",
-        ),
-    ] {
+/// `rule` finds each value in its text, and nothing at all in the others.
+fn rule_finds(rule: &str, found: &[(&str, &str)], nothing_in: &[&str]) {
+    for (text, value) in found {
         let got = secrets_found(text);
         assert!(
-            got.contains(&("password".into(), value.into())),
+            got.contains(&(rule.into(), value.to_string())),
             "{text}: {got:?}"
         );
     }
-    for text in [
-        "the password for the account is required",
-        "password for the vpn is changeme123",
-        "the password for each user is documented separately",
-    ] {
+    for text in nothing_in {
         assert_eq!(secrets_found(text), vec![], "{text}");
     }
 }
 
 #[test]
+fn a_password_told_as_what_it_opens_then_is() {
+    rule_finds(
+        "password",
+        &[
+            ("The password for the vpn is Tr0ub4dor&3", "Tr0ub4dor&3"),
+            ("password to my work account is: Xy7#kLm9q", "Xy7#kLm9q"),
+            (
+                "the passphrase of the backup disk is c0rrect-Horse-9",
+                "c0rrect-Horse-9",
+            ),
+        ],
+        &[
+            "the password for the account is required",
+            "password for the vpn is changeme123",
+            "the password for each user is documented separately",
+        ],
+    );
+}
+
+#[test]
 fn a_password_glued_to_mysqls_dash_p() {
-    for (text, value) in [
-        (
-            "mysql -u root -pS3cr3tPassw0rd! -h db.internal",
-            "S3cr3tPassw0rd!",
-        ),
-        (
-            "mysqldump -h db -u backup -pXk29#fLq7v shop > shop.sql",
-            "Xk29#fLq7v",
-        ),
-    ] {
-        let got = secrets_found(text);
-        assert!(
-            got.contains(&("password".into(), value.into())),
-            "{text}: {got:?}"
-        );
-    }
-    for text in [
-        "mysql -u root -p shop",          // prompts for it
-        "mysql -h db -P3306 -u app -p",   // the port
-        "cp -pR /srv/mysql /backup/Xk29", // another command's -p
-    ] {
-        assert_eq!(secrets_found(text), vec![], "{text}");
-    }
+    rule_finds(
+        "password",
+        &[
+            (
+                "mysql -u root -pS3cr3tPassw0rd! -h db.internal",
+                "S3cr3tPassw0rd!",
+            ),
+            (
+                "mysqldump -h db -u backup -pXk29#fLq7v shop > shop.sql",
+                "Xk29#fLq7v",
+            ),
+        ],
+        &[
+            "mysql -u root -p shop",          // prompts for it
+            "mysql -h db -P3306 -u app -p",   // the port
+            "cp -pR /srv/mysql /backup/Xk29", // another command's -p
+        ],
+    );
 }
 
 /// detect-secrets' spellings of a SoftLayer key — short `sl` names, a command-line flag, the SOAP URL — and
