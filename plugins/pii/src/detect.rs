@@ -1622,10 +1622,8 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     }
     // After a `+` the digits are a phone number in E.164 form, whatever Luhn says. Digits next to more
     // digits in the same grouping are part of a longer number; run together or dashed, they are a number
-    // of their own even with another after a space (`4012888888881881 4012-8888-8888-1881`).
-    // Grouped by spaces, a number may still follow another written differently: in `4012-8888-8888-1881
-    // 4012 8888 8888 1881` the `1881 ` before the second belongs to the first (only a short bare group
-    // would have been part of this one).
+    // of their own even with another after a space (`4012888888881881 4012-8888-8888-1881`), and so is a
+    // spaced one after another number written differently (the `1881 ` of `…-8888-1881 4012 8888 …`).
     let joiners: &[char] = match separators.first() {
         None | Some('-') => &['-', '.', ','],
         _ if follows_another_number(text, range.start) => &['-', '.', ','],
