@@ -768,10 +768,18 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                 // Its validator wants a cue, so texts without one skip it: in a log line of numbers it was
                 // most of `pii`'s time.
                 Recognizer {
+                    cues: phone_gate.words.clone(),
+                    spelled: phone_gate.spelled.clone(),
+                    ..make(
+                        r"\d{2,4}(?:[ .-]\d{2,4}){2,3}|1[3-9]\d{9}",
+                        validate_cued_phone,
+                    )
+                },
+                Recognizer {
                     cues: phone_gate.words,
                     spelled: phone_gate.spelled,
                     ..make(
-                        r"\d{2,4}(?:[ .-]\d{2,4}){2,3}|1[3-9]\d{9}|[2-9]\d{2}[2-9]\d{6}|0?[6-9]\d{4}[ .-]\d{5}",
+                        r"[2-9]\d{2}[2-9]\d{6}|0?[6-9]\d{4}[ .-]\d{5}",
                         validate_cued_phone,
                     )
                 },
@@ -791,6 +799,7 @@ struct CueGate {
 }
 
 /// A recogniser's cues of short words only, each as its words.
+#[derive(Clone)]
 struct Spelled(Vec<Vec<&'static [u8]>>);
 
 impl Spelled {
