@@ -718,13 +718,27 @@ fn all_rules() -> Vec<Rule> {
         "password",
         "password assigned to a password-like name",
         // `login with password X`: with no `=` or `is`, the validator's three character classes decide.
-        // `the password for the vpn is X`: what it opens, in up to four words (an address among them may
-        // already read `[EMAIL_ADDRESS]`), then `is`.
-        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass|\bpw)\b['"]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b)|[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'\[\]-]+){1,4}?[ \t]+is:?|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass|\bpw)\b['"]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b)|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
         0.75,
         password,
     )
     .needing(&["pass", "pwd", "pw"]));
+    // `the password for the vpn is X`: what it opens, in up to four words (an address among them may
+    // already read `[EMAIL_ADDRESS]`), then `is`. A rule of its own, kept off texts without the phrase's
+    // opening words: in the one above, its alternative made `secrets` ~4% slower over the scan sample.
+    rules.push(
+        rule(
+            "password",
+            "password told as what it opens, then `is`",
+            r#"(?i)\bpass(?:word|phrase)[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'\[\]-]+){1,4}?[ \t]+is:?\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+            0.75,
+            password,
+        )
+        .needing(&[
+            "password for", "password to", "password of", "password on",
+            "passphrase for", "passphrase to", "passphrase of", "passphrase on",
+        ]),
+    );
     // MySQL's clients take the password glued to `-p` (`mysql -u root -pS3cret!`; `-p dbname` prompts
     // for it, and `-P3306` is the port).
     rules.push(
