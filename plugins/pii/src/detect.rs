@@ -1623,12 +1623,6 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if separators.windows(2).any(|w| w[0] != w[1]) {
         return None;
     }
-    // Cards are grouped from a first group of four (4-4-4-4, Amex's 4-6-5, Diners' 4-6-4), only the last
-    // group shorter: `1 84 12 75 123 456 78` is a French social security number that passes Luhn.
-    let groups: Vec<usize> = value.split(['-', ' ']).map(str::len).collect();
-    if groups.len() > 1 && (groups[0] != 4 || groups[..groups.len() - 1].iter().any(|&g| g < 4)) {
-        return None;
-    }
     // After a `+` the digits are a phone number in E.164 form, whatever Luhn says. Digits next to more
     // digits in the same grouping are part of a longer number; run together or dashed, they are a number
     // of their own even with another after a space (`4012888888881881 4012-8888-8888-1881`), and so is a
@@ -1644,6 +1638,18 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     let d = digits(value);
     if !known_issuer(&d) || !luhn_valid(&d) {
         return None;
+    }
+    // Cards are grouped from a first group of four (4-4-4-4, Amex's 4-6-5, Diners' 4-6-4), only the last
+    // group shorter: `1 84 12 75 123 456 78` is a French social security number that passes Luhn.
+    let mut groups = value.split(['-', ' ']).map(str::len).peekable();
+    let first = groups.next().unwrap_or(0);
+    if !separators.is_empty() && first != 4 {
+        return None;
+    }
+    while let Some(g) = groups.next() {
+        if g < 4 && groups.peek().is_some() {
+            return None;
+        }
     }
     // After "account number" (and no word of cards), a bank's account number that happens to pass Luhn —
     // but only where the bank reading takes it: grouped like a card (`acct 4111 1111 1111 1111`), no bank
