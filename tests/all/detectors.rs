@@ -1759,6 +1759,23 @@ fn numbers_run_together_or_grouped_by_fives_after_a_word_for_phone() {
     pii_has("mobile no. 98765 43210", "PHONE_NUMBER", "98765 43210");
     pii_has("Tel. 4155552671", "PHONE_NUMBER", "4155552671");
     pii_has("telephone 4155552671", "PHONE_NUMBER", "4155552671");
+    // Chinese puts no space between a number and the words around it.
+    pii_has("我的手机号是13812345678", "PHONE_NUMBER", "13812345678");
+    pii_has("手机13812345678，谢谢", "PHONE_NUMBER", "13812345678");
+    pii_lacks("手机型号A13812345678", "PHONE_NUMBER"); // a model number, glued to a Latin letter
+                                                       // German mobiles and French numbers in dashed pairs, no word needed.
+    pii_has(
+        "Meine Handynummer ist 0151 23456789.",
+        "PHONE_NUMBER",
+        "0151 23456789",
+    );
+    pii_has("0171/1234567", "PHONE_NUMBER", "0171/1234567");
+    pii_has(
+        "Mon numéro : 06-12-34-56-78",
+        "PHONE_NUMBER",
+        "06-12-34-56-78",
+    );
+    pii_lacks("ref 0151 234567890123", "PHONE_NUMBER");
     for text in [
         "order 4155552671",   // no word for phone
         "phone 1155552671",   // no North American area code starts with 1

@@ -733,7 +733,10 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                     validate_nanp,
                 ),
                 // French national: 01 23 45 67 89, 06.12.34.56.78.
-                make(r"0[1-9](?:[ .]\d{2}){4}", validate_national),
+                make(
+                    r"0[1-9](?:[ .]\d{2}){4}|0[1-9](?:-\d{2}){4}",
+                    validate_national,
+                ),
                 // International with a country code: +44 20 7946 0958, +49 30 12345678, +33 1 23 45 67 89, and
                 // the area code in brackets: +44 (0)20 7946 0958, +44 (20) 7946 0958.
                 make(
@@ -751,6 +754,8 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                     r"=\+[1-9]\d{0,2}(?:\+?\(0?\d{0,4}\))?(?:[+-]?\d{1,5}){2,6}",
                     validate_form_phone,
                 ),
+                // German mobiles, 015x to 017x and seven or eight digits: 0151 23456789, 0171/1234567.
+                make(r"01[5-7]\d{1,2}[ /-]\d{7,8}", validate_german_mobile),
                 // UK and German national: 020 7946 0958, 07700 900123, 030 12345678.
                 make(r"0\d{2,4} \d{3,4} ?\d{3,4}", validate_national),
                 // A trunk code in brackets: (02) 9876 5432 (Australia), (020) 7946 0958, (030) 1234567.
@@ -2326,6 +2331,13 @@ fn national_number(
     Some((range, 0.6))
 }
 
+/// A German mobile number with its trunk prefix (0151, 0176 …): eleven or twelve digits.
+fn validate_german_mobile(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let n = digits(&text[range.clone()]).len();
+    ((11..=12).contains(&n) && stands_alone(text, &range, &['-', ' ', '.', '/']))
+        .then_some((range, 0.6))
+}
+
 /// Korea's Seoul numbers and Israel's landlines have nine digits (02-123-4567, 09-7625400); the rest of
 /// the dashed forms ten or eleven.
 fn validate_dashed_national(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
@@ -2384,10 +2396,16 @@ fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>,
     let id_of_secret = text[range.end..]
         .strip_prefix(':')
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_alphanumeric()));
+    // Chinese and Japanese put no space between a number and the words around it (`我的手机号是138…`).
+    let (left, right) = (before(text, range.start), after(text, range.end));
+    let cjk = |c: Option<char>| c.is_some_and(written_without_spaces);
+    let edge = |c: Option<char>| c.is_none_or(|c| written_without_spaces(c) || !is_word(c));
+    let alone = stands_alone(text, &range, &['-', ' ', '.'])
+        || (cjk(left) || cjk(right)) && edge(left) && edge(right);
     if !(8..=12).contains(&n)
         || date
         || id_of_secret
-        || !stands_alone(text, &range, &['-', ' ', '.'])
+        || !alone
         || !word_cue(text, range.start, 24, PHONE_CUES)
     {
         return None;
