@@ -725,7 +725,7 @@ fn all_rules() -> Vec<Rule> {
     .needing(&["pass", "pwd", "pw"]));
     // `the password for the vpn is X`: what it opens, in up to four words (an address among them may
     // already read `[EMAIL_ADDRESS]`), then `is`. A rule of its own, kept off texts without the phrase's
-    // opening words: in the one above, its alternative made `secrets` ~4% slower over the scan sample.
+    // opening words: as an alternative of the rule above it was searched in every text with `pw` or `pass`.
     rules.push(
         rule(
             "password",
