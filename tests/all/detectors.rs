@@ -1405,6 +1405,12 @@ fn cards_of_every_major_network_and_presidios_documented_cases() {
         "5019717010103742",    // Dankort
         "6200000000000005",    // UnionPay
         "122000000000003",     // UATP (AirPlus)
+        // What card generators (Faker, FakeNameGenerator) write: JCB's whole `35`, its 15-digit 2131 and
+        // 1800, Maestro's twelve-digit 0604.
+        "3500000000000009",
+        "213100000000001",
+        "180000000000002",
+        "060417590258",
     ] {
         pii_has(&format!("card {card} on file"), "CREDIT_CARD", card);
     }
@@ -1784,6 +1790,63 @@ fn numbers_run_together_or_grouped_by_fives_after_a_word_for_phone() {
         "TELEGRAM_BOT_API_TOKEN=6777880100:AA4NhlAgADVwHUuK8Q3S4uthbYSPz", // an id and its secret
         "telnet 415 555 26", // `tel` is a word of its own
         "open the dialog 4155552671",
+    ] {
+        pii_lacks(text, "PHONE_NUMBER");
+    }
+}
+
+#[test]
+fn phone_numbers_as_generators_and_contact_blocks_write_them() {
+    // Extensions, as Faker writes half its North American numbers and signatures write the rest.
+    for (text, number) in [
+        ("Call me at 650-752-7354x549 tomorrow", "650-752-7354x549"),
+        ("Call me at (650)752-7354x5490.", "(650)752-7354x5490"),
+        ("Call 001-650-752-7354x549", "001-650-752-7354x549"),
+        ("+1-650-752-7354x549", "+1-650-752-7354x549"),
+        ("reach me on 650.752.7354 ext. 12", "650.752.7354 ext. 12"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", number);
+    }
+    // A subscriber's number without its area code, right after the word; other groupings; an area code
+    // in brackets of any length; a national number run together after its trunk 0.
+    for (text, number) in [
+        ("Phone: 469 2020", "469 2020"),
+        ("Can someone call me on 87 47 98?", "87 47 98"),
+        ("Mobile: 96 771394", "96 771394"),
+        (
+            "Please have the manager call me at (72) 583-350",
+            "(72) 583-350",
+        ),
+        ("Fax: 07700070518", "07700070518"),
+        ("Phone: 12345678", "12345678"),
+        ("Desk: 6038505064", "6038505064"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", number);
+    }
+    // A label after the number, as contact blocks write them.
+    pii_has("723 813 266 office", "PHONE_NUMBER", "723 813 266");
+    pii_has("Bob\n6038505064-Fax", "PHONE_NUMBER", "6038505064");
+    pii_has("(894)134-3524 fax", "PHONE_NUMBER", "(894)134-3524");
+    // Trunk codes then pairs or threes, as much of Europe writes them, with no word needed.
+    for number in [
+        "0494 41 18 24",
+        "026 848 14 90",
+        "09721 88 29 47",
+        "0699 888 72 47",
+    ] {
+        pii_has(&format!("ring {number} today"), "PHONE_NUMBER", number);
+        pii_has(&format!("at {number}"), "PHONE_NUMBER", number);
+    }
+    pii_has("(07700) 798 524", "PHONE_NUMBER", "(07700) 798 524");
+    pii_has("(07700)553419", "PHONE_NUMBER", "(07700)553419");
+    for text in [
+        "I'd like to call a taxi to 3348 84 Cassinia Street", // a house number, the word far from it
+        "The office is at 171 3890 Creekside Lane",           // `office` says phone only after
+        "call on 17 05 24",                                   // a date
+        "call 20240517",                                      // a date run together
+        "phone 123456789012",                                 // twelve run together: no plan's
+        "Phone: 469 2020 5",                                  // five digits, not seven
+        "a 1920x1080 screen",
     ] {
         pii_lacks(text, "PHONE_NUMBER");
     }
