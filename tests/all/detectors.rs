@@ -1411,6 +1411,7 @@ fn cards_of_every_major_network_and_presidios_documented_cases() {
         "213100000000001",
         "180000000000002",
         "060417590258",
+        "6887789328792174", // Maestro's 68 (Faker's Russian cards)
     ] {
         pii_has(&format!("card {card} on file"), "CREDIT_CARD", card);
     }
@@ -1783,9 +1784,9 @@ fn numbers_run_together_or_grouped_by_fives_after_a_word_for_phone() {
     );
     pii_lacks("ref 0151 234567890123", "PHONE_NUMBER");
     for text in [
-        "order 4155552671",   // no word for phone
-        "phone 1155552671",   // no North American area code starts with 1
-        "Phone: 41555526710", // eleven digits that are no plan's
+        "order 4155552671",              // no word for phone
+        "the phone's serial 1155552671", // no North American area code starts with 1, and the word is not right before
+        "Phone: 41555526710",            // eleven digits that are no plan's
         "ticket 98765 43210",
         "TELEGRAM_BOT_API_TOKEN=6777880100:AA4NhlAgADVwHUuK8Q3S4uthbYSPz", // an id and its secret
         "telnet 415 555 26", // `tel` is a word of its own
@@ -1837,6 +1838,43 @@ fn phone_numbers_as_generators_and_contact_blocks_write_them() {
         pii_has(&format!("ring {number} today"), "PHONE_NUMBER", number);
         pii_has(&format!("at {number}"), "PHONE_NUMBER", number);
     }
+    // Faker's phone numbers in other locales: after a word (`Contact:`, `reach me on`) ...
+    for (text, number) in [
+        ("Contact: 533 186 091", "533 186 091"),
+        ("reach me on 948 21 99 after 5pm", "948 21 99"),
+        ("My phone number is 30/166 1318.", "30/166 1318"),
+        ("Contact: (351) 911860913", "(351) 911860913"),
+        ("Call me at 8 260 181 5908 tomorrow.", "8 260 181 5908"),
+        ("Contact: 8 (246) 281-9482", "8 (246) 281-9482"),
+        ("Contact: 81390996030", "81390996030"),
+        ("Call me at 3500268466 tomorrow.", "3500268466"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", number);
+    }
+    // ... and alone: a country code in brackets, national forms with the trunk 0.
+    for number in [
+        "(+30) 2491 186252",
+        "+(370) 28194821",
+        "044 613 186",
+        "08-909 960 30",
+        "02 9482 1993",
+        "0460-913-909",
+        "(0543)-231948",
+        "61 0308-2462",
+        "05393 36338",
+    ] {
+        pii_has(number, "PHONE_NUMBER", number);
+    }
+    pii_lacks("Phone updated 12/05/2024", "PHONE_NUMBER");
+    // Faker's IBAN for locales without a bank format: GB, one character short, mod-97 valid.
+    pii_has(
+        "IBAN: GB02QGXY2661663049403",
+        "IBAN_CODE",
+        "GB02QGXY2661663049403",
+    );
+    pii_lacks("IBAN: GB02QGXY2661663049404", "IBAN_CODE");
+    // An internationalised host name, as written.
+    pii_has("see https://deineka.укр/", "URL", "https://deineka.укр/");
     pii_has("(07700) 798 524", "PHONE_NUMBER", "(07700) 798 524");
     pii_has("(07700)553419", "PHONE_NUMBER", "(07700)553419");
     for text in [
@@ -1847,6 +1885,8 @@ fn phone_numbers_as_generators_and_contact_blocks_write_them() {
         "phone 123456789012",                                 // twelve run together: no plan's
         "Phone: 469 2020 5",                                  // five digits, not seven
         "a 1920x1080 screen",
+        "Our invoice ORD-2024-686225, call us", // a reference's number
+        "INFO id,name,ssn,iban,phone 1000,Dmitri Rossi,496623955,", // the ssn column, `phone` not right before
     ] {
         pii_lacks(text, "PHONE_NUMBER");
     }
