@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """A labelled set of values we did not write: Faker's phone numbers, card numbers, IBANs, e-mail addresses,
-IPs and URLs in 46 locales (and its US SSNs), each in a few short contexts — after a word that names it,
-in a sentence, and alone. Written in corpus.py's format, for `palisade scan --jsonl` and score.py.
+IPs and URLs in 46 locales, each in a few short contexts — after a word that names it, in a sentence, and
+alone — and its national identifiers (eleven kinds, and US SSNs) under their names. Written in corpus.py's
+format, for `palisade scan --jsonl` and score.py.
 
     python3 tests/accuracy/faker_values.py -o faker.jsonl     (needs Faker; tests/ner/setup.sh pins it)
 
 Faker writes each locale's formats as its maintainers found them (Hungarian `30/166 1318`, Russian
 `8 (246) 281-9482`, Faker's own GB IBAN for locales without a bank format), including some no real number
-has: those count as misses like any other. A phone number alone, with no word for phone, is one context
+has (its NINOs are all `ZZ … T`, a prefix and a suffix HMRC never issues): those count as misses like any
+other. A phone number alone, with no word for phone, is one context
 in six: Palisade does not report bare digit groups as phone numbers, so those are mostly misses too.
 """
 import argparse
@@ -29,6 +31,21 @@ KINDS = [
     ("EMAIL_ADDRESS", lambda f: f.email(), 6, ["mail {v}", "{v}"]),
     ("IP_ADDRESS", lambda f: f.ipv4() if f.random_int(0, 1) else f.ipv6(), 6, ["from {v} at noon", "{v}"]),
     ("URL", lambda f: f.url(), 6, ["see {v}", "{v}"]),
+]
+
+# National identifiers, from the locale that issues them, each under a word that names it.
+IDENTIFIERS = [
+    ("UK_NINO", "en_GB", "ssn", ["National Insurance number: {v}", "NINO {v}", "my NI number is {v}"]),
+    ("ES_NIF", "es_ES", "nif", ["NIF: {v}", "mi DNI es {v}", "NIF {v}"]),
+    ("ES_NIE", "es_ES", "nie", ["NIE: {v}", "my NIE is {v}", "NIE {v}"]),
+    ("IT_FISCAL_CODE", "it_IT", "ssn", ["Codice fiscale: {v}", "CF {v}", "codice fiscale {v}"]),
+    ("PL_PESEL", "pl_PL", "pesel", ["PESEL: {v}", "numer PESEL {v}", "PESEL {v}"]),
+    ("FI_PERSONAL_IDENTITY_CODE", "fi_FI", "ssn", ["henkilötunnus {v}", "HETU: {v}", "personal identity code {v}"]),
+    ("IN_AADHAAR", "en_IN", "aadhaar_id", ["Aadhaar: {v}", "aadhaar number {v}", "Aadhaar {v}"]),
+    ("IN_PAN", "en_IN", "pan", ["PAN: {v}", "PAN card {v}", "my PAN is {v}"]),
+    ("KR_RRN", "ko_KR", "ssn", ["주민등록번호 {v}", "RRN: {v}", "resident registration number {v}"]),
+    ("US_PASSPORT", "en_US", "passport_number", ["passport number {v}", "Passport: {v}", "passport no. {v}"]),
+    ("US_ITIN", "en_US", "itin", ["ITIN: {v}", "my ITIN is {v}", "ITIN {v}"]),
 ]
 
 
@@ -54,6 +71,13 @@ def main():
                 for k in range(count):
                     doc = document(f"{locale}-{kind}-{k}", kind, templates[k % len(templates)], make(faker))
                     out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        for kind, locale, method, templates in IDENTIFIERS:
+            faker = Faker(locale)
+            faker.seed_instance(7)
+            for k in range(30):
+                value = getattr(faker, method)()
+                doc = document(f"{locale}-{kind}-{k}", kind, templates[k % len(templates)], value)
+                out.write(json.dumps(doc, ensure_ascii=False) + "\n")
         faker = Faker("en_US")
         faker.seed_instance(7)
         for k in range(60):

@@ -212,15 +212,19 @@ fn verhoeff(d: &[u8]) -> bool {
     c == 0
 }
 
-/// Aadhaar: twelve digits, not starting 0 or 1, Verhoeff-valid; grouped 4-4-4, or run together after a word
-/// that names it (twelve bare digits are too common otherwise).
+const AADHAAR_CUES: &[&str] = &["aadhaar", "aadhar", "uidai"];
+
+/// Aadhaar: twelve digits not starting 0 or 1 (the pattern's), grouped 4-4-4 and Verhoeff-valid; or under
+/// its name (twelve bare digits are too common otherwise), whatever their check digit: mistyped, or from a
+/// generator that checks them with Luhn, as Faker does. Under its name it outranks the card a Luhn-valid
+/// twelve digits can also be.
 pub(super) fn in_aadhaar(text: &str, range: Range<usize>) -> Checked {
     let value = &text[range.clone()];
     let d = digits(value);
     let grouped = value.len() == 14;
-    let cued = has_cue(text, range.start, 32, &["aadhaar", "aadhar", "uidai"]);
-    (d[0] >= 2 && verhoeff(&d) && (grouped || cued) && stands_alone(text, &range, &['-', ' ', '.']))
-        .then_some((range, if cued { 0.95 } else { 0.85 }))
+    let cued = has_cue(text, range.start, 32, AADHAAR_CUES);
+    ((grouped && verhoeff(&d) || cued) && stands_alone(text, &range, &['-', ' ', '.']))
+        .then_some((range, if cued { 0.97 } else { 0.85 }))
 }
 
 /// Indian PAN: five letters (the fourth says who holds it: P a person, C a company …), four digits, a
