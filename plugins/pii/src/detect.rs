@@ -283,6 +283,17 @@ struct Recognizer {
     runs: Option<Runs>,
 }
 
+impl Recognizer {
+    /// This recogniser, searched only near stretches of at least `digits` digits: what its validator takes
+    /// holds that many, more than its pattern's fewest, so the windows it skips hold only what it rejects.
+    fn needing(mut self, digits: usize) -> Recognizer {
+        if let Some(reach) = &mut self.reach {
+            reach.digits = reach.digits.max(digits);
+        }
+        self
+    }
+}
+
 /// Values never to report: exact values (any case), and email or URL domains with their subdomains.
 #[derive(Clone, Debug, Default)]
 pub struct Allowed {
@@ -728,42 +739,50 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             let phone_gate = CueGate::of(&[PHONE_CUES, PHONE_LABELS_AFTER].concat());
             // Its validator wants a cue, so texts without one skip it: in a log line of numbers it was
             // most of `pii`'s time.
-            let cued = |pattern: &str| Recognizer {
-                cues: phone_gate.words.clone(),
-                spelled: phone_gate.spelled.clone(),
-                ..make(pattern, validate_cued_phone)
+            let cued = |pattern: &str| {
+                Recognizer {
+                    cues: phone_gate.words.clone(),
+                    spelled: phone_gate.spelled.clone(),
+                    ..make(pattern, validate_cued_phone)
+                }
+                .needing(6)
             };
             vec![
                 // North American: (415) 555-0132, 415-555-0132, 415.555.0132, +1 415 555 0132, 1-800-555-0199.
                 make(
                     r"(?:\+?1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}",
                     validate_nanp,
-                ),
+                )
+                .needing(10),
                 // French national: 01 23 45 67 89, 06.12.34.56.78.
                 make(
                     r"0[1-9](?:[ .]\d{2}){4}|0[1-9](?:-\d{2}){4}",
                     validate_national,
-                ),
+                )
+                .needing(10),
                 // International with a country code: +44 20 7946 0958, +49 30 12345678, +33 1 23 45 67 89, the
                 // area code in brackets: +44 (0)20 7946 0958, +44 (20) 7946 0958, and the country code:
                 // (+30) 2491 186252, +(370) 28194821.
                 make(
                     r"(?:\+[1-9]\d{0,2}|\(\+[1-9]\d{0,2}\)|\+\([1-9]\d{0,2}\))(?:[ .-]?\(0?\d{0,4}\))?(?:[ .-]?\d{1,5}){2,6}",
                     validate_international,
-                ),
+                )
+                .needing(8),
                 // The same dialled from Europe, `00` for the `+`: 0049 30 1234567, 0044 20 7946 0958.
                 make(
                     r"00[1-9]\d{0,2}[ .-](?:\(0?\d{0,4}\)[ .-]?)?\d{1,5}(?:[ .-]?\d{1,5}){1,5}",
                     validate_double_zero,
-                ),
+                )
+                .needing(10),
                 // The same as a form field's value, `+` for each space (`phone=%2B44+20+7946+0958` once the
                 // `%2B` is undone): its own pattern, so that `=+` keeps it off the common path.
                 make(
                     r"=\+[1-9]\d{0,2}(?:\+?\(0?\d{0,4}\))?(?:[+-]?\d{1,5}){2,6}",
                     validate_form_phone,
-                ),
+                )
+                .needing(8),
                 // German mobiles, 015x to 017x and seven or eight digits: 0151 23456789, 0171/1234567.
-                make(r"01[5-7]\d{1,2}[ /-]\d{7,8}", validate_german_mobile),
+                make(r"01[5-7]\d{1,2}[ /-]\d{7,8}", validate_german_mobile).needing(11),
                 // UK and German national: 020 7946 0958, 07700 900123, 030 12345678, 05393 36338; the trunk
                 // code then pairs or threes that much of Europe writes: 0494 41 18 24 (Belgium), 026 848 14 90
                 // (Switzerland), 09721 88 29 47 (Germany), 0699 888 72 47 (Austria), 044 613 186 (Croatia),
@@ -771,23 +790,26 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                 make(
                     r"0\d{2,4} \d{3,4} ?\d{3,4}|0[1-9]\d{0,3}(?: \d{2,3}){2,4}|0[1-9]\d{2,4} \d{4,8}|0[1-9]\d{0,3}-\d{2,3}(?: \d{2,4}){1,3}|0[2-9] \d{4} \d{4}",
                     validate_grouped_national,
-                ),
+                )
+                .needing(9),
                 // A trunk code in brackets: (02) 9876 5432 (Australia), (020) 7946 0958, (030) 1234567,
                 // (07700) 798 524, (0543)-231948.
-                make(r"\(0\d{1,4}\)[ -]?\d{2,4}[ -]?\d{3,4}", validate_national),
+                make(r"\(0\d{1,4}\)[ -]?\d{2,4}[ -]?\d{3,4}", validate_national).needing(10),
                 // Brazil: (11) 91234-5678, (21) 2345-6789, 61 0308-2462.
                 make(
                     r"\([1-9]\d\) ?9?\d{4}-\d{4}|[1-9]\d 9?\d{4}-\d{4}",
                     validate_national,
-                ),
+                )
+                .needing(10),
                 // Japan and Korea: 03-1234-5678, 090-1234-5678, 02-123-4567, 010-1234-5678; the Netherlands:
                 // 06-12345678, 020-1234567; Israel: 09-7625400, 054-1234567; Australian mobiles: 0412 345 678.
-                make(r"0\d{1,3}-\d{3,4}-\d{4}", validate_dashed_national),
-                make(r"0\d{1,3}-\d{6,8}", validate_dashed_national),
+                make(r"0\d{1,3}-\d{3,4}-\d{4}", validate_dashed_national).needing(9),
+                make(r"0\d{1,3}-\d{6,8}", validate_dashed_national).needing(9),
                 make(
                     r"04\d{2}(?: \d{3} \d{3}|-\d{3}-\d{3}|\.\d{3}\.\d{3})",
                     validate_national,
-                ),
+                )
+                .needing(10),
                 // Any other grouping (912 345 678 in Spain, 06 1234 5678 in Italy, 96 771394, 30/166 1318 in
                 // Hungary, 8 260 181 5908 in Russia, a subscriber's 469 2020), an area code in brackets of any
                 // length ((72) 583-350, 8 (246) 281-9482, (351) 911860913), or digits run together (a Chinese
