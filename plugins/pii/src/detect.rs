@@ -2500,7 +2500,8 @@ fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>,
     let month_day =
         |m: &[u8], day: &[u8]| (1..=12).contains(&number(m)) && (1..=31).contains(&number(day));
     let date = matches!(groups[..], [4, 2, 2] | [2, 2, 4])
-        || groups[..] == [2, 2, 2]
+        || n == 6
+            && groups[..] == [2, 2, 2]
             && (month_day(&d[2..4], &d[..2]) || month_day(&d[..2], &d[2..4]))
         || n == 8
             && groups.len() == 1
