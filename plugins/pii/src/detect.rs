@@ -2515,12 +2515,13 @@ fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>,
     let (left, right) = (before(text, range.start), after(text, range.end));
     let cjk = |c: Option<char>| c.is_some_and(written_without_spaces);
     let edge = |c: Option<char>| c.is_none_or(|c| written_without_spaces(c) || !is_word(c));
-    let number = range.clone();
+    // The number as matched; `range` takes in its extension.
+    let bare = range.clone();
     let range = with_extension(text, range);
     let alone = stands_alone(text, &range, &['-', ' ', '.'])
         || (cjk(left) || cjk(right)) && edge(left) && edge(right);
     // `ORD-2024-686225`, `INV/2024 1234`: a reference's number, joined to its letters.
-    let joined = text[..number.start]
+    let joined = text[..bare.start]
         .strip_suffix(['-', '/', '.', '_'])
         .is_some_and(|head| head.ends_with(|c: char| c.is_alphanumeric()));
     if date || id_of_secret || joined || !alone {
@@ -2537,15 +2538,15 @@ fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>,
     let grouped = groups.len() > 1 || value.starts_with('(');
     let planned = grouped
         || match n {
-            8 | 9 => cue_right_before(text, number.start),
-            10 => d[0] == 0 || d[0] >= 2 && d[3] >= 2 || cue_right_before(text, number.start),
+            8 | 9 => cue_right_before(text, bare.start),
+            10 => d[0] == 0 || d[0] >= 2 && d[3] >= 2 || cue_right_before(text, bare.start),
             11 => d[0] == 0 || d[0] == 8 || d[0] == 1 && d[1] >= 3,
             _ => false,
         };
     let cued = match n {
         _ if !planned => return None,
-        8..=12 => word_cue(text, number.start, 24, PHONE_CUES),
-        6 | 7 if grouped => cue_right_before(text, number.start),
+        8..=12 => word_cue(text, bare.start, 24, PHONE_CUES),
+        6 | 7 if grouped => cue_right_before(text, bare.start),
         _ => return None,
     };
     (cued || labelled_after(text, range.end)).then_some((range, 0.55))
@@ -2554,18 +2555,18 @@ fn validate_cued_phone(text: &str, range: Range<usize>) -> Option<(Range<usize>,
 /// Whether `value` is written `(415) 555-0132` (or `(415)555-0132`, `.` or a space before the last four):
 /// a shape the North American pattern matches whole.
 fn north_american_shape(value: &str) -> bool {
-    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let all_digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
     let Some(area) = value.as_bytes().strip_prefix(b"(") else {
         return false;
     };
-    if area.len() < 12 || !digits(&area[..3]) || area[3] != b')' {
+    if area.len() < 12 || !all_digits(&area[..3]) || area[3] != b')' {
         return false;
     }
     let rest = area[4..].strip_prefix(b" ").unwrap_or(&area[4..]);
     rest.len() == 8
-        && digits(&rest[..3])
+        && all_digits(&rest[..3])
         && matches!(rest[3], b' ' | b'.' | b'-')
-        && digits(&rest[4..])
+        && all_digits(&rest[4..])
 }
 
 /// Words that say phone only after a number: `0380 7558505 office`, where before one (`The office is at 171
