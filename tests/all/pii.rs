@@ -490,6 +490,27 @@ fn every_value_in_a_megabyte_on_one_line_is_found() {
     }
 }
 
+/// A megabyte of log lines, a run of digits every nine bytes, under a line with every cued recogniser's
+/// word: pii works within its default memory (64 MiB). It used to keep each pattern's stretches of digits
+/// for the rest of the text's scan — a list of the text's 120,000 runs for each of 22 patterns — ran out,
+/// and the exchange was denied.
+#[test]
+fn a_megabyte_log_dense_with_numbers_fits_in_the_default_memory() {
+    let line = "2026-12-06T04:52:37.585Z app[5902] WARN [api-gateway] connection pool size=16\n";
+    let text = format!(
+        "phone, passport, date of birth, driver licence, ITIN, PESEL\n{}mail ops@example.com",
+        line.repeat((1 << 20) / line.len())
+    );
+    let v = run(pii_bundle(), &text);
+    assert!(v.failures.is_empty(), "{:?}", v.failures);
+    let found: Vec<&str> = v
+        .findings
+        .iter()
+        .map(|f| &text[f.span.clone().expect("pii findings have spans")])
+        .collect();
+    assert_eq!(found, ["ops@example.com"]);
+}
+
 #[test]
 fn phone_numbers_in_national_formats() {
     for value in [

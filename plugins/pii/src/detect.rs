@@ -339,6 +339,9 @@ pub struct Detector {
     cue_gate: KeywordGate,
     /// Whether recognisers whose values count only next to a cue skip texts without one (the default).
     cues_gated: bool,
+    /// How the built-in patterns with nothing but punctuation between their digits join runs of digits, at
+    /// the loosest: the union of their joiners and the longest of their gaps. See [`coarse_stretches`].
+    coarse: Option<Reach>,
 }
 
 impl Detector {
@@ -357,7 +360,19 @@ impl Detector {
                 any_case: true,
             })
             .collect();
+        let coarse = recognizers
+            .iter()
+            .filter_map(|r| r.reach)
+            .filter(|reach| !(b'A'..=b'z').any(|b| reach.joiners.contains(b)))
+            .reduce(|a, b| Reach {
+                lead: 0,
+                trail: 0,
+                gap: a.gap.max(b.gap),
+                digits: a.digits.min(b.digits),
+                joiners: a.joiners.union(b.joiners),
+            });
         Detector {
+            coarse,
             cue_gate: KeywordGate::new(&needs),
             cues_gated: true,
             recognizers,
@@ -468,8 +483,9 @@ impl Detector {
         };
         let windowed = digitless || digits.is_some();
         let digits = digits.unwrap_or_default();
-        let mut groups = DigitGroups::default();
         let mut windows: Vec<Range<usize>> = Vec::new();
+        // The text's coarse stretches of digits, found when a pattern first asks.
+        let mut coarse: Option<Vec<(Range<usize>, usize)>> = None;
         let mut candidates = Vec::new();
         // The validators read cues lowercased as Unicode lowercases (`MÓVIL` is `móvil`), which the gate's
         // ASCII-case search does not: a text with a capital outside ASCII asks every cued recogniser.
@@ -493,8 +509,15 @@ impl Detector {
             candidates.clear();
             let in_windows = match (r.reach.filter(|_| windowed), &r.runs) {
                 (Some(reach), _) => {
-                    let groups = groups.for_reach(text, &digits, reach);
-                    digit_windows(text, groups, reach, &mut windows);
+                    let within = self.coarse.filter(|c| {
+                        reach.gap <= c.gap
+                            && reach.joiners.is_subset(&c.joiners)
+                            && reach.digits >= c.digits
+                    });
+                    let coarse = within.map(|c| {
+                        &coarse.get_or_insert_with(|| coarse_stretches(text, &digits, &c))[..]
+                    });
+                    digit_windows(text, &digits, coarse, reach, &mut windows);
                     true
                 }
                 (None, Some(runs)) if self.windows => {
@@ -649,10 +672,12 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         ],
         // Digits run together, or in groups split by one kind of separator: `4012888888881881 4012-8888-…`
         // is two numbers, not one candidate of nineteen digits that swallows the start of the next.
+        // Searched only near twelve digits or more: no issuer's numbers are shorter.
         Entity::CreditCard => vec![make(
             r"\d{12,19}|\d{1,8}(?: \d{1,8}){1,7}|\d{1,8}(?:-\d{1,8}){1,7}",
             validate_card,
-        )],
+        )
+        .needing(12)],
         Entity::UsSsn => vec![make(r"\d{3}[-. ]\d{2}[-. ]\d{4}|\d{9}", validate_ssn)],
         Entity::Iban => vec![make(
             r"(?i)[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,32}",
@@ -1069,13 +1094,20 @@ fn shape(hir: &regex_syntax::hir::Hir) -> Shape {
 fn reach(hir: &regex_syntax::hir::Hir) -> Option<Reach> {
     let s = shape(hir);
     let near = |n: Option<usize>| n.filter(|&n| n < Shape::FAR);
+    let gap = near(s.gap)?;
     match s.free {
         None => Some(Reach {
             lead: near(s.lead)?,
             trail: near(s.trail)?,
-            gap: near(s.gap)?,
+            gap,
             digits: fewest_digits(hir),
-            joiners: alphabet(hir).without(b'0'..=b'9'),
+            // Digits run together only (`[A-Za-z][0-9]{8}`): no byte joins two runs, whatever else a match
+            // holds.
+            joiners: if gap == 0 {
+                ByteSet::default()
+            } else {
+                alphabet(hir).without(b'0'..=b'9')
+            },
         }),
         _ => None,
     }
@@ -1118,57 +1150,72 @@ fn digit_runs(text: &str, most: usize) -> Option<Vec<Range<usize>>> {
     Some(runs)
 }
 
-/// A text's runs of digits joined into the stretches one match can span: at most `gap` bytes apart, with
-/// only `joiners` between them; each stretch with how many digits it holds. Found once per text for the
-/// patterns that share a gap and joiners, and kept in one store (a chat turn asks for a dozen).
-#[derive(Default)]
-struct DigitGroups {
-    found: Vec<((usize, ByteSet), Range<usize>)>,
-    groups: Vec<(Range<usize>, usize)>,
-}
-
-impl DigitGroups {
-    fn for_reach(
-        &mut self,
-        text: &str,
-        runs: &[Range<usize>],
-        reach: Reach,
-    ) -> &[(Range<usize>, usize)] {
-        let key = (reach.gap, reach.joiners);
-        if let Some((_, at)) = self.found.iter().find(|(k, _)| *k == key) {
-            return &self.groups[at.clone()];
+/// Calls `each` with every stretch of `runs` one match of this [`Reach`] can span — runs at most `gap` bytes
+/// apart with only `joiners` between — that holds at least `digits` digits: the indices of its runs in
+/// `runs`, the bytes from the first's start to the last's end, and its digits. Stops when `each` says so.
+fn stretches(
+    text: &str,
+    runs: &[Range<usize>],
+    reach: &Reach,
+    mut each: impl FnMut(Range<usize>, Range<usize>, usize) -> bool,
+) {
+    let bytes = text.as_bytes();
+    let Some(first) = runs.first() else {
+        return;
+    };
+    let (mut from, mut digits) = (0, first.len());
+    for (i, run) in runs.iter().enumerate().skip(1) {
+        let end = runs[i - 1].end;
+        let joined = run.start - end <= reach.gap
+            && bytes[end..run.start]
+                .iter()
+                .all(|&b| reach.joiners.contains(b));
+        if joined {
+            digits += run.len();
+            continue;
         }
-        let start = self.groups.len();
-        let bytes = text.as_bytes();
-        for run in runs {
-            let fresh = self.groups.len() > start;
-            match self.groups.last_mut() {
-                Some((g, digits))
-                    if fresh
-                        && run.start - g.end <= reach.gap
-                        && bytes[g.end..run.start]
-                            .iter()
-                            .all(|&b| reach.joiners.contains(b)) =>
-                {
-                    g.end = run.end;
-                    *digits += run.len();
-                }
-                _ => self.groups.push((run.clone(), run.len())),
-            }
+        if digits >= reach.digits && !each(from..i, runs[from].start..end, digits) {
+            return;
         }
-        self.found.push((key, start..self.groups.len()));
-        &self.groups[start..]
+        (from, digits) = (i, run.len());
+    }
+    if digits >= reach.digits {
+        each(
+            from..runs.len(),
+            runs[from].start..runs[runs.len() - 1].end,
+            digits,
+        );
     }
 }
 
-/// Where a pattern of this [`Reach`] can match, into `windows`: the text's [`DigitGroups`] for it, those with fewer
-/// digits than a match holds dropped, `lead` bytes before and `trail` after added, overlapping stretches
-/// joined. Searching each window finds exactly
+/// A text's widest stretches of digits: its runs joined as the most lenient of the built-in patterns
+/// without letters between their digits join them (`coarse`, see [`Detector::coarse`]), as ranges of
+/// indices into the runs. A pattern that joins no more loosely has each of its stretches inside one of
+/// these, so it need walk only those with as many digits as it wants: over a log or a prompt dense with
+/// short numbers, a handful of a text's hundreds of runs.
+fn coarse_stretches(
+    text: &str,
+    runs: &[Range<usize>],
+    coarse: &Reach,
+) -> Vec<(Range<usize>, usize)> {
+    let mut found = Vec::new();
+    stretches(text, runs, coarse, |indices, _, digits| {
+        found.push((indices, digits));
+        true
+    });
+    found
+}
+
+/// Where a pattern of this [`Reach`] can match, into `windows`: the text's [`stretches`] for it, `lead`
+/// bytes before and `trail` after added, overlapping windows joined. Searching each window finds exactly
 /// what searching the whole text finds: every match lies inside one window, and no match found in a window
 /// runs past its end. A text with no digits has no windows; one they would mostly cover is searched whole.
+/// With `coarse` (the text's [`coarse_stretches`], when the pattern joins no more loosely than they do),
+/// only those of them with enough digits are walked.
 fn digit_windows(
     text: &str,
-    groups: &[(Range<usize>, usize)],
+    runs: &[Range<usize>],
+    coarse: Option<&[(Range<usize>, usize)]>,
     reach: Reach,
     windows: &mut Vec<Range<usize>>,
 ) {
@@ -1177,9 +1224,9 @@ fn digit_windows(
     let budget = text.len() / 2;
     let mut cost = 0;
     windows.clear();
-    for (group, _) in groups.iter().filter(|(_, digits)| *digits >= reach.digits) {
-        let start = text.floor_char_boundary(group.start.saturating_sub(reach.lead));
-        let end = text.ceil_char_boundary(group.end.saturating_add(reach.trail).min(text.len()));
+    let mut add = |stretch: Range<usize>| {
+        let start = text.floor_char_boundary(stretch.start.saturating_sub(reach.lead));
+        let end = text.ceil_char_boundary(stretch.end.saturating_add(reach.trail).min(text.len()));
         match windows.last_mut() {
             Some(last) if last.end >= start => {
                 cost += end.saturating_sub(last.end);
@@ -1190,11 +1237,25 @@ fn digit_windows(
                 windows.push(start..end);
             }
         }
-        if cost > budget {
-            windows.clear();
-            windows.push(0..text.len());
-            return;
+        cost <= budget
+    };
+    let whole = [(0..runs.len(), usize::MAX)];
+    let mut within_budget = true;
+    for (span, digits) in coarse.unwrap_or(&whole) {
+        if *digits < reach.digits {
+            continue;
         }
+        stretches(text, &runs[span.clone()], &reach, |_, stretch, _| {
+            within_budget = add(stretch);
+            within_budget
+        });
+        if !within_budget {
+            break;
+        }
+    }
+    if !within_budget {
+        windows.clear();
+        windows.push(0..text.len());
     }
 }
 
@@ -1226,6 +1287,10 @@ impl ByteSet {
             self.0[usize::from(b >> 6)] &= !(1 << (b & 63));
         }
         self
+    }
+
+    fn is_subset(&self, other: &ByteSet) -> bool {
+        self.0.iter().zip(other.0).all(|(a, b)| a & !b == 0)
     }
 
     fn union(mut self, other: ByteSet) -> ByteSet {
@@ -2076,10 +2141,16 @@ fn window_after(text: &str, at: usize, width: usize) -> &str {
     &text[at..text.ceil_char_boundary((at + width).min(text.len()))]
 }
 
-/// Whether one of `cues` is in `text` read as [`cue_words`].
+/// Whether one of `cues` is in `text` read as [`cue_words`]. Asked for most values a text holds, so the
+/// words are written into one buffer kept for the purpose, not a new string each time.
 fn names_any<S: AsRef<str>>(text: &str, cues: &[S]) -> bool {
-    let words = cue_words(text);
-    cues.iter().any(|cue| holds(&words, cue.as_ref()))
+    thread_local! {
+        static WORDS: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    WORDS.with_borrow_mut(|words| {
+        cue_words_into(text, words);
+        cues.iter().any(|cue| holds(words, cue.as_ref()))
+    })
 }
 
 /// Whether `needle` is in `hay`.
@@ -2118,7 +2189,14 @@ fn header_names<S: AsRef<str>>(text: &str, at: usize, cues: &[S]) -> bool {
 /// read as spaces, a lowercase letter followed by a capital as two words (`socialSecurityNo` →
 /// `social security no`), and a run of spaces as one.
 fn cue_words(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::new();
+    cue_words_into(text, &mut out);
+    out
+}
+
+/// [`cue_words`] into `out`, replacing what it held.
+fn cue_words_into(text: &str, out: &mut String) {
+    out.clear();
     let mut previous = ' ';
     for c in text.chars() {
         let c = if matches!(c, '_' | '-' | '.') { ' ' } else { c };
@@ -2138,7 +2216,6 @@ fn cue_words(text: &str) -> String {
         }
         previous = c;
     }
-    out
 }
 
 /// The longest line read as a table row (or searched for its start): a text of one long line (prose with
@@ -2200,6 +2277,10 @@ const MAX_TABLES: usize = 256;
 /// TSV, `;`- or `|`-separated, Markdown) under a header line with as many delimiters — however far above.
 fn column_header(text: &str, at: usize) -> Option<&str> {
     let line = line_around(text, at)?;
+    // A header is a line above the row: the first line (a text of one line, most prompts) is in no column.
+    if line.start == 0 {
+        return None;
+    }
     let row = &text[line.clone()];
     let delimiter = ['\t', '|', ',', ';']
         .into_iter()
@@ -3071,31 +3152,58 @@ mod tests {
 
     #[test]
     fn digits_group_only_across_bytes_a_match_can_hold() {
-        let text = "2026-12-06T10:11:12Z id 078-05-1120 and 12 34";
-        let runs = digit_runs(text, text.len()).unwrap();
-        let groups = |pattern: &str| {
-            let reach = reach(&hir(pattern)).unwrap();
-            DigitGroups::default()
-                .for_reach(text, &runs, reach)
-                .iter()
-                .cloned()
-                .map(|(g, digits)| (&text[g], digits))
-                .collect::<Vec<_>>()
+        // Spaces after it: windows that cover most of a text give way to one search of all of it.
+        let text = "2026-12-06T10:11:12Z id 078-05-1120 and 12 34".to_string() + &" ".repeat(400);
+        let runs = digit_runs(&text, text.len()).unwrap();
+        let windows = |pattern: &str, digits: usize| {
+            let reach = Reach {
+                lead: 0,
+                trail: 0,
+                digits,
+                ..reach(&hir(pattern)).unwrap()
+            };
+            let mut windows = Vec::new();
+            digit_windows(&text, &runs, None, reach, &mut windows);
+            windows.into_iter().map(|w| &text[w]).collect::<Vec<_>>()
         };
+        let ssn = "[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}|[0-9]{9}";
         // Dashes and spaces join an SSN's groups; the timestamp's `T` and colons do not.
         assert_eq!(
-            groups("[0-9]{3}[-. ][0-9]{2}[-. ][0-9]{4}|[0-9]{9}"),
-            [
-                ("2026-12-06", 8),
-                ("10", 2),
-                ("11", 2),
-                ("12", 2),
-                ("078-05-1120", 9),
-                ("12 34", 4)
-            ]
+            windows(ssn, 1),
+            ["2026-12-06", "10", "11", "12", "078-05-1120", "12 34"]
         );
+        // A stretch with fewer digits than a match holds has no window.
+        assert_eq!(windows(ssn, 9), ["078-05-1120"]);
         // Digits run together only: nothing joins.
-        assert_eq!(groups("[0-9]{11}").len(), runs.len());
+        assert_eq!(windows("[0-9]{11}", 1).len(), runs.len());
+    }
+
+    #[test]
+    fn coarse_stretches_leave_every_window_where_it_was() {
+        let detector = Detector::new(Entity::ALL);
+        let coarse = detector.coarse.unwrap();
+        let texts = [
+            "2026-12-06T10:11:12Z id=100035 took 15 ms; 078-05-1120, +44 (0)20 7946 0958 / 555.0132",
+            "order ORD-2024-118834, card 4111 1111 1111 1111, call (415) 555-0132 after 5pm, v3.1.0.12",
+            "6f1c2a9e-3b7d-4c55-9a0e-1d2f3a4b5c6d 12 34 56 78 90 1 2 3 4 5 6 7 8 9 0 00 11 22 33 44 55",
+        ];
+        let mut checked = 0;
+        for text in texts.map(|t| t.to_string() + &" ".repeat(600)) {
+            let runs = digit_runs(&text, text.len()).unwrap();
+            let stretches = coarse_stretches(&text, &runs, &coarse);
+            for reach in detector.recognizers.iter().filter_map(|r| r.reach) {
+                if reach.gap > coarse.gap || !reach.joiners.is_subset(&coarse.joiners) {
+                    continue;
+                }
+                let (mut walked, mut skipped) = (Vec::new(), Vec::new());
+                digit_windows(&text, &runs, None, reach, &mut walked);
+                digit_windows(&text, &runs, Some(&stretches), reach, &mut skipped);
+                assert_eq!(walked, skipped, "{reach:?} over {text:?}");
+                checked += 1;
+            }
+        }
+        // Most of the built-in patterns' reaches, each over every text.
+        assert!(checked >= 3 * 25, "{checked}");
     }
 
     #[test]
