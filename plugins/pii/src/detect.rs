@@ -679,8 +679,12 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         )
         .needing(12)],
         Entity::UsSsn => vec![make(r"\d{3}[-. ]\d{2}[-. ]\d{4}|\d{9}", validate_ssn)],
+        // Identifiers written in ASCII take `(?i-u)`: either case of ASCII letters and nothing else. Unicode's
+        // case folding also matches `ſ` for s and the Kelvin sign for k, and the validators, which read such
+        // a value as ASCII bytes, panicked on them (with normalisation off, which would fold them first: a
+        // text holding `RſSMRA85T10A562S` made the plugin trap).
         Entity::Iban => vec![make(
-            r"(?i)[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,32}",
+            r"(?i-u)[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,32}",
             validate_iban,
         )],
         Entity::IpAddress => vec![
@@ -715,7 +719,7 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         Entity::UkNhs => vec![make(r"\d{3}[ -]?\d{3}[ -]?\d{4}", validate_nhs)],
         Entity::UsBankNumber => vec![make(r"\d{8,17}", validate_bank_number)],
         Entity::UkNino => vec![make(
-            r"(?i)[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]",
+            r"(?i-u)[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]",
             national::uk_nino,
         )],
         Entity::UsItin => vec![make(r"9\d{2}[- ]\d{2}[- ]\d{4}|9\d{8}", national::us_itin)],
@@ -727,10 +731,10 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             r"[A-Za-z]{1,2}\d{5,14}|\d{5,14}|[A-Za-z]\d{3}-\d{3}-\d{2}-\d{3}-\d|[A-Za-z]\d{3}-\d{4}-\d{4}|\d{3} \d{3} \d{3}|WDL[A-Z0-9*]{9}",
             national::us_driver_license,
         )],
-        Entity::EsNif => vec![make(r"(?i)\d{7,8}-?[A-Z]", national::es_nif)],
-        Entity::EsNie => vec![make(r"(?i)[XYZ]-?\d{7}-?[A-Z]", national::es_nie)],
+        Entity::EsNif => vec![make(r"(?i-u)\d{7,8}-?[A-Z]", national::es_nif)],
+        Entity::EsNie => vec![make(r"(?i-u)[XYZ]-?\d{7}-?[A-Z]", national::es_nie)],
         Entity::ItFiscalCode => vec![make(
-            r"(?i)[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]",
+            r"(?i-u)[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]",
             national::it_fiscal_code,
         )],
         Entity::InAadhaar => vec![make(
@@ -747,13 +751,16 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             r"[2-6]\d{3} \d{5} \d|[2-6]\d{9}",
             national::au_medicare,
         )],
-        Entity::SgNric => vec![make(r"(?i)[STFG]\d{7}[A-Z]", national::sg_nric)],
+        Entity::SgNric => vec![make(r"(?i-u)[STFG]\d{7}[A-Z]", national::sg_nric)],
         Entity::PlPesel => vec![make(r"\d{11}", national::pl_pesel)],
         Entity::KrRrn => vec![make(r"\d{6}-\d{7}|\d{13}", national::kr_rrn)],
-        Entity::FiHetu => vec![make(r"(?i)\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]", national::fi_hetu)],
+        Entity::FiHetu => vec![make(
+            r"(?i-u)\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]",
+            national::fi_hetu,
+        )],
         Entity::DeTaxId => vec![make(r"\d{2} \d{3} \d{3} \d{3}|\d{11}", national::de_tax_id)],
         Entity::MacAddress => vec![make(
-            r"(?i)[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}",
+            r"(?i-u)[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}",
             national::mac_address,
         )],
         Entity::DateOfBirth => vec![make(
@@ -3204,6 +3211,45 @@ mod tests {
         }
         // Most of the built-in patterns' reaches, each over every text.
         assert!(checked >= 3 * 25, "{checked}");
+    }
+
+    /// Letters that Unicode's case folding makes ASCII ones (`ſ` is s, the Kelvin sign is k), in every
+    /// identifier that holds a k or an s, and the text read as written: no validator is handed them.
+    #[test]
+    fn letters_that_fold_to_ascii_ones_reach_no_validator() {
+        let detector = Detector::new(Entity::ALL).with_normalization(false);
+        let values = [
+            "codice RSSMRA85T10A562S",
+            "NINO SK 12 34 56 C",
+            "NI number KS123456C",
+            "IBAN KW81CBKU0000000000001234560101",
+            "IBAN GB82 WEST 1234 5698 7654 32",
+            "NIE X0000015S",
+            "NIF 12345679S",
+            "NRIC S1234567D",
+            "hetu 131052-301K",
+            "MAC 00:1b:2b:3c:4d:5e",
+        ];
+        for value in values {
+            assert!(!detector.detect(value).is_empty(), "{value}");
+            for (i, c) in value.char_indices().filter(|(_, c)| "kKsS".contains(*c)) {
+                let folded = if c.eq_ignore_ascii_case(&'k') {
+                    '\u{212A}'
+                } else {
+                    'ſ'
+                };
+                let text = format!("{}{folded}{}", &value[..i], &value[i + 1..]);
+                let found: Vec<_> = detector
+                    .detect(&text)
+                    .iter()
+                    .map(|h| h.range.clone())
+                    .collect();
+                assert!(
+                    found.iter().all(|r| text[r.clone()].is_ascii()),
+                    "{text}: {found:?}"
+                );
+            }
+        }
     }
 
     #[test]
