@@ -509,12 +509,7 @@ impl Detector {
             candidates.clear();
             let in_windows = match (r.reach.filter(|_| windowed), &r.runs) {
                 (Some(reach), _) => {
-                    let within = self.coarse.filter(|c| {
-                        reach.gap <= c.gap
-                            && reach.joiners.is_subset(&c.joiners)
-                            && reach.digits >= c.digits
-                    });
-                    let coarse = within.map(|c| {
+                    let coarse = self.coarse.filter(|c| reach.within(c)).map(|c| {
                         &coarse.get_or_insert_with(|| coarse_stretches(text, &digits, &c))[..]
                     });
                     digit_windows(text, &digits, coarse, reach, &mut windows);
@@ -940,6 +935,17 @@ struct Reach {
     /// The bytes other than digits a match can hold: two runs of digits with any other byte between
     /// them are not in one match (a timestamp's `T` and `:` split it for a pattern of dashed groups).
     joiners: ByteSet,
+}
+
+impl Reach {
+    /// Whether every stretch of digits this pattern can span lies inside one of `coarse`'s, and the
+    /// stretches `coarse` drops for too few digits hold too few for it: it joins runs no farther apart,
+    /// across no other bytes, and wants no fewer digits. See [`coarse_stretches`].
+    fn within(&self, coarse: &Reach) -> bool {
+        self.gap <= coarse.gap
+            && self.joiners.is_subset(&coarse.joiners)
+            && self.digits >= coarse.digits
+    }
 }
 
 /// What the strings a piece of a pattern matches look like around digits: the longest with no digit
@@ -3199,7 +3205,7 @@ mod tests {
             let runs = digit_runs(&text, text.len()).unwrap();
             let stretches = coarse_stretches(&text, &runs, &coarse);
             for reach in detector.recognizers.iter().filter_map(|r| r.reach) {
-                if reach.gap > coarse.gap || !reach.joiners.is_subset(&coarse.joiners) {
+                if !reach.within(&coarse) {
                     continue;
                 }
                 let (mut walked, mut skipped) = (Vec::new(), Vec::new());
