@@ -1424,6 +1424,36 @@ fn cards_of_every_major_network_and_presidios_documented_cases() {
     }
 }
 
+/// Groups of four split by dots, or by spaces doubled the way forms and PDFs pad them, are a card too; the
+/// grouping rules that keep other numbers out hold for them as for dashes.
+#[test]
+fn cards_written_with_dots_or_doubled_spaces() {
+    pii_has(
+        "my mastercard is 5425.5774.6370.6435",
+        "CREDIT_CARD",
+        "5425.5774.6370.6435",
+    );
+    pii_has(
+        "Card:  4012  8888  8888  1881",
+        "CREDIT_CARD",
+        "4012  8888  8888  1881",
+    );
+    pii_has(
+        "card no. 4929.1234.5678.9015.",
+        "CREDIT_CARD",
+        "4929.1234.5678.9015",
+    );
+    for text in [
+        "total 5.425.577.463.706.435", // thousands, not groups of four
+        "card 5425.5774.6370.6436",    // Luhn fails
+        "v4012.8888.8888.1881",        // glued to a word
+        "card 4012.8888-8888.1881",    // separators mixed
+        "build 4012.8888.8888.1881.7", // a longer dotted number
+    ] {
+        pii_lacks(text, "CREDIT_CARD");
+    }
+}
+
 #[test]
 fn private_keys_in_pem_and_openssh_form() {
     for kind in [
@@ -1752,6 +1782,19 @@ fn formats_from_presidios_own_cases() {
     );
 }
 
+/// Fixed-width logs pad each octet to three digits; any other leading zero marks a version's part.
+#[test]
+fn an_ipv4_address_padded_to_three_digits_an_octet() {
+    pii_has(
+        "Server at 192.168.010.001 refused",
+        "IP_ADDRESS",
+        "192.168.010.001",
+    );
+    for text in ["release 1.02.03.04", "at 192.168.01.001", "ip 256.001.001.001"] {
+        pii_lacks(text, "IP_ADDRESS");
+    }
+}
+
 #[test]
 fn an_ipv6_prefix_ending_in_its_double_colon_is_an_address() {
     pii_has("Prefix: 2001:db8::/32", "IP_ADDRESS", "2001:db8::");
@@ -2015,6 +2058,13 @@ fn national_identifiers_with_their_checks() {
             "NRIC S1234567D",
             "S1234567D",
             &["NRIC S1234567A"],
+        ),
+        // The M series of FINs (2022) has its own offset and letters: M1234567K, not L.
+        (
+            "SG_NRIC_FIN",
+            "FIN M1234567K",
+            "M1234567K",
+            &["FIN M1234567L", "FIN M1234567X"],
         ),
         (
             "PL_PESEL",

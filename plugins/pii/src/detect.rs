@@ -666,10 +666,11 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             },
         ],
         // Digits run together, or in groups split by one kind of separator: `4012888888881881 4012-8888-…`
-        // is two numbers, not one candidate of nineteen digits that swallows the start of the next.
+        // is two numbers, not one candidate of nineteen digits that swallows the start of the next. Spaces
+        // may be doubled (forms and PDFs pad them); dots are how some people write a card, too.
         // Searched only near twelve digits or more: no issuer's numbers are shorter.
         Entity::CreditCard => vec![make(
-            r"\d{12,19}|\d{1,8}(?: \d{1,8}){1,7}|\d{1,8}(?:-\d{1,8}){1,7}",
+            r"\d{12,19}|\d{1,8}(?: {1,2}\d{1,8}){1,7}|\d{1,8}(?:-\d{1,8}){1,7}|\d{1,8}(?:\.\d{1,8}){1,7}",
             validate_card,
         )
         .needing(12)],
@@ -746,7 +747,7 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             r"[2-6]\d{3} \d{5} \d|[2-6]\d{9}",
             national::au_medicare,
         )],
-        Entity::SgNric => vec![make(r"(?i-u)[STFG]\d{7}[A-Z]", national::sg_nric)],
+        Entity::SgNric => vec![make(r"(?i-u)[STFGM]\d{7}[A-Z]", national::sg_nric)],
         Entity::PlPesel => vec![make(r"\d{11}", national::pl_pesel)],
         Entity::KrRrn => vec![make(r"\d{6}-\d{7}|\d{13}", national::kr_rrn)],
         Entity::FiHetu => vec![make(
@@ -1765,7 +1766,11 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     }
     // Cards are grouped from a first group of four (4-4-4-4, Amex's 4-6-5, Diners' 4-6-4), only the last
     // group shorter: `1 84 12 75 123 456 78` is a French social security number that passes Luhn.
-    let mut groups = value.split(['-', ' ']).map(str::len).peekable();
+    let mut groups = value
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(str::len)
+        .peekable();
     let first = groups.next().unwrap_or(0);
     if !separators.is_empty() && first != 4 {
         return None;
@@ -1935,9 +1940,12 @@ const VERSION_CUES: &[&str] = &[
 
 fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
+    // Leading zeros mark a version's parts (`1.02.03.04`), unless every octet is padded to three digits
+    // the way fixed-width logs write an address (`192.168.010.001`).
+    let padded = value.split('.').all(|o| o.len() == 3);
     if !value
         .split('.')
-        .all(|o| o.parse::<u8>().is_ok() && (o == "0" || !o.starts_with('0')))
+        .all(|o| o.parse::<u8>().is_ok() && (padded || o == "0" || !o.starts_with('0')))
     {
         return None;
     }

@@ -291,22 +291,23 @@ pub(super) fn au_medicare(text: &str, range: Range<usize>) -> Checked {
 
 // ---- Singapore, Poland, Korea, Finland, Germany ----------------------------------------------------------
 
-/// Singapore NRIC/FIN: S, T, F or G, seven digits, and the check letter of their weighted sum.
+/// Singapore NRIC/FIN: S, T, F, G or M, seven digits, and the check letter of their weighted sum. The M
+/// series (FINs issued since 2022) counts with its own offset and letters.
 pub(super) fn sg_nric(text: &str, range: Range<usize>) -> Checked {
     let value = text[range.clone()].to_ascii_uppercase();
     if !one_case(&text[range.clone()]) || !bounded(text, &range) {
         return None;
     }
     let b = value.as_bytes();
-    let d = digits(&value);
-    let offset = if matches!(b[0], b'T' | b'G') { 4 } else { 0 };
-    let r = ((weighted(&d, &[2, 7, 6, 5, 4, 3, 2]) + offset) % 11) as usize;
-    let letters: &[u8; 11] = if matches!(b[0], b'S' | b'T') {
-        b"JZIHGFEDCBA"
-    } else {
-        b"XWUTRQPNMLK"
+    let sum = weighted(&digits(&value), &[2, 7, 6, 5, 4, 3, 2]);
+    let check = match b[0] {
+        b'S' => b"JZIHGFEDCBA"[(sum % 11) as usize],
+        b'T' => b"JZIHGFEDCBA"[((sum + 4) % 11) as usize],
+        b'F' => b"XWUTRQPNMLK"[(sum % 11) as usize],
+        b'G' => b"XWUTRQPNMLK"[((sum + 4) % 11) as usize],
+        _ => b"XWUTRQPNJLK"[((sum + 3) % 11) as usize],
     };
-    (b[8] == letters[r]).then_some((range, 0.9))
+    (b[8] == check).then_some((range, 0.9))
 }
 
 pub(super) const PESEL_CUES: &[&str] = &["pesel"];
