@@ -230,6 +230,33 @@ fn samples() -> Vec<(&'static str, String)> {
         ),
         ("groq-api-key", format!("gsk_{}", t(AN, 52, 5))),
         ("perplexity-api-key", format!("pplx-{}", t(AN, 48, 6))),
+        ("xai-api-key", format!("xai-{}", t(AN, 80, 601))),
+        (
+            "openrouter-api-key",
+            format!("sk-or-v1-{}", t(HEX, 64, 602)),
+        ),
+        (
+            "langsmith-api-key",
+            format!("lsv2_pt_{}_{}", t(HEX, 32, 603), t(HEX, 10, 604)),
+        ),
+        (
+            "pinecone-api-key",
+            format!("pcsk_{}_{}", t(AN, 5, 605), t(AN, 62, 606)),
+        ),
+        ("replicate-api-token", format!("r8_{}", t(AN, 37, 607))),
+        (
+            "docker-access-token",
+            format!("dckr_pat_{}", t(URLSAFE, 27, 608)),
+        ),
+        (
+            "figma-access-token",
+            format!("figd_{}", t(URLSAFE, 40, 609)),
+        ),
+        ("supabase-access-token", format!("sbp_{}", t(HEX, 40, 610))),
+        (
+            "supabase-secret-key",
+            format!("sb_secret_{}", t(URLSAFE, 31, 611)),
+        ),
         (
             "huggingface-access-token",
             format!(
@@ -1116,6 +1143,47 @@ fn a_password_told_as_what_it_opens_then_is() {
             "password for the vpn is changeme123",
             "the password for each user is documented separately",
         ],
+    );
+}
+
+#[test]
+fn a_key_or_token_told_as_what_it_opens_then_is() {
+    rule_finds(
+        "generic-api-key",
+        &[
+            (
+                "The API key for the staging server is 9fK2mQ7xL4pR8tZ1wN6vB3cY5 - don't share it",
+                "9fK2mQ7xL4pR8tZ1wN6vB3cY5",
+            ),
+            (
+                "the access token to our billing account is: eT5rW9qP2oI7uY4tR1eW8qA3",
+                "eT5rW9qP2oI7uY4tR1eW8qA3",
+            ),
+        ],
+        &[
+            "the key to this design is simplicity",
+            "the token for each session is regenerated every 3600 seconds",
+            "the secret to good software is maintainability",
+            "The API key for production is YOUR_API_KEY_HERE",
+        ],
+    );
+}
+
+#[test]
+fn a_key_in_a_yaml_block_scalar() {
+    rule_finds(
+        "generic-api-key",
+        &[
+            (
+                "apikey: |\n  Yq3Wp8Er2Ty7Ui1Op5As9Df4\n",
+                "Yq3Wp8Er2Ty7Ui1Op5As9Df4",
+            ),
+            (
+                "service:\n  client_secret: >-\n    vU8pQ3zR6tY1wX4sA7dF0gH2\n",
+                "vU8pQ3zR6tY1wX4sA7dF0gH2",
+            ),
+        ],
+        &["api_key: |\n  see the vault entry for this service\n"],
     );
 }
 

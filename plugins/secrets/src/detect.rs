@@ -420,6 +420,15 @@ fn all_rules() -> Vec<Rule> {
         ("groq-api-key", "Groq API key", r"\bgsk_[A-Za-z0-9]{52}\b"),
         ("perplexity-api-key", "Perplexity API key", r"\bpplx-[A-Za-z0-9]{48}\b"),
         ("huggingface-access-token", "Hugging Face access token", r"\bhf_[A-Za-z]{34}\b"),
+        ("xai-api-key", "xAI API key", r"\bxai-[A-Za-z0-9]{80}\b"),
+        ("openrouter-api-key", "OpenRouter API key", r"\bsk-or-v1-[a-f0-9]{64}\b"),
+        ("langsmith-api-key", "LangSmith API key", r"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}\b"),
+        ("pinecone-api-key", "Pinecone API key", r"\bpcsk_[A-Za-z0-9]{4,8}_[A-Za-z0-9]{40,80}\b"),
+        ("replicate-api-token", "Replicate API token", r"\br8_[A-Za-z0-9]{37}\b"),
+        ("docker-access-token", "Docker Hub access token", r"\bdckr_(?:pat|oat)_[A-Za-z0-9_-]{27,40}\b"),
+        ("figma-access-token", "Figma personal access token", r"\bfigd_[A-Za-z0-9_-]{40,43}\b"),
+        ("supabase-access-token", "Supabase access token", r"\bsbp_[a-f0-9]{40}\b"),
+        ("supabase-secret-key", "Supabase secret key", r"\bsb_secret_[A-Za-z0-9_-]{31,40}\b"),
         ("aws-access-token", "AWS access key id", r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b"),
         ("github-pat", "GitHub personal access token", r"\bghp_[A-Za-z0-9]{36}\b"),
         ("github-oauth", "GitHub OAuth token", r"\bgho_[A-Za-z0-9]{36}\b"),
@@ -680,7 +689,9 @@ fn all_rules() -> Vec<Rule> {
                 // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`.
                 r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\bis\b|\bbelow\b:?|\()?"#,
                 // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment.
-                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=))\s*['"`]?"#,
+                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=))\s*"#,
+                // A YAML block scalar holds the value on the next line: `api_key: |` or `>-`.
+                r#"(?:[|>][-+]?[ \t]*\r?\n\s*)?['"`]?"#,
                 r#"(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
             ),
             0.7,
@@ -737,6 +748,28 @@ fn all_rules() -> Vec<Rule> {
         .needing(&[
             "password for", "password to", "password of", "password on",
             "passphrase for", "passphrase to", "passphrase of", "passphrase on",
+        ]),
+    );
+    // The same phrase for a key or a token: `the API key for the staging server is X`. A generated value
+    // (the generic rule's test), since `the key to this is consistency` has the same shape.
+    rules.push(
+        rule(
+            "generic-api-key",
+            "credential told as what it opens, then `is`",
+            concat!(
+                r#"(?i)\b(?:api[ \t_-]?key|access[ \t_-]?key|secret[ \t_-]?key|(?:api|access|auth|bearer)[ \t_-]?token|token|secret)"#,
+                r#"[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'\[\]-]+){1,4}?[ \t]+is:?\s*['"`]?(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
+            ),
+            0.7,
+            |text, range| {
+                (!named_not_secret(text, range.start))
+                    .then(|| generic(text, range))
+                    .flatten()
+            },
+        )
+        .needing(&[
+            "key for", "key to", "key of", "key on", "token for", "token to", "token of", "token on",
+            "secret for", "secret to", "secret of", "secret on",
         ]),
     );
     // MySQL's clients take the password glued to `-p` (`mysql -u root -pS3cret!`; `-p dbname` prompts
