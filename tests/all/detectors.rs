@@ -1858,7 +1858,11 @@ fn an_ipv4_address_padded_to_three_digits_an_octet() {
         "IP_ADDRESS",
         "192.168.010.001",
     );
-    for text in ["release 1.02.03.04", "at 192.168.01.001", "ip 256.001.001.001"] {
+    for text in [
+        "release 1.02.03.04",
+        "at 192.168.01.001",
+        "ip 256.001.001.001",
+    ] {
         pii_lacks(text, "IP_ADDRESS");
     }
 }
@@ -2230,6 +2234,24 @@ fn mac_addresses_and_dates_of_birth() {
     pii_has("born on 12 March 1985", "DATE_OF_BIRTH", "12 March 1985");
     pii_has("Date of birth: 03/12/1985", "DATE_OF_BIRTH", "03/12/1985");
     pii_has("Geburtsdatum 12.03.1985", "DATE_OF_BIRTH", "12.03.1985");
+    // Forms' two-digit years, an ordinal with `of`, and the cues of more languages.
+    pii_has("DOB: 4/15/82", "DATE_OF_BIRTH", "4/15/82");
+    pii_has("dob 29/02/08", "DATE_OF_BIRTH", "29/02/08");
+    pii_has(
+        "She was born on the 15th of April 1982.",
+        "DATE_OF_BIRTH",
+        "15th of April 1982",
+    );
+    pii_has("Geb.-Datum: 15.04.1982", "DATE_OF_BIRTH", "15.04.1982");
+    pii_has("geboortedatum 15-04-1982", "DATE_OF_BIRTH", "15-04-1982");
+    for text in [
+        "DOB: 2/30/82",
+        "dob 29/02/07",
+        "meeting on 4/15/82",
+        "DOB: 4/15/823",
+    ] {
+        pii_lacks(text, "DATE_OF_BIRTH");
+    }
     for text in [
         "Date of birth 31/02/1990",
         "meeting on 1985-03-12",

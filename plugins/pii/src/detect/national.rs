@@ -465,7 +465,14 @@ pub(super) const BIRTH_CUES: &[&str] = &[
     "dob",
     "d o b",
     "geburtsdatum",
+    "geb datum",
     "geboren am",
+    "geb am",
+    "geboortedatum",
+    "data de nascimento",
+    "data urodzenia",
+    "födelsedatum",
+    "fødselsdato",
     "fecha de nacimiento",
     "date de naissance",
     "né le",
@@ -496,6 +503,12 @@ pub(super) fn date_of_birth(text: &str, range: Range<usize>) -> Checked {
         // Day first or month first: either reading a real date is enough, as a DOB is either way.
         (None, [a, b, year]) if *year >= 1900 => {
             valid_date(*year, *b, *a) || valid_date(*year, *a, *b)
+        }
+        // Forms write the year in two digits (`DOB: 4/15/82`): a birth year is in the past, so `82` is
+        // 1982 and `07` 2007 (leap days then fall in the right years).
+        (None, [a, b, yy]) if *yy < 100 => {
+            let year = if *yy <= 30 { 2000 + yy } else { 1900 + yy };
+            valid_date(year, *b, *a) || valid_date(year, *a, *b)
         }
         _ => false,
     };
