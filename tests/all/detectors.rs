@@ -1188,6 +1188,49 @@ fn a_key_in_a_yaml_block_scalar() {
 }
 
 #[test]
+fn a_password_on_other_clients_command_lines() {
+    rule_finds(
+        "password",
+        &[
+            (
+                "sshpass -p 'Zw5luMu57mnXm4gi' ssh root@host",
+                "Zw5luMu57mnXm4gi",
+            ),
+            (
+                "docker login -u ann -p Zw5luMu57mnXm4gi registry.example.com",
+                "Zw5luMu57mnXm4gi",
+            ),
+            (
+                "podman login --password=Zw5luMu57mnXm4gi quay.io",
+                "Zw5luMu57mnXm4gi",
+            ),
+            (
+                "redis-cli -h cache -a Zw5luMu57mnXm4gi ping",
+                "Zw5luMu57mnXm4gi",
+            ),
+            ("export MYSQL_PWD=Zw5luMu57mnXm4gi", "Zw5luMu57mnXm4gi"),
+            ("DB_PASS=Zw5luMu57mnXm4gi", "Zw5luMu57mnXm4gi"),
+        ],
+        &[
+            "docker run -p 8080:80 nginx:1.27-alpine",
+            "docker login -u ann --password-stdin < token.txt",
+            "sshpass -f ~/.ssh/pass.txt ssh root@host",
+            "redis-cli -a $REDIS_PASSWORD ping",
+            "bypass = 2024-01-01T00:00:00Z",
+        ],
+    );
+    // A key under an index into a config map: `app.config['SECRET_KEY'] = '…'`.
+    rule_finds(
+        "generic-api-key",
+        &[(
+            "app.config['SECRET_KEY'] = '556c1e237153dd2ad464cfad0ca708a6a9e3c6a9'",
+            "556c1e237153dd2ad464cfad0ca708a6a9e3c6a9",
+        )],
+        &["app.config['SECRET_KEY'] = os.environ['SECRET_KEY']"],
+    );
+}
+
+#[test]
 fn a_password_glued_to_mysqls_dash_p() {
     rule_finds(
         "password",

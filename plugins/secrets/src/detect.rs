@@ -682,7 +682,7 @@ fn all_rules() -> Vec<Rule> {
                 r#"(?i)(?:(?:api[_\s.-]?key|apikey|api[_-]?secret|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|"#,
                 r#"secret[_-]?key|private[_-]?token|x-api-key|bearer|token|secret|passwd|password)"#,
                 // The rest of a longer name: `some_api_token_123`, `todo_secret_do_not_commit`, `mySecretString`.
-                r#"(?:[_.-]?[a-z0-9]+){0,3}['"]?"#,
+                r#"(?:[_.-]?[a-z0-9]+){0,3}['"]?\]?"#,
                 // A declared type between the name and the value: `var apiToken string = …`, `: String =`.
                 r#"(?:[ \t]*:?[ \t]+(?:string|str))?"#,
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
@@ -729,7 +729,7 @@ fn all_rules() -> Vec<Rule> {
         "password",
         "password assigned to a password-like name",
         // `login with password X`: with no `=` or `is`, the validator's three character classes decide.
-        r#"(?i)(?:password|passwd|passphrase|\bpwd|\bpass|\bpw)\b['"]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b)|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+        r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw)\b['"]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b)|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
         0.75,
         password,
     )
@@ -783,6 +783,22 @@ fn all_rules() -> Vec<Rule> {
             password,
         )
         .needing(&["mysql"]),
+    );
+    // Other clients that take a password as an argument: `sshpass -p …`, `redis-cli -a …`, and the
+    // registries' `docker login -p …` (only after `login`: `docker run -p 8080:80` publishes a port).
+    rules.push(
+        rule(
+            "password",
+            "password on a client's command line",
+            concat!(
+                r#"(?i:\bsshpass\b[^\n|;&]{0,100}?\s-p|\bredis-cli\b[^\n|;&]{0,200}?\s-a|"#,
+                r#"\b(?:docker|podman|nerdctl|buildah|helm\s+registry)\s+login\b[^\n|;&]{0,200}?\s(?:-p|--password)(?:\s+|=))"#,
+                r#"\s*['"]?(?P<secret>[^\s'"`]{8,64})"#
+            ),
+            0.8,
+            password,
+        )
+        .needing(&["sshpass", "redis-cli", " login"]),
     );
     // A credential typed by hand under a password's, secret's or key's name, with characters no token has
     // (`apikey: m{{h}o)p$…`, `db_pass := A,.:-¨@*¿?!`, `char secret[25] = @"…"`): the generic rule's
