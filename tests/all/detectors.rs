@@ -1231,6 +1231,21 @@ fn a_password_on_other_clients_command_lines() {
 }
 
 #[test]
+fn a_key_named_by_an_xml_element() {
+    rule_finds(
+        "generic-api-key",
+        &[(
+            "<STRIPE_KEY>b6ab0553854edd3aae7ed5e15ff034d16017fbce</STRIPE_KEY>",
+            "b6ab0553854edd3aae7ed5e15ff034d16017fbce",
+        )],
+        &[
+            "<key>CFBundleIdentifier</key><string>com.example.app</string>",
+            "<cacheKey>user-profile-cache-v2</cacheKey>",
+        ],
+    );
+}
+
+#[test]
 fn a_password_glued_to_mysqls_dash_p() {
     rule_finds(
         "password",

@@ -689,7 +689,8 @@ fn all_rules() -> Vec<Rule> {
                 // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`.
                 r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\bis\b|\bbelow\b:?|\()?"#,
                 // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment.
-                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=))\s*"#,
+                // An XML element's `>` too: `<STRIPE_KEY>…</STRIPE_KEY>`.
+                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=|>))\s*"#,
                 // A YAML block scalar holds the value on the next line: `api_key: |` or `>-`.
                 r#"(?:[|>][-+]?[ \t]*\r?\n\s*)?['"`]?"#,
                 r#"(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
