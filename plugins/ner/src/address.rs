@@ -50,7 +50,7 @@ const GERMANIC_SUFFIXES: &str = "straße|strasse|str\\.|weg|gasse|allee|platz|da
 /// Street types written before the name, with the number after it: Romance languages, and Indonesian,
 /// Romanian, Polish and Turkish ones.
 const ROMANCE_TYPES_CAPITALISED: &str = "Rue|Avenue|Boulevard|Place|Chemin|Allée|Impasse|Quai|Route|Calle|C/|\
-    Avenida|Avda\\.?|Paseo|Plaza|Plaça|Carrer|Camino|Carretera|Ronda|Rambla|Calzada|Callejón|Circuito|Cerrada|\
+    Avenida|Avda\\.?|Av\\.|Paseo|Plaza|Plaça|Carrer|Camino|Carretera|Ronda|Rambla|Calzada|Callejón|Circuito|Cerrada|\
     Privada|Prolongación|Viaducto|Via|Viale|Piazza|Corso|Largo|Vicolo|Strada|Contrada|Borgo|Rotonda|Rua|Travessa|\
     Praça|Alameda|Estrada|Rodovia|Ladeira|Vila|Quadra|Jalan|Jl\\.|Gang|Gg\\.|Calea|Bulevardul|Aleea|Șoseaua|\
     Soseaua|Drumul|Intrarea|Splaiul|Ulica|ul\\.|Aleja|al\\.|Plac|Cadde(?:si)?|Sokak|Sokağı|Mahallesi";
@@ -85,6 +85,9 @@ impl Addresses {
             format!(
                 r"\b(?:{ROMANCE_TYPES_CAPITALISED})\s+(?:{PARTICLES}\s*)?(?:{WORD}\s+){{0,3}}{WORD},?\s+(?:(?i:n[º°o]|nr|no|nº)\.?\s*)?{NUMBER}\b(?:,\s*\d+º(?:\s*[A-Z]\b)?)?"
             ),
+            // PO Box 1234, Postfach 10 20 30, Apartado de Correos 456, Caixa Postal 12: a postal
+            // address with no street, the town and postcode after it as after a street line.
+            r"\b(?i:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|apartado(?:\s+de\s+correos)?|caixa\s+postal)\s+\d{1,6}(?:\s\d{2}){0,2}\b".to_string(),
         ];
         let streets = streets.iter().map(|p| compile(p)).collect();
         // ", Springfield", ", IL 62704", " 75001 Paris", ", NW1 6XE", ", ON M5H 2N2", ", 28014 Madrid",
@@ -200,6 +203,15 @@ mod tests {
                 "SHIP TO:\nAnna Berg\nJalan Sadang Serang No. 7\n21951 Palu\n",
                 "Jalan Sadang Serang No. 7\n21951 Palu",
             ),
+            (
+                "PO Box 1234, Austin, TX 78701",
+                "PO Box 1234, Austin, TX 78701",
+            ),
+            (
+                "Postfach 10 20 30, 10115 Berlin",
+                "Postfach 10 20 30, 10115 Berlin",
+            ),
+            ("Av. Paulista, 1578 - Bela Vista", "Av. Paulista, 1578"),
         ] {
             assert_eq!(found(text), [address], "{text}");
         }
@@ -215,6 +227,8 @@ mod tests {
             "Chapter 12 covers the street-level view.",
             "In Spring 2025 we shipped 3 releases.",
             "Name: Anna\nCountry: Kenya",
+            "the box 12 was empty",
+            "a popbox 12 item",
         ] {
             assert!(found(text).is_empty(), "{text}: {:?}", found(text));
         }
