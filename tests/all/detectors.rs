@@ -2089,6 +2089,28 @@ fn an_international_number_dialled_with_00_for_the_plus() {
     }
 }
 
+/// The words for phone that business cards and signatures abbreviate, in the languages that do.
+#[test]
+fn phone_words_abbreviated_on_cards_and_signatures() {
+    for (text, number) in [
+        ("Telp: 0812-3456-7890", "0812-3456-7890"),
+        ("Tlm: 912 345 678", "912 345 678"),
+        ("Tlf: 20 12 34 56", "20 12 34 56"),
+        ("Mob: 07700 900123", "07700 900123"),
+        ("Тел.: 8 (912) 345-67-89", "8 (912) 345-67-89"),
+        ("celular 11 91234-5678", "11 91234-5678"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", number);
+    }
+    for text in [
+        "flash mob 2024 at 10:30",
+        "tlf 2024-05-06",
+        "Telp version 1.2.3.4",
+    ] {
+        pii_lacks(text, "PHONE_NUMBER");
+    }
+}
+
 #[test]
 fn the_ipv6_loopback_and_the_any_network_are_addresses_but_a_bare_double_colon_is_not() {
     pii_has("connecting from ::1", "IP_ADDRESS", "::1");

@@ -2571,6 +2571,17 @@ const PHONE_CUES: &[&str] = &[
     "handy",
     "portable",
     "cellulare",
+    "celular",
+    "telemóvel",
+    "telemovel",
+    // Abbreviations on business cards and signatures: Indonesian `Telp`, Portuguese `Tlm`, Danish and
+    // Norwegian `Tlf`, `Mob`; Russian and Ukrainian `Тел`.
+    "telp",
+    "tlm",
+    "tlf",
+    "mob",
+    "тел",
+    "телефон",
     // Chinese, Japanese and Korean: written without spaces around words, so these count wherever they
     // stand (see `word_cue`).
     "电话",
