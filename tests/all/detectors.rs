@@ -1246,6 +1246,42 @@ fn a_key_named_by_an_xml_element() {
 }
 
 #[test]
+fn a_password_in_a_basic_auth_pair() {
+    rule_finds(
+        "password",
+        &[
+            (
+                "requests.get(url, auth=('ann', 'nRZ5QW8W5LUehJEJ0ymv7j4I'))",
+                "nRZ5QW8W5LUehJEJ0ymv7j4I",
+            ),
+            (
+                "s.auth = HTTPBasicAuth(\"svc\", \"Tr0ub4dor&3xQ\")",
+                "Tr0ub4dor&3xQ",
+            ),
+        ],
+        &[
+            "requests.get(url, auth=('ann', os.environ['PW']))",
+            "auth=('ann', 'changeme')",
+        ],
+    );
+}
+
+#[test]
+fn a_key_in_a_markdown_table_row() {
+    rule_finds(
+        "generic-api-key",
+        &[(
+            "| api_key | nRZ5QW8W5LUehJEJ0ymv7j4IAsx9CGyu |",
+            "nRZ5QW8W5LUehJEJ0ymv7j4IAsx9CGyu",
+        )],
+        &[
+            "| api_key | string | Your API key from the dashboard |",
+            "| token | required | see authentication_overview_v2 |",
+        ],
+    );
+}
+
+#[test]
 fn a_password_glued_to_mysqls_dash_p() {
     rule_finds(
         "password",

@@ -686,8 +686,8 @@ fn all_rules() -> Vec<Rule> {
                 // A declared type between the name and the value: `var apiToken string = …`, `: String =`.
                 r#"(?:[ \t]*:?[ \t]+(?:string|str))?"#,
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
-                // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`.
-                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\bis\b|\bbelow\b:?|\()?"#,
+                // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`, a Markdown table's `|`.
+                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\||\bis\b|\bbelow\b:?|\()?"#,
                 // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment.
                 // An XML element's `>` too: `<STRIPE_KEY>…</STRIPE_KEY>`.
                 r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=|>))\s*"#,
@@ -800,6 +800,18 @@ fn all_rules() -> Vec<Rule> {
             password,
         )
         .needing(&["sshpass", "redis-cli", " login"]),
+    );
+    // HTTP basic auth handed to a client library as a pair: Python requests' `auth=('ann', '…')`,
+    // `HTTPBasicAuth("ann", "…")`, `BasicAuth(login="ann", password="…")` is the assignment rule's.
+    rules.push(
+        rule(
+            "password",
+            "password in a basic-auth pair",
+            r#"(?:\bauth\s*=\s*\(|\bHTTP(?:Basic|Digest)Auth\s*\()\s*['"][^'"\n]{1,64}['"]\s*,\s*['"](?P<secret>[^'"\s]{8,64})['"]\s*\)"#,
+            0.8,
+            |text, range| password(text, range.clone()).or_else(|| generic(text, range)),
+        )
+        .needing(&["auth"]),
     );
     // A credential typed by hand under a password's, secret's or key's name, with characters no token has
     // (`apikey: m{{h}o)p$…`, `db_pass := A,.:-¨@*¿?!`, `char secret[25] = @"…"`): the generic rule's
