@@ -305,7 +305,8 @@ pub(super) fn sg_nric(text: &str, range: Range<usize>) -> Checked {
         b'T' => b"JZIHGFEDCBA"[((sum + 4) % 11) as usize],
         b'F' => b"XWUTRQPNMLK"[(sum % 11) as usize],
         b'G' => b"XWUTRQPNMLK"[((sum + 4) % 11) as usize],
-        _ => b"XWUTRQPNJLK"[((sum + 3) % 11) as usize],
+        b'M' => b"XWUTRQPNJLK"[((sum + 3) % 11) as usize],
+        _ => return None,
     };
     (b[8] == check).then_some((range, 0.9))
 }
@@ -504,8 +505,8 @@ pub(super) fn date_of_birth(text: &str, range: Range<usize>) -> Checked {
         (None, [a, b, year]) if *year >= 1900 => {
             valid_date(*year, *b, *a) || valid_date(*year, *a, *b)
         }
-        // Forms write the year in two digits (`DOB: 4/15/82`): a birth year is in the past, so `82` is
-        // 1982 and `07` 2007 (leap days then fall in the right years).
+        // Forms write the year in two digits (`DOB: 4/15/82`): up to 30 read as this century (`07` is
+        // 2007), the rest as the last (`82` is 1982), so leap days fall in the right years.
         (None, [a, b, yy]) if *yy < 100 => {
             let year = if *yy <= 30 { 2000 + yy } else { 1900 + yy };
             valid_date(year, *b, *a) || valid_date(year, *a, *b)
