@@ -2138,10 +2138,17 @@ fn phone_words_abbreviated_on_cards_and_signatures() {
     ] {
         pii_has(text, "PHONE_NUMBER", number);
     }
+    pii_has(
+        "телефон: 8 (912) 345-67-89",
+        "PHONE_NUMBER",
+        "8 (912) 345-67-89",
+    );
     for text in [
         "flash mob 2024 at 10:30",
         "tlf 2024-05-06",
         "Telp version 1.2.3.4",
+        // `тел` is three letters, so a whole word only, although six bytes.
+        "телевизор 4155552671",
     ] {
         pii_lacks(text, "PHONE_NUMBER");
     }

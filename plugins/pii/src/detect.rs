@@ -2740,8 +2740,9 @@ fn cue_right_before(text: &str, at: usize) -> bool {
 /// spaces: a Chinese, Japanese or Korean cue counts anywhere (`我的电话是`).
 fn word_cue(text: &str, at: usize, width: usize, cues: &[&str]) -> bool {
     let window = window_before(text, at, width).to_lowercase();
-    // A short cue is a word of its own: `tel` is not read in "telegram" or "telnet", nor `dial` in
-    // "dialog" (the longer words that do say phone are cues of their own).
+    // A short cue (four letters or fewer, in any script: Russian `тел` is six bytes) is a word of its
+    // own: `tel` is not read in "telegram" or "telnet", nor `dial` in "dialog", nor `тел` in "телевизор"
+    // (the longer words that do say phone are cues of their own).
     let is_word_at = |i: usize, cue: &str| {
         if cue.chars().next().is_some_and(written_without_spaces) {
             return true;
@@ -2750,7 +2751,7 @@ fn word_cue(text: &str, at: usize, width: usize, cues: &[&str]) -> bool {
             .chars()
             .next_back()
             .is_none_or(|c| !c.is_alphanumeric());
-        let ends = cue.len() > 4
+        let ends = cue.chars().count() > 4
             || window[i + cue.len()..]
                 .chars()
                 .next()
