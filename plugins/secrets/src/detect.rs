@@ -221,6 +221,11 @@ impl Detector {
     }
 }
 
+/// How a credential is told as what it opens, between its name and the value: `… for the vpn is `, `… to
+/// my work account is: `. Up to four words (an address among them may already read `[EMAIL_ADDRESS]`).
+const WHAT_IT_OPENS_THEN_IS: &str =
+    r#"[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'\[\]-]+){1,4}?[ \t]+is:?\s*['"`]?"#;
+
 fn all_rules() -> Vec<Rule> {
     let rule = |id: &str, description: &str, pattern: &str, confidence, validate: Validator| Rule {
         id: id.to_string(),
@@ -696,11 +701,7 @@ fn all_rules() -> Vec<Rule> {
                 r#"(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
             ),
             0.7,
-            |text, range| {
-                (!named_not_secret(text, range.start))
-                    .then(|| generic(text, range))
-                    .flatten()
-            },
+            named_generic,
         )
         .needing(&["api", "secret", "token", "bearer", "passw", "key", "auth", "cred"]),
     );
@@ -735,20 +736,28 @@ fn all_rules() -> Vec<Rule> {
         password,
     )
     .needing(&["pass", "pwd", "pw"]));
-    // `the password for the vpn is X`: what it opens, in up to four words (an address among them may
-    // already read `[EMAIL_ADDRESS]`), then `is`. A rule of its own, kept off texts without the phrase's
-    // opening words: as an alternative of the rule above it was searched in every text with `pw` or `pass`.
+    // `the password for the vpn is X` ([`WHAT_IT_OPENS_THEN_IS`]). A rule of its own, kept off texts without
+    // the phrase's opening words: as an alternative of the rule above it was searched in every text with
+    // `pw` or `pass`.
     rules.push(
         rule(
             "password",
             "password told as what it opens, then `is`",
-            r#"(?i)\bpass(?:word|phrase)[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'\[\]-]+){1,4}?[ \t]+is:?\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+            &format!(
+                r#"(?i)\bpass(?:word|phrase){WHAT_IT_OPENS_THEN_IS}(?P<secret>[^\s'"`<>]{{8,64}})"#
+            ),
             0.75,
             password,
         )
         .needing(&[
-            "password for", "password to", "password of", "password on",
-            "passphrase for", "passphrase to", "passphrase of", "passphrase on",
+            "password for",
+            "password to",
+            "password of",
+            "password on",
+            "passphrase for",
+            "passphrase to",
+            "passphrase of",
+            "passphrase on",
         ]),
     );
     // The same phrase for a key or a token: `the API key for the staging server is X`. A generated value
@@ -757,16 +766,12 @@ fn all_rules() -> Vec<Rule> {
         rule(
             "generic-api-key",
             "credential told as what it opens, then `is`",
-            concat!(
+            &format!(concat!(
                 r#"(?i)\b(?:api[ \t_-]?key|access[ \t_-]?key|secret[ \t_-]?key|(?:api|access|auth|bearer)[ \t_-]?token|token|secret)"#,
-                r#"[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'\[\]-]+){1,4}?[ \t]+is:?\s*['"`]?(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
-            ),
+                r#"{opens}(?P<secret>[A-Za-z0-9_\-./+=~]{{16,128}})"#
+            ), opens = WHAT_IT_OPENS_THEN_IS),
             0.7,
-            |text, range| {
-                (!named_not_secret(text, range.start))
-                    .then(|| generic(text, range))
-                    .flatten()
-            },
+            named_generic,
         )
         .needing(&[
             "key for", "key to", "key of", "key on", "token for", "token to", "token of", "token on",
@@ -1298,6 +1303,13 @@ const NOT_SECRET: &[&str] = &[
 fn not_secret_word_before(text: &str, start: usize) -> bool {
     let line = line_before(text, start, 120).to_ascii_lowercase();
     NOT_SECRET.iter().any(|w| line.contains(w))
+}
+
+/// A generated value ([`generic`]) under a name that does not say it is no secret ([`named_not_secret`]).
+fn named_generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    (!named_not_secret(text, range.start))
+        .then(|| generic(text, range))
+        .flatten()
 }
 
 /// Whether the name a value is assigned to says it is not a secret: a public, primary or foreign key, a
