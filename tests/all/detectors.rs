@@ -1267,6 +1267,44 @@ fn a_password_in_a_basic_auth_pair() {
 }
 
 #[test]
+fn a_password_tied_to_its_name_by_code_or_markup() {
+    rule_finds(
+        "password",
+        &[
+            ("<password>Vx7#qPl2-wZr9</password>", "Vx7#qPl2-wZr9"),
+            (
+                "<server><id>nexus</id><username>deploy</username><password>Vx7#qPl2-wZr9</password></server>",
+                "Vx7#qPl2-wZr9",
+            ),
+            (
+                r#"<entry key="db.password">Vx7#qPl2-wZr9</entry>"#,
+                "Vx7#qPl2-wZr9",
+            ),
+            (
+                r#"<property name="password">Vx7#qPl2-wZr9</property>"#,
+                "Vx7#qPl2-wZr9",
+            ),
+            (
+                r#"os.environ["DB_PASSWORD"] = "Vx7#qPl2-wZr9""#,
+                "Vx7#qPl2-wZr9",
+            ),
+            (
+                "define('DB_PASSWORD', 'Vx7#qPl2-wZr9');",
+                "Vx7#qPl2-wZr9",
+            ),
+        ],
+        &[
+            "<password>${env.DEPLOY_PASSWORD}</password>",
+            r#"<label for="password">Password</label>"#,
+            r#"<input type="password" name="pw" value="">"#,
+            "define('DB_PASSWORD', getenv('DB_PASSWORD'));",
+            r#"fields = ("username", "password", "password_confirmation")"#,
+            "</password>\n</server>",
+        ],
+    );
+}
+
+#[test]
 fn a_key_in_a_markdown_table_row() {
     rule_finds(
         "generic-api-key",
@@ -1762,6 +1800,8 @@ fn connection_strings_of_every_common_form_are_reported_whole() {
         "Server=tcp:db.example.net,1433;Database=orders;User ID=svc;Password=q_%o75q!BI3~WNLK;Encrypt=True;",
         "Data Source=db01;Initial Catalog=Shop;User Id=sa;Pwd=N4eqK!J!ZpTf;",
         "Server=db01;Database=app;User Id=sa;Pwd = Xk3-9vLq!2mZ;",
+        // Go's MySQL driver: no scheme, the address in the protocol's brackets.
+        "app:Vx7#qPl2-wZr9@tcp(db.internal:3306)/shop?parseTime=true",
     ] {
         let got = secrets_found(&format!("conn: {value}\n"));
         assert!(
@@ -1773,6 +1813,8 @@ fn connection_strings_of_every_common_form_are_reported_whole() {
         "jdbc:postgresql://db:5432/orders?user=app&password=${DB_PASSWORD}",
         "Server=db;Database=orders;User ID=svc;Password=<password>;",
         "Server=db;Database=orders;Integrated Security=true;",
+        r#"sql.Open("mysql", "app:${DB_PASSWORD}@tcp(db:3306)/shop")"#,
+        r#"sql.Open("mysql", "root@tcp(db:3306)/shop")"#,
     ] {
         assert_eq!(secrets_found(text), vec![], "{text}");
     }

@@ -257,6 +257,15 @@ fn all_rules() -> Vec<Rule> {
             connection_string,
         )
         .needing(&["://"]),
+        // Go's MySQL driver's data source name: `app:pw@tcp(db:3306)/shop?parseTime=true`.
+        rule(
+            "connection-string",
+            "Go MySQL data source name with a password",
+            r#"(?i)\b[a-z0-9_.-]{1,64}:(?P<password>[^\s@'"`<>/]{4,128})@(?:tcp6?|udp|unix)\([^\s()'"`<>]*\)/[^\s'"`<>()]*"#,
+            0.95,
+            connection_string,
+        )
+        .needing(&["@tcp(", "@udp(", "@unix("]),
         // JDBC and ADO.NET: the password is a parameter (`jdbc:postgresql://db/app?user=u&password=…`,
         // `Server=db;Database=app;User ID=u;Password=…;`); the whole string is reported, as above.
         rule(
@@ -731,7 +740,9 @@ fn all_rules() -> Vec<Rule> {
         "password",
         "password assigned to a password-like name",
         // `login with password X`: with no `=` or `is`, the validator's three character classes decide.
-        r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw)\b['"]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b)|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+        // Code and markup tie the name in more ways: `cfg["password"] = …`, a call's `define('DB_PASSWORD',
+        // '…')`, an XML element `<password>…</password>` or attribute `<entry key="db.password">…`.
+        r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw)\b['"]?\]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b|,)|>|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
         0.75,
         password,
     )
@@ -1098,9 +1109,10 @@ fn telegram(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 fn connection_string(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     // A URL ends before sentence punctuation.
     let value = text[range.clone()].trim_end_matches(['.', ',', ';', ':', '!', '?', '"']);
+    // Go's MySQL driver writes no scheme: `app:pw@tcp(db:3306)/shop`.
     let password = value
-        .split("://")
-        .nth(1)?
+        .split_once("://")
+        .map_or(value, |(_, rest)| rest)
         .split('@')
         .next()?
         .split_once(':')?
