@@ -2409,6 +2409,24 @@ fn mac_addresses_and_dates_of_birth() {
     );
     pii_has("Geb.-Datum: 15.04.1982", "DATE_OF_BIRTH", "15.04.1982");
     pii_has("geboortedatum 15-04-1982", "DATE_OF_BIRTH", "15-04-1982");
+    // Month names in the languages of the cues, and how those languages join day, month and year.
+    pii_has(
+        "Nació el 15 de abril de 1982.",
+        "DATE_OF_BIRTH",
+        "15 de abril de 1982",
+    );
+    pii_has("geboren am 12. März 1985", "DATE_OF_BIRTH", "12. März 1985");
+    pii_has("Née le 3 juillet 1990", "DATE_OF_BIRTH", "3 juillet 1990");
+    pii_has("née le 1er août 1990", "DATE_OF_BIRTH", "1er août 1990");
+    pii_has("nato il 7 giugno 1979", "DATE_OF_BIRTH", "7 giugno 1979");
+    pii_has("geboren op 9 maart 1969", "DATE_OF_BIRTH", "9 maart 1969");
+    pii_has(
+        "data de nascimento: 2 de dezembro de 1975",
+        "DATE_OF_BIRTH",
+        "2 de dezembro de 1975",
+    );
+    pii_lacks("Nació el 31 de junio de 1982", "DATE_OF_BIRTH");
+    pii_lacks("publicado el 15 de abril de 1982", "DATE_OF_BIRTH");
     for text in [
         "DOB: 2/30/82",
         "dob 29/02/07",

@@ -760,7 +760,10 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             national::mac_address,
         )],
         Entity::DateOfBirth => vec![make(
-            r"(?i)\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?\.?(?: of)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,? \d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}",
+            &format!(
+                r"(?i)\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-](?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th|er)?\.?(?: of| de)? (?:{months})\p{{L}}*\.?,?(?: de)? \d{{4}}|(?:{months})\p{{L}}*\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}",
+                months = national::MONTHS.map(|(start, _)| start).join("|")
+            ),
             national::date_of_birth,
         )],
         Entity::Phone => {

@@ -451,8 +451,23 @@ pub(super) fn mac_address(text: &str, range: Range<usize>) -> Checked {
         .then_some((range, 0.85))
 }
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+/// How each month's name starts in the languages of [`BIRTH_CUES`] (English, German, Dutch, French,
+/// Spanish, Portuguese, Italian), lowercase: `15 de abril de 1982`, `12. März 1985`, `3 juillet 1990`.
+/// No two share a start: `juin` and `juil` both begin `jui`, so neither is cut to it.
+#[rustfmt::skip]
+pub(super) const MONTHS: [(&str, u32); 37] = [
+    ("jan", 1), ("ene", 1), ("gen", 1),
+    ("feb", 2), ("fév", 2), ("fev", 2),
+    ("mar", 3), ("mär", 3), ("maa", 3),
+    ("apr", 4), ("abr", 4), ("avr", 4),
+    ("may", 5), ("mai", 5), ("mag", 5), ("mei", 5),
+    ("jun", 6), ("juin", 6), ("giu", 6),
+    ("jul", 7), ("juil", 7), ("lug", 7),
+    ("aug", 8), ("ago", 8), ("aoû", 8), ("aou", 8),
+    ("sep", 9), ("set", 9),
+    ("oct", 10), ("okt", 10), ("ott", 10), ("out", 10),
+    ("nov", 11),
+    ("dec", 12), ("déc", 12), ("dez", 12), ("dic", 12),
 ];
 
 /// The words before a date that make it a date of birth.
@@ -481,21 +496,30 @@ pub(super) const BIRTH_CUES: &[&str] = &[
     "data di nascita",
     "nato il",
     "nata il",
+    "nació el",
+    "nacido el",
+    "nacida el",
+    "nascido em",
+    "nascida em",
+    "geboren op",
 ];
 
 /// A date right after a word that makes it a date of birth (`DOB: 1985-03-12`, `born on 12 March 1985`,
 /// `Date of birth 03/12/1985`): a real calendar date from 1900 on.
 pub(super) fn date_of_birth(text: &str, range: Range<usize>) -> Checked {
-    let value = text[range.clone()].to_ascii_lowercase();
+    let value = text[range.clone()].to_lowercase();
     let nums: Vec<u32> = value
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().unwrap_or(0))
         .collect();
-    let month_word = MONTHS
-        .iter()
-        .position(|m| value.contains(m))
-        .map(|i| i as u32 + 1);
+    // The words around it (`th`, `of`, `de`, `er`) start no month's name.
+    let month_word = value.split(|c: char| !c.is_alphabetic()).find_map(|word| {
+        MONTHS
+            .iter()
+            .find(|(start, _)| word.starts_with(start))
+            .map(|&(_, month)| month)
+    });
     let real = match (month_word, nums.as_slice()) {
         (Some(month), [day, year]) | (Some(month), [year, day]) if *year >= 1900 => {
             valid_date(*year, month, *day)
