@@ -39,6 +39,7 @@ extern crate self as palisade_sdk;
 pub mod keywords;
 #[cfg(feature = "normalize")]
 pub mod normalize;
+pub mod tables;
 
 /// Bindings generated from `wit/guardrail.wit`. Prefer the re-exports at the crate root.
 #[allow(missing_docs)]
