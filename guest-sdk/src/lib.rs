@@ -259,6 +259,20 @@ pub fn keep_best_non_overlapping<T>(
     kept
 }
 
+/// Whether a URL's user-info with no password (`https://USERINFO@host/`) is itself a credential: a token
+/// sent as the user name, as `git clone https://ghp_…@github.com/…` does. Twenty characters or more of
+/// letters, digits, `_` and `-`, with both letters and digits; a user's name (`git`, `ann.lee`,
+/// `deploy-bot`) is not one. `pii` leaves such a user-info to a secrets plugin and `secrets` reports it,
+/// both by this test, so that what one leaves the other takes.
+pub fn token_as_user(userinfo: &str) -> bool {
+    (20..=255).contains(&userinfo.len())
+        && userinfo
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && userinfo.bytes().any(|b| b.is_ascii_digit())
+        && userinfo.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
 /// Writes to the host's log, tagged with this plugin's name. The host bounds how much it keeps.
 pub fn log(level: Level, message: &str) {
     bindings::palisade::guardrail::host::log(level, message)

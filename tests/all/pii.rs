@@ -249,20 +249,23 @@ fn a_credential_in_a_url_is_a_secret_in_the_default_bundle() {
     let text = format!(
         "alerts go to {slack} and the mirror is \
          https://alice:ghp_Xk9pQ2vLm7RtY3wNa8ZcF4HsJ6dE1bU0oG5i@github.com/acme/x.git, status at \
-         https://status.example.com/v1/report?api_key=f3Kd92LmQx7TzW0pVb4N&lang=en"
+         https://status.example.com/v1/report?api_key=f3Kd92LmQx7TzW0pVb4N&lang=en; clone \
+         https://Qm7vT2xK9pLw4RzN8cYb3HsD6fJ1gUaE@git.example.com/acme/y.git as \
+         https://deploy-bot@git.example.com/acme/y.git"
     );
     let urls: Vec<String> = (categories(&text).into_iter())
         .filter(|(category, _)| category == "URL")
         .map(|(_, url)| url)
         .collect();
-    assert_eq!(urls.len(), 3, "{urls:?}");
+    assert_eq!(urls.len(), 5, "{urls:?}");
     assert!(urls[0] == slack && urls[1].starts_with("https://alice:") && urls[2].ends_with("en"));
 
+    // A token sent as the user, with no password, is the credential too; a user's name is not.
     let answer = crate::util::run_dir(default_bundle(), &text, Dir::Output);
     assert_eq!(
         answer.text,
         "alerts go to [SECRET] and the mirror is https://alice:[SECRET]@[URL], status at \
-         [URL]?api_key=[SECRET]&lang=en"
+         [URL]?api_key=[SECRET]&lang=en; clone https://[SECRET]@[URL] as [URL]"
     );
     let prompt = crate::util::run_dir(default_bundle(), &text, Dir::Input);
     assert_eq!(prompt.outcome, Outcome::Deny);

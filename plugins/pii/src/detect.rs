@@ -2755,7 +2755,8 @@ fn credential_param(name: &str) -> bool {
 }
 
 /// The part of the URL at `range` that is not a credential, when a secrets plugin is to report that:
-/// `None` for a webhook URL (all of it is the credential); the URL after `user:password@`; the URL before
+/// `None` for a webhook URL (all of it is the credential); the URL after `user:password@` or a token sent
+/// as the user (`ghp_…@`, see [`palisade_sdk::token_as_user`]); the URL before
 /// a query string that carries a credential parameter. Otherwise `range` itself.
 fn credential_free(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let url = &text[range.clone()];
@@ -2772,7 +2773,7 @@ fn credential_free(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     }
     let mut start = range.start;
     if let Some((userinfo, _)) = authority.rsplit_once('@') {
-        if userinfo.contains(':') {
+        if userinfo.contains(':') || palisade_sdk::token_as_user(userinfo) {
             start = range.start + (url.len() - rest.len()) + userinfo.len() + 1;
         }
     }

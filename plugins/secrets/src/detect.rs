@@ -293,6 +293,18 @@ fn all_rules() -> Vec<Rule> {
             url_password,
         )
         .needing(&["://"]),
+        // A token sent as the user, with no password: `git clone https://ghp_…@github.com/acme/app.git`.
+        rule(
+            "url-password",
+            "token as a URL's user",
+            r#"(?i)\b(?:https?|ftps?|sftp|wss?|ssh|git|smtps?|imaps?|ldaps?)://(?P<secret>[A-Za-z0-9_-]{20,255})@[A-Za-z0-9\[]"#,
+            0.9,
+            |text, range| {
+                let user = &text[range.clone()];
+                (palisade_sdk::token_as_user(user) && !placeholder(user)).then_some(range)
+            },
+        )
+        .needing(&["://"]),
         // A credential in a query string: `?api_key=…`, `&sig=…` (SAS), `&access_token=…`.
         rule(
             "generic-api-key",
