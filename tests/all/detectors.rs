@@ -1305,6 +1305,42 @@ fn a_password_tied_to_its_name_by_code_or_markup() {
 }
 
 #[test]
+fn a_password_under_its_label_or_column_or_in_another_language() {
+    rule_finds(
+        "password",
+        &[
+            ("Username\nadmin\nPassword\nVx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+            ("user,password\nadmin,Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+            (
+                "| user | password |\n|---|---|\n| admin | Vx7#qPl2-wZr9 |",
+                "Vx7#qPl2-wZr9",
+            ),
+            (
+                "\"user\",\"DB Password\"\n\"ann\",\"Hk9$mZp4!qLw\"",
+                "Hk9$mZp4!qLw",
+            ),
+            ("Temporary password - Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+            ("Passwort: Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+            ("Mot de passe : Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+            ("contraseña: Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+            ("senha: Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+            ("passcode Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+        ],
+        &[
+            // Columns whose header only starts with the word, and the words in sentences.
+            "id,user,password_changed_at\n1,ann,2026-12-07T10:00:00Z",
+            "name,password_policy\nprod,MinLen=12;Upper=1",
+            "| Step | Passenger | Seat |\n|---|---|---|\n| 1 | A.Lee-Smith | 12A |",
+            "| setting | pass/fail |\n|---|---|\n| TLS-1.2 | PASS |",
+            "username,password\nann,${ANN_PASSWORD}",
+            "Password\nForgot your password?",
+            "Contraseña incorrecta - inténtelo de nuevo.",
+            "password - see 1Password vault item 'DB prod'",
+        ],
+    );
+}
+
+#[test]
 fn a_key_in_a_markdown_table_row() {
     rule_finds(
         "generic-api-key",

@@ -754,11 +754,57 @@ fn all_rules() -> Vec<Rule> {
         // `login with password X`: with no `=` or `is`, the validator's three character classes decide.
         // Code and markup tie the name in more ways: `cfg["password"] = …`, a call's `define('DB_PASSWORD',
         // '…')`, an XML element `<password>…</password>` or attribute `<entry key="db.password">…`.
-        r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw)\b['"]?\]?(?:\s*(?:[:=]{1,3}|=>|!==?|\bis\b|,)|>|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{8,64})"#,
+        // Other languages' words for it too (`Passwort:`, `Mot de passe :`, `contraseña`, `senha`), and a
+        // dash between (`Temporary password - …`).
+        &format!(
+            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|{PASSWORD_WORDS})\b['"]?\]?(?:\s*(?:[:=]{{1,3}}|=>|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
+        ),
         0.75,
         password,
     )
-    .needing(&["pass", "pwd", "pw"]));
+    .needing(&PASSWORD_GATE));
+    // A form or a PDF's text puts the label on a line of its own and the value alone on the next.
+    rules.push(
+        rule(
+            "password",
+            "password alone on the line under its label",
+            &format!(
+                r#"(?im)^[ \t]*(?:password|passwd|passphrase|pwd|{PASSWORD_WORDS})[ \t]*:?[ \t]*\r?\n[ \t]*(?P<secret>[^\s'"`<>]{{8,64}})[ \t]*\r?$"#
+            ),
+            0.75,
+            password,
+        )
+        .needing(&PASSWORD_GATE),
+    );
+    // A table's password column (CSV, TSV, Markdown: `user,password` / `admin,…`): each cell is read
+    // under its column's header, as pii reads `ssn` above a column of numbers. Only texts with the word
+    // are searched, since the pattern matches every cell.
+    rules.push(
+        rule(
+            "password",
+            "password in a table's password column",
+            r#"(?m)(?:^|[,;\t|])[ \t]*"?(?P<secret>[^\s,;\t|"'`<>]{8,64})"#,
+            0.75,
+            |text, range| {
+                let cell_ends = text[range.end..]
+                    .trim_start_matches([' ', '"'])
+                    .starts_with([',', ';', '\t', '|', '\r', '\n'])
+                    || text[range.end..].trim_end_matches([' ', '"']).is_empty();
+                // The header names a password, last: `password`, `db_pass`, `Admin Password` — not
+                // `password_changed_at`, `password_policy`, `pass/fail` or `Passenger`.
+                let header: String = palisade_sdk::tables::column_header(text, range.start)?
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_lowercase)
+                    .collect();
+                let names_password = COLUMN_PASSWORD_NAMES.iter().any(|w| header.ends_with(w));
+                (cell_ends && names_password)
+                    .then(|| password(text, range))
+                    .flatten()
+            },
+        )
+        .needing(&["pass", "pwd", "senha", "contrase", "wachtwoord", "hasło"]),
+    );
     // `the password for the vpn is X` ([`WHAT_IT_OPENS_THEN_IS`]). A rule of its own, kept off texts without
     // the phrase's opening words: as an alternative of the rule above it was searched in every text with
     // `pw` or `pass`.
@@ -896,6 +942,44 @@ fn all_rules() -> Vec<Rule> {
     );
     rules
 }
+
+/// The word for a password in other languages: German, French, Spanish, Portuguese, Dutch, Polish,
+/// Swedish, Finnish, Danish, Norwegian; and a passcode.
+const PASSWORD_WORDS: &str = "passwort|mot de passe|contrase(?:ñ|n)a|senha|wachtwoord|has(?:ł|l)o|l(?:ö|o)senord|salasana|adgangskode|passord|passcode";
+
+/// How a table's header ends when its column holds passwords, lowercase and without spaces or punctuation.
+const COLUMN_PASSWORD_NAMES: [&str; 14] = [
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "pw",
+    "passphrase",
+    "passcode",
+    "passwort",
+    "motdepasse",
+    "contraseña",
+    "contrasena",
+    "senha",
+    "wachtwoord",
+    "hasło",
+];
+
+/// What a text needs to be searched for a password under one of its names: [`PASSWORD_WORDS`] included
+/// (`mot de passe` and `passord` hold `pass`).
+const PASSWORD_GATE: [&str; 11] = [
+    "pass",
+    "pwd",
+    "pw",
+    "contrase",
+    "senha",
+    "wachtwoord",
+    "hasło",
+    "haslo",
+    "senord",
+    "salasana",
+    "adgangskode",
+];
 
 /// The alternation that finds a provider's name where a variable name holds it: after a non-letter
 /// (`DATADOG_KEY`, `datadog.key`, `$datadogKey`) or as a camel-case word (`myDatadogKey`). A short name must
