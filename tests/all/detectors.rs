@@ -1312,6 +1312,10 @@ fn a_password_under_its_label_or_column_or_in_another_language() {
             ("Username\nadmin\nPassword\nVx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
             ("user,password\nadmin,Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
             (
+                "user;password;role\nann;Vx7#qPl2-wZr9;admin\nbob;Hk9$mZp4!qLw;dev",
+                "Hk9$mZp4!qLw",
+            ),
+            (
                 "| user | password |\n|---|---|\n| admin | Vx7#qPl2-wZr9 |",
                 "Vx7#qPl2-wZr9",
             ),

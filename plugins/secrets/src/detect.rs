@@ -37,8 +37,12 @@ pub struct CustomRule {
 /// Decides whether a candidate is real; may narrow its range.
 type Validator = fn(&str, Range<usize>) -> Option<Range<usize>>;
 
+/// From one match, every value it points to: a table's column from its header cell.
+type Expander = fn(&str, Range<usize>) -> Vec<Range<usize>>;
+
 enum Check {
     Builtin(Validator),
+    Column(Expander),
     Custom { min_entropy: f64 },
 }
 
@@ -198,22 +202,27 @@ impl Detector {
                 let Some(m) = caps.name("secret").or_else(|| caps.get(0)) else {
                     continue;
                 };
-                let range = match rule.check {
-                    Check::Builtin(validate) => validate(text, m.range()),
-                    Check::Custom { min_entropy } => {
-                        let value = m.as_str();
-                        (!value.is_empty() && !placeholder(value) && entropy(value) >= min_entropy)
-                            .then_some(m.range())
-                    }
-                };
-                if let Some(range) = range {
+                let mut found = |range| {
                     hits.push(Hit {
                         rule: &rule.id,
                         description: &rule.description,
                         range,
                         confidence: rule.confidence,
                         evasion: Folds::NONE,
-                    });
+                    })
+                };
+                match rule.check {
+                    Check::Builtin(validate) => {
+                        validate(text, m.range()).into_iter().for_each(found)
+                    }
+                    Check::Column(expand) => expand(text, m.range()).into_iter().for_each(found),
+                    Check::Custom { min_entropy } => {
+                        let value = m.as_str();
+                        if !value.is_empty() && !placeholder(value) && entropy(value) >= min_entropy
+                        {
+                            found(m.range());
+                        }
+                    }
                 }
             }
         }
@@ -227,7 +236,7 @@ const WHAT_IT_OPENS_THEN_IS: &str =
     r#"[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'\[\]-]+){1,4}?[ \t]+is:?\s*['"`]?"#;
 
 fn all_rules() -> Vec<Rule> {
-    let rule = |id: &str, description: &str, pattern: &str, confidence, validate: Validator| Rule {
+    let built_in = |id: &str, description: &str, pattern: &str, confidence, check| Rule {
         id: id.to_string(),
         description: description.to_string(),
         // ASCII word boundaries: a Unicode `\b` stops the fast DFA at the first non-ASCII byte, and a
@@ -236,8 +245,17 @@ fn all_rules() -> Vec<Rule> {
         pattern: Regex::new(&pattern.replace(r"\b", r"(?-u:\b)"))
             .expect("built-in pattern compiles"),
         confidence,
-        check: Check::Builtin(validate),
+        check,
         needs: prefixes(pattern),
+    };
+    let rule = |id: &str, description: &str, pattern: &str, confidence, validate: Validator| {
+        built_in(
+            id,
+            description,
+            pattern,
+            confidence,
+            Check::Builtin(validate),
+        )
     };
     let mut rules = vec![
         // Base64 bodies contain no '-', so the body runs to the END line (or, if cut off, to the next '-').
@@ -763,45 +781,35 @@ fn all_rules() -> Vec<Rule> {
         password,
     )
     .needing(&PASSWORD_GATE));
-    // A form or a PDF's text puts the label on a line of its own and the value alone on the next.
+    // A form or a PDF's text puts the label on a line of its own and the value alone on the next. The
+    // pattern starts at the word (a literal to search for); the validator checks the line holds nothing else.
     rules.push(
         rule(
             "password",
             "password alone on the line under its label",
             &format!(
-                r#"(?im)^[ \t]*(?:password|passwd|passphrase|pwd|{PASSWORD_WORDS})[ \t]*:?[ \t]*\r?\n[ \t]*(?P<secret>[^\s'"`<>]{{8,64}})[ \t]*\r?$"#
+                r#"(?im)(?:password|passwd|passphrase|pwd|{PASSWORD_WORDS})[ \t]*:?[ \t]*\r?\n[ \t]*(?P<secret>[^\s'"`<>]{{8,64}})[ \t]*\r?$"#
             ),
             0.75,
-            password,
+            |text, range| {
+                let label_line = text[..range.start].trim_end().rsplit('\n').next()?;
+                is_password_label(label_line).then(|| password(text, range)).flatten()
+            },
         )
         .needing(&PASSWORD_GATE),
     );
-    // A table's password column (CSV, TSV, Markdown: `user,password` / `admin,…`): each cell is read
-    // under its column's header, as pii reads `ssn` above a column of numbers. Only texts with the word
-    // are searched, since the pattern matches every cell.
+    // A table's password column (CSV, TSV, Markdown: `user,password` / `admin,…`): found by its header
+    // cell, then each value below it is read under that header, as pii reads `ssn` above a column of
+    // numbers (a pattern for every cell matched most of a long log's bytes).
     rules.push(
-        rule(
+        built_in(
             "password",
             "password in a table's password column",
-            r#"(?m)(?:^|[,;\t|])[ \t]*"?(?P<secret>[^\s,;\t|"'`<>]{8,64})"#,
+            &format!(
+                r#"(?i)(?:password|passwd|pwd|pass|passphrase|{PASSWORD_WORDS})["']?[ \t]*(?:[,;\t|]|\r?\n)"#
+            ),
             0.75,
-            |text, range| {
-                let cell_ends = text[range.end..]
-                    .trim_start_matches([' ', '"'])
-                    .starts_with([',', ';', '\t', '|', '\r', '\n'])
-                    || text[range.end..].trim_end_matches([' ', '"']).is_empty();
-                // The header names a password, last: `password`, `db_pass`, `Admin Password` — not
-                // `password_changed_at`, `password_policy`, `pass/fail` or `Passenger`.
-                let header: String = palisade_sdk::tables::column_header(text, range.start)?
-                    .chars()
-                    .filter(|c| c.is_alphanumeric())
-                    .flat_map(char::to_lowercase)
-                    .collect();
-                let names_password = COLUMN_PASSWORD_NAMES.iter().any(|w| header.ends_with(w));
-                (cell_ends && names_password)
-                    .then(|| password(text, range))
-                    .flatten()
-            },
+            Check::Column(password_column),
         )
         .needing(&["pass", "pwd", "senha", "contrase", "wachtwoord", "hasło"]),
     );
@@ -964,6 +972,70 @@ const COLUMN_PASSWORD_NAMES: [&str; 14] = [
     "wachtwoord",
     "hasło",
 ];
+
+/// Whether a line holds only a password's label (`Password`, `  PASSWORD:`, `Mot de passe :`).
+fn is_password_label(line: &str) -> bool {
+    COLUMN_PASSWORD_NAMES.contains(&squeezed(line).as_str())
+}
+
+/// A label's letters and digits, lowercase: `Admin Password:` is `adminpassword`.
+fn squeezed(label: &str) -> String {
+    label
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The passwords in the column under the header cell ending at `header`: each later line of the table
+/// (lines holding the header's delimiter, up to the first without), the cell that
+/// [`palisade_sdk::tables::column_header`] reads under a header naming a password.
+fn password_column(text: &str, header: Range<usize>) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let line_start = text[..header.start].rfind('\n').map_or(0, |i| i + 1);
+    let Some(first) = text[header.start..]
+        .find('\n')
+        .map(|i| header.start + i + 1)
+    else {
+        return found;
+    };
+    // The delimiter as `column_header` picks it.
+    let header_line = &text[line_start..first];
+    let Some(delimiter) = ['\t', '|', ',', ';']
+        .into_iter()
+        .find(|&d| header_line.contains(d))
+    else {
+        return found;
+    };
+    let mut at = first;
+    for line in text[first..].split('\n') {
+        let start = at;
+        at += line.len() + 1;
+        if !line.contains(delimiter) {
+            break;
+        }
+        let mut cell_start = start;
+        for cell in line.split(delimiter) {
+            let value = cell.trim_matches([' ', '\t', '"', '\r']);
+            let value_start = cell_start + cell.find(value).unwrap_or(0);
+            cell_start += cell.len() + 1;
+            if value.len() < 8 || value.len() > 64 {
+                continue;
+            }
+            // The header names a password, last: `password`, `db_pass`, `Admin Password` — not
+            // `password_changed_at`, `password_policy`, `pass/fail` or `Passenger`.
+            let under_password = palisade_sdk::tables::column_header(text, value_start)
+                .is_some_and(|header| {
+                    let header = squeezed(header);
+                    COLUMN_PASSWORD_NAMES.iter().any(|w| header.ends_with(w))
+                });
+            if under_password {
+                found.extend(password(text, value_start..value_start + value.len()));
+            }
+        }
+    }
+    found
+}
 
 /// What a text needs to be searched for a password under one of its names: [`PASSWORD_WORDS`] included
 /// (`mot de passe` and `passord` hold `pass`).
