@@ -1345,6 +1345,44 @@ fn a_password_under_its_label_or_column_or_in_another_language() {
 }
 
 #[test]
+fn a_user_and_password_pair_and_a_session_cookie() {
+    rule_finds(
+        "password",
+        &[
+            ("creds -> admin / Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+            ("login: ann / Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
+            (
+                "Username/Password: svc_backup / Vx7#qPl2-wZr9",
+                "Vx7#qPl2-wZr9",
+            ),
+        ],
+        &[
+            "login: ann / logout: bob",
+            "credentials: see vault / ask ops",
+            "Users / Logins / 2026 report",
+        ],
+    );
+    rule_finds(
+        "generic-api-key",
+        &[
+            (
+                "Cookie: connect.sid=s%3AJb7kQ2mZxV9pL4wR8tY1uN6cE3hG5fD0; theme=dark",
+                "s%3AJb7kQ2mZxV9pL4wR8tY1uN6cE3hG5fD0",
+            ),
+            (
+                "Set-Cookie: sessionid=Qm7vT2xK9pLw4RzN8cYb3HsD6fJ1gUaE; Path=/; Secure",
+                "Qm7vT2xK9pLw4RzN8cYb3HsD6fJ1gUaE",
+            ),
+        ],
+        &[
+            "Cookie: theme=dark; lang=en-US; consent=accepted",
+            "Set-Cookie: sessionid=deleted; expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            "Cookie: session_count=12; _ga=GA1.2.1234567890.1700000000",
+        ],
+    );
+}
+
+#[test]
 fn a_key_in_a_markdown_table_row() {
     rule_finds(
         "generic-api-key",

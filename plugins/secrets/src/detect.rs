@@ -895,6 +895,39 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&["auth"]),
     );
+    // A user and a password told as a pair after a word for credentials, as tickets and chats write them:
+    // `creds -> admin / …`, `login: ann / …`, `username/password: svc / …`.
+    rules.push(
+        rule(
+            "password",
+            "password in a user / password pair",
+            r#"(?i)\b(?:creds|credentials|logins?|user(?:name)?\s*/\s*pass(?:word)?|u/p)\b\s*(?:->|=>|[:=]|\bis\b|\bare\b)?\s*[^\s/:]{1,64}\s+/\s+(?P<secret>[^\s'"`<>]{8,64})"#,
+            0.75,
+            password,
+        )
+        .needing(&["cred", "login", "user", "u/p"]),
+    );
+    // A session in a `Cookie` or `Set-Cookie` header: whoever holds it is logged in as its user.
+    // Only cookies named for a session or a token (`sessionid`, `connect.sid`, `PHPSESSID`, `remember_token`,
+    // `next-auth.session-token`), with a generated value.
+    rules.push(
+        rule(
+            "generic-api-key",
+            "session cookie in a Cookie header",
+            r#"(?i)\b(?:set-)?cookie:[^\n]*?[\w.-]*(?:sess(?:ion)?(?:id)?|sid|auth|token)[\w.-]*=(?P<secret>[^;\s,"']{16,512})"#,
+            0.8,
+            |text, range| {
+                // Cookie values are URL-encoded: `s%3A…` is `s:…`.
+                let value = &text[range.clone()];
+                let decoded = value.replace("%3A", ":").replace("%3a", ":");
+                let has_digit = decoded.bytes().any(|b| b.is_ascii_digit());
+                let has_alpha = decoded.bytes().any(|b| b.is_ascii_alphabetic());
+                (has_digit && has_alpha && !placeholder(value) && entropy(&decoded) >= 3.3)
+                    .then_some(range)
+            },
+        )
+        .needing(&["cookie:"]),
+    );
     // A credential typed by hand under a password's, secret's or key's name, with characters no token has
     // (`apikey: m{{h}o)p$…`, `db_pass := A,.:-¨@*¿?!`, `char secret[25] = @"…"`): the generic rule's
     // alphabet stops at the first of them, so the password validator judges the whole value.
