@@ -2207,6 +2207,12 @@ fn phone_numbers_as_generators_and_contact_blocks_write_them() {
     pii_has("Aadhaar 695406135894", "IN_AADHAAR", "695406135894");
     pii_lacks("Aadhaar 695406135894", "CREDIT_CARD");
     pii_lacks("batch 6954 0613 5894", "IN_AADHAAR");
+    // A Verhoeff-valid grouping at the end of a reference is the reference's.
+    pii_has("UID 2026-0042-7781", "IN_AADHAAR", "2026-0042-7781");
+    pii_lacks(
+        "Claim number CLM-2026-0042-7781 is under review",
+        "IN_AADHAAR",
+    );
     // An internationalised host name, as written.
     pii_has("see https://deineka.укр/", "URL", "https://deineka.укр/");
     pii_has("(07700) 798 524", "PHONE_NUMBER", "(07700) 798 524");

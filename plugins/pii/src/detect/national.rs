@@ -2,7 +2,9 @@
 //! identifier has one. An identifier with no check digit, or a bare run of digits that many other numbers
 //! share, counts only next to a word that names it.
 
-use super::{after, before, digits, has_cue, is_word, number, one_case, stands_alone};
+use super::{
+    after, after_a_code, before, digits, has_cue, is_word, number, one_case, stands_alone,
+};
 use std::ops::Range;
 
 type Checked = Option<(Range<usize>, f32)>;
@@ -223,7 +225,10 @@ pub(super) fn in_aadhaar(text: &str, range: Range<usize>) -> Checked {
     let d = digits(value);
     let grouped = value.len() == 14;
     let cued = has_cue(text, range.start, 32, AADHAAR_CUES);
-    ((grouped && verhoeff(&d) || cued) && stands_alone(text, &range, &['-', ' ', '.']))
+    // Without its name, not the end of a reference such as `CLM-2026-0042-7781`: a tenth of any twelve
+    // digits pass Verhoeff.
+    let uncued = grouped && verhoeff(&d) && !after_a_code(text, range.start);
+    ((uncued || cued) && stands_alone(text, &range, &['-', ' ', '.']))
         .then_some((range, if cued { 0.97 } else { 0.85 }))
 }
 
