@@ -2465,6 +2465,24 @@ fn driver_licenses_in_the_states_formats_and_british_passports() {
 }
 
 #[test]
+fn numbers_glued_to_their_labels_as_pdf_text_runs_them() {
+    pii_has(
+        "Card number4620966542870724Expiration 04/27",
+        "CREDIT_CARD",
+        "4620966542870724",
+    );
+    pii_has("VISA4620966542870724", "CREDIT_CARD", "4620966542870724");
+    pii_has("SSN536-22-4187 DOB04/15/1982", "US_SSN", "536-22-4187");
+    pii_has("Social Security Number536-22-4187", "US_SSN", "536-22-4187");
+    // Glued to anything else, or running on into lowercase, they are pieces of a longer token.
+    pii_lacks("ORDER4620966542870724X", "CREDIT_CARD");
+    pii_lacks("ref4620966542870724", "CREDIT_CARD");
+    pii_lacks("Build number4620966542870724abc", "CREDIT_CARD");
+    pii_lacks("abc536-22-4187def", "US_SSN");
+    pii_lacks("Account Number536-22-4187", "US_SSN");
+}
+
+#[test]
 fn mac_addresses_and_dates_of_birth() {
     pii_has("mac 00:1A:2B:3C:4D:5E", "MAC_ADDRESS", "00:1A:2B:3C:4D:5E");
     pii_has("hw 0d-B3-4a-6A-d9-cF", "MAC_ADDRESS", "0d-B3-4a-6A-d9-cF");

@@ -1550,6 +1550,24 @@ fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
     }
 }
 
+/// Whether the number at `range` is glued to its label, as text extracted from a PDF runs a form's
+/// fields together (`Card number4620966542870724Expiration 04/27`, `SSN536-22-4187`): the letters right
+/// before it end in one of `labels` (lowercase), and after it comes no letter or digit, or the capital
+/// that starts the next label.
+fn glued_to_label(text: &str, range: &Range<usize>, labels: &[&str]) -> bool {
+    let head = &text[..range.start];
+    let word = &head[head
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphabetic())
+        .last()
+        .map_or(head.len(), |(i, _)| i)..];
+    let word = word.to_lowercase();
+    !word.is_empty()
+        && labels.iter().any(|label| word.ends_with(label))
+        && after(text, range.end).is_none_or(|c| !c.is_alphanumeric() || c.is_uppercase())
+}
+
 /// The number the digits `d` spell.
 fn number(d: &[u8]) -> u32 {
     d.iter().fold(0, |acc, &x| acc * 10 + u32::from(x))
@@ -1745,6 +1763,19 @@ fn known_issuer(d: &[u8]) -> bool {
     }
 }
 
+/// The words a card number is glued to in a PDF's text (see [`glued_to_label`]).
+const CARD_LABELS: &[&str] = &[
+    "card",
+    "number",
+    "cardno",
+    "cc",
+    "pan",
+    "visa",
+    "mastercard",
+    "amex",
+    "discover",
+];
+
 fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
     // Groups are separated consistently (all spaces, all dashes, or none): `4111 1111-1111 1111` is not a card.
@@ -1761,7 +1792,8 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         _ if follows_another_number(text, range.start) => &['-', '.', ','],
         _ => &['-', ' ', '.', ','],
     };
-    if !stands_alone(text, &range, joiners) || before(text, range.start) == Some('+') {
+    let alone = stands_alone(text, &range, joiners) || glued_to_label(text, &range, CARD_LABELS);
+    if !alone || before(text, range.start) == Some('+') {
         return None;
     }
     let d = digits(value);
@@ -1812,7 +1844,10 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     let value = &text[range.clone()];
     let b = value.as_bytes();
     let compact = b.len() == 9;
-    if !compact && b[3] != b[6] || !stands_alone(text, &range, &['-', ' ', '.']) {
+    // Glued to its label in a PDF's text: `SSN536-22-4187`, `Social Security Number536-22-4187` (the
+    // cue below must then name it).
+    let glued = !compact && glued_to_label(text, &range, &["ssn", "number", "no"]);
+    if !compact && b[3] != b[6] || !(glued || stands_alone(text, &range, &['-', ' ', '.'])) {
         return None;
     }
     let d = digits(value);
@@ -1840,7 +1875,7 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
         ],
     );
     // Nine bare digits are as likely a zip+4, a routing number or an id: only a cue makes them an SSN.
-    match (compact, cued) {
+    match (compact || glued, cued) {
         (true, false) => None,
         (_, true) => Some((range, 0.95)),
         (false, false) => Some((range, 0.8)),
