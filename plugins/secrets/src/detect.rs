@@ -303,24 +303,14 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&["password", "pwd"]),
         // `https://user:TOKEN@host/`: only the password is the secret; the rest of the URL is pii's.
+        // Or a token sent as the user, with no password: `git clone https://ghp_…@github.com/acme/app.git`
+        // (one pattern for both: every text with a URL is searched).
         rule(
             "url-password",
             "password in a URL's user-info",
-            r#"(?i)\b(?:https?|ftps?|sftp|wss?|ssh|git|smtps?|imaps?|ldaps?)://[^\s:/@'"`<>]+:(?P<secret>[^\s@/'"`<>]+)@[A-Za-z0-9\[]"#,
+            r#"(?i)\b(?:https?|ftps?|sftp|wss?|ssh|git|smtps?|imaps?|ldaps?)://(?:[^\s:/@'"`<>]+:)?(?P<secret>[^\s@/'"`<>]+)@[A-Za-z0-9\[]"#,
             0.9,
             url_password,
-        )
-        .needing(&["://"]),
-        // A token sent as the user, with no password: `git clone https://ghp_…@github.com/acme/app.git`.
-        rule(
-            "url-password",
-            "token as a URL's user",
-            r#"(?i)\b(?:https?|ftps?|sftp|wss?|ssh|git|smtps?|imaps?|ldaps?)://(?P<secret>[A-Za-z0-9_-]{20,255})@[A-Za-z0-9\[]"#,
-            0.9,
-            |text, range| {
-                let user = &text[range.clone()];
-                (palisade_sdk::token_as_user(user) && !placeholder(user)).then_some(range)
-            },
         )
         .needing(&["://"]),
         // A credential in a query string: `?api_key=…`, `&sig=…` (SAS), `&access_token=…`.
@@ -901,11 +891,11 @@ fn all_rules() -> Vec<Rule> {
         rule(
             "password",
             "password in a user / password pair",
-            r#"(?i)\b(?:creds|credentials|logins?|user(?:name)?\s*/\s*pass(?:word)?|u/p)\b\s*(?:->|=>|[:=]|\bis\b|\bare\b)?\s*[^\s/:]{1,64}\s+/\s+(?P<secret>[^\s'"`<>]{8,64})"#,
+            r#"(?i)\b(?:creds|credentials|logins?|user(?:name)?/pass(?:word)?|u/p)\b\s*(?:->|=>|[:=]|\bis\b|\bare\b)?\s*[^\s/:]{1,64}\s+/\s+(?P<secret>[^\s'"`<>]{8,64})"#,
             0.75,
             password,
         )
-        .needing(&["cred", "login", "user", "u/p"]),
+        .needing(&["cred", "login", "user/", "name/pass", "u/p"]),
     );
     // A session in a `Cookie` or `Set-Cookie` header: whoever holds it is logged in as its user.
     // Only cookies named for a session or a token (`sessionid`, `connect.sid`, `PHPSESSID`, `remember_token`,
@@ -1550,6 +1540,10 @@ fn named_not_secret(text: &str, value_start: usize) -> bool {
 /// For a naming phrase at `range` (`as the API key`), the token right before it, if it looks generated.
 fn url_password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let password = &text[range.clone()];
+    if text[..range.start].ends_with("://") {
+        // No password: the user is the credential only when it is a token.
+        return (palisade_sdk::token_as_user(password) && !placeholder(password)).then_some(range);
+    }
     // `host:8080@` is a port in a malformed URL, not a password.
     let port_like = password.len() <= 5 && password.bytes().all(|b| b.is_ascii_digit());
     if password.len() < 4
