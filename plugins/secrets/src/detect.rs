@@ -1010,9 +1010,9 @@ fn squeezed(label: &str) -> String {
         .collect()
 }
 
-/// The passwords in the column under the header cell ending at `header`: each later line of the table
-/// (lines holding the header's delimiter, up to the first without), the cell that
-/// [`palisade_sdk::tables::column_header`] reads under a header naming a password.
+/// The passwords in the column under the header cell ending at `header`, when its line starts a table:
+/// in each later line of the table (lines holding the header's delimiter, up to the first without), the
+/// cell that [`palisade_sdk::tables::column_header`] reads under a header naming a password.
 fn password_column(text: &str, header: Range<usize>) -> Vec<Range<usize>> {
     let mut found = Vec::new();
     let line_start = text[..header.start].rfind('\n').map_or(0, |i| i + 1);
@@ -1030,6 +1030,16 @@ fn password_column(text: &str, header: Range<usize>) -> Vec<Range<usize>> {
     else {
         return found;
     };
+    // A header starts its table: the line above holds another number of delimiters. (A row that holds
+    // the word — `pass,` in a column of results — would otherwise walk the rest of the table again.)
+    let above = text[..line_start.saturating_sub(1)]
+        .rsplit('\n')
+        .next()
+        .filter(|_| line_start > 0);
+    let count = |line: &str| line.matches(delimiter).count();
+    if above.is_some_and(|above| count(above) == count(header_line)) {
+        return found;
+    }
     let mut at = first;
     for line in text[first..].split('\n') {
         let start = at;
