@@ -1011,8 +1011,9 @@ fn squeezed(label: &str) -> String {
 }
 
 /// The passwords in the column under the header cell ending at `header`, when its line starts a table:
-/// in each later line of the table (lines holding the header's delimiter, up to the first without), the
-/// cell that [`palisade_sdk::tables::column_header`] reads under a header naming a password.
+/// in each later line of the table (lines with as many of the header's delimiter), the cell that
+/// [`palisade_sdk::tables::column_header`] reads under a header naming a password. Each table is walked
+/// once for each header cell that names a password.
 fn password_column(text: &str, header: Range<usize>) -> Vec<Range<usize>> {
     let mut found = Vec::new();
     let line_start = text[..header.start].rfind('\n').map_or(0, |i| i + 1);
@@ -1044,7 +1045,7 @@ fn password_column(text: &str, header: Range<usize>) -> Vec<Range<usize>> {
     for line in text[first..].split('\n') {
         let start = at;
         at += line.len() + 1;
-        if !line.contains(delimiter) {
+        if count(line) != count(header_line) {
             break;
         }
         let mut cell_start = start;
