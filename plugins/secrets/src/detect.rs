@@ -1174,6 +1174,21 @@ fn placeholder(value: &str) -> bool {
         || templated(value)
         || ascending_run(&lower) >= 6
         || PUBLISHED_EXAMPLES.iter().any(|k| value.contains(k))
+        || pseudonym(value)
+}
+
+/// A stand-in an earlier plugin's `pseudonymize` wrote for a value it found: its category, `_` and ten
+/// hex digits (`EMAIL_ADDRESS_98ed748b2e`). After `pw - ` or `password: ` it is not a password: the
+/// value behind it was not one either (the chain's own rewrite must not turn an address into a SECRET).
+fn pseudonym(value: &str) -> bool {
+    value.rsplit_once('_').is_some_and(|(category, hex)| {
+        hex.len() == 10
+            && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && !category.is_empty()
+            && category
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'_')
+    })
 }
 
 /// Real-looking keys published as examples in public code, so known to everyone: the Google API keys of
