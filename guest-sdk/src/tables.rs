@@ -59,6 +59,13 @@ pub fn forget_tables() {
 /// At most this many tables are remembered per text; past it, each lookup walks again.
 const MAX_TABLES: usize = 256;
 
+/// The delimiter a line of a table is read by: tab, `|`, `,` or `;`, the first of them it holds.
+pub fn delimiter(line: &str) -> Option<char> {
+    ['\t', '|', ',', ';']
+        .into_iter()
+        .find(|&d| line.contains(d))
+}
+
 /// The header cell of the column that byte `at` is in, when its line is a row of a delimited table (CSV,
 /// TSV, `;`- or `|`-separated, Markdown) under a header line with as many delimiters — however far above.
 pub fn column_header(text: &str, at: usize) -> Option<&str> {
@@ -68,9 +75,7 @@ pub fn column_header(text: &str, at: usize) -> Option<&str> {
         return None;
     }
     let row = &text[line.clone()];
-    let delimiter = ['\t', '|', ',', ';']
-        .into_iter()
-        .find(|&d| row.contains(d))?;
+    let delimiter = delimiter(row)?;
     let delimiters = row.matches(delimiter).count();
     let column = text[line.start..at].matches(delimiter).count();
     let header = table_of(text, line.clone(), delimiter, delimiters)

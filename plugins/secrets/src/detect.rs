@@ -1023,12 +1023,8 @@ fn password_column(text: &str, header: Range<usize>) -> Vec<Range<usize>> {
     else {
         return found;
     };
-    // The delimiter as `column_header` picks it.
     let header_line = &text[line_start..first];
-    let Some(delimiter) = ['\t', '|', ',', ';']
-        .into_iter()
-        .find(|&d| header_line.contains(d))
-    else {
+    let Some(delimiter) = palisade_sdk::tables::delimiter(header_line) else {
         return found;
     };
     // A header starts its table: the line above holds another number of delimiters. (A row that holds
