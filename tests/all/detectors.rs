@@ -1323,6 +1323,7 @@ fn a_password_under_its_label_or_column_or_in_another_language() {
                 "\"user\",\"DB Password\"\n\"ann\",\"Hk9$mZp4!qLw\"",
                 "Hk9$mZp4!qLw",
             ),
+            ("användare;lösenord\nann;Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
             ("Temporary password - Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
             ("Passwort: Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),
             ("Mot de passe : Vx7#qPl2-wZr9", "Vx7#qPl2-wZr9"),

@@ -801,7 +801,7 @@ fn all_rules() -> Vec<Rule> {
             0.75,
             Check::Column(password_column),
         )
-        .needing(&["pass", "pwd", "senha", "contrase", "wachtwoord", "hasło"]),
+        .needing(&PASSWORD_GATE),
     );
     // `the password for the vpn is X` ([`WHAT_IT_OPENS_THEN_IS`]). A rule of its own, kept off texts without
     // the phrase's opening words: as an alternative of the rule above it was searched in every text with
@@ -979,7 +979,7 @@ fn all_rules() -> Vec<Rule> {
 const PASSWORD_WORDS: &str = "passwort|mot de passe|contrase(?:ñ|n)a|senha|wachtwoord|has(?:ł|l)o|l(?:ö|o)senord|salasana|adgangskode|passord|passcode";
 
 /// How a table's header ends when its column holds passwords, lowercase and without spaces or punctuation.
-const COLUMN_PASSWORD_NAMES: [&str; 14] = [
+const COLUMN_PASSWORD_NAMES: [&str; 20] = [
     "password",
     "passwd",
     "pwd",
@@ -994,6 +994,12 @@ const COLUMN_PASSWORD_NAMES: [&str; 14] = [
     "senha",
     "wachtwoord",
     "hasło",
+    "haslo",
+    "lösenord",
+    "losenord",
+    "salasana",
+    "adgangskode",
+    "passord",
 ];
 
 /// Whether a line holds only a password's label (`Password`, `  PASSWORD:`, `Mot de passe :`).
