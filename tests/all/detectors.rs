@@ -1408,6 +1408,33 @@ fn a_user_and_password_pair_and_a_session_cookie() {
 }
 
 #[test]
+fn a_salt_or_pepper_with_a_generated_value() {
+    rule_finds(
+        "generic-api-key",
+        &[
+            ("SALT=q8Zr2vKx9LmN4pTw7YbC", "q8Zr2vKx9LmN4pTw7YbC"),
+            ("HASH_SALT='Rb7Nq2Lx9Wm4Kp8Zt3Vc'", "Rb7Nq2Lx9Wm4Kp8Zt3Vc"),
+            ("PEPPER = \"Xk29vLpQ7rTz84MnWb3s\"", "Xk29vLpQ7rTz84MnWb3s"),
+            (
+                "app.security.pepper=Xk29vLpQ7rTz84MnWb3s",
+                "Xk29vLpQ7rTz84MnWb3s",
+            ),
+            (
+                "\"salt_key\": \"$2b$12$R9h7cIPz0gi.URNNX3kh2O\"",
+                "$2b$12$R9h7cIPz0gi.URNNX3kh2O",
+            ),
+        ],
+        &[
+            "Add salt = 2 tsp and pepper to taste.",
+            "salt: sea salt, flaky",
+            "SALT_ROUNDS=12",
+            "pepper: freshly-ground-black-pepper",
+            "salt_length = 16; pepper_id = 4f2a9c7e1b3d5f8a",
+        ],
+    );
+}
+
+#[test]
 fn a_key_in_a_markdown_table_row() {
     rule_finds(
         "generic-api-key",

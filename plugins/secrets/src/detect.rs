@@ -734,6 +734,22 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&["api", "secret", "token", "bearer", "passw", "key", "auth", "cred"]),
     );
+    // A hash's salt or pepper (`SALT=…`, `HASH_SALT='…'`, `app.security.pepper=…`): with it, a leaked
+    // password hash can be cracked offline. Only with an assignment and a generated value (`salt = 2 tsp`
+    // and `salt: sea salt` are recipes).
+    rules.push(
+        rule(
+            "generic-api-key",
+            "secret salt or pepper assigned to its name",
+            concat!(
+                r#"(?i)(?:salt|pepper)(?:[_.-]?(?:key|secret|value|string))?['"]?\]?"#,
+                r#"\s*(?:[:=]{1,4}|=>)\s*['"`]?(?P<secret>[A-Za-z0-9_\-./+=~$]{16,128})"#
+            ),
+            0.7,
+            named_generic,
+        )
+        .needing(&["salt", "pepper"]),
+    );
     // The name and the value as two fields of one entry: .NET's `<add key="ApiSecret" value="…"/>`, a
     // Kubernetes env list's `- name: API_TOKEN` / `value: …`, `{"name": "DB_PASSWORD", "value": "…"}`.
     rules.push(
