@@ -143,16 +143,33 @@ fn host_names_alone_are_urls_only_when_asked() {
 }
 
 #[test]
-fn an_email_inside_a_url_is_part_of_the_url() {
+fn an_email_inside_a_url_is_reported_inside_it() {
+    // In the path or the query, an address is reported inside the URL, as an address literal is: the URL
+    // is redacted whole either way, but the finding says what it carried.
     let text = "open https://example.com/unsubscribe?email=ana@example.org now";
-    let got = pii_found(text);
     assert_eq!(
-        got,
-        vec![(
-            "URL".to_string(),
-            "https://example.com/unsubscribe?email=ana@example.org".to_string()
-        )]
+        pii_found(text),
+        [
+            (
+                "URL".to_string(),
+                "https://example.com/unsubscribe?email=ana@example.org".to_string()
+            ),
+            ("EMAIL_ADDRESS".to_string(), "ana@example.org".to_string()),
+        ]
     );
+    let text = "see https://crm.example.com/contacts/ana.lima@example.org/edit";
+    assert!(pii_found(text).contains(&(
+        "EMAIL_ADDRESS".to_string(),
+        "ana.lima@example.org".to_string()
+    )));
+    // Before the host, `user@` is the URL's user, not an address.
+    for text in [
+        "clone https://ana@example.org/repo.git",
+        "fetch ftp://deploy@files.example.net/builds/",
+    ] {
+        let got = pii_found(text);
+        assert!(got.iter().all(|(c, _)| c == "URL"), "{text}: {got:?}");
+    }
 }
 
 #[test]

@@ -288,6 +288,12 @@ fn values_inside_urls_and_scoped_addresses() {
     );
     assert_eq!(v.text, "ping [IP_ADDRESS] or [URL] and [URL]");
 
+    // An address in a URL's query: the URL is redacted whole, and both are reported.
+    let text = "unsubscribe at https://example.com/u?email=ana@example.org&list=7 today";
+    let v = run(default_bundle(), text);
+    assert_eq!(values_of(&v, text, "EMAIL_ADDRESS"), ["ana@example.org"]);
+    assert_eq!(v.text, "unsubscribe at [URL] today");
+
     // Percent-encoded zone (RFC 6874) inside brackets.
     let text = "http://[fe80::1%25eth0]/";
     let v = run(default_bundle(), text);

@@ -45,6 +45,16 @@ fn emails_including_plus_addressing_and_non_ascii_context() {
         "EMAIL_ADDRESS",
         "lz@przyklad.pl",
     );
+    // A domain written in its own script, not only in its `xn--` form.
+    for (text, address) in [
+        ("write to josé@exämple.de", "josé@exämple.de"),
+        ("邮箱：用户@例子.广告", "用户@例子.广告"),
+        ("Пишите на info@пример.рф, ответим.", "info@пример.рф"),
+        ("email θέμα@παράδειγμα.ελ", "θέμα@παράδειγμα.ελ"),
+    ] {
+        found(text, "EMAIL_ADDRESS", address);
+    }
+    none("Größe @ München, ping @müller and @josé.smith, @über_uns.de");
     // The credential in a connection string is not an address.
     none("postgresql://app:hunter2@db.internal.example.com/app");
     none("ana@localhost and user@ and @example.com");

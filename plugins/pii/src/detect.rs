@@ -583,9 +583,43 @@ impl Detector {
                 })
                 .collect();
             kept.extend(hosts);
-            kept.sort_by_key(|h| h.range.start);
         }
+        let addresses = self.addresses_in_urls(text, &kept);
+        kept.extend(addresses);
+        kept.sort_by_key(|h| h.range.start);
         kept
+    }
+
+    /// The addresses in the URLs `kept` (`/unsubscribe?email=ann@example.com`), reported inside them as an
+    /// address literal is: redacting the URL hides them too, but the finding says what the URL carried.
+    fn addresses_in_urls(&self, text: &str, kept: &[Hit<'_>]) -> Vec<Hit<'_>> {
+        let looks_for = |e: Entity| self.recognizers.iter().find(|r| r.category == e.name());
+        let (Some(email), Some(_)) = (looks_for(Entity::Email), looks_for(Entity::Url)) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for url in kept.iter().filter(|h| h.category == Entity::Url.name()) {
+            let Some(path) = url_path_start(text, url.range.clone()) else {
+                continue;
+            };
+            let input = Input::new(text).range(path..url.range.end);
+            for m in email.candidates.find_iter(input) {
+                let Some(range) = email_at(text, m.range()).filter(|r| r.start >= path) else {
+                    continue;
+                };
+                if !self.allowed.permits(&email.category, &text[range.clone()]) {
+                    found.push(Hit {
+                        rule: &email.rule,
+                        category: &email.category,
+                        message: &email.message,
+                        range,
+                        confidence: 0.95,
+                        evasion: Folds::NONE,
+                    });
+                }
+            }
+        }
+        found
     }
 
     /// The IP address recogniser, when both it and URLs are looked for: a URL whose host is an address
@@ -655,6 +689,12 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                 r"(?i)@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,24}",
                 validate_email,
             ),
+            // An internationalised domain as written (`josé@exämple.de`, `用户@例子.广告`), only in texts
+            // with a character outside ASCII: `\w` of every script is a large class for the lazy DFA.
+            Recognizer {
+                gate: Some(|text: &str| !text.is_ascii() && text.contains('@')),
+                ..make(r"@[\w-]+(?:\.[\w-]+)+", validate_idn_email)
+            },
             // Written to dodge address harvesters: `jane [at] example [dot] com`, `jane(at)example.com`,
             // `jane at example dot com`, `jane@example[.]com`. Only in texts with one of those marks: ` at `
             // alone is in most English prose.
@@ -1588,7 +1628,30 @@ fn digits(s: &str) -> Vec<u8> {
 
 // ---- validators -------------------------------------------------------------------------------------------
 
-fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+/// An address whose domain is written outside ASCII: labels of letters, digits and inner hyphens in any
+/// script, ending in a top-level domain of letters. An ASCII domain is the first email pattern's.
+fn validate_idn_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let domain = &text[range.start + 1..range.end];
+    let tld = domain.rsplit('.').next()?;
+    let labels = domain.split('.').all(|label| {
+        !label.is_empty()
+            && label.chars().count() <= 63
+            && !label.contains('_')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    });
+    if domain.is_ascii()
+        || !labels
+        || tld.chars().count() < 2
+        || !tld.chars().all(char::is_alphabetic)
+    {
+        return None;
+    }
+    validate_email(text, range)
+}
+
+/// The address whose domain the pattern matched at `range`: its local part read backwards from the `@`.
+fn email_at(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     // The local part: up to 64 letters (any script: RFC 6531), digits and `._%+-` before the `@`, starting
     // with a letter or a digit.
     let local_chars = |c: char| c.is_alphabetic() || c.is_ascii_digit() || "._%+-".contains(c);
@@ -1615,7 +1678,13 @@ fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)
     if after(text, range.end).is_some_and(|c| is_word(c) || c == '@') {
         return None;
     }
-    // Inside a URL, an address is part of the URL (`?email=…`), and `user:password@host` is a credential.
+    Some(range)
+}
+
+fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
+    let range = email_at(text, range)?;
+    // Inside a URL, an address is part of the URL (reported inside it: see [`addresses_in_url`]), and
+    // `user:password@host` is a credential.
     // The separator may be wider than a byte (a no-break space): the token starts after all of it.
     let token_start = text[..range.start]
         .char_indices()
@@ -2696,6 +2765,16 @@ const CRYPTO_CUES: &[&str] = &[
 fn ipv6_literal(host: &str) -> Option<std::net::Ipv6Addr> {
     let address = host.split_once('%').map_or(host, |(a, _)| a);
     address.parse().ok()
+}
+
+/// Where the URL at `range` goes on past its host (its path, query or fragment), if it does: an `@`
+/// before it is a user's, after it an address's.
+fn url_path_start(text: &str, range: Range<usize>) -> Option<usize> {
+    let url = &text[range.clone()];
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    url[authority..]
+        .find(['/', '?', '#'])
+        .map(|i| range.start + authority + i)
 }
 
 /// The host of a URL (or of a `www.` address): between the scheme and the first `/`, `?`, `#` or port.
