@@ -2349,6 +2349,39 @@ fn phone_words_abbreviated_on_cards_and_signatures() {
     }
 }
 
+/// `call me` and the word for phone in more languages, and a phone-shaped part of a longer code.
+#[test]
+fn phone_words_and_calls_in_more_languages() {
+    for (text, number) in [
+        ("Llámame al 612 345 678", "612 345 678"),
+        ("Appelez le 06 12 34 56 78 demain", "06 12 34 56 78"),
+        ("Bitte anrufen: 0171 2345678", "0171 2345678"),
+        ("Chiamami al 333 123 4567", "333 123 4567"),
+        ("Me ligue no (11) 98765-4321", "(11) 98765-4321"),
+        ("Bel me op 06 12345678", "06 12345678"),
+        ("Cep: 0532 123 45 67", "0532 123 45 67"),
+        ("Puhelin 040 1234567", "040 1234567"),
+        ("komórka 512 345 678", "512 345 678"),
+        ("Позвоните 8 912 345-67-89", "8 912 345-67-89"),
+        ("फ़ोन नंबर 98765 43210", "98765 43210"),
+        ("मेरा फोन 98765 43210 है", "98765 43210"),
+        ("جوال 050 123 4567", "050 123 4567"),
+        ("Số điện thoại 0912 345 678", "0912 345 678"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", number);
+    }
+    // A label after a dash is a word; a letter or two is the rest of a code.
+    pii_has("781-618-4959-Fax", "PHONE_NUMBER", "781-618-4959");
+    for text in [
+        "Order 415-555-0132-A shipped",
+        "Part 536-22-4187-X2 in stock",
+        "Llama 3 scored 612 345 678",
+    ] {
+        let got = pii_found(text);
+        assert!(got.is_empty(), "{text}: {got:?}");
+    }
+}
+
 #[test]
 fn the_ipv6_loopback_and_the_any_network_are_addresses_but_a_bare_double_colon_is_not() {
     pii_has("connecting from ::1", "IP_ADDRESS", "::1");

@@ -1586,6 +1586,15 @@ fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
         Some(c) if joiners.contains(&c) && ahead.next().is_some_and(|d| d.is_ascii_digit()) => {
             false
         }
+        // `415-555-0132-A`, `536-22-4187-X2`: a code that goes on past the number (a label after a dash,
+        // `781-618-4959-Fax`, is a word).
+        Some('-') => {
+            let suffix = text[range.end + 1..]
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .next()
+                .unwrap_or_default();
+            !(1..=2).contains(&suffix.len()) || suffix.bytes().any(|b| b.is_ascii_lowercase())
+        }
         _ => true,
     }
 }
@@ -2530,6 +2539,37 @@ const PHONE_CUES: &[&str] = &[
     "celular",
     "telemóvel",
     "telemovel",
+    "telefone",
+    "telefoon",
+    "mobiel",
+    "mobil",
+    "puhelin",
+    "komórka",
+    "cep",
+    // `call me` in other languages (not `llama` alone: the model).
+    "llámame",
+    "llamame",
+    "llamar",
+    "llama al",
+    "appelez",
+    "appeler",
+    "appelle",
+    "anrufen",
+    "chiamami",
+    "chiamare",
+    "ligue",
+    "ligar",
+    "bel me",
+    "звоните",
+    "позвоните",
+    "мобильный",
+    // Hindi (with and without the nukta), Arabic, Vietnamese.
+    "फ़ोन",
+    "फोन",
+    "मोबाइल",
+    "هاتف",
+    "جوال",
+    "điện thoại",
     // Abbreviations on business cards and signatures: Indonesian `Telp`, Portuguese `Tlm`, Danish and
     // Norwegian `Tlf`, `Mob`; Russian and Ukrainian `Тел`.
     "telp",
