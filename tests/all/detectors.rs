@@ -1452,6 +1452,38 @@ fn a_salt_or_pepper_with_a_generated_value() {
 }
 
 #[test]
+fn a_password_on_a_system_tools_command_line() {
+    rule_finds(
+        "password",
+        &[
+            ("net user administrator Zq8#mL2v!Rt5 /add", "Zq8#mL2v!Rt5"),
+            ("C:\\> net user svc_backup Zq8#mL2v!Rt5", "Zq8#mL2v!Rt5"),
+            ("echo 'Zq8#mL2v!Rt5' | sudo -S apt update", "Zq8#mL2v!Rt5"),
+            (
+                "$pw = ConvertTo-SecureString 'Zq8#mL2v!Rt5' -AsPlainText -Force",
+                "Zq8#mL2v!Rt5",
+            ),
+            ("htpasswd -nb admin Zq8#mL2v!Rt5 >> users", "Zq8#mL2v!Rt5"),
+            (
+                "htpasswd -B -c -b /etc/nginx/.htpasswd admin Zq8#mL2v!Rt5",
+                "Zq8#mL2v!Rt5",
+            ),
+        ],
+        &[
+            "net user administrator /active:yes",
+            "net user ann * /add",
+            "net user Administrator",
+            "echo 'Deployment complete' | tee log.txt",
+            "echo Restarting | sudo -S true",
+            "echo $PASSWORD | sudo -S apt update",
+            "ConvertTo-SecureString $env:PASS -AsPlainText -Force",
+            "htpasswd -b .htpasswd admin $NEWPASS",
+            "htpasswd -c .htpasswd admin",
+        ],
+    );
+}
+
+#[test]
 fn a_key_in_a_markdown_table_row() {
     rule_finds(
         "generic-api-key",

@@ -889,6 +889,44 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&["sshpass", "redis-cli", " login"]),
     );
+    // System tools that set or pass a password as an argument: Windows' `net user ann … /add`, `echo '…' |
+    // sudo -S`, PowerShell's `ConvertTo-SecureString '…' -AsPlainText`, `htpasswd -b file user …`. Each
+    // with what ends it, so an `echo` of anything else, or `net user ann /delete`, is not one. A variable
+    // (`$env:PASS`) or `*` (prompt for it) is no password.
+    let command_lines: [(&str, &str, &'static str); 4] = [
+        (
+            r"(?i:\bnet\s+user\s+[^\s/]+\s+)",
+            r"(?:\s+/(?i:add|domain)\b|\s*$|\s*[\r\n;&|<>])",
+            "net user",
+        ),
+        (
+            r"\becho\s+(?:-n\s+)?",
+            r"\s*\|\s*sudo\s+(?:-\w+\s+)*-S\b",
+            "sudo",
+        ),
+        (
+            r"(?i:\bConvertTo-SecureString\s+(?:-String\s+)?)",
+            r"\s+(?i:-AsPlainText)\b",
+            "securestring",
+        ),
+        (
+            r"(?i:\bhtpasswd\s+(?:-[a-z]+\s+)*-[a-z]*b[a-z]*\s+(?:-[a-z]+\s+)*(?:[^\s-]\S*\s+){1,2})",
+            r"(?:\s*$|\s*[\r\n;&|<>])",
+            "htpasswd",
+        ),
+    ];
+    rules.extend(command_lines.map(|(before, after, word)| {
+        let pattern =
+            format!(r#"{before}['"]?(?P<secret>[^\s'"`$*/|][^\s'"`|]{{7,63}})['"]?{after}"#);
+        rule(
+            "password",
+            "password on a system tool's command line",
+            &pattern,
+            0.8,
+            password,
+        )
+        .needing(&[word])
+    }));
     // HTTP basic auth handed to a client library as a pair: Python requests' `auth=('ann', '…')`,
     // `HTTPBasicAuth("ann", "…")`, `BasicAuth(login="ann", password="…")` is the assignment rule's.
     rules.push(
