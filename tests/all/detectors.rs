@@ -2402,6 +2402,23 @@ fn phone_words_and_calls_in_more_languages() {
     ] {
         pii_has(text, "PHONE_NUMBER", number);
     }
+    // Where messages and calls go.
+    for (text, number) in [
+        ("SMS 07700 900123 when you land", "07700 900123"),
+        ("message me on 0171 2345678", "0171 2345678"),
+        ("forward the messages to 612 345 678 please", "612 345 678"),
+        ("left a voicemail at 020 7946 0958", "020 7946 0958"),
+        ("Nobody is answering at 96 466712 today", "96 466712"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", number);
+    }
+    for text in [
+        "answering 3 of 5 questions in 12 minutes",
+        "SMS sent: 2 of 12 batches, 1200 messages",
+        "messages to 2026 graduates: 340 sent",
+    ] {
+        pii_lacks(text, "PHONE_NUMBER");
+    }
     // A label after a dash is a word; a letter or two is the rest of a code.
     pii_has("781-618-4959-Fax", "PHONE_NUMBER", "781-618-4959");
     for text in [

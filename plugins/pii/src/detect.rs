@@ -2523,6 +2523,12 @@ const PHONE_CUES: &[&str] = &[
     "reach me",
     "reach us",
     "text me",
+    // Where messages and calls go: `stop receiving messages to …`, `SMS …`, `not answering at …`.
+    "sms",
+    "message me",
+    "messages to",
+    "voicemail",
+    "answering",
     "landline",
     "hotline",
     "desk",
