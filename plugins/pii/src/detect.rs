@@ -1593,7 +1593,9 @@ fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
                 .split(|c: char| !c.is_ascii_alphanumeric())
                 .next()
                 .unwrap_or_default();
-            !(1..=2).contains(&suffix.len()) || suffix.bytes().any(|b| b.is_ascii_lowercase())
+            !(1..=2).contains(&suffix.len())
+                || !suffix.bytes().any(|b| b.is_ascii_uppercase())
+                || suffix.bytes().any(|b| b.is_ascii_lowercase())
         }
         _ => true,
     }
