@@ -126,6 +126,26 @@ fn a_stand_in_after_a_password_word_is_not_a_secret() {
     }
 }
 
+/// An address inside a URL is reported inside it; the URL is the one stand-in, and it comes back whole.
+#[test]
+fn a_url_carrying_an_address_round_trips_as_one_stand_in() {
+    let text = "unsubscribe via https://example.com/u?email=ana@example.org&list=7 today";
+    let (input, output) = round_trip(text);
+    assert!(
+        input.findings.iter().any(|f| f.category == "EMAIL_ADDRESS"),
+        "{:?}",
+        input.findings
+    );
+    assert!(!input.text.contains("ana@example.org"), "{}", input.text);
+    assert_eq!(output.text, text);
+    assert!(
+        output.restored.len() >= input.pseudonyms.len(),
+        "{:?} {:?}",
+        input.pseudonyms,
+        output.restored
+    );
+}
+
 #[test]
 fn every_corpus_document_round_trips() {
     // The dev corpus, and our own (every national identifier, date of birth and MAC address too).
