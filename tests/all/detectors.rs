@@ -2419,6 +2419,16 @@ fn phone_words_and_calls_in_more_languages() {
     ] {
         pii_lacks(text, "PHONE_NUMBER");
     }
+    // Markdown around the word, and the pictures chats and signatures draw for it.
+    for (text, number) in [
+        ("- **Phone:** 96 466712", "96 466712"),
+        ("| **Tel** | 469 2020 |", "469 2020"),
+        ("📞 96 466712", "96 466712"),
+        ("☎️ 020 7946 0958", "020 7946 0958"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", number);
+    }
+    pii_lacks("**Phone:** 2024-05-06", "PHONE_NUMBER");
     // A label after a dash is a word; a letter or two is the rest of a code.
     pii_has("781-618-4959-Fax", "PHONE_NUMBER", "781-618-4959");
     for text in [

@@ -2532,6 +2532,10 @@ const PHONE_CUES: &[&str] = &[
     "voicemail",
     "answering",
     "landline",
+    // What a chat or a signature draws instead of the word.
+    "📞",
+    "☎",
+    "📱",
     "hotline",
     "desk",
     "helpline",
@@ -2709,7 +2713,8 @@ fn cue_right_before(text: &str, at: usize) -> bool {
     const JOINING: &[&str] = &[
         "me", "us", "on", "at", "is", "no", "nr", "number", "my", "our",
     ];
-    let separator = |c: char| c.is_whitespace() || ":#.=-".contains(c);
+    // Markdown's emphasis, code and table cells too: `**Phone:** …`, `| Tel | …`.
+    let separator = |c: char| c.is_whitespace() || ":#.=-*_|`".contains(c);
     let mut head = window_before(text, at, 32).trim_end_matches(separator);
     for _ in 0..4 {
         let lower = head.to_lowercase();
