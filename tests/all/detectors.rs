@@ -1483,6 +1483,27 @@ fn a_password_on_a_system_tools_command_line() {
     );
 }
 
+/// A model's answer wraps labels in markup: the password after them is still one.
+#[test]
+fn a_password_under_markdown_or_html_emphasis() {
+    rule_finds(
+        "password",
+        &[
+            ("**Password:** `Zq8#mL2v!Rt5`", "Zq8#mL2v!Rt5"),
+            ("<b>Password</b>: Zq8#mL2v!Rt5", "Zq8#mL2v!Rt5"),
+            ("__Password__: Zq8#mL2v!Rt5", "Zq8#mL2v!Rt5"),
+            ("🔑 password → Zq8#mL2v!Rt5", "Zq8#mL2v!Rt5"),
+        ],
+        &[
+            "**Password:** must be at least 12 characters",
+            "<b>Password</b>: required field",
+            "password → reset link sent to your inbox",
+            "**Password:** `<your-password>`",
+            "$this->password = $hasher->make($plain);",
+        ],
+    );
+}
+
 #[test]
 fn a_key_in_a_markdown_table_row() {
     rule_finds(

@@ -778,10 +778,11 @@ fn all_rules() -> Vec<Rule> {
         // `login with password X`: with no `=` or `is`, the validator's three character classes decide.
         // Code and markup tie the name in more ways: `cfg["password"] = …`, a call's `define('DB_PASSWORD',
         // '…')`, an XML element `<password>…</password>` or attribute `<entry key="db.password">…`.
-        // Other languages' words for it too (`Passwort:`, `Mot de passe :`, `contraseña`, `senha`), and a
-        // dash between (`Temporary password - …`).
+        // Other languages' words for it too (`Passwort:`, `Mot de passe :`, `contraseña`, `senha`), a
+        // dash or an arrow between (`Temporary password - …`, `password → …`), and the markup a model's
+        // answer wraps a label in (`**Password:** …`, `<b>Password</b>: …`).
         &format!(
-            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|{PASSWORD_WORDS})\b['"]?\]?(?:\s*(?:[:=]{{1,3}}|=>|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
+            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|{PASSWORD_WORDS})(?:__|\b)['"]?\]?(?:\*\*|</(?:b|strong|em|i|label|span|th|td|dt)>)?(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
         ),
         0.75,
         password,
