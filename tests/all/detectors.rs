@@ -1505,6 +1505,39 @@ fn a_password_under_markdown_or_html_emphasis() {
 }
 
 #[test]
+fn a_key_under_markdown_or_html_emphasis() {
+    rule_finds(
+        "generic-api-key",
+        &[
+            (
+                "**API key:** `Xk29vLpQ7rTz84MnWb3sRb7Nq2Lx`",
+                "Xk29vLpQ7rTz84MnWb3sRb7Nq2Lx",
+            ),
+            (
+                "<b>Secret</b>: Xk29vLpQ7rTz84MnWb3sRb7Nq2Lx",
+                "Xk29vLpQ7rTz84MnWb3sRb7Nq2Lx",
+            ),
+            (
+                "| **Token** | `Xk29vLpQ7rTz84MnWb3sRb7Nq2Lx` |",
+                "Xk29vLpQ7rTz84MnWb3sRb7Nq2Lx",
+            ),
+            (
+                "- __client_secret__: Xk29vLpQ7rTz84MnWb3sRb7Nq2Lx",
+                "Xk29vLpQ7rTz84MnWb3sRb7Nq2Lx",
+            ),
+        ],
+        &[
+            "**API key:** `YOUR_API_KEY`",
+            "| **Token** | `<token>` |",
+            "- __client_secret__: ${CLIENT_SECRET}",
+            // Words and a number are a name, however they are joined.
+            "| **Token** | expires_in_seconds_3600 |",
+            "token: retry-after-seconds-120",
+        ],
+    );
+}
+
+#[test]
 fn a_key_in_a_markdown_table_row() {
     rule_finds(
         "generic-api-key",

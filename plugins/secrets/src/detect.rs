@@ -717,11 +717,13 @@ fn all_rules() -> Vec<Rule> {
                 r#"secret[_-]?key|private[_-]?token|x-api-key|bearer|token|secret|passwd|password)"#,
                 // The rest of a longer name: `some_api_token_123`, `todo_secret_do_not_commit`, `mySecretString`.
                 r#"(?:[_.-]?[a-z0-9]+){0,3}['"]?\]?"#,
+                // The markup a model's answer wraps a label in: `**API key:** …`, `<b>Secret</b>: …`.
+                r#"(?:\*\*|__|</(?:b|strong|em|i|label|span|th|td|dt)>)?"#,
                 // A declared type between the name and the value: `var apiToken string = …`, `: String =`.
                 r#"(?:[ \t]*:?[ \t]+(?:string|str))?"#,
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
                 // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`, a Markdown table's `|`.
-                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\||\bis\b|\bbelow\b:?|\()?"#,
+                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\||\bis\b|\bbelow\b:?|\()?(?:\*\*|__)?"#,
                 // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment.
                 // An XML element's `>` too: `<STRIPE_KEY>…</STRIPE_KEY>`.
                 r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=|>))\s*"#,
@@ -1704,10 +1706,13 @@ fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
                 s.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
             });
+    // A number among the words is still a name: `expires_in_seconds_3600`, `retry-after-120`.
     let words = value.contains(['-', '_'])
-        && value
-            .split(['-', '_'])
-            .all(|s| s.len() <= 3 || s.bytes().all(|b| b.is_ascii_alphabetic()));
+        && value.split(['-', '_']).all(|s| {
+            s.len() <= 3
+                || s.bytes().all(|b| b.is_ascii_alphabetic())
+                || s.bytes().all(|b| b.is_ascii_digit())
+        });
     if glued || path || words || value.matches('.').count() > 1 {
         return None;
     }
