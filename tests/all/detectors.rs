@@ -2742,6 +2742,24 @@ fn mac_addresses_and_dates_of_birth() {
         "DATE_OF_BIRTH",
         "2 de dezembro de 1975",
     );
+    // Russian month names, and the numbers Japanese, Chinese and Korean write dates with.
+    for (text, date) in [
+        ("Дата рождения: 12 марта 1985", "12 марта 1985"),
+        ("родилась 5 мая 1990 года", "5 мая 1990"),
+        ("生年月日：1985年3月12日", "1985年3月12日"),
+        ("出生日期：1990年1月5日", "1990年1月5日"),
+        ("생년월일: 1985. 3. 12", "1985. 3. 12"),
+        ("생년월일 1985년 3월 12일", "1985년 3월 12일"),
+    ] {
+        pii_has(text, "DATE_OF_BIRTH", date);
+    }
+    for text in [
+        "会議は2026年3月12日に開催されます",
+        "Встреча 12 марта 2026",
+        "released 2024.1.15 today",
+    ] {
+        pii_lacks(text, "DATE_OF_BIRTH");
+    }
     pii_lacks("Nació el 31 de junio de 1982", "DATE_OF_BIRTH");
     pii_lacks("publicado el 15 de abril de 1982", "DATE_OF_BIRTH");
     for text in [

@@ -802,7 +802,7 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         )],
         Entity::DateOfBirth => vec![make(
             &format!(
-                r"(?i)\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-](?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th|er)?\.?(?: of| de)? (?:{months})[a-zà-öø-ÿ]*\.?,?(?: de)? \d{{4}}|(?:{months})[a-zà-öø-ÿ]*\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}",
+                r"(?i)\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-](?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th|er)?\.?(?: of| de)? (?:{months})[a-zà-öø-ÿа-я]*\.?,?(?: de)? \d{{4}}|(?:{months})[a-zà-öø-ÿ]*\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{4}}年\d{{1,2}}月\d{{1,2}}日|\d{{4}}년 ?\d{{1,2}}월 ?\d{{1,2}}일|\d{{4}}\. ?\d{{1,2}}\. ?\d{{1,2}}\.?",
                 months = national::MONTHS.map(|(start, _)| start).join("|")
             ),
             national::date_of_birth,

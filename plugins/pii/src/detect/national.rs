@@ -457,22 +457,23 @@ pub(super) fn mac_address(text: &str, range: Range<usize>) -> Checked {
 }
 
 /// How each month's name starts in the languages of [`BIRTH_CUES`] (English, German, Dutch, French,
-/// Spanish, Portuguese, Italian), lowercase: `15 de abril de 1982`, `12. März 1985`, `3 juillet 1990`.
+/// Spanish, Portuguese, Italian, Russian), lowercase: `15 de abril de 1982`, `12. März 1985`, `3 juillet
+/// 1990`, `12 марта 1985`. Japanese, Chinese and Korean write numbers (`1985年3月12日`).
 /// No two share a start: `juin` and `juil` both begin `jui`, so neither is cut to it.
 #[rustfmt::skip]
-pub(super) const MONTHS: [(&str, u32); 37] = [
-    ("jan", 1), ("ene", 1), ("gen", 1),
-    ("feb", 2), ("fév", 2), ("fev", 2),
-    ("mar", 3), ("mär", 3), ("maa", 3),
-    ("apr", 4), ("abr", 4), ("avr", 4),
-    ("may", 5), ("mai", 5), ("mag", 5), ("mei", 5),
-    ("jun", 6), ("juin", 6), ("giu", 6),
-    ("jul", 7), ("juil", 7), ("lug", 7),
-    ("aug", 8), ("ago", 8), ("aoû", 8), ("aou", 8),
-    ("sep", 9), ("set", 9),
-    ("oct", 10), ("okt", 10), ("ott", 10), ("out", 10),
-    ("nov", 11),
-    ("dec", 12), ("déc", 12), ("dez", 12), ("dic", 12),
+pub(super) const MONTHS: [(&str, u32); 50] = [
+    ("jan", 1), ("ene", 1), ("gen", 1), ("янв", 1),
+    ("feb", 2), ("fév", 2), ("fev", 2), ("фев", 2),
+    ("mar", 3), ("mär", 3), ("maa", 3), ("мар", 3),
+    ("apr", 4), ("abr", 4), ("avr", 4), ("апр", 4),
+    ("may", 5), ("mai", 5), ("mag", 5), ("mei", 5), ("мая", 5), ("май", 5),
+    ("jun", 6), ("juin", 6), ("giu", 6), ("июн", 6),
+    ("jul", 7), ("juil", 7), ("lug", 7), ("июл", 7),
+    ("aug", 8), ("ago", 8), ("aoû", 8), ("aou", 8), ("авг", 8),
+    ("sep", 9), ("set", 9), ("сен", 9),
+    ("oct", 10), ("okt", 10), ("ott", 10), ("out", 10), ("окт", 10),
+    ("nov", 11), ("ноя", 11),
+    ("dec", 12), ("déc", 12), ("dez", 12), ("dic", 12), ("дек", 12),
 ];
 
 /// The words before a date that make it a date of birth.
@@ -507,6 +508,14 @@ pub(super) const BIRTH_CUES: &[&str] = &[
     "nascido em",
     "nascida em",
     "geboren op",
+    // Japanese, Chinese, Korean; Russian `дата рождения` and `день рождения` by their shared word
+    // (the whole phrase is more than the cue window's 24 bytes), `родился`/`родилась` (was born).
+    "生年月日",
+    "出生日期",
+    "생년월일",
+    "рождения",
+    "родился",
+    "родилась",
 ];
 
 /// A date right after a word that makes it a date of birth (`DOB: 1985-03-12`, `born on 12 March 1985`,
