@@ -187,8 +187,21 @@ fn bank_account_numbers_only_with_a_cue() {
         ),
         ("account 4820193756 at Chase Bank", "4820193756"),
         ("account: 31926819, sort code 60-16-13", "31926819"),
+        // Other countries' bank codes say bank as well.
+        ("BSB 062-000 Account 40918263", "40918263"),
+        (
+            "account 50100234567891 (IFSC HDFC0000123)",
+            "50100234567891",
+        ),
+        ("Account 0123456789, BLZ 37040044", "0123456789"),
     ] {
         pii_has(text, "US_BANK_NUMBER", value);
+    }
+    for text in [
+        "in transit: 3 parcels, account 40918263 credited points",
+        "Kontor 40918263 Oslo",
+    ] {
+        pii_lacks(text, "US_BANK_NUMBER");
     }
     for text in [
         "order number 340000586362",

@@ -3044,6 +3044,10 @@ const BANKING_WORDS: &[&str] = &[
     "deposit",
     " aba ",
     "swift",
+    // Other countries' bank codes: Australia's BSB, Germany's BLZ, India's IFSC.
+    "bsb",
+    "blz",
+    "ifsc",
 ];
 
 fn validate_bank_number(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
