@@ -668,6 +668,19 @@ fn samples() -> Vec<(&'static str, String)> {
             "octopus-deploy-api-key",
             format!("API-{}", t(UPPER_AN, 26, 446)),
         ),
+        ("notion-api-token", format!("secret_{}", t(AN, 43, 905))),
+        (
+            "posthog-personal-api-key",
+            format!("phx_{}", t(AN, 43, 901)),
+        ),
+        (
+            "tailscale-key",
+            format!("tskey-auth-{}-{}", t(AN, 12, 902), t(AN, 33, 903)),
+        ),
+        (
+            "gcp-oauth-access-token",
+            format!("ya29.{}", t(URLSAFE, 150, 904)),
+        ),
         (
             "openshift-user-token",
             format!("sha256~{}", t(URLSAFE, 43, 447)),

@@ -563,8 +563,13 @@ fn all_rules() -> Vec<Rule> {
         ("maxmind-license-key", "MaxMind license key", r"\b[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk\b"),
         ("new-relic-browser-api-token", "New Relic browser API token", r"\bNRJS-[a-f0-9]{19}\b"),
         ("new-relic-insert-key", "New Relic insert key", r"\bNRII-[A-Za-z0-9-]{32}\b"),
-        ("notion-api-token", "Notion API token", r"\bntn_[0-9]{11}[A-Za-z0-9]{35}\b"),
+        // Integration tokens since 2024, and the `secret_` ones before them, which still work.
+        ("notion-api-token", "Notion API token", r"\bntn_[0-9]{11}[A-Za-z0-9]{35}\b|\bsecret_[A-Za-z0-9]{43}\b"),
         ("octopus-deploy-api-key", "Octopus Deploy API key", r"\bAPI-[A-Z0-9]{26}\b"),
+        ("posthog-personal-api-key", "PostHog personal API key", r"\bphx_[A-Za-z0-9]{43}\b"),
+        ("tailscale-key", "Tailscale auth, API or OAuth client key", r"\btskey-(?:auth|api|client|scim|webhook)-[A-Za-z0-9]{6,32}-[A-Za-z0-9]{16,64}\b"),
+        // What Google's OAuth flow hands an app to call its APIs as the user, for an hour.
+        ("gcp-oauth-access-token", "Google OAuth access token", r"\bya29\.[A-Za-z0-9_-]{30,512}"),
         ("openshift-user-token", "OpenShift user token", r"\bsha256~[A-Za-z0-9_-]{43}\b"),
         ("planetscale-oauth-token", "PlanetScale OAuth token", r"\bpscale_oauth_[A-Za-z0-9_.=-]{32,64}\b"),
         ("sentry-org-token", "Sentry organization auth token", r"\bsntrys_eyJpYXQiO[A-Za-z0-9+/]{10,400}={0,2}_[A-Za-z0-9+/]{43}"),
