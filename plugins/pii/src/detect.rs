@@ -593,8 +593,10 @@ impl Detector {
     /// The addresses in the URLs `kept` (`/unsubscribe?email=ann@example.com`), reported inside them as an
     /// address literal is: redacting the URL hides them too, but the finding says what the URL carried.
     fn addresses_in_urls(&self, text: &str, kept: &[Hit<'_>]) -> Vec<Hit<'_>> {
-        let looks_for = |e: Entity| self.recognizers.iter().find(|r| r.category == e.name());
-        let (Some(email), Some(_)) = (looks_for(Entity::Email), looks_for(Entity::Url)) else {
+        let (Some(email), Some(_)) = (
+            self.looking_for(Entity::Email),
+            self.looking_for(Entity::Url),
+        ) else {
             return Vec::new();
         };
         let mut found = Vec::new();
@@ -625,8 +627,15 @@ impl Detector {
     /// The IP address recogniser, when both it and URLs are looked for: a URL whose host is an address
     /// literal (`http://[2001:db8::1]:8080/`) is reported as a URL and, inside it, as an IP address.
     fn ip_in_urls(&self) -> Option<&Recognizer> {
-        let looks_for = |e: Entity| self.recognizers.iter().find(|r| r.category == e.name());
-        looks_for(Entity::Url).and(looks_for(Entity::IpAddress))
+        self.looking_for(Entity::Url)
+            .and(self.looking_for(Entity::IpAddress))
+    }
+
+    /// The first recogniser for `entity`, when this detector looks for it.
+    fn looking_for(&self, entity: Entity) -> Option<&Recognizer> {
+        self.recognizers
+            .iter()
+            .find(|r| r.category == entity.name())
     }
 }
 
@@ -1694,7 +1703,7 @@ fn email_at(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 
 fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let range = email_at(text, range)?;
-    // Inside a URL, an address is part of the URL (reported inside it: see [`addresses_in_url`]), and
+    // Inside a URL, an address is part of the URL (reported inside it: see [`Detector::addresses_in_urls`]), and
     // `user:password@host` is a credential.
     // The separator may be wider than a byte (a no-break space): the token starts after all of it.
     let token_start = text[..range.start]

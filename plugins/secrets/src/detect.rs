@@ -235,6 +235,15 @@ impl Detector {
 const WHAT_IT_OPENS_THEN_IS: &str =
     r#"[ \t]+(?:for|to|of|on)(?:[ \t]+[\w.@'\[\]-]+){1,4}?[ \t]+is:?\s*['"`]?"#;
 
+/// The markup a model's answer closes a label with before its value: Markdown's emphasis (`**API key:**
+/// …`) or an HTML element's end tag (`<b>Secret</b>: …`). A macro so `concat!` takes it as well as `format!`.
+macro_rules! label_markup {
+    () => {
+        r"(?:\*\*|__|</(?:b|strong|em|i|label|span|th|td|dt)>)?"
+    };
+}
+const LABEL_MARKUP: &str = label_markup!();
+
 fn all_rules() -> Vec<Rule> {
     let built_in = |id: &str, description: &str, pattern: &str, confidence, check| Rule {
         id: id.to_string(),
@@ -722,8 +731,7 @@ fn all_rules() -> Vec<Rule> {
                 r#"secret[_-]?key|private[_-]?token|x-api-key|bearer|token|secret|passwd|password)"#,
                 // The rest of a longer name: `some_api_token_123`, `todo_secret_do_not_commit`, `mySecretString`.
                 r#"(?:[_.-]?[a-z0-9]+){0,3}['"]?\]?"#,
-                // The markup a model's answer wraps a label in: `**API key:** …`, `<b>Secret</b>: …`.
-                r#"(?:\*\*|__|</(?:b|strong|em|i|label|span|th|td|dt)>)?"#,
+                label_markup!(),
                 // A declared type between the name and the value: `var apiToken string = …`, `: String =`.
                 r#"(?:[ \t]*:?[ \t]+(?:string|str))?"#,
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
@@ -789,7 +797,7 @@ fn all_rules() -> Vec<Rule> {
         // dash or an arrow between (`Temporary password - …`, `password → …`), and the markup a model's
         // answer wraps a label in (`**Password:** …`, `<b>Password</b>: …`).
         &format!(
-            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|{PASSWORD_WORDS})(?:__|\b)['"]?\]?(?:\*\*|</(?:b|strong|em|i|label|span|th|td|dt)>)?(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
+            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|{PASSWORD_WORDS})(?:__|\b)['"]?\]?{LABEL_MARKUP}(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
         ),
         0.75,
         password,
