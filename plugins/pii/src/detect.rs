@@ -285,6 +285,18 @@ struct Recognizer {
 }
 
 impl Recognizer {
+    /// A finding of this recogniser's at `range`.
+    fn hit(&self, range: Range<usize>, confidence: f32) -> Hit<'_> {
+        Hit {
+            rule: &self.rule,
+            category: &self.category,
+            message: &self.message,
+            range,
+            confidence,
+            evasion: Folds::NONE,
+        }
+    }
+
     /// This recogniser, searched only near stretches of at least `digits` digits: what its validator takes
     /// holds that many, more than its pattern's fewest, so the windows it skips hold only what it rejects.
     fn needing(mut self, digits: usize) -> Recognizer {
@@ -555,80 +567,49 @@ impl Detector {
                 {
                     continue;
                 }
-                hits.push(Hit {
-                    rule: &r.rule,
-                    category: &r.category,
-                    message: &r.message,
-                    range,
-                    confidence,
-                    evasion: Folds::NONE,
-                });
+                hits.push(r.hit(range, confidence));
             }
         }
         let mut kept =
             palisade_sdk::keep_best_non_overlapping(hits, |h| h.range.clone(), |h| h.confidence);
-        if let Some(ip) = self.ip_in_urls() {
-            let hosts: Vec<Hit<'_>> = kept
-                .iter()
-                .filter(|h| h.category == Entity::Url.name())
-                .filter_map(|url| literal_host(text, url.range.clone()))
-                .filter(|host| !self.allowed.permits(&ip.category, &text[host.clone()]))
-                .map(|range| Hit {
-                    rule: &ip.rule,
-                    category: &ip.category,
-                    message: &ip.message,
-                    range,
-                    confidence: 0.9,
-                    evasion: Folds::NONE,
-                })
-                .collect();
-            kept.extend(hosts);
-        }
-        let addresses = self.addresses_in_urls(text, &kept);
-        kept.extend(addresses);
+        let inside = self.values_in_urls(text, &kept);
+        kept.extend(inside);
         kept.sort_by_key(|h| h.range.start);
         kept
     }
 
-    /// The addresses in the URLs `kept` (`/unsubscribe?email=ann@example.com`), reported inside them as an
-    /// address literal is: redacting the URL hides them too, but the finding says what the URL carried.
-    fn addresses_in_urls(&self, text: &str, kept: &[Hit<'_>]) -> Vec<Hit<'_>> {
-        let (Some(email), Some(_)) = (
-            self.looking_for(Entity::Email),
-            self.looking_for(Entity::Url),
-        ) else {
+    /// What the URLs in `kept` carry that is reported inside them as well: a host that is an address
+    /// literal (`http://[2001:db8::1]:8080/`) as an IP address, an e-mail address in the path or query
+    /// (`/unsubscribe?email=ann@example.com`) as an address. Redacting the URL hides them too, but the
+    /// findings say what it carried.
+    fn values_in_urls(&self, text: &str, kept: &[Hit<'_>]) -> Vec<Hit<'_>> {
+        // Only where URLs are looked for: a team's own pattern may report its matches as `URL` too.
+        if self.looking_for(Entity::Url).is_none() {
             return Vec::new();
-        };
+        }
+        let ip = self.looking_for(Entity::IpAddress);
+        let email = self.looking_for(Entity::Email);
         let mut found = Vec::new();
         for url in kept.iter().filter(|h| h.category == Entity::Url.name()) {
-            let Some(path) = url_path_start(text, url.range.clone()) else {
-                continue;
-            };
-            let input = Input::new(text).range(path..url.range.end);
-            for m in email.candidates.find_iter(input) {
-                let Some(range) = email_at(text, m.range()).filter(|r| r.start >= path) else {
-                    continue;
-                };
-                if !self.allowed.permits(&email.category, &text[range.clone()]) {
-                    found.push(Hit {
-                        rule: &email.rule,
-                        category: &email.category,
-                        message: &email.message,
-                        range,
-                        confidence: 0.95,
-                        evasion: Folds::NONE,
-                    });
+            let url = url.range.clone();
+            if let Some(ip) = ip {
+                found.extend(literal_host(text, url.clone()).map(|host| (ip, host, 0.9)));
+            }
+            if let (Some(email), Some(path)) = (email, url_path_start(text, url.clone())) {
+                for m in email
+                    .candidates
+                    .find_iter(Input::new(text).range(path..url.end))
+                {
+                    let address = email_at(text, m.range()).filter(|r| r.start >= path);
+                    found.extend(address.map(|address| (email, address, 0.95)));
                 }
             }
         }
         found
-    }
-
-    /// The IP address recogniser, when both it and URLs are looked for: a URL whose host is an address
-    /// literal (`http://[2001:db8::1]:8080/`) is reported as a URL and, inside it, as an IP address.
-    fn ip_in_urls(&self) -> Option<&Recognizer> {
-        self.looking_for(Entity::Url)
-            .and(self.looking_for(Entity::IpAddress))
+            .into_iter()
+            .filter(|(r, range, _)| !self.allowed.permits(&r.category, &text[range.clone()]))
+            .map(|(r, range, confidence)| r.hit(range, confidence))
+            .collect()
     }
 
     /// The first recogniser for `entity`, when this detector looks for it.
@@ -1703,8 +1684,8 @@ fn email_at(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 
 fn validate_email(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let range = email_at(text, range)?;
-    // Inside a URL, an address is part of the URL (reported inside it: see [`Detector::addresses_in_urls`]), and
-    // `user:password@host` is a credential.
+    // Inside a URL, an address is part of the URL (and reported inside it: see
+    // [`Detector::values_in_urls`]), and `user:password@host` is a credential.
     // The separator may be wider than a byte (a no-break space): the token starts after all of it.
     let token_start = text[..range.start]
         .char_indices()
