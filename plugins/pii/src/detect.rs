@@ -680,9 +680,10 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                 validate_email,
             ),
             // An internationalised domain as written (`josé@exämple.de`, `用户@例子.广告`), only in texts
-            // with a character outside ASCII: `\w` of every script is a large class for the lazy DFA.
+            // where an `@` is followed by a character outside ASCII before anything that ends a domain:
+            // `\w` of every script is a large class for the lazy DFA.
             Recognizer {
-                gate: Some(|text: &str| !text.is_ascii() && text.contains('@')),
+                gate: Some(non_ascii_after_at),
                 ..make(r"@[\w-]+(?:\.[\w-]+)+", validate_idn_email)
             },
             // Written to dodge address harvesters: `jane [at] example [dot] com`, `jane(at)example.com`,
@@ -1625,6 +1626,20 @@ fn digits(s: &str) -> Vec<u8> {
         .filter(u8::is_ascii_digit)
         .map(|b| b - b'0')
         .collect()
+}
+
+/// Whether an `@` is followed by a character outside ASCII before anything an ASCII domain cannot hold:
+/// only then can the internationalised-domain pattern find a domain its validator keeps.
+fn non_ascii_after_at(text: &str) -> bool {
+    !text.is_ascii()
+        && text.match_indices('@').any(|(at, _)| {
+            text.as_bytes()[at + 1..]
+                .iter()
+                .take_while(|&&b| {
+                    !b.is_ascii() || b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+                })
+                .any(|b| !b.is_ascii())
+        })
 }
 
 // ---- validators -------------------------------------------------------------------------------------------
@@ -3110,6 +3125,30 @@ mod tests {
                 let text = format!("{cue} a a a {value} a a");
                 assert!(covered(&text, value), "{text:?}");
             }
+        }
+    }
+
+    /// The internationalised-domain gate opens wherever that pattern's validator could keep an address,
+    /// and stays shut for texts whose only non-ASCII characters are elsewhere.
+    #[test]
+    fn the_idn_gate_opens_only_for_a_domain_outside_ascii() {
+        for text in [
+            "write to josé@exämple.de",
+            "邮箱：用户@例子.广告",
+            "a@b.c, info@пример.рф",
+            "@x-ü",
+        ] {
+            assert!(non_ascii_after_at(text), "{text:?}");
+        }
+        for text in [
+            "josé@example.de",
+            "日本 a@b.com",
+            "über @ alle",
+            "naïve",
+            "a@b.c ü",
+            "x@y.z/ü",
+        ] {
+            assert!(!non_ascii_after_at(text), "{text:?}");
         }
     }
 
