@@ -1347,6 +1347,71 @@ fn a_password_tied_to_its_name_by_code_or_markup() {
     );
 }
 
+/// A type declared between the name and the value, as Rust, Python, TypeScript, Kotlin and Go write it.
+#[test]
+fn a_credential_after_a_declared_type() {
+    rule_finds(
+        "password",
+        &[
+            (r#"const PASSWORD: &str = "Xk9#mP2$vL8q";"#, "Xk9#mP2$vL8q"),
+            (r#"val password: String = "Xk9#mP2$vL8q""#, "Xk9#mP2$vL8q"),
+            (r#"password: str = "Xk9#mP2$vL8q""#, "Xk9#mP2$vL8q"),
+        ],
+        &[
+            "password: str = os.environ['PW']",
+            "password: String = readLine()!!",
+            r#"const PASSWORD: &str = env!("APP_PASSWORD");"#,
+        ],
+    );
+    rule_finds(
+        "generic-api-key",
+        &[
+            (
+                r#"static API_KEY: &'static str = "aB3dE5gH7jK9mN1pQ3sT";"#,
+                "aB3dE5gH7jK9mN1pQ3sT",
+            ),
+            (
+                "let apiToken: string = 'aB3dE5gH7jK9mN1pQ3sT';",
+                "aB3dE5gH7jK9mN1pQ3sT",
+            ),
+            (
+                r#"var apiToken string = "aB3dE5gH7jK9mN1pQ3sT""#,
+                "aB3dE5gH7jK9mN1pQ3sT",
+            ),
+        ],
+        &[
+            "let token: string = await getToken(user123);",
+            "api_key: str = Field(..., description='your key')",
+        ],
+    );
+}
+
+/// `the key is …` in a sentence: the value still needs a generated token's letters, digits and entropy.
+#[test]
+fn a_key_told_in_a_sentence() {
+    rule_finds(
+        "generic-api-key",
+        &[
+            (
+                "the key is 38AibNyyurlGFb0EkjKWREhbiGjlvhkT, keep it safe",
+                "38AibNyyurlGFb0EkjKWREhbiGjlvhkT",
+            ),
+            (
+                "The license key is aB3dE5gH7jK9mN1pQ3sT",
+                "aB3dE5gH7jK9mN1pQ3sT",
+            ),
+        ],
+        &[
+            "The key is understanding your users first.",
+            "the primary key is customer_id_2024_v2",
+            "the cache key is user_profile_v2_123456",
+            "The key is SHA256:9f86d081884c7d659a2f",
+            "the sort key is created_at_20240101",
+            "The partition key is /tenantId/region1",
+        ],
+    );
+}
+
 #[test]
 fn a_password_under_its_label_or_column_or_in_another_language() {
     rule_finds(

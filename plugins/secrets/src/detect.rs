@@ -244,6 +244,15 @@ macro_rules! label_markup {
 }
 const LABEL_MARKUP: &str = label_markup!();
 
+/// A type declared between a name and its value: Go's `var apiToken string = …`, Python's `password: str =`,
+/// TypeScript's `: string`, Kotlin's and Swift's `: String`, Rust's `: &str` and `: &'static str`.
+macro_rules! declared_type {
+    () => {
+        r"(?:[ \t]*:?[ \t]+&?(?:'static[ \t]+)?(?:string|str)\b)?"
+    };
+}
+const DECLARED_TYPE: &str = declared_type!();
+
 fn all_rules() -> Vec<Rule> {
     let built_in = |id: &str, description: &str, pattern: &str, confidence, check| Rule {
         id: id.to_string(),
@@ -732,14 +741,13 @@ fn all_rules() -> Vec<Rule> {
                 // The rest of a longer name: `some_api_token_123`, `todo_secret_do_not_commit`, `mySecretString`.
                 r#"(?:[_.-]?[a-z0-9]+){0,3}['"]?\]?"#,
                 label_markup!(),
-                // A declared type between the name and the value: `var apiToken string = …`, `: String =`.
-                r#"(?:[ \t]*:?[ \t]+(?:string|str))?"#,
+                declared_type!(),
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
                 // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`, a Markdown table's `|`.
                 r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\||\bis\b|\bbelow\b:?|\()?(?:\*\*|__)?"#,
-                // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment.
-                // An XML element's `>` too: `<STRIPE_KEY>…</STRIPE_KEY>`.
-                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=|>))\s*"#,
+                // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment, an XML
+                // element's `>` (`<STRIPE_KEY>…</STRIPE_KEY>`) or a sentence's `is` (`the key is …`).
+                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=|>|\bis\b))\s*"#,
                 // A YAML block scalar holds the value on the next line: `api_key: |` or `>-`.
                 r#"(?:[|>][-+]?[ \t]*\r?\n\s*)?['"`]?"#,
                 r#"(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
@@ -797,7 +805,7 @@ fn all_rules() -> Vec<Rule> {
         // dash or an arrow between (`Temporary password - …`, `password → …`), and the markup a model's
         // answer wraps a label in (`**Password:** …`, `<b>Password</b>: …`).
         &format!(
-            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|{PASSWORD_WORDS})(?:__|\b)['"]?\]?{LABEL_MARKUP}(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
+            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|{PASSWORD_WORDS})(?:__|\b)['"]?\]?{LABEL_MARKUP}{DECLARED_TYPE}(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
         ),
         0.75,
         password,
