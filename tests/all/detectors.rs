@@ -2780,6 +2780,10 @@ fn numbers_glued_to_their_labels_as_pdf_text_runs_them() {
     pii_has("VISA4620966542870724", "CREDIT_CARD", "4620966542870724");
     pii_has("SSN536-22-4187 DOB04/15/1982", "US_SSN", "536-22-4187");
     pii_has("Social Security Number536-22-4187", "US_SSN", "536-22-4187");
+    // A `:` or `#` after the label, and the next label glued on behind the number.
+    pii_has("Card:4620966542870724Exp:09/28", "CREDIT_CARD", "4620966542870724");
+    pii_has("SSN#536-22-4187DOB 04/15/1982", "US_SSN", "536-22-4187");
+    pii_lacks("Order:4620966542870724Exp", "CREDIT_CARD");
     // Glued to anything else, or running on into lowercase, they are pieces of a longer token.
     pii_lacks("ORDER4620966542870724X", "CREDIT_CARD");
     pii_lacks("ref4620966542870724", "CREDIT_CARD");

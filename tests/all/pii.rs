@@ -177,6 +177,8 @@ fn four_part_versions_are_told_from_addresses_by_their_context() {
         "pin somepkg==1.2.3.4 or otherpkg>=2.0.0.1",
         "services:\n  web:\n    image: northwind/web:2.14.3.3\n",
         r#"<add key="Build" value="1.1.31.17" />"#,
+        // A document's numbering.
+        "see Section 4.1.2.3 of the spec, § 7.2.1.4 and Appendix 2.1.0.3",
     ] {
         none(text);
     }

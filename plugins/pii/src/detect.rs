@@ -1593,11 +1593,11 @@ fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
 }
 
 /// Whether the number at `range` is glued to its label, as text extracted from a PDF runs a form's
-/// fields together (`Card number4620966542870724Expiration 04/27`, `SSN536-22-4187`): the letters right
-/// before it end in one of `labels` (lowercase), and after it comes no letter or digit, or the capital
-/// that starts the next label.
+/// fields together (`Card number4620966542870724Expiration 04/27`, `SSN536-22-4187`, `Card:…Exp:09/28`):
+/// the letters right before it (or before a `:`, `#` or space) end in one of `labels` (lowercase), and
+/// after it comes no letter or digit, or the capital that starts the next label.
 fn glued_to_label(text: &str, range: &Range<usize>, labels: &[&str]) -> bool {
-    let head = &text[..range.start];
+    let head = text[..range.start].trim_end_matches([' ', ':', '#']);
     let word = &head[head
         .char_indices()
         .rev()
@@ -2057,9 +2057,34 @@ fn iban_of_length(text: &str, range: Range<usize>, want: usize) -> Option<Range<
 /// Words that, right before a dotted quad, make it a version or an OID rather than an address:
 /// `firmware 3.1.0.12`, `"version": "1.0.0.0"`. Key names that end in `version` count too
 /// (`fileVersion`, `AssemblyVersion(`, `app_version=`).
+/// The words before four dotted numbers that make them a version or a document's numbering
+/// (`Section 4.1.2.3`), not an address.
 const VERSION_CUES: &[&str] = &[
-    "version", "firmware", "build", "release", "ver", "fw", "oid", "v", "windows", "agent",
-    "kernel", "os",
+    "version",
+    "firmware",
+    "build",
+    "release",
+    "ver",
+    "fw",
+    "oid",
+    "v",
+    "windows",
+    "agent",
+    "kernel",
+    "os",
+    "section",
+    "sec",
+    "chapter",
+    "clause",
+    "article",
+    "paragraph",
+    "para",
+    "step",
+    "figure",
+    "fig",
+    "appendix",
+    "annex",
+    "item",
 ];
 
 fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
@@ -2098,7 +2123,10 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
         .rfind(|&(_, c)| !c.is_alphanumeric())
         .map_or(0, |(i, c)| i + c.len_utf8());
     let word = preceding[word_start..].to_ascii_lowercase();
-    if VERSION_CUES.contains(&word.as_str()) || word.ends_with("version") {
+    if VERSION_CUES.contains(&word.as_str())
+        || word.ends_with("version")
+        || preceding.ends_with('§')
+    {
         return None;
     }
     // An image tag (`image: acme/web:2.14.3.3`, `ghcr.io/acme/api:1.0.0.7`): a path right before the `:`.
