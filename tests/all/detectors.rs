@@ -2005,6 +2005,34 @@ fn private_keys_in_pem_and_openssh_form() {
     );
 }
 
+/// PuTTY's key files (`.ppk`), as written and JSON-escaped; a file cut off before its private lines, or
+/// with too little under them, is not a key.
+#[test]
+fn private_keys_in_puttys_own_format() {
+    let key = format!(
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: eddsa-key-20241107\n\
+         Public-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAI{}\n{}\nPrivate-Lines: 1\nAAAAI{}\nPrivate-MAC: {}",
+        token(B64, 40, 410),
+        token(B64, 20, 411),
+        token(B64, 43, 412),
+        token(HEX, 64, 413)
+    );
+    assert_eq!(
+        secrets_found(&format!("my key:\n{key}\nthanks")),
+        vec![("private-key".to_string(), key.clone())]
+    );
+    let escaped = key.replace('\n', "\\n");
+    assert_eq!(
+        secrets_found(&format!(r#"{{"ppk": "{escaped}"}}"#)),
+        vec![("private-key".to_string(), escaped)]
+    );
+    let public_only = key[..key.find("\nPrivate-Lines").unwrap()].to_string();
+    let too_short = format!("{public_only}\nPrivate-Lines: 1\nAAAAIabc");
+    for text in [public_only, too_short] {
+        assert_eq!(secrets_found(&text), vec![], "{text}");
+    }
+}
+
 #[test]
 fn phone_numbers_in_e164_with_and_without_separators() {
     for (text, phone) in [

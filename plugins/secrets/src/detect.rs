@@ -284,6 +284,20 @@ fn all_rules() -> Vec<Rule> {
             0.99,
             private_key,
         ),
+        // PuTTY's own key file (`.ppk`, versions 2 and 3): headers, the public lines, then as many private
+        // lines as `Private-Lines:` says (the validator reads them), in plain text or encrypted. Line
+        // breaks as written or JSON-escaped.
+        rule(
+            "private-key",
+            "PuTTY private key file",
+            concat!(
+                r"PuTTY-User-Key-File-[1-3]: [\w.@-]+(?:(?:\r?\n|\\r?\\n)(?:[A-Za-z-]+: [^\r\n\\]*|[A-Za-z0-9+/=]+))*?",
+                r"(?:\r?\n|\\r?\\n)Private-Lines: \d{1,3}",
+            ),
+            0.99,
+            putty_private_key,
+        )
+        .needing_exactly(&["PuTTY-User-Key-File-"]),
         rule(
             "connection-string",
             "database or broker URL with a password",
@@ -1228,6 +1242,49 @@ fn private_key(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
         .count();
     (key_chars >= 64).then_some(range)
+}
+
+/// A PuTTY key file read on from its `Private-Lines: N`: the N lines of base64 under it (fewer if it is cut
+/// off) and the `Private-MAC` line after them. At least an Ed25519 key's 48 characters make a key.
+fn putty_private_key(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let lines: usize = text[..range.end].rsplit(' ').next()?.parse().ok()?;
+    // The line after `at`, as written or JSON-escaped: where its content starts and ends.
+    let next_line = |at: usize| {
+        let rest = &text[at..];
+        let newline = ["\r\n", "\n", "\\r\\n", "\\n"]
+            .into_iter()
+            .find(|newline| rest.starts_with(newline))?;
+        let start = at + newline.len();
+        let len = text[start..]
+            .find(['\r', '\n', '\\'])
+            .unwrap_or(text.len() - start);
+        Some(start..start + len)
+    };
+    let base64 = |b: u8| b.is_ascii_alphanumeric() || b"+/=".contains(&b);
+    let (mut end, mut key_chars) = (range.end, 0);
+    for _ in 0..lines {
+        match next_line(end) {
+            Some(line) if !line.is_empty() && text[line.clone()].bytes().all(base64) => {
+                key_chars += line.len();
+                end = line.end;
+            }
+            _ => break,
+        }
+    }
+    if let Some(line) = next_line(end) {
+        let mac = ["Private-MAC: ", "Private-Hash: "]
+            .into_iter()
+            .find(|label| text[line.clone()].starts_with(label));
+        if let Some(label) = mac {
+            let hex_start = line.start + label.len();
+            end = hex_start
+                + text[hex_start..]
+                    .bytes()
+                    .take_while(u8::is_ascii_hexdigit)
+                    .count();
+        }
+    }
+    (key_chars >= 48).then_some(range.start..end)
 }
 
 /// Documentation's and templates' stand-ins (a [`templated`] value among them): never a live credential.
