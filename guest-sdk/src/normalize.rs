@@ -30,8 +30,10 @@
 //! - Unicode tag characters (invisible copies of ASCII, used to smuggle text to a model) to the ASCII they
 //!   stand for — except inside a flag emoji, where they are dropped;
 //! - escapes: JSON `\uXXXX` (with surrogate pairs) and `\n \t \" \\ \/ …`; HTML `&#64;`, `&#x40;` and a few
-//!   named references; URL `%XX` sequences inside a URL-like token (after `:`, `/`, `?`, `=` or `&`), unless
-//!   they decode to a space or a character that ends a URL, so a URL's span never shrinks;
+//!   named references; URL `%XX` sequences inside a URL-like token (after `:`, `/`, `?`, `=` or `&`) —
+//!   in a URL (a `/` before the escape) not those that decode to a space or a character that ends a URL,
+//!   so a URL's span never shrinks; in a query string or form body with no `/`, every printable one, so
+//!   the quotes around a value in percent-encoded JSON part it from its neighbours;
 //! - with [`Normalized::with_look_alikes`], Cyrillic and Greek letters drawn like Latin ones (`а`, `о`,
 //!   `р`, `Α` …) inside a word that also has Latin letters or digits, to those Latin letters.
 //!
@@ -333,7 +335,9 @@ impl<'t> Folder<'t> {
             let escape = match bytes[at] {
                 b'\\' => json_escape(rest),
                 b'&' => html_reference(rest),
-                b'%' if self.in_url_like_token(at) => percent_escape(rest),
+                b'%' => self
+                    .url_like_token(at)
+                    .and_then(|token| percent_escape(rest, token)),
                 _ => None,
             };
             let (c, len, escape) = escape.unwrap_or_else(|| {
@@ -349,15 +353,25 @@ impl<'t> Folder<'t> {
         }
     }
 
-    /// Whether the `%` at `at` sits in a token that looks like a URL or a query string: after `:`, `/`,
-    /// `?`, `=` or `&` and no space or quote since. Asked only at a `%`, and never more than 2 KiB back.
-    fn in_url_like_token(&self, at: usize) -> bool {
+    /// Whether the `%` at `at` sits in a token that looks like a URL or a query string (after `:`, `/`,
+    /// `?`, `=` or `&` and no space or quote since), and which: a token with a `/` before the `%` is a
+    /// URL, one without is a query string or a form body. Asked only at a `%`, and never more than 2 KiB
+    /// back.
+    fn url_like_token(&self, at: usize) -> Option<Token> {
         let before = &self.text.as_bytes()[at.saturating_sub(2048)..at];
-        before
+        let token_start = before
             .iter()
-            .rev()
-            .find(|&&b| b.is_ascii_whitespace() || b"\"'<>`:/?=&".contains(&b))
-            .is_some_and(|b| b":/?=&".contains(b))
+            .rposition(|&b| b.is_ascii_whitespace() || b"\"'<>`".contains(&b))
+            .map_or(0, |i| i + 1);
+        let token = &before[token_start..];
+        if !token.iter().any(|b| b":/?=&".contains(b)) {
+            return None;
+        }
+        Some(if token.contains(&b'/') {
+            Token::Url
+        } else {
+            Token::Query
+        })
     }
 
     /// Whether the run of Cyrillic and Greek letters around `at` touches an ASCII letter or digit on
@@ -728,9 +742,19 @@ fn html_reference(s: &str) -> Option<(char, usize, Folds)> {
     Some((c, end + 1, folds))
 }
 
-/// A run of `%XX` that spells one UTF-8 character, at the start of `s` — unless it is a space or a
-/// character that ends a URL, which would cut the URL around it short.
-fn percent_escape(s: &str) -> Option<(char, usize, Folds)> {
+/// Where a `%XX` escape sits (see [`Normalized::url_like_token`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Token {
+    /// A URL: an escaped space or quote stays as written, or it would cut the URL short.
+    Url,
+    /// A query string or form body with no URL in it (`q=%7B%22email%22%3A…`): every printable
+    /// character is decoded, so the quotes and spaces around a value part it from its neighbours.
+    Query,
+}
+
+/// A run of `%XX` that spells one UTF-8 character, at the start of `s` — in a URL, unless it is a space
+/// or a character that ends a URL, which would cut the URL around it short.
+fn percent_escape(s: &str, token: Token) -> Option<(char, usize, Folds)> {
     let b = s.as_bytes();
     let byte_at = |i: usize| -> Option<u8> {
         (b.get(i * 3) == Some(&b'%'))
@@ -751,7 +775,8 @@ fn percent_escape(s: &str) -> Option<(char, usize, Folds)> {
         *slot = byte_at(i)?;
     }
     let c = std::str::from_utf8(&utf8[..width]).ok()?.chars().next()?;
-    if c.is_whitespace() || c.is_control() || "<>\"'`{}|\\^".contains(c) {
+    let ends_a_url = c.is_whitespace() || "<>\"'`{}|\\^".contains(c);
+    if c.is_control() || token == Token::Url && ends_a_url {
         return None;
     }
     // RFC 3986's unreserved characters are never percent-encoded by an encoder.
@@ -878,6 +903,21 @@ mod tests {
         assert_eq!(folded("discount %40 today"), "discount %40 today");
         assert_eq!(folded("https://x.io/a%20b"), "https://x.io/a%20b");
         assert_eq!(folded("https://x.io/a%2Fb"), "https://x.io/a/b");
+        assert_eq!(
+            folded("see x.io/a%20b?q=%22c%22"),
+            "see x.io/a%20b?q=%22c%22"
+        );
+    }
+
+    /// A query string or form body with no URL in it is decoded whole: the quotes and spaces of the
+    /// JSON it carries too.
+    #[test]
+    fn decodes_a_query_string_whole() {
+        assert_eq!(
+            folded("q=%7B%22email%22%3A%20%22ana%40example.com%22%7D&x=1"),
+            r#"q={"email": "ana@example.com"}&x=1"#
+        );
+        assert_eq!(folded("note=a%0Ab"), "note=a%0Ab");
     }
 
     #[test]

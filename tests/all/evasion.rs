@@ -300,6 +300,20 @@ fn values_inside_urls_and_scoped_addresses() {
     assert_eq!(values_of(&v, text, "IP_ADDRESS"), ["fe80::1%25eth0"]);
 }
 
+/// JSON percent-encoded into a query string or form body (an analytics beacon, a form field): the
+/// encoded quotes part each value from its neighbours, and the whole of each is redacted.
+#[test]
+fn values_in_percent_encoded_json() {
+    let text = "beacon?d=%7B%22email%22%3A%22ana%40example.org%22%2C%22card%22%3A%224111111111111111%22%2C%22ssn%22%3A%22536-22-8714%22%7D";
+    let v = run(default_bundle(), text);
+    assert_eq!(values_of(&v, text, "EMAIL_ADDRESS"), ["ana%40example.org"]);
+    assert_eq!(values_of(&v, text, "CREDIT_CARD"), ["4111111111111111"]);
+    assert_eq!(values_of(&v, text, "US_SSN"), ["536-22-8714"]);
+    for value in ["ana", "4111", "8714"] {
+        assert!(!v.text.contains(value), "{}", v.text);
+    }
+}
+
 /// The secrets detector alone: credentials carried inside URLs are reported as the credential only.
 #[test]
 fn credentials_inside_urls_are_the_credential_only() {
