@@ -2033,6 +2033,36 @@ fn private_keys_in_puttys_own_format() {
     }
 }
 
+/// A number in a phone number's shape right after an order's, a ticket's or an account's label is that
+/// identifier; after a phone word, or `caller id`, it is still a phone number.
+#[test]
+fn phone_shaped_identifiers_after_their_labels() {
+    for text in [
+        "Our order number 415-555-0132.",
+        "Ticket #0212 061 0524 was closed",
+        "account id (674) 954-4099",
+        r#"{"order": "669.374.0544"}"#,
+        "PO no. +34 906 781 8513",
+        "tracking: 076-8117-3206",
+    ] {
+        pii_lacks(text, "PHONE_NUMBER");
+    }
+    for (text, phone) in [
+        ("phone no. 415-555-0132", "415-555-0132"),
+        ("Caller ID: (674) 954-4099", "(674) 954-4099"),
+        (
+            "questions about your order? call 415-555-0132",
+            "415-555-0132",
+        ),
+        ("order line 0212 061 0524", "0212 061 0524"),
+    ] {
+        pii_has(text, "PHONE_NUMBER", phone);
+    }
+    // An NHS number's shape too, unless something names it one.
+    pii_lacks("Our request 774 035 3388.", "UK_NHS");
+    pii_has("request for patient 774 035 3388", "UK_NHS", "774 035 3388");
+}
+
 #[test]
 fn phone_numbers_in_e164_with_and_without_separators() {
     for (text, phone) in [
@@ -2809,7 +2839,11 @@ fn numbers_glued_to_their_labels_as_pdf_text_runs_them() {
     pii_has("SSN536-22-4187 DOB04/15/1982", "US_SSN", "536-22-4187");
     pii_has("Social Security Number536-22-4187", "US_SSN", "536-22-4187");
     // A `:` or `#` after the label, and the next label glued on behind the number.
-    pii_has("Card:4620966542870724Exp:09/28", "CREDIT_CARD", "4620966542870724");
+    pii_has(
+        "Card:4620966542870724Exp:09/28",
+        "CREDIT_CARD",
+        "4620966542870724",
+    );
     pii_has("SSN#536-22-4187DOB 04/15/1982", "US_SSN", "536-22-4187");
     pii_lacks("Order:4620966542870724Exp", "CREDIT_CARD");
     // Glued to anything else, or running on into lowercase, they are pieces of a longer token.

@@ -276,6 +276,8 @@ struct Recognizer {
     /// The same for a recogniser whose values carry a mark a cheap test finds: a text without it is not
     /// searched.
     gate: Option<fn(&str) -> bool>,
+    /// Whether what comes right before a value makes it something else (see [`after_an_id_label`]).
+    refused_after: Option<fn(&str, usize) -> bool>,
     /// How the pattern's matches sit around their digits, when every one holds one: it is then searched
     /// only near the text's digits.
     reach: Option<Reach>,
@@ -414,6 +416,7 @@ impl Detector {
                 cues: Vec::new(),
                 spelled: None,
                 gate: None,
+                refused_after: None,
             }));
         self
     }
@@ -555,6 +558,11 @@ impl Detector {
                 let Some((mut range, confidence)) = checked else {
                     continue;
                 };
+                if r.refused_after
+                    .is_some_and(|refused| refused(text, range.start))
+                {
+                    continue;
+                }
                 if self.leave_credentials && r.category == Entity::Url.name() {
                     match credential_free(text, range) {
                         Some(rest) => range = rest,
@@ -666,6 +674,7 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
             cues: gate.words,
             spelled: gate.spelled,
             gate: None,
+            refused_after: None,
         }
     };
     match entity {
@@ -886,6 +895,12 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                 // over log-heavy text; later runs could not tell the two apart from noise).
                 cued(r"[2-9]\d{2}[2-9]\d{6}|0?[6-9]\d{4}[ .-]\d{5}"),
             ]
+            .into_iter()
+            .map(|r| Recognizer {
+                refused_after: Some(after_an_id_label),
+                ..r
+            })
+            .collect()
         }
     }
 }
@@ -2242,8 +2257,8 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     }
     let cued = has_cue(text, range.start, 32, NHS_CUES);
     // A bare ten-digit run is as likely an epoch timestamp or an id (one in eleven passes mod-11): without
-    // separators, only a cue makes it an NHS number.
-    if separators.is_empty() && !cued {
+    // separators, only a cue makes it an NHS number; nor is one right after an order's or a ticket's label.
+    if !cued && (separators.is_empty() || after_an_id_label(text, range.start)) {
         return None;
     }
     Some((range, if cued { 0.95 } else { 0.5 }))
@@ -2539,6 +2554,68 @@ fn validate_dashed_national(text: &str, range: Range<usize>) -> Option<(Range<us
 /// recogniser of their own.
 /// Each starts a word (so `tel` is not read in "Patel", nor `cell` in "cancelled"), and one of four letters
 /// or fewer is a whole word (nor `tel` in "telegram").
+/// Words that name an identifier: a number in a phone number's shape right after one (`order
+/// 415-555-0132`, `ticket #0212 061 0524`, `account id (674) 954-4099`) is that identifier.
+const ID_LABELS: &[&str] = &[
+    "order",
+    "invoice",
+    "ticket",
+    "tracking",
+    "shipment",
+    "case",
+    "claim",
+    "booking",
+    "confirmation",
+    "serial",
+    "sku",
+    "part",
+    "item",
+    "policy",
+    "request",
+    "job",
+    "batch",
+    "lot",
+    "transaction",
+    "receipt",
+    "ref",
+    "reference",
+    "po",
+    "account",
+    "isbn",
+    "model",
+    "build",
+    "version",
+];
+
+/// Whether the value at `start` comes right after an [`ID_LABELS`] word or an `id`, with nothing between
+/// but `#`, `:`, `no.`, `number` and the like (`Order #`, `PO no.`, `customer id:`); `caller id` and a
+/// phone word before `no.` name a phone number.
+fn after_an_id_label(text: &str, start: usize) -> bool {
+    let head = &text[text.floor_char_boundary(start.saturating_sub(48))..start];
+    let head = head.trim_end_matches([' ', '\t', ':', '#', '.', '=', '-', '"', '\'']);
+    let mut words = head
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase);
+    let Some(mut word) = words.next() else {
+        return false;
+    };
+    // Only the words the label is written with: `order no.`, `tracking number`, `customer id`.
+    let id = word == "id" || word == "ids";
+    if id || ["no", "nr", "number", "num"].contains(&word.as_str()) {
+        let Some(named) = words.next() else {
+            return id;
+        };
+        if named == "caller" || PHONE_CUES.contains(&named.as_str()) {
+            return false;
+        }
+        if id {
+            return true;
+        }
+        word = named;
+    }
+    ID_LABELS.contains(&word.as_str())
+}
+
 const PHONE_CUES: &[&str] = &[
     "phone",
     "tel",
