@@ -2034,7 +2034,8 @@ fn private_keys_in_puttys_own_format() {
 }
 
 /// A number in a phone number's shape right after an order's, a ticket's or an account's label is that
-/// identifier; after a phone word, or `caller id`, it is still a phone number.
+/// identifier; after a phone word, or `caller id`, it is still a phone number. The same for NHS numbers
+/// and SSNs with no word naming them.
 #[test]
 fn phone_shaped_identifiers_after_their_labels() {
     for text in [
@@ -2058,9 +2059,12 @@ fn phone_shaped_identifiers_after_their_labels() {
     ] {
         pii_has(text, "PHONE_NUMBER", phone);
     }
-    // An NHS number's shape too, unless something names it one.
+    // An NHS number's or an SSN's shape too, unless something names it one.
     pii_lacks("Our request 774 035 3388.", "UK_NHS");
     pii_has("request for patient 774 035 3388", "UK_NHS", "774 035 3388");
+    pii_lacks("Our claim 219-90-1960 was approved", "US_SSN");
+    pii_has("the SSN on the claim 219-90-1960", "US_SSN", "219-90-1960");
+    pii_has("Employee 219-90-1960", "US_SSN", "219-90-1960");
 }
 
 #[test]

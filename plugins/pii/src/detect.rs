@@ -1974,10 +1974,12 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
             "taxpayer",
         ],
     );
-    // Nine bare digits are as likely a zip+4, a routing number or an id: only a cue makes them an SSN.
+    // Nine bare digits are as likely a zip+4, a routing number or an id: only a cue makes them an SSN;
+    // nor is a grouped one right after an order's or a claim's label, unless a cue names it.
     match (compact || glued, cued) {
         (true, false) => None,
         (_, true) => Some((range, 0.95)),
+        (false, false) if after_an_id_label(text, range.start) => None,
         (false, false) => Some((range, 0.8)),
     }
 }
@@ -2554,8 +2556,9 @@ fn validate_dashed_national(text: &str, range: Range<usize>) -> Option<(Range<us
 /// recogniser of their own.
 /// Each starts a word (so `tel` is not read in "Patel", nor `cell` in "cancelled"), and one of four letters
 /// or fewer is a whole word (nor `tel` in "telegram").
-/// Words that name an identifier: a number in a phone number's shape right after one (`order
-/// 415-555-0132`, `ticket #0212 061 0524`, `account id (674) 954-4099`) is that identifier.
+/// Words that name an identifier: a number in a phone number's or an SSN's shape right after one (`order
+/// 415-555-0132`, `ticket #0212 061 0524`, `account id (674) 954-4099`, `claim 219-90-1960`) is that
+/// identifier.
 const ID_LABELS: &[&str] = &[
     "order",
     "invoice",
