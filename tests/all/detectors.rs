@@ -2005,6 +2005,70 @@ fn private_keys_in_pem_and_openssh_form() {
     );
 }
 
+/// A PEM private key encoded in base64 whole, as a kubeconfig's `client-key-data` or a Kubernetes
+/// secret's `tls.key` holds it; a certificate so encoded is not a secret.
+#[test]
+fn private_keys_in_base64_as_kubernetes_holds_them() {
+    use base64::Engine as _;
+    let encode = |kind: &str, seed| {
+        let pem = format!(
+            "-----BEGIN {kind}-----\n{}\n{}\n-----END {kind}-----\n",
+            token(B64, 64, seed),
+            token(B64, 64, seed + 1)
+        );
+        base64::engine::general_purpose::STANDARD.encode(pem)
+    };
+    for kind in [
+        "RSA PRIVATE KEY",
+        "PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+    ] {
+        let key = encode(kind, 420);
+        let text = format!("users:\n- name: admin\n  user:\n    client-key-data: {key}\n");
+        assert_eq!(
+            secrets_found(&text),
+            vec![("private-key".to_string(), key)],
+            "{kind}"
+        );
+    }
+    let certificate = encode("CERTIFICATE", 430);
+    assert_eq!(
+        secrets_found(&format!("    client-certificate-data: {certificate}\n")),
+        vec![]
+    );
+}
+
+/// A Terraform variable whose name says credential, with a generated or password-like default.
+#[test]
+fn a_credential_as_a_terraform_variables_default() {
+    rule_finds(
+        "generic-api-key",
+        &[(
+            "variable \"api_token\" {\n  type      = string\n  sensitive = true\n  default   = \"38AibNyyurlGFb0EkjKWREhbiGjlvhkT\"\n}",
+            "38AibNyyurlGFb0EkjKWREhbiGjlvhkT",
+        )],
+        &[
+            "variable \"api_token\" {\n  type = string\n}",
+            "variable \"key_vault_id\" {\n  default = \"kv-3f9a2b1c4d5e6f70\"\n}",
+            "variable \"region\" {\n  default = \"us-east-1\"\n}",
+        ],
+    );
+}
+
+/// Redis's `requirepass` and `masterauth` directives hold its password.
+#[test]
+fn a_password_in_redis_configuration() {
+    rule_finds(
+        "password",
+        &[
+            ("requirepass Qm7#vX2pL9zR", "Qm7#vX2pL9zR"),
+            ("masterauth Qm7#vX2pL9zR\n", "Qm7#vX2pL9zR"),
+        ],
+        &["# requirepass foobared", "masterauth <master-password>"],
+    );
+}
+
 /// PuTTY's key files (`.ppk`), as written and JSON-escaped; a file cut off before its private lines, or
 /// with too little under them, is not a key.
 #[test]

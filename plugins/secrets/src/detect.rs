@@ -298,6 +298,16 @@ fn all_rules() -> Vec<Rule> {
             putty_private_key,
         )
         .needing_exactly(&["PuTTY-User-Key-File-"]),
+        // A PEM private key in base64 as a whole (`LS0tLS1CRUdJTi…` is `-----BEGIN`): a kubeconfig's
+        // `client-key-data`, a Kubernetes secret's `tls.key`, a Helm value.
+        rule(
+            "private-key",
+            "base64-encoded PEM private key",
+            r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{80,}={0,2}",
+            0.99,
+            base64_private_key,
+        )
+        .needing_exactly(&["LS0tLS1CRUdJTi"]),
         rule(
             "connection-string",
             "database or broker URL with a password",
@@ -807,6 +817,28 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&["value"]),
     );
+    // A Terraform variable's default: `variable "api_token" {` … `default = "…"` (its description, type
+    // and `sensitive = true` may come between).
+    rules.push(
+        rule(
+            "generic-api-key",
+            "credential as a Terraform variable's default",
+            concat!(
+                r#"(?i)\bvariable\s+"(?:[\w-]*(?:key|secret|token|passw(?:or)?d|pwd|auth|credential)[\w-]*)"\s*\{"#,
+                r#"[^{}]{0,400}?\bdefault\s*=\s*"(?P<secret>[^\s"]{8,128})""#
+            ),
+            0.75,
+            |text, range| {
+                let head = &text[..range.start];
+                let name = head[head.rfind("variable")?..].split('"').nth(1)?;
+                if not_secret_name(name) {
+                    return None;
+                }
+                generic(text, range.clone()).or_else(|| password(text, range))
+            },
+        )
+        .needing(&["default"]),
+    );
     // Passwords are shorter and less random than tokens: 8 to 64 characters after a password-like name
     // (`password`, `DB_PASSWORD`, `dbPassword`, `pwd`).
     rules.push(rule(
@@ -819,7 +851,7 @@ fn all_rules() -> Vec<Rule> {
         // dash or an arrow between (`Temporary password - …`, `password → …`), and the markup a model's
         // answer wraps a label in (`**Password:** …`, `<b>Password</b>: …`).
         &format!(
-            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|{PASSWORD_WORDS})(?:__|\b)['"]?\]?{LABEL_MARKUP}{DECLARED_TYPE}(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
+            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|\brequirepass|\bmasterauth|{PASSWORD_WORDS})(?:__|\b)['"]?\]?{LABEL_MARKUP}{DECLARED_TYPE}(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
         ),
         0.75,
         password,
@@ -1167,8 +1199,9 @@ fn password_column(text: &str, header: Range<usize>) -> Vec<Range<usize>> {
 
 /// What a text needs to be searched for a password under one of its names: [`PASSWORD_WORDS`] included
 /// (`mot de passe` and `passord` hold `pass`).
-const PASSWORD_GATE: [&str; 11] = [
+const PASSWORD_GATE: [&str; 12] = [
     "pass",
+    "masterauth",
     "pwd",
     "pw",
     "contrase",
@@ -1242,6 +1275,20 @@ fn private_key(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
         .count();
     (key_chars >= 64).then_some(range)
+}
+
+/// A PEM block encoded in base64 whose `BEGIN` line names a private key, with a key's worth under it.
+fn base64_private_key(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let value = &text[range.clone()];
+    let head = &value[..value.len().min(96) / 4 * 4];
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(head)
+        .ok()?;
+    let decoded = String::from_utf8_lossy(&decoded);
+    let begin = decoded.split("-----").nth(1)?;
+    // The smallest (an Ed25519 key's PEM) is 160 characters in base64.
+    (begin.starts_with("BEGIN") && begin.ends_with("PRIVATE KEY") && value.len() >= 150)
+        .then_some(range)
 }
 
 /// A PuTTY key file read on from its `Private-Lines: N`: the N lines of base64 under it (fewer if it is cut
@@ -1682,11 +1729,17 @@ fn named_generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
 /// CSRF token or a nonce, an id, a name, a size (`public_key = …`, `primaryKey==…`, `csrf-token=…`,
 /// `secret_name: …`, `key_id = …`, `<UserSecretsId>`). A `secret_id` (Vault's AppRole) is a secret.
 fn named_not_secret(text: &str, value_start: usize) -> bool {
-    let name: String = line_before(text, value_start, 80)
+    let name = line_before(text, value_start, 80)
         .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
         .rsplit(|c: char| !(c.is_ascii_alphanumeric() || "_-.".contains(c)))
         .next()
-        .unwrap_or_default()
+        .unwrap_or_default();
+    not_secret_name(name)
+}
+
+/// Whether `name` says its value is not a secret (see [`named_not_secret`]).
+fn not_secret_name(name: &str) -> bool {
+    let name: String = name
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect::<String>()
