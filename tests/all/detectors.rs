@@ -1044,6 +1044,9 @@ fn values_named_as_public_or_elided_or_typed_by_hand_are_not_secrets() {
         "<input type=\"hidden\" name=\"authenticity_token\" value=\"7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJh\">",
         "  keyVaultToStoreSecrets: cmp2-qat-1208358310",
         "  <UserSecretsId>79a3edd0-2092-40a2-a04d-dcb46d5ca9ed</UserSecretsId>",
+        // Stripe's publishable keys ship in every checkout page.
+        "const publishableKey = \"pk_test_bNhLYoOP2Hez8gcG6VO0T6aE\";",
+        "stripe_key: pk_live_bNhLYoOP2Hez8gcG6VO0T6aE",
         // A name going on into what follows it: no value starts inside a word.
         "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29x",
         // Elided or masked in documentation.

@@ -1701,6 +1701,7 @@ fn line_before(text: &str, start: usize, width: usize) -> &str {
 /// Names of values that are not secrets, though they look like them.
 const NOT_SECRET: &[&str] = &[
     "public",
+    "publishable",
     "primary",
     "foreign",
     "csrf",
@@ -1812,7 +1813,10 @@ fn generic(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .iter()
         .any(|m| rest.trim_start_matches('-').starts_with(m));
     let truncated = masked || rest.starts_with("..") || rest.starts_with('…');
+    // Stripe's publishable keys are public by design: they ship in every checkout page.
+    let publishable = value.starts_with("pk_live_") || value.starts_with("pk_test_");
     if value.len() < 16
+        || publishable
         || placeholder(value)
         || truncated
         || text[range.end..].starts_with(|c: char| is_word(c))
