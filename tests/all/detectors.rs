@@ -2255,6 +2255,8 @@ fn connection_strings_of_every_common_form_are_reported_whole() {
         "Server=db01;Database=app;User Id=sa;Pwd = Xk3-9vLq!2mZ;",
         // Go's MySQL driver: no scheme, the address in the protocol's brackets.
         "app:Vx7#qPl2-wZr9@tcp(db.internal:3306)/shop?parseTime=true",
+        // Oracle's thin driver: `user/password@`.
+        "jdbc:oracle:thin:scott/Qm7vX2pL9zRk@//db.example.com:1521/ORCL",
     ] {
         let got = secrets_found(&format!("conn: {value}\n"));
         assert!(
@@ -2268,9 +2270,33 @@ fn connection_strings_of_every_common_form_are_reported_whole() {
         "Server=db;Database=orders;Integrated Security=true;",
         r#"sql.Open("mysql", "app:${DB_PASSWORD}@tcp(db:3306)/shop")"#,
         r#"sql.Open("mysql", "root@tcp(db:3306)/shop")"#,
+        "jdbc:oracle:thin:scott/${DB_PASSWORD}@//db:1521/ORCL",
+        "jdbc:oracle:thin:@//db.example.com:1521/ORCL",
     ] {
         assert_eq!(secrets_found(text), vec![], "{text}");
     }
+    // A password in the user-info of a URL of any other scheme is the password alone.
+    for (text, password) in [
+        (
+            "rtsp://admin:Qm7vX2pL9zRk@192.168.1.64:554/stream1",
+            "Qm7vX2pL9zRk",
+        ),
+        (
+            "snowflake://ann:Qm7vX2pL9zRk@acme-xy12345/db/schema",
+            "Qm7vX2pL9zRk",
+        ),
+        (
+            "svn+ssh://deploy:Qm7vX2pL9zRk@svn.example.com/repo",
+            "Qm7vX2pL9zRk",
+        ),
+    ] {
+        let got = secrets_found(text);
+        assert!(
+            got.contains(&("url-password".into(), password.into())),
+            "{text}: {got:?}"
+        );
+    }
+    assert_eq!(secrets_found("rtsp://admin:<password>@camera:554/"), vec![]);
 }
 
 #[test]

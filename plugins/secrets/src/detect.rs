@@ -317,6 +317,21 @@ fn all_rules() -> Vec<Rule> {
             connection_string,
         )
         .needing(&["://"]),
+        // Oracle's thin driver writes `user/password@`: `jdbc:oracle:thin:scott/…@//db:1521/ORCL`.
+        rule(
+            "connection-string",
+            "Oracle JDBC URL with a password",
+            r#"(?i)\bjdbc:oracle:thin:[^\s/@:'"`<>]+/(?P<password>[^\s@'"`<>/]+)@[^\s'"`<>()]+"#,
+            0.95,
+            |text, range| {
+                let value = text[range.clone()].trim_end_matches(['.', ',', ';', '!', '?']);
+                let (_, rest) = value.split_once("thin:")?;
+                let password = rest.split('@').next()?.split_once('/')?.1;
+                (password.len() >= 4 && !placeholder(password))
+                    .then_some(range.start..range.start + value.len())
+            },
+        )
+        .needing(&["jdbc:oracle"]),
         // Go's MySQL driver's data source name: `app:pw@tcp(db:3306)/shop?parseTime=true`.
         rule(
             "connection-string",
@@ -350,7 +365,8 @@ fn all_rules() -> Vec<Rule> {
         rule(
             "url-password",
             "password in a URL's user-info",
-            r#"(?i)\b(?:https?|ftps?|sftp|wss?|ssh|git|smtps?|imaps?|ldaps?)://(?:[^\s:/@'"`<>]+:)?(?P<secret>[^\s@/'"`<>]+)@[A-Za-z0-9\[]"#,
+            // Any scheme: `rtsp://admin:…@camera`, `snowflake://ann:…@account`, `svn+ssh://…`.
+            r#"(?i)\b[a-z][a-z0-9+.-]{1,24}://(?:[^\s:/@'"`<>]+:)?(?P<secret>[^\s@/'"`<>]+)@[A-Za-z0-9\[]"#,
             0.9,
             url_password,
         )
@@ -1631,6 +1647,8 @@ fn password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         || value.starts_with('/')
         || value.starts_with("~/")
         || value.eq_ignore_ascii_case("required")
+        // `scheme://user:<password>@host`: documentation's stand-in, then the URL's host.
+        || value.starts_with('@') && text[..range.start].ends_with('>')
     {
         return None;
     }
