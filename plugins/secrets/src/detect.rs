@@ -855,6 +855,7 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&["default"]),
     );
+    let (other_words, password_names) = (other_password_words(), password_gate());
     // Passwords are shorter and less random than tokens: 8 to 64 characters after a password-like name
     // (`password`, `DB_PASSWORD`, `dbPassword`, `pwd`).
     rules.push(rule(
@@ -867,12 +868,12 @@ fn all_rules() -> Vec<Rule> {
         // dash or an arrow between (`Temporary password - …`, `password → …`), and the markup a model's
         // answer wraps a label in (`**Password:** …`, `<b>Password</b>: …`).
         &format!(
-            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|\brequirepass|\bmasterauth|{PASSWORD_WORDS})(?:__|\b)['"]?\]?{LABEL_MARKUP}{DECLARED_TYPE}(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
+            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|\brequirepass|\bmasterauth|{other_words})(?:__|\b)['"]?\]?{LABEL_MARKUP}{DECLARED_TYPE}(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
         ),
         0.75,
         password,
     )
-    .needing(&PASSWORD_GATE));
+    .needing(&password_names));
     // A form or a PDF's text puts the label on a line of its own and the value alone on the next. The
     // pattern starts at the word (a literal to search for); the validator checks the line holds nothing else.
     rules.push(
@@ -880,7 +881,7 @@ fn all_rules() -> Vec<Rule> {
             "password",
             "password alone on the line under its label",
             &format!(
-                r#"(?im)(?:password|passwd|passphrase|pwd|{PASSWORD_WORDS})[ \t]*:?[ \t]*\r?\n[ \t]*(?P<secret>[^\s'"`<>]{{8,64}})[ \t]*\r?$"#
+                r#"(?im)(?:password|passwd|passphrase|pwd|{other_words})[ \t]*:?[ \t]*\r?\n[ \t]*(?P<secret>[^\s'"`<>]{{8,64}})[ \t]*\r?$"#
             ),
             0.75,
             |text, range| {
@@ -888,7 +889,7 @@ fn all_rules() -> Vec<Rule> {
                 is_password_label(label_line).then(|| password(text, range)).flatten()
             },
         )
-        .needing(&PASSWORD_GATE),
+        .needing(&password_names),
     );
     // A table's password column (CSV, TSV, Markdown: `user,password` / `admin,…`): found by its header
     // cell, then each value below it is read under that header, as pii reads `ssn` above a column of
@@ -898,12 +899,12 @@ fn all_rules() -> Vec<Rule> {
             "password",
             "password in a table's password column",
             &format!(
-                r#"(?i)(?:password|passwd|pwd|pass|passphrase|{PASSWORD_WORDS})["']?[ \t]*(?:[,;\t|]|\r?\n)"#
+                r#"(?i)(?:password|passwd|pwd|pass|passphrase|{other_words})["']?[ \t]*(?:[,;\t|]|\r?\n)"#
             ),
             0.75,
             Check::Column(password_column),
         )
-        .needing(&PASSWORD_GATE),
+        .needing(&password_names),
     );
     // `the password for the vpn is X` ([`WHAT_IT_OPENS_THEN_IS`]). A rule of its own, kept off texts without
     // the phrase's opening words: as an alternative of the rule above it was searched in every text with
@@ -1114,37 +1115,67 @@ fn all_rules() -> Vec<Rule> {
     rules
 }
 
-/// The word for a password in other languages: German, French, Spanish, Portuguese, Dutch, Polish,
-/// Swedish, Finnish, Danish, Norwegian; and a passcode.
-const PASSWORD_WORDS: &str = "passwort|mot de passe|contrase(?:ñ|n)a|senha|wachtwoord|has(?:ł|l)o|l(?:ö|o)senord|salasana|adgangskode|passord|passcode";
-
-/// How a table's header ends when its column holds passwords, lowercase and without spaces or punctuation.
-const COLUMN_PASSWORD_NAMES: [&str; 20] = [
-    "password",
-    "passwd",
-    "pwd",
-    "pass",
-    "pw",
-    "passphrase",
-    "passcode",
-    "passwort",
-    "motdepasse",
-    "contraseña",
-    "contrasena",
-    "senha",
-    "wachtwoord",
-    "hasło",
-    "haslo",
-    "lösenord",
-    "losenord",
-    "salasana",
-    "adgangskode",
-    "passord",
+/// The word for a password in other languages (German, French, Spanish, Portuguese, Dutch, Polish,
+/// Swedish, Finnish, Danish, Norwegian) and a passcode, each once: as the patterns match it (any spelling),
+/// as a table's header writes it ([`squeezed`]), and what the keyword gate looks for — an ASCII-case search,
+/// so `contrase` finds `contraseña` and `senord` finds `lösenord`; `pass` those that hold it.
+const OTHER_PASSWORD_WORDS: &[(&str, &[&str], &[&str])] = &[
+    ("passwort", &["passwort"], &["pass"]),
+    ("mot de passe", &["motdepasse"], &["pass"]),
+    (
+        "contrase(?:ñ|n)a",
+        &["contraseña", "contrasena"],
+        &["contrase"],
+    ),
+    ("senha", &["senha"], &["senha"]),
+    ("wachtwoord", &["wachtwoord"], &["wachtwoord"]),
+    ("has(?:ł|l)o", &["hasło", "haslo"], &["hasło", "haslo"]),
+    ("l(?:ö|o)senord", &["lösenord", "losenord"], &["senord"]),
+    ("salasana", &["salasana"], &["salasana"]),
+    ("adgangskode", &["adgangskode"], &["adgangskode"]),
+    ("passord", &["passord"], &["pass"]),
+    ("passcode", &["passcode"], &["pass"]),
 ];
+
+/// [`OTHER_PASSWORD_WORDS`] as alternatives of a pattern.
+fn other_password_words() -> String {
+    let patterns: Vec<&str> = OTHER_PASSWORD_WORDS
+        .iter()
+        .map(|(pattern, _, _)| *pattern)
+        .collect();
+    patterns.join("|")
+}
+
+/// How a table's header ends when its column holds passwords ([`squeezed`]): English names, then
+/// [`OTHER_PASSWORD_WORDS`].
+fn password_headers() -> impl Iterator<Item = &'static str> {
+    let english = ["password", "passwd", "pwd", "pass", "pw", "passphrase"];
+    english.into_iter().chain(
+        OTHER_PASSWORD_WORDS
+            .iter()
+            .flat_map(|(_, headers, _)| headers.iter().copied()),
+    )
+}
+
+/// What a text needs to be searched for a password under one of its names: the English ones (`pass`
+/// holds `passwd`, `passphrase`, `requirepass`), Redis's `masterauth`, and [`OTHER_PASSWORD_WORDS`]'.
+fn password_gate() -> Vec<&'static str> {
+    let mut gate = vec!["pass", "masterauth", "pwd", "pw"];
+    for word in OTHER_PASSWORD_WORDS
+        .iter()
+        .flat_map(|(_, _, gate)| gate.iter().copied())
+    {
+        if !gate.contains(&word) {
+            gate.push(word);
+        }
+    }
+    gate
+}
 
 /// Whether a line holds only a password's label (`Password`, `  PASSWORD:`, `Mot de passe :`).
 fn is_password_label(line: &str) -> bool {
-    COLUMN_PASSWORD_NAMES.contains(&squeezed(line).as_str())
+    let label = squeezed(line);
+    password_headers().any(|name| name == label)
 }
 
 /// A label's letters and digits, lowercase: `Admin Password:` is `adminpassword`.
@@ -1203,7 +1234,7 @@ fn password_column(text: &str, header: Range<usize>) -> Vec<Range<usize>> {
             let under_password = palisade_sdk::tables::column_header(text, value_start)
                 .is_some_and(|header| {
                     let header = squeezed(header);
-                    COLUMN_PASSWORD_NAMES.iter().any(|w| header.ends_with(w))
+                    password_headers().any(|name| header.ends_with(name))
                 });
             if under_password {
                 found.extend(password(text, value_start..value_start + value.len()));
@@ -1212,23 +1243,6 @@ fn password_column(text: &str, header: Range<usize>) -> Vec<Range<usize>> {
     }
     found
 }
-
-/// What a text needs to be searched for a password under one of its names: [`PASSWORD_WORDS`] included
-/// (`mot de passe` and `passord` hold `pass`).
-const PASSWORD_GATE: [&str; 12] = [
-    "pass",
-    "masterauth",
-    "pwd",
-    "pw",
-    "contrase",
-    "senha",
-    "wachtwoord",
-    "hasło",
-    "haslo",
-    "senord",
-    "salasana",
-    "adgangskode",
-];
 
 /// The alternation that finds a provider's name where a variable name holds it: after a non-letter
 /// (`DATADOG_KEY`, `datadog.key`, `$datadogKey`) or as a camel-case word (`myDatadogKey`). A short name must
