@@ -2071,11 +2071,9 @@ fn iban_of_length(text: &str, range: Range<usize>, want: usize) -> Option<Range<
     (rem == 1).then_some(range)
 }
 
-/// Words that, right before a dotted quad, make it a version or an OID rather than an address:
-/// `firmware 3.1.0.12`, `"version": "1.0.0.0"`. Key names that end in `version` count too
-/// (`fileVersion`, `AssemblyVersion(`, `app_version=`).
-/// The words before four dotted numbers that make them a version or a document's numbering
-/// (`Section 4.1.2.3`), not an address.
+/// Words that, right before a dotted quad, make it a version, an OID or a document's numbering rather than
+/// an address: `firmware 3.1.0.12`, `"version": "1.0.0.0"`, `Section 4.1.2.3`. Key names that end in
+/// `version` count too (`fileVersion`, `AssemblyVersion(`, `app_version=`), and so does `§`.
 const VERSION_CUES: &[&str] = &[
     "version",
     "firmware",
@@ -2552,10 +2550,6 @@ fn validate_dashed_national(text: &str, range: Range<usize>) -> Option<(Range<us
     national_number(text, range, 9..=11)
 }
 
-/// Words that say the number after them is a phone number, in the languages whose national formats have no
-/// recogniser of their own.
-/// Each starts a word (so `tel` is not read in "Patel", nor `cell` in "cancelled"), and one of four letters
-/// or fewer is a whole word (nor `tel` in "telegram").
 /// Words that name an identifier: a number in a phone number's or an SSN's shape right after one (`order
 /// 415-555-0132`, `ticket #0212 061 0524`, `account id (674) 954-4099`, `claim 219-90-1960`) is that
 /// identifier.
@@ -2619,6 +2613,10 @@ fn after_an_id_label(text: &str, start: usize) -> bool {
     ID_LABELS.contains(&word.as_str())
 }
 
+/// Words that say the number after them is a phone number, in the languages whose national formats have no
+/// recogniser of their own.
+/// Each starts a word (so `tel` is not read in "Patel", nor `cell` in "cancelled"), and one of four letters
+/// or fewer is a whole word (nor `tel` in "telegram").
 const PHONE_CUES: &[&str] = &[
     "phone",
     "tel",

@@ -1158,7 +1158,8 @@ fn password_headers() -> impl Iterator<Item = &'static str> {
 }
 
 /// What a text needs to be searched for a password under one of its names: the English ones (`pass`
-/// holds `passwd`, `passphrase`, `requirepass`), Redis's `masterauth`, and [`OTHER_PASSWORD_WORDS`]'.
+/// holds `passwd`, `passphrase`, `requirepass`), Redis's `masterauth`, and the gate words of
+/// [`OTHER_PASSWORD_WORDS`].
 fn password_gate() -> Vec<&'static str> {
     let mut gate = vec!["pass", "masterauth", "pwd", "pw"];
     for word in OTHER_PASSWORD_WORDS
@@ -1316,7 +1317,7 @@ fn base64_private_key(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .ok()?;
     let decoded = String::from_utf8_lossy(&decoded);
     let begin = decoded.split("-----").nth(1)?;
-    // The smallest (an Ed25519 key's PEM) is 160 characters in base64.
+    // A key's worth: the smallest PEM, an Ed25519 key's, is about 160 characters in base64.
     (begin.starts_with("BEGIN") && begin.ends_with("PRIVATE KEY") && value.len() >= 150)
         .then_some(range)
 }
