@@ -1350,6 +1350,65 @@ fn a_password_tied_to_its_name_by_code_or_markup() {
     );
 }
 
+/// A password told as a model's answer or another language tells it: `is:`, `lautet`, `est`, `es`, `é`,
+/// and the word for it in scripts other than Latin (whose last letter no ASCII `\b` follows).
+#[test]
+fn a_password_told_in_a_sentence_or_another_script() {
+    let pw = "Xk9#mP2$vL8q";
+    for text in [
+        "I've reset it. The new password is: Xk9#mP2$vL8q",
+        "Das Passwort lautet Xk9#mP2$vL8q.",
+        "Le mot de passe est Xk9#mP2$vL8q",
+        "La contraseña es Xk9#mP2$vL8q",
+        "A senha é Xk9#mP2$vL8q",
+        "La password è Xk9#mP2$vL8q",
+        "Пароль: Xk9#mP2$vL8q",
+        "Şifre: Xk9#mP2$vL8q",
+        "Heslo je Xk9#mP2$vL8q",
+        "パスワード: Xk9#mP2$vL8q",
+        "密码：Xk9#mP2$vL8q",
+        "密码是Xk9#mP2$vL8q",
+        "비밀번호: Xk9#mP2$vL8q",
+    ] {
+        let got = secrets_found(text);
+        assert!(
+            got.contains(&("password".into(), pw.into())),
+            "{text}: {got:?}"
+        );
+    }
+    for text in [
+        "Das Passwort ist zu kurz (mindestens 12 Zeichen).",
+        "Le mot de passe est incorrect, réessayez.",
+        "A senha é obrigatória e deve ter 8+ caracteres",
+        "密码是必填项，长度至少8位",
+        "パスワードは8文字以上で入力してください",
+        "Пароль: ********",
+        "Heslo je povinné a musí mít 8 znaků",
+    ] {
+        assert_eq!(secrets_found(text), vec![], "{text}");
+    }
+}
+
+/// `API key` in other languages, and a key an instruction sets (``Set `OPENAI_API_KEY` to `…` ``).
+#[test]
+fn a_key_named_in_another_language_or_set_by_an_instruction() {
+    let key = "vhkTp3SKQOo6Cd6rvau5kHvRwMzzuVtYkwMJFrCf";
+    rule_finds(
+        "generic-api-key",
+        &[
+            (&format!("API-Schlüssel: {key}"), key),
+            (&format!("Clé API : {key}"), key),
+            (&format!("Clave de API: {key}"), key),
+            (&format!("1. Set `OPENAI_API_KEY` to `{key}`"), key),
+        ],
+        &[
+            "Set the API key to your own value before running.",
+            "La clave de API es obligatoria",
+            "Map the api_key to environment_variable_name_2",
+        ],
+    );
+}
+
 /// A type declared between the name and the value, as Rust, Python, TypeScript, Kotlin and Go write it.
 #[test]
 fn a_credential_after_a_declared_type() {

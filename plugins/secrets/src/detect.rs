@@ -776,15 +776,19 @@ fn all_rules() -> Vec<Rule> {
             "generic-api-key",
             "credential assigned to a key-like name",
             concat!(
-                r#"(?i)(?:(?:api[_\s.-]?key|apikey|api[_-]?secret|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|"#,
+                r#"(?i)(?:(?:api[_\s.-]?key|apikey|api[_-]?secret|"#,
+                // Other languages' `API key`: `API-Schlüssel`, `Clé API`, `Clave de API`, `chiave API`.
+                r#"api[_\s.-]?schl(?:ü|ue)ssel|api[_\s.-]?sleutel|(?:cl(?:é|e)|clave|chave|chiave|klucz)[ \t]+(?:(?:de|da|d'|dell')[ \t]*)?api|"#,
+                r#"client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|"#,
                 r#"secret[_-]?key|private[_-]?token|x-api-key|bearer|token|secret|passwd|password)"#,
                 // The rest of a longer name: `some_api_token_123`, `todo_secret_do_not_commit`, `mySecretString`.
-                r#"(?:[_.-]?[a-z0-9]+){0,3}['"]?\]?"#,
+                r#"(?:[_.-]?[a-z0-9]+){0,3}['"`]?\]?"#,
                 label_markup!(),
                 declared_type!(),
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
-                // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`, a Markdown table's `|`.
-                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\||\bis\b|\bbelow\b:?|\()?(?:\*\*|__)?"#,
+                // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`, a Markdown table's `|`,
+                // an instruction's ` to …` (``Set `OPENAI_API_KEY` to `…` ``).
+                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\||\bis\b:?|\bto\b|\bbelow\b:?|\()?(?:\*\*|__)?"#,
                 // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment, an XML
                 // element's `>` (`<STRIPE_KEY>…</STRIPE_KEY>`) or a sentence's `is` (`the key is …`).
                 r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=|>|\bis\b))\s*"#,
@@ -855,7 +859,11 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&["default"]),
     );
-    let (other_words, password_names) = (other_password_words(), password_gate());
+    let (other_words, password_names) = (other_password_words(None), password_gate());
+    let (ascii_words, unicode_words) = (
+        other_password_words(Some(true)),
+        other_password_words(Some(false)),
+    );
     // Passwords are shorter and less random than tokens: 8 to 64 characters after a password-like name
     // (`password`, `DB_PASSWORD`, `dbPassword`, `pwd`).
     rules.push(rule(
@@ -864,11 +872,12 @@ fn all_rules() -> Vec<Rule> {
         // `login with password X`: with no `=` or `is`, the validator's three character classes decide.
         // Code and markup tie the name in more ways: `cfg["password"] = …`, a call's `define('DB_PASSWORD',
         // '…')`, an XML element `<password>…</password>` or attribute `<entry key="db.password">…`.
-        // Other languages' words for it too (`Passwort:`, `Mot de passe :`, `contraseña`, `senha`), a
+        // Other languages' words for it too (`Passwort:`, `Mot de passe :`, `contraseña`, `senha`, `密码：`)
+        // and for `is` (`Das Passwort lautet …`, `La contraseña es …`), a
         // dash or an arrow between (`Temporary password - …`, `password → …`), and the markup a model's
         // answer wraps a label in (`**Password:** …`, `<b>Password</b>: …`).
         &format!(
-            r#"(?i)(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|\brequirepass|\bmasterauth|{other_words})(?:__|\b)['"]?\]?{LABEL_MARKUP}{DECLARED_TYPE}(?:\s*(?:[:=]{{1,3}}|=>|->|→|!==?|\bis\b|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
+            r#"(?i)(?:(?:password|passwd|passphrase|\bpwd|_pwd|\bpass|_pass|\bpw|\brequirepass|\bmasterauth|{ascii_words})(?:__|\b)|{unicode_words})['"]?\]?{LABEL_MARKUP}{DECLARED_TYPE}(?:\s*(?:[:=：]{{1,3}}|=>|->|→|!==?|\b(?:is|ist|lautet|est|es|är|er|jest|je)\b:?|(?:é|è)[ \t:]|是|为|は|는|은|,)|[ \t]+[-–—]|>|[ \t])(?:\*\*|__)?\s*['"`]?(?P<secret>[^\s'"`<>]{{8,64}})"#
         ),
         0.75,
         password,
@@ -1116,7 +1125,7 @@ fn all_rules() -> Vec<Rule> {
 }
 
 /// The word for a password in other languages (German, French, Spanish, Portuguese, Dutch, Polish,
-/// Swedish, Finnish, Danish, Norwegian) and a passcode, each once: as the patterns match it (any spelling),
+/// Swedish, Finnish, Danish, Norwegian and those below) and a passcode, each once: as the patterns match it (any spelling),
 /// as a table's header writes it ([`squeezed`]), and what the keyword gate looks for — an ASCII-case search,
 /// so `contrase` finds `contraseña` and `senord` finds `lösenord`; `pass` those that hold it.
 const OTHER_PASSWORD_WORDS: &[(&str, &[&str], &[&str])] = &[
@@ -1135,12 +1144,29 @@ const OTHER_PASSWORD_WORDS: &[(&str, &[&str], &[&str])] = &[
     ("adgangskode", &["adgangskode"], &["adgangskode"]),
     ("passord", &["passord"], &["pass"]),
     ("passcode", &["passcode"], &["pass"]),
+    // Russian, Turkish, Czech and Slovak, Hungarian, Japanese, Chinese, Korean. A capital outside ASCII
+    // is not folded by the gate's search: it looks for the rest of the word.
+    ("пароль", &["пароль"], &["ароль"]),
+    ("(?:ş|s)ifre", &["şifre", "sifre"], &["ifre"]),
+    ("heslo", &["heslo"], &["heslo"]),
+    ("jelsz(?:ó|o)", &["jelszó", "jelszo"], &["jelsz"]),
+    ("パスワード", &["パスワード"], &["パスワード"]),
+    ("密码|密碼", &["密码", "密碼"], &["密码", "密碼"]),
+    ("비밀번호", &["비밀번호"], &["비밀번호"]),
 ];
 
-/// [`OTHER_PASSWORD_WORDS`] as alternatives of a pattern.
-fn other_password_words() -> String {
+/// [`OTHER_PASSWORD_WORDS`] as alternatives of a pattern: all of them, or only those that end in an ASCII
+/// letter (`Some(true)`: the rules' `\b` is ASCII's, so it never follows `пароль` or `密码`) or only the
+/// others (`Some(false)`).
+fn other_password_words(ascii_end: Option<bool>) -> String {
+    let ends_in_ascii = |headers: &[&str]| {
+        headers
+            .iter()
+            .all(|h| h.chars().last().is_some_and(|c| c.is_ascii_alphabetic()))
+    };
     let patterns: Vec<&str> = OTHER_PASSWORD_WORDS
         .iter()
+        .filter(|(_, headers, _)| ascii_end.is_none_or(|ascii| ends_in_ascii(headers) == ascii))
         .map(|(pattern, _, _)| *pattern)
         .collect();
     patterns.join("|")
