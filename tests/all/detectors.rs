@@ -1389,8 +1389,7 @@ fn a_password_told_in_a_sentence_or_another_script() {
     }
 }
 
-/// `API key` in other languages, a key an instruction sets (``Set `OPENAI_API_KEY` to `…` ``), and one
-/// after a dash or an arrow.
+/// `API key` in other languages, and a key an instruction sets (``Set `OPENAI_API_KEY` to `…` ``).
 #[test]
 fn a_key_named_in_another_language_or_set_by_an_instruction() {
     let key = "vhkTp3SKQOo6Cd6rvau5kHvRwMzzuVtYkwMJFrCf";
@@ -1401,16 +1400,11 @@ fn a_key_named_in_another_language_or_set_by_an_instruction() {
             (&format!("Clé API : {key}"), key),
             (&format!("Clave de API: {key}"), key),
             (&format!("1. Set `OPENAI_API_KEY` to `{key}`"), key),
-            (&format!("Refresh token — {key}"), key),
-            (&format!("Use this key → {key}"), key),
         ],
         &[
             "Set the API key to your own value before running.",
             "La clave de API es obligatoria",
             "Map the api_key to environment_variable_name_2",
-            "x-api-token-2b7e4f9c1d3a5b7c9e1f",
-            "Token — the unit of text a model reads (about 4 chars)",
-            "The key → value mapping is stored in table_v2_2024",
         ],
     );
 }

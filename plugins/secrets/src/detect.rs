@@ -787,12 +787,11 @@ fn all_rules() -> Vec<Rule> {
                 declared_type!(),
                 // How a value is tied to the name: `= "…"`, `: …`, ` is …`, ` (…)`, ` below:\n…`, Make's `:=`
                 // `::=` `?=`, PHP's `.=`, a call's `, "…"`, an XML element's `>`, a Markdown table's `|`,
-                // an instruction's ` to …` (``Set `OPENAI_API_KEY` to `…` ``), an arrow or a dash (`Refresh
-                // token — …`).
-                r#"\s*(?:[:=]{1,4}|=>|->|→|\s[-–—]|\?=|\.=|!==?|,|>|\||\bis\b:?|\bto\b|\bbelow\b:?|\()?(?:\*\*|__)?"#,
+                // an instruction's ` to …` (``Set `OPENAI_API_KEY` to `…` ``).
+                r#"\s*(?:[:=]{1,4}|=>|\?=|\.=|!==?|,|>|\||\bis\b:?|\bto\b|\bbelow\b:?|\()?(?:\*\*|__)?"#,
                 // Wider names (`OPENAI_KEY`, `auth_key`, `credentials`) only with an assignment, an XML
-                // element's `>` (`<STRIPE_KEY>…</STRIPE_KEY>`), an arrow or a sentence's `is` (`the key is …`).
-                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|->|→|\?=|\.=|>|\bis\b))\s*"#,
+                // element's `>` (`<STRIPE_KEY>…</STRIPE_KEY>`) or a sentence's `is` (`the key is …`).
+                r#"|(?:key|auth|credentials?|creds)['"]?\s*(?:[:=]{1,4}|=>|\?=|\.=|>|\bis\b))\s*"#,
                 // A YAML block scalar holds the value on the next line: `api_key: |` or `>-`.
                 r#"(?:[|>][-+]?[ \t]*\r?\n\s*)?['"`]?"#,
                 r#"(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
