@@ -1991,6 +1991,9 @@ fn cards_of_every_major_network_and_presidios_documented_cases() {
         "5019717010103742",    // Dankort
         "6200000000000005",    // UnionPay
         "122000000000003",     // UATP (AirPlus)
+        "2200000000000004",    // Mir
+        "8200000000000001",    // RuPay's 82
+        "9792000000000003",    // Troy
         // What card generators (Faker, FakeNameGenerator) write: JCB's whole `35`, its 15-digit 2131 and
         // 1800, Maestro's twelve-digit 0604.
         "3500000000000009",

@@ -1855,6 +1855,8 @@ fn known_issuer(d: &[u8]) -> bool {
         Some(6) => (12..=19).contains(&len),
         Some(5) if matches!(prefix(2), 50 | 56..=59) => (12..=19).contains(&len),
         Some(8) if prefix(2) == 81 => (16..=19).contains(&len), // UnionPay's 81
+        Some(8) if prefix(2) == 82 => len == 16,                // RuPay's 82
+        Some(9) if prefix(4) == 9792 => len == 16,              // Troy (Türkiye)
         Some(2) if (2200..=2204).contains(&prefix(4)) => (16..=19).contains(&len), // Mir
         Some(1) => len == 15,                                   // UATP (AirPlus), JCB's 1800
         // Maestro's 0604, in the lists card generators draw from (Faker's twelve digits).
