@@ -1355,38 +1355,33 @@ fn a_password_tied_to_its_name_by_code_or_markup() {
 #[test]
 fn a_password_told_in_a_sentence_or_another_script() {
     let pw = "Xk9#mP2$vL8q";
-    for text in [
-        "I've reset it. The new password is: Xk9#mP2$vL8q",
-        "Das Passwort lautet Xk9#mP2$vL8q.",
-        "Le mot de passe est Xk9#mP2$vL8q",
-        "La contraseña es Xk9#mP2$vL8q",
-        "A senha é Xk9#mP2$vL8q",
-        "La password è Xk9#mP2$vL8q",
-        "Пароль: Xk9#mP2$vL8q",
-        "Şifre: Xk9#mP2$vL8q",
-        "Heslo je Xk9#mP2$vL8q",
-        "パスワード: Xk9#mP2$vL8q",
-        "密码：Xk9#mP2$vL8q",
-        "密码是Xk9#mP2$vL8q",
-        "비밀번호: Xk9#mP2$vL8q",
-    ] {
-        let got = secrets_found(text);
-        assert!(
-            got.contains(&("password".into(), pw.into())),
-            "{text}: {got:?}"
-        );
-    }
-    for text in [
-        "Das Passwort ist zu kurz (mindestens 12 Zeichen).",
-        "Le mot de passe est incorrect, réessayez.",
-        "A senha é obrigatória e deve ter 8+ caracteres",
-        "密码是必填项，长度至少8位",
-        "パスワードは8文字以上で入力してください",
-        "Пароль: ********",
-        "Heslo je povinné a musí mít 8 znaků",
-    ] {
-        assert_eq!(secrets_found(text), vec![], "{text}");
-    }
+    rule_finds(
+        "password",
+        &[
+            ("I've reset it. The new password is: Xk9#mP2$vL8q", pw),
+            ("Das Passwort lautet Xk9#mP2$vL8q.", pw),
+            ("Le mot de passe est Xk9#mP2$vL8q", pw),
+            ("La contraseña es Xk9#mP2$vL8q", pw),
+            ("A senha é Xk9#mP2$vL8q", pw),
+            ("La password è Xk9#mP2$vL8q", pw),
+            ("Пароль: Xk9#mP2$vL8q", pw),
+            ("Şifre: Xk9#mP2$vL8q", pw),
+            ("Heslo je Xk9#mP2$vL8q", pw),
+            ("パスワード: Xk9#mP2$vL8q", pw),
+            ("密码：Xk9#mP2$vL8q", pw),
+            ("密码是Xk9#mP2$vL8q", pw),
+            ("비밀번호: Xk9#mP2$vL8q", pw),
+        ],
+        &[
+            "Das Passwort ist zu kurz (mindestens 12 Zeichen).",
+            "Le mot de passe est incorrect, réessayez.",
+            "A senha é obrigatória e deve ter 8+ caracteres",
+            "密码是必填项，长度至少8位",
+            "パスワードは8文字以上で入力してください",
+            "Пароль: ********",
+            "Heslo je povinné a musí mít 8 znaků",
+        ],
+    );
 }
 
 /// `API key` in other languages, and a key an instruction sets (``Set `OPENAI_API_KEY` to `…` ``).
@@ -2338,27 +2333,24 @@ fn connection_strings_of_every_common_form_are_reported_whole() {
         assert_eq!(secrets_found(text), vec![], "{text}");
     }
     // A password in the user-info of a URL of any other scheme is the password alone.
-    for (text, password) in [
-        (
-            "rtsp://admin:Qm7vX2pL9zRk@192.168.1.64:554/stream1",
-            "Qm7vX2pL9zRk",
-        ),
-        (
-            "snowflake://ann:Qm7vX2pL9zRk@acme-xy12345/db/schema",
-            "Qm7vX2pL9zRk",
-        ),
-        (
-            "svn+ssh://deploy:Qm7vX2pL9zRk@svn.example.com/repo",
-            "Qm7vX2pL9zRk",
-        ),
-    ] {
-        let got = secrets_found(text);
-        assert!(
-            got.contains(&("url-password".into(), password.into())),
-            "{text}: {got:?}"
-        );
-    }
-    assert_eq!(secrets_found("rtsp://admin:<password>@camera:554/"), vec![]);
+    rule_finds(
+        "url-password",
+        &[
+            (
+                "rtsp://admin:Qm7vX2pL9zRk@192.168.1.64:554/stream1",
+                "Qm7vX2pL9zRk",
+            ),
+            (
+                "snowflake://ann:Qm7vX2pL9zRk@acme-xy12345/db/schema",
+                "Qm7vX2pL9zRk",
+            ),
+            (
+                "svn+ssh://deploy:Qm7vX2pL9zRk@svn.example.com/repo",
+                "Qm7vX2pL9zRk",
+            ),
+        ],
+        &["rtsp://admin:<password>@camera:554/"],
+    );
 }
 
 #[test]

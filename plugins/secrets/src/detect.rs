@@ -832,7 +832,7 @@ fn all_rules() -> Vec<Rule> {
                 if not_secret_word_before(text, range.start) {
                     return None;
                 }
-                generic(text, range.clone()).or_else(|| password(text, range))
+                generated_or_password(text, range)
             },
         )
         .needing(&["value"]),
@@ -854,7 +854,7 @@ fn all_rules() -> Vec<Rule> {
                 if not_secret_name(name) {
                     return None;
                 }
-                generic(text, range.clone()).or_else(|| password(text, range))
+                generated_or_password(text, range)
             },
         )
         .needing(&["default"]),
@@ -1332,6 +1332,12 @@ fn private_key(text: &str, range: Range<usize>) -> Option<Range<usize>> {
         .filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
         .count();
     (key_chars >= 64).then_some(range)
+}
+
+/// A value under a credential's name that is either a generated token ([`generic`]) or a password
+/// ([`password`]): a name/value pair's or a Terraform default's name says credential, not which.
+fn generated_or_password(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    generic(text, range.clone()).or_else(|| password(text, range))
 }
 
 /// A PEM block encoded in base64 whose `BEGIN` line names a private key, with a key's worth under it.
