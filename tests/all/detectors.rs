@@ -523,6 +523,22 @@ fn samples() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "zapier-webhook-url",
+            format!(
+                "https://hooks.zapier.com/hooks/catch/{}/{}/",
+                t(DIGITS, 7, 2601),
+                t(LOWER_AN, 7, 2602)
+            ),
+        ),
+        (
+            "firebase-cloud-messaging-server-key",
+            format!(
+                "AAAA{}:APA91b{}",
+                t(URLSAFE, 7, 2603),
+                t(URLSAFE, 134, 2604)
+            ),
+        ),
+        (
             "telegram-bot-api-token",
             format!("{}:AA{}", t("0123456789", 10, 102), t(URLSAFE, 33, 103)),
         ),
@@ -1384,7 +1400,8 @@ fn a_password_told_in_a_sentence_or_another_script() {
     );
 }
 
-/// `API key` in other languages, and a key an instruction sets (``Set `OPENAI_API_KEY` to `…` ``).
+/// `API key` in other languages, a key an instruction sets (``Set `OPENAI_API_KEY` to `…` ``), and one
+/// after a dash or an arrow.
 #[test]
 fn a_key_named_in_another_language_or_set_by_an_instruction() {
     let key = "vhkTp3SKQOo6Cd6rvau5kHvRwMzzuVtYkwMJFrCf";
@@ -1395,11 +1412,19 @@ fn a_key_named_in_another_language_or_set_by_an_instruction() {
             (&format!("Clé API : {key}"), key),
             (&format!("Clave de API: {key}"), key),
             (&format!("1. Set `OPENAI_API_KEY` to `{key}`"), key),
+            (&format!("Refresh token — {key}"), key),
+            (&format!("Use this key → {key}"), key),
+            (&format!("access_token -> '{key}'"), key),
+            (&format!("API key - {key}"), key),
         ],
         &[
             "Set the API key to your own value before running.",
             "La clave de API es obligatoria",
             "Map the api_key to environment_variable_name_2",
+            "x-api-token-2b7e4f9c1d3a5b7c9e1f",
+            "Token — the unit of text a model reads (about 4 chars)",
+            "The key → value mapping is stored in table_v2_2024",
+            "Rotate the key -> environment_variable_name_2",
         ],
     );
 }
@@ -1826,6 +1851,25 @@ fn every_provider_rule_finds_its_own_shape_in_common_settings() {
         );
     }
     assert!(secrets::Detector::builtin_ids().len() >= 80);
+}
+
+/// A webhook URL is its own credential: the default bundle's pii leaves each provider's to secrets, which
+/// cuts it out of an answer whole, as a secret rather than a `[URL]`.
+#[test]
+fn every_webhook_url_is_a_secret_in_the_default_bundle() {
+    let webhooks: Vec<_> = (samples().into_iter())
+        .filter(|(rule, _)| rule.contains("webhook"))
+        .collect();
+    assert!(webhooks.len() >= 5, "{webhooks:?}");
+    for (rule, url) in webhooks {
+        let text = format!("post it to {url} now");
+        let answer = crate::util::run_dir(
+            crate::util::default_bundle(),
+            &text,
+            palisade::chain::Dir::Output,
+        );
+        assert_eq!(answer.text, "post it to [SECRET] now", "{rule}");
+    }
 }
 
 /// The keyword prefilter only skips work: on every text it gives what running every rule gives. The texts:

@@ -3012,6 +3012,7 @@ const WEBHOOK_URLS: &[(&str, &str)] = &[
     ("canary.discord.com", "/api/webhooks/"),
     (".webhook.office.com", "/webhookb2/"),
     ("outlook.office.com", "/webhook/"),
+    ("hooks.zapier.com", "/hooks/catch/"),
 ];
 
 /// Query parameters whose value is a credential (`?api_key=…`, `?k8sToken=…`, an Azure SAS `&sig=…`): these

@@ -494,6 +494,24 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&["/api/webhooks/"]),
         rule(
+            "zapier-webhook-url",
+            "Zapier catch hook URL",
+            r"(?i)(?:https?://)?\bhooks\.zapier\.com/hooks/catch/\d{4,12}/[a-z0-9]{5,12}\b/?",
+            0.95,
+            provider,
+        )
+        .needing(&["hooks.zapier.com/hooks/catch/"]),
+        // Firebase Cloud Messaging's legacy server key: `AAAA` and seven characters naming the project,
+        // a colon, then the key itself, which always starts `APA91b`.
+        rule(
+            "firebase-cloud-messaging-server-key",
+            "Firebase Cloud Messaging legacy server key",
+            r"\bAAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{120,150}",
+            0.95,
+            provider,
+        )
+        .needing_exactly(&[":APA91b"]),
+        rule(
             "telegram-bot-api-token",
             "Telegram bot token",
             r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}(?:$|[^A-Za-z0-9_-])",
@@ -800,6 +818,24 @@ fn all_rules() -> Vec<Rule> {
             named_generic,
         )
         .needing(&["api", "secret", "token", "bearer", "passw", "key", "auth", "cred"]),
+    );
+    // A key shown after an arrow or a dash (`Refresh token — …`, `Use this key → …`). Its own rule, run
+    // only on texts with one of those: as ties of the rule above they cost it a sixth of its speed, since
+    // its names are in most logs.
+    rules.push(
+        rule(
+            "generic-api-key",
+            "credential after an arrow or a dash following a key-like name",
+            concat!(
+                r#"(?i)(?:api[_\s.-]?key|apikey|api[_-]?secret|client[_-]?secret|auth[_-]?token|access[_-]?token|"#,
+                r#"refresh[_-]?token|secret[_-]?key|private[_-]?token|token|secret|key|passwd|password)"#,
+                r#"['"`]?[ \t]*(?:->|→|⇒|[ \t][-–—])[ \t]*['"`]?"#,
+                r#"(?P<secret>[A-Za-z0-9_\-./+=~]{16,128})"#
+            ),
+            0.7,
+            named_generic,
+        )
+        .needing(&["->", "→", "⇒", " -", "–", "—"]),
     );
     // A hash's salt or pepper (`SALT=…`, `HASH_SALT='…'`, `app.security.pepper=…`): with it, a leaked
     // password hash can be cracked offline. Only with an assignment and a generated value (`salt = 2 tsp`
