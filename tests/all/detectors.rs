@@ -2052,14 +2052,24 @@ fn cards_of_every_major_network_and_presidios_documented_cases() {
     }
 }
 
-/// Groups of four split by dots, or by spaces doubled the way forms and PDFs pad them, are a card too; the
-/// grouping rules that keep other numbers out hold for them as for dashes.
+/// Groups of four split by dots, slashes or spaced dashes, or by spaces doubled the way forms and PDFs pad
+/// them, are a card too; the grouping rules that keep other numbers out hold for them as for dashes.
 #[test]
 fn cards_written_with_dots_or_doubled_spaces() {
     pii_has(
         "my mastercard is 5425.5774.6370.6435",
         "CREDIT_CARD",
         "5425.5774.6370.6435",
+    );
+    pii_has(
+        "Card number 4539 - 6209 - 6654 - 2877 exp 04/29",
+        "CREDIT_CARD",
+        "4539 - 6209 - 6654 - 2877",
+    );
+    pii_has(
+        "card 4539/6209/6654/2877, exp 04/29",
+        "CREDIT_CARD",
+        "4539/6209/6654/2877",
     );
     pii_has(
         "Card:  4012  8888  8888  1881",
@@ -2072,11 +2082,15 @@ fn cards_written_with_dots_or_doubled_spaces() {
         "4929.1234.5678.9015",
     );
     for text in [
-        "total 5.425.577.463.706.435", // thousands, not groups of four
-        "card 5425.5774.6370.6436",    // Luhn fails
-        "v4012.8888.8888.1881",        // glued to a word
-        "card 4012.8888-8888.1881",    // separators mixed
-        "build 4012.8888.8888.1881.7", // a longer dotted number
+        "total 5.425.577.463.706.435",  // thousands, not groups of four
+        "card 5425.5774.6370.6436",     // Luhn fails
+        "v4012.8888.8888.1881",         // glued to a word
+        "card 4012.8888-8888.1881",     // separators mixed
+        "card 4012 - 8888-8888 - 1881", // spaced and unspaced dashes mixed
+        "card 4012/8888 8888/1881",     // slashes and spaces mixed
+        "card 4539/6209/6654/2878",     // Luhn fails
+        "path 4539/6209/6654/2877/1",   // a longer path of numbers
+        "build 4012.8888.8888.1881.7",  // a longer dotted number
     ] {
         pii_lacks(text, "CREDIT_CARD");
     }
@@ -2263,6 +2277,25 @@ fn national_phone_formats_and_toll_free_numbers() {
         pii_has(text, "PHONE_NUMBER", phone);
     }
     pii_lacks("order 21-800-555-0199", "PHONE_NUMBER");
+}
+
+/// SSNs grouped the ways people type less often (spaced dashes, slashes, one space after a dash) and NHS
+/// numbers with dots: with a cue only, since bare they are as likely dates, codes or phone numbers.
+#[test]
+fn uncommon_groupings_of_ssns_and_nhs_numbers_need_their_cue() {
+    for value in ["536 - 22 - 8714", "536/22/8714", "536-22- 8714"] {
+        pii_has(&format!("SSN {value}"), "US_SSN", value);
+        pii_has(
+            &format!("Her social security number: {value}."),
+            "US_SSN",
+            value,
+        );
+        pii_lacks(&format!("see item {value} in the list"), "US_SSN");
+    }
+    pii_lacks("internal code RX-536-22-8714", "US_SSN");
+    pii_has("SSN RX-536-22-8714", "US_SSN", "536-22-8714");
+    pii_has("NHS no: 943.476.5919", "UK_NHS", "943.476.5919");
+    pii_lacks("call 943.476.5919 today", "UK_NHS");
 }
 
 #[test]

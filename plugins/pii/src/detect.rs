@@ -708,14 +708,20 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
         ],
         // Digits run together, or in groups split by one kind of separator: `4012888888881881 4012-8888-…`
         // is two numbers, not one candidate of nineteen digits that swallows the start of the next. Spaces
-        // may be doubled (forms and PDFs pad them); dots are how some people write a card, too.
+        // may be doubled (forms and PDFs pad them); dots, slashes and spaced dashes are how some people
+        // write a card, too.
         // Searched only near twelve digits or more: no issuer's numbers are shorter.
         Entity::CreditCard => vec![make(
-            r"\d{12,19}|\d{1,8}(?: {1,2}\d{1,8}){1,7}|\d{1,8}(?:-\d{1,8}){1,7}|\d{1,8}(?:\.\d{1,8}){1,7}",
+            r"\d{12,19}|\d{1,8}(?: {1,2}\d{1,8}){1,7}|\d{1,8}(?:-\d{1,8}){1,7}|\d{1,8}(?:\.\d{1,8}){1,7}|\d{1,8}(?: - \d{1,8}){1,7}|\d{1,8}(?:/\d{1,8}){1,7}",
             validate_card,
         )
         .needing(12)],
-        Entity::UsSsn => vec![make(r"\d{3}[-. ]\d{2}[-. ]\d{4}|\d{9}", validate_ssn)],
+        // The usual groupings, and with a cue the ones people type less often (`536 - 22 - 8714`,
+        // `536/22/8714`, `536-22- 8714`).
+        Entity::UsSsn => vec![make(
+            r"\d{3}[-. ]\d{2}[-. ]\d{4}|\d{9}|\d{3} ?[-/] ?\d{2} ?[-/] ?\d{4}",
+            validate_ssn,
+        )],
         // Identifiers written in ASCII take `(?i-u)`: either case of ASCII letters and nothing else. Unicode's
         // case folding also matches `ſ` for s and the Kelvin sign for k, and the validators, which read such
         // a value as ASCII bytes, panicked on them (with normalisation off, which would fold them first: a
@@ -753,7 +759,7 @@ fn recognizers_for(entity: Entity) -> Vec<Recognizer> {
                 validate_bare_domain,
             ),
         ],
-        Entity::UkNhs => vec![make(r"\d{3}[ -]?\d{3}[ -]?\d{4}", validate_nhs)],
+        Entity::UkNhs => vec![make(r"\d{3}[ .-]?\d{3}[ .-]?\d{4}", validate_nhs)],
         Entity::UsBankNumber => vec![make(r"\d{8,17}", validate_bank_number)],
         Entity::UkNino => vec![make(
             r"(?i-u)[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]",
@@ -1880,8 +1886,17 @@ const CARD_LABELS: &[&str] = &[
 
 fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
-    // Groups are separated consistently (all spaces, all dashes, or none): `4111 1111-1111 1111` is not a card.
-    let separators: Vec<char> = value.chars().filter(|c| !c.is_ascii_digit()).collect();
+    // Groups are separated consistently (all spaces, all dashes, or none): `4111 1111-1111 1111` is not a
+    // card. A separator of spaces alone counts as one space (forms pad them); ` - ` is a dash.
+    let separators: Vec<char> = value
+        .split(|c: char| c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.trim_matches(' ') {
+            "" => ' ',
+            "-" => '-',
+            _ => s.chars().next().unwrap_or(' '),
+        })
+        .collect();
     if separators.windows(2).any(|w| w[0] != w[1]) {
         return None;
     }
@@ -1890,7 +1905,7 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     // of their own even with another after a space (`4012888888881881 4012-8888-8888-1881`), and so is a
     // spaced one after another number written differently (the `1881 ` of `…-8888-1881 4012 8888 …`).
     let joiners: &[char] = match separators.first() {
-        None | Some('-') => &['-', '.', ','],
+        None | Some('-' | '/') => &['-', '.', ','],
         _ if follows_another_number(text, range.start) => &['-', '.', ','],
         _ => &['-', ' ', '.', ','],
     };
@@ -1944,16 +1959,32 @@ fn follows_another_number(text: &str, start: usize) -> bool {
 
 fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
-    let b = value.as_bytes();
-    let compact = b.len() == 9;
+    let compact = value.len() == 9;
+    let separators: Vec<&str> = (value.split(|c: char| c.is_ascii_digit()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    // `536-22-8714`, `536.22.8714`, `536 22 8714`; any other (`536 - 22 - 8714`, `536/22/8714`) only with
+    // a cue.
+    let usual = compact
+        || separators.len() == 2
+            && separators[0] == separators[1]
+            && matches!(separators[0], "-" | "." | " ");
     // Glued to its label in a PDF's text: `SSN536-22-4187`, `Social Security Number536-22-4187` (the
     // cue below must then name it).
     let glued = !compact && glued_to_label(text, &range, &["ssn", "number", "no"]);
-    if !compact && b[3] != b[6] || !(glued || stands_alone(text, &range, &['-', ' ', '.'])) {
+    let slashes = !usual && separators.iter().any(|s| s.contains('/'));
+    let joiners: &[char] = if slashes {
+        &['-', ' ', '.', '/']
+    } else {
+        &['-', ' ', '.']
+    };
+    if !(glued || stands_alone(text, &range, joiners)) {
         return None;
     }
     let d = digits(value);
-    if compact && after_a_code(text, range.start) {
+    // `ORD-536228714`, `RX-536-22-8714`: the end of a code.
+    let coded = after_a_code(text, range.start);
+    if compact && coded {
         return None;
     }
     let (area, group, serial) = (number(&d[0..3]), number(&d[3..5]), number(&d[5..9]));
@@ -1977,11 +2008,12 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
         ],
     );
     // Nine bare digits are as likely a zip+4, a routing number or an id: only a cue makes them an SSN;
-    // nor is a grouped one right after an order's or a claim's label, unless a cue names it.
-    match (compact || glued, cued) {
+    // nor is a grouped one right after an order's or a claim's label or a code's letters, unless a cue
+    // names it.
+    match (compact || glued || !usual, cued) {
         (true, false) => None,
         (_, true) => Some((range, 0.95)),
-        (false, false) if after_an_id_label(text, range.start) => None,
+        (false, false) if coded || after_an_id_label(text, range.start) => None,
         (false, false) => Some((range, 0.8)),
     }
 }
@@ -2259,8 +2291,11 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     }
     let cued = has_cue(text, range.start, 32, NHS_CUES);
     // A bare ten-digit run is as likely an epoch timestamp or an id (one in eleven passes mod-11): without
-    // separators, only a cue makes it an NHS number; nor is one right after an order's or a ticket's label.
-    if !cued && (separators.is_empty() || after_an_id_label(text, range.start)) {
+    // separators, only a cue makes it an NHS number, as with dots (`225.123.9375`, a US phone number's
+    // shape); nor is one right after an order's or a ticket's label.
+    if !cued
+        && (separators.first().is_none_or(|&s| s == '.') || after_an_id_label(text, range.start))
+    {
         return None;
     }
     Some((range, if cued { 0.95 } else { 0.5 }))
