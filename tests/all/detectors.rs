@@ -2279,6 +2279,43 @@ fn national_phone_formats_and_toll_free_numbers() {
     pii_lacks("order 21-800-555-0199", "PHONE_NUMBER");
 }
 
+/// Two numbers side by side, each written with dashes, dots or brackets, are two values: a space joins a
+/// neighbour's digits only to a spaced number (`415 555 0132` may be the middle of a longer one), and a
+/// number that starts with `+` starts afresh.
+#[test]
+fn numbers_side_by_side_are_each_found() {
+    for (text, category, value) in [
+        ("415-555-0132 212-555-0187", "PHONE_NUMBER", "415-555-0132"),
+        ("415-555-0132 212-555-0187", "PHONE_NUMBER", "212-555-0187"),
+        (
+            "(212) 555-0187 +1 415-555-0132",
+            "PHONE_NUMBER",
+            "+1 415-555-0132",
+        ),
+        (
+            "+1 415-555-0132 +44 20 7946 0958",
+            "PHONE_NUMBER",
+            "+44 20 7946 0958",
+        ),
+        (
+            "+1 415-555-0132 10.20.30.40",
+            "PHONE_NUMBER",
+            "+1 415-555-0132",
+        ),
+        ("call 415.555.0132 10 times", "PHONE_NUMBER", "415.555.0132"),
+        ("SSN 536-22-8714 943 476 5919", "US_SSN", "536-22-8714"),
+    ] {
+        pii_has(text, category, value);
+    }
+    for text in [
+        "ref 12 415 555 0132",
+        "card 4532 0151 1283 0367",
+        "serial 2024-415-555-0132",
+    ] {
+        pii_lacks(text, "PHONE_NUMBER");
+    }
+}
+
 /// SSNs grouped the ways people type less often (spaced dashes, slashes, one space after a dash) and NHS
 /// numbers with dots: with a cue only, since bare they are as likely dates, codes or phone numbers.
 #[test]
@@ -2307,6 +2344,16 @@ fn compact_ssns_and_bank_numbers_need_their_cue() {
         "wire to Chase, routing 021000021, account 12345678",
         "US_BANK_NUMBER",
         "12345678",
+    );
+    pii_has(
+        "direct deposit into 48291033756",
+        "US_BANK_NUMBER",
+        "48291033756",
+    );
+    pii_has(
+        "Credit union account 48291033756",
+        "US_BANK_NUMBER",
+        "48291033756",
     );
     for text in [
         "AWS account 123456789012 in us-east-1",

@@ -1571,6 +1571,16 @@ fn is_word(c: char) -> bool {
 /// A comma joins only as a thousands separator does (`12,345`: one to three digits, then exactly three, in a
 /// value grouped by nothing else), so a value in a CSV row (`…,4111111111111111,…`) still stands alone.
 fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
+    stands_apart(text, range, joiners, joiners)
+}
+
+/// [`stands_alone`] with a joiner list for each side.
+fn stands_apart(
+    text: &str,
+    range: &Range<usize>,
+    joiners: &[char],
+    after_joiners: &[char],
+) -> bool {
     let value = &text[range.clone()];
     let grouped = value.contains([' ', '-', '.']);
     let run = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
@@ -1592,10 +1602,12 @@ fn stands_alone(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
     let mut ahead = text[range.end..].chars();
     match ahead.next() {
         Some(c) if is_word(c) => false,
-        Some(',') if joiners.contains(&',') => {
+        Some(',') if after_joiners.contains(&',') => {
             grouped || !((1..=3).contains(&run_back(value)) && run(&text[range.end + 1..]) == 3)
         }
-        Some(c) if joiners.contains(&c) && ahead.next().is_some_and(|d| d.is_ascii_digit()) => {
+        Some(c)
+            if after_joiners.contains(&c) && ahead.next().is_some_and(|d| d.is_ascii_digit()) =>
+        {
             false
         }
         // `415-555-0132-A`, `536-22-4187-X2`: a code that goes on past the number (a label after a dash,
@@ -1978,7 +1990,7 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     } else {
         &['-', ' ', '.']
     };
-    if !(glued || stands_alone(text, &range, joiners)) {
+    if !(glued || stands_apart_from_numbers(text, &range, joiners)) {
         return None;
     }
     let d = digits(value);
@@ -2301,6 +2313,30 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     Some((range, if cued { 0.95 } else { 0.5 }))
 }
 
+/// [`stands_alone`] for a value written with separators, where a space next to it joins it to a neighbour's
+/// digits only when the value is spaced itself: `415 555 0132` may be the middle of a longer spaced number,
+/// but one written with dashes, dots or brackets is a number of its own beside another (`415-555-0132
+/// 212-555-0187`, `536-22-8714 943 476 5919`), and nothing before a `+` runs into it (`… 0187 +1
+/// 415-555-0132`). A country code's space (`+1 415-…`) does not make a value spaced. A bracket is no such
+/// start: `8 (246) 281-9482` is one Russian number, trunk prefix and all.
+fn stands_apart_from_numbers(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
+    let value = &text[range.clone()];
+    let body = match value.strip_prefix('+') {
+        Some(rest) => rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' '),
+        None => value,
+    };
+    let spaced = (body.as_bytes().windows(3))
+        .any(|w| w[0].is_ascii_digit() && w[1] == b' ' && w[2].is_ascii_digit());
+    let unspaced: Vec<char> = joiners.iter().copied().filter(|&c| c != ' ').collect();
+    let after = if spaced { joiners } else { &unspaced };
+    let before = if !value.starts_with('+') && (spaced || value.starts_with('(')) {
+        joiners
+    } else {
+        &unspaced
+    };
+    stands_apart(text, range, before, after)
+}
+
 /// Whether the digits at `at` end a code such as `ORD-20765525` or `INV-0042`: letters and a dash before
 /// them make one token, an order or an invoice number, not an account's.
 fn after_a_code(text: &str, at: usize) -> bool {
@@ -2475,7 +2511,7 @@ fn validate_nanp(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     if national.len() != 10 || national[0] < 2 || national[3] < 2 {
         return None;
     }
-    if !stands_alone(text, &range, &['-', ' ', '.', '/']) {
+    if !stands_apart_from_numbers(text, &range, &['-', ' ', '.', '/']) {
         return None;
     }
     Some((range, 0.75))
@@ -2496,7 +2532,7 @@ fn validate_international(text: &str, range: Range<usize>) -> Option<(Range<usiz
             return None;
         }
     }
-    if !stands_alone(text, &range, &['-', ' ', '.']) {
+    if !stands_apart_from_numbers(text, &range, &['-', ' ', '.']) {
         return None;
     }
     Some((range, 0.75))
@@ -3160,6 +3196,7 @@ const BANK_CUES: &[&str] = &[
     "checking",
     "savings",
     "deposit account",
+    "direct deposit",
     "beneficiary account",
     "a/c",
     "kontonummer",
@@ -3185,6 +3222,7 @@ const NOT_BANK_ACCOUNTS: &[&str] = &[
 /// With "account" alone, one of these must be near too: an AWS or a customer account number is not a bank's.
 const BANKING_WORDS: &[&str] = &[
     "bank",
+    "credit union",
     "routing",
     "wire transfer",
     "wire to",
