@@ -2281,7 +2281,7 @@ fn national_phone_formats_and_toll_free_numbers() {
 
 /// Two numbers side by side, each written with dashes, dots or brackets, are two values: a space joins a
 /// neighbour's digits only to a spaced number (`415 555 0132` may be the middle of a longer one), and a
-/// number that starts with `+` starts afresh.
+/// number that starts with `+`, or with `(` after more than a trunk prefix's three digits, starts afresh.
 #[test]
 fn numbers_side_by_side_are_each_found() {
     for (text, category, value) in [
@@ -2304,9 +2304,25 @@ fn numbers_side_by_side_are_each_found() {
         ),
         ("call 415.555.0132 10 times", "PHONE_NUMBER", "415.555.0132"),
         ("SSN 536-22-8714 943 476 5919", "US_SSN", "536-22-8714"),
+        // A candidate that started on the number before: each of its groups is tried as a start.
+        ("row 1001 212.555.0187", "PHONE_NUMBER", "212.555.0187"),
+        ("row 1001 (212) 555-0187", "PHONE_NUMBER", "(212) 555-0187"),
+        (
+            "row 1001 4539-6209-6654-2877",
+            "CREDIT_CARD",
+            "4539-6209-6654-2877",
+        ),
+        (
+            "row 1001 4539620966542877",
+            "CREDIT_CARD",
+            "4539620966542877",
+        ),
     ] {
         pii_has(text, category, value);
     }
+    // After a bracketed area code the rest is not a number of its own.
+    let found = pii_found("Contact: (02239) 09960 308");
+    assert!(!found.iter().any(|(_, v)| v == "09960 308"), "{found:?}");
     for text in [
         "ref 12 415 555 0132",
         "card 4532 0151 1283 0367",

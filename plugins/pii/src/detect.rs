@@ -9,7 +9,7 @@ use palisade_sdk::keywords::{KeywordGate, Needs};
 use palisade_sdk::normalize::{Folds, Normalized};
 use palisade_sdk::tables::{column_header, forget_tables, MAX_ROW};
 // The engine under `regex`, for searching a window of a text while `\b` and `^` still see the text around it.
-use regex_automata::{meta::Regex, Input};
+use regex_automata::{meta::Regex, Anchored, Input};
 use std::ops::Range;
 
 /// The entities this plugin knows, named as Presidio names them.
@@ -547,7 +547,16 @@ impl Detector {
             }
             for m in candidates.drain(..) {
                 let checked = match &r.check {
-                    Check::Builtin(validate) => validate(text, m.clone()),
+                    // A candidate its validator refuses may hold a value that starts inside it: the
+                    // `212.555.0187` in `1 212.555.0187` of `row 1001 212.555.0187`, the card after the
+                    // `1001 4539` of `row 1001 4539-6209-6654-2877`. Each group after the first is tried
+                    // as a start.
+                    Check::Builtin(validate) => validate(text, m.clone()).or_else(|| {
+                        group_starts(text, m).find_map(|at| {
+                            let input = Input::new(text).range(at..).anchored(Anchored::Yes);
+                            validate(text, r.candidates.search(&input)?.range())
+                        })
+                    }),
                     Check::Custom {
                         confidence,
                         context,
@@ -2313,12 +2322,23 @@ fn validate_nhs(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     Some((range, if cued { 0.95 } else { 0.5 }))
 }
 
+/// Where the groups of digits after the first start inside `range`: a digit, `+` or `(` right after a
+/// space (after a dash, a dot or a slash every validator reads the group as joined to the one before).
+/// Not after a bracketed group, which is the area code of what follows (`(02239) 09960 308`).
+fn group_starts(text: &str, range: Range<usize>) -> impl Iterator<Item = usize> + '_ {
+    let b = text.as_bytes();
+    (range.start + 2..range.end).filter(move |&at| {
+        matches!(b[at], b'0'..=b'9' | b'+' | b'(') && b[at - 1] == b' ' && b[at - 2] != b')'
+    })
+}
+
 /// [`stands_alone`] for a value written with separators, where a space next to it joins it to a neighbour's
 /// digits only when the value is spaced itself: `415 555 0132` may be the middle of a longer spaced number,
 /// but one written with dashes, dots or brackets is a number of its own beside another (`415-555-0132
 /// 212-555-0187`, `536-22-8714 943 476 5919`), and nothing before a `+` runs into it (`… 0187 +1
-/// 415-555-0132`). A country code's space (`+1 415-…`) does not make a value spaced. A bracket is no such
-/// start: `8 (246) 281-9482` is one Russian number, trunk prefix and all.
+/// 415-555-0132`). A country code's space (`+1 415-…`) does not make a value spaced. A bracket starts afresh
+/// too, unless one to three digits stand before it: `8 (246) 281-9482` is one Russian number, trunk prefix
+/// and all.
 fn stands_apart_from_numbers(text: &str, range: &Range<usize>, joiners: &[char]) -> bool {
     let value = &text[range.clone()];
     let body = match value.strip_prefix('+') {
@@ -2328,13 +2348,19 @@ fn stands_apart_from_numbers(text: &str, range: &Range<usize>, joiners: &[char])
     let spaced = (body.as_bytes().windows(3))
         .any(|w| w[0].is_ascii_digit() && w[1] == b' ' && w[2].is_ascii_digit());
     let unspaced: Vec<char> = joiners.iter().copied().filter(|&c| c != ' ').collect();
-    let after = if spaced { joiners } else { &unspaced };
-    let before = if !value.starts_with('+') && (spaced || value.starts_with('(')) {
+    let joiners_after = if spaced { joiners } else { &unspaced };
+    // `8 (246) 281-9482`: one to three digits alone before a bracket are a trunk or country prefix.
+    let prefixed = value.starts_with('(')
+        && text[..range.start].strip_suffix(' ').is_some_and(|head| {
+            let prefix = head.bytes().rev().take_while(u8::is_ascii_digit).count();
+            (1..=3).contains(&prefix) && !before(text, head.len() - prefix).is_some_and(is_word)
+        });
+    let joiners_before = if !value.starts_with('+') && (spaced || prefixed) {
         joiners
     } else {
         &unspaced
     };
-    stands_apart(text, range, before, after)
+    stands_apart(text, range, joiners_before, joiners_after)
 }
 
 /// Whether the digits at `at` end a code such as `ORD-20765525` or `INV-0042`: letters and a dash before
