@@ -179,9 +179,16 @@ fn four_part_versions_are_told_from_addresses_by_their_context() {
         r#"<add key="Build" value="1.1.31.17" />"#,
         // A document's numbering.
         "see Section 4.1.2.3 of the spec, § 7.2.1.4 and Appendix 2.1.0.3",
+        // Software named before its version, what is done to one, an abbreviation, an XML element.
+        "Chrome 1.2.3.4 on Android 8.1.0.33, Microsoft.NET.Sdk 6.0.1.12",
+        "upgraded 4.18.0.305 to rev 4.18.0.306",
+        "ver. 2.7.18.1",
+        "<version>2.7.18.1</version>",
     ] {
         none(text);
     }
+    found("android device at 10.20.30.40", "IP_ADDRESS", "10.20.30.40");
+    found("<ip>10.20.30.40</ip>", "IP_ADDRESS", "10.20.30.40");
     // A registry host with a path is a URL of its own; its tag is still no address.
     let pulled = categories("pull ghcr.io/acme/api:1.0.0.7 first");
     assert!(pulled.iter().all(|(c, _)| c != "IP_ADDRESS"), "{pulled:?}");

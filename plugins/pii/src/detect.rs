@@ -2155,6 +2155,28 @@ const VERSION_CUES: &[&str] = &[
     "appendix",
     "annex",
     "item",
+    // Software that is named before its version, and what is done to one.
+    "android",
+    "ios",
+    "macos",
+    "chrome",
+    "firefox",
+    "safari",
+    "sdk",
+    "jdk",
+    "jre",
+    "runtime",
+    "python",
+    "java",
+    "php",
+    "driver",
+    "patch",
+    "revision",
+    "rev",
+    "upgrade",
+    "upgraded",
+    "bump",
+    "bumped",
 ];
 
 fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
@@ -2187,7 +2209,8 @@ fn validate_ipv4(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     {
         return None;
     }
-    let preceding = head.trim_end_matches([' ', ':', '=', '\t', '"', '\'', '(']);
+    // `ver. 1.2.3.4`, `<version>1.2.3.4</version>`.
+    let preceding = head.trim_end_matches([' ', ':', '=', '\t', '"', '\'', '(', '.', '>']);
     let word_start = preceding
         .char_indices()
         .rfind(|&(_, c)| !c.is_alphanumeric())
