@@ -1400,8 +1400,8 @@ fn a_password_told_in_a_sentence_or_another_script() {
     );
 }
 
-/// `API key` in other languages, a key an instruction sets (``Set `OPENAI_API_KEY` to `…` ``), and one
-/// after a dash or an arrow.
+/// `API key` in other languages, a key an instruction sets (``Set `OPENAI_API_KEY` to `…` ``), one after a
+/// dash or an arrow, and one a sentence announces (`Token generated:`).
 #[test]
 fn a_key_named_in_another_language_or_set_by_an_instruction() {
     let key = "vhkTp3SKQOo6Cd6rvau5kHvRwMzzuVtYkwMJFrCf";
@@ -1416,6 +1416,11 @@ fn a_key_named_in_another_language_or_set_by_an_instruction() {
             (&format!("Use this key → {key}"), key),
             (&format!("access_token -> '{key}'"), key),
             (&format!("API key - {key}"), key),
+            (&format!("Token generated:\n\n  {key}\n"), key),
+            (
+                &format!("Copy your secret now, it won't be shown again: {key}"),
+                key,
+            ),
         ],
         &[
             "Set the API key to your own value before running.",
@@ -1425,6 +1430,9 @@ fn a_key_named_in_another_language_or_set_by_an_instruction() {
             "Token — the unit of text a model reads (about 4 chars)",
             "The key → value mapping is stored in table_v2_2024",
             "Rotate the key -> environment_variable_name_2",
+            "The key takeaway from the meeting: implementation_details_v2_final",
+            "Token count so far: 12345678901234567890123",
+            "The secret ingredient, she said: cinnamon-and-nutmeg-2024",
         ],
     );
 }

@@ -837,6 +837,21 @@ fn all_rules() -> Vec<Rule> {
         )
         .needing(&["->", "→", "⇒", " -", "–", "—"]),
     );
+    // A key announced in a sentence that ends in a colon, the value after it or on a line below (`Token
+    // generated:`, `Copy your secret now, it won't be shown again: …`): a generated value only.
+    rules.push(
+        rule(
+            "generic-api-key",
+            "credential announced by a sentence naming it",
+            concat!(
+                r#"(?i)\b(?:api[ _-]?key|token|secret|key)(?:[ \t,]+[a-z'’]+){1,8}[ \t]*:[ \t]*"#,
+                r#"(?:\r?\n[ \t]*){0,3}['"`]?(?P<secret>[A-Za-z0-9_\-+=~]{20,128})"#
+            ),
+            0.7,
+            named_generic,
+        )
+        .needing(&["token", "secret", "key"]),
+    );
     // A hash's salt or pepper (`SALT=…`, `HASH_SALT='…'`, `app.security.pepper=…`): with it, a leaked
     // password hash can be cracked offline. Only with an assignment and a generated value (`salt = 2 tsp`
     // and `salt: sea salt` are recipes).
