@@ -549,8 +549,8 @@ impl Detector {
                 let checked = match &r.check {
                     // A candidate its validator refuses may hold a value that starts inside it: the
                     // `212.555.0187` in `1 212.555.0187` of `row 1001 212.555.0187`, the card after the
-                    // `1001 4539` of `row 1001 4539-6209-6654-2877`. Each group after the first is tried
-                    // as a start.
+                    // `1001 4539` of `row 1001 4539-6209-6654-2877`. Each group after a space inside it
+                    // is tried as a start.
                     Check::Builtin(validate) => validate(text, m.clone()).or_else(|| {
                         group_starts(text, m).find_map(|at| {
                             let input = Input::new(text).range(at..).anchored(Anchored::Yes);
