@@ -1663,6 +1663,13 @@ fn one_case(value: &str) -> bool {
         && value.bytes().any(|b| b.is_ascii_lowercase()))
 }
 
+/// What stands between a value's groups of digits (`" "`, `"-"`, `" - "` …), in order.
+fn separators(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(|c: char| c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+}
+
 fn digits(s: &str) -> Vec<u8> {
     s.bytes()
         .filter(u8::is_ascii_digit)
@@ -1909,9 +1916,7 @@ fn validate_card(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)>
     let value = &text[range.clone()];
     // Groups are separated consistently (all spaces, all dashes, or none): `4111 1111-1111 1111` is not a
     // card. A separator of spaces alone counts as one space (forms pad them); ` - ` is a dash.
-    let separators: Vec<char> = value
-        .split(|c: char| c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
+    let separators: Vec<char> = separators(value)
         .map(|s| match s.trim_matches(' ') {
             "" => ' ',
             "-" => '-',
@@ -1981,9 +1986,7 @@ fn follows_another_number(text: &str, start: usize) -> bool {
 fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> {
     let value = &text[range.clone()];
     let compact = value.len() == 9;
-    let separators: Vec<&str> = (value.split(|c: char| c.is_ascii_digit()))
-        .filter(|s| !s.is_empty())
-        .collect();
+    let separators: Vec<&str> = separators(value).collect();
     // `536-22-8714`, `536.22.8714`, `536 22 8714`; any other (`536 - 22 - 8714`, `536/22/8714`) only with
     // a cue.
     let usual = compact
@@ -1993,7 +1996,7 @@ fn validate_ssn(text: &str, range: Range<usize>) -> Option<(Range<usize>, f32)> 
     // Glued to its label in a PDF's text: `SSN536-22-4187`, `Social Security Number536-22-4187` (the
     // cue below must then name it).
     let glued = !compact && glued_to_label(text, &range, &["ssn", "number", "no"]);
-    let slashes = !usual && separators.iter().any(|s| s.contains('/'));
+    let slashes = separators.iter().any(|s| s.contains('/'));
     let joiners: &[char] = if slashes {
         &['-', ' ', '.', '/']
     } else {
